@@ -1,0 +1,261 @@
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kpitrack.lib.achievement import Policy, Rounding
+
+
+class Agency(models.Model):
+    """An agency (機關), e.g. 入出國及移民署 under 內政部."""
+
+    class RoundingMode(models.TextChoices):
+        HALF_UP = Rounding.HALF_UP.value, _("四捨五入")
+        DOWN = Rounding.DOWN.value, _("無條件捨去")
+
+    code = models.SlugField(_("代碼"), max_length=50, unique=True)
+    name = models.CharField(_("名稱"), max_length=100)
+    name_en = models.CharField(_("英文名稱"), max_length=200, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上級機關"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    duties = models.TextField(_("機關主要職掌"), blank=True)
+    organisation_intro = models.TextField(_("內部分層業務說明"), blank=True)
+    leadership = models.TextField(_("首長及幕僚長"), blank=True)
+    rate_decimals = models.PositiveSmallIntegerField(
+        _("達成率小數位數"), default=2, validators=[MaxValueValidator(6)]
+    )
+    rounding = models.CharField(
+        _("進位方式"), max_length=10, choices=RoundingMode, default=RoundingMode.HALF_UP
+    )
+    green_threshold = models.DecimalField(
+        _("綠燈門檻（%）"),
+        max_digits=7,
+        decimal_places=2,
+        default=Decimal("100"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    yellow_threshold = models.DecimalField(
+        _("黃燈門檻（%）"),
+        max_digits=7,
+        decimal_places=2,
+        default=Decimal("80"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+
+    class Meta:
+        verbose_name = _("機關")
+        verbose_name_plural = _("機關")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if (
+            self.yellow_threshold is not None
+            and self.green_threshold is not None
+            and self.yellow_threshold > self.green_threshold
+        ):
+            raise ValidationError(
+                {"yellow_threshold": _("黃燈門檻不可高於綠燈門檻。")}, code="thresholds"
+            )
+        ancestor = self.parent
+        while ancestor is not None:
+            if ancestor.pk == self.pk and self.pk is not None:
+                raise ValidationError({"parent": _("上級機關不可形成循環。")}, code="cycle")
+            ancestor = ancestor.parent
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(
+            decimals=self.rate_decimals,
+            rounding=Rounding(self.rounding),
+            green=self.green_threshold,
+            yellow=self.yellow_threshold,
+        )
+
+
+class Unit(models.Model):
+    """An internal unit (內部單位: 組、室、大隊…) of an agency."""
+
+    class Kind(models.TextChoices):
+        DIVISION = "division", _("組")
+        OFFICE = "office", _("室")
+        CORPS = "corps", _("大隊")
+        CENTRE = "centre", _("中心")
+        OTHER = "other", _("其他")
+
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("機關"), on_delete=models.CASCADE, related_name="units"
+    )
+    code = models.SlugField(_("代碼"), max_length=50)
+    name = models.CharField(_("名稱"), max_length=100)
+    kind = models.CharField(_("類別"), max_length=20, choices=Kind, default=Kind.DIVISION)
+    duties = models.TextField(_("業務職掌"), blank=True)
+    order = models.PositiveIntegerField(_("排序"), default=0)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上級單位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+
+    class Meta:
+        verbose_name = _("內部單位")
+        verbose_name_plural = _("內部單位")
+        ordering = ["agency", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "code"], name="unit_code_unique_per_agency")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.parent_id is None:
+            return
+        if self.parent.agency_id != self.agency_id:
+            raise ValidationError({"parent": _("上級單位必須屬於同一機關。")}, code="agency")
+        seen = set()
+        ancestor = self.parent
+        while ancestor is not None:
+            if (self.pk is not None and ancestor.pk == self.pk) or ancestor.pk in seen:
+                raise ValidationError({"parent": _("上級單位不可形成循環。")}, code="cycle")
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+
+
+class AnnualPolicy(models.Model):
+    """施政目標與重點 of one agency and fiscal year."""
+
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("機關"), on_delete=models.CASCADE, related_name="policies"
+    )
+    year = models.PositiveSmallIntegerField(
+        _("年度（西元）"), validators=[MinValueValidator(1912), MaxValueValidator(2200)]
+    )
+    intro = models.TextField(_("前言"), blank=True)
+
+    class Meta:
+        verbose_name = _("年度施政目標與重點")
+        verbose_name_plural = _("年度施政目標與重點")
+        ordering = ["agency", "-year"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "year"], name="policy_unique_per_year")
+        ]
+
+    def __str__(self):
+        return f"{self.agency} {self.year}"
+
+
+class PolicyGoal(models.Model):
+    policy = models.ForeignKey(
+        AnnualPolicy, verbose_name=_("年度施政"), on_delete=models.CASCADE, related_name="goals"
+    )
+    order = models.PositiveIntegerField(_("排序"))
+    title = models.CharField(_("施政目標"), max_length=200)
+    body = models.TextField(_("說明"), blank=True)
+
+    class Meta:
+        verbose_name = _("年度施政目標")
+        verbose_name_plural = _("年度施政目標")
+        ordering = ["policy", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "order"], name="policy_goal_order_unique")
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class PolicyGoalItem(models.Model):
+    goal = models.ForeignKey(
+        PolicyGoal, verbose_name=_("施政目標"), on_delete=models.CASCADE, related_name="items"
+    )
+    order = models.PositiveIntegerField(_("排序"))
+    text = models.TextField(_("重點"))
+
+    class Meta:
+        verbose_name = _("施政重點")
+        verbose_name_plural = _("施政重點")
+        ordering = ["goal", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["goal", "order"], name="policy_item_order_unique")
+        ]
+
+    def __str__(self):
+        return self.text[:40]
+
+
+class HeadcountBudget(models.Model):
+    """預算員額 of one work programme (業務計畫) in one fiscal year; totals are derived."""
+
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("機關"), on_delete=models.CASCADE, related_name="headcounts"
+    )
+    year = models.PositiveSmallIntegerField(
+        _("年度（西元）"), validators=[MinValueValidator(1912), MaxValueValidator(2200)]
+    )
+    programme = models.CharField(_("業務計畫"), max_length=100)
+    order = models.PositiveIntegerField(_("排序"), default=0)
+    explanation = models.TextField(_("增減說明"), blank=True)
+
+    class Meta:
+        verbose_name = _("預算員額")
+        verbose_name_plural = _("預算員額")
+        ordering = ["agency", "-year", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "year", "programme"], name="headcount_programme_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.agency} {self.year} {self.programme}"
+
+
+class HeadcountLine(models.Model):
+    class Category(models.TextChoices):
+        STAFF = "staff", _("職員")
+        POLICE = "police", _("警員")
+        TECHNICIAN = "technician", _("技工")
+        WORKER = "worker", _("工友")
+        CONTRACT = "contract", _("聘用")
+        TEMPORARY = "temporary", _("約僱")
+
+    budget = models.ForeignKey(
+        HeadcountBudget, verbose_name=_("預算員額"), on_delete=models.CASCADE, related_name="lines"
+    )
+    category = models.CharField(_("類別"), max_length=20, choices=Category)
+    previous = models.PositiveIntegerField(_("上年度編列數"))
+    change = models.IntegerField(_("本年度增（減）"))
+
+    class Meta:
+        verbose_name = _("預算員額明細")
+        verbose_name_plural = _("預算員額明細")
+        constraints = [
+            models.UniqueConstraint(fields=["budget", "category"], name="headcount_line_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.budget} {self.get_category_display()}"
+
+    @property
+    def current(self) -> int:
+        return self.previous + self.change
+
+    def clean(self):
+        if self.previous is not None and self.change is not None and self.current < 0:
+            raise ValidationError(
+                {"change": _("減少人數不可超過上年度編列數。")}, code="negative_total"
+            )

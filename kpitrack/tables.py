@@ -1,0 +1,49 @@
+import django_tables2 as tables
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from kpitrack.templatetags.kpi import figure, percent
+
+STATUS_TEXT = {
+    "green": _("綠燈"),
+    "yellow": _("黃燈"),
+    "red": _("紅燈"),
+    "white": _("白燈"),
+}
+
+
+class AchievementTable(tables.Table):
+    goal = tables.Column(_("策略目標"), accessor="indicator__goal__title")
+    indicator = tables.Column(_("績效指標"), accessor="indicator__name")
+    target = tables.Column(_("目標值"), accessor="indicator__target_text", orderable=False)
+    value = tables.Column(_("實際值"), accessor="outcome__value", orderable=False)
+    rate = tables.Column(_("達成率"), accessor="outcome__rate")
+    status = tables.Column(_("燈號"), accessor="outcome__status", orderable=False)
+    published = tables.Column(_("原發布"), accessor="published_rate", orderable=False)
+
+    class Meta:
+        orderable = False
+        attrs = {"class": "data"}
+
+    def render_value(self, value, record):
+        return figure(value)
+
+    def render_rate(self, value):
+        return percent(value)
+
+    def render_status(self, value, record):
+        label = STATUS_TEXT[value.value]
+        if record.reason:
+            return format_html(
+                '<span class="light {}">{}</span><br><small>{}</small>',
+                value.value,
+                label,
+                record.reason,
+            )
+        return format_html('<span class="light {}">{}</span>', value.value, label)
+
+    def render_published(self, value, record):
+        text = figure(value) + ("%" if record.published_basis == "rate" else "")
+        if record.mismatch:
+            return format_html('{} <strong class="mismatch">{}</strong>', text, _("與重算不符"))
+        return text

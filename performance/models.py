@@ -1,0 +1,345 @@
+import re
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from budget.models import Agency, Unit
+from kpitrack.lib.achievement import Aggregation, Method
+
+KEY_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+key_validator = RegexValidator(
+    KEY_RE, _("代號只能使用小寫英文字母、數字與底線，且不能以數字開頭。"), code="key"
+)
+year_validators = [MinValueValidator(1912), MaxValueValidator(2200)]
+
+FIGURE = {"max_digits": 20, "decimal_places": 4}
+
+# A published figure is kept exactly as printed ("100.55", "103"): its number of decimals is the
+# precision the document claimed, which a fixed-scale DecimalField would erase.
+published_validator = RegexValidator(
+    r"^-?\d+(\.\d+)?$", _("請輸入數字，例如 103 或 100.55（不含 % 與千分位逗號）。"), code="figure"
+)
+
+
+class StrategicGoal(models.Model):
+    """關鍵策略目標 / 年度績效目標 of one agency and year."""
+
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("機關"), on_delete=models.CASCADE, related_name="goals"
+    )
+    year = models.PositiveSmallIntegerField(_("年度（西元）"), validators=year_validators)
+    code = models.SlugField(_("代碼"), max_length=50)
+    order = models.PositiveIntegerField(_("排序"), default=0)
+    title = models.CharField(_("策略目標"), max_length=300)
+
+    class Meta:
+        verbose_name = _("策略目標")
+        verbose_name_plural = _("策略目標")
+        ordering = ["agency", "-year", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "year", "code"], name="goal_code_unique")
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Indicator(models.Model):
+    """關鍵績效指標 / 衡量指標: what is measured, how, and how its achievement is computed."""
+
+    class MethodChoice(models.TextChoices):
+        COUNT = Method.COUNT.value, _("數量（越高越好）")
+        LOWER = Method.LOWER.value, _("數量（越低越好）")
+        RATIO = Method.RATIO.value, _("比率（分子÷分母）")
+        GROWTH = Method.GROWTH.value, _("較上年度成長率")
+        WEIGHTED = Method.WEIGHTED.value, _("加權子項目")
+        MULTI = Method.MULTI.value, _("多項目標同時達成")
+        ORDINAL = Method.ORDINAL.value, _("等第代碼")
+        RATING = Method.RATING.value, _("外部評等（達成／未達成）")
+        FORMULA = Method.FORMULA.value, _("自訂公式")
+
+    class AggregationChoice(models.TextChoices):
+        LATEST = Aggregation.LATEST.value, _("最新累計數")
+        SUM = Aggregation.SUM.value, _("各季加總")
+        AVERAGE = Aggregation.AVERAGE.value, _("各季平均")
+
+    goal = models.ForeignKey(
+        StrategicGoal,
+        verbose_name=_("策略目標"),
+        on_delete=models.CASCADE,
+        related_name="indicators",
+    )
+    code = models.SlugField(
+        _("代碼"), max_length=50, help_text=_("跨年度追蹤同一指標所用的固定代碼。")
+    )
+    order = models.PositiveIntegerField(_("排序"), default=0)
+    name = models.CharField(_("指標名稱"), max_length=300)
+    evaluation_system = models.CharField(_("評估體制"), max_length=100, blank=True)
+    evaluation_method = models.CharField(_("評估方式"), max_length=200, blank=True)
+    measurement_standard = models.TextField(_("衡量標準"), blank=True)
+    target_text = models.CharField(_("目標值（文字）"), max_length=300, blank=True)
+    responsible_unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("主辦單位"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="indicators",
+    )
+    weight = models.DecimalField(
+        _("權重"),
+        max_digits=6,
+        decimal_places=2,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    method = models.CharField(_("計算方式"), max_length=20, choices=MethodChoice)
+    aggregation = models.CharField(
+        _("季別彙總方式"), max_length=20, choices=AggregationChoice, default="latest"
+    )
+    formula = models.TextField(
+        _("公式"),
+        blank=True,
+        help_text=_("僅自訂公式使用：可用輸入代號、數字、+ − × ÷、括號與 prev(代號)。"),
+    )
+    baseline = models.DecimalField(
+        _("上年度實績（基準值）"),
+        null=True,
+        blank=True,
+        help_text=_("成長率指標在沒有上年度填報資料時使用。"),
+        **FIGURE,
+    )
+    part_rate_cap = models.DecimalField(
+        _("子項目達成率上限（%）"),
+        null=True,
+        blank=True,
+        max_digits=9,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+
+    class Meta:
+        verbose_name = _("績效指標")
+        verbose_name_plural = _("績效指標")
+        ordering = ["goal__agency", "-goal__year", "goal__order", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["goal", "code"], name="indicator_code_unique")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        from kpitrack.lib.formula import FormulaError, parse
+
+        from .reasons import formula_error_message
+
+        if self.method == Method.FORMULA:
+            if not self.formula.strip():
+                raise ValidationError({"formula": _("自訂公式指標必須填寫公式。")}, code="required")
+            allowed = None
+            if self.pk is not None:
+                allowed = list(self.inputs.values_list("key", flat=True))
+            try:
+                parse(self.formula, allowed_names=allowed)
+            except FormulaError as exc:
+                raise ValidationError(
+                    {"formula": formula_error_message(exc)}, code="formula"
+                ) from exc
+
+
+class IndicatorInput(models.Model):
+    """A raw figure a result records for the indicator's formula (件數, 稽核件數…)."""
+
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("指標"), on_delete=models.CASCADE, related_name="inputs"
+    )
+    key = models.CharField(_("代號"), max_length=40, validators=[key_validator])
+    label = models.CharField(_("名稱"), max_length=200)
+    unit = models.CharField(_("單位"), max_length=20, blank=True)
+    order = models.PositiveIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("填報項目")
+        verbose_name_plural = _("填報項目")
+        ordering = ["indicator", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "key"], name="input_key_unique")
+        ]
+
+    def __str__(self):
+        return self.label
+
+    def clean(self):
+        if self.key == "prev":
+            raise ValidationError({"key": _("「prev」為公式保留字，不可作為代號。")}, code="key")
+
+
+class TargetPart(models.Model):
+    """One part of a year's target (12 所 + 20 場次 + 500 人次 is three parts)."""
+
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("指標"), on_delete=models.CASCADE, related_name="parts"
+    )
+    key = models.CharField(_("代號"), max_length=40, validators=[key_validator])
+    label = models.CharField(_("名稱"), max_length=200)
+    value = models.DecimalField(_("目標值"), null=True, blank=True, **FIGURE)
+    original_value = models.DecimalField(_("原定目標值"), null=True, blank=True, **FIGURE)
+    revision_reason = models.TextField(_("修正理由"), blank=True)
+    unit = models.CharField(_("單位"), max_length=20, blank=True)
+    weight = models.DecimalField(
+        _("權重（%）"),
+        null=True,
+        blank=True,
+        max_digits=7,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    order = models.PositiveIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("目標值")
+        verbose_name_plural = _("目標值")
+        ordering = ["indicator", "order", "id"]
+        constraints = [models.UniqueConstraint(fields=["indicator", "key"], name="part_key_unique")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def is_revised(self) -> bool:
+        return self.original_value is not None and self.value != self.original_value
+
+    def clean(self):
+        if self.is_revised and not self.revision_reason.strip():
+            raise ValidationError(
+                {"revision_reason": _("目標值與原定目標值不同時，必須說明修正理由。")},
+                code="reason_required",
+            )
+
+
+class Result(models.Model):
+    """What an indicator reached through a quarter: raw figures and the narrative reports print."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        SUBMITTED = "submitted", _("已送出")
+        RETURNED = "returned", _("已退回")
+        APPROVED = "approved", _("已核定")
+
+    class Basis(models.TextChoices):
+        RATE = "rate", _("達成率")
+        VALUE = "value", _("實際值")
+
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("指標"), on_delete=models.CASCADE, related_name="results"
+    )
+    quarter = models.PositiveSmallIntegerField(
+        _("截至季別"), validators=[MinValueValidator(1), MaxValueValidator(4)]
+    )
+    state = models.CharField(_("狀態"), max_length=20, choices=State, default=State.DRAFT)
+    owner_unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("填報單位"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="results",
+    )
+    progress = models.TextField(_("辦理情形"), blank=True)
+    benefit = models.TextField(_("效益"), blank=True)
+    shortfall_reason = models.TextField(_("未達成原因"), blank=True)
+    improvement = models.TextField(_("改善措施"), blank=True)
+    remarks = models.TextField(_("其他說明"), blank=True)
+    published_text = models.TextField(_("原發布達成情形"), blank=True)
+    published_rate = models.CharField(
+        _("原發布數值"), max_length=30, blank=True, validators=[published_validator]
+    )
+    published_basis = models.CharField(
+        _("原發布數值性質"), max_length=10, choices=Basis, default=Basis.RATE
+    )
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    updated_at = models.DateTimeField(_("更新時間"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("更新者"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("執行成果")
+        verbose_name_plural = _("執行成果")
+        ordering = ["indicator", "quarter"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "quarter"], name="result_quarter_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.indicator} Q{self.quarter}"
+
+    @property
+    def published_figure(self) -> Decimal | None:
+        return Decimal(self.published_rate) if self.published_rate else None
+
+
+class ResultFigure(models.Model):
+    result = models.ForeignKey(
+        Result, verbose_name=_("執行成果"), on_delete=models.CASCADE, related_name="figures"
+    )
+    key = models.CharField(_("代號"), max_length=40, validators=[key_validator])
+    value = models.DecimalField(_("數值"), null=True, blank=True, **FIGURE)
+    published_rate = models.CharField(
+        _("原發布子項目達成率"), max_length=30, blank=True, validators=[published_validator]
+    )
+
+    class Meta:
+        verbose_name = _("填報數值")
+        verbose_name_plural = _("填報數值")
+        ordering = ["result", "id"]
+        constraints = [models.UniqueConstraint(fields=["result", "key"], name="figure_key_unique")]
+
+    def __str__(self):
+        return f"{self.key}={self.value}"
+
+    @property
+    def published_figure(self) -> Decimal | None:
+        return Decimal(self.published_rate) if self.published_rate else None
+
+
+class Change(models.Model):
+    """One attributable change to a figure, target, narrative or state: who, when, old, new, why."""
+
+    at = models.DateTimeField(_("時間"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("使用者"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("content_type", "object_id")
+    field = models.CharField(_("欄位"), max_length=100)
+    old = models.TextField(_("原值"), blank=True)
+    new = models.TextField(_("新值"), blank=True)
+    reason = models.TextField(_("理由"))
+
+    class Meta:
+        verbose_name = _("異動紀錄")
+        verbose_name_plural = _("異動紀錄")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self):
+        return f"{self.field}: {self.old} → {self.new}"

@@ -1,0 +1,59 @@
+"""User-facing wording for the engine's reason codes and formula errors (the engine has no i18n)."""
+
+from django.utils.translation import gettext as _
+
+from kpitrack.lib.achievement import Reason
+from kpitrack.lib.formula import FormulaError
+
+
+def _quarters(quarters) -> str:
+    return "、".join(_("第%(q)s季") % {"q": q} for q in quarters)
+
+
+def reason_message(reason: Reason | None, labels: dict[str, str] | None = None) -> str | None:
+    """One sentence saying why a figure cannot be computed, naming the input concerned."""
+    if reason is None:
+        return None
+    label = (labels or {}).get(reason.key, reason.key)
+    messages = {
+        "no_data": lambda: _("尚無填報資料。"),
+        "missing_quarters": lambda: (
+            _("「%(label)s」缺少%(quarters)s的資料。")
+            % {"label": label, "quarters": _quarters(reason.quarters)}
+        ),
+        "missing_value": lambda: _("「%(label)s」尚未填報。") % {"label": label},
+        "missing_previous": lambda: (
+            _("缺少「%(label)s」的上年度實績，無法計算成長率。") % {"label": label}
+        ),
+        "zero_previous": lambda: (
+            _("「%(label)s」的上年度實績為 0，無法計算成長率。") % {"label": label}
+        ),
+        "zero_denominator": lambda: _("分母「%(label)s」為 0，無法計算比率。") % {"label": label},
+        "division_by_zero": lambda: _("公式計算時發生除以 0。"),
+        "no_target": lambda: _("「%(label)s」未設定目標值。") % {"label": label},
+        "zero_target": lambda: _("「%(label)s」的目標值為 0，無法計算達成率。") % {"label": label},
+        "invalid_value": lambda: _("「%(label)s」的數值不符合此指標的規則。") % {"label": label},
+        "missing_weight": lambda: _("子項目「%(label)s」未設定權重。") % {"label": label},
+        "zero_weight": lambda: _("各子項目權重合計為 0。"),
+        "formula_invalid": lambda: _("指標公式有誤，無法計算。"),
+    }
+    make = messages.get(reason.code)
+    return make() if make else _("無法計算（%(code)s）。") % {"code": reason.code}
+
+
+def formula_error_message(exc: FormulaError) -> str:
+    position = exc.position + 1
+    detail = exc.detail
+    messages = {
+        "empty": _("公式不可空白。"),
+        "too_long": _("公式太長（最多 500 個字元）。"),
+        "too_deep": _("公式的括號或正負號層次太深。"),
+        "unexpected_character": _("第 %(pos)s 個字元「%(detail)s」不是公式可用的符號。"),
+        "unexpected_token": _("第 %(pos)s 個字元附近的「%(detail)s」不應出現在這裡。"),
+        "unexpected_end": _("公式不完整，結尾缺少數值或名稱。"),
+        "unbalanced_parentheses": _("第 %(pos)s 個字元附近的括號不成對。"),
+        "unknown_name": _("「%(detail)s」不是此指標的填報項目代號。"),
+        "reserved_name": _("「%(detail)s」是保留字，不可作為名稱使用。"),
+    }
+    message = messages.get(exc.code, _("公式有誤（%(detail)s）。"))
+    return message % {"pos": position, "detail": detail}

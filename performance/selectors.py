@@ -1,0 +1,161 @@
+"""Reads. Every function here runs a fixed number of queries, whatever the number of indicators."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Prefetch
+
+from kpitrack.lib.achievement import (
+    Aggregation,
+    Method,
+    Outcome,
+    Part,
+    Policy,
+    Spec,
+    aggregate_inputs,
+    evaluate,
+    is_mismatch,
+)
+
+from .models import Indicator, Result, ResultFigure
+from .reasons import reason_message
+
+
+def indicator_spec(indicator: Indicator) -> Spec:
+    """The engine's view of an indicator; needs `inputs` and `parts` prefetched."""
+    return Spec(
+        method=Method(indicator.method),
+        aggregation=Aggregation(indicator.aggregation),
+        inputs=tuple(i.key for i in indicator.inputs.all()),
+        parts=tuple(
+            Part(key=p.key, label=p.label, target=p.value, unit=p.unit, weight=p.weight)
+            for p in indicator.parts.all()
+        ),
+        formula=indicator.formula or None,
+        baseline=indicator.baseline,
+        part_rate_cap=indicator.part_rate_cap,
+    )
+
+
+def quarters_of(indicator: Indicator) -> dict[int, dict[str, Decimal | None]]:
+    """Raw figures by quarter; needs `results__figures` prefetched."""
+    return {r.quarter: {f.key: f.value for f in r.figures.all()} for r in indicator.results.all()}
+
+
+@dataclass(frozen=True)
+class PartRow:
+    key: str
+    label: str
+    unit: str
+    target: Decimal | None
+    value: Decimal | None
+    rate: Decimal | None
+    published_rate: Decimal | None
+    mismatch: bool | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Achievement:
+    """An indicator's standing through a quarter, with what the source document published."""
+
+    indicator: Indicator
+    outcome: Outcome
+    result: Result | None  # the result recorded for exactly this quarter, if any
+    parts: tuple[PartRow, ...]
+    reason: str | None
+    published_rate: Decimal | None
+    published_basis: str
+    mismatch: bool | None
+    previous_year_used: bool
+
+    @property
+    def goal(self):
+        return self.indicator.goal
+
+
+def indicators_for_years(*, years, agency=None):
+    queryset = (
+        Indicator.objects.filter(goal__year__in=list(years))
+        .select_related("goal", "goal__agency", "responsible_unit")
+        .prefetch_related(
+            "inputs",
+            "parts",
+            Prefetch(
+                "results",
+                queryset=Result.objects.select_related("owner_unit").prefetch_related(
+                    Prefetch("figures", queryset=ResultFigure.objects.order_by("id"))
+                ),
+            ),
+        )
+        .order_by("goal__agency__code", "goal__year", "goal__order", "order", "id")
+    )
+    if agency is not None:
+        queryset = queryset.filter(goal__agency=agency)
+    return list(queryset)
+
+
+def achievements_for_year(*, year: int, through_quarter: int = 4, agency=None) -> list[Achievement]:
+    """Evaluate every indicator of `year` through `through_quarter`, with last year's actuals."""
+    indicators = indicators_for_years(years=[year - 1, year], agency=agency)
+    previous_by_code = {
+        (i.goal.agency_id, i.code): i for i in indicators if i.goal.year == year - 1
+    }
+    rows = []
+    for indicator in indicators:
+        if indicator.goal.year != year:
+            continue
+        policy: Policy = indicator.goal.agency.policy
+        spec = indicator_spec(indicator)
+        previous = None
+        last_year = previous_by_code.get((indicator.goal.agency_id, indicator.code))
+        if last_year is not None:
+            previous = aggregate_inputs(indicator_spec(last_year), quarters_of(last_year), 4)
+            if not any(v is not None for v in previous.values()):
+                previous = None
+        outcome = evaluate(
+            spec,
+            quarters_of(indicator),
+            through_quarter=through_quarter,
+            previous=previous,
+            policy=policy,
+        )
+        rows.append(_achievement(indicator, outcome, through_quarter, previous is not None))
+    return rows
+
+
+def _achievement(indicator, outcome: Outcome, through_quarter: int, used_previous: bool):
+    result = next((r for r in indicator.results.all() if r.quarter == through_quarter), None)
+    published = {f.key: f.published_figure for f in result.figures.all()} if result else {}
+    labels = {i.key: i.label for i in indicator.inputs.all()}
+    labels.update({p.key: p.label for p in indicator.parts.all()})
+    parts = tuple(
+        PartRow(
+            key=p.key,
+            label=p.label,
+            unit=p.unit,
+            target=p.target,
+            value=p.value,
+            rate=p.rate,
+            published_rate=published.get(p.key),
+            mismatch=is_mismatch(p.raw_rate, published.get(p.key)),
+            reason=reason_message(p.reason, labels),
+        )
+        for p in outcome.parts
+    )
+    published_rate = result.published_figure if result else None
+    basis = result.published_basis if result else Result.Basis.RATE
+    raw = outcome.raw_value if basis == Result.Basis.VALUE else outcome.raw_rate
+    checks = [is_mismatch(raw, published_rate)] + [p.mismatch for p in parts]
+    known = [c for c in checks if c is not None]
+    return Achievement(
+        indicator=indicator,
+        outcome=outcome,
+        result=result,
+        parts=parts,
+        reason=reason_message(outcome.reason, labels),
+        published_rate=published_rate,
+        published_basis=basis,
+        mismatch=any(known) if known else None,
+        previous_year_used=used_previous,
+    )

@@ -1,0 +1,44 @@
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "fixtures" / "nia"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Every test database starts with the source documents loaded, as `make run` does."""
+    from kpitrack.documents import load_folder
+
+    with django_db_blocker.unblock():
+        load_folder(SEED)
+
+
+@pytest.fixture
+def alice(django_user_model):
+    """An administrator (staff + superuser)."""
+    return django_user_model.objects.create_superuser(
+        "alice", "alice@example.org", "alice-password"
+    )
+
+
+@pytest.fixture
+def bob(django_user_model):
+    """A colleague: a logged-in user without admin rights."""
+    return django_user_model.objects.create_user("bob", "bob@example.org", "bob-password")
+
+
+@pytest.fixture
+def charlie(django_user_model):
+    """An outsider: has an account elsewhere but is not logged in here (see anonymous tests)."""
+    return django_user_model.objects.create_user(
+        "charlie", "charlie@example.org", "charlie-password"
+    )
+
+
+@pytest.fixture
+def artifacts():
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
