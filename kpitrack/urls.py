@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from kpitrack import api, views
+from kpitrack.reports import views as reports
 
 admin.site.site_header = "kpitrack"
 admin.site.site_title = "kpitrack"
@@ -11,6 +12,21 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("achievements/", views.achievements, name="achievements"),
     path("api/v1/achievements/", api.achievements, name="api-achievements"),
+    path("reports/", reports.index, name="reports"),
+    path("reports/pick/", reports.pick, name="report-pick"),
+    path(
+        "reports/<slug:agency>/<slug:kind>/<int:year>/", reports.ReportView.as_view(), name="report"
+    ),
+    path(
+        "reports/<slug:agency>/<slug:kind>/<int:year>/pdf/",
+        reports.ReportPDFView.as_view(),
+        name="report-pdf",
+    ),
+    path(
+        "reports/<slug:agency>/<slug:kind>/<int:year>/xlsx/",
+        reports.ReportXLSXView.as_view(),
+        name="report-xlsx",
+    ),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(template_name="login.html", redirect_authenticated_user=True),

@@ -36,6 +36,7 @@ def reason_message(reason: Reason | None, labels: dict[str, str] | None = None) 
         "missing_weight": lambda: _("子項目「%(label)s」未設定權重。") % {"label": label},
         "zero_weight": lambda: _("各子項目權重合計為 0。"),
         "formula_invalid": lambda: _("指標公式有誤，無法計算。"),
+        "invalid_spec": lambda: _("指標的填報項目或目標項目設定不完整，無法計算。"),
     }
     make = messages.get(reason.code)
     return make() if make else _("無法計算（%(code)s）。") % {"code": reason.code}

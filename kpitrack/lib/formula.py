@@ -1,4 +1,4 @@
-"""Safe arithmetic formulas for custom KPI methods, parsed into a small tree and never eval()'d.
+"""Safe arithmetic formulas for custom KPI methods, parsed into a small tree, never given to eval.
 
 Grammar (whitespace ignored; full-width parentheses, × ÷ and the Unicode minus signs accepted):
 

@@ -41,3 +41,58 @@ def percent(value):
     if value is None or value == "":
         return ""
     return f"{figure(value)}%"
+
+
+@register.filter
+def achievement_lines(row):
+    from kpitrack.reports.wording import achievement_lines as lines
+
+    return lines(row)
+
+
+@register.filter
+def target_text(indicator):
+    from kpitrack.reports.wording import target_text as text
+
+    return text(indicator)
+
+
+@register.filter
+def lines(text):
+    """Split stored narrative into its printed lines (sub-items are stored one per line)."""
+    return [line for line in (text or "").splitlines() if line.strip()]
+
+
+@register.filter
+def chinese_number(n):
+    """一, 二, … 二十: the numbering the documents use for goals."""
+    digits = "零一二三四五六七八九"
+    n = int(n)
+    if n <= 0 or n >= 100:
+        return str(n)
+    if n < 10:
+        return digits[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
+
+
+@register.filter
+def css_string(text):
+    """Text made safe to sit inside a double-quoted CSS string."""
+    return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+# About two thirds of an A4 page of narrative in the report's analysis column. A row longer
+# than that may not fit on any page: asking WeasyPrint to keep it whole then pushes it to a new
+# page and drops the repeated table header there, so only rows that can fit are kept whole.
+KEEP_WHOLE_CHARS = 700
+
+
+@register.filter
+def keep_whole(row) -> bool:
+    result = row.result
+    texts = [row.indicator.measurement_standard]
+    if result is not None:
+        texts += [result.progress, result.benefit, result.remarks, result.shortfall_reason]
+        texts += [result.improvement]
+    return sum(len(t or "") for t in texts) + 40 * len(row.parts) < KEEP_WHOLE_CHARS

@@ -1,0 +1,267 @@
+"""Each report's tables as an Excel workbook: one sheet per table, real numbers, frozen headers."""
+
+from decimal import Decimal
+from io import BytesIO
+
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from kpitrack.lib.roc import to_roc
+
+from .assembly import BUDGET
+from .wording import achievement_lines, target_text
+
+HEADER_FILL = PatternFill("solid", fgColor="E6E6E6")
+PERCENT = "0.00%"
+NUMBER = "#,##0.####"
+
+
+def _percent(rate: Decimal | None):
+    # Excel stores percentages as fractions; Decimal keeps the division exact before openpyxl
+    # writes the cell.
+    return None if rate is None else rate / 100
+
+
+def _cell(value):
+    # Lazy translations and other text-like objects become plain strings for openpyxl.
+    if value is None or isinstance(value, int | Decimal | str):
+        return value
+    return str(value)
+
+
+def _sheet(wb, title, headers, rows, widths, formats=None):
+    ws = wb.create_sheet(title)
+    ws.append([_cell(h) for h in headers])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for row in rows:
+        ws.append([_cell(v) for v in row])
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    for column, number_format in (formats or {}).items():
+        for (cell,) in ws.iter_rows(min_row=2, min_col=column, max_col=column):
+            cell.number_format = number_format
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A2"
+    return ws
+
+
+def _achievement_rows(section):
+    rows = []
+    for group in section.groups:
+        for row in group.rows:
+            outcome = row.outcome
+            rows.append(
+                [
+                    group.goal.title,
+                    row.indicator.name,
+                    target_text(row.indicator),
+                    outcome.value,
+                    _percent(outcome.rate),
+                    status_labels()[outcome.status.value],
+                    "\n".join(achievement_lines(row)),
+                    row.published_rate,
+                    {True: _("不符"), False: _("相符"), None: ""}[row.mismatch],
+                    row.reason or "",
+                ]
+            )
+    return rows
+
+
+def status_labels():
+    return {"green": _("綠燈"), "yellow": _("黃燈"), "red": _("紅燈"), "white": _("白燈")}
+
+
+def _achievement_headers():
+    return [
+        _("策略目標"),
+        _("績效指標"),
+        _("目標值"),
+        _("實際值"),
+        _("達成率"),
+        _("燈號"),
+        _("達成度說明"),
+        _("原發布數值"),
+        _("與原發布比對"),
+        _("無法計算原因"),
+    ]
+
+
+ACHIEVEMENT_WIDTHS = [28, 28, 18, 14, 12, 8, 40, 12, 12, 30]
+ACHIEVEMENT_FORMATS = {4: NUMBER, 5: PERCENT, 8: NUMBER}
+
+
+def _parts_rows(section):
+    rows = []
+    for group in section.groups:
+        for row in group.rows:
+            for part in row.parts:
+                rows.append(
+                    [
+                        row.indicator.code,
+                        row.indicator.name,
+                        part.label,
+                        part.target,
+                        part.unit,
+                        part.value,
+                        _percent(part.rate),
+                        part.published_rate,
+                    ]
+                )
+    return rows
+
+
+def _parts_sheet(wb, title, section):
+    _sheet(
+        wb,
+        title,
+        [
+            _("指標代碼"),
+            _("績效指標"),
+            _("目標項目"),
+            _("目標值"),
+            _("單位"),
+            _("實際值"),
+            _("達成率"),
+            _("原發布達成率"),
+        ],
+        _parts_rows(section),
+        [20, 28, 24, 14, 8, 14, 12, 12],
+        {4: NUMBER, 6: NUMBER, 7: PERCENT, 8: NUMBER},
+    )
+
+
+def _budget(wb, report):
+    _sheet(
+        wb,
+        _("內部單位"),
+        [_("序號"), _("單位"), _("類別"), _("業務職掌")],
+        [[n, u.name, u.get_kind_display(), u.duties] for n, u in enumerate(report.units, 1)],
+        [8, 22, 8, 80],
+    )
+    headcount_rows = []
+    for table in report.headcounts:
+        for row in table.rows:
+            headcount_rows.append([table.programme, row.label, *row.values, row.total])
+    categories = report.headcounts[0].categories if report.headcounts else []
+    _sheet(
+        wb,
+        _("預算員額"),
+        [_("業務計畫"), _("年度及類別"), *categories, _("合計")],
+        headcount_rows,
+        [14, 16] + [10] * (len(categories) + 1),
+        {c: "#,##0" for c in range(3, len(categories) + 4)},
+    )
+    policy_rows = []
+    for goal in report.policy_goals:
+        items = list(goal.items.all())
+        if not items:
+            policy_rows.append([goal.order, goal.title, goal.body, None, ""])
+        for item in items:
+            policy_rows.append([goal.order, goal.title, goal.body, item.order, item.text])
+    _sheet(
+        wb,
+        _("施政目標與重點"),
+        [_("序號"), _("施政目標"), _("說明"), _("重點序號"), _("施政重點")],
+        policy_rows,
+        [8, 24, 40, 10, 60],
+    )
+    kpi_rows = []
+    for group in report.kpis:
+        for ind in group.rows:
+            kpi_rows.append(
+                [
+                    group.goal.title,
+                    ind.name,
+                    ind.evaluation_system,
+                    ind.evaluation_method,
+                    ind.measurement_standard,
+                    target_text(ind),
+                ]
+            )
+    _sheet(
+        wb,
+        _("關鍵績效指標"),
+        [
+            _("關鍵策略目標"),
+            _("關鍵績效指標"),
+            _("評估體制"),
+            _("評估方式"),
+            _("衡量標準"),
+            _("%(roc)s年度目標值") % {"roc": report.roc_year},
+        ],
+        kpi_rows,
+        [28, 28, 10, 14, 50, 20],
+    )
+    targets = []
+    for group in report.kpis:
+        for ind in group.rows:
+            for part in ind.parts.all():
+                targets.append([ind.code, ind.name, part.label, part.value, part.unit, part.weight])
+    _sheet(
+        wb,
+        _("目標值明細"),
+        [_("指標代碼"), _("關鍵績效指標"), _("目標項目"), _("目標值"), _("單位"), _("權重")],
+        targets,
+        [20, 28, 24, 14, 8, 8],
+        {4: NUMBER, 6: NUMBER},
+    )
+    for title, section in (
+        (_("%(roc)s年度績效") % {"roc": to_roc(report.prior.year)}, report.prior),
+        (
+            _("%(roc)s年度%(period)s績效")
+            % {"roc": to_roc(report.elapsed.year), "period": report.elapsed.period_label},
+            report.elapsed,
+        ),
+    ):
+        _sheet(
+            wb,
+            title,
+            _achievement_headers(),
+            _achievement_rows(section),
+            ACHIEVEMENT_WIDTHS,
+            ACHIEVEMENT_FORMATS,
+        )
+        _parts_sheet(wb, title + _("（子項目）"), section)
+
+
+def _performance(wb, report):
+    _sheet(
+        wb,
+        _("燈號統計"),
+        [_("燈號"), _("指標數")],
+        [[label, count] for _code, label, count in report.light_counts]
+        + [[_("合計"), len(report.section.rows)]],
+        [12, 10],
+        {2: "0"},
+    )
+    _sheet(
+        wb,
+        _("指標達成情形"),
+        _achievement_headers(),
+        _achievement_rows(report.section),
+        ACHIEVEMENT_WIDTHS,
+        ACHIEVEMENT_FORMATS,
+    )
+    _parts_sheet(wb, _("目標項目明細"), report.section)
+
+
+def report_workbook(report) -> bytes:
+    wb = Workbook()
+    wb.remove(wb.active)
+    if report.kind == BUDGET:
+        _budget(wb, report)
+    else:
+        _performance(wb, report)
+    wb.properties.title = f"{report.agency.name} {report.title}"
+    wb.properties.creator = report.agency.name
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
