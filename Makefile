@@ -9,7 +9,7 @@ SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-no
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 STAMP := .venv/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
 
-.PHONY: run test system-packages venv messages migrate demo-data clean
+.PHONY: run test bench system-packages venv messages migrate demo-data clean
 
 run: system-packages venv messages migrate demo-data
 	@DEBUG=1 $(PY) manage.py ensure_demo_user
@@ -47,3 +47,6 @@ demo-data: migrate
 
 clean:
 	rm -rf .venv var test-artifacts
+
+bench: system-packages venv messages
+	DEBUG=1 $(PY) bench/reports.py
