@@ -16,7 +16,7 @@ run: system-packages venv messages migrate demo-data
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 test: system-packages venv messages
-	DEBUG=1 $(PY) -m pytest $(PYTEST_ARGS)
+	DEBUG=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 system-packages:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \

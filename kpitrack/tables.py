@@ -19,7 +19,10 @@ class AchievementTable(tables.Table):
     value = tables.Column(_("實際值"), accessor="outcome__value", orderable=False)
     rate = tables.Column(_("達成率"), accessor="outcome__rate")
     status = tables.Column(_("燈號"), accessor="outcome__status", orderable=False)
-    published = tables.Column(_("原發布"), accessor="published_rate", orderable=False)
+    # empty_values=() so a row whose mismatch is only in its parts still shows the warning.
+    published = tables.Column(
+        _("原發布"), accessor="published_rate", orderable=False, empty_values=()
+    )
 
     class Meta:
         orderable = False
@@ -43,7 +46,9 @@ class AchievementTable(tables.Table):
         return format_html('<span class="light {}">{}</span>', value.value, label)
 
     def render_published(self, value, record):
-        text = figure(value) + ("%" if record.published_basis == "rate" else "")
+        text = ""
+        if value is not None:
+            text = figure(value) + ("%" if record.published_basis == "rate" else "")
         if record.mismatch:
             return format_html('{} <strong class="mismatch">{}</strong>', text, _("與重算不符"))
         return text

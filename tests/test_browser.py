@@ -1,0 +1,99 @@
+"""A person's path through the site in Debian's chromium, with axe's WCAG 2.1 AA checks."""
+
+import os
+import shutil
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+@pytest.fixture
+def browser_page():
+    if not shutil.which(CHROMIUM):
+        pytest.fail("chromium is not installed: run `make test`, which installs it")
+    # Playwright's sync API runs an event loop in this thread; the live server's DB work
+    # happens in its own thread, and the test's own ORM calls are plain synchronous ones.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_page(locale="zh-TW", viewport={"width": 1280, "height": 900})
+        yield page
+        browser.close()
+
+
+def _axe(page):
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options=WCAG_AA)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def test_it_logs_in_browses_and_opens_reports(
+    live_server, browser_page, artifacts, django_user_model
+):
+    from kpitrack.documents import load_folder
+
+    from .conftest import SEED
+
+    # A transactional test may start from a flushed database; loading is idempotent.
+    load_folder(SEED)
+    django_user_model.objects.create_superuser("alice", "alice@example.org", "alice-password")
+    page = browser_page
+
+    page.goto(f"{live_server.url}/")
+    assert "/accounts/login/" in page.url
+    assert page.locator("html").get_attribute("lang") == "zh-Hant-TW"
+    _axe(page)
+
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "wrong")
+    page.click("main button[type=submit]")
+    assert "帳號或密碼錯誤" in page.inner_text("main")
+
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "alice-password")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/achievements/**")
+    assert "民國102年（2013）" in page.inner_text("h1")
+    _axe(page)
+
+    page.select_option("#year", "2012")
+    page.select_option("#quarter", "2")
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**year=2012**")
+    text = page.inner_text("main")
+    assert "103.13%" in text
+    assert "與重算不符" in text
+    page.screenshot(path=str(artifacts / "achievements-2012.png"), full_page=True)
+    _axe(page)
+
+    page.click("header >> text=報表")
+    page.click("text=民國102年（2013） >> nth=0")
+    page.wait_for_url("**/reports/nia/budget/2013/**")
+    assert "預算員額說明表" in page.inner_text("main")
+    assert page.locator("svg.orgchart title").count() == 1
+    page.screenshot(path=str(artifacts / "report-budget-2013.png"))
+    _axe(page)
+
+    with page.expect_download() as download_info:
+        page.click("text=Excel 表格")
+    assert download_info.value.suggested_filename == "nia-budget-2013.xlsx"
+
+    page.select_option("#lang-select", "en")
+    page.click("header form.lang button")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
