@@ -35,6 +35,7 @@ def main():
 
     django.setup()
     from django.core.management import call_command
+
     from bench.pages import count_pages
 
     call_command("migrate", verbosity=0)
