@@ -27,6 +27,11 @@ def _s(value):
     return None if value is None else str(value)
 
 
+def _plain(value):
+    """A stored figure without the column's padding zeros: 12.0000 -> "12"."""
+    return None if value is None else format(value.normalize(), "f")
+
+
 def _int_param(request, name):
     raw = request.GET.get(name)
     if raw is None:
@@ -80,7 +85,7 @@ def achievements(request):
                 "indicator": ind.name,
                 "unit": ind.responsible_unit.name if ind.responsible_unit else None,
                 "method": ind.method,
-                "target": _s(single.target) if single else None,
+                "target": _plain(single.target) if single else None,
                 "target_text": ind.target_text,
                 "value": _s(row.outcome.value),
                 "achievement_rate": _s(row.outcome.rate),
@@ -95,7 +100,7 @@ def achievements(request):
                         "key": p.key,
                         "label": p.label,
                         "unit": p.unit,
-                        "target": _s(p.target),
+                        "target": _plain(p.target),
                         "value": _s(p.value),
                         "achievement_rate": _s(p.rate),
                         "published_rate": _s(p.published_rate),
