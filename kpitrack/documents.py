@@ -95,18 +95,18 @@ def read_folder(folder: Path) -> tuple[dict, list[tuple[str, dict]]]:
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            problems.append(f"{path.name}: {_('無法讀取 YAML：')}{exc}")
+            problems.append(path.name + ": " + _("無法讀取 YAML：") + str(exc))
             continue
         if not isinstance(data, dict):
-            problems.append(f"{path.name}: {_('檔案內容必須是對照表（mapping）。')}")
+            problems.append(path.name + ": " + _("檔案內容必須是對照表（mapping）。"))
         elif "agency" in data:
             if agency_doc is not None:
-                problems.append(f"{path.name}: {_('資料夾中只能有一個機關檔案。')}")
+                problems.append(path.name + ": " + _("資料夾中只能有一個機關檔案。"))
             agency_doc = data
         else:
             year_docs.append((path.name, data))
     if agency_doc is None:
-        problems.append(f"{folder}: {_('找不到含有 agency 的機關檔案。')}")
+        problems.append(str(folder) + ": " + _("找不到含有 agency 的機關檔案。"))
     if problems:
         raise DocumentError(problems)
     return agency_doc, year_docs

@@ -23,7 +23,9 @@ FIGURE = {"max_digits": 20, "decimal_places": 4}
 # A published figure is kept exactly as printed ("100.55", "103"): its number of decimals is the
 # precision the document claimed, which a fixed-scale DecimalField would erase.
 published_validator = RegexValidator(
-    r"^-?\d+(\.\d+)?$", _("請輸入數字，例如 103 或 100.55（不含 % 與千分位逗號）。"), code="figure"
+    r"^-?\d+(\.\d+)?$",
+    _("請輸入數字，例如 103 或 100.55（不含百分比符號與千分位逗號）。"),
+    code="figure",
 )
 
 

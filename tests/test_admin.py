@@ -186,3 +186,14 @@ def test_invalid_formula_is_rejected_on_save(client, alice):
     assert "zz" in response.content.decode()
     indicator.refresh_from_db()
     assert indicator.formula == "(a - b) / b * 100"
+
+
+def test_a_badly_written_published_figure_gets_a_message(client, alice):
+    client.force_login(alice)
+    result = Result.objects.get(indicator__code="pass-card")
+    url = reverse("admin:performance_result_change", args=[result.pk])
+    response = client.post(url, _result_post(result, published_rate="1,061%", change_reason="x"))
+    assert response.status_code == 200
+    assert "不含百分比符號" in response.content.decode()
+    result.refresh_from_db()
+    assert result.published_rate == "103"

@@ -7,6 +7,8 @@ printed: thirteen units then fit side by side across an A4 page and stay legible
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+from django.utils.translation import gettext as _
+
 FONT = 14  # px in the viewBox; the SVG scales to the page width
 BOX_W = 30
 GAP = 10
@@ -127,7 +129,7 @@ def org_chart_svg(agency, units) -> str:
     height = y - LEVEL_GAP + GAP
     out: list[str] = []
     _draw(root, out, root=True)
-    title = escape(f"{agency.name}組織系統圖")
+    title = escape(_("%(agency)s組織系統圖") % {"agency": agency.name})
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.1f} {height:.1f}" '
         f'role="img" aria-labelledby="orgchart-title" class="orgchart" '

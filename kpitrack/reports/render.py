@@ -7,7 +7,9 @@ from .assembly import BUDGET
 from .pdf import html_to_pdf
 from .xlsx import report_workbook
 
-QUARTER_LABELS = {1: "1-3月", 2: "1-6月", 3: "1-9月", 4: "1-12月"}
+
+def quarter_labels():
+    return {1: _("1-3月"), 2: _("1-6月"), 3: _("1-9月"), 4: _("1-12月")}
 
 
 def body_template(report) -> str:
@@ -40,4 +42,4 @@ def filename(report, extension: str) -> str:
 
 
 def quarter_choices():
-    return [(q, _("上年度%(label)s") % {"label": label}) for q, label in QUARTER_LABELS.items()]
+    return [(q, _("上年度%(label)s") % {"label": label}) for q, label in quarter_labels().items()]
