@@ -8,6 +8,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from budget.models import HeadcountLine
 from kpitrack.lib.roc import to_roc
 
 from .assembly import BUDGET
@@ -15,13 +16,21 @@ from .wording import achievement_lines, target_text
 
 HEADER_FILL = PatternFill("solid", fgColor="E6E6E6")
 PERCENT = "0.00%"
-NUMBER = "#,##0.####"
+NUMBER = "number"  # chosen per cell by _number_format, from the figure's own decimals
 
 
 def _percent(rate: Decimal | None):
     # Excel stores percentages as fractions; Decimal keeps the division exact before openpyxl
     # writes the cell.
     return None if rate is None else rate / 100
+
+
+def _number_format(value) -> str:
+    """Whole numbers with thousands separators; others with exactly their own decimals."""
+    if not isinstance(value, Decimal) or value == value.to_integral_value():
+        return "#,##0"
+    decimals = min(-value.normalize().as_tuple().exponent, 4)
+    return "#,##0." + "0" * decimals
 
 
 def _cell(value):
@@ -44,7 +53,10 @@ def _sheet(wb, title, headers, rows, widths, formats=None):
         ws.column_dimensions[get_column_letter(index)].width = width
     for column, number_format in (formats or {}).items():
         for (cell,) in ws.iter_rows(min_row=2, min_col=column, max_col=column):
-            cell.number_format = number_format
+            if number_format == NUMBER:
+                cell.number_format = _number_format(cell.value)
+            else:
+                cell.number_format = number_format
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             if isinstance(cell.value, str):
@@ -150,7 +162,7 @@ def _budget(wb, report):
     for table in report.headcounts:
         for row in table.rows:
             headcount_rows.append([table.programme, row.label, *row.values, row.total])
-    categories = report.headcounts[0].categories if report.headcounts else []
+    categories = [str(c.label) for c in HeadcountLine.Category]
     _sheet(
         wb,
         _("預算員額"),

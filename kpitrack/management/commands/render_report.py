@@ -31,6 +31,9 @@ class Command(BaseCommand):
     def handle(self, kind, year, through_quarter, format, output, agency=None, **options):
         if not is_valid_year(year):
             raise CommandError(_("年度必須是 1912 到 2200 之間的西元年。"))
+        path = Path(output)
+        if not path.parent.is_dir():
+            raise CommandError(_("輸出資料夾不存在：%(dir)s") % {"dir": path.parent})
         agency_obj = self._agency(agency)
         try:
             report = report_for(agency_obj, kind, year, through_quarter)
@@ -42,9 +45,6 @@ class Command(BaseCommand):
             data = pdf_bytes(report)
         else:
             data = xlsx_bytes(report)
-        path = Path(output)
-        if not path.parent.is_dir():
-            raise CommandError(_("輸出資料夾不存在：%(dir)s") % {"dir": path.parent})
         path.write_bytes(data)
         self.stdout.write(
             _("已寫入 %(path)s（%(size)s 位元組）") % {"path": path, "size": len(data)}

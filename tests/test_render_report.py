@@ -1,0 +1,116 @@
+"""`manage.py render_report`: the same reports as files, and clear refusals for bad requests."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from openpyxl import load_workbook
+
+pytestmark = pytest.mark.django_db
+
+
+def render(*args) -> str:
+    out = StringIO()
+    call_command("render_report", *args, stdout=out)
+    return out.getvalue()
+
+
+BUDGET_2013 = ["budget", "--year", "2013", "--through-quarter", "2"]
+
+
+@pytest.mark.parametrize("fmt", ["html", pytest.param("pdf", marks=pytest.mark.pdf), "xlsx"])
+def test_it_writes_the_budget_report_in_each_format(tmp_path, fmt):
+    path = tmp_path / f"budget-2013.{fmt}"
+    out = render(*BUDGET_2013, "--format", fmt, "--output", str(path))
+    assert path.is_file(), f"no {fmt} file written"
+    data = path.read_bytes()
+    assert str(path) in out and str(len(data)) in out, f"unexpected output: {out!r}"
+    if fmt == "html":
+        html = data.decode("utf-8")
+        assert "預算總說明" in html and "中華民國102年度" in html
+        assert "(二)上(101)年度已過期間施政績效及達成情形（1-6月）" in html
+        assert "與重算結果不符" not in html, "the print HTML carries the on-screen note"
+    elif fmt == "pdf":
+        assert data.startswith(b"%PDF-")
+        assert len(data) > 100_000
+    else:
+        wb = load_workbook(path)
+        assert "關鍵績效指標" in wb.sheetnames and "101年度1-6月績效" in wb.sheetnames
+        assert wb["關鍵績效指標"].max_row == 12  # header + 11 KPIs
+
+
+def test_it_renders_the_chosen_quarter(tmp_path):
+    path = tmp_path / "budget-2013-q4.html"
+    render(
+        "budget",
+        "--year",
+        "2013",
+        "--through-quarter",
+        "4",
+        "--format",
+        "html",
+        "--output",
+        str(path),
+    )
+    html = path.read_text(encoding="utf-8")
+    assert "(二)上(101)年度已過期間施政績效及達成情形（全年度）" in html
+    assert "（1-6月）" not in html
+
+
+def test_it_writes_the_performance_report(tmp_path):
+    html = tmp_path / "performance-2010.html"
+    render("performance", "--year", "2010", "--format", "html", "--output", str(html))
+    text = html.read_text(encoding="utf-8")
+    assert "99年度施政績效報告" in text and "中華民國99年度" in text
+    assert "二、績效目標及衡量指標達成情形" in text
+    xlsx = tmp_path / "performance-2010.xlsx"
+    render("performance", "--year", "2010", "--format", "xlsx", "--output", str(xlsx))
+    assert load_workbook(xlsx).sheetnames == ["燈號統計", "指標達成情形", "目標項目明細"]
+
+
+def test_it_refuses_a_year_without_data(tmp_path):
+    path = tmp_path / "budget-2030.html"
+    with pytest.raises(CommandError, match="民國119"):
+        render("budget", "--year", "2030", "--format", "html", "--output", str(path))
+    assert not path.exists()
+
+
+def test_it_refuses_a_year_outside_the_calendar(tmp_path):
+    with pytest.raises(CommandError, match="1912"):
+        render("budget", "--year", "1800", "--format", "html", "--output", str(tmp_path / "x"))
+
+
+def test_it_refuses_an_unknown_agency(tmp_path):
+    path = tmp_path / "nope.html"
+    with pytest.raises(CommandError, match="nope"):
+        render(*BUDGET_2013, "--format", "html", "--output", str(path), "--agency", "nope")
+    assert not path.exists()
+
+
+def test_it_refuses_an_output_folder_that_does_not_exist(tmp_path):
+    path = tmp_path / "missing" / "budget-2013.html"
+    with pytest.raises(CommandError, match="輸出資料夾不存在"):
+        render(*BUDGET_2013, "--format", "html", "--output", str(path))
+    assert not path.parent.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["budget", "--year", "2013", "--format", "docx"],
+        ["budget", "--year", "2013", "--format", "html", "--through-quarter", "5"],
+        ["budget", "--year", "abc", "--format", "html"],
+        ["foo", "--year", "2013", "--format", "html"],
+    ],
+    ids=["format", "quarter", "year", "kind"],
+)
+def test_it_rejects_invalid_options(tmp_path, args):
+    with pytest.raises((CommandError, SystemExit)):
+        render(*args, "--output", str(tmp_path / "x"))
+    assert not (tmp_path / "x").exists()
+
+
+def test_it_requires_an_output_file():
+    with pytest.raises((CommandError, SystemExit)):
+        render(*BUDGET_2013, "--format", "html")

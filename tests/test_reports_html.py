@@ -1,0 +1,210 @@
+"""The report pages through the web views (Django's test client): the index, budget and
+performance reports, their downloads, the year picker, bad addresses, access control, and a
+query bound that a small year (2012) and a full one (2013) share."""
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+
+from .conftest import SEED
+
+pytestmark = pytest.mark.django_db
+
+AGENCY = "入出國及移民署"
+BUDGET_2013 = "/reports/nia/budget/2013/?q=2"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# Measured: 25 queries for the 2013 budget report (session, user, agency, report data, years).
+MAX_QUERIES = 30
+
+BUDGET_2013_HEADINGS = [
+    "一、現行法定職掌",
+    "(一)機關主要職掌",
+    "(二)內部分層業務",
+    "(三)組織系統圖及預算員額說明表",
+    f"二、{AGENCY}102年度施政目標與重點",
+    "(一)年度施政目標",
+    "(二)年度關鍵績效指標",
+    f"三、{AGENCY}以前年度實施狀況及成果概述",
+    "(一)前(100)年度施政績效及達成情形分析",
+    "(二)上(101)年度已過期間施政績效及達成情形（1-6月）",
+]
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def seed_result(name: str, code: str) -> dict:
+    data = yaml.safe_load((SEED / name).read_text(encoding="utf-8"))
+    indicator = next(i for g in data["goals"] for i in g["indicators"] if i["code"] == code)
+    return indicator["results"][-1]
+
+
+@pytest.fixture
+def as_bob(client, bob):
+    client.force_login(bob)
+    return client
+
+
+def test_it_lists_report_years_in_roc_form(as_bob):
+    response = as_bob.get("/reports/")
+    assert response.status_code == 200
+    html = text(response)
+    for roc, year in ((102, 2013), (101, 2012), (100, 2011), (99, 2010)):
+        assert f"民國{roc}年（{year}）" in html, f"民國{roc}年 missing from the index"
+        assert f'href="/reports/nia/budget/{year}/"' in html
+        assert f'href="/reports/nia/performance/{year}/"' in html
+
+
+def test_it_shows_the_budget_report_with_chart_and_downloads(as_bob):
+    response = as_bob.get(BUDGET_2013)
+    assert response.status_code == 200
+    html = text(response)
+    positions = [html.find(heading) for heading in BUDGET_2013_HEADINGS]
+    missing = [h for h, p in zip(BUDGET_2013_HEADINGS, positions, strict=True) if p < 0]
+    assert not missing, f"headings missing: {missing}"
+    assert positions == sorted(positions), "headings out of order"
+    svg = re.search(r"<svg\b[^>]*>.*?</svg>", html, re.S)
+    assert svg, "no inline org chart"
+    assert 'role="img"' in svg[0].split(">", 1)[0]
+    assert re.search(rf"<title[^>]*>{AGENCY}組織系統圖</title>", svg[0])
+    assert 'href="/reports/nia/budget/2013/pdf/?q=2"' in html
+    assert 'href="/reports/nia/budget/2013/xlsx/?q=2"' in html
+    assert "中華民國102年度" in html
+
+
+def test_it_lists_missing_data_for_a_partial_year(as_bob):
+    response = as_bob.get("/reports/nia/budget/2012/?q=2")
+    assert response.status_code == 200
+    html = text(response)
+    box = re.search(r'<aside class="missing-list"[^>]*>(.*?)</aside>', html, re.S)
+    assert box and "資料缺漏" in box[1], "no 資料缺漏 box"
+    assert "尚無本年度預算員額資料" in box[1] and "尚無本年度施政目標與重點" in box[1], box[1]
+    assert "(二)上(100)年度已過期間施政績效及達成情形（1-6月）" in html
+    assert "無法計算：" in html
+
+
+@pytest.mark.parametrize(
+    ("year", "title", "lights"),
+    [
+        (2010, "99年度施政績效報告", {"green": 4, "yellow": 0, "red": 0, "white": 7}),
+        (2011, "100年度施政績效報告", {"green": 8, "yellow": 0, "red": 0, "white": 4}),
+        (2012, "101年度施政績效報告", {"green": 0, "yellow": 0, "red": 0, "white": 11}),
+    ],
+)
+def test_it_shows_performance_reports(as_bob, year, title, lights):
+    response = as_bob.get(f"/reports/nia/performance/{year}/")
+    assert response.status_code == 200
+    html = text(response)
+    assert title in html
+    counts = {
+        code: int(count)
+        for code, count in re.findall(
+            r'<span class="light (\w+)">[^<]*</span></th><td class="num">(\d+)</td>', html
+        )
+    }
+    assert counts == lights
+    assert 'href="/reports/nia/performance/' + str(year) + '/pdf/"' in html
+
+
+def test_it_notes_published_figures_that_do_not_follow_on_screen_only(as_bob):
+    from budget.models import Agency
+    from kpitrack.reports.assembly import report_for
+    from kpitrack.reports.render import print_html
+
+    published = seed_result("2011-results.yaml", "auto-gate-enrolment")["published_text"]
+    note = f"原報告數值「{published}」與重算結果不符"
+    html = text(as_bob.get(BUDGET_2013))
+    assert note in html, "the 1,061% auto-gate figure is not flagged"
+    start = html.index("(一)前(100)年度施政績效及達成情形分析")
+    end = html.index("(二)上(101)年度已過期間")
+    assert start < html.index(note) < end, "the note is not in the 100年度 (2011) section"
+    printed = print_html(report_for(Agency.objects.get(code="nia"), "budget", 2013, 2))
+    assert "達成率1,161.06%" in printed
+    assert "與重算結果不符" not in printed, "the print version carries the on-screen note"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [BUDGET_2013, "/reports/nia/budget/2013/pdf/?q=2", "/reports/nia/budget/2013/xlsx/?q=2"],
+)
+def test_it_sends_anonymous_visitors_to_the_login_page(client, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    location = urlsplit(response["Location"])
+    assert location.path == "/accounts/login/"
+    assert parse_qs(location.query)["next"] == [url]
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "message"),
+    [
+        ("/reports/nia/budget/2013/?q=5", 400, "上年度已過期間必須是第 1 到第 4 季"),
+        ("/reports/nia/budget/2013/?q=abc", 400, "上年度已過期間必須是第 1 到第 4 季"),
+        ("/reports/nia/budget/2013/xlsx/?q=0", 400, "上年度已過期間必須是第 1 到第 4 季"),
+        ("/reports/nia/budget/1800/", 400, "年度必須介於 1912 與 2200 之間"),
+        ("/reports/nia/budget/2030/", 404, f"{AGENCY}沒有民國119年度（2030）的資料"),
+        ("/reports/nia/performance/2030/pdf/", 404, "民國119年度"),
+        ("/reports/nia/foo/2013/", 404, "沒有這種報表"),
+        ("/reports/pick/?agency=nia&kind=budget&year=abc", 400, "請選擇有效的年度"),
+        ("/reports/pick/?agency=nia&kind=budget&year=1800", 400, "請選擇有效的年度"),
+        ("/reports/pick/?agency=nia&kind=budget&year=２０１３", 400, "請選擇有效的年度"),
+        ("/reports/pick/?agency=nia&kind=foo&year=2013", 400, "沒有這種報表"),
+        ("/reports/pick/?agency=nia&kind=budget&year=2013&q=9", 400, "第 1 到第 4 季"),
+    ],
+)
+def test_it_answers_bad_addresses_with_a_clear_chinese_message(as_bob, url, status, message):
+    response = as_bob.get(url)
+    assert response.status_code == status, f"{url}: {response.status_code}"
+    html = text(response)
+    alert = re.search(r'role="alert">(.*?)</p>', html, re.S)
+    assert alert, f"{url}: no error message"
+    assert message in alert[1], f"{url}: {alert[1]!r}"
+    assert CJK.search(alert[1])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/reports/nope/budget/2013/",
+        "/reports/nope/budget/2013/pdf/",
+        "/reports/pick/?agency=nope&kind=budget&year=2013",
+    ],
+)
+def test_it_answers_an_unknown_agency_with_404(as_bob, url):
+    assert as_bob.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "target"),
+    [
+        ("agency=nia&kind=budget&year=2013&q=2", BUDGET_2013),
+        ("agency=nia&kind=budget&year=2013", BUDGET_2013),
+        ("agency=nia&kind=budget&year=2012&q=4", "/reports/nia/budget/2012/?q=4"),
+        ("agency=nia&kind=performance&year=2010", "/reports/nia/performance/2010/"),
+    ],
+)
+def test_it_redirects_the_year_picker_to_the_report(as_bob, query, target):
+    response = as_bob.get(f"/reports/pick/?{query}")
+    assert response.status_code == 302
+    assert response["Location"] == target
+
+
+@pytest.mark.parametrize("url", [BUDGET_2013, "/reports/nia/budget/2012/?q=2"])
+def test_it_renders_a_budget_report_in_a_fixed_number_of_queries(
+    as_bob, django_assert_max_num_queries, url
+):
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = as_bob.get(url)
+    assert response.status_code == 200
+
+
+@pytest.mark.pdf
+def test_it_serves_the_pdf_inline(as_bob):
+    response = as_bob.get("/reports/nia/budget/2013/pdf/?q=2")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'inline; filename="nia-budget-2013.pdf"'
+    assert response.content.startswith(b"%PDF-")

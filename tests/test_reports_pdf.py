@@ -1,0 +1,503 @@
+"""The printed reports, end to end: each PDF is rendered once per module with WeasyPrint and read
+back with poppler (pdffonts, pdfinfo, pdftotext, pdftoppm) the way a reader's tools would see it.
+
+pdftotext breaks table cells across lines and interleaves neighbouring cells, so text is compared
+with all whitespace removed and searched for in short per-cell pieces; where a whole cell matters,
+its column is read back from the words' positions (`pdftotext -bbox`). (`pdfinfo -struct-text`
+would give whole cells from the tag tree, but takes ~30 s on the budget report.)
+"""
+
+import html
+import re
+import subprocess
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import SEED
+
+pytestmark = [pytest.mark.django_db, pytest.mark.pdf]
+
+AGENCY = "入出國及移民署"
+FONT = re.compile(r"Noto-?Sans-?CJK", re.IGNORECASE)
+A4_PTS = (595.28, 841.89)
+RESULTS_HEADER = "績效衡量暨達成情形分析"
+UNITS = [
+    unit["name"] for unit in yaml.safe_load((SEED / "agency.yaml").read_text())["agency"]["units"]
+]
+
+
+def flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def seed_indicators(name: str) -> list[dict]:
+    data = yaml.safe_load((SEED / name).read_text(encoding="utf-8"))
+    return [ind for goal in data["goals"] for ind in goal["indicators"]]
+
+
+def poppler(*args) -> str:
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+@dataclass(frozen=True)
+class Word:
+    """A run of text without spaces and its box on the page, from `pdftotext -bbox`."""
+
+    x0: float
+    y0: float
+    y1: float
+    text: str
+
+
+@dataclass
+class Pdf:
+    path: Path
+    title: str  # the report's title as printed on the title page
+    roc_year: int
+
+    @cached_property
+    def info(self) -> dict[str, str]:
+        out = poppler("pdfinfo", str(self.path))
+        return {k.strip(): v.strip() for k, _, v in (ln.partition(":") for ln in out.splitlines())}
+
+    @cached_property
+    def page_count(self) -> int:
+        return int(self.info["Pages"])
+
+    @cached_property
+    def pages(self) -> list[str]:
+        """Whitespace-free text of each page; pages[0] is page 1."""
+        return [
+            flat(poppler("pdftotext", "-f", str(n), "-l", str(n), str(self.path), "-"))
+            for n in range(1, self.page_count + 1)
+        ]
+
+    @cached_property
+    def layout_lines(self) -> list[list[str]]:
+        """Each page's non-blank lines in physical layout (running header first, footer last)."""
+        pages = []
+        for n in range(1, self.page_count + 1):
+            text = poppler("pdftotext", "-layout", "-f", str(n), "-l", str(n), str(self.path), "-")
+            pages.append([line for line in text.splitlines() if line.strip()])
+        return pages
+
+    def words(self, page: int) -> list[Word]:
+        out = poppler("pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(self.path), "-")
+        pattern = (
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">(.*?)</word>'
+        )
+        return [
+            Word(float(x0), float(y0), float(y1), html.unescape(text))
+            for x0, y0, y1, text in re.findall(pattern, out)
+        ]
+
+    def column_cells(self, pages: range, first: Word) -> list[str]:
+        """The cells of a left-aligned table column, top to bottom over `pages`, starting with
+        the cell whose first line is `first`. Lines 1-2 pt apart belong to one cell, wider gaps
+        (cell padding and borders) start the next; the column ends where the next column's
+        text starts on `first`'s line."""
+        left, below = first.x0, first.y0 - 0.5
+        right = min(
+            (w.x0 for w in self.words(pages[0]) if abs(w.y0 - first.y0) < 0.5 and w.x0 > left),
+            default=float("inf"),
+        )
+        cells: list[str] = []
+        for page in pages:
+            words = self.words(page)
+            starts = sorted(
+                (w for w in words if abs(w.x0 - left) < 1.5 and (page != pages[0] or w.y0 > below)),
+                key=lambda w: w.y0,
+            )
+            previous = None
+            for start in starts:
+                line = "".join(
+                    w.text
+                    for w in sorted(words, key=lambda w: w.x0)
+                    if abs(w.y0 - start.y0) < 0.5 and start.x0 <= w.x0 < right
+                )
+                if previous is None or start.y0 - previous.y1 > 4:
+                    cells.append(line)
+                else:
+                    cells[-1] += line
+                previous = start
+        return cells
+
+    @cached_property
+    def toc_page(self) -> int:
+        # 目次 itself is letter-spaced and split by the running header; its leader dots are not.
+        return next(n for n, text in enumerate(self.pages, 1) if re.search(r"\.{10,}\d+", text))
+
+    def body_page_of(self, text: str) -> int:
+        """The first page after the table of contents that shows `text`."""
+        wanted = flat(text)
+        for n in range(self.toc_page + 1, self.page_count + 1):
+            if wanted in self.pages[n - 1]:
+                return n
+        raise AssertionError(f"{text!r} is on no page after the table of contents ({self.path})")
+
+    @cached_property
+    def body(self) -> str:
+        return "".join(self.pages[self.toc_page :])
+
+
+def _render(tmp_path_factory, django_db_blocker, kind, year, quarter, title, roc_year) -> Pdf:
+    from budget.models import Agency
+    from kpitrack.reports.assembly import report_for
+    from kpitrack.reports.render import pdf_bytes
+
+    with django_db_blocker.unblock():
+        report = report_for(Agency.objects.get(code="nia"), kind, year, quarter)
+        data = pdf_bytes(report)
+    path = tmp_path_factory.mktemp("pdf") / f"nia-{kind}-{year}.pdf"
+    path.write_bytes(data)
+    assert data.startswith(b"%PDF-"), f"{kind} {year} did not render to a PDF"
+    return Pdf(path, title, roc_year)
+
+
+@pytest.fixture(scope="module")
+def budget_2013(django_db_setup, django_db_blocker, tmp_path_factory):
+    return _render(tmp_path_factory, django_db_blocker, "budget", 2013, 2, "預算總說明", 102)
+
+
+@pytest.fixture(scope="module")
+def budget_2012(django_db_setup, django_db_blocker, tmp_path_factory):
+    return _render(tmp_path_factory, django_db_blocker, "budget", 2012, 2, "預算總說明", 101)
+
+
+@pytest.fixture(scope="module")
+def performance_2010(django_db_setup, django_db_blocker, tmp_path_factory):
+    return _render(
+        tmp_path_factory, django_db_blocker, "performance", 2010, 4, "99年度施政績效報告", 99
+    )
+
+
+ALL_PDFS = ["budget_2013", "performance_2010", "budget_2012"]
+
+
+def budget_headings(roc: int, prior: int, elapsed: int) -> list[str]:
+    return [
+        "一、現行法定職掌",
+        "(一)機關主要職掌",
+        "(二)內部分層業務",
+        "(三)組織系統圖及預算員額說明表",
+        f"二、{AGENCY}{roc}年度施政目標與重點",
+        "(一)年度施政目標",
+        "(二)年度關鍵績效指標",
+        f"三、{AGENCY}以前年度實施狀況及成果概述",
+        f"(一)前({prior})年度施政績效及達成情形分析",
+        f"(二)上({elapsed})年度已過期間施政績效及達成情形",
+    ]
+
+
+HEADINGS = {
+    "budget_2013": budget_headings(102, 100, 101),
+    "budget_2012": budget_headings(101, 99, 100),
+    "performance_2010": ["一、指標達成情形燈號統計", "二、績效目標及衡量指標達成情形"],
+}
+# The heading of each report's results section (三 of the budget, 二 of the performance report).
+RESULTS_HEADING = {
+    "budget_2013": HEADINGS["budget_2013"][7],
+    "budget_2012": HEADINGS["budget_2012"][7],
+    "performance_2010": HEADINGS["performance_2010"][1],
+}
+
+
+# --- fonts and metadata ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ALL_PDFS)
+def test_it_embeds_a_subset_noto_cjk_font_and_nothing_else(request, name):
+    pdf = request.getfixturevalue(name)
+    lines = poppler("pdffonts", str(pdf.path)).splitlines()
+    assert lines[1].startswith("-----"), lines[:2]
+    fonts = []
+    for line in lines[2:]:
+        match = re.match(
+            r"^(\S+)\s+(.+?)\s+(\S+)\s+(yes|no)\s+(yes|no)\s+(yes|no)\s+\d+\s+\d+$", line
+        )
+        assert match, f"unreadable pdffonts line: {line!r}"
+        fonts.append(match.groups())
+    assert fonts, f"{name}: no fonts at all"
+    for font_name, font_type, _encoding, emb, _sub, _uni in fonts:
+        assert emb == "yes", f"{name}: font {font_name} is not embedded"
+        assert "Type 3" not in font_type, f"{name}: Type 3 font {font_name}"
+    cjk = [f for f in fonts if FONT.search(f[0])]
+    assert cjk, f"{name}: no Noto Sans CJK font among {[f[0] for f in fonts]}"
+    assert any(emb == "yes" and sub == "yes" for _n, _t, _e, emb, sub, _u in cjk), (
+        f"{name}: the Noto Sans CJK font is not an embedded subset: {cjk}"
+    )
+
+
+@pytest.mark.parametrize("name", ALL_PDFS)
+def test_it_is_a_tagged_a4_pdf_with_title_and_author(request, name):
+    pdf = request.getfixturevalue(name)
+    info = pdf.info
+    assert info.get("Tagged") == "yes", f"{name} is not tagged: {info}"
+    assert AGENCY in info["Title"] and pdf.title in info["Title"], info["Title"]
+    assert f"中華民國{pdf.roc_year}年度" in info["Title"], info["Title"]
+    assert info["Author"] == AGENCY
+    size = re.match(r"([\d.]+) x ([\d.]+) pts", info["Page size"])
+    assert size, info["Page size"]
+    width, height = float(size[1]), float(size[2])
+    assert (width, height) == pytest.approx(A4_PTS, abs=0.05), f"{name} is {width} x {height} pts"
+
+
+# --- structure: headings, table of contents, running headers and footers --------------------
+
+
+@pytest.mark.parametrize("name", ALL_PDFS)
+def test_it_prints_the_headings_in_order_after_the_table_of_contents(request, name):
+    pdf = request.getfixturevalue(name)
+    headings = HEADINGS[name]
+    positions = []
+    for heading in headings:
+        position = pdf.body.find(flat(heading))
+        assert position >= 0, f"{name}: heading {heading!r} missing from the body"
+        positions.append(position)
+    assert positions == sorted(positions), (
+        f"{name}: headings out of order: {sorted(zip(positions, headings, strict=True))}"
+    )
+
+
+@pytest.mark.parametrize("name", ALL_PDFS)
+def test_it_lists_every_heading_in_the_toc_with_its_real_page_number(request, name):
+    pdf = request.getfixturevalue(name)
+    toc = pdf.pages[pdf.toc_page - 1]
+    assert pdf.toc_page == 2, f"{name}: the table of contents should follow the title page"
+    for heading in HEADINGS[name]:
+        entry = re.search(re.escape(flat(heading)) + r"\.+(\d+)", toc)
+        assert entry, f"{name}: TOC has no entry with a page number for {heading!r}: {toc}"
+        listed = int(entry[1])
+        actual = pdf.body_page_of(heading)
+        assert listed == actual, (
+            f"{name}: TOC says {heading!r} is on p.{listed}, it is on p.{actual}"
+        )
+
+
+@pytest.mark.parametrize("name", ALL_PDFS)
+def test_it_has_a_title_page_running_headers_and_page_x_of_y_footers(request, name):
+    pdf = request.getfixturevalue(name)
+    year = f"中華民國{pdf.roc_year}年度"
+    title_page = pdf.pages[0]
+    for text in (AGENCY, flat(pdf.title), year):
+        assert text in title_page, f"{name}: title page lacks {text!r}: {title_page}"
+    total = pdf.page_count
+    for number, lines in enumerate(pdf.layout_lines, 1):
+        footer = flat(lines[-1])
+        assert footer == f"第{number}頁/共{total}頁", f"{name} p.{number}: footer {lines[-1]!r}"
+        if number == 1:
+            continue
+        header = flat(lines[0])
+        for text in (AGENCY, flat(pdf.title), year):
+            assert text in header, f"{name} p.{number}: running header {lines[0]!r} lacks {text}"
+
+
+# --- content: KPI table, figures, headcount, org chart ------------------------------------
+
+
+def _kpi_pages(pdf: Pdf, name: str) -> range:
+    """The KPI table runs from its heading to the results section, which starts a new page."""
+    return range(pdf.body_page_of("(二)年度關鍵績效指標"), pdf.body_page_of(RESULTS_HEADING[name]))
+
+
+def test_it_lists_all_eleven_fy2013_kpis_with_their_targets(budget_2013):
+    expected = seed_indicators("2013-budget.yaml")
+    assert len(expected) == 11
+    pages = _kpi_pages(budget_2013, "budget_2013")
+    text = "".join(budget_2013.pages[n - 1] for n in pages)
+    # Names and targets as short per-cell pieces: a cell's first line holds 5 characters at least.
+    for ind in expected:
+        assert flat(ind["name"])[:5] in text, f"{ind['code']}: {ind['name']!r} not on pp.{pages}"
+        for line in ind["target_text"].splitlines():
+            piece = flat(line)[:5]
+            assert piece in text, f"{ind['code']}: target {piece!r} not on pp.{pages}"
+    for piece in ("160件", "8,000人", "(1)12所。", "(2)20場次。", "(3)500人"):
+        assert piece in text, f"{piece!r} not on the KPI pages {pages}"
+    # The 關鍵績效指標 and 102年度目標值 columns read back whole: one cell per KPI, in order.
+    words = budget_2013.words(pages[0])
+    for column, first_line in (("name", "外籍專業人"), ("target_text", "160件")):
+        first = next(w for w in words if w.text.startswith(first_line))
+        headers = {"關鍵績效指標", "102年度目標值"}  # in case a repeated header lines up
+        cells = [c for c in budget_2013.column_cells(pages, first) if c not in headers]
+        assert cells == [flat(ind[column]) for ind in expected], f"{column} column: {cells}"
+
+
+def _section_text(pdf: Pdf, start: str, end: str | None) -> str:
+    body = pdf.body
+    begin = body.index(flat(start))
+    finish = body.index(flat(end), begin) if end else len(body)
+    return body[begin:finish]
+
+
+PRIOR_2013 = ("(一)前(100)年度施政績效及達成情形分析", "(二)上(101)年度")
+ELAPSED_2013 = ("(二)上(101)年度已過期間施政績效及達成情形（1-6月）", None)
+
+
+def test_it_prints_one_result_per_indicator_in_each_results_table(budget_2013):
+    # Each row's analysis cell opens with 一、衡量標準 (a row split over two pages, only once).
+    prior = _section_text(budget_2013, *PRIOR_2013)
+    elapsed = _section_text(budget_2013, *ELAPSED_2013)
+    assert prior.count("一、衡量標準：") == len(seed_indicators("2011-results.yaml")) == 12
+    assert elapsed.count("一、衡量標準：") == len(seed_indicators("2012-results.yaml")) == 11
+
+
+def test_it_prints_the_engines_figures_in_the_right_sections(budget_2013):
+    prior = _section_text(budget_2013, *PRIOR_2013)
+    elapsed = _section_text(budget_2013, *ELAPSED_2013)
+    # e-permit 603,349 / 600,000, rounded half-up to two decimals.
+    assert "(二)達成度：603,349件，達成率100.56%" in prior
+    # Auto-gate enrolment 92,885 / 8,000: the document printed 1,061%, the engine says 1,161.06%.
+    assert "(二)達成度：92,885人，達成率1,161.06%" in prior
+    statement = prior.split("(二)達成度：92,885人")[1].split("四、效益")[0]
+    assert "1,061" not in statement, statement
+    # PASS card 165 / 160 and the campus alliance's lowest-part rule (19 / 12 schools).
+    assert "(二)達成度：165件，達成率103.13%" in elapsed
+    assert "整體達成率158.33%（取各項最低者）" in elapsed
+    # The on-screen mismatch note is not part of the printed report.
+    assert "與重算結果不符" not in budget_2013.body
+
+
+def _layout_numbers(lines: list[str], label: str, count: int) -> list[str]:
+    """The first `count` numbers after `label` on the first layout line that has that many."""
+    for line in lines:
+        if label in line:
+            numbers = re.findall(r"\d[\d,]*", line.split(label, 1)[1])
+            if len(numbers) >= count:
+                return numbers[:count]
+    raise AssertionError(f"no line with {label!r} and {count} numbers in {lines}")
+
+
+def test_it_prints_the_headcount_table_with_its_totals(budget_2013):
+    lines = yaml.safe_load((SEED / "2013-budget.yaml").read_text(encoding="utf-8"))["headcount"]
+    previous = [line["previous"] for line in lines[0]["lines"]]
+    change = [line["change"] for line in lines[0]["lines"]]
+    current = [p + c for p, c in zip(previous, change, strict=True)]
+    expected = {
+        "上年度": [*previous, sum(previous)],
+        "本年度": [*change, sum(change)],
+        "合計": [*current, sum(current)],
+    }
+    assert [row[-1] for row in expected.values()] == [2732, 78, 2810] and current[0] == 2177
+    page = budget_2013.body_page_of("預算員額說明表（單位：人）")
+    text = budget_2013.pages[page - 1]
+    for figure in ("2,732", "78", "2,810", "2,177"):
+        assert figure in text, f"{figure} missing from the headcount page {page}"
+    layout = budget_2013.layout_lines[page - 1]
+    for label, numbers in expected.items():
+        printed = _layout_numbers(layout, label, len(numbers))
+        assert printed == [f"{n:,}" for n in numbers], f"row {label}: {printed}"
+
+
+def test_it_draws_the_org_chart_with_all_thirteen_units(budget_2013):
+    assert len(UNITS) == 13
+    page = budget_2013.body_page_of(f"{AGENCY}組織系統圖")
+    text = budget_2013.pages[page - 1]
+    assert "(三)組織系統圖及預算員額說明表" in text
+    missing = [unit for unit in UNITS if unit not in text]
+    assert not missing, f"org chart page {page} lacks {missing}"
+
+
+def test_it_prints_the_light_counts_and_recomputed_rates_of_2010(performance_2010):
+    page = performance_2010.body_page_of("一、指標達成情形燈號統計")
+    counts = {}
+    for line in performance_2010.layout_lines[page - 1]:
+        if match := re.match(r"\s*(綠燈|黃燈|紅燈|白燈|合計)\s+(\d+)", line):
+            counts[match[1]] = int(match[2])
+    assert counts == {"綠燈": 4, "黃燈": 0, "紅燈": 0, "白燈": 7, "合計": 11}, counts
+    body = performance_2010.body
+    # Civil liaison: 541 sessions / 300 is 180.33%; the published cell said 100%.
+    assert "541場次，達成率180.33%" in body
+    assert "與重算結果不符" not in body
+
+
+# --- pagination -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ALL_PDFS)
+def test_it_repeats_the_results_table_header_on_every_page(request, name):
+    """The results section starts on a new page and holds only the results tables, so every
+    page from its heading to the end carries result rows and must show the header row."""
+    pdf = request.getfixturevalue(name)
+    pages = range(pdf.body_page_of(RESULTS_HEADING[name]), pdf.page_count + 1)
+    assert len(pages) >= 3, f"{name}: expected the results to run over several pages"
+    bare = [n for n in pages if RESULTS_HEADER not in pdf.pages[n - 1]]
+    assert not bare, f"{name}: results rows without the header row on pages {bare}"
+
+
+@pytest.mark.parametrize("name", ["budget_2013", "budget_2012"])
+def test_it_repeats_the_kpi_table_header_on_every_page(request, name):
+    pdf = request.getfixturevalue(name)
+    pages = _kpi_pages(pdf, name)
+    assert len(pages) >= 2, f"{name}: expected the KPI table to run over two pages at least"
+    standards = [
+        flat(ind["measurement_standard"])[:8]
+        for ind in seed_indicators(
+            "2013-budget.yaml" if name == "budget_2013" else "2012-results.yaml"
+        )
+    ]
+    for n in pages:
+        text = pdf.pages[n - 1]
+        assert any(s in text for s in standards), f"{name} p.{n}: no KPI row found"
+        for header in ("關鍵策略目標", "衡量標準", f"{pdf.roc_year}年度目標值"):
+            assert header in text, f"{name} p.{n} has KPI rows but no {header!r} header"
+
+
+# --- images ---------------------------------------------------------------------------------
+
+
+def _png(pdf: Pdf, page: int, folder: Path, stem: str) -> Path:
+    target = folder / stem
+    subprocess.run(
+        ["pdftoppm", "-r", "80", "-png", "-f", str(page), "-l", str(page), "-singlefile"]
+        + [str(pdf.path), str(target)],
+        check=True,
+    )
+    return target.with_suffix(".png")
+
+
+@pytest.mark.parametrize(
+    ("name", "anchor"),
+    [
+        ("budget_2013", f"{AGENCY}組織系統圖"),
+        ("budget_2013", "165件，達成率103.13%"),
+        ("performance_2010", "一、指標達成情形燈號統計"),
+        ("performance_2010", "541場次，達成率180.33%"),
+        ("budget_2012", "資料缺漏"),
+    ],
+)
+def test_it_renders_pages_to_png(request, artifacts, name, anchor):
+    pdf = request.getfixturevalue(name)
+    page = pdf.body_page_of(anchor)
+    png = _png(pdf, page, artifacts, f"{name.replace('_', '-')}-p{page}")
+    assert png.exists(), f"pdftoppm wrote nothing for {name} p.{page}"
+    assert png.read_bytes().startswith(b"\x89PNG")
+    assert png.stat().st_size > 10_000, f"{png} is only {png.stat().st_size} bytes"
+
+
+# --- a year with partial data ---------------------------------------------------------------
+
+
+def test_it_lists_the_missing_data_of_a_partial_year(budget_2012):
+    box = budget_2012.body_page_of("資料缺漏")
+    assert box == budget_2012.body_page_of("一、現行法定職掌"), "資料缺漏 box should open the body"
+    text = budget_2012.pages[box - 1]
+    assert text.index("資料缺漏") < text.index("一、現行法定職掌")
+    for item in ("尚無本年度預算員額資料。", "尚無本年度施政目標與重點。"):
+        assert item in text, f"資料缺漏 box lacks {item!r}"
+    assert "尚無本年度關鍵績效指標" not in text  # 2012 has KPIs
+
+
+def test_it_explains_why_the_elapsed_period_cannot_be_computed(budget_2012):
+    """2011 has only full-year (Q4) figures: through June every indicator is 無法計算, with why."""
+    elapsed = _section_text(budget_2012, "(二)上(100)年度已過期間施政績效及達成情形（1-6月）", None)
+    count = len(seed_indicators("2011-results.yaml"))
+    reasons = re.findall(r"\(二\)達成度：無法計算：([^四]+?)四、效益", elapsed)
+    assert len(reasons) == count, f"{len(reasons)} of {count} rows say why: {reasons}"
+    assert all(reason.strip("。") for reason in reasons), reasons
+    assert "達成率" not in elapsed
+    prior = _section_text(budget_2012, "(一)前(99)年度施政績效及達成情形分析", "(二)上(100)年度")
+    assert "達成率180.33%" in prior  # 2010 is complete and still computed
