@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kpitrack.lib.achievement import Policy, Rounding
 
@@ -52,7 +53,7 @@ class Agency(models.Model):
 
     class Meta:
         verbose_name = _("機關")
-        verbose_name_plural = _("機關")
+        verbose_name_plural = pgettext_lazy("plural", "機關")
         ordering = ["code"]
 
     def __str__(self):
@@ -112,7 +113,7 @@ class Unit(models.Model):
 
     class Meta:
         verbose_name = _("內部單位")
-        verbose_name_plural = _("內部單位")
+        verbose_name_plural = pgettext_lazy("plural", "內部單位")
         ordering = ["agency", "order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["agency", "code"], name="unit_code_unique_per_agency")
@@ -148,7 +149,7 @@ class AnnualPolicy(models.Model):
 
     class Meta:
         verbose_name = _("年度施政目標與重點")
-        verbose_name_plural = _("年度施政目標與重點")
+        verbose_name_plural = pgettext_lazy("plural", "年度施政目標與重點")
         ordering = ["agency", "-year"]
         constraints = [
             models.UniqueConstraint(fields=["agency", "year"], name="policy_unique_per_year")
@@ -168,7 +169,7 @@ class PolicyGoal(models.Model):
 
     class Meta:
         verbose_name = _("年度施政目標")
-        verbose_name_plural = _("年度施政目標")
+        verbose_name_plural = pgettext_lazy("plural", "年度施政目標")
         ordering = ["policy", "order"]
         constraints = [
             models.UniqueConstraint(fields=["policy", "order"], name="policy_goal_order_unique")
@@ -187,7 +188,7 @@ class PolicyGoalItem(models.Model):
 
     class Meta:
         verbose_name = _("施政重點")
-        verbose_name_plural = _("施政重點")
+        verbose_name_plural = pgettext_lazy("plural", "施政重點")
         ordering = ["goal", "order"]
         constraints = [
             models.UniqueConstraint(fields=["goal", "order"], name="policy_item_order_unique")
@@ -212,7 +213,7 @@ class HeadcountBudget(models.Model):
 
     class Meta:
         verbose_name = _("預算員額")
-        verbose_name_plural = _("預算員額")
+        verbose_name_plural = pgettext_lazy("plural", "預算員額")
         ordering = ["agency", "-year", "order"]
         constraints = [
             models.UniqueConstraint(
@@ -242,7 +243,7 @@ class HeadcountLine(models.Model):
 
     class Meta:
         verbose_name = _("預算員額明細")
-        verbose_name_plural = _("預算員額明細")
+        verbose_name_plural = pgettext_lazy("plural", "預算員額明細")
         constraints = [
             models.UniqueConstraint(fields=["budget", "category"], name="headcount_line_unique")
         ]

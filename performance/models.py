@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from budget.models import Agency, Unit
 from kpitrack.lib.achievement import Aggregation, Method
@@ -42,7 +43,7 @@ class StrategicGoal(models.Model):
 
     class Meta:
         verbose_name = _("策略目標")
-        verbose_name_plural = _("策略目標")
+        verbose_name_plural = pgettext_lazy("plural", "策略目標")
         ordering = ["agency", "-year", "order"]
         constraints = [
             models.UniqueConstraint(fields=["agency", "year", "code"], name="goal_code_unique")
@@ -128,7 +129,7 @@ class Indicator(models.Model):
 
     class Meta:
         verbose_name = _("績效指標")
-        verbose_name_plural = _("績效指標")
+        verbose_name_plural = pgettext_lazy("plural", "績效指標")
         ordering = ["goal__agency", "-goal__year", "goal__order", "order"]
         constraints = [
             models.UniqueConstraint(fields=["goal", "code"], name="indicator_code_unique")
@@ -169,7 +170,7 @@ class IndicatorInput(models.Model):
 
     class Meta:
         verbose_name = _("填報項目")
-        verbose_name_plural = _("填報項目")
+        verbose_name_plural = pgettext_lazy("plural", "填報項目")
         ordering = ["indicator", "order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["indicator", "key"], name="input_key_unique")
@@ -207,7 +208,7 @@ class TargetPart(models.Model):
 
     class Meta:
         verbose_name = _("目標值")
-        verbose_name_plural = _("目標值")
+        verbose_name_plural = pgettext_lazy("plural", "目標值")
         ordering = ["indicator", "order", "id"]
         constraints = [models.UniqueConstraint(fields=["indicator", "key"], name="part_key_unique")]
 
@@ -279,7 +280,7 @@ class Result(models.Model):
 
     class Meta:
         verbose_name = _("執行成果")
-        verbose_name_plural = _("執行成果")
+        verbose_name_plural = pgettext_lazy("plural", "執行成果")
         ordering = ["indicator", "quarter"]
         constraints = [
             models.UniqueConstraint(fields=["indicator", "quarter"], name="result_quarter_unique")
@@ -305,7 +306,7 @@ class ResultFigure(models.Model):
 
     class Meta:
         verbose_name = _("填報數值")
-        verbose_name_plural = _("填報數值")
+        verbose_name_plural = pgettext_lazy("plural", "填報數值")
         ordering = ["result", "id"]
         constraints = [models.UniqueConstraint(fields=["result", "key"], name="figure_key_unique")]
 
@@ -339,7 +340,7 @@ class Change(models.Model):
 
     class Meta:
         verbose_name = _("異動紀錄")
-        verbose_name_plural = _("異動紀錄")
+        verbose_name_plural = pgettext_lazy("plural", "異動紀錄")
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["content_type", "object_id"])]
 
