@@ -2,19 +2,12 @@
 
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from budget.models import Agency
 from kpitrack.lib.roc import FIRST_YEAR, LAST_YEAR, is_valid_year, to_roc
+from performance.reasons import status_label
 from performance.selectors import achievements_for_year
-
-STATUS_LABELS = {
-    "green": gettext_lazy("綠燈"),
-    "yellow": gettext_lazy("黃燈"),
-    "red": gettext_lazy("紅燈"),
-    "white": gettext_lazy("白燈"),
-}
 
 
 def _error(message: str, status: int) -> JsonResponse:
@@ -90,7 +83,7 @@ def achievements(request):
                 "value": _s(row.outcome.value),
                 "achievement_rate": _s(row.outcome.rate),
                 "status": row.outcome.status.value,
-                "status_label": str(STATUS_LABELS[row.outcome.status.value]),
+                "status_label": status_label(row.outcome.status),
                 "reason": row.reason,
                 "published_rate": _s(row.published_rate),
                 "published_basis": row.published_basis,

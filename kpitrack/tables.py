@@ -3,13 +3,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from kpitrack.templatetags.kpi import figure, percent
-
-STATUS_TEXT = {
-    "green": _("綠燈"),
-    "yellow": _("黃燈"),
-    "red": _("紅燈"),
-    "white": _("白燈"),
-}
+from performance.reasons import status_label
 
 
 class AchievementTable(tables.Table):
@@ -35,7 +29,7 @@ class AchievementTable(tables.Table):
         return percent(value)
 
     def render_status(self, value, record):
-        label = STATUS_TEXT[value.value]
+        label = status_label(value)
         if record.reason:
             return format_html(
                 '<span class="light {}">{}</span><br><small>{}</small>',

@@ -1,9 +1,22 @@
 """User-facing wording for the engine's reason codes and formula errors (the engine has no i18n)."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kpitrack.lib.achievement import Reason
 from kpitrack.lib.formula import FormulaError
+
+STATUS_LABELS = {
+    "green": gettext_lazy("綠燈"),
+    "yellow": gettext_lazy("黃燈"),
+    "red": gettext_lazy("紅燈"),
+    "white": gettext_lazy("白燈"),
+}
+
+
+def status_label(status) -> str:
+    """綠燈/黃燈/紅燈/白燈 for an engine Status (or its value), in the active language."""
+    return str(STATUS_LABELS[getattr(status, "value", status)])
 
 
 def _quarters(quarters) -> str:

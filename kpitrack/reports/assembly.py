@@ -10,6 +10,7 @@ from budget.models import AnnualPolicy, HeadcountBudget, HeadcountLine, PolicyGo
 from kpitrack.lib.achievement import Status
 from kpitrack.lib.roc import to_roc
 from performance.models import Indicator, StrategicGoal
+from performance.reasons import status_label
 from performance.selectors import Achievement, achievements_for_year
 
 from .orgchart import org_chart_svg
@@ -44,15 +45,19 @@ class GoalGroup:
     rows: list  # Achievement or Indicator
 
 
+class _RocYear:
+    """Anything with a Gregorian `year` also shows its ROC year."""
+
+    @property
+    def roc_year(self) -> int:
+        return to_roc(self.year)
+
+
 @dataclass
-class Section:
+class Section(_RocYear):
     year: int
     through_quarter: int
     groups: list[GoalGroup]
-
-    @property
-    def roc_year(self):
-        return to_roc(self.year)
 
     @property
     def rows(self) -> list[Achievement]:
@@ -66,7 +71,7 @@ class Section:
 
 
 @dataclass
-class BudgetReport:
+class BudgetReport(_RocYear):
     agency: object
     year: int
     through_quarter: int
@@ -80,10 +85,6 @@ class BudgetReport:
     elapsed: Section
     missing: list[str] = field(default_factory=list)
     kind: str = BUDGET
-
-    @property
-    def roc_year(self):
-        return to_roc(self.year)
 
     @property
     def title(self):
@@ -119,16 +120,12 @@ class BudgetReport:
 
 
 @dataclass
-class PerformanceReport:
+class PerformanceReport(_RocYear):
     agency: object
     year: int
     section: Section
     missing: list[str] = field(default_factory=list)
     kind: str = PERFORMANCE
-
-    @property
-    def roc_year(self):
-        return to_roc(self.year)
 
     @property
     def title(self):
@@ -144,12 +141,7 @@ class PerformanceReport:
     @property
     def light_counts(self) -> list[tuple[str, str, int]]:
         counts = Counter(row.outcome.status for row in self.section.rows)
-        return [
-            (Status.GREEN.value, _("綠燈"), counts[Status.GREEN]),
-            (Status.YELLOW.value, _("黃燈"), counts[Status.YELLOW]),
-            (Status.RED.value, _("紅燈"), counts[Status.RED]),
-            (Status.WHITE.value, _("白燈"), counts[Status.WHITE]),
-        ]
+        return [(s.value, status_label(s), counts[s]) for s in Status]
 
 
 def _group(rows, goal_of) -> list[GoalGroup]:

@@ -10,6 +10,7 @@ from openpyxl.utils import get_column_letter
 
 from budget.models import HeadcountLine
 from kpitrack.lib.roc import to_roc
+from performance.reasons import status_label
 
 from .assembly import BUDGET
 from .wording import achievement_lines, target_text
@@ -77,7 +78,7 @@ def _achievement_rows(section):
                     target_text(row.indicator),
                     outcome.value,
                     _percent(outcome.rate),
-                    status_labels()[outcome.status.value],
+                    status_label(outcome.status),
                     "\n".join(achievement_lines(row)),
                     row.published_rate,
                     {True: _("不符"), False: _("相符"), None: ""}[row.mismatch],
@@ -85,10 +86,6 @@ def _achievement_rows(section):
                 ]
             )
     return rows
-
-
-def status_labels():
-    return {"green": _("綠燈"), "yellow": _("黃燈"), "red": _("紅燈"), "white": _("白燈")}
 
 
 def _achievement_headers():

@@ -44,6 +44,13 @@ def percent(value):
 
 
 @register.filter
+def status_label(status):
+    from performance.reasons import status_label as label
+
+    return label(status)
+
+
+@register.filter
 def achievement_lines(row):
     from kpitrack.reports.wording import achievement_lines as lines
 
