@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
-from kpitrack.templatetags.kpi import roc_year
+from kpitrack.formatting import roc_year
 
 from .models import (
     Agency,

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from kpitrack.lib.achievement import Policy, Rounding
+from kpitrack.engine.achievement import Policy, Rounding
 
 
 class Agency(models.Model):

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from budget.models import Agency
-from kpitrack.lib.roc import FIRST_YEAR, LAST_YEAR, is_valid_year, to_roc
+from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_year, to_roc
 from performance.reasons import status_label
 from performance.selectors import achievements_for_year
 

@@ -22,7 +22,7 @@ from budget.models import (
     PolicyGoalItem,
     Unit,
 )
-from kpitrack.lib.achievement import Method
+from kpitrack.engine.achievement import Method
 from performance.models import (
     KEY_RE,
     Indicator,

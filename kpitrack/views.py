@@ -3,7 +3,7 @@ from django.db.models import Max
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from kpitrack.lib.roc import is_valid_year
+from kpitrack.engine.calendar import is_valid_year
 from kpitrack.tables import AchievementTable
 from performance.models import StrategicGoal
 from performance.selectors import achievements_for_year

@@ -8,9 +8,9 @@ from kpitrack.admin_audit import (
     ReasonInlineFormSet,
     VersionedForm,
 )
-from kpitrack.lib.achievement import Method
-from kpitrack.lib.formula import FormulaError, parse
-from kpitrack.templatetags.kpi import roc_year
+from kpitrack.engine.achievement import Method
+from kpitrack.engine.formula import FormulaError, parse
+from kpitrack.formatting import roc_year
 
 from .models import (
     Change,

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from budget.models import Agency, Unit
-from kpitrack.lib.achievement import Aggregation, Method
+from kpitrack.engine.achievement import Aggregation, Method
 
 KEY_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 key_validator = RegexValidator(
@@ -139,7 +139,7 @@ class Indicator(models.Model):
         return self.name
 
     def clean(self):
-        from kpitrack.lib.formula import FormulaError, parse
+        from kpitrack.engine.formula import FormulaError, parse
 
         from .reasons import formula_error_message
 

@@ -3,8 +3,8 @@
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kpitrack.lib.achievement import Reason
-from kpitrack.lib.formula import FormulaError
+from kpitrack.engine.achievement import Reason
+from kpitrack.engine.formula import FormulaError
 
 STATUS_LABELS = {
     "green": gettext_lazy("綠燈"),

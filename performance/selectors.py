@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 
-from kpitrack.lib.achievement import (
+from kpitrack.engine.achievement import (
     Aggregation,
     Method,
     Outcome,

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpitrack.lib import achievement
-from kpitrack.lib.achievement import (
+from kpitrack.engine import achievement
+from kpitrack.engine.achievement import (
     Aggregation,
     CannotCompute,
     Method,
@@ -29,7 +29,7 @@ from kpitrack.lib.achievement import (
     round_decimal,
     status_for,
 )
-from kpitrack.lib.formula import FormulaError, FormulaEvaluationError
+from kpitrack.engine.formula import FormulaError, FormulaEvaluationError
 
 D = Decimal
 COUNT, LOWER, RATIO, GROWTH = Method.COUNT, Method.LOWER, Method.RATIO, Method.GROWTH

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kpitrack.lib.formula import (
+from kpitrack.engine.formula import (
     MAX_DEPTH,
     MAX_LENGTH,
     Formula,

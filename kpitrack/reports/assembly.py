@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from budget.models import AnnualPolicy, HeadcountBudget, HeadcountLine, PolicyGoal, Unit
-from kpitrack.lib.achievement import Status
-from kpitrack.lib.roc import to_roc
+from kpitrack.engine.achievement import Status
+from kpitrack.engine.calendar import to_roc
 from performance.models import Indicator, StrategicGoal
 from performance.reasons import status_label
 from performance.selectors import Achievement, achievements_for_year

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from kpitrack.lib.roc import FIRST_YEAR, LAST_YEAR, is_valid_year
+from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_year
 from kpitrack.permissions import agencies_for_user, get_agency_for_user
 
 from .assembly import BUDGET, KINDS, PERFORMANCE, ReportNotFound, report_for, report_years

@@ -2,8 +2,8 @@
 
 from django.utils.translation import gettext as _
 
-from kpitrack.lib.achievement import Method
-from kpitrack.templatetags.kpi import figure
+from kpitrack.engine.achievement import Method
+from kpitrack.formatting import figure
 
 
 def target_text(indicator) -> str:

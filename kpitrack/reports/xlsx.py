@@ -9,7 +9,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from budget.models import HeadcountLine
-from kpitrack.lib.roc import to_roc
+from kpitrack.engine.calendar import to_roc
 from performance.reasons import status_label
 
 from .assembly import BUDGET

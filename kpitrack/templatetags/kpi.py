@@ -1,46 +1,15 @@
-from decimal import Decimal
-
 from django import template
-from django.utils.translation import gettext as _
 
-from kpitrack.lib.roc import to_roc
+from kpitrack import formatting
+from kpitrack.reports import wording
 
 register = template.Library()
 
 
-@register.filter
-def roc_year(year):
-    """民國 year with the Gregorian year beside it: 民國102年（2013）."""
-    if year in (None, ""):
-        return ""
-    return _("民國%(roc)s年（%(year)s）") % {"roc": to_roc(int(year)), "year": year}
-
-
-@register.filter
-def roc(year):
-    """The bare ROC year number, for headings that already say 年度."""
-    if year in (None, ""):
-        return ""
-    return to_roc(int(year))
-
-
-@register.filter
-def figure(value):
-    """A Decimal with thousands separators and no trailing zeros beyond its precision."""
-    if value is None or value == "":
-        return ""
-    if not isinstance(value, Decimal):
-        value = Decimal(str(value))
-    if value == value.to_integral_value():
-        return f"{value.quantize(Decimal(1)):,}"
-    return f"{value.normalize():,f}"
-
-
-@register.filter
-def percent(value):
-    if value is None or value == "":
-        return ""
-    return f"{figure(value)}%"
+roc_year = register.filter(formatting.roc_year)
+roc = register.filter(formatting.roc)
+figure = register.filter(formatting.figure)
+percent = register.filter(formatting.percent)
 
 
 @register.filter
@@ -52,16 +21,12 @@ def status_label(status):
 
 @register.filter
 def achievement_lines(row):
-    from kpitrack.reports.wording import achievement_lines as lines
-
-    return lines(row)
+    return wording.achievement_lines(row)
 
 
 @register.filter
 def target_text(indicator):
-    from kpitrack.reports.wording import target_text as text
-
-    return text(indicator)
+    return wording.target_text(indicator)
 
 
 @register.filter

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from budget.models import Agency
-from kpitrack.lib.roc import is_valid_year
+from kpitrack.engine.calendar import is_valid_year
 from kpitrack.reports.assembly import KINDS, ReportNotFound, report_for
 from kpitrack.reports.render import pdf_bytes, print_html, xlsx_bytes
 

@@ -11,7 +11,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
 from functools import lru_cache
 
-from kpitrack.lib.formula import (
+from kpitrack.engine.formula import (
     DECIMAL_CONTEXT,
     Formula,
     FormulaError,
