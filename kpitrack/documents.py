@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from budget.models import (
+    AchievementPolicy,
     Agency,
     AnnualPolicy,
     HeadcountBudget,
@@ -22,6 +23,7 @@ from budget.models import (
     PolicyGoalItem,
     Unit,
 )
+from budget.services import achievement_policy_set
 from kpitrack.engine.achievement import Method
 from performance.models import (
     KEY_RE,
@@ -122,6 +124,8 @@ def load_folder(folder, *, user=None) -> LoadReport:
         seen: dict[tuple[int, str], str] = {}
         for name, data in year_docs:
             loader.year(agency, data, name, seen)
+        if agency is not None and report.years:
+            loader.achievement_policy(agency, agency_doc["agency"], min(report.years))
         if problems.items:
             # Raising inside the atomic block rolls back everything written so far.
             raise DocumentError(problems.items)
@@ -200,8 +204,6 @@ class _Loader:
                 "duties": _text(data.get("duties")),
                 "organisation_intro": _text(data.get("organisation_intro")),
                 "leadership": _text(data.get("leadership")),
-                "rate_decimals": data.get("rate_decimals", 2),
-                "rounding": data.get("rounding", "half_up"),
             },
         )
         if agency is None:
@@ -234,6 +236,24 @@ class _Loader:
                 unit.parent = units[parent_code][0]
                 unit.save(update_fields=["parent"])
         return agency
+
+    def achievement_policy(self, agency, data, year):
+        """agency.yaml's rounding holds from the agency's earliest year in the documents on."""
+        current = AchievementPolicy.objects.filter(agency=agency, year=year).first()
+        try:
+            achievement_policy_set(
+                agency=agency,
+                year=year,
+                expected_version=current.version if current else None,
+                user=self.user,
+                reason=_("載入來源文件：%(source)s") % {"source": "agency.yaml"},
+                rate_decimals=data.get("rate_decimals", 2),
+                rounding=data.get("rounding", "half_up"),
+            )
+        except ValidationError as exc:
+            for fieldname, messages in exc.message_dict.items():
+                for message in messages:
+                    self.problems.add(f"agency.yaml.{fieldname}", message)
 
     def year(self, agency, data, where, seen):
         year = data.get("year")
