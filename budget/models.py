@@ -20,7 +20,7 @@ def _history() -> HistoricalRecords:
     return HistoricalRecords(history_change_reason_field=models.TextField(null=True))
 
 
-class Agency(models.Model):
+class Agency(Versioned):
     """An agency (機關), e.g. 入出國及移民署 under 內政部."""
 
     code = models.SlugField(_("代碼"), max_length=50, unique=True)
@@ -38,6 +38,8 @@ class Agency(models.Model):
     organisation_intro = models.TextField(_("內部分層業務說明"), blank=True)
     leadership = models.TextField(_("首長及幕僚長"), blank=True)
 
+    history = _history()
+
     class Meta:
         verbose_name = _("機關")
         verbose_name_plural = pgettext_lazy("plural", "機關")
@@ -47,14 +49,16 @@ class Agency(models.Model):
         return self.name
 
     def clean(self):
+        seen = set()
         ancestor = self.parent
         while ancestor is not None:
-            if ancestor.pk == self.pk and self.pk is not None:
+            if (self.pk is not None and ancestor.pk == self.pk) or ancestor.pk in seen:
                 raise ValidationError({"parent": _("上級機關不可形成循環。")}, code="cycle")
+            seen.add(ancestor.pk)
             ancestor = ancestor.parent
 
 
-class Unit(models.Model):
+class Unit(Versioned):
     """An internal unit (內部單位: 組、室、大隊…) of an agency."""
 
     class Kind(models.TextChoices):
@@ -81,6 +85,8 @@ class Unit(models.Model):
         related_name="children",
     )
 
+    history = _history()
+
     class Meta:
         verbose_name = _("內部單位")
         verbose_name_plural = pgettext_lazy("plural", "內部單位")
@@ -106,16 +112,18 @@ class Unit(models.Model):
             ancestor = ancestor.parent
 
 
-class AnnualPolicy(models.Model):
+class AnnualPolicy(Versioned):
     """施政目標與重點 of one agency and fiscal year."""
 
     agency = models.ForeignKey(
         Agency, verbose_name=_("機關"), on_delete=models.CASCADE, related_name="policies"
     )
     year = models.PositiveSmallIntegerField(
-        _("年度（西元）"), validators=[MinValueValidator(1912), MaxValueValidator(2200)]
+        _("年度（西元）"), validators=[MinValueValidator(FIRST_YEAR), MaxValueValidator(LAST_YEAR)]
     )
     intro = models.TextField(_("前言"), blank=True)
+
+    history = _history()
 
     class Meta:
         verbose_name = _("年度施政目標與重點")
@@ -137,6 +145,8 @@ class PolicyGoal(models.Model):
     title = models.CharField(_("施政目標"), max_length=200)
     body = models.TextField(_("說明"), blank=True)
 
+    history = _history()
+
     class Meta:
         verbose_name = _("年度施政目標")
         verbose_name_plural = pgettext_lazy("plural", "年度施政目標")
@@ -156,6 +166,8 @@ class PolicyGoalItem(models.Model):
     order = models.PositiveIntegerField(_("排序"))
     text = models.TextField(_("重點"))
 
+    history = _history()
+
     class Meta:
         verbose_name = _("施政重點")
         verbose_name_plural = pgettext_lazy("plural", "施政重點")
@@ -168,18 +180,20 @@ class PolicyGoalItem(models.Model):
         return self.text[:40]
 
 
-class HeadcountBudget(models.Model):
+class HeadcountBudget(Versioned):
     """預算員額 of one work programme (業務計畫) in one fiscal year; totals are derived."""
 
     agency = models.ForeignKey(
         Agency, verbose_name=_("機關"), on_delete=models.CASCADE, related_name="headcounts"
     )
     year = models.PositiveSmallIntegerField(
-        _("年度（西元）"), validators=[MinValueValidator(1912), MaxValueValidator(2200)]
+        _("年度（西元）"), validators=[MinValueValidator(FIRST_YEAR), MaxValueValidator(LAST_YEAR)]
     )
     programme = models.CharField(_("業務計畫"), max_length=100)
     order = models.PositiveIntegerField(_("排序"), default=0)
     explanation = models.TextField(_("增減說明"), blank=True)
+
+    history = _history()
 
     class Meta:
         verbose_name = _("預算員額")
@@ -210,6 +224,8 @@ class HeadcountLine(models.Model):
     category = models.CharField(_("類別"), max_length=20, choices=Category)
     previous = models.PositiveIntegerField(_("上年度編列數"))
     change = models.IntegerField(_("本年度增（減）"))
+
+    history = _history()
 
     class Meta:
         verbose_name = _("預算員額明細")
