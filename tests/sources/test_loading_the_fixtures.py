@@ -8,10 +8,9 @@ from django.core.management.base import CommandError
 from django.db.models import Sum
 
 from budget.models import Agency, AnnualPolicy, HeadcountBudget, PolicyGoalItem, Unit
-from kpitrack.documents import DocumentError, load_folder
+from kpitrack.sources import DocumentError, load_folder
 from performance.models import Change, Indicator, Result, ResultFigure, StrategicGoal
-
-from .conftest import SEED
+from tests.conftest import SEED
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +120,10 @@ def test_result_narratives_and_raw_figures():
     )
 
 
+def test_transcribed_results_are_approved():
+    assert set(Result.objects.values_list("state", flat=True)) == {Result.State.APPROVED}
+
+
 def test_loading_records_history_with_the_source():
     figure = ResultFigure.objects.get(
         result__indicator__code="pass-card", result__indicator__goal__year=2012, key="value"
@@ -147,7 +150,9 @@ def test_bad_documents_change_nothing_and_list_every_problem(tmp_path):
     path = folder / "2012-results.yaml"
     text = path.read_text(encoding="utf-8")
     text = text.replace("value: '165'", "value: '一百六十五'", 1)
-    text = text.replace("method: lower", "method: sideways", 1)
+    path.write_text(text, encoding="utf-8")
+    path = folder / "2013-budget.yaml"
+    text = path.read_text(encoding="utf-8").replace("method: lower", "method: sideways", 1)
     path.write_text(text, encoding="utf-8")
     (folder / "agency.yaml").write_text(
         (SEED / "agency.yaml").read_text(encoding="utf-8").replace("code: nia", "code: nia2", 1),

@@ -1,0 +1,380 @@
+"""Load an agency's source documents (docs/data-format.md) into the database, all or nothing.
+
+Reading happens in three passes before anything is written: bounded, safe YAML (`reading`), the
+schema of each file (`schema`), and what only the whole folder shows (`checks`). Every problem
+of every file is collected, so one run lists them all; only a problem-free folder is written,
+inside a single transaction that any write refused by the models rolls back.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from pydantic import ValidationError as SchemaError
+
+from budget.models import (
+    Agency,
+    AnnualPolicy,
+    HeadcountBudget,
+    HeadcountLine,
+    PolicyGoal,
+    PolicyGoalItem,
+    Unit,
+)
+from kpitrack.sources.checks import agency_problems, year_problems
+from kpitrack.sources.problems import DocumentError, problem, validation_problems
+from kpitrack.sources.reading import read_files
+from kpitrack.sources.schema import AgencyFile, YearFile
+from performance.models import (
+    Indicator,
+    IndicatorInput,
+    Result,
+    ResultFigure,
+    StrategicGoal,
+    TargetPart,
+)
+from performance.services import record_change
+
+
+@dataclass
+class LoadReport:
+    agency: str = ""
+    years: list[int] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+
+
+@dataclass
+class Documents:
+    agency_file: str
+    agency: AgencyFile
+    years: list[tuple[str, YearFile]]
+
+
+def read_folder(folder) -> Documents:
+    """The folder's documents, validated; raises DocumentError listing every problem."""
+    files, problems = read_files(Path(folder))
+    agency, years = None, []
+    for name, data in files.items():
+        if not isinstance(data, dict):
+            problems.append(problem(name, "", _("檔案內容必須是對照表（鍵: 值）。")))
+            continue
+        is_agency = "agency" in data
+        try:
+            document = (AgencyFile if is_agency else YearFile).model_validate(data)
+        except SchemaError as exc:
+            problems += validation_problems(name, exc)
+            continue
+        if not is_agency:
+            years.append((name, document))
+        elif agency is not None:
+            problems.append(
+                problem(name, "agency", _("已有機關檔案 %(other)s。") % {"other": agency[0]})
+            )
+        else:
+            agency = (name, document)
+    if agency is None:
+        if not problems:
+            problems.append(problem(str(folder), "", _("找不到含有 agency 的機關檔案。")))
+        raise DocumentError(problems)
+    problems += agency_problems(*agency)
+    problems += year_problems(years, {unit.code for unit in agency[1].agency.units})
+    if problems:
+        raise DocumentError(problems)
+    return Documents(agency[0], agency[1], years)
+
+
+def load_folder(folder, *, user=None) -> LoadReport:
+    documents = read_folder(folder)
+    report = LoadReport()
+    with transaction.atomic():
+        writer = _Writer(report, user)
+        agency = writer.agency(documents.agency_file, documents.agency.agency)
+        for file, document in documents.years:
+            writer.year(agency, file, document)
+        if writer.problems:
+            # Raising inside the atomic block rolls back everything written so far.
+            raise DocumentError(writer.problems)
+    report.years.sort()
+    return report
+
+
+def _text(value: str | None) -> str:
+    return "" if value is None else value.strip()
+
+
+class _Writer:
+    def __init__(self, report: LoadReport, user):
+        self.report = report
+        self.user = user
+        self.file = ""
+        self.reason = ""
+        self.problems: list[str] = []
+
+    def save(self, model, where, lookup: dict, values: dict):
+        """Create or update one row; validate it; return it (None when invalid)."""
+        obj = model.objects.filter(**lookup).first()
+        created = obj is None
+        if created:
+            obj = model(**lookup)
+        old = {name: getattr(obj, name) for name in values}
+        for name, value in values.items():
+            setattr(obj, name, value)
+        try:
+            obj.full_clean()
+        except ValidationError as exc:
+            for fieldname, messages in exc.message_dict.items():
+                for message in messages:
+                    self.problems.append(problem(self.file, f"{where}.{fieldname}", message))
+            return None
+        changed = [name for name in values if created or old[name] != getattr(obj, name)]
+        if created:
+            obj.save()
+            self.report.created += 1
+        elif changed:
+            obj.save(update_fields=changed)
+            self.report.updated += 1
+        obj._changed = {name: old[name] for name in changed} if not created else {}
+        obj._created = created
+        return obj
+
+    def audit(self, obj, fields):
+        """Figures and targets keep their history even when they come from a document."""
+        for name in fields:
+            if obj._created or name in obj._changed:
+                old = None if obj._created else obj._changed[name]
+                record_change(
+                    obj=obj,
+                    field=name,
+                    old=old,
+                    new=getattr(obj, name),
+                    user=self.user,
+                    reason=self.reason,
+                )
+
+    def agency(self, file, data) -> Agency:
+        self.file = file
+        parent = None
+        if data.parent is not None:
+            parent = self.save(
+                Agency,
+                "agency.parent",
+                {"code": data.parent.code},
+                {"name": _text(data.parent.name), "name_en": _text(data.parent.name_en)},
+            )
+        agency = self.save(
+            Agency,
+            "agency",
+            {"code": data.code},
+            {
+                "name": _text(data.name),
+                "name_en": _text(data.name_en),
+                "parent": parent,
+                "duties": _text(data.duties),
+                "organisation_intro": _text(data.organisation_intro),
+                "leadership": _text(data.leadership),
+                "rate_decimals": data.rate_decimals,
+                "rounding": data.rounding,
+            },
+        )
+        if agency is None:
+            raise DocumentError(self.problems)
+        self.report.agency = agency.code
+        units = {}
+        for n, entry in enumerate(data.units):
+            unit = self.save(
+                Unit,
+                f"agency.units[{n}]",
+                {"agency": agency, "code": entry.code},
+                {
+                    "name": _text(entry.name),
+                    "kind": entry.kind,
+                    "duties": _text(entry.duties),
+                    "order": n + 1,
+                },
+            )
+            if unit is not None:
+                units[unit.code] = unit
+        # Parents once every unit exists, as a unit may name one printed after it.
+        for n, entry in enumerate(data.units):
+            if entry.code in units:
+                parent = units.get(entry.parent) if entry.parent else None
+                self.save(
+                    Unit,
+                    f"agency.units[{n}]",
+                    {"agency": agency, "code": entry.code},
+                    {"parent": parent},
+                )
+        return agency
+
+    def year(self, agency, file, data: YearFile):
+        self.file = file
+        year = data.year
+        if year not in self.report.years:
+            self.report.years.append(year)
+        self.reason = _("載入原始文件：%(source)s") % {"source": _text(data.source) or file}
+        if data.policy is not None:
+            self.policy(agency, year, data.policy)
+        for n, entry in enumerate(data.headcount or []):
+            self.headcount(agency, year, entry, n)
+        units = {unit.code: unit for unit in agency.units.all()}
+        for n, entry in enumerate(data.goals or []):
+            self.goal(agency, year, entry, n, units)
+
+    def policy(self, agency, year, data):
+        policy = self.save(
+            AnnualPolicy, "policy", {"agency": agency, "year": year}, {"intro": _text(data.intro)}
+        )
+        if policy is None:
+            return
+        goals = data.goals or []
+        for n, entry in enumerate(goals):
+            goal = self.save(
+                PolicyGoal,
+                f"policy.goals[{n}]",
+                {"policy": policy, "order": n + 1},
+                {"title": _text(entry.title), "body": _text(entry.body)},
+            )
+            if goal is None:
+                continue
+            items = entry.items or []
+            for m, text in enumerate(items):
+                self.save(
+                    PolicyGoalItem,
+                    f"policy.goals[{n}].items[{m}]",
+                    {"goal": goal, "order": m + 1},
+                    {"text": _text(text)},
+                )
+            goal.items.filter(order__gt=len(items)).delete()
+        policy.goals.filter(order__gt=len(goals)).delete()
+
+    def headcount(self, agency, year, data, n):
+        where = f"headcount[{n}]"
+        budget = self.save(
+            HeadcountBudget,
+            where,
+            {"agency": agency, "year": year, "programme": _text(data.programme)},
+            {"order": n + 1, "explanation": _text(data.explanation)},
+        )
+        if budget is None:
+            return
+        for m, line in enumerate(data.lines or []):
+            obj = self.save(
+                HeadcountLine,
+                f"{where}.lines[{m}]",
+                {"budget": budget, "category": line.category},
+                {"previous": line.previous, "change": line.change},
+            )
+            if obj is not None:
+                self.audit(obj, ["previous", "change"])
+
+    def goal(self, agency, year, data, n, units):
+        where = f"goals[{n}]"
+        goal = self.save(
+            StrategicGoal,
+            where,
+            {"agency": agency, "year": year, "code": data.code},
+            {"order": n + 1, "title": _text(data.title)},
+        )
+        if goal is None:
+            return
+        for m, entry in enumerate(data.indicators or []):
+            self.indicator(goal, entry, m, f"{where}.indicators[{m}]", units)
+
+    def indicator(self, goal, data, n, where, units):
+        # An indicator moved to another goal in the same year keeps its identity.
+        existing = Indicator.objects.filter(
+            goal__agency=goal.agency, goal__year=goal.year, code=data.code
+        )
+        existing.exclude(goal=goal).update(goal=goal)
+        indicator = self.save(
+            Indicator,
+            where,
+            {"goal": goal, "code": data.code},
+            {
+                "order": n + 1,
+                "name": _text(data.name),
+                "evaluation_system": _text(data.evaluation_system),
+                "evaluation_method": _text(data.evaluation_method),
+                "measurement_standard": _text(data.measurement_standard),
+                "target_text": _text(data.target_text),
+                "responsible_unit": units.get(data.responsible_unit),
+                "weight": data.weight,
+                "method": data.method,
+                "aggregation": data.aggregation or "latest",
+                "formula": _text(data.formula),
+                "baseline": data.baseline,
+                "part_rate_cap": data.part_rate_cap,
+            },
+        )
+        if indicator is None:
+            return
+        inputs = data.inputs or []
+        for m, entry in enumerate(inputs):
+            self.save(
+                IndicatorInput,
+                f"{where}.inputs[{m}]",
+                {"indicator": indicator, "key": entry.key},
+                {"label": _text(entry.label), "unit": _text(entry.unit), "order": m + 1},
+            )
+        indicator.inputs.exclude(key__in=[entry.key for entry in inputs]).delete()
+        parts = data.parts or []
+        for m, entry in enumerate(parts):
+            original = entry.original_target if entry.original_target is not None else entry.target
+            obj = self.save(
+                TargetPart,
+                f"{where}.parts[{m}]",
+                {"indicator": indicator, "key": entry.key},
+                {
+                    "label": _text(entry.label),
+                    "value": entry.target,
+                    "original_value": original,
+                    "revision_reason": _text(entry.revision_reason),
+                    "unit": _text(entry.unit),
+                    "weight": entry.weight,
+                    "order": m + 1,
+                },
+            )
+            if obj is not None:
+                self.audit(obj, ["value"])
+        indicator.parts.exclude(key__in=[entry.key for entry in parts]).delete()
+        input_keys = [entry.key for entry in inputs]
+        part_keys = {entry.key for entry in parts}
+        for m, entry in enumerate(data.results or []):
+            self.result(indicator, entry, f"{where}.results[{m}]", input_keys, part_keys)
+
+    def result(self, indicator, data, where, input_keys, part_keys):
+        result = self.save(
+            Result,
+            where,
+            {"indicator": indicator, "quarter": data.quarter},
+            {
+                # Transcribed from a published document: approved when it was printed.
+                "state": Result.State.APPROVED,
+                "owner_unit": indicator.responsible_unit,
+                "progress": _text(data.progress),
+                "benefit": _text(data.benefit),
+                "shortfall_reason": _text(data.shortfall_reason),
+                "improvement": _text(data.improvement),
+                "remarks": _text(data.remarks),
+                "published_text": _text(data.published_text),
+                "published_rate": data.published_rate,
+                "published_basis": data.published_basis,
+            },
+        )
+        if result is None:
+            return
+        self.audit(result, ["published_rate"])
+        figures = data.figures or {}
+        published = data.part_published or {}
+        for key in sorted(set(input_keys) | (set(published) & part_keys)):
+            obj = self.save(
+                ResultFigure,
+                f"{where}.figures.{key}",
+                {"result": result, "key": key},
+                {"value": figures.get(key), "published_rate": published.get(key, "")},
+            )
+            if obj is not None:
+                self.audit(obj, ["value"])
