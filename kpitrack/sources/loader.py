@@ -14,14 +14,17 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from pydantic import ValidationError as SchemaError
 
-from budget.models import (
-    Agency,
-    AnnualPolicy,
-    HeadcountBudget,
-    HeadcountLine,
-    PolicyGoal,
-    PolicyGoalItem,
-    Unit,
+from budget.models import AchievementPolicy, Agency, AnnualPolicy, HeadcountBudget
+from budget.services import (
+    achievement_policy_set,
+    agency_create,
+    agency_update,
+    annual_policy_create,
+    annual_policy_update,
+    headcount_budget_create,
+    headcount_budget_update,
+    unit_create,
+    unit_update,
 )
 from kpitrack.sources.checks import agency_problems, year_problems
 from kpitrack.sources.problems import DocumentError, problem, validation_problems
@@ -94,6 +97,7 @@ def load_folder(folder, *, user=None) -> LoadReport:
         agency = writer.agency(documents.agency_file, documents.agency.agency)
         for file, document in documents.years:
             writer.year(agency, file, document)
+        writer.achievement_policy(agency, documents.agency.agency, report.years)
         if writer.problems:
             # Raising inside the atomic block rolls back everything written so far.
             raise DocumentError(writer.problems)
@@ -103,6 +107,37 @@ def load_folder(folder, *, user=None) -> LoadReport:
 
 def _text(value: str | None) -> str:
     return "" if value is None else value.strip()
+
+
+def _changes(obj, values: dict) -> dict:
+    """The values that differ from what `obj` holds."""
+    return {name: value for name, value in values.items() if getattr(obj, name) != value}
+
+
+def _rows(existing: list, wanted: list[tuple[dict, list[dict]]]) -> list[dict]:
+    """Service rows turning a policy's goals (and their items), matched by order, into `wanted`.
+
+    Only what differs is mentioned, so loading the same document again writes nothing.
+    """
+    by_order = {goal.order: goal for goal in existing}
+    rows = []
+    for values, items in wanted:
+        goal = by_order.pop(values["order"], None)
+        if goal is None:
+            rows.append({**values, "items": items})
+            continue
+        old_items = {item.order: item for item in goal.items.all()}
+        item_rows = []
+        for item in items:
+            old = old_items.pop(item["order"], None)
+            if old is None:
+                item_rows.append(item)
+            elif _changes(old, item):
+                item_rows.append({"pk": old.pk, **_changes(old, item)})
+        item_rows += [{"pk": item.pk, "delete": True} for item in old_items.values()]
+        if item_rows or _changes(goal, values):
+            rows.append({"pk": goal.pk, **_changes(goal, values), "items": item_rows})
+    return rows + [{"pk": goal.pk, "delete": True} for goal in by_order.values()]
 
 
 class _Writer:
@@ -154,20 +189,49 @@ class _Writer:
                     reason=self.reason,
                 )
 
+    def refused(self, where: str, exc: ValidationError) -> None:
+        if hasattr(exc, "error_dict"):
+            for fieldname, messages in exc.message_dict.items():
+                for message in messages:
+                    self.problems.append(problem(self.file, f"{where}.{fieldname}", message))
+        else:
+            for message in exc.messages:
+                self.problems.append(problem(self.file, where, message))
+
+    def write(self, where: str, service, **arguments):
+        """Call a service as this load's user and reason; a refusal becomes a listed problem."""
+        try:
+            return service(user=self.user, reason=self.reason, **arguments)
+        except ValidationError as exc:
+            self.refused(where, exc)
+            return None
+
+    def agency_row(self, where, code, values) -> Agency | None:
+        agency = Agency.objects.filter(code=code).first()
+        if agency is None:
+            self.report.created += 1
+            return self.write(where, agency_create, code=code, **values)
+        changes = _changes(agency, values)
+        if not changes:
+            return agency
+        self.report.updated += 1
+        return self.write(
+            where, agency_update, agency=agency, expected_version=agency.version, **changes
+        )
+
     def agency(self, file, data) -> Agency:
-        self.file = file
+        self.file = self.agency_file = file
+        self.reason = self.agency_reason = _("載入原始文件：%(source)s") % {"source": file}
         parent = None
         if data.parent is not None:
-            parent = self.save(
-                Agency,
+            parent = self.agency_row(
                 "agency.parent",
-                {"code": data.parent.code},
+                data.parent.code,
                 {"name": _text(data.parent.name), "name_en": _text(data.parent.name_en)},
             )
-        agency = self.save(
-            Agency,
+        agency = self.agency_row(
             "agency",
-            {"code": data.code},
+            data.code,
             {
                 "name": _text(data.name),
                 "name_en": _text(data.name_en),
@@ -175,39 +239,76 @@ class _Writer:
                 "duties": _text(data.duties),
                 "organisation_intro": _text(data.organisation_intro),
                 "leadership": _text(data.leadership),
-                "rate_decimals": data.rate_decimals,
-                "rounding": data.rounding,
             },
         )
         if agency is None:
             raise DocumentError(self.problems)
         self.report.agency = agency.code
-        units = {}
-        for n, entry in enumerate(data.units):
-            unit = self.save(
-                Unit,
-                f"agency.units[{n}]",
-                {"agency": agency, "code": entry.code},
-                {
-                    "name": _text(entry.name),
-                    "kind": entry.kind,
-                    "duties": _text(entry.duties),
-                    "order": n + 1,
-                },
-            )
-            if unit is not None:
-                units[unit.code] = unit
-        # Parents once every unit exists, as a unit may name one printed after it.
-        for n, entry in enumerate(data.units):
-            if entry.code in units:
-                parent = units.get(entry.parent) if entry.parent else None
-                self.save(
-                    Unit,
-                    f"agency.units[{n}]",
-                    {"agency": agency, "code": entry.code},
-                    {"parent": parent},
-                )
+        self.units(agency, data.units)
         return agency
+
+    def units(self, agency, entries):
+        existing = {unit.code: unit for unit in agency.units.select_related("parent")}
+        units = {}
+        for n, entry in enumerate(entries):
+            values = {
+                "name": _text(entry.name),
+                "kind": entry.kind,
+                "duties": _text(entry.duties),
+                "order": n + 1,
+            }
+            unit = existing.get(entry.code)
+            if unit is None:
+                self.report.created += 1
+                unit = self.write(
+                    f"agency.units[{n}]", unit_create, agency=agency, code=entry.code, **values
+                )
+            else:
+                if unit.parent is not None and unit.parent.code != entry.parent:
+                    # Parents move in a second pass; leaving the old one could close a cycle.
+                    values["parent"] = None
+                changes = _changes(unit, values)
+                if changes:
+                    self.report.updated += 1
+                    unit = self.write(
+                        f"agency.units[{n}]",
+                        unit_update,
+                        unit=unit,
+                        expected_version=unit.version,
+                        **changes,
+                    )
+            if unit is not None:
+                units[entry.code] = unit
+        for n, entry in enumerate(entries):
+            unit = units.get(entry.code)
+            parent = units.get(entry.parent) if entry.parent else None
+            if unit is not None and unit.parent != parent:
+                self.write(
+                    f"agency.units[{n}].parent",
+                    unit_update,
+                    unit=unit,
+                    expected_version=unit.version,
+                    parent=parent,
+                )
+
+    def achievement_policy(self, agency, data, years):
+        """agency.yaml's rounding holds from the earliest year of the documents on."""
+        if not years:
+            return
+        year = min(years)
+        current = AchievementPolicy.objects.filter(agency=agency, year=year).first()
+        values = {"rate_decimals": data.rate_decimals, "rounding": data.rounding}
+        if current is not None and not _changes(current, values):
+            return
+        self.file, self.reason = self.agency_file, self.agency_reason
+        self.write(
+            "agency",
+            achievement_policy_set,
+            agency=agency,
+            year=year,
+            expected_version=current.version if current else None,
+            **values,
+        )
 
     def year(self, agency, file, data: YearFile):
         self.file = file
@@ -224,51 +325,73 @@ class _Writer:
             self.goal(agency, year, entry, n, units)
 
     def policy(self, agency, year, data):
-        policy = self.save(
-            AnnualPolicy, "policy", {"agency": agency, "year": year}, {"intro": _text(data.intro)}
-        )
-        if policy is None:
-            return
-        goals = data.goals or []
-        for n, entry in enumerate(goals):
-            goal = self.save(
-                PolicyGoal,
-                f"policy.goals[{n}]",
-                {"policy": policy, "order": n + 1},
-                {"title": _text(entry.title), "body": _text(entry.body)},
-            )
-            if goal is None:
-                continue
-            items = entry.items or []
-            for m, text in enumerate(items):
-                self.save(
-                    PolicyGoalItem,
-                    f"policy.goals[{n}].items[{m}]",
-                    {"goal": goal, "order": m + 1},
-                    {"text": _text(text)},
+        policy = AnnualPolicy.objects.filter(agency=agency, year=year).first()
+        goals = _rows(
+            list(policy.goals.prefetch_related("items")) if policy else [],
+            [
+                (
+                    {"order": n + 1, "title": _text(entry.title), "body": _text(entry.body)},
+                    [
+                        {"order": m + 1, "text": _text(text)}
+                        for m, text in enumerate(entry.items or [])
+                    ],
                 )
-            goal.items.filter(order__gt=len(items)).delete()
-        policy.goals.filter(order__gt=len(goals)).delete()
+                for n, entry in enumerate(data.goals or [])
+            ],
+        )
+        values = {"intro": _text(data.intro)}
+        if policy is None:
+            self.report.created += 1
+            self.write(
+                "policy", annual_policy_create, agency=agency, year=year, goals=goals, **values
+            )
+        elif goals or _changes(policy, values):
+            self.report.updated += 1
+            self.write(
+                "policy",
+                annual_policy_update,
+                policy=policy,
+                expected_version=policy.version,
+                goals=goals,
+                **_changes(policy, values),
+            )
 
     def headcount(self, agency, year, data, n):
         where = f"headcount[{n}]"
-        budget = self.save(
-            HeadcountBudget,
-            where,
-            {"agency": agency, "year": year, "programme": _text(data.programme)},
-            {"order": n + 1, "explanation": _text(data.explanation)},
-        )
+        budget = HeadcountBudget.objects.filter(
+            agency=agency, year=year, programme=_text(data.programme)
+        ).first()
+        values = {"order": n + 1, "explanation": _text(data.explanation)}
+        existing = {line.category: line for line in budget.lines.all()} if budget else {}
+        lines = []
+        for line in data.lines or []:
+            fields = {"category": line.category, "previous": line.previous, "change": line.change}
+            old = existing.get(line.category)
+            if old is None:
+                lines.append(fields)
+            elif _changes(old, fields):
+                lines.append({"pk": old.pk, **_changes(old, fields)})
         if budget is None:
-            return
-        for m, line in enumerate(data.lines or []):
-            obj = self.save(
-                HeadcountLine,
-                f"{where}.lines[{m}]",
-                {"budget": budget, "category": line.category},
-                {"previous": line.previous, "change": line.change},
+            self.report.created += 1
+            self.write(
+                where,
+                headcount_budget_create,
+                agency=agency,
+                year=year,
+                programme=_text(data.programme),
+                lines=lines,
+                **values,
             )
-            if obj is not None:
-                self.audit(obj, ["previous", "change"])
+        elif lines or _changes(budget, values):
+            self.report.updated += 1
+            self.write(
+                where,
+                headcount_budget_update,
+                budget=budget,
+                expected_version=budget.version,
+                lines=lines,
+                **_changes(budget, values),
+            )
 
     def goal(self, agency, year, data, n, units):
         where = f"goals[{n}]"

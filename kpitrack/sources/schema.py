@@ -12,8 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 from pydantic_core import PydanticCustomError
 
-from budget.models import Agency as AgencyModel
-from budget.models import HeadcountLine, Unit
+from budget.models import MAX_RATE_DECIMALS, AchievementPolicy, HeadcountLine, Unit
 from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR
 from performance.models import Result
 
@@ -101,8 +100,8 @@ class AgencyEntry(_Section):
     duties: str | None = None
     organisation_intro: str | None = None
     leadership: str | None = None
-    rate_decimals: Annotated[int, Field(ge=0, le=6)] = 2
-    rounding: Annotated[str, _choice(AgencyModel.RoundingMode.values, "half_up")] = "half_up"
+    rate_decimals: Annotated[int, Field(ge=0, le=MAX_RATE_DECIMALS)] = 2
+    rounding: Annotated[str, _choice(AchievementPolicy.RoundingMode.values, "half_up")] = "half_up"
     units: list[UnitEntry] = []
 
 

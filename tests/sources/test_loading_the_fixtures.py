@@ -7,7 +7,16 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Sum
 
-from budget.models import Agency, AnnualPolicy, HeadcountBudget, PolicyGoalItem, Unit
+from budget.models import (
+    AchievementPolicy,
+    Agency,
+    AnnualPolicy,
+    HeadcountBudget,
+    HeadcountLine,
+    PolicyGoal,
+    PolicyGoalItem,
+    Unit,
+)
 from kpitrack.sources import DocumentError, load_folder
 from performance.models import Change, Indicator, Result, ResultFigure, StrategicGoal
 from tests.conftest import SEED
@@ -136,12 +145,33 @@ def test_loading_records_history_with_the_source():
     assert "預算總說明" in change.reason
 
 
+def test_budget_rows_are_written_by_the_services_with_the_source_as_reason():
+    unit = Unit.objects.get(agency__code="nia", code="entry-exit-affairs").history.get()
+    assert unit.history_type == "+"
+    assert unit.history_change_reason == "載入原始文件：agency.yaml"
+    line = HeadcountBudget.objects.get(agency__code="nia", year=2013).history.get()
+    assert line.history_change_reason == "載入原始文件：預算總說明 中華民國102年度"
+    policy = AchievementPolicy.objects.get(agency__code="nia")
+    assert (policy.year, policy.rate_decimals, policy.rounding) == (2010, 2, "half_up")
+
+
+def histories():
+    models = [Agency, Unit, AnnualPolicy, PolicyGoal, PolicyGoalItem, HeadcountBudget]
+    return [model.history.count() for model in [*models, HeadcountLine, AchievementPolicy]]
+
+
 def test_loading_again_changes_nothing():
-    before = (Indicator.objects.count(), Result.objects.count(), Change.objects.count())
+    before = (
+        Indicator.objects.count(),
+        Result.objects.count(),
+        Change.objects.count(),
+        histories(),
+    )
     report = load_folder(SEED)
     assert report.created == 0
     assert report.updated == 0
-    assert (Indicator.objects.count(), Result.objects.count(), Change.objects.count()) == before
+    after = (Indicator.objects.count(), Result.objects.count(), Change.objects.count(), histories())
+    assert after == before
 
 
 def test_bad_documents_change_nothing_and_list_every_problem(tmp_path):
