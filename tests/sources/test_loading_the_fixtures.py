@@ -206,3 +206,20 @@ def test_command_reports_problems_clearly(tmp_path):
 def test_command_if_missing_skips_a_loaded_agency(capsys):
     call_command("load_documents", str(SEED), "--if-missing")
     assert "nia" in capsys.readouterr().out
+
+
+def test_a_changed_document_updates_only_what_differs_and_says_why(tmp_path):
+    folder = tmp_path / "nia"
+    shutil.copytree(SEED, folder)
+    agency = folder / "agency.yaml"
+    agency.write_text(
+        agency.read_text(encoding="utf-8").replace("name: 入出國事務組", "name: 入出國事務處", 1),
+        encoding="utf-8",
+    )
+    report = load_folder(folder)
+    assert (report.created, report.updated) == (0, 1)
+    unit = Unit.objects.get(agency__code="nia", code="entry-exit-affairs")
+    latest = unit.history.first()
+    assert (latest.history_type, latest.name) == ("~", "入出國事務處")
+    assert latest.history_change_reason == "載入原始文件：agency.yaml"
+    assert unit.history.count() == 2
