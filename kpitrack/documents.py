@@ -23,6 +23,7 @@ from budget.models import (
     Unit,
 )
 from kpitrack.engine.achievement import Method
+from kpitrack.versioning import attribute
 from performance.models import (
     KEY_RE,
     Indicator,
@@ -32,7 +33,6 @@ from performance.models import (
     StrategicGoal,
     TargetPart,
 )
-from performance.services import record_change
 
 
 class DocumentError(Exception):
@@ -152,6 +152,8 @@ class _Loader:
                     self.problems.add(f"{where}.{fieldname}", message)
             return None
         changed = [name for name in values if created or old[name] != getattr(obj, name)]
+        # Figures and targets keep their history even when they come from a document.
+        attribute(obj, user=self.user, reason=self.reason)
         if created:
             obj.save()
             self.report.created += 1
@@ -161,20 +163,6 @@ class _Loader:
         obj._changed = {name: old[name] for name in changed} if not created else {}
         obj._created = created
         return obj
-
-    def audit(self, obj, fields):
-        """Figures and targets keep their history even when they come from a document."""
-        for name in fields:
-            if obj._created or name in obj._changed:
-                old = None if obj._created else obj._changed[name]
-                record_change(
-                    obj=obj,
-                    field=name,
-                    old=old,
-                    new=getattr(obj, name),
-                    user=self.user,
-                    reason=self.reason,
-                )
 
     def agency(self, data, where) -> Agency | None:
         if not isinstance(data, dict):
@@ -299,14 +287,12 @@ class _Loader:
                     _("「%(value)s」不是員額類別。") % {"value": category},
                 )
                 continue
-            obj = self.save(
+            self.save(
                 HeadcountLine,
                 f"{where}.lines[{m}]",
                 {"budget": budget, "category": category},
                 {"previous": line.get("previous"), "change": line.get("change")},
             )
-            if obj is not None:
-                self.audit(obj, ["previous", "change"])
 
     def goal(self, agency, year, data, n, where, seen, units):
         goal = self.save(
@@ -408,11 +394,10 @@ class _Loader:
             )
             if obj is not None:
                 part_keys.append(obj.key)
-                self.audit(obj, ["value"])
         indicator.parts.exclude(key__in=part_keys).delete()
         if indicator.method == Method.FORMULA:
             try:
-                indicator.clean()
+                indicator.check_formula(input_keys)
             except ValidationError as exc:
                 for message in exc.messages:
                     self.problems.add(f"{where}.formula", message)
@@ -446,7 +431,6 @@ class _Loader:
         )
         if result is None:
             return
-        self.audit(result, ["published_rate"])
         figures = data.get("figures") or {}
         published = data.get("part_published") or {}
         for key in figures:
@@ -462,7 +446,7 @@ class _Loader:
                 )
         for key in sorted(input_keys | (set(published) & part_keys)):
             fw = f"{where}.figures.{key}"
-            obj = self.save(
+            self.save(
                 ResultFigure,
                 fw,
                 {"result": result, "key": key},
@@ -471,8 +455,6 @@ class _Loader:
                     "published_rate": _published(published.get(key), fw, self.problems),
                 },
             )
-            if obj is not None:
-                self.audit(obj, ["value"])
 
 
 def structure_problems(method, inputs, parts) -> list[str]:
