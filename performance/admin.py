@@ -290,6 +290,10 @@ class StrategicGoalAdmin(YearDisplayMixin, ServiceAdmin):
     list_select_related = ["agency"]
     inlines = [IndicatorInline]
 
+    def get_inline_instances(self, request, obj=None):
+        # A new goal has no indicators to list yet.
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
     def write(self, request, form, formsets, change):
         fields = {name: form.cleaned_data[name] for name in services.GOAL_FIELDS}
         reason = form.cleaned_data["change_reason"]

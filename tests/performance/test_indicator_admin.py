@@ -103,3 +103,75 @@ def test_the_bulk_delete_action_is_not_offered(client, alice):
     client.force_login(alice)
     page = client.get(reverse("admin:performance_indicator_changelist")).content.decode()
     assert 'value="delete_selected"' not in page
+
+
+def _management(prefix, total):
+    return {
+        f"{prefix}-TOTAL_FORMS": str(total),
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+
+
+def test_an_indicator_is_added_with_its_inputs_and_parts(client, alice):
+    client.force_login(alice)
+    goal = _indicator().goal
+    data = {
+        "goal": goal.pk,
+        "code": "new-one",
+        "order": "9",
+        "name": "新指標",
+        "weight": "1",
+        "method": "count",
+        "aggregation": "latest",
+        "change_reason": "",
+        **_management("inputs", 1),
+        **_management("parts", 1),
+        "inputs-0-order": "1",
+        "inputs-0-key": "value",
+        "inputs-0-label": "件數",
+        "inputs-0-unit": "件",
+        "parts-0-order": "1",
+        "parts-0-key": "value",
+        "parts-0-label": "件數",
+        "parts-0-value": "1,200",
+        "parts-0-unit": "件",
+    }
+    response = client.post(reverse("admin:performance_indicator_add"), data)
+    assert response.status_code == 302, response.content.decode()
+    indicator = Indicator.objects.get(goal=goal, code="new-one")
+    part = indicator.parts.get()
+    assert (part.value, part.original_value) == (1200, 1200)
+    assert indicator.inputs.get().label == "件數"
+    assert indicator.history.get().history_user == alice
+    assert client.get(_url(indicator)).status_code == 200
+
+
+def test_a_goal_is_added_and_changed_through_its_page(client, alice):
+    client.force_login(alice)
+    goal = _indicator().goal
+    data = {
+        "agency": goal.agency_id,
+        "year": "2014",
+        "code": "g-new",
+        "order": "1",
+        "title": "新目標",
+        "change_reason": "",
+    }
+    assert client.post(reverse("admin:performance_strategicgoal_add"), data).status_code == 302
+    new = goal.agency.goals.get(code="g-new", year=2014)
+    url = reverse("admin:performance_strategicgoal_change", args=[new.pk])
+    assert client.get(url).status_code == 200
+    changed = {
+        **data,
+        **_management("indicators", 0),
+        "title": "改名",
+        "version_seen": new.version,
+        "change_reason": "錯字",
+    }
+    assert client.post(url, changed).status_code == 302
+    row = new.history.latest()
+    assert (row.title, row.history_user, row.history_change_reason) == ("改名", alice, "錯字")
+    page = client.get(reverse("admin:performance_strategicgoal_change", args=[goal.pk]))
+    assert page.status_code == 200

@@ -101,3 +101,49 @@ def test_indicator_choices_say_whose_and_which_year(client, alice):
     assert "入出國及移民署 民國102年（2013） 外籍專業人士申請核發就業PASS卡" in page
     assert "入出國及移民署 民國101年（2012） 外籍專業人士申請核發就業PASS卡" in page
     assert page.index("民國102年（2013）") < page.index("民國101年（2012）")
+
+
+def test_a_result_is_added_then_its_figures_entered(client, alice):
+    client.force_login(alice)
+    indicator = _result().indicator.__class__.objects.get(code="pass-card", goal__year=2013)
+    data = {
+        "indicator": indicator.pk,
+        "quarter": "1",
+        "state": "draft",
+        "published_basis": "rate",
+        "change_reason": "",
+    }
+    response = client.post(reverse("admin:performance_result_add"), data)
+    assert response.status_code == 302, response.content.decode()
+    result = Result.objects.get(indicator=indicator, quarter=1)
+    data = result_post(
+        result,
+        change_reason="第一季",
+        **{
+            "figures-TOTAL_FORMS": "1",
+            "figures-0-key": "value",
+            "figures-0-value": "40",
+            "figures-0-result": result.pk,
+        },
+    )
+    assert client.post(_url(result), data).status_code == 302
+    assert result.figures.get(key="value").value == 40
+    duplicate = client.post(reverse("admin:performance_result_add"), {**data, "quarter": "1"})
+    assert duplicate.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"version_seen": "abc", "change_reason": "x"},
+        {"version_seen": "", "change_reason": "x", "benefit": "改"},
+        {"figures-0-id": "999999", "change_reason": "x"},
+        {"state": "lost", "change_reason": "x"},
+    ],
+)
+def test_malformed_posts_answer_with_the_form_not_a_500(client, alice, overrides):
+    client.force_login(alice)
+    result = _result()
+    response = client.post(_url(result), result_post(result, **overrides))
+    assert response.status_code == 200
+    assert _result().version == result.version
