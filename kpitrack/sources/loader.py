@@ -30,6 +30,7 @@ from kpitrack.sources.checks import agency_problems, year_problems
 from kpitrack.sources.problems import DocumentError, problem, validation_problems
 from kpitrack.sources.reading import read_files
 from kpitrack.sources.schema import AgencyFile, YearFile
+from kpitrack.versioning import attribute
 from performance.models import (
     Indicator,
     IndicatorInput,
@@ -38,7 +39,6 @@ from performance.models import (
     StrategicGoal,
     TargetPart,
 )
-from performance.services import record_change
 
 
 @dataclass
@@ -165,6 +165,8 @@ class _Writer:
                     self.problems.append(problem(self.file, f"{where}.{fieldname}", message))
             return None
         changed = [name for name in values if created or old[name] != getattr(obj, name)]
+        # Loaded figures and targets keep their history, attributed to the document.
+        attribute(obj, user=self.user, reason=self.reason)
         if created:
             obj.save()
             self.report.created += 1
@@ -174,20 +176,6 @@ class _Writer:
         obj._changed = {name: old[name] for name in changed} if not created else {}
         obj._created = created
         return obj
-
-    def audit(self, obj, fields):
-        """Figures and targets keep their history even when they come from a document."""
-        for name in fields:
-            if obj._created or name in obj._changed:
-                old = None if obj._created else obj._changed[name]
-                record_change(
-                    obj=obj,
-                    field=name,
-                    old=old,
-                    new=getattr(obj, name),
-                    user=self.user,
-                    reason=self.reason,
-                )
 
     def refused(self, where: str, exc: ValidationError) -> None:
         if hasattr(exc, "error_dict"):
@@ -446,7 +434,7 @@ class _Writer:
         parts = data.parts or []
         for m, entry in enumerate(parts):
             original = entry.original_target if entry.original_target is not None else entry.target
-            obj = self.save(
+            self.save(
                 TargetPart,
                 f"{where}.parts[{m}]",
                 {"indicator": indicator, "key": entry.key},
@@ -460,8 +448,6 @@ class _Writer:
                     "order": m + 1,
                 },
             )
-            if obj is not None:
-                self.audit(obj, ["value"])
         indicator.parts.exclude(key__in=[entry.key for entry in parts]).delete()
         input_keys = [entry.key for entry in inputs]
         part_keys = {entry.key for entry in parts}
@@ -489,15 +475,12 @@ class _Writer:
         )
         if result is None:
             return
-        self.audit(result, ["published_rate"])
         figures = data.figures or {}
         published = data.part_published or {}
         for key in sorted(set(input_keys) | (set(published) & part_keys)):
-            obj = self.save(
+            self.save(
                 ResultFigure,
                 f"{where}.figures.{key}",
                 {"result": result, "key": key},
                 {"value": figures.get(key), "published_rate": published.get(key, "")},
             )
-            if obj is not None:
-                self.audit(obj, ["value"])

@@ -18,7 +18,7 @@ from budget.models import (
     Unit,
 )
 from kpitrack.sources import DocumentError, load_folder
-from performance.models import Change, Indicator, Result, ResultFigure, StrategicGoal
+from performance.models import Indicator, Result, ResultFigure, StrategicGoal
 from tests.conftest import SEED
 
 pytestmark = pytest.mark.django_db
@@ -137,12 +137,9 @@ def test_loading_records_history_with_the_source():
     figure = ResultFigure.objects.get(
         result__indicator__code="pass-card", result__indicator__goal__year=2012, key="value"
     )
-    change = Change.objects.filter(
-        content_type__model="resultfigure", object_id=figure.pk, field="value"
-    ).first()
-    assert change is not None
-    assert change.new == "165"
-    assert "預算總說明" in change.reason
+    loaded = figure.history.earliest()
+    assert loaded.value == 165
+    assert "預算總說明" in loaded.history_change_reason
 
 
 def test_budget_rows_are_written_by_the_services_with_the_source_as_reason():
@@ -164,13 +161,18 @@ def test_loading_again_changes_nothing():
     before = (
         Indicator.objects.count(),
         Result.objects.count(),
-        Change.objects.count(),
+        ResultFigure.history.count(),
         histories(),
     )
     report = load_folder(SEED)
     assert report.created == 0
     assert report.updated == 0
-    after = (Indicator.objects.count(), Result.objects.count(), Change.objects.count(), histories())
+    after = (
+        Indicator.objects.count(),
+        Result.objects.count(),
+        ResultFigure.history.count(),
+        histories(),
+    )
     assert after == before
 
 
@@ -188,13 +190,14 @@ def test_bad_documents_change_nothing_and_list_every_problem(tmp_path):
         (SEED / "agency.yaml").read_text(encoding="utf-8").replace("code: nia", "code: nia2", 1),
         encoding="utf-8",
     )
-    counts = (Agency.objects.count(), Indicator.objects.count(), Change.objects.count())
+    counts = (Agency.objects.count(), Indicator.objects.count(), ResultFigure.history.count())
     with pytest.raises(DocumentError) as excinfo:
         load_folder(folder)
     problems = "\n".join(excinfo.value.problems)
     assert "一百六十五" in problems
     assert "sideways" in problems
-    assert (Agency.objects.count(), Indicator.objects.count(), Change.objects.count()) == counts
+    after = (Agency.objects.count(), Indicator.objects.count(), ResultFigure.history.count())
+    assert after == counts
 
 
 def test_command_reports_problems_clearly(tmp_path):
