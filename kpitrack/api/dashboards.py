@@ -13,8 +13,8 @@ from kpitrack.dashboards.selectors import (
     Projection,
     Row,
     Scope,
+    indicator_outcomes,
     indicator_page,
-    indicator_years,
     rows_for,
     scope_for,
     unit_of,
@@ -26,6 +26,7 @@ from kpitrack.dashboards.tables import IndicatorFilter
 from kpitrack.engine.calendar import to_roc
 from kpitrack.formatting import exact, plain
 from performance.reasons import status_label
+from performance.selectors import indicator_history
 
 from . import answer, error
 from .achievements import achievement_to_dict
@@ -252,12 +253,24 @@ def indicator_page_to_dict(page: IndicatorPage) -> dict:
 
 @_guard
 def indicator(request, scope: Scope, code: str):
-    years = indicator_years(agency=scope.agency, code=code)
+    by_year = indicator_outcomes(agency=scope.agency, code=code)
+    years = list(by_year)
     if not years:
         return error(_("找不到指標代碼「%(code)s」。") % {"code": code}, 404)
     try:
         year = parse_indicator_year(request.GET, years)
     except BadPeriod as exc:
         return error(exc.message, 400)
-    page = indicator_page(agency=scope.agency, code=code, year=year, years=years)
-    return answer(indicator_page_to_dict(page))
+    page = indicator_page(by_year=by_year, year=year)
+    history = [
+        {
+            "when": entry.when.isoformat(),
+            "who": entry.who,
+            "what": entry.what,
+            "old": entry.old,
+            "new": entry.new,
+            "why": entry.why,
+        }
+        for entry in indicator_history(indicator=page.indicator)
+    ]
+    return answer({**indicator_page_to_dict(page), "history": history})

@@ -8,34 +8,22 @@ from decimal import Decimal
 from django.db.models import F, Max, Q
 
 from budget.models import Agency, Unit
-from budget.selectors import achievement_policies
 from kpitrack.engine.achievement import (
     HUNDRED,
     ZERO,
-    Aggregation,
-    Method,
     Outcome,
     Policy,
     Status,
-    aggregate_inputs,
-    evaluate,
     round_decimal,
     status_for,
 )
-from kpitrack.engine.calendar import FULL_YEAR, QUARTERS
+from kpitrack.engine.calendar import FULL_YEAR
 from kpitrack.permissions import agencies_for_user
 from performance.models import Indicator, Result, StrategicGoal
-from performance.selectors import (
-    Achievement,
-    achievements_for_year,
-    indicator_spec,
-    indicators_for_years,
-    quarters_of,
-)
+from performance.outcomes import Projection, Stored, stored_for_code, stored_for_year
+from performance.selectors import Achievement
 
 LIGHTS = (Status.GREEN, Status.YELLOW, Status.RED, Status.WHITE)
-# Methods whose year-end figure is the sum of flows, so the quarters so far extrapolate pro rata.
-FLOW_METHODS = frozenset({Method.COUNT, Method.LOWER, Method.MULTI, Method.WEIGHTED})
 ATTENTION_SHOWN = 10
 
 
@@ -111,16 +99,6 @@ def latest_approved(scope: Scope, year: int | None = None) -> tuple[int, int] | 
 
 
 @dataclass(frozen=True)
-class Projection:
-    """Year-end figures projected pro rata from the quarters so far; never an actual."""
-
-    value: Decimal | None
-    rate: Decimal | None
-    status: Status
-    parts: tuple
-
-
-@dataclass(frozen=True)
 class Row:
     """An indicator's standing with its quarter's state and, for flows, a year-end projection."""
 
@@ -178,57 +156,24 @@ class Row:
         return self.state or ""
 
 
-def project(indicator: Indicator, through_quarter: int, policy: Policy) -> Projection | None:
-    """The year-end outcome if each remaining quarter repeats the average of those so far.
-
-    Only for flows (counts summed over quarters), before the year is over, and when the
-    quarters so far are complete; needs the indicator's results prefetched."""
-    spec = indicator_spec(indicator)
-    if through_quarter >= FULL_YEAR or spec.aggregation is not Aggregation.SUM:
-        return None
-    if spec.method not in FLOW_METHODS:
-        return None
-    quarters = quarters_of(indicator)
-    so_far = aggregate_inputs(spec, quarters, through_quarter)
-    if not so_far or any(value is None for value in so_far.values()):
-        return None
-    filled = {q: quarters[q] for q in range(1, through_quarter + 1)}
-    for q in range(through_quarter + 1, FULL_YEAR + 1):
-        filled[q] = {key: total / through_quarter for key, total in so_far.items()}
-    outcome = evaluate(spec, filled, through_quarter=FULL_YEAR, policy=policy)
-    if outcome.rate is None:
-        return None
-    return Projection(outcome.value, outcome.rate, outcome.status, outcome.parts)
-
-
 def rows_for(scope: Scope, year: int, quarter: int) -> list[Row]:
-    """Every indicator of the scope's agencies for `year` through `quarter` (approved figures),
-    with the state of the quarter's result whatever it is. Fixed queries."""
-    agency = scope.agencies[0] if len(scope.agencies) == 1 else None
-    ids = set(scope.ids)
-    achievements = [
-        a
-        for a in achievements_for_year(year=year, through_quarter=quarter, agency=agency)
-        if a.indicator.goal.agency_id in ids
-    ]
+    """Every indicator of the scope's agencies for `year` through `quarter` from the stored
+    outcomes (approved figures), with the state of the quarter's result whatever it is. Three
+    queries."""
     states = dict(
         Result.objects.filter(
             indicator__goal__agency_id__in=scope.ids, indicator__goal__year=year, quarter=quarter
         ).values_list("indicator_id", "state")
     )
-    policies = achievement_policies(pairs={(agency_id, year) for agency_id in ids})
-    rows = []
-    for a in achievements:
-        policy = policies[a.indicator.goal.agency_id, year]
-        rows.append(
-            Row(
-                achievement=a,
-                state=states.get(a.indicator.pk),
-                projection=project(a.indicator, quarter, policy),
-                policy=policy,
-            )
+    return [
+        Row(
+            achievement=s.achievement,
+            state=states.get(s.achievement.indicator.pk),
+            projection=s.projection,
+            policy=s.policy,
         )
-    return rows
+        for s in stored_for_year(agency_ids=scope.ids, year=year, through_quarter=quarter)
+    ]
 
 
 # --- overview --------------------------------------------------------------------------------
@@ -371,70 +316,39 @@ class IndicatorPage:
     policy: Policy
 
 
-def _latest_quarter(indicator: Indicator) -> int | None:
-    quarters = [r.quarter for r in indicator.results.all()]
-    return max(quarters) if quarters else None
+def indicator_outcomes(*, agency: Agency, code: str) -> dict[int, list[Stored]]:
+    """The stored outcomes of the agency's indicator `code` by year, oldest year first. Two
+    queries, whatever the number of years."""
+    by_year: dict[int, list[Stored]] = {}
+    for s in stored_for_code(agency_id=agency.pk, code=code):
+        by_year.setdefault(s.achievement.indicator.goal.year, []).append(s)
+    return by_year
 
 
-def _previous(last_year: Indicator | None):
-    if last_year is None:
-        return None
-    previous = aggregate_inputs(indicator_spec(last_year), quarters_of(last_year), FULL_YEAR)
-    return previous if any(v is not None for v in previous.values()) else None
-
-
-def indicator_years(*, agency: Agency, code: str) -> list[int]:
-    """The years the agency has an indicator with this code, oldest first. One query."""
-    return sorted(
-        Indicator.objects.filter(goal__agency=agency, code=code)
-        .values_list("goal__year", flat=True)
-        .distinct()
-    )
-
-
-def indicator_page(*, agency: Agency, code: str, year: int, years: list[int]) -> IndicatorPage:
-    """The indicator `code` of `agency` in `year` (which must be in `years`), through each
-    quarter, and its outcome in each of `years`. Fixed queries, whatever the number of years."""
-    span = [years[0] - 1, *years]
-    same = [i for i in indicators_for_years(years=span, agency=agency) if i.code == code]
-    by_year = {i.goal.year: i for i in same}
-    policies = achievement_policies(pairs={(agency.pk, y) for y in years})
+def indicator_page(*, by_year: dict[int, list[Stored]], year: int) -> IndicatorPage:
+    """The indicator in `year` through each quarter, and its outcome in every year. One query
+    (the narrative)."""
     trend = []
-    for y in years:
-        indicator = by_year[y]
-        last = _latest_quarter(indicator)
-        if last is None:
-            continue
-        outcome = evaluate(
-            indicator_spec(indicator),
-            quarters_of(indicator),
-            through_quarter=last,
-            previous=_previous(by_year.get(y - 1)),
-            policy=policies[agency.pk, y],
-        )
-        trend.append(Point(y, last, outcome))
-    indicator, policy = by_year[year], policies[agency.pk, year]
-    spec, quarters, previous = (
-        indicator_spec(indicator),
-        quarters_of(indicator),
-        _previous(by_year.get(year - 1)),
-    )
-    quarterly = [
-        Point(
-            year, q, evaluate(spec, quarters, through_quarter=q, previous=previous, policy=policy)
-        )
-        for q in QUARTERS
-        if q in quarters
-    ]
-    latest = _latest_quarter(indicator)
-    result = next((r for r in indicator.results.all() if r.quarter == latest), None)
+    for y, stored in by_year.items():
+        entered = [s for s in stored if s.entered]
+        if entered:
+            trend.append(Point(y, entered[-1].quarter, entered[-1].achievement.outcome))
+    stored = by_year[year]
+    quarterly = [Point(year, s.quarter, s.achievement.outcome) for s in stored if s.entered]
+    latest = next((s for s in reversed(stored) if s.entered), None)
+    indicator = stored[0].achievement.indicator
+    result = None
+    if latest is not None:
+        result = Result.objects.filter(
+            indicator=indicator, quarter=latest.quarter, state=Result.State.APPROVED
+        ).first()
     return IndicatorPage(
         indicator=indicator,
         year=year,
-        quarter=latest or FULL_YEAR,
+        quarter=latest.quarter if latest else FULL_YEAR,
         quarterly=quarterly,
         trend=trend,
-        projection=project(indicator, latest, policy) if latest else None,
+        projection=latest.projection if latest else None,
         result=result,
-        policy=policy,
+        policy=stored[0].policy,
     )

@@ -7,6 +7,7 @@ from django_tables2 import RequestConfig
 
 from kpitrack.engine.calendar import to_roc
 from kpitrack.formatting import chinese_number, quarter_label, through_quarter_choices
+from performance.selectors import indicator_history
 
 from . import exports
 from .charts import Bar, bar_chart
@@ -15,8 +16,8 @@ from .selectors import (
     LIGHTS,
     Scope,
     default_scope_code,
+    indicator_outcomes,
     indicator_page,
-    indicator_years,
     overview,
     rows_for,
     scope_for,
@@ -182,7 +183,8 @@ def indicator_charts(page) -> tuple[str, str]:
 @login_required
 def indicator_view(request, agency, code):
     scope = _scope(request, agency)
-    years = indicator_years(agency=scope.agency, code=code)
+    by_year = indicator_outcomes(agency=scope.agency, code=code)
+    years = list(by_year)
     if not years:
         raise Http404("indicator")
     back = reverse("dashboards:overview", args=[agency])
@@ -190,7 +192,7 @@ def indicator_view(request, agency, code):
         year = parse_indicator_year(request.GET, years)
     except BadPeriod as exc:
         return _bad(request, exc.message, back)
-    page = indicator_page(agency=scope.agency, code=code, year=year, years=years)
+    page = indicator_page(by_year=by_year, year=year)
     quarterly_chart, trend_chart = indicator_charts(page)
     return render(
         request,
@@ -201,5 +203,6 @@ def indicator_view(request, agency, code):
             "years": years,
             "quarterly_chart": quarterly_chart,
             "trend_chart": trend_chart,
+            "history": indicator_history(indicator=page.indicator),
         },
     )
