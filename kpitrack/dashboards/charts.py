@@ -61,8 +61,8 @@ def bar_chart(*, chart_id: str, title: str, bars: list[Bar]) -> SafeString:
 
     shapes = []
     for n, bar in enumerate(bars):
-        x = LEFT + slot * n + slot * Decimal("0.2")
-        width = slot * Decimal("0.6")
+        width = min(slot * Decimal("0.6"), Decimal(72))
+        x = LEFT + slot * n + (slot - width) / 2
         centre = x + width / 2
         symbol = SYMBOL["white" if bar.projected else bar.status]
         if bar.rate is not None:
@@ -109,10 +109,10 @@ def bar_chart(*, chart_id: str, title: str, bars: list[Bar]) -> SafeString:
         'aria-labelledby="{id}-title {id}-desc" font-family="{font}" font-size="13">'
         '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>'
         '<line x1="{left}" y1="{base}" x2="{right}" y2="{base}" stroke="#4a4a4a"/>'
+        "{shapes}"
         '<line x1="{left}" y1="{ty}" x2="{right}" y2="{ty}" stroke="#0b4f8a" '
         'stroke-dasharray="4 4"/>'
         '<text x="{right}" y="{tly}" text-anchor="end" fill="#0b4f8a">{target}</text>'
-        "{shapes}"
         '<text x="{left}" y="{legend_y}" fill="#1b1b1b">{legend}</text>'
         "</svg>",
         id=chart_id,

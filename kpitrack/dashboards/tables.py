@@ -33,10 +33,13 @@ class IndicatorFilter(django_filters.FilterSet):
     )
     light = django_filters.ChoiceFilter(
         label=_("燈號"),
+        empty_label=_("全部"),
         choices=[(light.value, STATUS_LABELS[light.value]) for light in LIGHTS],
         method="by_outcome",
     )
-    state = django_filters.ChoiceFilter(label=_("狀態"), choices=state_choices, method="by_outcome")
+    state = django_filters.ChoiceFilter(
+        label=_("狀態"), choices=state_choices, method="by_outcome", empty_label=_("全部")
+    )
 
     class Meta:
         model = Indicator
@@ -51,9 +54,10 @@ class IndicatorFilter(django_filters.FilterSet):
         self.filters["goal"].queryset = StrategicGoal.objects.filter(
             agency_id__in=scope.ids, year=year
         ).order_by("agency__code", "order")
-        for name in self.form.fields:
+        for name in ("unit", "goal"):
             self.form.fields[name].empty_label = _("全部")
-            self.form.fields[name].widget.attrs["id"] = f"filter-{name}"
+        for name, form_field in self.form.fields.items():
+            form_field.widget.attrs["id"] = f"filter-{name}"
 
     def by_outcome(self, queryset, name, value):
         return queryset  # applied to the rows in `keep`, where the outcome is known
@@ -77,24 +81,25 @@ class IndicatorFilter(django_filters.FilterSet):
         return next(str(m) for errors in self.form.errors.values() for m in errors)
 
 
+def _labelled(label, **kwargs) -> tables.Column:
+    """A column whose cells carry their header, so a phone shows each row as a labelled card."""
+    return tables.Column(label, attrs={"td": {"data-label": label}}, **kwargs)
+
+
 class IndicatorTable(tables.Table):
-    agency = tables.Column(_("機關"), accessor="indicator__goal__agency__name")
-    goal = tables.Column(_("策略目標"), accessor="indicator__goal__title")
-    indicator = tables.Column(
-        _("績效指標"), accessor="indicator__name", order_by=("indicator__name",)
-    )
-    unit = tables.Column(_("主辦單位"), accessor="unit_key", empty_values=())
-    target = tables.Column(
+    agency = _labelled(_("機關"), accessor="indicator__goal__agency__name")
+    goal = _labelled(_("策略目標"), accessor="indicator__goal__title")
+    indicator = _labelled(_("績效指標"), accessor="indicator__name", order_by=("indicator__name",))
+    unit = _labelled(_("主辦單位"), accessor="unit_key", empty_values=())
+    target = _labelled(
         _("目標值"), accessor="indicator__target_text", orderable=False, empty_values=()
     )
-    value = tables.Column(_("實際值"), accessor="outcome__value", orderable=False, empty_values=())
-    rate = tables.Column(_("達成率"), accessor="rate_key", empty_values=())
-    status = tables.Column(_("燈號"), accessor="status_key", empty_values=())
-    state = tables.Column(_("狀態"), accessor="state_key", empty_values=())
-    projection = tables.Column(
-        _("全年預估"), accessor="projection", orderable=False, empty_values=()
-    )
-    published = tables.Column(
+    value = _labelled(_("實際值"), accessor="outcome__value", orderable=False, empty_values=())
+    rate = _labelled(_("達成率"), accessor="rate_key", empty_values=())
+    status = _labelled(_("燈號"), accessor="status_key", empty_values=())
+    state = _labelled(_("狀態"), accessor="state_key", empty_values=())
+    projection = _labelled(_("全年預估"), accessor="projection", orderable=False, empty_values=())
+    published = _labelled(
         _("原發布／重算"), accessor="achievement__published_rate", orderable=False, empty_values=()
     )
 
