@@ -242,7 +242,8 @@ class _Loader:
             return
         if year not in self.report.years:
             self.report.years.append(year)
-        self.reason = _("載入來源文件：%(source)s") % {"source": _text(data.get("source")) or where}
+        self.source = _text(data.get("source")) or where
+        self.reason = _("載入來源文件：%(source)s") % {"source": self.source}
         if data.get("policy"):
             self.policy(agency, year, data["policy"], f"{where}.policy")
         for n, hc in enumerate(data.get("headcount") or [], start=1):
@@ -442,6 +443,8 @@ class _Loader:
                     data.get("published_rate"), f"{where}.published_rate", self.problems
                 ),
                 "published_basis": basis,
+                "source": self.source,
+                "layout": data.get("layout") or {},
             },
         )
         if result is None:
