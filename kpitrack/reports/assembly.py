@@ -7,7 +7,15 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from budget.models import AnnualPolicy, HeadcountBudget, HeadcountLine, PolicyGoal, Unit
+from budget.models import (
+    AchievementPolicy,
+    AnnualPolicy,
+    HeadcountBudget,
+    HeadcountLine,
+    PolicyGoal,
+    Unit,
+)
+from budget.selectors import achievement_policy_rows
 from kpitrack.engine.achievement import HUNDRED, Policy, Status, status_for
 from kpitrack.engine.calendar import to_roc
 from performance.models import Indicator, Result, StrategicGoal
@@ -199,6 +207,7 @@ class PerformanceReport(_RocYear, _DraftMark):
     agency: object
     year: int
     section: Section
+    lights: AchievementPolicy  # the thresholds in force that year
     missing: list[str] = field(default_factory=list)
     kind: str = PERFORMANCE
 
@@ -341,9 +350,11 @@ def _pending(rows: list[ReportRow], unapproved, year) -> list[str]:
     return pending
 
 
-def _section(agency, year, through_quarter, kind) -> Section:
-    policy = agency.policy
-    uses_lights = kind == PERFORMANCE and getattr(policy, "uses_lights", True)
+def _section(agency, year, through_quarter, kind, lights: AchievementPolicy | None = None):
+    """One year's results as rows; `lights` is the policy in force when the report has a
+    light column (the performance report), None when it has none (the budget explanation)."""
+    uses_lights = lights is not None and lights.uses_lights
+    policy = lights.engine_policy if uses_lights else None
     rows = []
     for achievement in achievements_for_year(
         year=year, through_quarter=through_quarter, agency=agency
@@ -472,8 +483,12 @@ def performance_report(agency, year: int) -> PerformanceReport:
             _("%(agency)s沒有民國%(roc)s年度（%(year)s）的績效指標。")
             % {"agency": agency.name, "roc": to_roc(year), "year": year}
         )
+    lights = achievement_policy_rows(pairs=[(agency.pk, year)])[agency.pk, year]
     return PerformanceReport(
-        agency=agency, year=year, section=_section(agency, year, 4, PERFORMANCE)
+        agency=agency,
+        year=year,
+        section=_section(agency, year, 4, PERFORMANCE, lights),
+        lights=lights,
     )
 
 
