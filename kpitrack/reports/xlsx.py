@@ -247,7 +247,7 @@ def _performance(wb, report):
         _("燈號統計"),
         [_("燈號"), _("指標數")],
         [[label, count] for _code, label, count in report.light_counts]
-        + [[_("合計"), len(report.section.rows)]],
+        + [[_("合計"), report.lit_count]],
         [12, 10],
         {2: "0"},
     )
