@@ -4,7 +4,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from .assembly import BUDGET
-from .pdf import html_to_pdf
+from .pdf import html_to_pdf, print_font_family
 from .xlsx import report_workbook
 
 
@@ -24,6 +24,7 @@ def print_html(report) -> str:
             "body_template": body_template(report),
             "toc": report.toc,
             "print": True,
+            "print_face": print_font_family(),
         },
     )
 
