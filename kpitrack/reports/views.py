@@ -12,7 +12,13 @@ from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_year
 from kpitrack.permissions import agencies_for_user, get_agency_for_user
 
 from .assembly import BUDGET, KINDS, PERFORMANCE, ReportNotFound, report_for, report_years
-from .render import body_template, filename, pdf_bytes, quarter_choices, xlsx_bytes
+from .render import (
+    body_template,
+    content_disposition,
+    pdf_bytes,
+    quarter_choices,
+    xlsx_bytes,
+)
 
 
 def _error(request, message, status):
@@ -63,7 +69,7 @@ class ReportView(LoginRequiredMixin, View):
 class ReportPDFView(ReportView):
     def respond(self, request, report):
         response = HttpResponse(pdf_bytes(report), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="{filename(report, "pdf")}"'
+        response["Content-Disposition"] = content_disposition(report, "pdf", "inline")
         return response
 
 
@@ -73,7 +79,7 @@ class ReportXLSXView(ReportView):
             xlsx_bytes(report),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        response["Content-Disposition"] = f'attachment; filename="{filename(report, "xlsx")}"'
+        response["Content-Disposition"] = content_disposition(report, "xlsx", "attachment")
         return response
 
 
