@@ -8,15 +8,30 @@ SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-no
 	poppler-utils gettext chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 STAMP := .venv/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+PORT ?= 8000
+# Steps whose result must not depend on a developer's .env (tests, CI, translations, bench):
+# read no .env file, and run with the development defaults of DEBUG on.
+NO_ENV := KPITRACK_ENV_FILE= DEBUG=1
 
-.PHONY: run test bench system-packages venv messages migrate demo-data clean
+.PHONY: run test bench system-packages venv messages migrate demo-data static clean
 
-run: system-packages venv messages migrate demo-data
-	@DEBUG=1 $(PY) manage.py ensure_demo_user
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+run: system-packages venv .env messages migrate demo-data static
+	@$(PY) manage.py ensure_demo_user
+	@echo "kpitrack is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: system-packages venv messages
-	DEBUG=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+	$(NO_ENV) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Written once, never overwritten: the settings every later `manage.py` command reads.
+.env:
+	@umask 077 && printf '%s\n' \
+		"# Written once by make run for this machine; git-ignored. Real environment variables win." \
+		"# DEBUG=0 shows the site as deployed: its own 404/500 pages, static files from staticfiles/." \
+		"DEBUG=1" \
+		"SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+		"ALLOWED_HOSTS=127.0.0.1,localhost,[::1]" > .env.tmp && mv .env.tmp .env
+	@echo "Wrote .env (settings for manage.py)."
 
 system-packages:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \
@@ -36,17 +51,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@rm -f .venv/.installed-*; touch $(STAMP)
 
 messages: venv
-	@DEBUG=1 $(PY) manage.py compilemessages -v 0 --ignore=.venv
+	@$(NO_ENV) $(PY) manage.py compilemessages -v 0 --ignore=.venv
 
-migrate: venv
+migrate: venv .env
 	@mkdir -p var
-	DEBUG=1 $(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py migrate --no-input -v 0
 
 demo-data: migrate
-	DEBUG=1 $(PY) manage.py load_documents fixtures/nia --if-missing
+	$(PY) manage.py load_documents fixtures/nia --if-missing
+
+# What WhiteNoise serves with DEBUG off.
+static: venv .env
+	$(PY) manage.py collectstatic --no-input -v 0
 
 clean:
-	rm -rf .venv var test-artifacts
+	rm -rf .venv var test-artifacts staticfiles
 
 bench: system-packages venv messages
-	DEBUG=1 $(PY) bench/reports.py
+	$(NO_ENV) $(PY) bench/reports.py

@@ -24,15 +24,7 @@ class UnitInline(admin.TabularInline):
 
 @admin.register(Agency)
 class AgencyAdmin(admin.ModelAdmin):
-    list_display = [
-        "name",
-        "code",
-        "parent",
-        "rate_decimals",
-        "rounding",
-        "green_threshold",
-        "yellow_threshold",
-    ]
+    list_display = ["name", "code", "parent"]
     search_fields = ["name", "name_en", "code"]
     list_select_related = ["parent"]
     inlines = [UnitInline]

@@ -5,16 +5,23 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
 
-from kpitrack.engine.achievement import Policy, Rounding
+from kpitrack.engine.achievement import DEFAULT_POLICY, Policy, Rounding
+from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR
+from kpitrack.versioning import Versioned
+
+# The engine rounds to any precision; more than six places is never printed and is a typing error.
+MAX_RATE_DECIMALS = 6
 
 
-class Agency(models.Model):
+def _history() -> HistoricalRecords:
+    # A reason is free text; simple-history's default column stops at 100 characters.
+    return HistoricalRecords(history_change_reason_field=models.TextField(null=True))
+
+
+class Agency(Versioned):
     """An agency (機關), e.g. 入出國及移民署 under 內政部."""
-
-    class RoundingMode(models.TextChoices):
-        HALF_UP = Rounding.HALF_UP.value, _("四捨五入")
-        DOWN = Rounding.DOWN.value, _("無條件捨去")
 
     code = models.SlugField(_("代碼"), max_length=50, unique=True)
     name = models.CharField(_("名稱"), max_length=100)
@@ -30,26 +37,8 @@ class Agency(models.Model):
     duties = models.TextField(_("機關主要職掌"), blank=True)
     organisation_intro = models.TextField(_("內部分層業務說明"), blank=True)
     leadership = models.TextField(_("首長及幕僚長"), blank=True)
-    rate_decimals = models.PositiveSmallIntegerField(
-        _("達成率小數位數"), default=2, validators=[MaxValueValidator(6)]
-    )
-    rounding = models.CharField(
-        _("進位方式"), max_length=10, choices=RoundingMode, default=RoundingMode.HALF_UP
-    )
-    green_threshold = models.DecimalField(
-        _("綠燈門檻（%）"),
-        max_digits=7,
-        decimal_places=2,
-        default=Decimal("100"),
-        validators=[MinValueValidator(Decimal("0"))],
-    )
-    yellow_threshold = models.DecimalField(
-        _("黃燈門檻（%）"),
-        max_digits=7,
-        decimal_places=2,
-        default=Decimal("80"),
-        validators=[MinValueValidator(Decimal("0"))],
-    )
+
+    history = _history()
 
     class Meta:
         verbose_name = _("機關")
@@ -60,31 +49,16 @@ class Agency(models.Model):
         return self.name
 
     def clean(self):
-        if (
-            self.yellow_threshold is not None
-            and self.green_threshold is not None
-            and self.yellow_threshold > self.green_threshold
-        ):
-            raise ValidationError(
-                {"yellow_threshold": _("黃燈門檻不可高於綠燈門檻。")}, code="thresholds"
-            )
+        seen = set()
         ancestor = self.parent
         while ancestor is not None:
-            if ancestor.pk == self.pk and self.pk is not None:
+            if (self.pk is not None and ancestor.pk == self.pk) or ancestor.pk in seen:
                 raise ValidationError({"parent": _("上級機關不可形成循環。")}, code="cycle")
+            seen.add(ancestor.pk)
             ancestor = ancestor.parent
 
-    @property
-    def policy(self) -> Policy:
-        return Policy(
-            decimals=self.rate_decimals,
-            rounding=Rounding(self.rounding),
-            green=self.green_threshold,
-            yellow=self.yellow_threshold,
-        )
 
-
-class Unit(models.Model):
+class Unit(Versioned):
     """An internal unit (內部單位: 組、室、大隊…) of an agency."""
 
     class Kind(models.TextChoices):
@@ -111,6 +85,8 @@ class Unit(models.Model):
         related_name="children",
     )
 
+    history = _history()
+
     class Meta:
         verbose_name = _("內部單位")
         verbose_name_plural = pgettext_lazy("plural", "內部單位")
@@ -136,16 +112,18 @@ class Unit(models.Model):
             ancestor = ancestor.parent
 
 
-class AnnualPolicy(models.Model):
+class AnnualPolicy(Versioned):
     """施政目標與重點 of one agency and fiscal year."""
 
     agency = models.ForeignKey(
         Agency, verbose_name=_("機關"), on_delete=models.CASCADE, related_name="policies"
     )
     year = models.PositiveSmallIntegerField(
-        _("年度（西元）"), validators=[MinValueValidator(1912), MaxValueValidator(2200)]
+        _("年度（西元）"), validators=[MinValueValidator(FIRST_YEAR), MaxValueValidator(LAST_YEAR)]
     )
     intro = models.TextField(_("前言"), blank=True)
+
+    history = _history()
 
     class Meta:
         verbose_name = _("年度施政目標與重點")
@@ -167,6 +145,8 @@ class PolicyGoal(models.Model):
     title = models.CharField(_("施政目標"), max_length=200)
     body = models.TextField(_("說明"), blank=True)
 
+    history = _history()
+
     class Meta:
         verbose_name = _("年度施政目標")
         verbose_name_plural = pgettext_lazy("plural", "年度施政目標")
@@ -186,6 +166,8 @@ class PolicyGoalItem(models.Model):
     order = models.PositiveIntegerField(_("排序"))
     text = models.TextField(_("重點"))
 
+    history = _history()
+
     class Meta:
         verbose_name = _("施政重點")
         verbose_name_plural = pgettext_lazy("plural", "施政重點")
@@ -198,18 +180,20 @@ class PolicyGoalItem(models.Model):
         return self.text[:40]
 
 
-class HeadcountBudget(models.Model):
+class HeadcountBudget(Versioned):
     """預算員額 of one work programme (業務計畫) in one fiscal year; totals are derived."""
 
     agency = models.ForeignKey(
         Agency, verbose_name=_("機關"), on_delete=models.CASCADE, related_name="headcounts"
     )
     year = models.PositiveSmallIntegerField(
-        _("年度（西元）"), validators=[MinValueValidator(1912), MaxValueValidator(2200)]
+        _("年度（西元）"), validators=[MinValueValidator(FIRST_YEAR), MaxValueValidator(LAST_YEAR)]
     )
     programme = models.CharField(_("業務計畫"), max_length=100)
     order = models.PositiveIntegerField(_("排序"), default=0)
     explanation = models.TextField(_("增減說明"), blank=True)
+
+    history = _history()
 
     class Meta:
         verbose_name = _("預算員額")
@@ -241,6 +225,8 @@ class HeadcountLine(models.Model):
     previous = models.PositiveIntegerField(_("上年度編列數"))
     change = models.IntegerField(_("本年度增（減）"))
 
+    history = _history()
+
     class Meta:
         verbose_name = _("預算員額明細")
         verbose_name_plural = pgettext_lazy("plural", "預算員額明細")
@@ -260,3 +246,83 @@ class HeadcountLine(models.Model):
             raise ValidationError(
                 {"change": _("減少人數不可超過上年度編列數。")}, code="negative_total"
             )
+
+
+class AchievementPolicy(Versioned):
+    """How an agency rounded rates and painted lights in one year, and every later year until
+    the next row: a past year's report then reproduces what was printed for it."""
+
+    class RoundingMode(models.TextChoices):
+        HALF_UP = Rounding.HALF_UP.value, _("四捨五入")
+        DOWN = Rounding.DOWN.value, _("無條件捨去")
+
+    agency = models.ForeignKey(
+        Agency,
+        verbose_name=_("機關"),
+        on_delete=models.CASCADE,
+        related_name="achievement_policies",
+    )
+    year = models.PositiveSmallIntegerField(
+        _("年度（西元）"),
+        validators=[MinValueValidator(FIRST_YEAR), MaxValueValidator(LAST_YEAR)],
+        help_text=_("自此年度起適用，直到下一個有設定的年度。"),
+    )
+    rate_decimals = models.PositiveSmallIntegerField(
+        _("達成率小數位數"),
+        default=DEFAULT_POLICY.decimals,
+        validators=[MaxValueValidator(MAX_RATE_DECIMALS)],
+    )
+    rounding = models.CharField(
+        _("進位方式"),
+        max_length=10,
+        choices=RoundingMode,
+        default=DEFAULT_POLICY.rounding.value,
+    )
+    green_threshold = models.DecimalField(
+        _("綠燈門檻（%）"),
+        max_digits=7,
+        decimal_places=2,
+        default=DEFAULT_POLICY.green,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    yellow_threshold = models.DecimalField(
+        _("黃燈門檻（%）"),
+        max_digits=7,
+        decimal_places=2,
+        default=DEFAULT_POLICY.yellow,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    uses_lights = models.BooleanField(_("使用燈號"), default=True)
+    history = _history()
+
+    class Meta:
+        verbose_name = _("達成度計算方式")
+        verbose_name_plural = pgettext_lazy("plural", "達成度計算方式")
+        ordering = ["agency", "year"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "year"], name="achievement_policy_unique_per_year"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.agency} {self.year}"
+
+    def clean(self):
+        if (
+            self.yellow_threshold is not None
+            and self.green_threshold is not None
+            and self.yellow_threshold > self.green_threshold
+        ):
+            raise ValidationError(
+                {"yellow_threshold": _("黃燈門檻不可高於綠燈門檻。")}, code="thresholds"
+            )
+
+    @property
+    def engine_policy(self) -> Policy:
+        return Policy(
+            decimals=self.rate_decimals,
+            rounding=Rounding(self.rounding),
+            green=self.green_threshold,
+            yellow=self.yellow_threshold,
+        )

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from budget.models import (
+    AchievementPolicy,
     Agency,
     AnnualPolicy,
     HeadcountBudget,
@@ -22,9 +23,9 @@ from budget.models import (
     PolicyGoalItem,
     Unit,
 )
-from kpitrack.engine.achievement import Method
+from budget.services import achievement_policy_set
+from kpitrack.engine.shape import indicator_shape_problems
 from performance.models import (
-    KEY_RE,
     Indicator,
     IndicatorInput,
     Result,
@@ -32,6 +33,7 @@ from performance.models import (
     StrategicGoal,
     TargetPart,
 )
+from performance.reasons import shape_problem_message
 from performance.services import record_change
 
 
@@ -74,6 +76,11 @@ def _decimal(value, where, problems, *, required=False):
         problems.add(where, _("「%(value)s」不是數字。") % {"value": value})
         return None
     return number
+
+
+def _quiet_decimal(value) -> Decimal | None:
+    """The number for the shape check; whether it is well written is reported elsewhere."""
+    return _decimal(value, "", _Problems())
 
 
 def _published(value, where, problems) -> str:
@@ -122,6 +129,8 @@ def load_folder(folder, *, user=None) -> LoadReport:
         seen: dict[tuple[int, str], str] = {}
         for name, data in year_docs:
             loader.year(agency, data, name, seen)
+        if agency is not None and report.years:
+            loader.achievement_policy(agency, agency_doc["agency"], min(report.years))
         if problems.items:
             # Raising inside the atomic block rolls back everything written so far.
             raise DocumentError(problems.items)
@@ -200,8 +209,6 @@ class _Loader:
                 "duties": _text(data.get("duties")),
                 "organisation_intro": _text(data.get("organisation_intro")),
                 "leadership": _text(data.get("leadership")),
-                "rate_decimals": data.get("rate_decimals", 2),
-                "rounding": data.get("rounding", "half_up"),
             },
         )
         if agency is None:
@@ -234,6 +241,24 @@ class _Loader:
                 unit.parent = units[parent_code][0]
                 unit.save(update_fields=["parent"])
         return agency
+
+    def achievement_policy(self, agency, data, year):
+        """agency.yaml's rounding holds from the agency's earliest year in the documents on."""
+        current = AchievementPolicy.objects.filter(agency=agency, year=year).first()
+        try:
+            achievement_policy_set(
+                agency=agency,
+                year=year,
+                expected_version=current.version if current else None,
+                user=self.user,
+                reason=_("載入來源文件：%(source)s") % {"source": "agency.yaml"},
+                rate_decimals=data.get("rate_decimals", 2),
+                rounding=data.get("rounding", "half_up"),
+            )
+        except ValidationError as exc:
+            for fieldname, messages in exc.message_dict.items():
+                for message in messages:
+                    self.problems.add(f"agency.yaml.{fieldname}", message)
 
     def year(self, agency, data, where, seen):
         year = data.get("year")
@@ -341,8 +366,20 @@ class _Loader:
         inputs = data.get("inputs") or []
         parts = data.get("parts") or []
         method = data.get("method")
-        for problem in structure_problems(method, inputs, parts):
-            self.problems.add(where, problem)
+        for problem in indicator_shape_problems(
+            method=method,
+            aggregation=data.get("aggregation") or "latest",
+            inputs=[i.get("key") if isinstance(i, dict) else i for i in inputs],
+            parts=[
+                (p.get("key"), _quiet_decimal(p.get("target")), _quiet_decimal(p.get("weight")))
+                if isinstance(p, dict)
+                else (p, None, None)
+                for p in parts
+            ],
+            formula=_text(data.get("formula")),
+            baseline=_quiet_decimal(data.get("baseline")),
+        ):
+            self.problems.add(f"{where}.{problem.field}", shape_problem_message(problem))
         # An indicator moved to another goal in the same year keeps its identity.
         existing = Indicator.objects.filter(
             goal__agency=goal.agency, goal__year=goal.year, code=code
@@ -410,12 +447,6 @@ class _Loader:
                 part_keys.append(obj.key)
                 self.audit(obj, ["value"])
         indicator.parts.exclude(key__in=part_keys).delete()
-        if indicator.method == Method.FORMULA:
-            try:
-                indicator.clean()
-            except ValidationError as exc:
-                for message in exc.messages:
-                    self.problems.add(f"{where}.formula", message)
         for m, r in enumerate(data.get("results") or [], start=1):
             self.result(indicator, r, f"{where}.results[{m}]", set(input_keys), set(part_keys))
 
@@ -473,38 +504,3 @@ class _Loader:
             )
             if obj is not None:
                 self.audit(obj, ["value"])
-
-
-def structure_problems(method, inputs, parts) -> list[str]:
-    """What is wrong with an indicator's inputs and parts for its method (empty when fine)."""
-    problems = []
-    try:
-        method = Method(method)
-    except ValueError:
-        return [_("「%(value)s」不是計算方式。") % {"value": method}]
-    input_keys = [i.get("key") if isinstance(i, dict) else i for i in inputs]
-    part_keys = [p.get("key") if isinstance(p, dict) else p for p in parts]
-    for key in input_keys + part_keys:
-        if not isinstance(key, str) or not KEY_RE.match(key):
-            problems.append(_("「%(key)s」不是有效的代號。") % {"key": key})
-    if len(set(input_keys)) != len(input_keys) or len(set(part_keys)) != len(part_keys):
-        problems.append(_("代號不可重複。"))
-    if not parts:
-        problems.append(_("至少要有一個目標項目。"))
-    if method in (Method.WEIGHTED, Method.MULTI):
-        if set(input_keys) != set(part_keys):
-            problems.append(_("此計算方式的每個目標項目都必須有同代號的填報項目。"))
-    elif len(parts) > 1:
-        problems.append(_("此計算方式只能有一個目標項目。"))
-    if method == Method.RATIO and len(input_keys) != 2:
-        problems.append(_("比率指標必須有兩個填報項目：分子與分母。"))
-    if method in (Method.COUNT, Method.LOWER, Method.GROWTH, Method.ORDINAL, Method.RATING):
-        if len(input_keys) != 1:
-            problems.append(_("此計算方式必須剛好有一個填報項目。"))
-    if method == Method.FORMULA and not input_keys:
-        problems.append(_("自訂公式指標至少要有一個填報項目。"))
-    if method == Method.WEIGHTED:
-        for p in parts:
-            if isinstance(p, dict) and p.get("weight") is None:
-                problems.append(_("加權子項目「%(key)s」必須設定權重。") % {"key": p.get("key")})
-    return problems

@@ -1,6 +1,8 @@
-"""Settings come from environment variables; a bad value stops start-up with a clear message."""
+"""Settings come from the environment, then from a local `.env` file; a bad value stops start-up
+with a clear message."""
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -11,10 +13,52 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+_ENV_LINE = re.compile(r"(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*)")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; blank lines and `#` comments are skipped, one pair of quotes is removed."""
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        match = _ENV_LINE.fullmatch(text)
+        if match is None:
+            raise ImproperlyConfigured(f"{path}, line {number}: expected KEY=VALUE, got {text!r}")
+        key, value = match["key"], match["value"].strip()
+        if key in values:
+            raise ImproperlyConfigured(f"{path}, line {number}: {key} is set twice")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def _settings_source() -> dict[str, str]:
+    # KPITRACK_ENV_FILE names another file, or is empty to read none (`make test` and CI do
+    # that, so a developer's .env cannot change what they test).
+    name = os.environ.get("KPITRACK_ENV_FILE")
+    if name is None:
+        path = BASE_DIR / ".env"
+        file_values = read_env_file(path) if path.is_file() else {}
+    elif name == "":
+        file_values = {}
+    else:
+        path = Path(name)
+        if not path.is_file():
+            raise ImproperlyConfigured(f"KPITRACK_ENV_FILE={name!r} is not a file")
+        file_values = read_env_file(path)
+    # The real environment wins over the file.
+    return {**file_values, **os.environ}
+
+
+# Lower case: not a setting, so the debug page never lists the environment.
+_env = _settings_source()
 
 
 def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
+    raw = _env.get(name)
     if raw is None:
         return default
     value = raw.strip().lower()
@@ -28,7 +72,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_list(name: str) -> list[str] | None:
-    raw = os.environ.get(name)
+    raw = _env.get(name)
     if raw is None:
         return None
     items = [item.strip() for item in raw.split(",") if item.strip()]
@@ -39,7 +83,7 @@ def env_list(name: str) -> list[str] | None:
 
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = _env.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
@@ -54,7 +98,7 @@ if ALLOWED_HOSTS is None:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
 _DEFAULT_DB = f"sqlite:///{BASE_DIR / 'var' / 'kpitrack.sqlite3'}"
-_db_url = os.environ.get("DATABASE_URL", _DEFAULT_DB)
+_db_url = _env.get("DATABASE_URL", _DEFAULT_DB)
 try:
     _db = dj_database_url.parse(_db_url, conn_max_age=60)
 except (ValueError, KeyError) as exc:
@@ -62,8 +106,10 @@ except (ValueError, KeyError) as exc:
 if _db["ENGINE"] not in ("django.db.backends.sqlite3", "django.db.backends.postgresql"):
     raise ImproperlyConfigured("DATABASE_URL must be a sqlite:// or postgres:// URL")
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    # A busy timeout keeps concurrent writers waiting instead of failing at once.
-    _db.setdefault("OPTIONS", {})["timeout"] = 20
+    # Every transaction takes the write lock when it begins (BEGIN IMMEDIATE), so a second writer
+    # waits up to the busy timeout for the first to commit; with SQLite's default deferred
+    # transactions, two that read before writing deadlock and one fails "database is locked".
+    _db.setdefault("OPTIONS", {}).update(transaction_mode="IMMEDIATE", timeout=20)
     _db["CONN_MAX_AGE"] = 0
 DATABASES = {"default": _db}
 
@@ -73,6 +119,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # WhiteNoise serves static files under runserver too, so development matches deployment.
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_tables2",
     "simple_history",
@@ -83,8 +131,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After the language is chosen, so the refusal is in the user's language.
+    "kpitrack.middleware.RejectUnusableCharactersMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -128,8 +179,16 @@ TIME_ZONE = "Asia/Taipei"
 USE_TZ = True
 
 STATIC_URL = "static/"
+# `make run` collects into STATIC_ROOT, which WhiteNoise serves with DEBUG off; with DEBUG on it
+# serves straight from the app and STATICFILES_DIRS folders (its finders), reloading edits.
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed copies (gzip, brotli) at collectstatic; no hashed names, so templates render
+    # the same whether or not collectstatic has run (tests, CI).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "login"

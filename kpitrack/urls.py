@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from kpitrack import api, views
+from kpitrack import views
+from kpitrack.api import achievements as api_achievements
 from kpitrack.reports import views as reports
 
 admin.site.site_header = "kpitrack"
@@ -11,7 +12,7 @@ admin.site.site_title = "kpitrack"
 urlpatterns = [
     path("", views.home, name="home"),
     path("achievements/", views.achievements, name="achievements"),
-    path("api/v1/achievements/", api.achievements, name="api-achievements"),
+    path("api/v1/achievements/", api_achievements.achievements, name="api-achievements"),
     path("reports/", reports.index, name="reports"),
     path("reports/pick/", reports.pick, name="report-pick"),
     path(

@@ -1,9 +1,10 @@
 from django.contrib.auth.decorators import login_required
 from django.db.models import Max
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
+from django.urls import reverse
 
-from kpitrack.engine.calendar import is_valid_year
+from kpitrack.formatting import through_quarter_choices
+from kpitrack.forms import PeriodForm
 from kpitrack.tables import AchievementTable
 from performance.models import StrategicGoal
 from performance.selectors import achievements_for_year
@@ -17,26 +18,20 @@ def _years():
 def home(request):
     latest = StrategicGoal.objects.aggregate(latest=Max("year"))["latest"]
     if latest is None:
-        return render(request, "home.html", {"years": []})
-    return redirect(f"/achievements/?year={latest}")
+        return render(request, "home.html")
+    return redirect(f"{reverse('achievements')}?year={latest}")
 
 
 @login_required
 def achievements(request):
-    years = _years()
-    errors = []
-    raw_year = request.GET.get("year", "")
-    raw_quarter = request.GET.get("quarter", "4")
-    year = int(raw_year) if raw_year.isascii() and raw_year.isdigit() else None
-    quarter = int(raw_quarter) if raw_quarter in ("1", "2", "3", "4") else None
-    if year is None or not is_valid_year(year):
-        errors.append(_("請選擇有效的年度。"))
-    if quarter is None:
-        errors.append(_("季別必須是 1 到 4。"))
-    if errors:
-        context = {"years": years, "errors": errors}
+    form = PeriodForm(request.GET)
+    context = {"years": _years(), "quarters": through_quarter_choices()}
+    if not form.is_valid():
+        context["errors"] = [str(m) for errors in form.errors.values() for m in errors]
+        context["quarter"] = form.cleaned_data.get("quarter")
         return render(request, "achievements.html", context, status=400)
+    year, quarter = form.cleaned_data["year"], form.cleaned_data["quarter"]
     rows = achievements_for_year(year=year, through_quarter=quarter)
     table = AchievementTable(rows, request=request)
-    context = {"years": years, "year": year, "quarter": quarter, "table": table, "rows": rows}
+    context.update({"year": year, "quarter": quarter, "table": table, "rows": rows})
     return render(request, "achievements.html", context)

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy
 
 from kpitrack.engine.achievement import Reason
 from kpitrack.engine.formula import FormulaError
+from kpitrack.engine.shape import ShapeProblem
 
 STATUS_LABELS = {
     "green": gettext_lazy("綠燈"),
@@ -71,3 +72,62 @@ def formula_error_message(exc: FormulaError) -> str:
     }
     message = messages.get(exc.code, _("公式有誤（%(detail)s）。"))
     return message % {"pos": position, "detail": detail}
+
+
+def _method_label(value) -> str:
+    # Imported here because the models import this module.
+    from .models import Indicator
+
+    return str(dict(Indicator.MethodChoice.choices).get(value, value))
+
+
+def shape_problem_message(problem: ShapeProblem) -> str:
+    """One sentence, in the active language, for a problem `indicator_shape_problems` found."""
+    p = dict(problem.params)
+    if "method" in p:
+        p["method"] = _method_label(p["method"])
+    if problem.code == "formula_invalid":
+        return formula_error_message(FormulaError(p["error"], p["position"], p["detail"]))
+    messages = {
+        "unknown_method": lambda: _("「%(value)s」不是計算方式。"),
+        "unknown_aggregation": lambda: _("「%(value)s」不是季別彙總方式。"),
+        "missing_key": lambda: _("必須填寫代號。"),
+        "invalid_key": lambda: _(
+            "「%(key)s」不是有效的代號：只能使用小寫英文字母、數字與底線，且不能以數字開頭。"
+        ),
+        "key_too_long": lambda: _("代號「%(key)s」太長（最多 %(max)s 個字元）。"),
+        "reserved_key": lambda: _("「%(key)s」為公式保留字，不可作為代號。"),
+        "duplicate_key": lambda: _("代號「%(key)s」重複。"),
+        "not_a_number": lambda: _("「%(value)s」不是數字。"),
+        "no_parts": lambda: _("至少要有一個目標項目。"),
+        "input_without_part": lambda: _(
+            "計算方式「%(method)s」的每個填報項目都必須有同代號的目標項目，「%(key)s」沒有。"
+        ),
+        "part_without_input": lambda: _(
+            "計算方式「%(method)s」的每個目標項目都必須有同代號的填報項目，「%(key)s」沒有。"
+        ),
+        "too_many_parts": lambda: _(
+            "計算方式「%(method)s」只能有一個目標項目，目前有 %(count)s 個。"
+        ),
+        "wrong_input_count": lambda: _(
+            "計算方式「%(method)s」必須剛好有 %(expected)s 個填報項目，目前有 %(count)s 個。"
+        ),
+        "no_inputs": lambda: _("計算方式「%(method)s」至少要有一個填報項目。"),
+        "rating_target": lambda: _("外部評等指標的目標值必須是 1（達成）。"),
+        "ordinal_target": lambda: _("等第代碼指標的目標值必須是 0 或正整數。"),
+        "negative_weight": lambda: _("權重不可為負數。"),
+        "missing_weight": lambda: _("加權子項目「%(key)s」必須設定權重。"),
+        "zero_weights": lambda: _("各子項目權重合計不可為 0。"),
+        "formula_unused": lambda: _(
+            "只有自訂公式指標使用公式；計算方式「%(method)s」不可填寫公式。"
+        ),
+        "formula_required": lambda: _("自訂公式指標必須填寫公式。"),
+        "baseline_unused": lambda: _(
+            "只有成長率指標使用上年度實績；計算方式「%(method)s」不可填寫。"
+        ),
+        "baseline_zero": lambda: _("上年度實績為 0，無法計算成長率。"),
+    }
+    make = messages.get(problem.code)
+    if make is None:
+        return _("指標設定有誤（%(code)s）。") % {"code": problem.code}
+    return make() % p

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch
 
+from budget.selectors import achievement_policies
 from kpitrack.engine.achievement import (
     Aggregation,
     Method,
@@ -101,11 +102,14 @@ def achievements_for_year(*, year: int, through_quarter: int = 4, agency=None) -
     previous_by_code = {
         (i.goal.agency_id, i.code): i for i in indicators if i.goal.year == year - 1
     }
+    policies = achievement_policies(
+        pairs={(i.goal.agency_id, year) for i in indicators if i.goal.year == year}
+    )
     rows = []
     for indicator in indicators:
         if indicator.goal.year != year:
             continue
-        policy: Policy = indicator.goal.agency.policy
+        policy: Policy = policies[indicator.goal.agency_id, year]
         spec = indicator_spec(indicator)
         previous = None
         last_year = previous_by_code.get((indicator.goal.agency_id, indicator.code))

@@ -1,10 +1,11 @@
-import json
+import re
 
 import pytest
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/achievements/"
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def test_it_requires_login(client):
@@ -102,6 +103,8 @@ def test_english_reasons(client, bob):
         {"year": "2012", "quarter": "5"},
         {"year": "2012", "quarter": "q2"},
         {"year": "2012", "agency": "nope"},
+        {"year": "2012", "agency": "ni\x00a"},
+        {"year": "20\x0012"},
     ],
 )
 def test_bad_parameters_get_400_with_a_message(client, bob, params):
@@ -109,8 +112,18 @@ def test_bad_parameters_get_400_with_a_message(client, bob, params):
     response = client.get(URL, params)
     assert response.status_code == 400
     message = response.json()["error"]
-    assert message
-    assert "\\u" not in json.dumps(message, ensure_ascii=False)
+    assert CJK.search(message), message
+    assert message.encode("utf-8") in response.content, "the message is escaped, not UTF-8"
+
+
+def test_it_answers_utf8_json_without_escapes(client, bob):
+    client.force_login(bob)
+    response = client.get(URL, {"year": 2012, "quarter": 2})
+    assert response["Content-Type"] == "application/json"
+    goal = "整合轄區資源，拓展為民服務成效"
+    assert goal in {row["goal"] for row in response.json()["results"]}
+    assert goal.encode("utf-8") in response.content
+    assert b"\\u" not in response.content
 
 
 def test_a_year_without_data_is_empty_not_an_error(client, bob):

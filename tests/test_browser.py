@@ -1,6 +1,5 @@
 """A person's path through the site in Debian's chromium, with axe's WCAG 2.1 AA checks."""
 
-import os
 import shutil
 
 import pytest
@@ -20,12 +19,13 @@ WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a",
 
 
 @pytest.fixture
-def browser_page():
+def browser_page(monkeypatch):
     if not shutil.which(CHROMIUM):
         pytest.fail("chromium is not installed: run `make test`, which installs it")
     # Playwright's sync API runs an event loop in this thread; the live server's DB work
     # happens in its own thread, and the test's own ORM calls are plain synchronous ones.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # monkeypatch restores the environment afterwards, so later tests keep Django's guard.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

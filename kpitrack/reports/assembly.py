@@ -6,7 +6,15 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from budget.models import AnnualPolicy, HeadcountBudget, HeadcountLine, PolicyGoal, Unit
+from budget.models import (
+    AchievementPolicy,
+    AnnualPolicy,
+    HeadcountBudget,
+    HeadcountLine,
+    PolicyGoal,
+    Unit,
+)
+from budget.selectors import achievement_policy_rows
 from kpitrack.engine.achievement import Status
 from kpitrack.engine.calendar import to_roc
 from performance.models import Indicator, StrategicGoal
@@ -124,6 +132,7 @@ class PerformanceReport(_RocYear):
     agency: object
     year: int
     section: Section
+    lights: AchievementPolicy  # the thresholds in force that year
     missing: list[str] = field(default_factory=list)
     kind: str = PERFORMANCE
 
@@ -258,7 +267,10 @@ def performance_report(agency, year: int) -> PerformanceReport:
             _("%(agency)s沒有民國%(roc)s年度（%(year)s）的績效指標。")
             % {"agency": agency.name, "roc": to_roc(year), "year": year}
         )
-    return PerformanceReport(agency=agency, year=year, section=_section(agency, year, 4))
+    lights = achievement_policy_rows(pairs=[(agency.pk, year)])[agency.pk, year]
+    return PerformanceReport(
+        agency=agency, year=year, section=_section(agency, year, 4), lights=lights
+    )
 
 
 def report_for(agency, kind: str, year: int, through_quarter: int = 2):

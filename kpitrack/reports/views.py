@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_year
+from kpitrack.forms import ElapsedPeriodForm
 from kpitrack.permissions import agencies_for_user, get_agency_for_user
 
 from .assembly import BUDGET, KINDS, PERFORMANCE, ReportNotFound, report_for, report_years
@@ -25,10 +25,8 @@ def _error(request, message, status):
     return render(request, "reports/error.html", {"message": message}, status=status)
 
 
-def _quarter(raw) -> int | None:
-    if raw in (None, ""):
-        return 2
-    return int(raw) if raw in ("1", "2", "3", "4") else None
+def _period(year, request) -> ElapsedPeriodForm:
+    return ElapsedPeriodForm({"year": year, "quarter": request.GET.get("q")})
 
 
 class ReportView(LoginRequiredMixin, View):
@@ -36,18 +34,11 @@ class ReportView(LoginRequiredMixin, View):
         agency = get_agency_for_user(request.user, agency)
         if kind not in KINDS:
             return _error(request, _("沒有這種報表。"), 404)
-        if not is_valid_year(year):
-            return _error(
-                request,
-                _("年度必須介於 %(first)s 與 %(last)s 之間。")
-                % {"first": FIRST_YEAR, "last": LAST_YEAR},
-                400,
-            )
-        through = _quarter(request.GET.get("q"))
-        if through is None:
-            return _error(request, _("上年度已過期間必須是第 1 到第 4 季。"), 400)
+        period = _period(year, request)
+        if not period.is_valid():
+            return _error(request, period.message, 400)
         try:
-            report = report_for(agency, kind, year, through)
+            report = report_for(agency, kind, year, period.cleaned_data["quarter"])
         except ReportNotFound as exc:
             return _error(request, str(exc), 404)
         return self.respond(request, report)
@@ -101,15 +92,12 @@ def pick(request):
     """The year picker's target: validates the choice and redirects to the report's address."""
     agency = get_agency_for_user(request.user, request.GET.get("agency", ""))
     kind = request.GET.get("kind", "")
-    raw_year = request.GET.get("year", "")
     if kind not in KINDS:
         return _error(request, _("沒有這種報表。"), 400)
-    if not (raw_year.isascii() and raw_year.isdigit() and is_valid_year(int(raw_year))):
-        return _error(request, _("請選擇有效的年度。"), 400)
-    url = reverse("report", args=[agency.code, kind, int(raw_year)])
+    period = _period(request.GET.get("year"), request)
+    if not period.is_valid():
+        return _error(request, period.message, 400)
+    url = reverse("report", args=[agency.code, kind, period.cleaned_data["year"]])
     if kind == BUDGET:
-        through = _quarter(request.GET.get("q"))
-        if through is None:
-            return _error(request, _("上年度已過期間必須是第 1 到第 4 季。"), 400)
-        url += f"?q={through}"
+        url += f"?q={period.cleaned_data['quarter']}"
     return redirect(url)

@@ -1,8 +1,12 @@
+"""Template filters: one-line wrappers over the formatting and wording modules, plus the
+report layout's own helpers."""
+
 from django import template
 from django.utils.safestring import mark_safe
 
 from kpitrack import formatting
 from kpitrack.reports import wording
+from performance import reasons
 
 register = template.Library()
 
@@ -11,13 +15,8 @@ roc_year = register.filter(formatting.roc_year)
 roc = register.filter(formatting.roc)
 figure = register.filter(formatting.figure)
 percent = register.filter(formatting.percent)
-
-
-@register.filter
-def status_label(status):
-    from performance.reasons import status_label as label
-
-    return label(status)
+chinese_number = register.filter(formatting.chinese_number)
+status_label = register.filter(reasons.status_label)
 
 
 @register.filter
@@ -34,19 +33,6 @@ def target_text(indicator):
 def lines(text):
     """Split stored narrative into its printed lines (sub-items are stored one per line)."""
     return [line for line in (text or "").splitlines() if line.strip()]
-
-
-@register.filter
-def chinese_number(n):
-    """一, 二, … 二十: the numbering the documents use for goals."""
-    digits = "零一二三四五六七八九"
-    n = int(n)
-    if n <= 0 or n >= 100:
-        return str(n)
-    if n < 10:
-        return digits[n]
-    tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
 
 
 @register.filter

@@ -17,4 +17,4 @@ class Command(BaseCommand):
         elif not user.check_password(password):
             self.stdout.write(f"Demo user {username!r} exists with a changed password; left as is.")
             return
-        self.stdout.write(f"Demo login: {username} / {password}  (http://127.0.0.1:8000/)")
+        self.stdout.write(f"Demo login: {username} / {password}")

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from budget.models import Agency
-from kpitrack.engine.calendar import is_valid_year
+from kpitrack.forms import ElapsedPeriodForm
 from kpitrack.reports.assembly import KINDS, ReportNotFound, report_for
 from kpitrack.reports.render import pdf_bytes, print_html, xlsx_bytes
 
@@ -18,26 +18,29 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=KINDS)
-        parser.add_argument("--year", type=int, required=True, help="Gregorian year, e.g. 2013")
+        parser.add_argument("--year", required=True, help="Gregorian year, e.g. 2013")
         parser.add_argument(
             "--through-quarter",
-            type=int,
-            default=2,
-            choices=[1, 2, 3, 4],
-            help="budget only: the elapsed period of year N-1 (default 2 = 1-6月)",
+            help="budget only: the elapsed period of year N-1, 1-4 (default 2 = 1-6月)",
         )
         parser.add_argument("--format", choices=FORMATS, required=True)
         parser.add_argument("--output", required=True, help="file to write")
         parser.add_argument("--agency", help="agency code (needed when several are loaded)")
 
     def handle(self, kind, year, through_quarter, format, output, agency=None, **options):
-        if not is_valid_year(year):
-            raise CommandError(_("年度必須是 1912 到 2200 之間的西元年。"))
+        period = ElapsedPeriodForm(
+            {"year": year, "quarter": through_quarter, "agency": agency},
+            agencies=Agency.objects.all(),
+        )
+        if not period.is_valid():
+            raise CommandError(period.message)
         path = Path(output)
         _check_output(path)
-        agency_obj = self._agency(agency)
+        agency_obj = period.cleaned_data["agency"] or self._only_agency()
         try:
-            report = report_for(agency_obj, kind, year, through_quarter)
+            report = report_for(
+                agency_obj, kind, period.cleaned_data["year"], period.cleaned_data["quarter"]
+            )
         except ReportNotFound as exc:
             raise CommandError(str(exc)) from exc
         if format == "html":
@@ -51,12 +54,7 @@ class Command(BaseCommand):
             _("已寫入 %(path)s（%(size)s 位元組）") % {"path": path, "size": len(data)}
         )
 
-    def _agency(self, code):
-        if code:
-            agency = Agency.objects.filter(code=code).first()
-            if agency is None:
-                raise CommandError(_("找不到機關代碼「%(code)s」。") % {"code": code})
-            return agency
+    def _only_agency(self):
         # Only agencies with their own data count; a parent like 內政部 is just a name here.
         agencies = list(Agency.objects.filter(goals__isnull=False).distinct()[:2])
         if len(agencies) != 1:

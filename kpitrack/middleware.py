@@ -1,0 +1,55 @@
+"""Refuse requests carrying characters no page can use, before any view or database sees them.
+
+PostgreSQL refuses NUL in text (a 500 deep inside a query), XML-based exports (xlsx) refuse C0
+controls, and lone surrogates cannot be encoded at all; none of them belongs in a KPI figure,
+name or address, so they are answered with 400 and a message at the door.
+"""
+
+import re
+
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+# C0 controls except tab, line feed and carriage return (which multi-line text fields carry),
+# and UTF-16 surrogates, which are only ever halves of a character.
+UNUSABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def _shown(name: str) -> str:
+    return UNUSABLE.sub("\N{REPLACEMENT CHARACTER}", name)
+
+
+def unusable_part(request) -> str | None:
+    """The message naming the first part of the request with an unusable character, or None."""
+    if UNUSABLE.search(request.path):
+        return _("網址含有無法使用的控制字元，請移除後再試一次。")
+    # Only form posts are read: other bodies (uploads, JSON) are their parsers' business.
+    fields = [request.GET]
+    if request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        fields.append(request.POST)
+    for query in fields:
+        for name, values in query.lists():
+            if UNUSABLE.search(name) or any(UNUSABLE.search(value) for value in values):
+                return _("欄位「%(name)s」含有無法使用的控制字元，請移除後再試一次。") % {
+                    "name": _shown(name)
+                }
+    return None
+
+
+class RejectUnusableCharactersMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        message = unusable_part(request)
+        if message is None:
+            return self.get_response(request)
+        if request.path_info.startswith("/api/"):
+            return JsonResponse(
+                {"error": message}, status=400, json_dumps_params={"ensure_ascii": False}
+            )
+        return render(request, "400.html", {"message": message}, status=400)
