@@ -573,3 +573,18 @@ def test_it_marks_cells_continued_from_the_previous_page(budget_2013):
         assert flat(lines[header + 1]).startswith("（續）"), f"p.{n}: {lines[header + 1]!r}"
     before = "".join(budget_2013.pages[: budget_2013.body_page_of(RESULTS_HEADING["budget_2013"])])
     assert before.count("（續）") <= 1, "（續） printed on pages that continue nothing"
+
+
+@pytest.mark.parametrize("name", ALL_PDFS)
+def test_it_prints_in_black_with_no_coloured_text(request, name, tmp_path):
+    """Status is said in words (綠燈, （尚未填報）); no page carries colour, red or any other."""
+    from PIL import Image
+
+    pdf = request.getfixturevalue(name)
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf.path), str(tmp_path / "p")], check=True)
+    coloured = []
+    for png in sorted(tmp_path.glob("p-*.png")):
+        pixels = Image.open(png).convert("RGB").getdata()
+        if any(max(r, g, b) - min(r, g, b) > 48 for r, g, b in pixels):
+            coloured.append(png.stem)
+    assert not coloured, f"{name}: coloured pages {coloured}"
