@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -22,18 +24,33 @@ def test_it_shows_recomputed_rates_and_lights(client, bob):
 
 
 @pytest.mark.parametrize(
-    "params", [{"year": "x"}, {"year": "1800"}, {"year": "2012", "quarter": "9"}, {}]
+    ("params", "message"),
+    [
+        ({"year": "x"}, "年度必須是西元年的數字，例如 2013。"),
+        ({"year": "２０１２"}, "年度必須是西元年的數字，例如 2013。"),
+        ({"year": "1800"}, "年度必須介於 1912 與 2200 之間。"),
+        ({"year": "9" * 5000}, "年度必須介於 1912 與 2200 之間。"),
+        ({"year": "2012", "quarter": "9"}, "季別必須是 1 到 4 的整數。"),
+        ({}, "請指定年度（西元年，例如 2013）。"),
+    ],
 )
-def test_bad_input_gets_a_message_not_a_500(client, bob, params):
+def test_bad_input_gets_the_period_form_message_not_a_500(client, bob, params, message):
     client.force_login(bob)
     response = client.get("/achievements/", params)
     assert response.status_code == 400
-    assert 'role="alert"' in response.content.decode()
+    alert = re.search(r'role="alert">(.*?)</ul>', response.content.decode(), re.S)
+    assert alert and message in alert[1]
 
 
-def test_it_reads_in_a_fixed_number_of_queries(client, bob, django_assert_max_num_queries):
+def test_bad_input_keeps_the_valid_choices(client, bob):
     client.force_login(bob)
-    with django_assert_max_num_queries(12):
-        client.get("/achievements/", {"year": 2011})
-    with django_assert_max_num_queries(12):
-        client.get("/achievements/", {"year": 2012, "quarter": 2})
+    html = client.get("/achievements/", {"year": "x", "quarter": "2"}).content.decode()
+    assert '<option value="2" selected>第2季（1-6月）</option>' in html
+
+
+def test_it_answers_in_english(client, bob):
+    client.force_login(bob)
+    response = client.get("/achievements/", {"year": "1800"}, HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    assert "The year must be between 1912 and 2200." in html
+    assert "Q2 (Jan–Jun)" in html

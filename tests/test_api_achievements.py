@@ -133,12 +133,6 @@ def test_a_year_without_data_is_empty_not_an_error(client, bob):
     assert body["roc_year"] == 88
 
 
-def test_query_count_does_not_grow_with_indicators(client, bob, django_assert_max_num_queries):
-    client.force_login(bob)
-    with django_assert_max_num_queries(10):
-        assert client.get(URL, {"year": 2011}).status_code == 200
-
-
 def test_post_is_refused(client, bob):
     client.force_login(bob)
     assert client.post(URL, {"year": 2012}).status_code == 405

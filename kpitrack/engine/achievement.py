@@ -11,6 +11,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
 from functools import lru_cache
 
+from kpitrack.engine.calendar import is_valid_quarter
 from kpitrack.engine.formula import (
     DECIMAL_CONTEXT,
     Formula,
@@ -181,8 +182,7 @@ def is_mismatch(raw: Decimal | None, published: Decimal | None) -> bool | None:
 
 
 def _check_quarter(through_quarter: int) -> int:
-    valid = isinstance(through_quarter, int) and not isinstance(through_quarter, bool)
-    if not valid or not 1 <= through_quarter <= 4:
+    if not is_valid_quarter(through_quarter):
         raise ValueError(f"through_quarter must be 1-4, not {through_quarter!r}")
     return through_quarter
 

@@ -8,10 +8,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
+from budget.models import AnnualPolicy, HeadcountBudget
 from kpitrack.forms import ElapsedPeriodForm
 from kpitrack.permissions import agencies_for_user, get_agency_for_user
+from performance.models import StrategicGoal
 
-from .assembly import BUDGET, KINDS, PERFORMANCE, ReportNotFound, report_for, report_years
+from .assembly import BUDGET, KINDS, ReportNotFound, report_for, report_years
 from .render import body_template, filename, pdf_bytes, quarter_choices, xlsx_bytes
 
 
@@ -68,17 +70,34 @@ class ReportXLSXView(ReportView):
         return response
 
 
+def _years_by_agency(model, agencies) -> dict[int, set[int]]:
+    years: dict[int, set[int]] = {}
+    pairs = model.objects.filter(agency__in=agencies).values_list("agency_id", "year").distinct()
+    for agency_id, year in pairs:
+        years.setdefault(agency_id, set()).add(year)
+    return years
+
+
 @login_required
 def index(request):
-    agencies = [
-        {
-            "agency": agency,
-            "budget_years": report_years(agency, BUDGET),
-            "performance_years": report_years(agency, PERFORMANCE),
-        }
-        for agency in agencies_for_user(request.user)
-    ]
-    return render(request, "reports/index.html", {"agencies": agencies})
+    # The years of every agency at once (as report_years, which answers for one agency): a
+    # query per table, however many agencies there are.
+    agencies = list(agencies_for_user(request.user))
+    goals = _years_by_agency(StrategicGoal, agencies)
+    policies = _years_by_agency(AnnualPolicy, agencies)
+    headcounts = _years_by_agency(HeadcountBudget, agencies)
+    rows = []
+    for agency in agencies:
+        performance = goals.get(agency.pk, set())
+        budget = performance | policies.get(agency.pk, set()) | headcounts.get(agency.pk, set())
+        rows.append(
+            {
+                "agency": agency,
+                "budget_years": sorted(budget, reverse=True),
+                "performance_years": sorted(performance, reverse=True),
+            }
+        )
+    return render(request, "reports/index.html", {"agencies": rows})
 
 
 @login_required

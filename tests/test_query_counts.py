@@ -1,0 +1,101 @@
+"""Every page and API answer runs the same number of queries whatever the data size: each is
+counted exactly on the small and on the large data of tests/factories.py. A change that adds a
+query to a page changes one number here, knowingly; a query per agency, year or indicator
+fails on the large size."""
+
+import pytest
+
+from .factories import LARGE, SMALL, build
+
+pytestmark = pytest.mark.django_db
+
+SIZES = [pytest.param(SMALL, id="small"), pytest.param(LARGE, id="large")]
+
+# Every signed-in request starts with 2: the session and the user. A set of achievements
+# (`achievements_for_year`) is 6: indicators with goal, agency and unit, their inputs, parts,
+# results and figures (of the year and the year before), and the achievement policies.
+QUERIES = {
+    # + the latest year
+    "home": 3,
+    # + the years with data; a set of achievements
+    "achievements": 9,
+    "api": 8,
+    # + the agency
+    "api-agency": 9,
+    # + agencies; years of goals, annual policies, headcount budgets
+    "reports": 6,
+    # + the agency
+    "pick": 3,
+    # + agency, has-year; units, policy, goals, items, headcount budgets, lines; this year's
+    # indicators and parts; a set of achievements for each of years N-2 and N-1; the picker's
+    # years of goals, policies and headcount budgets
+    "budget": 27,
+    "budget-xlsx": 24,
+    # + agency, has-year, the year's achievement policy; a set of achievements; the picker's
+    # years
+    "performance": 12,
+    "performance-xlsx": 11,
+}
+REDIRECTS = {"home", "pick"}
+
+
+def urls(data) -> dict[str, str]:
+    agency, year = data.agency.code, data.last_year
+    return {
+        "home": "/",
+        "achievements": f"/achievements/?year={year}&quarter=2",
+        "api": f"/api/v1/achievements/?year={year}",
+        "api-agency": f"/api/v1/achievements/?year={year}&agency={agency}",
+        "reports": "/reports/",
+        "pick": f"/reports/pick/?agency={agency}&kind=budget&year={year}",
+        "budget": f"/reports/{agency}/budget/{year}/?q=2",
+        "budget-xlsx": f"/reports/{agency}/budget/{year}/xlsx/?q=2",
+        "budget-pdf": f"/reports/{agency}/budget/{year}/pdf/?q=2",
+        "performance": f"/reports/{agency}/performance/{year}/",
+        "performance-xlsx": f"/reports/{agency}/performance/{year}/xlsx/",
+    }
+
+
+@pytest.fixture
+def reader(client, bob):
+    client.force_login(bob)
+    return client
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("page", list(QUERIES))
+def test_each_page_runs_a_fixed_number_of_queries_at_any_size(
+    reader, django_assert_num_queries, size, page
+):
+    url = urls(build(size))[page]
+    with django_assert_num_queries(QUERIES[page]):
+        response = reader.get(url)
+    assert response.status_code == (302 if page in REDIRECTS else 200)
+
+
+@pytest.mark.pdf
+@pytest.mark.parametrize("size", SIZES)
+def test_the_pdf_runs_the_queries_of_the_workbook(reader, django_assert_num_queries, size):
+    url = urls(build(size))["budget-pdf"]
+    with django_assert_num_queries(QUERIES["budget-xlsx"]):
+        response = reader.get(url)
+    assert response.status_code == 200
+
+
+def test_the_large_data_is_on_the_pages(reader):
+    """The counts above are of pages that show the data, not of empty ones."""
+    data = build(LARGE)
+    pages = urls(data)
+    body = reader.get(pages["api"]).json()
+    assert len(body["results"]) == LARGE.agencies * LARGE.indicators
+    assert {row["method"] for row in body["results"]} >= {"multi", "formula", "growth", "rating"}
+    assert all(row["status"] != "white" for row in body["results"]), [
+        (row["code"], row["reason"]) for row in body["results"] if row["reason"]
+    ]
+    index = reader.get(pages["reports"]).content.decode()
+    for agency in data.agencies:
+        assert agency.name in index
+        for year in data.years:
+            assert f"/reports/{agency.code}/performance/{year}/" in index
+    budget = reader.get(pages["budget"]).content.decode()
+    assert "施政目標2" in budget and "指標11" in budget
