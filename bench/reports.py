@@ -40,10 +40,10 @@ def main():
 
     call_command("migrate", verbosity=0)
     from budget.models import Agency
-    from kpitrack.documents import load_folder
     from kpitrack.reports.assembly import budget_report
     from kpitrack.reports.pdf import html_to_pdf
     from kpitrack.reports.render import pdf_bytes, print_html
+    from kpitrack.sources import load_folder
 
     load_folder(ROOT / "fixtures" / "nia")
     agency = Agency.objects.get(code="nia")

@@ -1,17 +1,33 @@
 import re
 from decimal import Decimal
 
-from django.conf import settings
-from django.contrib.contenttypes.fields import GenericForeignKey
-from django.contrib.contenttypes.models import ContentType
+from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import (
+    DecimalValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+)
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from simple_history.models import HistoricalRecords
 
 from budget.models import Agency, Unit
 from kpitrack.engine.achievement import Aggregation, Method
+from kpitrack.engine.formula import FormulaError, parse
+from kpitrack.engine.numbers import (
+    FIGURE_DECIMAL_PLACES,
+    FIGURE_MAX_DIGITS,
+    FigureError,
+    check_figure,
+    parse_figure,
+)
+from kpitrack.versioning import Versioned
+
+from .reasons import figure_error_message, formula_error_message
 
 KEY_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 key_validator = RegexValidator(
@@ -19,7 +35,51 @@ key_validator = RegexValidator(
 )
 year_validators = [MinValueValidator(1912), MaxValueValidator(2200)]
 
-FIGURE = {"max_digits": 20, "decimal_places": 4}
+
+def validate_figure(value):
+    try:
+        check_figure(value)
+    except FigureError as exc:
+        raise ValidationError(figure_error_message(exc), code=exc.code) from None
+
+
+class FigureFormField(forms.DecimalField):
+    """Reads a figure as people type it (1,234.5) and refuses it with the range it must be in."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # The figure check states the allowed range; Django's digit count would only repeat it.
+        self.validators = [v for v in self.validators if not isinstance(v, DecimalValidator)]
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_figure(value if isinstance(value, Decimal) else str(value))
+        except FigureError as exc:
+            raise ValidationError(figure_error_message(exc), code=exc.code) from None
+
+
+class FigureField(models.DecimalField):
+    """A recorded figure: at most 15 digits, 4 of them decimals, exact on SQLite too."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["max_digits"] = FIGURE_MAX_DIGITS
+        kwargs["decimal_places"] = FIGURE_DECIMAL_PLACES
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        del kwargs["max_digits"], kwargs["decimal_places"]
+        return name, path, args, kwargs
+
+    @cached_property
+    def validators(self):
+        return [*self.default_validators, *self._validators, validate_figure]
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": FigureFormField, **kwargs})
+
 
 # A published figure is kept exactly as printed ("100.55", "103"): its number of decimals is the
 # precision the document claimed, which a fixed-scale DecimalField would erase.
@@ -30,7 +90,7 @@ published_validator = RegexValidator(
 )
 
 
-class StrategicGoal(models.Model):
+class StrategicGoal(Versioned):
     """關鍵策略目標 / 年度績效目標 of one agency and year."""
 
     agency = models.ForeignKey(
@@ -40,6 +100,7 @@ class StrategicGoal(models.Model):
     code = models.SlugField(_("代碼"), max_length=50)
     order = models.PositiveIntegerField(_("排序"), default=0)
     title = models.CharField(_("策略目標"), max_length=300)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("策略目標")
@@ -53,7 +114,7 @@ class StrategicGoal(models.Model):
         return self.title
 
 
-class Indicator(models.Model):
+class Indicator(Versioned):
     """關鍵績效指標 / 衡量指標: what is measured, how, and how its achievement is computed."""
 
     class MethodChoice(models.TextChoices):
@@ -111,12 +172,11 @@ class Indicator(models.Model):
         blank=True,
         help_text=_("僅自訂公式使用：可用輸入代號、數字、+ − × ÷、括號與 prev(代號)。"),
     )
-    baseline = models.DecimalField(
+    baseline = FigureField(
         _("上年度實績（基準值）"),
         null=True,
         blank=True,
         help_text=_("成長率指標在沒有上年度填報資料時使用。"),
-        **FIGURE,
     )
     part_rate_cap = models.DecimalField(
         _("子項目達成率上限（%）"),
@@ -126,6 +186,7 @@ class Indicator(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0"))],
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("績效指標")
@@ -139,22 +200,19 @@ class Indicator(models.Model):
         return self.name
 
     def clean(self):
-        from kpitrack.engine.formula import FormulaError, parse
+        # Names are checked by check_formula once the inputs being saved with it are known.
+        self.check_formula(None)
 
-        from .reasons import formula_error_message
-
-        if self.method == Method.FORMULA:
-            if not self.formula.strip():
-                raise ValidationError({"formula": _("自訂公式指標必須填寫公式。")}, code="required")
-            allowed = None
-            if self.pk is not None:
-                allowed = list(self.inputs.values_list("key", flat=True))
-            try:
-                parse(self.formula, allowed_names=allowed)
-            except FormulaError as exc:
-                raise ValidationError(
-                    {"formula": formula_error_message(exc)}, code="formula"
-                ) from exc
+    def check_formula(self, input_keys: list[str] | None):
+        """The formula's syntax, and its names against `input_keys` when given."""
+        if self.method != Method.FORMULA:
+            return
+        if not self.formula.strip():
+            raise ValidationError({"formula": _("自訂公式指標必須填寫公式。")}, code="required")
+        try:
+            parse(self.formula, allowed_names=input_keys)
+        except FormulaError as exc:
+            raise ValidationError({"formula": formula_error_message(exc)}, code="formula") from exc
 
 
 class IndicatorInput(models.Model):
@@ -167,6 +225,7 @@ class IndicatorInput(models.Model):
     label = models.CharField(_("名稱"), max_length=200)
     unit = models.CharField(_("單位"), max_length=20, blank=True)
     order = models.PositiveIntegerField(_("排序"), default=0)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("填報項目")
@@ -192,8 +251,8 @@ class TargetPart(models.Model):
     )
     key = models.CharField(_("代號"), max_length=40, validators=[key_validator])
     label = models.CharField(_("名稱"), max_length=200)
-    value = models.DecimalField(_("目標值"), null=True, blank=True, **FIGURE)
-    original_value = models.DecimalField(_("原定目標值"), null=True, blank=True, **FIGURE)
+    value = FigureField(_("目標值"), null=True, blank=True)
+    original_value = FigureField(_("原定目標值"), null=True, blank=True)
     revision_reason = models.TextField(_("修正理由"), blank=True)
     unit = models.CharField(_("單位"), max_length=20, blank=True)
     weight = models.DecimalField(
@@ -205,6 +264,7 @@ class TargetPart(models.Model):
         validators=[MinValueValidator(Decimal("0"))],
     )
     order = models.PositiveIntegerField(_("排序"), default=0)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("目標值")
@@ -227,7 +287,7 @@ class TargetPart(models.Model):
             )
 
 
-class Result(models.Model):
+class Result(Versioned):
     """What an indicator reached through a quarter: raw figures and the narrative reports print."""
 
     class State(models.TextChoices):
@@ -267,16 +327,8 @@ class Result(models.Model):
     published_basis = models.CharField(
         _("原發布數值性質"), max_length=10, choices=Basis, default=Basis.RATE
     )
-    version = models.PositiveIntegerField(_("版本"), default=1)
     updated_at = models.DateTimeField(_("更新時間"), auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("更新者"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("執行成果")
@@ -299,10 +351,11 @@ class ResultFigure(models.Model):
         Result, verbose_name=_("執行成果"), on_delete=models.CASCADE, related_name="figures"
     )
     key = models.CharField(_("代號"), max_length=40, validators=[key_validator])
-    value = models.DecimalField(_("數值"), null=True, blank=True, **FIGURE)
+    value = FigureField(_("數值"), null=True, blank=True)
     published_rate = models.CharField(
         _("原發布子項目達成率"), max_length=30, blank=True, validators=[published_validator]
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("填報數值")
@@ -316,33 +369,3 @@ class ResultFigure(models.Model):
     @property
     def published_figure(self) -> Decimal | None:
         return Decimal(self.published_rate) if self.published_rate else None
-
-
-class Change(models.Model):
-    """One attributable change to a figure, target, narrative or state: who, when, old, new, why."""
-
-    at = models.DateTimeField(_("時間"), auto_now_add=True, db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("使用者"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
-    object_id = models.PositiveBigIntegerField()
-    target = GenericForeignKey("content_type", "object_id")
-    field = models.CharField(_("欄位"), max_length=100)
-    old = models.TextField(_("原值"), blank=True)
-    new = models.TextField(_("新值"), blank=True)
-    reason = models.TextField(_("理由"))
-
-    class Meta:
-        verbose_name = _("異動紀錄")
-        verbose_name_plural = pgettext_lazy("plural", "異動紀錄")
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["content_type", "object_id"])]
-
-    def __str__(self):
-        return f"{self.field}: {self.old} → {self.new}"

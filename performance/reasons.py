@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy
 
 from kpitrack.engine.achievement import Reason
 from kpitrack.engine.formula import FormulaError
+from kpitrack.engine.numbers import FIGURE_DECIMAL_PLACES, FIGURE_LIMIT, FigureError
 from kpitrack.engine.shape import ShapeProblem
 
 STATUS_LABELS = {
@@ -54,6 +55,27 @@ def reason_message(reason: Reason | None, labels: dict[str, str] | None = None) 
     }
     make = messages.get(reason.code)
     return make() if make else _("無法計算（%(code)s）。") % {"code": reason.code}
+
+
+def undeclared_inputs_message(keys: str, valid: str) -> str:
+    """Names the keys that are not the indicator's inputs and lists the ones that are."""
+    return _("「%(keys)s」不是此指標的填報項目。可填報的項目：%(valid)s") % {
+        "keys": keys,
+        "valid": valid or _("（此指標尚未設定填報項目）"),
+    }
+
+
+def figure_error_message(exc: FigureError) -> str:
+    """Why a figure is refused, stating the allowed range."""
+    if exc.code == "not_finite":
+        return _("「%(text)s」不是有限的數值。") % {"text": exc.text}
+    if exc.code == "not_a_number":
+        return _("「%(text)s」不是數字，請輸入例如 1234 或 1,234.5 的數值。") % {"text": exc.text}
+    return _("數值必須介於 %(low)s 與 %(high)s 之間，且最多 %(places)s 位小數。") % {
+        "low": f"{-FIGURE_LIMIT:,}",
+        "high": f"{FIGURE_LIMIT:,}",
+        "places": FIGURE_DECIMAL_PLACES,
+    }
 
 
 def formula_error_message(exc: FormulaError) -> str:

@@ -1,6 +1,7 @@
 """Reads. Every function here runs a fixed number of queries, whatever the number of indicators."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Prefetch
@@ -17,8 +18,9 @@ from kpitrack.engine.achievement import (
     evaluate,
     is_mismatch,
 )
+from kpitrack.formatting import figure
 
-from .models import Indicator, Result, ResultFigure
+from .models import Indicator, IndicatorInput, Result, ResultFigure, TargetPart
 from .reasons import reason_message
 
 
@@ -74,20 +76,25 @@ class Achievement:
     def goal(self):
         return self.indicator.goal
 
+    @property
+    def state(self) -> str | None:
+        """The state of the quarter's result (草稿…已核定), None when there is none."""
+        return self.result.state if self.result else None
 
-def indicators_for_years(*, years, agency=None):
+
+def indicators_for_years(*, years, agency=None, include_unapproved: bool = False):
+    results = Result.objects.select_related("owner_unit").prefetch_related(
+        Prefetch("figures", queryset=ResultFigure.objects.order_by("id"))
+    )
+    if not include_unapproved:
+        results = results.filter(state=Result.State.APPROVED)
     queryset = (
         Indicator.objects.filter(goal__year__in=list(years))
         .select_related("goal", "goal__agency", "responsible_unit")
         .prefetch_related(
             "inputs",
             "parts",
-            Prefetch(
-                "results",
-                queryset=Result.objects.select_related("owner_unit").prefetch_related(
-                    Prefetch("figures", queryset=ResultFigure.objects.order_by("id"))
-                ),
-            ),
+            Prefetch("results", queryset=results),
         )
         .order_by("goal__agency__code", "goal__year", "goal__order", "order", "id")
     )
@@ -96,9 +103,17 @@ def indicators_for_years(*, years, agency=None):
     return list(queryset)
 
 
-def achievements_for_year(*, year: int, through_quarter: int = 4, agency=None) -> list[Achievement]:
-    """Evaluate every indicator of `year` through `through_quarter`, with last year's actuals."""
-    indicators = indicators_for_years(years=[year - 1, year], agency=agency)
+def achievements_for_year(
+    *, year: int, through_quarter: int = 4, agency=None, include_unapproved: bool = False
+) -> list[Achievement]:
+    """Evaluate every indicator of `year` through `through_quarter`, with last year's actuals.
+
+    Only approved results count unless `include_unapproved`; each row's `state` then says which
+    state the quarter's result is in.
+    """
+    indicators = indicators_for_years(
+        years=[year - 1, year], agency=agency, include_unapproved=include_unapproved
+    )
     previous_by_code = {
         (i.goal.agency_id, i.code): i for i in indicators if i.goal.year == year - 1
     }
@@ -162,4 +177,150 @@ def _achievement(indicator, outcome: Outcome, through_quarter: int, used_previou
         published_basis=basis,
         mismatch=any(known) if known else None,
         previous_year_used=used_previous,
+    )
+
+
+# --- history ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One field of one row that moved: when, who, what (a label in the active language),
+    old → new as displayed, and why. `action` is simple-history's +, ~ or -."""
+
+    when: datetime
+    who: str
+    what: str
+    old: str
+    new: str
+    why: str
+    action: str
+
+
+def _shown(field, value) -> str:
+    if value is None or value == "":
+        return ""
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, Decimal):
+        return figure(value)
+    return str(value)
+
+
+def _who(row) -> str:
+    user = row.history_user
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def _entries(rows, model, fields, subject=lambda row: "") -> list[HistoryEntry]:
+    """An entry per field that differs between consecutive history rows of the same object;
+    a deleted row gives its last values as old ones."""
+    entries = []
+    last = {}
+    for row in sorted(rows, key=lambda r: (r.history_date, r.history_id)):
+        before = None if row.history_type == "+" else last.get(row.id)
+        deleted = row.history_type == "-"
+        moved = []
+        for name in fields:
+            field = model._meta.get_field(name)
+            old = _shown(field, getattr(row if deleted else before, name, None))
+            new = "" if deleted else _shown(field, getattr(row, name))
+            if old != new:
+                moved.append((f"{subject(row)}{field.verbose_name}", old, new))
+        if deleted and not moved:
+            moved.append((subject(row) or str(model._meta.verbose_name), "", ""))
+        entries.extend(
+            HistoryEntry(
+                when=row.history_date,
+                who=_who(row),
+                what=what,
+                old=old,
+                new=new,
+                why=row.history_change_reason or "",
+                action=row.history_type,
+            )
+            for what, old, new in moved
+        )
+        last[row.id] = row
+    return entries
+
+
+def _newest_first(*lists) -> list[HistoryEntry]:
+    merged = [entry for entries in lists for entry in entries]
+    return sorted(merged, key=lambda e: e.when, reverse=True)
+
+
+RESULT_HISTORY_FIELDS = (
+    "state",
+    "progress",
+    "benefit",
+    "shortfall_reason",
+    "improvement",
+    "remarks",
+    "published_text",
+    "published_rate",
+    "published_basis",
+)
+
+
+def result_history(*, result: Result) -> list[HistoryEntry]:
+    """The result's narrative, state and figures (deleted ones too) as one list, newest first.
+
+    Three queries, whatever the number of changes.
+    """
+    own = Result.history.filter(id=result.pk).select_related("history_user")
+    figures = ResultFigure.history.filter(result_id=result.pk).select_related("history_user")
+    labels = dict(
+        IndicatorInput.objects.filter(indicator_id=result.indicator_id).values_list("key", "label")
+    )
+    return _newest_first(
+        _entries(own, Result, RESULT_HISTORY_FIELDS),
+        _entries(
+            figures,
+            ResultFigure,
+            ("value", "published_rate"),
+            lambda row: f"「{labels.get(row.key, row.key)}」",
+        ),
+    )
+
+
+INDICATOR_HISTORY_FIELDS = (
+    "code",
+    "order",
+    "name",
+    "evaluation_system",
+    "evaluation_method",
+    "measurement_standard",
+    "target_text",
+    "weight",
+    "method",
+    "aggregation",
+    "formula",
+    "baseline",
+    "part_rate_cap",
+)
+
+
+def indicator_history(*, indicator: Indicator) -> list[HistoryEntry]:
+    """The indicator's definition, inputs and target parts (revisions, deletions) as one list,
+    newest first. Three queries, whatever the number of changes."""
+    own = Indicator.history.filter(id=indicator.pk).select_related("history_user")
+    inputs = IndicatorInput.history.filter(indicator_id=indicator.pk).select_related("history_user")
+    parts = TargetPart.history.filter(indicator_id=indicator.pk).select_related("history_user")
+    return _newest_first(
+        _entries(own, Indicator, INDICATOR_HISTORY_FIELDS),
+        _entries(
+            inputs,
+            IndicatorInput,
+            ("key", "label", "unit"),
+            lambda row: f"{IndicatorInput._meta.verbose_name}「{row.label}」",
+        ),
+        _entries(
+            parts,
+            TargetPart,
+            ("key", "label", "value", "original_value", "revision_reason", "unit", "weight"),
+            lambda row: f"{TargetPart._meta.verbose_name}「{row.label}」",
+        ),
     )

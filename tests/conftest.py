@@ -10,7 +10,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Every test database starts with the source documents loaded, as `make run` does."""
-    from kpitrack.documents import load_folder
+    from kpitrack.sources import load_folder
 
     with django_db_blocker.unblock():
         load_folder(SEED)

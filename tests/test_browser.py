@@ -45,7 +45,7 @@ def _axe(page):
 def test_it_logs_in_browses_and_opens_reports(
     live_server, browser_page, artifacts, django_user_model
 ):
-    from kpitrack.documents import load_folder
+    from kpitrack.sources import load_folder
 
     from .conftest import SEED
 

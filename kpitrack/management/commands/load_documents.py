@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from budget.models import Agency
-from kpitrack.documents import DocumentError, load_folder, read_folder
+from kpitrack.sources import DocumentError, load_folder, read_folder
 
 
 class Command(BaseCommand):
@@ -19,19 +19,19 @@ class Command(BaseCommand):
     def handle(self, folder, if_missing=False, **options):
         try:
             if if_missing:
-                agency_doc, _years = read_folder(folder)
-                code = (agency_doc.get("agency") or {}).get("code")
+                code = read_folder(folder).agency.agency.code
                 if Agency.objects.filter(code=code).exists():
                     self.stdout.write(_("機關「%(code)s」已載入，略過。") % {"code": code})
                     return
             report = load_folder(folder)
         except DocumentError as exc:
+            # CommandError prints its message and exits with status 1, without a traceback.
             raise CommandError(
                 _("來源文件有 %(n)s 個問題，未寫入任何資料：") % {"n": len(exc.problems)}
                 + "\n"
                 + "\n".join(exc.problems)
             ) from exc
-        years = "、".join(str(y) for y in sorted(report.years))
+        years = "、".join(str(y) for y in report.years)
         self.stdout.write(
             _("已載入機關 %(agency)s（%(years)s 年）：新增 %(created)s 筆、更新 %(updated)s 筆。")
             % {

@@ -7,11 +7,19 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Sum
 
-from budget.models import Agency, AnnualPolicy, HeadcountBudget, PolicyGoalItem, Unit
-from kpitrack.documents import DocumentError, load_folder
-from performance.models import Change, Indicator, Result, ResultFigure, StrategicGoal
-
-from .conftest import SEED
+from budget.models import (
+    AchievementPolicy,
+    Agency,
+    AnnualPolicy,
+    HeadcountBudget,
+    HeadcountLine,
+    PolicyGoal,
+    PolicyGoalItem,
+    Unit,
+)
+from kpitrack.sources import DocumentError, load_folder
+from performance.models import Indicator, Result, ResultFigure, StrategicGoal
+from tests.conftest import SEED
 
 pytestmark = pytest.mark.django_db
 
@@ -121,24 +129,51 @@ def test_result_narratives_and_raw_figures():
     )
 
 
+def test_transcribed_results_are_approved():
+    assert set(Result.objects.values_list("state", flat=True)) == {Result.State.APPROVED}
+
+
 def test_loading_records_history_with_the_source():
     figure = ResultFigure.objects.get(
         result__indicator__code="pass-card", result__indicator__goal__year=2012, key="value"
     )
-    change = Change.objects.filter(
-        content_type__model="resultfigure", object_id=figure.pk, field="value"
-    ).first()
-    assert change is not None
-    assert change.new == "165"
-    assert "預算總說明" in change.reason
+    loaded = figure.history.earliest()
+    assert loaded.value == 165
+    assert "預算總說明" in loaded.history_change_reason
+
+
+def test_budget_rows_are_written_by_the_services_with_the_source_as_reason():
+    unit = Unit.objects.get(agency__code="nia", code="entry-exit-affairs").history.get()
+    assert unit.history_type == "+"
+    assert unit.history_change_reason == "載入原始文件：agency.yaml"
+    line = HeadcountBudget.objects.get(agency__code="nia", year=2013).history.get()
+    assert line.history_change_reason == "載入原始文件：預算總說明 中華民國102年度"
+    policy = AchievementPolicy.objects.get(agency__code="nia")
+    assert (policy.year, policy.rate_decimals, policy.rounding) == (2010, 2, "half_up")
+
+
+def histories():
+    models = [Agency, Unit, AnnualPolicy, PolicyGoal, PolicyGoalItem, HeadcountBudget]
+    return [model.history.count() for model in [*models, HeadcountLine, AchievementPolicy]]
 
 
 def test_loading_again_changes_nothing():
-    before = (Indicator.objects.count(), Result.objects.count(), Change.objects.count())
+    before = (
+        Indicator.objects.count(),
+        Result.objects.count(),
+        ResultFigure.history.count(),
+        histories(),
+    )
     report = load_folder(SEED)
     assert report.created == 0
     assert report.updated == 0
-    assert (Indicator.objects.count(), Result.objects.count(), Change.objects.count()) == before
+    after = (
+        Indicator.objects.count(),
+        Result.objects.count(),
+        ResultFigure.history.count(),
+        histories(),
+    )
+    assert after == before
 
 
 def test_bad_documents_change_nothing_and_list_every_problem(tmp_path):
@@ -147,19 +182,22 @@ def test_bad_documents_change_nothing_and_list_every_problem(tmp_path):
     path = folder / "2012-results.yaml"
     text = path.read_text(encoding="utf-8")
     text = text.replace("value: '165'", "value: '一百六十五'", 1)
-    text = text.replace("method: lower", "method: sideways", 1)
+    path.write_text(text, encoding="utf-8")
+    path = folder / "2013-budget.yaml"
+    text = path.read_text(encoding="utf-8").replace("method: lower", "method: sideways", 1)
     path.write_text(text, encoding="utf-8")
     (folder / "agency.yaml").write_text(
         (SEED / "agency.yaml").read_text(encoding="utf-8").replace("code: nia", "code: nia2", 1),
         encoding="utf-8",
     )
-    counts = (Agency.objects.count(), Indicator.objects.count(), Change.objects.count())
+    counts = (Agency.objects.count(), Indicator.objects.count(), ResultFigure.history.count())
     with pytest.raises(DocumentError) as excinfo:
         load_folder(folder)
     problems = "\n".join(excinfo.value.problems)
     assert "一百六十五" in problems
     assert "sideways" in problems
-    assert (Agency.objects.count(), Indicator.objects.count(), Change.objects.count()) == counts
+    after = (Agency.objects.count(), Indicator.objects.count(), ResultFigure.history.count())
+    assert after == counts
 
 
 def test_command_reports_problems_clearly(tmp_path):
@@ -171,3 +209,20 @@ def test_command_reports_problems_clearly(tmp_path):
 def test_command_if_missing_skips_a_loaded_agency(capsys):
     call_command("load_documents", str(SEED), "--if-missing")
     assert "nia" in capsys.readouterr().out
+
+
+def test_a_changed_document_updates_only_what_differs_and_says_why(tmp_path):
+    folder = tmp_path / "nia"
+    shutil.copytree(SEED, folder)
+    agency = folder / "agency.yaml"
+    agency.write_text(
+        agency.read_text(encoding="utf-8").replace("name: 入出國事務組", "name: 入出國事務處", 1),
+        encoding="utf-8",
+    )
+    report = load_folder(folder)
+    assert (report.created, report.updated) == (0, 1)
+    unit = Unit.objects.get(agency__code="nia", code="entry-exit-affairs")
+    latest = unit.history.first()
+    assert (latest.history_type, latest.name) == ("~", "入出國事務處")
+    assert latest.history_change_reason == "載入原始文件：agency.yaml"
+    assert unit.history.count() == 2
