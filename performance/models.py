@@ -327,6 +327,22 @@ class Result(Versioned):
     published_basis = models.CharField(
         _("原發布數值性質"), max_length=10, choices=Basis, default=Basis.RATE
     )
+    # A result transcribed from a published document is reprinted as printed there; one entered
+    # in kpitrack is worded from its figures. The document's name is what tells the two apart.
+    source = models.CharField(
+        _("來源文件"),
+        max_length=300,
+        blank=True,
+        help_text=_("轉錄自已發布文件時填寫文件名稱；於本系統填報者留空。"),
+    )
+    layout = models.JSONField(
+        _("原文件版面"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "原文件與標準版面不同處：labels（各段標題）與 target（年度目標值一行的原文）。"
+        ),
+    )
     updated_at = models.DateTimeField(_("更新時間"), auto_now=True)
     history = HistoricalRecords()
 
@@ -344,6 +360,41 @@ class Result(Versioned):
     @property
     def published_figure(self) -> Decimal | None:
         return Decimal(self.published_rate) if self.published_rate else None
+
+    @property
+    def is_transcribed(self) -> bool:
+        return bool(self.source)
+
+    def clean(self):
+        problems = layout_problems(self.layout)
+        if problems:
+            raise ValidationError({"layout": problems}, code="layout")
+
+
+# The sections of a 績效衡量暨達成情形分析 cell whose printed label a document may word its own way:
+# 衡量標準, 辦理情形, 年度目標值及達成度 (目標達成值), 年度目標值, 達成度, 效益.
+LAYOUT_LABELS = ("standard", "progress", "outcome", "target", "achievement", "benefit")
+
+
+def layout_problems(layout) -> list[str]:
+    if not isinstance(layout, dict):
+        return [_("版面必須是對照表。")]
+    problems = []
+    for key in sorted(set(layout) - {"labels", "target"}):
+        problems.append(_("版面沒有「%(key)s」這一項。") % {"key": key})
+    labels = layout.get("labels", {})
+    if not isinstance(labels, dict):
+        problems.append(_("版面的 labels 必須是對照表。"))
+        labels = {}
+    for key, label in labels.items():
+        if key not in LAYOUT_LABELS or not isinstance(label, str):
+            problems.append(
+                _("段落標題「%(key)s」無效；可用：%(keys)s。")
+                % {"key": key, "keys": "、".join(LAYOUT_LABELS)}
+            )
+    if not isinstance(layout.get("target", ""), str):
+        problems.append(_("版面的 target 必須是文字。"))
+    return problems
 
 
 class ResultFigure(models.Model):

@@ -3,6 +3,7 @@ Excel outputs all render from these objects, so the three never disagree."""
 
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
@@ -15,13 +16,14 @@ from budget.models import (
     Unit,
 )
 from budget.selectors import achievement_policy_rows
-from kpitrack.engine.achievement import Status
+from kpitrack.engine.achievement import HUNDRED, Policy, Status, status_for
 from kpitrack.engine.calendar import to_roc
-from performance.models import Indicator, StrategicGoal
+from performance.models import Indicator, Result, StrategicGoal
 from performance.reasons import status_label
 from performance.selectors import Achievement, achievements_for_year
 
 from .orgchart import org_chart_svg
+from .wording import NUMBERED, achievement_lines, is_short, recompute_note, target_text
 
 BUDGET = "budget"
 PERFORMANCE = "performance"
@@ -48,6 +50,57 @@ class HeadcountTable:
 
 
 @dataclass(frozen=True)
+class Heading:
+    """One numbered part of a 績效衡量暨達成情形分析 cell: 「一、衡量標準：…」, 「(二)達成度：…」.
+
+    `label` is printed as the document words it ("" when the text carries its own label, as a
+    transcribed 「小結：…」 does); `own_line` starts numbered text on the line below the label, as
+    the documents do; `missing` marks an empty part of an entered result (a placeholder).
+    """
+
+    label: str
+    lines: list[str]
+    items: list["Heading"] = field(default_factory=list)
+    missing: bool = False
+    note: str | None = None  # kpitrack's recomputation, printed right after this part's text
+
+    @property
+    def own_line(self) -> bool:
+        return len(self.lines) > 1 and bool(NUMBERED.match(self.lines[0]))
+
+    @property
+    def empty(self) -> bool:
+        return not self.lines and not self.items
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """An indicator's Achievement as a report prints it; reads through to the Achievement."""
+
+    achievement: Achievement
+    analysis: list[Heading]
+    note: str | None  # kpitrack's recomputation beside a reprinted line
+    light: Status | None  # None: no light printed for this row
+
+    def __getattr__(self, name):
+        return getattr(self.achievement, name)
+
+    @property
+    def line(self) -> list[str]:
+        return achievement_lines(self.achievement)
+
+    @property
+    def transcribed(self) -> bool:
+        return self.result is not None and self.result.is_transcribed
+
+    @property
+    def note_unplaced(self) -> bool:
+        """The note has no printed line to stand beside, so it closes the cell instead."""
+        parts = [p for heading in self.analysis for p in (heading, *heading.items)]
+        return self.note is not None and not any(p.note for p in parts)
+
+
+@dataclass(frozen=True)
 class GoalGroup:
     goal: StrategicGoal
     rows: list  # Achievement or Indicator
@@ -61,14 +114,32 @@ class _RocYear:
         return to_roc(self.year)
 
 
+class _DraftMark:
+    """A report with anything missing or unapproved says so on every page; a final one doesn't.
+
+    `incomplete` lists what is missing or unapproved; `draft_mark` is the text every page
+    carries (None for a complete, approved report).
+    """
+
+    @property
+    def is_draft(self) -> bool:
+        return bool(self.incomplete)
+
+    @property
+    def draft_mark(self) -> str | None:
+        return _("草稿：資料未完備或未核定，非正式版本") if self.is_draft else None
+
+
 @dataclass
 class Section(_RocYear):
     year: int
     through_quarter: int
     groups: list[GoalGroup]
+    uses_lights: bool = True
+    pending: list[str] = field(default_factory=list)  # what keeps this section from final
 
     @property
-    def rows(self) -> list[Achievement]:
+    def rows(self) -> list[ReportRow]:
         return [row for group in self.groups for row in group.rows]
 
     @property
@@ -79,7 +150,7 @@ class Section(_RocYear):
 
 
 @dataclass
-class BudgetReport(_RocYear):
+class BudgetReport(_RocYear, _DraftMark):
     agency: object
     year: int
     through_quarter: int
@@ -93,6 +164,10 @@ class BudgetReport(_RocYear):
     elapsed: Section
     missing: list[str] = field(default_factory=list)
     kind: str = BUDGET
+
+    @property
+    def incomplete(self) -> list[str]:
+        return self.missing + self.prior.pending + self.elapsed.pending
 
     @property
     def title(self):
@@ -128,7 +203,7 @@ class BudgetReport(_RocYear):
 
 
 @dataclass
-class PerformanceReport(_RocYear):
+class PerformanceReport(_RocYear, _DraftMark):
     agency: object
     year: int
     section: Section
@@ -137,20 +212,36 @@ class PerformanceReport(_RocYear):
     kind: str = PERFORMANCE
 
     @property
+    def incomplete(self) -> list[str]:
+        return self.missing + self.section.pending
+
+    @property
+    def uses_lights(self) -> bool:
+        return self.section.uses_lights
+
+    @property
     def title(self):
         return _("%(roc)s年度施政績效報告") % {"roc": self.roc_year}
 
     @property
     def toc(self) -> list[tuple[str, str, int]]:
+        if not self.uses_lights:
+            return [("sec-indicators", _("績效目標及衡量指標達成情形"), 1)]
         return [
             ("sec-summary", _("一、指標達成情形燈號統計"), 1),
             ("sec-indicators", _("二、績效目標及衡量指標達成情形"), 1),
         ]
 
     @property
+    def lit_count(self) -> int:
+        return sum(1 for row in self.section.rows if row.light is not None)
+
+    @property
     def light_counts(self) -> list[tuple[str, str, int]]:
-        counts = Counter(row.outcome.status for row in self.section.rows)
-        return [(s.value, status_label(s), counts[s]) for s in Status]
+        counts = Counter(row.light for row in self.section.rows if row.light is not None)
+        # White (無法評估) is listed only when some entered result could not be evaluated.
+        shown = [s for s in Status if s != Status.WHITE or counts[s]]
+        return [(s.value, status_label(s), counts[s]) for s in shown]
 
 
 def _group(rows, goal_of) -> list[GoalGroup]:
@@ -164,9 +255,134 @@ def _group(rows, goal_of) -> list[GoalGroup]:
     return groups
 
 
-def _section(agency, year, through_quarter) -> Section:
-    rows = achievements_for_year(year=year, through_quarter=through_quarter, agency=agency)
-    return Section(year, through_quarter, _group(rows, lambda row: row.indicator.goal))
+def _lines(text) -> list[str]:
+    return [line for line in (text or "").splitlines() if line.strip()]
+
+
+def _analysis(row: Achievement, kind: str) -> list[Heading]:
+    """The 績效衡量暨達成情形分析 cell: a reprint keeps the document's own parts and labels and
+    adds none; an entered result gets every part, with a placeholder where one is still empty."""
+    result = row.result
+    transcribed = result is not None and result.is_transcribed
+    layout = result.layout if transcribed else {}
+    labels = layout.get("labels", {})
+
+    def part(key, default, text, items=(), note=None):
+        lines = text if isinstance(text, list) else _lines(text)
+        items = [i for i in items if not (transcribed and i.empty)]
+        missing = not transcribed and not lines and not items
+        return Heading(labels.get(key, default), lines, items, missing, note if lines else None)
+
+    def text(name):
+        return getattr(result, name) if result is not None else ""
+
+    line = achievement_lines(row)
+    note = recompute_note(row)
+    extra = []
+    if text("shortfall_reason") or (not transcribed and is_short(row)):
+        extra.append(part("", _("未達成原因"), text("shortfall_reason")))
+        extra.append(part("", _("改善措施"), text("improvement")))
+    if kind == PERFORMANCE:
+        outcome = part("outcome", _("目標達成值"), line, extra, note)
+    else:
+        # A reprint prints only the target the document printed, never one built from parts.
+        target = layout.get("target") or (
+            row.indicator.target_text if transcribed else target_text(row.indicator)
+        )
+        achieved = part("achievement", _("達成度"), line, note=note)
+        items = [part("target", _("年度目標值"), target), achieved]
+        outcome = part("outcome", _("年度目標值及達成度"), [], items + extra)
+    headings = [
+        part("standard", _("衡量標準"), row.indicator.measurement_standard),
+        part("progress", _("辦理情形"), text("progress")),
+        outcome,
+        part("benefit", _("效益"), text("benefit")),
+    ]
+    if text("remarks"):
+        headings.append(Heading("", _lines(text("remarks"))))
+    return [h for h in headings if not (transcribed and h.empty)]
+
+
+def _light(row: Achievement, policy: Policy, transcribed: bool) -> Status | None:
+    """The row's light; a reprinted result without raw figures follows its published figure,
+    and has no light at all when it printed none to follow (never 「無法評估」)."""
+    status = row.outcome.status
+    if status != Status.WHITE or not transcribed:
+        return status
+    published = row.published_rate
+    if published is None:
+        return None
+    if row.published_basis == Result.Basis.VALUE:
+        target = row.parts[0].target if len(row.parts) == 1 else None
+        if not target:
+            return None
+        published = published / target * HUNDRED
+    return status_for(Decimal(published), policy)
+
+
+def _pending(rows: list[ReportRow], unapproved, year) -> list[str]:
+    """What keeps a section from being final: results not approved, missing or incomplete."""
+    roc = to_roc(year)
+    pending = [
+        _("%(roc)s年度「%(name)s」：%(state)s，尚未核定。")
+        % {"roc": roc, "name": r.indicator.name, "state": r.get_state_display()}
+        for r in unapproved
+    ]
+    for row in rows:
+        name = row.indicator.name
+        if row.transcribed:
+            continue
+        if row.result is None:
+            pending.append(_("%(roc)s年度「%(name)s」：尚未填報。") % {"roc": roc, "name": name})
+            continue
+        if row.outcome.rate is None:
+            pending.append(
+                _("%(roc)s年度「%(name)s」：無法計算達成度（%(reason)s）")
+                % {"roc": roc, "name": name, "reason": row.reason}
+            )
+        parts = [p for heading in row.analysis for p in (heading, *heading.items)]
+        empty = [p.label for p in parts if p.missing]
+        if empty:
+            pending.append(
+                _("%(roc)s年度「%(name)s」：尚未填寫%(parts)s。")
+                % {"roc": roc, "name": name, "parts": "、".join(empty)}
+            )
+    return pending
+
+
+def _section(agency, year, through_quarter, kind, lights: AchievementPolicy | None = None):
+    """One year's results as rows; `lights` is the policy in force when the report has a
+    light column (the performance report), None when it has none (the budget explanation)."""
+    uses_lights = lights is not None and lights.uses_lights
+    policy = lights.engine_policy if uses_lights else None
+    rows = []
+    for achievement in achievements_for_year(
+        year=year, through_quarter=through_quarter, agency=agency
+    ):
+        transcribed = achievement.result is not None and achievement.result.is_transcribed
+        rows.append(
+            ReportRow(
+                achievement=achievement,
+                analysis=_analysis(achievement, kind),
+                note=recompute_note(achievement),
+                light=_light(achievement, policy, transcribed) if uses_lights else None,
+            )
+        )
+    unapproved = (
+        Result.objects.filter(
+            indicator__goal__agency=agency, indicator__goal__year=year, quarter=through_quarter
+        )
+        .exclude(state=Result.State.APPROVED)
+        .select_related("indicator")
+        .order_by("indicator__goal__order", "indicator__order", "indicator_id")
+    )
+    return Section(
+        year,
+        through_quarter,
+        _group(rows, lambda row: row.indicator.goal),
+        uses_lights=uses_lights,
+        pending=_pending(rows, unapproved, year),
+    )
 
 
 def _headcount_tables(agency, year) -> list[HeadcountTable]:
@@ -239,8 +455,8 @@ def budget_report(agency, year: int, through_quarter: int = 2) -> BudgetReport:
         policy=policy,
         policy_goals=policy_goals,
         kpis=_group(indicators, lambda indicator: indicator.goal),
-        prior=_section(agency, year - 2, 4),
-        elapsed=_section(agency, year - 1, through_quarter),
+        prior=_section(agency, year - 2, 4, BUDGET),
+        elapsed=_section(agency, year - 1, through_quarter, BUDGET),
     )
     if not units:
         report.missing.append(_("尚未建立內部單位。"))
@@ -269,7 +485,10 @@ def performance_report(agency, year: int) -> PerformanceReport:
         )
     lights = achievement_policy_rows(pairs=[(agency.pk, year)])[agency.pk, year]
     return PerformanceReport(
-        agency=agency, year=year, section=_section(agency, year, 4), lights=lights
+        agency=agency,
+        year=year,
+        section=_section(agency, year, 4, PERFORMANCE, lights),
+        lights=lights,
     )
 
 

@@ -306,7 +306,8 @@ class _Writer:
         year = data.year
         if year not in self.report.years:
             self.report.years.append(year)
-        self.reason = _("載入原始文件：%(source)s") % {"source": _text(data.source) or file}
+        self.source = _text(data.source) or file
+        self.reason = _("載入原始文件：%(source)s") % {"source": self.source}
         if data.policy is not None:
             self.policy(agency, year, data.policy)
         for n, entry in enumerate(data.headcount or []):
@@ -474,6 +475,8 @@ class _Writer:
                 "published_text": _text(data.published_text),
                 "published_rate": data.published_rate,
                 "published_basis": data.published_basis,
+                "source": self.source,
+                "layout": data.layout.model_dump(exclude_none=True) if data.layout else {},
             },
         )
         if result is None:

@@ -148,6 +148,22 @@ class PartEntry(_Section):
     weight: Figure = None
 
 
+class LayoutLabels(_Section):
+    """A reprint's own section labels where the document departs from the standard ones."""
+
+    standard: str | None = None
+    progress: str | None = None
+    outcome: str | None = None
+    target: str | None = None
+    achievement: str | None = None
+    benefit: str | None = None
+
+
+class Layout(_Section):
+    labels: LayoutLabels | None = None
+    target: str | None = None  # the 年度目標值 line of a reprint, as printed
+
+
 class ResultEntry(_Section):
     quarter: Annotated[int, Field(ge=1, le=4)]
     figures: dict[str, Figure] | None = None
@@ -160,6 +176,7 @@ class ResultEntry(_Section):
     published_rate: Published = ""
     published_basis: Annotated[str, _choice(Result.Basis.values, "rate")] = "rate"
     part_published: dict[str, Published] | None = None
+    layout: Layout | None = None
 
 
 class IndicatorEntry(_Section):
