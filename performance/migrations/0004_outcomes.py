@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('performance', '0002_history_versions_exact_figures'),
+        ('performance', '0003_result_source_layout'),
     ]
 
     operations = [
