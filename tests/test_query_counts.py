@@ -28,13 +28,13 @@ QUERIES = {
     "pick": 3,
     # + agency, has-year; units, policy, goals, items, headcount budgets, lines; this year's
     # indicators and parts; a set of achievements for each of years N-2 and N-1; the picker's
-    # years of goals, policies and headcount budgets
-    "budget": 27,
-    "budget-xlsx": 24,
+    # years of goals, policies and headcount budgets; the unapproved results of years N-2 and N-1
+    "budget": 29,
+    "budget-xlsx": 26,
     # + agency, has-year, the year's achievement policy; a set of achievements; the picker's
-    # years
-    "performance": 12,
-    "performance-xlsx": 11,
+    # years; the year's unapproved results
+    "performance": 13,
+    "performance-xlsx": 12,
 }
 REDIRECTS = {"home", "pick"}
 
