@@ -409,9 +409,9 @@ def test_it_prints_the_light_counts_and_recomputed_rates_of_2010(performance_201
             counts[match[1]] = int(match[2])
     assert counts == {"綠燈": 9, "黃燈": 0, "紅燈": 0, "合計": 9}, counts
     body = performance_2010.body
-    # Civil liaison: 541 sessions / 300 is 180.33%; the published cell said 100%.
-    assert "541場次，達成率180.33%" in body
-    assert "與重算結果不符" not in body
+    # Civil liaison: the published cell said 100%, reprinted as such; 541 sessions / 300 is
+    # 180.33%, in the recomputation note beside it.
+    assert "三、目標達成值：100%。重算：541÷300=180.33%，與原列100%不符" in body
 
 
 # --- pagination -----------------------------------------------------------------------------
