@@ -13,6 +13,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("achievements/", views.achievements, name="achievements"),
     path("api/v1/achievements/", api_achievements.achievements, name="api-achievements"),
+    path("", include("kpitrack.dashboards.urls")),
     path("reports/", reports.index, name="reports"),
     path("reports/pick/", reports.pick, name="report-pick"),
     path(

@@ -82,7 +82,7 @@ class Achievement:
         return self.result.state if self.result else None
 
 
-def indicators_for_years(*, years, agency=None, include_unapproved: bool = False):
+def indicators_for_years(*, years, agency=None, agency_ids=None, include_unapproved: bool = False):
     results = Result.objects.select_related("owner_unit").prefetch_related(
         Prefetch("figures", queryset=ResultFigure.objects.order_by("id"))
     )
@@ -100,6 +100,8 @@ def indicators_for_years(*, years, agency=None, include_unapproved: bool = False
     )
     if agency is not None:
         queryset = queryset.filter(goal__agency=agency)
+    if agency_ids is not None:
+        queryset = queryset.filter(goal__agency_id__in=list(agency_ids))
     return list(queryset)
 
 
@@ -126,12 +128,7 @@ def achievements_for_year(
             continue
         policy: Policy = policies[indicator.goal.agency_id, year]
         spec = indicator_spec(indicator)
-        previous = None
-        last_year = previous_by_code.get((indicator.goal.agency_id, indicator.code))
-        if last_year is not None:
-            previous = aggregate_inputs(indicator_spec(last_year), quarters_of(last_year), 4)
-            if not any(v is not None for v in previous.values()):
-                previous = None
+        previous = previous_inputs(previous_by_code.get((indicator.goal.agency_id, indicator.code)))
         outcome = evaluate(
             spec,
             quarters_of(indicator),
@@ -139,11 +136,21 @@ def achievements_for_year(
             previous=previous,
             policy=policy,
         )
-        rows.append(_achievement(indicator, outcome, through_quarter, previous is not None))
+        rows.append(achievement_of(indicator, outcome, through_quarter, previous is not None))
     return rows
 
 
-def _achievement(indicator, outcome: Outcome, through_quarter: int, used_previous: bool):
+def previous_inputs(last_year: Indicator | None) -> dict[str, Decimal | None] | None:
+    """Last year's full-year inputs of the same indicator code, for growth and prev(); None
+    when there is no such indicator or none of its figures can be aggregated."""
+    if last_year is None:
+        return None
+    previous = aggregate_inputs(indicator_spec(last_year), quarters_of(last_year), 4)
+    return previous if any(v is not None for v in previous.values()) else None
+
+
+def achievement_of(indicator, outcome: Outcome, through_quarter: int, used_previous: bool):
+    """The row pages and reports show for an evaluated indicator, with what was printed."""
     result = next((r for r in indicator.results.all() if r.quarter == through_quarter), None)
     published = {f.key: f.published_figure for f in result.figures.all()} if result else {}
     labels = {i.key: i.label for i in indicator.inputs.all()}
