@@ -82,7 +82,11 @@ class Achievement:
         return self.result.state if self.result else None
 
 
-def indicators_for_years(*, years, agency=None, agency_ids=None, include_unapproved: bool = False):
+def indicators_for_years(
+    *, years, agency=None, agencies=None, agency_ids=None, include_unapproved: bool = False
+):
+    """`agency` narrows to one agency; `agencies` (a queryset) to those a user may see;
+    `agency_ids` to a set of agencies by id."""
     results = Result.objects.select_related("owner_unit").prefetch_related(
         Prefetch("figures", queryset=ResultFigure.objects.order_by("id"))
     )
@@ -100,13 +104,20 @@ def indicators_for_years(*, years, agency=None, agency_ids=None, include_unappro
     )
     if agency is not None:
         queryset = queryset.filter(goal__agency=agency)
+    if agencies is not None:
+        queryset = queryset.filter(goal__agency__in=agencies)
     if agency_ids is not None:
         queryset = queryset.filter(goal__agency_id__in=list(agency_ids))
     return list(queryset)
 
 
 def achievements_for_year(
-    *, year: int, through_quarter: int = 4, agency=None, include_unapproved: bool = False
+    *,
+    year: int,
+    through_quarter: int = 4,
+    agency=None,
+    agencies=None,
+    include_unapproved: bool = False,
 ) -> list[Achievement]:
     """Evaluate every indicator of `year` through `through_quarter`, with last year's actuals.
 
@@ -114,7 +125,10 @@ def achievements_for_year(
     state the quarter's result is in.
     """
     indicators = indicators_for_years(
-        years=[year - 1, year], agency=agency, include_unapproved=include_unapproved
+        years=[year - 1, year],
+        agency=agency,
+        agencies=agencies,
+        include_unapproved=include_unapproved,
     )
     previous_by_code = {
         (i.goal.agency_id, i.code): i for i in indicators if i.goal.year == year - 1
