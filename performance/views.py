@@ -246,7 +246,9 @@ def evidence_upload(request, indicator: int, quarter: int):
     status = 400
     if form.is_valid():
         try:
-            services.evidence_add(result=result, file=form.cleaned_data["file"], user=request.user)
+            services.evidence_add(
+                result=result, upload=form.cleaned_data["file"], user=request.user
+            )
         except ValidationError as exc:
             form.add_error("file", exc)
         except services.ResultLocked as exc:
