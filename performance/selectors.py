@@ -90,7 +90,10 @@ def approved_results_q() -> Q:
     return Q(state=State.APPROVED) | Q(state=State.LOCKED, locked_from=State.APPROVED)
 
 
-def indicators_for_years(*, years, agency=None, include_unapproved: bool = False, codes=None):
+def indicators_for_years(
+    *, years, agency=None, agencies=None, include_unapproved: bool = False, codes=None
+):
+    """`agency` narrows to one agency; `agencies` (a queryset) to those a user may see."""
     results = Result.objects.select_related("owner_unit").prefetch_related(
         Prefetch("figures", queryset=ResultFigure.objects.order_by("id"))
     )
@@ -108,13 +111,20 @@ def indicators_for_years(*, years, agency=None, include_unapproved: bool = False
     )
     if agency is not None:
         queryset = queryset.filter(goal__agency=agency)
+    if agencies is not None:
+        queryset = queryset.filter(goal__agency__in=agencies)
     if codes is not None:
         queryset = queryset.filter(code__in=list(codes))
     return list(queryset)
 
 
 def achievements_for_year(
-    *, year: int, through_quarter: int = 4, agency=None, include_unapproved: bool = False
+    *,
+    year: int,
+    through_quarter: int = 4,
+    agency=None,
+    agencies=None,
+    include_unapproved: bool = False,
 ) -> list[Achievement]:
     """Evaluate every indicator of `year` through `through_quarter`, with last year's actuals.
 
@@ -122,7 +132,10 @@ def achievements_for_year(
     state the quarter's result is in.
     """
     indicators = indicators_for_years(
-        years=[year - 1, year], agency=agency, include_unapproved=include_unapproved
+        years=[year - 1, year],
+        agency=agency,
+        agencies=agencies,
+        include_unapproved=include_unapproved,
     )
     previous_by_code = {
         (i.goal.agency_id, i.code): i for i in indicators if i.goal.year == year - 1
