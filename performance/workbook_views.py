@@ -46,8 +46,8 @@ class ScopeForm(forms.Form):
     year = YearField(label=gettext_lazy("年度"))
     quarter = QuarterField(label=gettext_lazy("季別"))
 
-    def __init__(self, data=None, *, user, **kwargs):
-        super().__init__(data, **kwargs)
+    def __init__(self, data=None, files=None, *, user, **kwargs):
+        super().__init__(data, files, **kwargs)
         self.user = user
 
     def clean(self):
