@@ -91,7 +91,7 @@ def test_it_logs_in_browses_and_opens_reports(
 
     with page.expect_download() as download_info:
         page.click("text=Excel 表格")
-    assert download_info.value.suggested_filename == "nia-budget-2013.xlsx"
+    assert download_info.value.suggested_filename == "入出國及移民署_102年度_預算總說明.xlsx"
 
     page.select_option("#lang-select", "en")
     page.click("header form.lang button")

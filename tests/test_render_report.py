@@ -1,5 +1,8 @@
 """`manage.py render_report`: the same reports as files, and clear refusals for bad requests."""
 
+import os
+import resource
+import signal
 from io import StringIO
 
 import pytest
@@ -114,3 +117,63 @@ def test_it_rejects_invalid_options(tmp_path, args):
 def test_it_requires_an_output_file():
     with pytest.raises((CommandError, SystemExit)):
         render(*BUDGET_2013, "--format", "html")
+
+
+def test_it_refuses_an_output_that_is_a_folder(tmp_path):
+    with pytest.raises(CommandError, match="輸出路徑是資料夾"):
+        render(*BUDGET_2013, "--format", "html", "--output", str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_it_refuses_a_folder_it_may_not_write_to(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o500)
+    with pytest.raises(CommandError, match="沒有權限寫入輸出資料夾"):
+        render(*BUDGET_2013, "--format", "html", "--output", str(folder / "r.html"))
+
+
+def test_a_failed_write_leaves_the_previous_file_and_no_temporary_file(tmp_path):
+    """A full disk, simulated with a file-size limit: the old report stays whole, no debris."""
+    path = tmp_path / "budget-2013.html"
+    path.write_bytes(b"previous report")
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, limits[1]))
+    try:
+        with pytest.raises(CommandError, match="無法寫入"):
+            render(*BUDGET_2013, "--format", "html", "--output", str(path))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, previous_handler)
+    assert path.read_bytes() == b"previous report"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_it_replaces_an_existing_report_and_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "budget-2013.html"
+    path.write_bytes(b"previous report")
+    render(*BUDGET_2013, "--format", "html", "--output", str(path))
+    assert "預算總說明" in path.read_text(encoding="utf-8")
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_it_escapes_quotes_and_angle_brackets_in_the_running_header(tmp_path):
+    """The agency's name sits in a CSS string inside <style>: it must print as typed."""
+    from budget.models import Agency
+
+    name = '"A" <B>\'s\\'
+    Agency.objects.filter(code="nia").update(name=name)
+    path = tmp_path / "budget-2013.html"
+    render(*BUDGET_2013, "--format", "html", "--output", str(path))
+    html = path.read_text(encoding="utf-8")
+    style = html.split("<style>", 1)[1].split("</style>", 1)[0]
+    assert '@top-left { content: "\\22 A\\22  \\3c B\\3e \\27 s\\5c ";' in style, style[:600]
+    assert "&quot;" not in style and "&lt;" not in style

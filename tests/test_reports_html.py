@@ -3,7 +3,7 @@ performance reports, their downloads, the year picker, bad addresses, access con
 query bound that a small year (2012) and a full one (2013) share."""
 
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import yaml
@@ -205,5 +205,9 @@ def test_it_serves_the_pdf_inline(as_bob):
     response = as_bob.get("/reports/nia/budget/2013/pdf/?q=2")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
-    assert response["Content-Disposition"] == 'inline; filename="nia-budget-2013.pdf"'
+    # RFC 6266: an ASCII fallback, then the agency's and ROC year's name for current browsers.
+    assert response["Content-Disposition"] == (
+        'inline; filename="nia-budget-2013.pdf"; '
+        "filename*=UTF-8''" + quote("入出國及移民署_102年度_預算總說明.pdf", safe="")
+    )
     assert response.content.startswith(b"%PDF-")

@@ -22,7 +22,8 @@ from .conftest import SEED
 pytestmark = [pytest.mark.django_db, pytest.mark.pdf]
 
 AGENCY = "入出國及移民署"
-FONT = re.compile(r"Noto-?Sans-?CJK", re.IGNORECASE)
+# The official print face (Ming), named in print.html; never the generic or the sans face.
+FONT = re.compile(r"Noto-?Serif-?CJK-?TC", re.IGNORECASE)
 A4_PTS = (595.28, 841.89)
 RESULTS_HEADER = "績效衡量暨達成情形分析"
 UNITS = [
@@ -210,7 +211,7 @@ RESULTS_HEADING = {
 
 
 @pytest.mark.parametrize("name", ALL_PDFS)
-def test_it_embeds_a_subset_noto_cjk_font_and_nothing_else(request, name):
+def test_it_embeds_the_print_face_as_a_subset_and_nothing_else(request, name):
     pdf = request.getfixturevalue(name)
     lines = poppler("pdffonts", str(pdf.path)).splitlines()
     assert lines[1].startswith("-----"), lines[:2]
@@ -226,9 +227,9 @@ def test_it_embeds_a_subset_noto_cjk_font_and_nothing_else(request, name):
         assert emb == "yes", f"{name}: font {font_name} is not embedded"
         assert "Type 3" not in font_type, f"{name}: Type 3 font {font_name}"
     cjk = [f for f in fonts if FONT.search(f[0])]
-    assert cjk, f"{name}: no Noto Sans CJK font among {[f[0] for f in fonts]}"
+    assert len(cjk) == len(fonts), f"{name}: fonts other than Noto Serif CJK TC: {fonts}"
     assert any(emb == "yes" and sub == "yes" for _n, _t, _e, emb, sub, _u in cjk), (
-        f"{name}: the Noto Sans CJK font is not an embedded subset: {cjk}"
+        f"{name}: the Noto Serif CJK TC font is not an embedded subset: {cjk}"
     )
 
 
@@ -279,18 +280,20 @@ def test_it_lists_every_heading_in_the_toc_with_its_real_page_number(request, na
 
 
 @pytest.mark.parametrize("name", ALL_PDFS)
-def test_it_has_a_title_page_running_headers_and_page_x_of_y_footers(request, name):
+def test_it_has_an_unnumbered_title_page_running_headers_and_page_x_of_y_footers(request, name):
     pdf = request.getfixturevalue(name)
     year = f"中華民國{pdf.roc_year}年度"
     title_page = pdf.pages[0]
     for text in (AGENCY, flat(pdf.title), year):
         assert text in title_page, f"{name}: title page lacks {text!r}: {title_page}"
     total = pdf.page_count
-    for number, lines in enumerate(pdf.layout_lines, 1):
+    assert not re.search(r"第\d+頁", title_page), f"{name}: the cover is numbered: {title_page}"
+    for number, lines in enumerate(pdf.layout_lines[1:], 2):
         footer = flat(lines[-1])
-        assert footer == f"第{number}頁/共{total}頁", f"{name} p.{number}: footer {lines[-1]!r}"
-        if number == 1:
-            continue
+        # 102年度's data of 101年度 is incomplete: its pages carry the draft mark too.
+        mark = "草稿：資料未完備或未核定，非正式版本" if name == "budget_2012" else ""
+        expected = f"{mark}第{number}頁/共{total}頁"
+        assert footer == expected, f"{name} p.{number}: footer {lines[-1]!r}"
         header = flat(lines[0])
         for text in (AGENCY, flat(pdf.title), year):
             assert text in header, f"{name} p.{number}: running header {lines[0]!r} lacks {text}"
@@ -322,7 +325,9 @@ def test_it_lists_all_eleven_fy2013_kpis_with_their_targets(budget_2013):
     for column, first_line in (("name", "外籍專業人"), ("target_text", "160件")):
         first = next(w for w in words if w.text.startswith(first_line))
         headers = {"關鍵績效指標", "102年度目標值"}  # in case a repeated header lines up
-        cells = [c for c in budget_2013.column_cells(pages, first) if c not in headers]
+        cells = [
+            c for c in budget_2013.column_cells(pages, first) if not c.startswith(tuple(headers))
+        ]
         assert cells == [flat(ind[column]) for ind in expected], f"{column} column: {cells}"
 
 
@@ -469,6 +474,9 @@ def _png(pdf: Pdf, page: int, folder: Path, stem: str) -> Path:
         ("performance_2010", "一、指標達成情形燈號統計"),
         ("performance_2010", "重算：541÷300=180.33%"),
         ("budget_2012", "資料缺漏"),
+        ("budget_2013", "(二)年度關鍵績效指標"),
+        ("budget_2013", "(一)前(100)年度施政績效及達成情形分析"),
+        ("performance_2010", "二、績效目標及衡量指標達成情形"),
     ],
 )
 def test_it_renders_pages_to_png(request, artifacts, name, anchor):
@@ -503,3 +511,85 @@ def test_it_explains_why_the_elapsed_period_cannot_be_computed(budget_2012):
     assert "達成率" not in elapsed
     prior = _section_text(budget_2012, "(一)前(99)年度施政績效及達成情形分析", "(二)上(100)年度")
     assert "541÷300=180.33%" in prior  # 2010 is complete and still recomputed
+
+
+# --- print quality --------------------------------------------------------------------------
+
+TABLE_HEADERS = {
+    "budget_2013": [
+        *("業務計畫", "年度及類別", "職員", "警員", "技工", "工友", "聘用", "約僱", "增減說明"),
+        *("關鍵策略目標", "關鍵績效指標", "評估體制", "評估方式", "衡量標準", "102年度目標值"),
+        *("年度績效目標", "衡量指標", "原定目標值", RESULTS_HEADER),
+    ],
+    "budget_2012": ["關鍵策略目標", "關鍵績效指標", "評估體制", "評估方式", "101年度目標值"],
+    "performance_2010": ["年度績效目標", "衡量指標", RESULTS_HEADER],
+}
+
+
+@pytest.mark.parametrize("name", ALL_PDFS)
+def test_it_never_breaks_a_table_header_across_lines(request, name):
+    """Wherever a header's text is on a page, it is on one printed line (not 關鍵績效指/標)."""
+    pdf = request.getfixturevalue(name)
+    broken = []
+    for label in TABLE_HEADERS[name]:
+        pages = [
+            n for n in range(pdf.toc_page + 1, pdf.page_count + 1) if label in pdf.pages[n - 1]
+        ]
+        assert pages, f"{name}: header {label!r} is on no page"
+        for n in pages:
+            if not any(label in flat(line) for line in pdf.layout_lines[n - 1]):
+                broken.append((label, n))
+    assert not broken, f"{name}: headers split across lines (label, page): {broken}"
+
+
+BODY_TOP, BODY_BOTTOM = 22 / 25.4 * 72, A4_PTS[1] - 18 / 25.4 * 72  # the @page margins
+
+
+def _fill(pdf: Pdf, page: int) -> float:
+    """How far down the body area the page's lowest text (not the footer) reaches, 0 to 1."""
+    words = [w for w in pdf.words(page) if BODY_TOP < w.y0 and w.y1 < BODY_BOTTOM]
+    lowest = max((w.y1 for w in words), default=BODY_TOP)
+    return (lowest - BODY_TOP) / (BODY_BOTTOM - BODY_TOP)
+
+
+@pytest.mark.parametrize("name", ALL_PDFS)
+def test_no_page_is_less_than_half_full_unless_a_section_ends_there(request, name):
+    pdf = request.getfixturevalue(name)
+    # A page ends a section when the next one opens with a top-level heading (一、 二、 三、).
+    starts = {pdf.body_page_of(h) for h in HEADINGS[name] if not h.startswith("(")}
+    sparse = [
+        (n, round(_fill(pdf, n), 2))
+        for n in range(pdf.toc_page + 1, pdf.page_count)
+        if n + 1 not in starts and _fill(pdf, n) < 0.5
+    ]
+    assert not sparse, f"{name}: pages under half full mid-section (page, fill): {sparse}"
+
+
+def test_it_marks_cells_continued_from_the_previous_page(budget_2013):
+    """A results row or goal that runs on past a page break shows （續） at the top of the page."""
+    pages = range(budget_2013.body_page_of(RESULTS_HEADING["budget_2013"]) + 1, 18)
+    continued = [
+        n for n in pages if n <= budget_2013.page_count and "（續）" in budget_2013.pages[n - 1]
+    ]
+    assert continued, "no continued cell is marked （續）"
+    for n in continued:
+        lines = budget_2013.layout_lines[n - 1]
+        header = next(i for i, line in enumerate(lines) if RESULTS_HEADER in flat(line))
+        assert flat(lines[header + 1]).startswith("（續）"), f"p.{n}: {lines[header + 1]!r}"
+    before = "".join(budget_2013.pages[: budget_2013.body_page_of(RESULTS_HEADING["budget_2013"])])
+    assert before.count("（續）") <= 1, "（續） printed on pages that continue nothing"
+
+
+@pytest.mark.parametrize("name", ALL_PDFS)
+def test_it_prints_in_black_with_no_coloured_text(request, name, tmp_path):
+    """Status is said in words (綠燈, （尚未填報）); no page carries colour, red or any other."""
+    from PIL import Image
+
+    pdf = request.getfixturevalue(name)
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf.path), str(tmp_path / "p")], check=True)
+    coloured = []
+    for png in sorted(tmp_path.glob("p-*.png")):
+        pixels = Image.open(png).convert("RGB").getdata()
+        if any(max(r, g, b) - min(r, g, b) > 48 for r, g, b in pixels):
+            coloured.append(png.stem)
+    assert not coloured, f"{name}: coloured pages {coloured}"

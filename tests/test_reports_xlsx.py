@@ -4,6 +4,7 @@ Traditional Chinese, real numbers (rates as fractions formatted as percentages),
 import re
 from decimal import Decimal
 from io import BytesIO
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -18,17 +19,25 @@ EXCEL_DEFAULT_WIDTH = 8.43
 NUMBER = (int, float, Decimal)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
+# Published and recomputed figures stand in separate, labelled columns; narratives are included.
 ACHIEVEMENT_HEADERS = [
     "策略目標",
     "績效指標",
     "目標值",
-    "實際值",
-    "達成率",
-    "燈號",
-    "達成度說明",
+    "衡量標準",
+    "辦理情形",
+    "原發布達成情形",
     "原發布數值",
+    "重算實際值",
+    "重算達成率",
+    "重算達成度說明",
     "與原發布比對",
+    "燈號",
     "無法計算原因",
+    "未達成原因",
+    "改善措施",
+    "效益",
+    "其他說明",
 ]
 PARTS_HEADERS = [
     "指標代碼",
@@ -42,8 +51,9 @@ PARTS_HEADERS = [
 ]
 HEADCOUNT_CATEGORIES = ["職員", "警員", "技工", "工友", "聘用", "約僱"]
 BUDGET_SHEETS = {
+    "法定職掌與施政重點": ["項目", "內容"],
     "內部單位": ["序號", "單位", "類別", "業務職掌"],
-    "預算員額": ["業務計畫", "年度及類別", *HEADCOUNT_CATEGORIES, "合計"],
+    "預算員額": ["業務計畫", "年度及類別", *HEADCOUNT_CATEGORIES, "合計", "增減說明"],
     "施政目標與重點": ["序號", "施政目標", "說明", "重點序號", "施政重點"],
     "關鍵績效指標": [
         "關鍵策略目標",
@@ -65,7 +75,8 @@ PERFORMANCE_SHEETS = {
     "目標項目明細": PARTS_HEADERS,
 }
 # Columns that hold numbers (or nothing) in every data row, by header.
-NUMERIC_COLUMNS = {"實際值", "達成率", "原發布數值", "原發布達成率", "目標值", "權重", "序號"}
+NUMERIC_COLUMNS = {"實際值", "達成率", "重算實際值", "重算達成率", "原發布數值", "原發布達成率"}
+NUMERIC_COLUMNS |= {"目標值", "權重", "序號"}
 NUMERIC_COLUMNS |= {"重點序號", "指標數", *HEADCOUNT_CATEGORIES, "合計"}
 
 
@@ -125,6 +136,7 @@ def test_it_names_one_sheet_per_table(budget_2013, performance_2010, budget_2012
     assert budget_2013.sheetnames == list(BUDGET_SHEETS)
     assert performance_2010.sheetnames == list(PERFORMANCE_SHEETS)
     assert budget_2012.sheetnames == [
+        "法定職掌與施政重點",
         "內部單位",
         "預算員額",
         "施政目標與重點",
@@ -210,10 +222,10 @@ def test_it_writes_rates_as_percentage_formatted_fractions(
 ):
     ws = budget_2013[sheet]
     row = by_indicator(ws)[seed_names(seed)[code]]
-    assert row["達成率"] == pytest.approx(rate, abs=1e-9), f"{code}: {row['達成率']!r}"
+    assert row["重算達成率"] == pytest.approx(rate, abs=1e-9), f"{code}: {row['重算達成率']!r}"
     if value is not None:
-        assert row["實際值"] == value
-    for cell in column_cells(ws, "達成率"):
+        assert row["重算實際值"] == value
+    for cell in column_cells(ws, "重算達成率"):
         assert "%" in cell.number_format, f"{sheet}!{cell.coordinate}: {cell.number_format}"
     parts = budget_2013[f"{sheet}（子項目）"]
     for cell in column_cells(parts, "達成率"):
@@ -267,7 +279,7 @@ def test_it_exports_a_partial_year_with_empty_tables(budget_2012):
     assert len(records(budget_2012["關鍵績效指標"])) == 11
     elapsed = records(budget_2012["100年度1-6月績效"])
     assert len(elapsed) == 12
-    assert all(row["達成率"] is None and row["無法計算原因"] for row in elapsed)
+    assert all(row["重算達成率"] is None and row["無法計算原因"] for row in elapsed)
 
 
 def test_it_serves_the_same_workbook_over_the_web(client, bob, budget_2013):
@@ -277,7 +289,10 @@ def test_it_serves_the_same_workbook_over_the_web(client, bob, budget_2013):
     assert response["Content-Type"] == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    assert response["Content-Disposition"] == 'attachment; filename="nia-budget-2013.xlsx"'
+    assert response["Content-Disposition"] == (
+        'attachment; filename="nia-budget-2013.xlsx"; '
+        "filename*=UTF-8''" + quote("入出國及移民署_102年度_預算總說明.xlsx", safe="")
+    )
     wb = load_workbook(BytesIO(response.content))
     assert wb.sheetnames == budget_2013.sheetnames
     for ws in wb.worksheets:
@@ -296,3 +311,53 @@ def test_it_formats_whole_numbers_without_a_dangling_decimal_point(budget_2013):
                         f"{ws.title}!{cell.coordinate} = {cell.value} "
                         f"formatted {cell.number_format!r}"
                     )
+
+
+@pytest.mark.parametrize("name", WORKBOOKS)
+def test_it_prints_every_sheet_a4_landscape_fit_to_width_with_the_header_repeated(request, name):
+    for ws in request.getfixturevalue(name).worksheets:
+        setup = ws.page_setup
+        where = f"{name}/{ws.title}"
+        assert setup.orientation == "landscape", f"{where}: {setup.orientation}"
+        assert str(setup.paperSize) == "9", f"{where}: paper size {setup.paperSize} is not A4"
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, f"{where}: not fitted to the page"
+        assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), f"{where}: fit {setup.fitToWidth}"
+        assert ws.print_title_rows == "$1:$1", f"{where}: print titles {ws.print_title_rows!r}"
+
+
+def test_it_includes_the_narratives_and_the_headcount_explanation(budget_2013):
+    duties = {row["項目"]: row["內容"] for row in records(budget_2013["法定職掌與施政重點"])}
+    assert "入出國及移民署掌理入出國(境)管理" in duties["機關主要職掌"]
+    assert duties["施政目標與重點"], "the policy introduction is missing"
+    headcount = records(budget_2013["預算員額"])
+    assert headcount and all(row["增減說明"] for row in headcount)
+    rows = by_indicator(budget_2013["100年度績效"])
+    gates = rows[seed_names("2011-results.yaml")["auto-gate-enrolment"]]
+    for column in ("衡量標準", "辦理情形", "效益"):
+        assert gates[column], f"auto-gate row has no {column}"
+    assert "1,061" in gates["原發布達成情形"], gates["原發布達成情形"]
+
+
+def test_it_stores_text_that_looks_like_a_formula_as_text(tmp_path):
+    """A narrative or name beginning with = + - @ is text to Excel too, never a formula."""
+    from budget.models import Agency
+    from kpitrack.reports.assembly import report_for
+    from kpitrack.reports.render import xlsx_bytes
+    from performance.models import Result, StrategicGoal
+
+    texts = ["=1+1", "+886 2", "-5%", "@SUM(A1:A2)", '=HYPERLINK("http://x","y")']
+    agency = Agency.objects.get(code="nia")
+    StrategicGoal.objects.filter(agency=agency, year=2010).update(title=texts[0])
+    results = Result.objects.filter(indicator__goal__agency=agency, indicator__goal__year=2010)
+    for result, text in zip(results[:4], texts[1:], strict=True):
+        Result.objects.filter(pk=result.pk).update(progress=text, benefit=texts[4])
+    data = xlsx_bytes(report_for(agency, "performance", 2010, 4))
+    path = tmp_path / "formulas.xlsx"
+    path.write_bytes(data)
+    ws = load_workbook(path)["指標達成情形"]
+    cells = [cell for row in ws.iter_rows() for cell in row]
+    formulas = [c.coordinate for c in cells if c.data_type == "f"]
+    assert not formulas, f"cells stored as formulas: {formulas}"
+    values = {c.value for c in cells}
+    for text in texts:
+        assert text in values, f"{text!r} is not stored as text"

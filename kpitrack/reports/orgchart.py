@@ -9,6 +9,8 @@ from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
 
+from .pdf import print_font_family
+
 FONT = 14  # px in the viewBox; the SVG scales to the page width
 BOX_W = 30
 GAP = 10
@@ -133,7 +135,7 @@ def org_chart_svg(agency, units) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.1f} {height:.1f}" '
         f'role="img" aria-labelledby="orgchart-title" class="orgchart" '
-        f'font-family="Noto Sans CJK TC, sans-serif" fill="#1b1b1b">'
+        f"font-family='{print_font_family()}' fill=\"#1b1b1b\">"
         f'<title id="orgchart-title">{title}</title>'
         f'<g stroke-width="1.2">{"".join(out)}</g></svg>'
     )

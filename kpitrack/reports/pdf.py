@@ -1,9 +1,28 @@
 """HTML to PDF with WeasyPrint: tagged, with metadata taken from the document's <head>."""
 
+import re
 from functools import lru_cache
 
+from django.conf import settings
+from django.utils.safestring import mark_safe
 from weasyprint import HTML
+from weasyprint.formatting_structure import boxes
 from weasyprint.text.fonts import FontConfiguration
+
+# An official print face, Ming (Noto Serif CJK TC, fonts-noto-cjk) or Kai (AR PL UKai TC,
+# fonts-arphic-ukai), whichever is installed first; Noto Sans CJK TC as the last resort. Each is
+# named: a generic `serif` would pick the Japanese forms of shared glyphs.
+DEFAULT_PRINT_FACES = ("Noto Serif CJK TC", "AR PL UKai TC", "Noto Sans CJK TC")
+
+
+def print_font_family() -> str:
+    """The CSS font-family of printed reports, from `settings.REPORT_PRINT_FACES` if set."""
+    faces = getattr(settings, "REPORT_PRINT_FACES", DEFAULT_PRINT_FACES)
+    # Family names are letters, digits and spaces; anything else could end the CSS string.
+    return mark_safe(", ".join('"{}"'.format(_FAMILY_UNSAFE.sub("", face)) for face in faces))
+
+
+_FAMILY_UNSAFE = re.compile(r"[^\w \-]")
 
 
 @lru_cache(maxsize=1)
@@ -13,4 +32,71 @@ def font_config() -> FontConfiguration:
 
 
 def html_to_pdf(html: str) -> bytes:
-    return HTML(string=html).write_pdf(font_config=font_config(), pdf_tags=True)
+    document = HTML(string=html).render(font_config=font_config(), pdf_tags=True)
+    mark_continued_cells(document)
+    return document.write_pdf(pdf_tags=True)
+
+
+def mark_continued_cells(document) -> None:
+    """Shows 「（續）」 at the top of each `td.carry` that continues from the previous page.
+
+    CSS cannot select a cell by the page it lands on, so this works on the laid-out pages: the
+    first body row of a table on a page continues either a row split by the page break (its cell
+    was already on an earlier page) or a goal whose first row is earlier (class `more`). Such a
+    cell gets a copy of the hidden `::before` label that print.html gives every carry cell.
+    """
+    label = None
+    seen: set[int] = set()
+    for page in document.pages:
+        carried = []
+        for table in page._page_box.descendants():
+            if not isinstance(table, boxes.TableBox):
+                continue
+            rows = [
+                row
+                for group in table.children
+                if isinstance(group, boxes.TableRowGroupBox) and not group.is_header
+                for row in group.children
+            ]
+            for cell in rows[0].children if rows else ():
+                if _is_carry(cell) and (id(cell.element) in seen or "more" in _classes(cell)):
+                    carried.append(cell)
+        for box in page._page_box.descendants():
+            if isinstance(box, boxes.TableCellBox) and _is_carry(box):
+                seen.add(id(box.element))
+                if label is None:
+                    label = next((c for c in map(_unwrap, box.children) if _is_label(c)), None)
+        if label is not None:
+            for cell in carried:
+                _show_label(cell, label)
+
+
+def _classes(box) -> list[str]:
+    return (box.element.get("class") or "").split() if box.element is not None else []
+
+
+def _is_carry(box) -> bool:
+    return isinstance(box, boxes.TableCellBox) and "carry" in _classes(box)
+
+
+def _unwrap(box):
+    # Absolutely positioned boxes sit in their parent behind a placeholder.
+    return getattr(box, "_box", box)
+
+
+def _is_label(box) -> bool:
+    return box.element_tag.endswith("::before")
+
+
+def _show_label(cell, label) -> None:
+    if any(
+        _is_label(child) and child.style["visibility"] == "visible"
+        for child in map(_unwrap, cell.children)
+    ):
+        return
+    copy = label.deepcopy()
+    copy.translate(cell.content_box_x() - label.position_x, cell.content_box_y() - label.position_y)
+    for box in copy.descendants():
+        box.style = box.style.copy()
+        box.style["visibility"] = "visible"
+    cell.children = [*cell.children, copy]

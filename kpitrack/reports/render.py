@@ -1,15 +1,17 @@
 """One entry point per output format, shared by the web views and `manage.py render_report`."""
 
+import re
+from urllib.parse import quote
+
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from kpitrack.engine.calendar import QUARTERS
+from kpitrack.formatting import months_label
+
 from .assembly import BUDGET
-from .pdf import html_to_pdf
+from .pdf import html_to_pdf, print_font_family
 from .xlsx import report_workbook
-
-
-def quarter_labels():
-    return {1: _("1-3月"), 2: _("1-6月"), 3: _("1-9月"), 4: _("1-12月")}
 
 
 def body_template(report) -> str:
@@ -24,6 +26,7 @@ def print_html(report) -> str:
             "body_template": body_template(report),
             "toc": report.toc,
             "print": True,
+            "print_face": print_font_family(),
         },
     )
 
@@ -37,9 +40,29 @@ def xlsx_bytes(report) -> bytes:
 
 
 def filename(report, extension: str) -> str:
-    kind = "budget" if report.kind == BUDGET else "performance"
-    return f"{report.agency.code}-{kind}-{report.year}.{extension}"
+    """入出國及移民署_102年度_預算總說明.pdf: agency, ROC year and document, as filed."""
+    document = _("預算總說明") if report.kind == BUDGET else _("施政績效報告")
+    year = _("%(roc)s年度") % {"roc": report.roc_year}
+    name = "_".join(_FILENAME_UNSAFE.sub("", part) for part in (report.agency.name, year, document))
+    return f"{name}.{extension}"
+
+
+def ascii_filename(report, extension: str) -> str:
+    """The fallback for clients that cannot read a UTF-8 file name: nia-budget-2013.pdf."""
+    code = re.sub(r"[^A-Za-z0-9_-]", "", report.agency.code) or "report"
+    return f"{code}-{report.kind}-{report.year}.{extension}"
+
+
+def content_disposition(report, extension: str, disposition: str) -> str:
+    """RFC 6266: an ASCII `filename` for old clients and the real name as `filename*`."""
+    fallback = ascii_filename(report, extension)
+    utf8 = quote(filename(report, extension), safe="")
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{utf8}"
+
+
+# Characters no file system or browser download accepts in a name, and control characters.
+_FILENAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 
 
 def quarter_choices():
-    return [(q, _("上年度%(label)s") % {"label": label}) for q, label in quarter_labels().items()]
+    return [(q, _("上年度%(label)s") % {"label": months_label(q)}) for q in QUARTERS]

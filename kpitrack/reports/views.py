@@ -14,7 +14,13 @@ from kpitrack.permissions import agencies_for_user, get_agency_for_user
 from performance.models import StrategicGoal
 
 from .assembly import BUDGET, KINDS, ReportNotFound, report_for, report_years
-from .render import body_template, filename, pdf_bytes, quarter_choices, xlsx_bytes
+from .render import (
+    body_template,
+    content_disposition,
+    pdf_bytes,
+    quarter_choices,
+    xlsx_bytes,
+)
 
 
 def _error(request, message, status):
@@ -56,7 +62,7 @@ class ReportView(LoginRequiredMixin, View):
 class ReportPDFView(ReportView):
     def respond(self, request, report):
         response = HttpResponse(pdf_bytes(report), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="{filename(report, "pdf")}"'
+        response["Content-Disposition"] = content_disposition(report, "pdf", "inline")
         return response
 
 
@@ -66,7 +72,7 @@ class ReportXLSXView(ReportView):
             xlsx_bytes(report),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        response["Content-Disposition"] = f'attachment; filename="{filename(report, "xlsx")}"'
+        response["Content-Disposition"] = content_disposition(report, "xlsx", "attachment")
         return response
 
 

@@ -10,6 +10,7 @@ from openpyxl.utils import get_column_letter
 
 from budget.models import HeadcountLine
 from kpitrack.engine.calendar import to_roc
+from kpitrack.formatting import decimals
 from performance.reasons import status_label
 
 from .assembly import BUDGET
@@ -28,10 +29,8 @@ def _percent(rate: Decimal | None):
 
 def _number_format(value) -> str:
     """Whole numbers with thousands separators; others with exactly their own decimals."""
-    if not isinstance(value, Decimal) or value == value.to_integral_value():
-        return "#,##0"
-    decimals = min(-value.normalize().as_tuple().exponent, 4)
-    return "#,##0." + "0" * decimals
+    places = min(decimals(value), 4) if isinstance(value, Decimal) else 0
+    return "#,##0." + "0" * places if places else "#,##0"
 
 
 def _cell(value):
@@ -41,15 +40,35 @@ def _cell(value):
     return str(value)
 
 
+def _append(ws, values):
+    ws.append([_cell(v) for v in values])
+    for cell in ws[ws.max_row]:
+        # openpyxl stores a string that starts with "=" as a formula; a narrative such as
+        # 「=(A-B)/B」 or 「-5%」 must stay the text it is.
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
+def _page_setup(ws):
+    """Prints like the report: A4 landscape, all columns on one page width, header repeated."""
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    ws.print_options.gridLines = True
+
+
 def _sheet(wb, title, headers, rows, widths, formats=None):
     ws = wb.create_sheet(title)
-    ws.append([_cell(h) for h in headers])
+    _append(ws, headers)
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for row in rows:
-        ws.append([_cell(v) for v in row])
+        _append(ws, row)
     for index, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
     for column, number_format in (formats or {}).items():
@@ -63,7 +82,12 @@ def _sheet(wb, title, headers, rows, widths, formats=None):
             if isinstance(cell.value, str):
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
+    _page_setup(ws)
     return ws
+
+
+def _lines(text) -> str:
+    return "\n".join(line for line in (text or "").splitlines() if line.strip())
 
 
 def _achievement_rows(section):
@@ -71,18 +95,27 @@ def _achievement_rows(section):
     for group in section.groups:
         for row in group.rows:
             outcome = row.outcome
+            result = row.result
+            text = lambda name, result=result: getattr(result, name) if result else ""  # noqa: E731
             rows.append(
                 [
                     group.goal.title,
                     row.indicator.name,
                     target_text(row.indicator),
+                    _lines(row.indicator.measurement_standard),
+                    _lines(text("progress")),
+                    text("published_text"),
+                    row.published_rate,
                     outcome.value,
                     _percent(outcome.rate),
-                    status_label(outcome.status),
                     "\n".join(achievement_lines(row)),
-                    row.published_rate,
                     {True: _("不符"), False: _("相符"), None: ""}[row.mismatch],
+                    status_label(outcome.status),
                     row.reason or "",
+                    _lines(text("shortfall_reason")),
+                    _lines(text("improvement")),
+                    _lines(text("benefit")),
+                    _lines(text("remarks")),
                 ]
             )
     return rows
@@ -93,18 +126,25 @@ def _achievement_headers():
         _("策略目標"),
         _("績效指標"),
         _("目標值"),
-        _("實際值"),
-        _("達成率"),
-        _("燈號"),
-        _("達成度說明"),
+        _("衡量標準"),
+        _("辦理情形"),
+        _("原發布達成情形"),
         _("原發布數值"),
+        _("重算實際值"),
+        _("重算達成率"),
+        _("重算達成度說明"),
         _("與原發布比對"),
+        _("燈號"),
         _("無法計算原因"),
+        _("未達成原因"),
+        _("改善措施"),
+        _("效益"),
+        _("其他說明"),
     ]
 
 
-ACHIEVEMENT_WIDTHS = [28, 28, 18, 14, 12, 8, 40, 12, 12, 30]
-ACHIEVEMENT_FORMATS = {4: NUMBER, 5: PERCENT, 8: NUMBER}
+ACHIEVEMENT_WIDTHS = [22, 22, 16, 36, 60, 30, 10, 12, 10, 34, 10, 8, 24, 30, 30, 40, 24]
+ACHIEVEMENT_FORMATS = {7: NUMBER, 8: NUMBER, 9: PERCENT}
 
 
 def _parts_rows(section):
@@ -148,6 +188,18 @@ def _parts_sheet(wb, title, section):
 
 
 def _budget(wb, report):
+    agency = report.agency
+    _sheet(
+        wb,
+        _("法定職掌與施政重點"),
+        [_("項目"), _("內容")],
+        [
+            [_("機關主要職掌"), _lines(agency.duties)],
+            [_("內部分層業務"), _lines(f"{agency.organisation_intro}\n{agency.leadership}")],
+            [_("施政目標與重點"), _lines(report.policy.intro if report.policy else "")],
+        ],
+        [20, 120],
+    )
     _sheet(
         wb,
         _("內部單位"),
@@ -158,14 +210,16 @@ def _budget(wb, report):
     headcount_rows = []
     for table in report.headcounts:
         for row in table.rows:
-            headcount_rows.append([table.programme, row.label, *row.values, row.total])
+            headcount_rows.append(
+                [table.programme, row.label, *row.values, row.total, table.explanation]
+            )
     categories = [str(c.label) for c in HeadcountLine.Category]
     _sheet(
         wb,
         _("預算員額"),
-        [_("業務計畫"), _("年度及類別"), *categories, _("合計")],
+        [_("業務計畫"), _("年度及類別"), *categories, _("合計"), _("增減說明")],
         headcount_rows,
-        [14, 16] + [10] * (len(categories) + 1),
+        [14, 16] + [10] * (len(categories) + 1) + [60],
         {c: "#,##0" for c in range(3, len(categories) + 4)},
     )
     policy_rows = []

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 from pydantic_core import PydanticCustomError
 
 from budget.models import MAX_RATE_DECIMALS, AchievementPolicy, HeadcountLine, Unit
-from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR
+from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR, QUARTERS
 from performance.models import Result
 
 _FIGURE = re.compile(r"^-?[0-9]{1,20}(\.[0-9]{1,20})?$")
@@ -148,15 +148,24 @@ class PartEntry(_Section):
     weight: Figure = None
 
 
-class LayoutEntry(_Section):
-    """Where the document prints a result's cell its own way (see Result.layout)."""
+class LayoutLabels(_Section):
+    """A reprint's own section labels where the document departs from the standard ones."""
 
-    labels: dict[str, str] | None = None
+    standard: str | None = None
+    progress: str | None = None
+    outcome: str | None = None
     target: str | None = None
+    achievement: str | None = None
+    benefit: str | None = None
+
+
+class Layout(_Section):
+    labels: LayoutLabels | None = None
+    target: str | None = None  # the 年度目標值 line of a reprint, as printed
 
 
 class ResultEntry(_Section):
-    quarter: Annotated[int, Field(ge=1, le=4)]
+    quarter: Annotated[int, Field(ge=QUARTERS[0], le=QUARTERS[-1])]
     figures: dict[str, Figure] | None = None
     progress: str | None = None
     benefit: str | None = None
@@ -167,7 +176,7 @@ class ResultEntry(_Section):
     published_rate: Published = ""
     published_basis: Annotated[str, _choice(Result.Basis.values, "rate")] = "rate"
     part_published: dict[str, Published] | None = None
-    layout: LayoutEntry | None = None
+    layout: Layout | None = None
 
 
 class IndicatorEntry(_Section):

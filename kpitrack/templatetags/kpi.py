@@ -2,6 +2,7 @@
 report layout's own helpers."""
 
 from django import template
+from django.utils.safestring import mark_safe
 
 from kpitrack import formatting
 from kpitrack.reports import wording
@@ -36,21 +37,10 @@ def lines(text):
 
 @register.filter
 def css_string(text):
-    """Text made safe to sit inside a double-quoted CSS string."""
-    return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    """Text made safe inside a double-quoted CSS string in a <style> element: every character
+    that CSS or HTML could read as syntax becomes a CSS hex escape (HTML entities are not
+    decoded inside <style>, so Django's escaping would print them literally)."""
+    return mark_safe("".join(f"\\{ord(ch):x} " if ch in _CSS_UNSAFE else ch for ch in str(text)))
 
 
-# About two thirds of an A4 page of narrative in the report's analysis column. A row longer
-# than that may not fit on any page: asking WeasyPrint to keep it whole then pushes it to a new
-# page and drops the repeated table header there, so only rows that can fit are kept whole.
-KEEP_WHOLE_CHARS = 700
-
-
-@register.filter
-def keep_whole(row) -> bool:
-    result = row.result
-    texts = [row.indicator.measurement_standard]
-    if result is not None:
-        texts += [result.progress, result.benefit, result.remarks, result.shortfall_reason]
-        texts += [result.improvement]
-    return sum(len(t or "") for t in texts) + 40 * len(row.parts) < KEEP_WHOLE_CHARS
+_CSS_UNSAFE = frozenset("\"'\\<>&\n\r\f")

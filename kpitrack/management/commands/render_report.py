@@ -1,3 +1,5 @@
+import os
+import tempfile
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -33,8 +35,7 @@ class Command(BaseCommand):
         if not period.is_valid():
             raise CommandError(period.message)
         path = Path(output)
-        if not path.parent.is_dir():
-            raise CommandError(_("輸出資料夾不存在：%(dir)s") % {"dir": path.parent})
+        _check_output(path)
         agency_obj = period.cleaned_data["agency"] or self._only_agency()
         try:
             report = report_for(
@@ -48,7 +49,7 @@ class Command(BaseCommand):
             data = pdf_bytes(report)
         else:
             data = xlsx_bytes(report)
-        path.write_bytes(data)
+        _write_atomically(path, data)
         self.stdout.write(
             _("已寫入 %(path)s（%(size)s 位元組）") % {"path": path, "size": len(data)}
         )
@@ -59,3 +60,46 @@ class Command(BaseCommand):
         if len(agencies) != 1:
             raise CommandError(_("請以 --agency 指定機關代碼。"))
         return agencies[0]
+
+
+def _check_output(path: Path) -> None:
+    """Refuses, before any work, an --output that cannot become the report file."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise CommandError(_("輸出資料夾不存在：%(dir)s") % {"dir": folder})
+    if path.is_dir():
+        raise CommandError(_("輸出路徑是資料夾，請指定檔案名稱：%(path)s") % {"path": path})
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError(_("沒有權限寫入輸出資料夾：%(dir)s") % {"dir": folder})
+    if path.exists() and not os.access(path, os.W_OK):
+        raise CommandError(_("沒有權限覆寫輸出檔案：%(path)s") % {"path": path})
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Writes a temporary file beside the target and renames it into place: a full disk or any
+    other failure leaves the previous file (or none) and no partial or temporary file."""
+    try:
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise CommandError(
+            _("無法寫入 %(path)s：%(error)s") % {"path": path, "error": exc.strerror or exc}
+        ) from exc
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        raise CommandError(
+            _("無法寫入 %(path)s：%(error)s") % {"path": path, "error": exc.strerror or exc}
+        ) from exc
+
+
+def _umask() -> int:
+    # mkstemp creates the file private; the report gets the permissions any new file would.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
