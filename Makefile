@@ -16,7 +16,7 @@ NO_ENV := KPITRACK_ENV_FILE= DEBUG=1
 .PHONY: run test bench system-packages venv messages migrate demo-data static clean
 
 run: system-packages venv .env messages migrate demo-data static
-	@$(PY) manage.py ensure_demo_user
+	@$(PY) manage.py ensure_demo_users
 	@echo "kpitrack is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 

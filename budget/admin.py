@@ -23,6 +23,7 @@ from .models import (
     AnnualPolicy,
     HeadcountBudget,
     HeadcountLine,
+    Membership,
     PolicyGoal,
     PolicyGoalItem,
     Unit,
@@ -473,3 +474,45 @@ class AchievementPolicyAdmin(ServiceAdmin):
     def has_delete_permission(self, request, obj=None):
         # A year's policy is what its reports were printed with; change it instead.
         return False
+
+
+class MembershipForm(ServiceForm):
+    """Granting a role always says why (the order or memo it rests on)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["change_reason"].required = True
+        self.fields["change_reason"].help_text = _("會連同授予者與時間記入修改紀錄。")
+
+
+@admin.register(Membership)
+class MembershipAdmin(ServiceAdmin):
+    """Roles are granted and withdrawn, never edited: a change is a withdrawal and a new grant,
+    each with its own reason in the history."""
+
+    form = MembershipForm
+    list_display = ["user", "agency", "unit", "role"]
+    list_filter = ["agency", "role"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "unit__name"]
+    list_select_related = ["user", "agency", "unit"]
+    autocomplete_fields = ["user"]
+    fields = ["user", "agency", "unit", "role", "change_reason", "loaded_version"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def write(self, request, form, formsets, *, reason, expected_version):
+        data = form.cleaned_data
+        return services.membership_create(
+            member=data["user"],
+            agency=data["agency"],
+            unit=data.get("unit"),
+            role=data["role"],
+            user=request.user,
+            reason=reason,
+        )
+
+    def remove(self, request, obj, *, reason, expected_version):
+        services.membership_delete(
+            membership=obj, expected_version=expected_version, user=request.user, reason=reason
+        )

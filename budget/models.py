@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -13,6 +14,8 @@ from kpitrack.versioning import Versioned
 
 # The engine rounds to any precision; more than six places is never printed and is a typing error.
 MAX_RATE_DECIMALS = 6
+# A window or a review level longer than a year would overlap the next year's same quarter.
+MAX_PERIOD_DAYS = 366
 
 
 def _history() -> HistoricalRecords:
@@ -37,6 +40,21 @@ class Agency(Versioned):
     duties = models.TextField(_("機關主要職掌"), blank=True)
     organisation_intro = models.TextField(_("內部分層業務說明"), blank=True)
     leadership = models.TextField(_("首長及幕僚長"), blank=True)
+    second_review = models.BooleanField(
+        _("需要複核"), default=True, help_text=_("關閉時，初核通過即為核定。")
+    )
+    entry_window_days = models.PositiveSmallIntegerField(
+        _("填報期間（日）"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_PERIOD_DAYS)],
+        help_text=_("每季結束後開放填報的日數。"),
+    )
+    review_days = models.PositiveSmallIntegerField(
+        _("每層審核期限（日）"),
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_PERIOD_DAYS)],
+        help_text=_("填報截止後，初核與複核各自的期限日數。"),
+    )
 
     history = _history()
 
@@ -326,3 +344,80 @@ class AchievementPolicy(Versioned):
             green=self.green_threshold,
             yellow=self.yellow_threshold,
         )
+
+
+class Membership(Versioned):
+    """A user's role in an agency, or in one of its units for the roles that enter figures."""
+
+    class Role(models.TextChoices):
+        STAFF = "staff", _("填報人")
+        HEAD = "head", _("單位主管")
+        PLANNER = "planner", _("初核")
+        DIRECTOR = "director", _("複核")
+        VIEWER = "viewer", _("檢視")
+        ADMIN = "admin", _("管理者")
+
+    UNIT_ROLES = frozenset({Role.STAFF, Role.HEAD})
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("使用者"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("機關"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name=_("單位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        help_text=_("填報人與單位主管屬於一個單位；其他角色適用整個機關，不填單位。"),
+    )
+    role = models.CharField(_("角色"), max_length=20, choices=Role)
+
+    history = _history()
+
+    class Meta:
+        verbose_name = _("成員角色")
+        verbose_name_plural = pgettext_lazy("plural", "成員角色")
+        ordering = ["agency", "unit", "role", "user"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "agency", "role"],
+                condition=models.Q(unit__isnull=True),
+                name="membership_unique_agency_role",
+                violation_error_message=_("這位使用者在此已有同一角色。"),
+            ),
+            models.UniqueConstraint(
+                fields=["user", "unit", "role"],
+                condition=models.Q(unit__isnull=False),
+                name="membership_unique_unit_role",
+                violation_error_message=_("這位使用者在此已有同一角色。"),
+            ),
+        ]
+
+    def __str__(self):
+        where = self.unit.name if self.unit_id else self.agency.name
+        return f"{self.user} · {where} · {self.get_role_display()}"
+
+    def clean(self):
+        if self.role in self.UNIT_ROLES and self.unit_id is None:
+            raise ValidationError(
+                {"unit": _("「%(role)s」必須屬於一個單位。") % {"role": self.get_role_display()}},
+                code="unit_required",
+            )
+        if self.role not in self.UNIT_ROLES and self.unit_id is not None:
+            raise ValidationError(
+                {
+                    "unit": _("「%(role)s」適用整個機關，不可指定單位。")
+                    % {"role": self.get_role_display()}
+                },
+                code="unit_not_allowed",
+            )
+        if self.unit_id is not None and self.agency_id is not None:
+            if self.unit.agency_id != self.agency_id:
+                raise ValidationError({"unit": _("單位必須屬於同一機關。")}, code="agency")

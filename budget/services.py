@@ -24,12 +24,24 @@ from .models import (
     AnnualPolicy,
     HeadcountBudget,
     HeadcountLine,
+    Membership,
     PolicyGoal,
     PolicyGoalItem,
     Unit,
 )
 
-AGENCY_FIELDS = ("code", "name", "name_en", "parent", "duties", "organisation_intro", "leadership")
+AGENCY_FIELDS = (
+    "code",
+    "name",
+    "name_en",
+    "parent",
+    "duties",
+    "organisation_intro",
+    "leadership",
+    "second_review",
+    "entry_window_days",
+    "review_days",
+)
 UNIT_FIELDS = ("code", "name", "kind", "duties", "order", "parent")
 ANNUAL_POLICY_FIELDS = ("intro",)
 GOAL_FIELDS = ("order", "title", "body")
@@ -193,6 +205,11 @@ def unit_delete(*, unit: Unit, expected_version: int, user, reason: str) -> None
                 _("「%(unit)s」之下還有單位（%(children)s），請先移動或刪除它們。")
                 % {"unit": unit.name, "children": "、".join(children)},
                 code="has_children",
+            )
+        if unit.memberships.exists():
+            raise ValidationError(
+                _("「%(unit)s」仍有成員，請先移除他們的角色。") % {"unit": unit.name},
+                code="has_members",
             )
         if unit.indicators.exists() or unit.results.exists():
             raise ValidationError(
@@ -393,3 +410,50 @@ def _copy_of_policy_in_force(agency: Agency, year: int) -> AchievementPolicy:
         for name in ACHIEVEMENT_POLICY_FIELDS:
             setattr(policy, name, getattr(previous, name))
     return policy
+
+
+# Memberships (who holds which role where). A role changes by deleting one and creating another,
+# so each grant and each withdrawal is its own history row with who and why.
+
+
+def _forget_memberships(member) -> None:
+    # kpitrack.permissions caches a user's memberships on the user object for one request.
+    member.__dict__.pop("_kpitrack_access", None)
+
+
+def membership_create(
+    *, member, agency: Agency, role: str, unit: Unit | None = None, user, reason: str
+) -> Membership:
+    """Give `member` `role` in `agency` (in `unit` for 填報人 and 單位主管)."""
+    why = _require_grant_reason(reason)
+
+    def write():
+        membership = Membership(user=member, agency=agency, unit=unit, role=role)
+        try:
+            membership.full_clean()
+        except ValidationError as exc:
+            if "__all__" in exc.message_dict:
+                raise ValidationError(_("這位使用者在此已有同一角色。"), code="duplicate") from None
+            raise
+        return _save(membership, user=user, reason=why)
+
+    membership = _atomic_write(write)
+    _forget_memberships(member)
+    return membership
+
+
+def membership_delete(*, membership: Membership, expected_version: int, user, reason: str) -> None:
+    def write():
+        why = _claim_existing(membership, expected_version=expected_version, reason=reason)
+        _delete(membership, user=user, reason=why)
+
+    _atomic_write(write)
+    _forget_memberships(membership.user)
+
+
+def _require_grant_reason(reason: str | None) -> str:
+    if not reason or not reason.strip():
+        raise ValidationError(
+            {"reason": _("授予角色時，請說明理由（例如依據的派令或簽呈）。")}, code="reason"
+        )
+    return reason.strip()

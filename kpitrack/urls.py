@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import TemplateView
 
 from kpitrack import views
 from kpitrack.api import achievements as api_achievements
+from kpitrack.api import results as api_results
 from kpitrack.reports import views as reports
 
 admin.site.site_header = "kpitrack"
@@ -12,8 +14,10 @@ admin.site.site_title = "kpitrack"
 urlpatterns = [
     path("", views.home, name="home"),
     path("achievements/", views.achievements, name="achievements"),
+    path("", include("performance.urls")),
     path("api/v1/achievements/", api_achievements.achievements, name="api-achievements"),
     path("", include("kpitrack.dashboards.urls")),
+    path("api/v1/results/", api_results.results, name="api-results"),
     path("reports/", reports.index, name="reports"),
     path("reports/pick/", reports.pick, name="report-pick"),
     path(
@@ -31,10 +35,26 @@ urlpatterns = [
     ),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="login.html", redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(next_page="logged-out"), name="logout"),
+    path(
+        "accounts/logged-out/",
+        TemplateView.as_view(template_name="registration/logged_out.html"),
+        name="logged-out",
+    ),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("workbook/", include("performance.workbook_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

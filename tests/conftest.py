@@ -36,8 +36,19 @@ def alice(django_user_model):
 
 @pytest.fixture
 def bob(django_user_model):
-    """A colleague: a logged-in user without admin rights."""
-    return django_user_model.objects.create_user("bob", "bob@example.org", "bob-password")
+    """A colleague: a logged-in user without admin rights who reads nia's data (檢視)."""
+    from budget.models import Agency, Membership
+    from budget.services import membership_create
+
+    bob = django_user_model.objects.create_user("bob", "bob@example.org", "bob-password")
+    membership_create(
+        member=bob,
+        agency=Agency.objects.get(code="nia"),
+        role=Membership.Role.VIEWER,
+        user=None,
+        reason="測試：檢視 nia",
+    )
+    return bob
 
 
 @pytest.fixture
@@ -52,3 +63,11 @@ def charlie(django_user_model):
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def cast(db):
+    """One user per role in nia (tests/roles.py): cast["staff"], cast["planner"], …"""
+    from .roles import build_cast
+
+    return build_cast()

@@ -3,10 +3,11 @@
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from budget.models import Agency
 from kpitrack.engine.calendar import to_roc
 from kpitrack.formatting import exact, plain
 from kpitrack.forms import PeriodForm
-from kpitrack.permissions import agencies_for_user
+from kpitrack.permissions import agencies_for_user, can_view_agency
 from performance.reasons import status_label
 from performance.selectors import Achievement, PartRow, achievements_for_year
 
@@ -55,12 +56,17 @@ def achievement_to_dict(row: Achievement) -> dict:
 def achievements(request):
     if not request.user.is_authenticated:
         return error(_("請先登入。"), 401)
-    form = PeriodForm(request.GET, agencies=agencies_for_user(request.user))
+    form = PeriodForm(request.GET, agencies=Agency.objects.all())
     if not form.is_valid():
         return error(form.message, 400)
-    year, quarter = form.cleaned_data["year"], form.cleaned_data["quarter"]
+    year, quarter, agency = (form.cleaned_data[k] for k in ("year", "quarter", "agency"))
+    if agency is not None and not can_view_agency(request.user, agency):
+        return error(_("您沒有檢視這個機關的權限。"), 403)
     rows = achievements_for_year(
-        year=year, through_quarter=quarter, agency=form.cleaned_data["agency"]
+        year=year,
+        through_quarter=quarter,
+        agency=agency,
+        agencies=agencies_for_user(request.user),
     )
     return answer(
         {
