@@ -7,9 +7,10 @@ name or address, so they are answered with 400 and a message at the door.
 
 import re
 
-from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+from kpitrack import api
 
 # C0 controls except tab, line feed and carriage return (which multi-line text fields carry),
 # and UTF-16 surrogates, which are only ever halves of a character.
@@ -49,7 +50,5 @@ class RejectUnusableCharactersMiddleware:
         if message is None:
             return self.get_response(request)
         if request.path_info.startswith("/api/"):
-            return JsonResponse(
-                {"error": message}, status=400, json_dumps_params={"ensure_ascii": False}
-            )
+            return api.error(message, 400)
         return render(request, "400.html", {"message": message}, status=400)

@@ -42,7 +42,7 @@ class AchievementTable(tables.Table):
     def render_published(self, value, record):
         text = ""
         if value is not None:
-            text = figure(value) + ("%" if record.published_basis == "rate" else "")
+            text = percent(value) if record.published_basis == "rate" else figure(value)
         if record.mismatch:
             return format_html('{} <strong class="mismatch">{}</strong>', text, _("與重算不符"))
         return text

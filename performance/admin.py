@@ -11,7 +11,9 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -239,7 +241,7 @@ def history_table(entries):
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
             (
-                e.when.strftime("%Y-%m-%d %H:%M"),
+                date_format(localtime(e.when), "Y-m-d H:i"),
                 e.who,
                 e.what,
                 e.old,

@@ -17,6 +17,7 @@ from simple_history.models import HistoricalRecords
 
 from budget.models import Agency, Unit
 from kpitrack.engine.achievement import Aggregation, Method
+from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR
 from kpitrack.engine.formula import FormulaError, parse
 from kpitrack.engine.numbers import (
     FIGURE_DECIMAL_PLACES,
@@ -33,7 +34,7 @@ KEY_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 key_validator = RegexValidator(
     KEY_RE, _("代號只能使用小寫英文字母、數字與底線，且不能以數字開頭。"), code="key"
 )
-year_validators = [MinValueValidator(1912), MaxValueValidator(2200)]
+year_validators = [MinValueValidator(FIRST_YEAR), MaxValueValidator(LAST_YEAR)]
 
 
 def validate_figure(value):

@@ -7,6 +7,7 @@ from kpitrack.engine.achievement import Reason
 from kpitrack.engine.formula import FormulaError
 from kpitrack.engine.numbers import FIGURE_DECIMAL_PLACES, FIGURE_LIMIT, FigureError
 from kpitrack.engine.shape import ShapeProblem
+from kpitrack.formatting import quarter_label
 
 STATUS_LABELS = {
     "green": gettext_lazy("綠燈"),
@@ -22,7 +23,7 @@ def status_label(status) -> str:
 
 
 def _quarters(quarters) -> str:
-    return "、".join(_("第%(q)s季") % {"q": q} for q in quarters)
+    return "、".join(quarter_label(q) for q in quarters)
 
 
 def reason_message(reason: Reason | None, labels: dict[str, str] | None = None) -> str | None:

@@ -55,6 +55,8 @@ RESULT_FIELDS = (
     "published_text",
     "published_rate",
     "published_basis",
+    "source",
+    "layout",
 )
 
 

@@ -16,6 +16,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
         load_folder(SEED)
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the site's default language: a test-client request leaves the language
+    it negotiated active in the thread (LocaleMiddleware never resets it), which would leak into
+    the next test that renders text without a request."""
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture
 def alice(django_user_model):
     """An administrator (staff + superuser)."""

@@ -9,6 +9,13 @@ from django.utils import translation
 from kpitrack import formatting
 
 
+@pytest.fixture(autouse=True)
+def chinese():
+    """Chinese unless a test says otherwise (a request in English elsewhere leaves English on)."""
+    with translation.override("zh-hant"):
+        yield
+
+
 @pytest.mark.parametrize(
     ("value", "text"),
     [

@@ -6,13 +6,12 @@ from urllib.parse import quote
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from kpitrack.engine.calendar import QUARTERS
+from kpitrack.formatting import months_label
+
 from .assembly import BUDGET
 from .pdf import html_to_pdf, print_font_family
 from .xlsx import report_workbook
-
-
-def quarter_labels():
-    return {1: _("1-3月"), 2: _("1-6月"), 3: _("1-9月"), 4: _("1-12月")}
 
 
 def body_template(report) -> str:
@@ -66,4 +65,4 @@ _FILENAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 
 
 def quarter_choices():
-    return [(q, _("上年度%(label)s") % {"label": label}) for q, label in quarter_labels().items()]
+    return [(q, _("上年度%(label)s") % {"label": months_label(q)}) for q in QUARTERS]

@@ -10,6 +10,7 @@ from openpyxl.utils import get_column_letter
 
 from budget.models import HeadcountLine
 from kpitrack.engine.calendar import to_roc
+from kpitrack.formatting import decimals
 from performance.reasons import status_label
 
 from .assembly import BUDGET
@@ -28,10 +29,8 @@ def _percent(rate: Decimal | None):
 
 def _number_format(value) -> str:
     """Whole numbers with thousands separators; others with exactly their own decimals."""
-    if not isinstance(value, Decimal) or value == value.to_integral_value():
-        return "#,##0"
-    decimals = min(-value.normalize().as_tuple().exponent, 4)
-    return "#,##0." + "0" * decimals
+    places = min(decimals(value), 4) if isinstance(value, Decimal) else 0
+    return "#,##0." + "0" * places if places else "#,##0"
 
 
 def _cell(value):

@@ -30,14 +30,14 @@ from kpitrack.sources.checks import agency_problems, year_problems
 from kpitrack.sources.problems import DocumentError, problem, validation_problems
 from kpitrack.sources.reading import read_files
 from kpitrack.sources.schema import AgencyFile, YearFile
-from kpitrack.versioning import attribute
-from performance.models import (
-    Indicator,
-    IndicatorInput,
-    Result,
-    ResultFigure,
-    StrategicGoal,
-    TargetPart,
+from performance.models import Indicator, Result, StrategicGoal
+from performance.services import (
+    indicator_create,
+    indicator_update,
+    result_create,
+    result_update,
+    strategic_goal_create,
+    strategic_goal_update,
 )
 
 
@@ -109,6 +109,14 @@ def _text(value: str | None) -> str:
     return "" if value is None else value.strip()
 
 
+def _rows_differ(existing, wanted: list[dict]) -> bool:
+    """Whether an indicator's inputs or parts differ from the rows a document gives."""
+    held = {obj.key: obj for obj in existing}
+    return set(held) != {row["key"] for row in wanted} or any(
+        _changes(held[row["key"]], row) for row in wanted
+    )
+
+
 def _changes(obj, values: dict) -> dict:
     """The values that differ from what `obj` holds."""
     return {name: value for name, value in values.items() if getattr(obj, name) != value}
@@ -147,35 +155,6 @@ class _Writer:
         self.file = ""
         self.reason = ""
         self.problems: list[str] = []
-
-    def save(self, model, where, lookup: dict, values: dict):
-        """Create or update one row; validate it; return it (None when invalid)."""
-        obj = model.objects.filter(**lookup).first()
-        created = obj is None
-        if created:
-            obj = model(**lookup)
-        old = {name: getattr(obj, name) for name in values}
-        for name, value in values.items():
-            setattr(obj, name, value)
-        try:
-            obj.full_clean()
-        except ValidationError as exc:
-            for fieldname, messages in exc.message_dict.items():
-                for message in messages:
-                    self.problems.append(problem(self.file, f"{where}.{fieldname}", message))
-            return None
-        changed = [name for name in values if created or old[name] != getattr(obj, name)]
-        # Loaded figures and targets keep their history, attributed to the document.
-        attribute(obj, user=self.user, reason=self.reason)
-        if created:
-            obj.save()
-            self.report.created += 1
-        elif changed:
-            obj.save(update_fields=changed)
-            self.report.updated += 1
-        obj._changed = {name: old[name] for name in changed} if not created else {}
-        obj._created = created
-        return obj
 
     def refused(self, where: str, exc: ValidationError) -> None:
         if hasattr(exc, "error_dict"):
@@ -384,106 +363,145 @@ class _Writer:
 
     def goal(self, agency, year, data, n, units):
         where = f"goals[{n}]"
-        goal = self.save(
-            StrategicGoal,
-            where,
-            {"agency": agency, "year": year, "code": data.code},
-            {"order": n + 1, "title": _text(data.title)},
-        )
+        values = {"order": n + 1, "title": _text(data.title)}
+        goal = StrategicGoal.objects.filter(agency=agency, year=year, code=data.code).first()
+        if goal is None:
+            self.report.created += 1
+            goal = self.write(
+                where, strategic_goal_create, agency=agency, year=year, code=data.code, **values
+            )
+        elif _changes(goal, values):
+            self.report.updated += 1
+            goal = self.write(
+                where,
+                strategic_goal_update,
+                goal=goal,
+                expected_version=goal.version,
+                **_changes(goal, values),
+            )
         if goal is None:
             return
         for m, entry in enumerate(data.indicators or []):
             self.indicator(goal, entry, m, f"{where}.indicators[{m}]", units)
 
     def indicator(self, goal, data, n, where, units):
-        # An indicator moved to another goal in the same year keeps its identity.
-        existing = Indicator.objects.filter(
-            goal__agency=goal.agency, goal__year=goal.year, code=data.code
-        )
-        existing.exclude(goal=goal).update(goal=goal)
-        indicator = self.save(
-            Indicator,
-            where,
-            {"goal": goal, "code": data.code},
+        values = {
+            "goal": goal,
+            "order": n + 1,
+            "name": _text(data.name),
+            "evaluation_system": _text(data.evaluation_system),
+            "evaluation_method": _text(data.evaluation_method),
+            "measurement_standard": _text(data.measurement_standard),
+            "target_text": _text(data.target_text),
+            "responsible_unit": units.get(data.responsible_unit),
+            "weight": data.weight,
+            "method": data.method,
+            "aggregation": data.aggregation or "latest",
+            "formula": _text(data.formula),
+            "baseline": data.baseline,
+            "part_rate_cap": data.part_rate_cap,
+        }
+        inputs = [
+            {"key": e.key, "label": _text(e.label), "unit": _text(e.unit), "order": m + 1}
+            for m, e in enumerate(data.inputs or [])
+        ]
+        parts = [
             {
-                "order": n + 1,
-                "name": _text(data.name),
-                "evaluation_system": _text(data.evaluation_system),
-                "evaluation_method": _text(data.evaluation_method),
-                "measurement_standard": _text(data.measurement_standard),
-                "target_text": _text(data.target_text),
-                "responsible_unit": units.get(data.responsible_unit),
-                "weight": data.weight,
-                "method": data.method,
-                "aggregation": data.aggregation or "latest",
-                "formula": _text(data.formula),
-                "baseline": data.baseline,
-                "part_rate_cap": data.part_rate_cap,
-            },
+                "key": e.key,
+                "label": _text(e.label),
+                "value": e.target,
+                "original_value": e.target if e.original_target is None else e.original_target,
+                "revision_reason": _text(e.revision_reason),
+                "unit": _text(e.unit),
+                "weight": e.weight,
+                "order": m + 1,
+            }
+            for m, e in enumerate(data.parts or [])
+        ]
+        # An indicator moved to another goal of the same year keeps its identity.
+        indicator = (
+            Indicator.objects.filter(goal__agency=goal.agency, goal__year=goal.year, code=data.code)
+            .prefetch_related("inputs", "parts")
+            .first()
         )
         if indicator is None:
+            self.report.created += 1
+            indicator = self.write(
+                where, indicator_create, code=data.code, inputs=inputs, parts=parts, **values
+            )
+        elif (
+            _changes(indicator, values)
+            or _rows_differ(indicator.inputs.all(), inputs)
+            or _rows_differ(indicator.parts.all(), parts)
+        ):
+            self.report.updated += 1
+            indicator = self.write(
+                where,
+                indicator_update,
+                indicator=indicator,
+                expected_version=indicator.version,
+                inputs=inputs,
+                parts=parts,
+                **_changes(indicator, values),
+            )
+        if indicator is None:
             return
-        inputs = data.inputs or []
-        for m, entry in enumerate(inputs):
-            self.save(
-                IndicatorInput,
-                f"{where}.inputs[{m}]",
-                {"indicator": indicator, "key": entry.key},
-                {"label": _text(entry.label), "unit": _text(entry.unit), "order": m + 1},
-            )
-        indicator.inputs.exclude(key__in=[entry.key for entry in inputs]).delete()
-        parts = data.parts or []
-        for m, entry in enumerate(parts):
-            original = entry.original_target if entry.original_target is not None else entry.target
-            self.save(
-                TargetPart,
-                f"{where}.parts[{m}]",
-                {"indicator": indicator, "key": entry.key},
-                {
-                    "label": _text(entry.label),
-                    "value": entry.target,
-                    "original_value": original,
-                    "revision_reason": _text(entry.revision_reason),
-                    "unit": _text(entry.unit),
-                    "weight": entry.weight,
-                    "order": m + 1,
-                },
-            )
-        indicator.parts.exclude(key__in=[entry.key for entry in parts]).delete()
-        input_keys = [entry.key for entry in inputs]
-        part_keys = {entry.key for entry in parts}
+        input_keys = [row["key"] for row in inputs]
+        part_keys = {row["key"] for row in parts}
         for m, entry in enumerate(data.results or []):
             self.result(indicator, entry, f"{where}.results[{m}]", input_keys, part_keys)
 
     def result(self, indicator, data, where, input_keys, part_keys):
-        result = self.save(
-            Result,
-            where,
-            {"indicator": indicator, "quarter": data.quarter},
-            {
-                # Transcribed from a published document: approved when it was printed.
-                "state": Result.State.APPROVED,
-                "owner_unit": indicator.responsible_unit,
-                "progress": _text(data.progress),
-                "benefit": _text(data.benefit),
-                "shortfall_reason": _text(data.shortfall_reason),
-                "improvement": _text(data.improvement),
-                "remarks": _text(data.remarks),
-                "published_text": _text(data.published_text),
-                "published_rate": data.published_rate,
-                "published_basis": data.published_basis,
-                "source": self.source,
-                "layout": data.layout.model_dump(exclude_none=True) if data.layout else {},
-            },
+        values = {
+            "owner_unit": indicator.responsible_unit,
+            "progress": _text(data.progress),
+            "benefit": _text(data.benefit),
+            "shortfall_reason": _text(data.shortfall_reason),
+            "improvement": _text(data.improvement),
+            "remarks": _text(data.remarks),
+            "published_text": _text(data.published_text),
+            "published_rate": data.published_rate,
+            "published_basis": data.published_basis,
+            "source": self.source,
+            "layout": data.layout.model_dump(exclude_none=True) if data.layout else {},
+        }
+        given = data.figures or {}
+        printed = data.part_published or {}
+        figures = {key: given.get(key) for key in input_keys}
+        published = {key: printed[key] for key in sorted(set(printed) & part_keys)}
+        result = (
+            Result.objects.filter(indicator=indicator, quarter=data.quarter)
+            .prefetch_related("figures")
+            .first()
         )
         if result is None:
+            self.report.created += 1
+            # Transcribed from a published document: approved when it was printed.
+            self.write(
+                where,
+                result_create,
+                indicator=indicator,
+                quarter=data.quarter,
+                state=Result.State.APPROVED,
+                figures=figures,
+                published=published,
+                **values,
+            )
             return
-        figures = data.figures or {}
-        published = data.part_published or {}
-        for key in sorted(set(input_keys) | (set(published) & part_keys)):
-            self.save(
-                ResultFigure,
-                f"{where}.figures.{key}",
-                {"result": result, "key": key},
-                {"value": figures.get(key), "published_rate": published.get(key, "")},
+        held = {f.key: f for f in result.figures.all()}
+        figures = {k: v for k, v in figures.items() if k not in held or held[k].value != v}
+        published = {
+            k: v for k, v in published.items() if k not in held or held[k].published_rate != v
+        }
+        changes = _changes(result, values)
+        if changes or figures or published:
+            self.report.updated += 1
+            self.write(
+                where,
+                result_update,
+                result=result,
+                expected_version=result.version,
+                figures=figures,
+                published=published,
+                **changes,
             )

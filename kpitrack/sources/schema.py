@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 from pydantic_core import PydanticCustomError
 
 from budget.models import MAX_RATE_DECIMALS, AchievementPolicy, HeadcountLine, Unit
-from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR
+from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR, QUARTERS
 from performance.models import Result
 
 _FIGURE = re.compile(r"^-?[0-9]{1,20}(\.[0-9]{1,20})?$")
@@ -165,7 +165,7 @@ class Layout(_Section):
 
 
 class ResultEntry(_Section):
-    quarter: Annotated[int, Field(ge=1, le=4)]
+    quarter: Annotated[int, Field(ge=QUARTERS[0], le=QUARTERS[-1])]
     figures: dict[str, Figure] | None = None
     progress: str | None = None
     benefit: str | None = None
