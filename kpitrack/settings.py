@@ -196,3 +196,39 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 SITE_TITLE = _("kpitrack 績效管理")
+
+
+def env_int(name: str, default: int, *, minimum: int) -> int:
+    raw = _env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+# Uploaded evidence lives outside every static folder: WhiteNoise must never serve it, only the
+# permission-checked evidence view does.
+MEDIA_ROOT = Path(_env.get("MEDIA_ROOT") or BASE_DIR / "var" / "media").resolve()
+MEDIA_URL = "/media/"  # never routed: files are served through the evidence view only
+for _static in (STATIC_ROOT, *STATICFILES_DIRS):
+    _static = Path(_static).resolve()
+    if MEDIA_ROOT == _static or _static in MEDIA_ROOT.parents or MEDIA_ROOT in _static.parents:
+        raise ImproperlyConfigured(f"MEDIA_ROOT={str(MEDIA_ROOT)!r} overlaps the static folder")
+EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+
+# Reminders (manage.py send_reminders) print to the console unless SMTP is configured.
+EMAIL_HOST = _env.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = _env.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = _env.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = _env.get("DEFAULT_FROM_EMAIL", "kpitrack@localhost")

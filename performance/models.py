@@ -1,7 +1,10 @@
 import re
+import uuid
 from decimal import Decimal
+from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import (
     DecimalValidator,
@@ -35,6 +38,12 @@ key_validator = RegexValidator(
     KEY_RE, _("代號只能使用小寫英文字母、數字與底線，且不能以數字開頭。"), code="key"
 )
 year_validators = [MinValueValidator(FIRST_YEAR), MaxValueValidator(LAST_YEAR)]
+quarter_validators = [MinValueValidator(1), MaxValueValidator(4)]
+
+
+def _history() -> HistoricalRecords:
+    # A reason or a reviewer's comment is free text; simple-history's default stops at 100.
+    return HistoricalRecords(history_change_reason_field=models.TextField(null=True))
 
 
 def validate_figure(value):
@@ -294,8 +303,10 @@ class Result(Versioned):
     class State(models.TextChoices):
         DRAFT = "draft", _("草稿")
         SUBMITTED = "submitted", _("已送出")
-        RETURNED = "returned", _("已退回")
+        RETURNED = "returned", _("退回")
+        FIRST_APPROVED = "first_approved", _("初核通過")
         APPROVED = "approved", _("已核定")
+        LOCKED = "locked", _("已鎖定")
 
     class Basis(models.TextChoices):
         RATE = "rate", _("達成率")
@@ -308,6 +319,10 @@ class Result(Versioned):
         _("截至季別"), validators=[MinValueValidator(1), MaxValueValidator(4)]
     )
     state = models.CharField(_("狀態"), max_length=20, choices=State, default=State.DRAFT)
+    # What a reviewer (or the administrator who reopened it) asked to fix; shown to the unit.
+    review_comment = models.TextField(_("審核意見"), blank=True)
+    # A locked quarter keeps the state each result had, so reads still know approved figures.
+    locked_from = models.CharField(_("鎖定前狀態"), max_length=20, choices=State, blank=True)
     owner_unit = models.ForeignKey(
         Unit,
         verbose_name=_("填報單位"),
@@ -345,7 +360,7 @@ class Result(Versioned):
         ),
     )
     updated_at = models.DateTimeField(_("更新時間"), auto_now=True)
-    history = HistoricalRecords()
+    history = _history()
 
     class Meta:
         verbose_name = _("執行成果")
@@ -407,7 +422,7 @@ class ResultFigure(models.Model):
     published_rate = models.CharField(
         _("原發布子項目達成率"), max_length=30, blank=True, validators=[published_validator]
     )
-    history = HistoricalRecords()
+    history = _history()
 
     class Meta:
         verbose_name = _("填報數值")
@@ -421,3 +436,183 @@ class ResultFigure(models.Model):
     @property
     def published_figure(self) -> Decimal | None:
         return Decimal(self.published_rate) if self.published_rate else None
+
+
+class Outcome(models.Model):
+    """An indicator's computed outcome through a quarter from its approved figures, kept by
+    `performance.outcomes.refresh` on every write that can change it, so dashboards read it
+    instead of evaluating every indicator on every request.
+
+    `data` holds the engine's unrounded figures (`performance.outcomes` says what is in it);
+    rounding and lights follow the agency's policy when read, so a policy change needs no
+    refresh and a past year keeps its own policy."""
+
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("指標"), on_delete=models.CASCADE, related_name="outcomes"
+    )
+    through_quarter = models.PositiveSmallIntegerField(
+        _("截至季別"), validators=[MinValueValidator(1), MaxValueValidator(4)]
+    )
+    data = models.JSONField(_("計算結果"))
+
+    class Meta:
+        verbose_name = _("計算結果")
+        verbose_name_plural = pgettext_lazy("plural", "計算結果")
+        ordering = ["indicator", "through_quarter"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "through_quarter"], name="outcome_quarter_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.indicator} Q{self.through_quarter}"
+
+
+# --- the quarterly workflow: periods, exceptions, evidence, reminders -------------------------
+
+
+class ReportingPeriod(Versioned):
+    """An agency's entry window and review deadlines for one quarter of one year."""
+
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("機關"), on_delete=models.CASCADE, related_name="periods"
+    )
+    year = models.PositiveSmallIntegerField(_("年度（西元）"), validators=year_validators)
+    quarter = models.PositiveSmallIntegerField(_("季別"), validators=quarter_validators)
+    opens_on = models.DateField(_("填報開始日"))
+    closes_on = models.DateField(_("填報截止日"))
+    first_review_due = models.DateField(_("初核期限"))
+    final_review_due = models.DateField(_("複核期限"))
+    locked = models.BooleanField(_("已鎖定"), default=False)
+    history = _history()
+
+    class Meta:
+        verbose_name = _("填報期間")
+        verbose_name_plural = pgettext_lazy("plural", "填報期間")
+        ordering = ["agency", "-year", "quarter"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agency", "year", "quarter"], name="period_unique_per_quarter"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.agency} {self.year} Q{self.quarter}"
+
+    def clean(self):
+        dates = [self.opens_on, self.closes_on, self.first_review_due, self.final_review_due]
+        if None in dates:
+            return
+        if self.closes_on < self.opens_on:
+            raise ValidationError({"closes_on": _("填報截止日不可早於填報開始日。")}, code="order")
+        if self.first_review_due < self.closes_on:
+            raise ValidationError(
+                {"first_review_due": _("初核期限不可早於填報截止日。")}, code="order"
+            )
+        if self.final_review_due < self.first_review_due:
+            raise ValidationError(
+                {"final_review_due": _("複核期限不可早於初核期限。")}, code="order"
+            )
+
+
+class EntryException(models.Model):
+    """An administrator lets one unit enter one quarter after its window, until a date."""
+
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("機關"), on_delete=models.CASCADE, related_name="entry_exceptions"
+    )
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("單位"), on_delete=models.CASCADE, related_name="entry_exceptions"
+    )
+    year = models.PositiveSmallIntegerField(_("年度（西元）"), validators=year_validators)
+    quarter = models.PositiveSmallIntegerField(_("季別"), validators=quarter_validators)
+    until = models.DateField(_("開放至"))
+    reason = models.TextField(_("理由"))
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核准人"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    granted_at = models.DateTimeField(_("核准時間"), auto_now_add=True)
+    history = _history()
+
+    class Meta:
+        verbose_name = _("逾期填報例外")
+        verbose_name_plural = pgettext_lazy("plural", "逾期填報例外")
+        ordering = ["agency", "-year", "quarter", "unit"]
+
+    def __str__(self):
+        return f"{self.unit} {self.year} Q{self.quarter} → {self.until}"
+
+    def clean(self):
+        if self.unit_id and self.agency_id and self.unit.agency_id != self.agency_id:
+            raise ValidationError({"unit": _("單位必須屬於同一機關。")}, code="agency")
+        if not self.reason.strip():
+            raise ValidationError({"reason": _("請說明開放逾期填報的理由。")}, code="required")
+
+
+def evidence_path(evidence: "Evidence", filename: str) -> str:
+    # Never the uploader's file name: it may hold anything; the name people gave is kept aside.
+    suffix = Path(filename).suffix.lower()[:10]
+    return f"evidence/{evidence.result_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class Evidence(models.Model):
+    """A supporting file (有案可稽) attached to a result; served only through a permission check."""
+
+    result = models.ForeignKey(
+        Result, verbose_name=_("執行成果"), on_delete=models.CASCADE, related_name="evidence"
+    )
+    file = models.FileField(_("檔案"), upload_to=evidence_path, max_length=200)
+    original_name = models.CharField(_("原始檔名"), max_length=255)
+    content_type = models.CharField(_("檔案類型"), max_length=100)
+    size = models.PositiveBigIntegerField(_("大小（位元組）"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上傳者"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("上傳時間"), auto_now_add=True)
+    history = _history()
+
+    class Meta:
+        verbose_name = _("佐證資料")
+        verbose_name_plural = pgettext_lazy("plural", "佐證資料")
+        ordering = ["result", "uploaded_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class ReminderSent(models.Model):
+    """One reminder e-mailed to one person about one period: the key that stops a repeat."""
+
+    class Kind(models.TextChoices):
+        ENTRY_DUE_SOON = "entry_due_soon", _("填報即將截止")
+        ENTRY_OVERDUE = "entry_overdue", _("填報已逾期")
+        FIRST_REVIEW_WAITING = "first_review_waiting", _("待初核")
+        FINAL_REVIEW_WAITING = "final_review_waiting", _("待複核")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("收件人"), on_delete=models.CASCADE
+    )
+    kind = models.CharField(_("提醒類型"), max_length=30, choices=Kind)
+    period = models.ForeignKey(
+        ReportingPeriod, verbose_name=_("填報期間"), on_delete=models.CASCADE
+    )
+    sent_at = models.DateTimeField(_("寄送時間"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("已寄送提醒")
+        verbose_name_plural = pgettext_lazy("plural", "已寄送提醒")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "period"], name="reminder_once")
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.kind} {self.period}"

@@ -4,10 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
 from budget.selectors import achievement_policies
 from kpitrack.engine.achievement import (
+    HUNDRED,
     Aggregation,
     Method,
     Outcome,
@@ -82,13 +83,29 @@ class Achievement:
         return self.result.state if self.result else None
 
 
-def indicators_for_years(*, years, agency=None, agencies=None, include_unapproved: bool = False):
-    """`agency` narrows to one agency; `agencies` (a queryset) to those a user may see."""
+def approved_results_q() -> Q:
+    """Results whose figures are final: approved, and a locked quarter's results that were
+    approved when it was locked (locking freezes a result, it does not approve it)."""
+    State = Result.State
+    return Q(state=State.APPROVED) | Q(state=State.LOCKED, locked_from=State.APPROVED)
+
+
+def indicators_for_years(
+    *,
+    years,
+    agency=None,
+    agencies=None,
+    agency_ids=None,
+    include_unapproved: bool = False,
+    codes=None,
+):
+    """`agency` narrows to one agency; `agencies` (a queryset) to those a user may see;
+    `agency_ids` to a set of agencies by id; `codes` to indicators of those codes."""
     results = Result.objects.select_related("owner_unit").prefetch_related(
         Prefetch("figures", queryset=ResultFigure.objects.order_by("id"))
     )
     if not include_unapproved:
-        results = results.filter(state=Result.State.APPROVED)
+        results = results.filter(approved_results_q())
     queryset = (
         Indicator.objects.filter(goal__year__in=list(years))
         .select_related("goal", "goal__agency", "responsible_unit")
@@ -103,6 +120,10 @@ def indicators_for_years(*, years, agency=None, agencies=None, include_unapprove
         queryset = queryset.filter(goal__agency=agency)
     if agencies is not None:
         queryset = queryset.filter(goal__agency__in=agencies)
+    if agency_ids is not None:
+        queryset = queryset.filter(goal__agency_id__in=list(agency_ids))
+    if codes is not None:
+        queryset = queryset.filter(code__in=list(codes))
     return list(queryset)
 
 
@@ -137,12 +158,7 @@ def achievements_for_year(
             continue
         policy: Policy = policies[indicator.goal.agency_id, year]
         spec = indicator_spec(indicator)
-        previous = None
-        last_year = previous_by_code.get((indicator.goal.agency_id, indicator.code))
-        if last_year is not None:
-            previous = aggregate_inputs(indicator_spec(last_year), quarters_of(last_year), 4)
-            if not any(v is not None for v in previous.values()):
-                previous = None
+        previous = previous_inputs(previous_by_code.get((indicator.goal.agency_id, indicator.code)))
         outcome = evaluate(
             spec,
             quarters_of(indicator),
@@ -150,11 +166,56 @@ def achievements_for_year(
             previous=previous,
             policy=policy,
         )
-        rows.append(_achievement(indicator, outcome, through_quarter, previous is not None))
+        rows.append(achievement_of(indicator, outcome, through_quarter, previous is not None))
     return rows
 
 
-def _achievement(indicator, outcome: Outcome, through_quarter: int, used_previous: bool):
+def previous_inputs(last_year: Indicator | None) -> dict[str, Decimal | None] | None:
+    """Last year's full-year inputs of the same indicator code, for growth and prev(); None
+    when there is no such indicator or none of its figures can be aggregated."""
+    if last_year is None:
+        return None
+    previous = aggregate_inputs(indicator_spec(last_year), quarters_of(last_year), 4)
+    return previous if any(v is not None for v in previous.values()) else None
+
+
+def achievement_preview(
+    *, indicator: Indicator, quarter: int, figures: dict[str, Decimal | None]
+) -> Outcome:
+    """What the engine makes of `figures` entered for `quarter`, with the indicator's other
+    quarters as recorded (in any state: the unit sees its own work) and last year's figures.
+
+    Four queries: the indicator with inputs, parts and results' figures; last year's; the policy.
+    """
+    indicators = indicators_for_years(
+        years=[indicator.goal.year - 1, indicator.goal.year],
+        agency=indicator.goal.agency,
+        include_unapproved=True,
+        codes=[indicator.code],
+    )
+    current = next(i for i in indicators if i.pk == indicator.pk)
+    last_year = next((i for i in indicators if i.goal.year == indicator.goal.year - 1), None)
+    quarters = quarters_of(current)
+    quarters[quarter] = dict(figures)
+    policy = achievement_policies(pairs={(indicator.goal.agency_id, indicator.goal.year)})[
+        indicator.goal.agency_id, indicator.goal.year
+    ]
+    return evaluate(
+        indicator_spec(current),
+        quarters,
+        through_quarter=quarter,
+        previous=previous_inputs(last_year),
+        policy=policy,
+    )
+
+
+def falls_short(outcome: Outcome) -> bool:
+    """The target is not reached: 未達成原因 and 改善措施 are then required."""
+    return outcome.raw_rate is not None and outcome.raw_rate < HUNDRED
+
+
+def achievement_of(indicator, outcome: Outcome, through_quarter: int, used_previous: bool):
+    """The row pages and reports show for an evaluated indicator, with what was printed."""
     result = next((r for r in indicator.results.all() if r.quarter == through_quarter), None)
     published = {f.key: f.published_figure for f in result.figures.all()} if result else {}
     labels = {i.key: i.label for i in indicator.inputs.all()}

@@ -7,17 +7,51 @@ editor loaded; every row saved or deleted carries who and why into its history r
 is claimed on a fresh copy, so a refused call leaves the caller's object as it was.
 """
 
+import calendar
 from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
-from kpitrack.versioning import attribute, claim_version
+from budget.models import Agency
+from kpitrack.engine.achievement import Method, allows_negative
+from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_quarter, is_valid_year
+from kpitrack.engine.numbers import FigureError, parse_figure
+from kpitrack.formatting import roc_year
+from kpitrack.versioning import ConcurrentEditError, attribute, claim_version
 
-from .models import Indicator, IndicatorInput, Result, ResultFigure, StrategicGoal, TargetPart
-from .reasons import undeclared_inputs_message
+from . import outcomes
+from ._pending_roles import (
+    agency_setting,
+    can_enter,
+    can_final_review,
+    can_first_review,
+    can_manage,
+    can_submit,
+    require,
+)
+from .filetypes import accepted_kinds, sniff
+from .models import (
+    EntryException,
+    Evidence,
+    Indicator,
+    IndicatorInput,
+    ReportingPeriod,
+    Result,
+    ResultFigure,
+    StrategicGoal,
+    TargetPart,
+)
+from .reasons import figure_error_message, undeclared_inputs_message
+from .selectors import achievement_preview, falls_short
 
 GOAL_FIELDS = ("agency", "year", "code", "order", "title")
 INDICATOR_FIELDS = (
@@ -112,9 +146,13 @@ def strategic_goal_update(
     _check_fields(fields, GOAL_FIELDS)
     current = StrategicGoal.objects.get(pk=goal.pk)
     claim_version(current, expected_version)
+    before = {(current.agency_id, current.year), (current.agency_id, current.year + 1)}
     for name, value in fields.items():
         setattr(current, name, value)
-    return _save(current, user=user, reason=reason)
+    _save(current, user=user, reason=reason)
+    # Moving a goal to another year or agency moves its indicators' outcomes with it.
+    outcomes.refresh(pairs=before | {(current.agency_id, current.year + n) for n in (0, 1)})
+    return current
 
 
 @transaction.atomic
@@ -126,6 +164,7 @@ def strategic_goal_delete(*, goal: StrategicGoal, expected_version: int, user, r
     for indicator in current.indicators.all():
         _delete_indicator_tree(indicator, user=user, reason=reason)
     _delete(current, user=user, reason=reason)
+    outcomes.refresh(pairs={(current.agency_id, current.year + 1)})
 
 
 # --- indicators, their inputs and target parts -----------------------------------------------
@@ -187,6 +226,7 @@ def _write_indicator(indicator, *, inputs, parts, user, reason):
     if parts is not None:
         _sync_rows(indicator, TargetPart, parts, PART_FIELDS, user=user, reason=reason, revise=True)
     indicator.check_formula(list(indicator.inputs.values_list("key", flat=True)))
+    outcomes.refresh_for(indicator)
     return indicator
 
 
@@ -221,9 +261,13 @@ def indicator_update(
     _check_fields(fields, INDICATOR_FIELDS)
     current = Indicator.objects.get(pk=indicator.pk)
     claim_version(current, expected_version)
+    moved_from = current.goal if "goal" in fields else None
     for name, value in fields.items():
         setattr(current, name, value)
-    return _write_indicator(current, inputs=inputs, parts=parts, user=user, reason=reason)
+    written = _write_indicator(current, inputs=inputs, parts=parts, user=user, reason=reason)
+    if moved_from is not None:
+        outcomes.refresh(pairs={(moved_from.agency_id, moved_from.year + n) for n in (0, 1)})
+    return written
 
 
 @transaction.atomic
@@ -246,7 +290,9 @@ def target_part_revise(
     _save(indicator, user=user, reason=reason)
     current = TargetPart.objects.get(pk=part.pk)
     _revise(current, value, revision_reason or reason)
-    return _save(current, user=user, reason=reason)
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(indicator)
+    return current
 
 
 def _delete_indicator_tree(indicator: Indicator, *, user, reason: str):
@@ -263,7 +309,9 @@ def indicator_delete(*, indicator: Indicator, expected_version: int, user, reaso
     _require_reason(reason)
     current = Indicator.objects.get(pk=indicator.pk)
     claim_version(current, expected_version)
+    pairs = outcomes.pairs_after([current])
     _delete_indicator_tree(current, user=user, reason=reason)
+    outcomes.refresh(pairs=pairs)
 
 
 # --- results and their figures ---------------------------------------------------------------
@@ -337,6 +385,7 @@ def result_create(
         user=user,
         reason=reason,
     )
+    outcomes.refresh_for(indicator)
     return result
 
 
@@ -368,6 +417,7 @@ def result_update(
         user=user,
         reason=reason,
     )
+    outcomes.refresh_for(current.indicator)
     return current
 
 
@@ -394,10 +444,12 @@ def result_state_set(
         raise ValidationError(
             {"state": _("「%(state)s」不是成果狀態。") % {"state": state}}, code="state"
         )
-    current = Result.objects.get(pk=result.pk)
+    current = Result.objects.select_related("indicator__goal").get(pk=result.pk)
     claim_version(current, expected_version)
     current.state = state
-    return _save(current, user=user, reason=reason)
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)  # only approved figures count
+    return current
 
 
 def _delete_result_tree(result: Result, *, user, reason: str):
@@ -409,6 +461,534 @@ def _delete_result_tree(result: Result, *, user, reason: str):
 @transaction.atomic
 def result_delete(*, result: Result, expected_version: int, user, reason: str):
     _require_reason(reason)
-    current = Result.objects.get(pk=result.pk)
+    current = Result.objects.select_related("indicator__goal").get(pk=result.pk)
     claim_version(current, expected_version)
     _delete_result_tree(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)
+
+
+# --- the quarterly workflow ------------------------------------------------------------------
+#
+# A result moves only through these functions, each writing one attributed history row:
+#
+#   (none) --save_draft--> draft --submit--> submitted --first_approve--> first_approved
+#   returned --submit--> submitted            submitted --first_approve--> approved (no 複核)
+#   submitted --return--> returned            first_approved --final_approve--> approved
+#   first_approved --return--> returned       approved/locked --reopen (admin)--> returned
+#   any state --period_lock--> locked (the state it had is kept in locked_from)
+#
+# Figures and narrative change only in draft or returned; approved and locked results refuse
+# every change but reopen.
+
+
+class ResultLocked(Exception):
+    """The result (or its quarter) is approved or locked, or under review: no change allowed."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class WindowClosed(Exception):
+    """Today is outside the quarter's entry window and the unit has no exception."""
+
+    def __init__(self, message: str, *, period: ReportingPeriod):
+        super().__init__(message)
+        self.message = message
+        self.period = period
+
+
+def _quarter_end(year: int, quarter: int) -> date:
+    last_month = quarter * 3
+    return date(year, last_month, calendar.monthrange(year, last_month)[1])
+
+
+def _period_defaults(agency: Agency, year: int, quarter: int) -> dict:
+    window = agency_setting(agency, "entry_window_days")
+    review = agency_setting(agency, "review_days")
+    opens_on = _quarter_end(year, quarter) + timedelta(days=1)
+    closes_on = opens_on + timedelta(days=window)
+    first_review_due = closes_on + timedelta(days=review)
+    return {
+        "opens_on": opens_on,
+        "closes_on": closes_on,
+        "first_review_due": first_review_due,
+        "final_review_due": first_review_due + timedelta(days=review),
+    }
+
+
+def _check_year_quarter(year, quarter):
+    errors = {}
+    if not is_valid_year(year):
+        errors["year"] = _("年度必須介於 %(first)s 與 %(last)s 之間。") % {
+            "first": FIRST_YEAR,
+            "last": LAST_YEAR,
+        }
+    if not is_valid_quarter(quarter):
+        errors["quarter"] = _("季別必須是 1 至 4。")
+    if errors:
+        raise ValidationError(errors, code="period")
+
+
+@transaction.atomic
+def period_get_or_create(*, agency: Agency, year: int, quarter: int) -> ReportingPeriod:
+    """The quarter's period, created with the agency's defaults the first time it is asked for:
+    entry opens the day after the quarter ends and closes `entry_window_days` later; each
+    review level is due `review_days` after the one before."""
+    _check_year_quarter(year, quarter)
+    period = ReportingPeriod.objects.filter(agency=agency, year=year, quarter=quarter).first()
+    if period is not None:
+        return period
+    period = ReportingPeriod(
+        agency=agency, year=year, quarter=quarter, **_period_defaults(agency, year, quarter)
+    )
+    period.full_clean()
+    attribute(period, user=None, reason=_("依機關預設建立"))
+    try:
+        with transaction.atomic():
+            period.save()
+    except IntegrityError:
+        # Somebody else created it in the meantime: theirs is the same defaults.
+        return ReportingPeriod.objects.get(agency=agency, year=year, quarter=quarter)
+    return period
+
+
+PERIOD_DATES = ("opens_on", "closes_on", "first_review_due", "final_review_due")
+
+
+@transaction.atomic
+def period_update(
+    *, period: ReportingPeriod, expected_version: int, user, reason: str, **dates
+) -> ReportingPeriod:
+    """Move the window or a review deadline (administrator)."""
+    require(can_manage(user, period.agency))
+    _require_reason(reason)
+    _check_fields(dates, PERIOD_DATES)
+    current = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
+    claim_version(current, expected_version)
+    for name, value in dates.items():
+        setattr(current, name, value)
+    return _save(current, user=user, reason=reason)
+
+
+@transaction.atomic
+def entry_exception_grant(
+    *, agency: Agency, unit, year: int, quarter: int, until: date, user, reason: str
+) -> EntryException:
+    """Let one unit enter one quarter until `until`, whatever the window says (administrator)."""
+    require(can_manage(user, agency))
+    _require_reason(reason)
+    _check_year_quarter(year, quarter)
+    exception = EntryException(
+        agency=agency,
+        unit=unit,
+        year=year,
+        quarter=quarter,
+        until=until,
+        reason=reason,
+        granted_by=user,
+    )
+    return _save(exception, user=user, reason=reason)
+
+
+@transaction.atomic
+def period_lock(*, period: ReportingPeriod, user, reason: str) -> ReportingPeriod:
+    """Freeze a quarter: every result of it becomes 已鎖定, remembering the state it was in;
+    no result can be added. Only `result_reopen` changes a locked result afterwards."""
+    require(can_manage(user, period.agency))
+    _require_reason(reason)
+    current = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
+    if current.locked:
+        raise ResultLocked(_("本季已經鎖定。"))
+    current.locked = True
+    current.version += 1
+    _save(current, user=user, reason=reason)
+    results = Result.objects.select_for_update().filter(
+        indicator__goal__agency=current.agency,
+        indicator__goal__year=current.year,
+        quarter=current.quarter,
+    )
+    for result in results.exclude(state=Result.State.LOCKED):
+        result.locked_from = result.state
+        result.state = Result.State.LOCKED
+        result.version += 1
+        _save(result, user=user, reason=reason)
+    outcomes.refresh(pairs={(current.agency_id, current.year)})
+    return current
+
+
+def _window_message(period: ReportingPeriod, today: date) -> str:
+    values = {
+        "year": roc_year(period.year),
+        "quarter": period.quarter,
+        "opens": period.opens_on.isoformat(),
+        "closes": period.closes_on.isoformat(),
+        "today": today.isoformat(),
+    }
+    if today < period.opens_on:
+        return (
+            _(
+                "%(year)s第%(quarter)s季的填報期間為 %(opens)s 至 %(closes)s，"
+                "尚未開放（今天是 %(today)s）。"
+            )
+            % values
+        )
+    return (
+        _(
+            "%(year)s第%(quarter)s季的填報期間為 %(opens)s 至 %(closes)s，已於 %(closes)s 截止"
+            "（今天是 %(today)s）；如需逾期填報，請洽管理者開放例外。"
+        )
+        % values
+    )
+
+
+def _check_window(indicator: Indicator, quarter: int) -> ReportingPeriod:
+    goal = indicator.goal
+    period = period_get_or_create(agency=goal.agency, year=goal.year, quarter=quarter)
+    today = timezone.localdate()
+    if period.opens_on <= today <= period.closes_on:
+        return period
+    excepted = EntryException.objects.filter(
+        agency=goal.agency,
+        unit_id=indicator.responsible_unit_id,
+        year=goal.year,
+        quarter=quarter,
+        until__gte=today,
+    )
+    if indicator.responsible_unit_id is not None and excepted.exists():
+        return period
+    raise WindowClosed(_window_message(period, today), period=period)
+
+
+_UNDER_REVIEW = (Result.State.SUBMITTED, Result.State.FIRST_APPROVED)
+_FROZEN = (Result.State.APPROVED, Result.State.LOCKED)
+_EDITABLE = (Result.State.DRAFT, Result.State.RETURNED)
+
+
+def _check_editable(result: Result | None, indicator: Indicator, quarter: int):
+    """Refuses entry to a frozen or reviewed result, a locked quarter or a closed window.
+
+    A returned result may be fixed after the window: review happens after it closes.
+    """
+    if result is not None and result.state in _FROZEN:
+        raise ResultLocked(
+            _("此成果%(state)s，不可修改；如需更正，請洽管理者重新開放並說明理由。")
+            % {"state": result.get_state_display()}
+        )
+    if result is not None and result.state in _UNDER_REVIEW:
+        raise ResultLocked(
+            _("此成果%(state)s，審核中不可修改；如需修改，請審核人退回。")
+            % {"state": result.get_state_display()}
+        )
+    goal = indicator.goal
+    if (
+        result is None
+        and ReportingPeriod.objects.filter(
+            agency=goal.agency, year=goal.year, quarter=quarter, locked=True
+        ).exists()
+    ):
+        raise ResultLocked(_("本季已由管理者鎖定，不可再填報。"))
+    if result is None or result.state == Result.State.DRAFT:
+        _check_window(indicator, quarter)
+
+
+def _clean_figures(indicator: Indicator, raw: Mapping) -> dict[str, Decimal | None]:
+    """Every entered figure parsed and checked against the method, each problem on its key."""
+    inputs = {i.key: i for i in indicator.inputs.all()}
+    undeclared = set(raw) - set(inputs)
+    if undeclared:
+        raise _declared_inputs_error(indicator, undeclared)
+    errors, values = {}, {}
+    for key, text in raw.items():
+        if text is None or (isinstance(text, str) and not text.strip()):
+            values[key] = None
+            continue
+        try:
+            value = parse_figure(text)
+        except FigureError as exc:
+            errors[key] = figure_error_message(exc)
+            continue
+        label = inputs[key].label
+        if value < 0 and not allows_negative(indicator.method):
+            errors[key] = _("「%(label)s」不可為負數。") % {"label": label}
+        elif indicator.method == Method.ORDINAL and value != value.to_integral_value():
+            errors[key] = _("「%(label)s」必須是整數的等第代碼。") % {"label": label}
+        elif indicator.method == Method.RATING and value not in (0, 1):
+            errors[key] = _("「%(label)s」只能填 1（達成）或 0（未達成）。") % {"label": label}
+        else:
+            values[key] = value
+    if indicator.method == Method.RATIO and len(inputs) == 2:
+        numerator, denominator = list(inputs)
+        top, bottom = values.get(numerator), values.get(denominator)
+        if top is not None and bottom is not None and top > bottom:
+            errors[numerator] = _("分子「%(top)s」不可大於分母「%(bottom)s」。") % {
+                "top": inputs[numerator].label,
+                "bottom": inputs[denominator].label,
+            }
+    if errors:
+        raise ValidationError(errors, code="figure")
+    return values
+
+
+def _check_shortfall(result: Result, figures: Mapping[str, Decimal | None]):
+    outcome = achievement_preview(
+        indicator=result.indicator, quarter=result.quarter, figures=dict(figures)
+    )
+    if not falls_short(outcome):
+        return
+    errors = {}
+    for name in ("shortfall_reason", "improvement"):
+        if not getattr(result, name).strip():
+            errors[name] = _("達成率 %(rate)s%% 未達目標，必須填寫「%(field)s」。") % {
+                "rate": outcome.rate,
+                "field": Result._meta.get_field(name).verbose_name,
+            }
+    if errors:
+        raise ValidationError(errors, code="shortfall")
+
+
+def _locked_result(result_or_pk) -> Result:
+    pk = getattr(result_or_pk, "pk", result_or_pk)
+    return (
+        Result.objects.select_for_update()
+        .select_related("indicator__goal__agency", "indicator__responsible_unit")
+        .get(pk=pk)
+    )
+
+
+@transaction.atomic
+def result_save_draft(
+    *,
+    indicator: Indicator,
+    quarter: int,
+    figures: Mapping[str, Decimal | str | None],
+    narrative: Mapping[str, str],
+    expected_version: int | None,
+    user,
+    reason: str = "",
+) -> Result:
+    """Create or change the quarter's result as a draft (a returned one stays returned).
+
+    `expected_version` is None for a result not there yet; a figure is a Decimal, a string as
+    typed, or None to leave it empty. Raises ValidationError (keyed by input key or narrative
+    field), PermissionDenied, ConcurrentEditError, ResultLocked, WindowClosed.
+    """
+    indicator = Indicator.objects.select_related("goal__agency", "responsible_unit").get(
+        pk=indicator.pk
+    )
+    require(can_enter(user, indicator))
+    _check_year_quarter(indicator.goal.year, quarter)
+    _check_fields(narrative, NARRATIVE_FIELDS)
+    existing = Result.objects.filter(indicator=indicator, quarter=quarter).first()
+    result = _locked_result(existing) if existing is not None else None
+    if result is not None:
+        claim_version(result, expected_version)
+    elif expected_version is not None:
+        raise ConcurrentEditError(_("這筆成果已被刪除，請重新載入。"), current=None)
+    _check_editable(result, indicator, quarter)
+    values = _clean_figures(indicator, figures)
+    if result is None:
+        result = Result(
+            indicator=indicator,
+            quarter=quarter,
+            state=Result.State.DRAFT,
+            owner_unit=indicator.responsible_unit,
+        )
+    for name, text in narrative.items():
+        setattr(result, name, text or "")
+    recorded = {} if result.pk is None else {f.key: f.value for f in result.figures.all()}
+    _check_shortfall(result, {**recorded, **values})
+    result.full_clean(exclude=["version"] if result.pk is None else None)
+    attribute(result, user=user, reason=reason)
+    try:
+        with transaction.atomic():
+            result.save()
+    except IntegrityError:
+        # Two first saves of the same quarter at once: the other one won.
+        raise ConcurrentEditError(
+            gettext("這筆資料在您開啟後已被其他人修改，請重新載入確認最新內容後再修改。"),
+            current=Result.objects.filter(indicator=indicator, quarter=quarter).first(),
+        ) from None
+    _write_figures(result, figures=values, published={}, delete=(), user=user, reason=reason)
+    return result
+
+
+def _transition(result: Result, expected_version: int, allowed_from, to: str, *, user, reason):
+    current = _locked_result(result)
+    if current.state not in allowed_from:
+        raise ResultLocked(
+            _("此成果目前為「%(state)s」，不能執行這個動作。")
+            % {"state": current.get_state_display()}
+        )
+    claim_version(current, expected_version)
+    current.state = to
+    return current
+
+
+@transaction.atomic
+def result_submit(*, result: Result, expected_version: int, user, reason: str = "") -> Result:
+    """The unit sends a draft (or a fixed returned result) for 初核: every figure entered."""
+    current = _locked_result(result)
+    require(can_submit(user, current.indicator))
+    _check_editable(current, current.indicator, current.quarter)
+    figures = {f.key: f.value for f in current.figures.all()}
+    missing = {
+        i.key: _("送出前必須填寫「%(label)s」。") % {"label": i.label}
+        for i in current.indicator.inputs.all()
+        if figures.get(i.key) is None
+    }
+    if missing:
+        raise ValidationError(missing, code="required")
+    _check_shortfall(current, figures)
+    current = _transition(
+        current, expected_version, _EDITABLE, Result.State.SUBMITTED, user=user, reason=reason
+    )
+    return _save(current, user=user, reason=reason)
+
+
+@transaction.atomic
+def result_first_approve(
+    *, result: Result, expected_version: int, user, reason: str = ""
+) -> Result:
+    """初核 approves; when the agency has switched 複核 off this approval is final."""
+    current = _locked_result(result)
+    agency = current.indicator.goal.agency
+    require(can_first_review(user, agency))
+    to = (
+        Result.State.FIRST_APPROVED
+        if agency_setting(agency, "second_review")
+        else Result.State.APPROVED
+    )
+    current = _transition(
+        current, expected_version, (Result.State.SUBMITTED,), to, user=user, reason=reason
+    )
+    current.review_comment = ""
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)  # approved figures now count
+    return current
+
+
+@transaction.atomic
+def result_final_approve(
+    *, result: Result, expected_version: int, user, reason: str = ""
+) -> Result:
+    """複核 approves: the figures are final and frozen."""
+    current = _locked_result(result)
+    require(can_final_review(user, current.indicator.goal.agency))
+    current = _transition(
+        current,
+        expected_version,
+        (Result.State.FIRST_APPROVED,),
+        Result.State.APPROVED,
+        user=user,
+        reason=reason,
+    )
+    current.review_comment = ""
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)  # approved figures now count
+    return current
+
+
+@transaction.atomic
+def result_return(*, result: Result, expected_version: int, user, comment: str) -> Result:
+    """初核 (a submitted result) or 複核 (a first-approved one) sends it back with a comment
+    that the unit sees until it is approved."""
+    if not comment or not comment.strip():
+        raise ValidationError({"comment": _("退回時請說明需要修正之處。")}, code="required")
+    current = _locked_result(result)
+    agency = current.indicator.goal.agency
+    if current.state == Result.State.FIRST_APPROVED:
+        require(can_final_review(user, agency))
+    else:
+        require(can_first_review(user, agency))
+    current = _transition(
+        current, expected_version, _UNDER_REVIEW, Result.State.RETURNED, user=user, reason=comment
+    )
+    current.review_comment = comment.strip()
+    return _save(current, user=user, reason=comment)
+
+
+@transaction.atomic
+def result_reopen(*, result: Result, expected_version: int, user, reason: str) -> Result:
+    """An administrator reopens an approved or locked result for correction: it goes back to
+    the unit as returned, with the reason as the comment."""
+    current = _locked_result(result)
+    require(can_manage(user, current.indicator.goal.agency))
+    _require_reason(reason)
+    current = _transition(
+        current, expected_version, _FROZEN, Result.State.RETURNED, user=user, reason=reason
+    )
+    current.locked_from = ""
+    current.review_comment = reason.strip()
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)  # its figures no longer count until approved again
+    return current
+
+
+# --- evidence --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def evidence_add(*, result: Result, upload, user, reason: str = "") -> Evidence:
+    """Attach a file: its size within EVIDENCE_MAX_BYTES and its content one of the accepted
+    kinds (whatever its name says). Only while the result may be edited."""
+    current = _locked_result(result)
+    require(can_enter(user, current.indicator))
+    _check_editable(current, current.indicator, current.quarter)
+    limit = settings.EVIDENCE_MAX_BYTES
+    if upload.size > limit:
+        raise ValidationError(
+            {
+                "file": _("檔案大小 %(size)s 超過上限 %(limit)s。")
+                % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
+            },
+            code="too_large",
+        )
+    if upload.size == 0:
+        raise ValidationError({"file": _("檔案是空的。")}, code="empty")
+    upload.seek(0)
+    kind = sniff(upload)
+    upload.seek(0)
+    if kind is None:
+        raise ValidationError(
+            {
+                "file": _("「%(name)s」的內容不是可接受的檔案類型（%(kinds)s）。")
+                % {"name": upload.name, "kinds": accepted_kinds()}
+            },
+            code="type",
+        )
+    if not kind.matches(upload.name):
+        raise ValidationError(
+            {
+                "file": _("「%(name)s」的內容是 %(kind)s，與副檔名不符。")
+                % {"name": upload.name, "kind": kind.label}
+            },
+            code="type",
+        )
+    evidence = Evidence(
+        result=current,
+        original_name=Path(upload.name).name[:255],
+        content_type=kind.content_type,
+        size=upload.size,
+        uploaded_by=user,
+    )
+    evidence.file.save(upload.name, upload, save=False)
+    # A refused write must not leave the file behind.
+    try:
+        return _save(evidence, user=user, reason=reason or _("上傳佐證資料"))
+    except Exception:
+        evidence.file.delete(save=False)
+        raise
+
+
+@transaction.atomic
+def evidence_delete(*, evidence: Evidence, user, reason: str) -> None:
+    """Remove a file: its history row stays, the stored file goes once the deletion commits."""
+    _require_reason(reason)
+    current = Evidence.objects.select_related("result").get(pk=evidence.pk)
+    result = _locked_result(current.result_id)
+    require(can_enter(user, result.indicator))
+    _check_editable(result, result.indicator, result.quarter)
+    name, storage = current.file.name, current.file.storage
+    _delete(current, user=user, reason=reason)
+    transaction.on_commit(lambda: storage.delete(name))

@@ -143,6 +143,13 @@ _NON_NEGATIVE = frozenset(
     }
 )
 _PER_PART = frozenset({Method.MULTI, Method.WEIGHTED})
+
+
+def allows_negative(method: Method) -> bool:
+    """Whether a figure of `method` may be below zero (a growth or a formula's input may)."""
+    return Method(method) not in _NON_NEGATIVE
+
+
 _INPUTS_NEEDED = {Method.RATIO: 2, Method.FORMULA: 0, Method.MULTI: 0, Method.WEIGHTED: 0}
 
 

@@ -61,7 +61,7 @@ def test_narrative_state_and_figures_read_as_one_list_newest_first(alice, bob):
         "bob",
         "狀態",
         "已核定",
-        "已退回",
+        "退回",
         "退回",
     )
     expected = {

@@ -1,0 +1,626 @@
+"""The entry workbook: a unit's (or the agency's) quarter as an xlsx to fill offline, and the one
+way such a file is read back.
+
+Building and reading are functions over plain data (`Scope`, `RowSpec` in, bytes out; bytes
+in, `Parsed` out) and openpyxl: no query happens here. Which rows a person gets, the dry run and
+the commit through the services live in `performance.workbook_import`.
+
+What makes a file trustworthy enough to read:
+- the archive is checked from its zip directory before openpyxl opens it (size, members,
+  uncompressed sizes, compression ratio, macros), so a zip bomb is refused without inflating it;
+- a hidden sheet carries the workbook's scope and layout (agency, unit, year, quarter, each
+  row's indicator id, result version and input columns) signed with the site's key, so a
+  workbook of another unit or period, another template or a tampered key column is recognised;
+- only the cells the signed layout names as inputs are read; read-only columns never are.
+"""
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.core import signing
+from django.utils.translation import gettext as _
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from kpitrack.engine.numbers import FIGURE_DECIMAL_PLACES, FIGURE_LIMIT, FigureError, parse_figure
+
+from .reasons import figure_error_message
+
+FORMAT = "kpitrack-entry-workbook/1"
+SALT = "performance.workbook"
+META_SHEET = "_kpitrack"
+# Excel holds at most 32,767 characters in a cell; the signed layout is split into chunks.
+CHUNK = 30_000
+TITLE_ROW, HEADER_ROW, FIRST_ROW = 1, 2, 3
+KEY_COLUMN = 1
+# Read-only columns after the key: goal, indicator, unit of measure, target, state.
+FIXED_COLUMNS = 6
+
+NUMBER, CODE, RATING = "number", "code", "rating"
+NARRATIVE_FIELDS = ("progress", "benefit", "shortfall_reason", "improvement", "remarks")
+NARRATIVE_MAX_LENGTH = 10_000
+
+LOCKED_FILL = PatternFill("solid", fgColor="EEEEEE")
+NOT_APPLICABLE_FILL = PatternFill("solid", fgColor="BFBFBF")
+INPUT_FILL = PatternFill("solid", fgColor="FFF9DB")
+
+
+def limit(name: str, default: int) -> int:
+    """A workbook limit, overridable in settings (KPITRACK_WORKBOOK_<NAME>)."""
+    return getattr(settings, f"KPITRACK_WORKBOOK_{name}", default)
+
+
+def max_bytes() -> int:
+    return limit("MAX_BYTES", 5 * 1024 * 1024)
+
+
+def max_uncompressed() -> int:
+    return limit("MAX_UNCOMPRESSED", 100 * 1024 * 1024)
+
+
+def max_ratio() -> int:
+    # An xlsx of repetitive XML compresses about 10-30×; a bomb compresses thousands of times.
+    return limit("MAX_RATIO", 200)
+
+
+def max_rows() -> int:
+    return limit("MAX_ROWS", 20_000)
+
+
+MAX_MEMBERS = 1_000
+
+
+# --- the data a workbook is built from and read into -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose quarter a workbook is: an agency, one of its units (None: the whole agency)."""
+
+    agency_id: int
+    agency_name: str
+    unit_id: int | None
+    unit_name: str
+    year: int
+    quarter: int
+
+    def signed_part(self) -> dict:
+        return {
+            "agency": self.agency_id,
+            "unit": self.unit_id,
+            "year": self.year,
+            "q": self.quarter,
+        }
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One figure a row asks for: its input key, header text and the values it may take."""
+
+    key: str
+    header: str
+    kind: str = NUMBER  # number, code (ordinal), rating (met / not met)
+    minimum: Decimal = -FIGURE_LIMIT
+    maximum: Decimal = FIGURE_LIMIT
+    decimals: int = 0  # shown in the number format; the cell keeps what is typed
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    indicator_id: int
+    version: int | None  # the result's version at download; None when there was no result
+    goal: str
+    name: str
+    measure: str  # unit of measure
+    target: str
+    state: str
+    editable: bool
+    inputs: tuple[InputSpec, ...]
+    figures: dict = field(default_factory=dict)  # input key -> Decimal | None
+    narrative: dict = field(default_factory=dict)  # narrative field -> str
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong, and where: a sheet row and a column (letter and header) when known."""
+
+    message: str
+    row: int | None = None
+    column: str = ""
+    header: str = ""
+
+    def where(self) -> str:
+        if self.row is None:
+            return ""
+        if self.column:
+            return _("第 %(row)s 列 %(column)s 欄「%(header)s」") % {
+                "row": self.row,
+                "column": self.column,
+                "header": self.header,
+            }
+        return _("第 %(row)s 列") % {"row": self.row}
+
+    def __str__(self):
+        where = self.where()
+        return f"{where}：{self.message}" if where else self.message
+
+
+class Refused(Exception):
+    """The file as a whole cannot be read: nothing in it is looked at further."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class ParsedRow:
+    row: int  # the sheet row, as the person sees it
+    indicator_id: int
+    version: int | None
+    figures: dict  # input key -> Decimal | None
+    narrative: dict  # narrative field -> str
+    columns: dict  # input key or narrative field -> (column letter, header)
+
+
+@dataclass
+class Parsed:
+    scope: dict  # the signed scope: agency, unit, year, q
+    rows: list[ParsedRow]
+    problems: list[Problem]
+
+
+def narrative_headers() -> dict[str, str]:
+    from .models import Result
+
+    return {name: str(Result._meta.get_field(name).verbose_name) for name in NARRATIVE_FIELDS}
+
+
+def rating_labels() -> dict[str, Decimal]:
+    return {_("達成"): Decimal(1), _("未達成"): Decimal(0)}
+
+
+# --- building ------------------------------------------------------------------------------
+
+
+def _columns(rows: list[RowSpec]) -> list[tuple[str, str]]:
+    """One column per distinct input (header and kind), in order of first appearance; two inputs
+    of one indicator with the same header get two columns."""
+    columns: list[tuple[str, str]] = []
+    for row in rows:
+        seen: dict[tuple[str, str], int] = {}
+        for spec in row.inputs:
+            ident = (spec.header, spec.kind)
+            n = seen.get(ident, 0)
+            seen[ident] = n + 1
+            matches = [i for i, c in enumerate(columns) if c == ident]
+            if len(matches) <= n:
+                columns.append(ident)
+    return columns
+
+
+def _number_format(spec: InputSpec) -> str:
+    if spec.kind != NUMBER:
+        return "0"
+    decimals = min(max(spec.decimals, 0), FIGURE_DECIMAL_PLACES)
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
+
+
+def _cell_value(spec: InputSpec, value):
+    if value is None:
+        return None
+    if spec.kind == RATING:
+        labels = {number: label for label, number in rating_labels().items()}
+        return labels.get(value, value)
+    # A whole number is written as an int so Excel shows no decimals it does not have.
+    return int(value) if value == value.to_integral_value() else value
+
+
+class _Validations:
+    """One DataValidation per distinct rule, with every cell it applies to."""
+
+    def __init__(self, sheet):
+        self.sheet = sheet
+        self.rules: dict[tuple, DataValidation] = {}
+
+    def add(self, spec: InputSpec, coordinate: str):
+        if spec.kind == RATING:
+            ident = (RATING,)
+            make = lambda: DataValidation(  # noqa: E731
+                type="list", formula1='"' + ",".join(rating_labels()) + '"', allow_blank=True
+            )
+        elif spec.kind == CODE and spec.maximum <= 20:
+            ident = (CODE, spec.maximum)
+            codes = ",".join(str(n) for n in range(int(spec.minimum), int(spec.maximum) + 1))
+            make = lambda: DataValidation(type="list", formula1=f'"{codes}"', allow_blank=True)  # noqa: E731
+        else:
+            whole = spec.kind == CODE
+            ident = (NUMBER, whole, spec.minimum, spec.maximum)
+            make = lambda: DataValidation(  # noqa: E731
+                type="whole" if whole else "decimal",
+                operator="between",
+                formula1=str(spec.minimum),
+                formula2=str(spec.maximum),
+                allow_blank=True,
+            )
+        rule = self.rules.get(ident)
+        if rule is None:
+            rule = make()
+            rule.showErrorMessage = True
+            rule.errorTitle = _("數值不符")
+            rule.error = _rule_error(spec)
+            self.rules[ident] = rule
+            self.sheet.add_data_validation(rule)
+        rule.add(coordinate)
+
+
+def _rule_error(spec: InputSpec) -> str:
+    if spec.kind == RATING:
+        return _("請選擇「達成」或「未達成」。")
+    if spec.kind == CODE:
+        return _("請填入 %(low)s 至 %(high)s 的整數等第代碼。") % {
+            "low": spec.minimum,
+            "high": spec.maximum,
+        }
+    return _("請填入 %(low)s 至 %(high)s 之間的數值，最多 %(places)s 位小數。") % {
+        "low": f"{spec.minimum:,}",
+        "high": f"{spec.maximum:,}",
+        "places": FIGURE_DECIMAL_PLACES,
+    }
+
+
+def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
+    """The workbook for `scope` with `rows`, as xlsx bytes."""
+    columns = _columns(rows)
+    first_input = FIXED_COLUMNS + 1
+    narrative = narrative_headers()
+    first_narrative = first_input + len(columns)
+    narrative_column = {name: first_narrative + n for n, name in enumerate(NARRATIVE_FIELDS)}
+    last_column = first_narrative + len(NARRATIVE_FIELDS) - 1
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("填報")
+    sheet.sheet_properties.tabColor = "1F4E79"
+    sheet.cell(TITLE_ROW, 1, title).font = Font(bold=True, size=14)
+    sheet.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=8)
+    headers = [
+        _("識別碼（請勿修改）"),
+        _("策略目標"),
+        _("指標名稱"),
+        _("衡量單位"),
+        _("年度目標值"),
+        _("狀態"),
+        *(header for header, _kind in columns),
+        *(narrative[name] for name in NARRATIVE_FIELDS),
+    ]
+    for n, text in enumerate(headers, start=1):
+        cell = sheet.cell(HEADER_ROW, n, text)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.fill = LOCKED_FILL
+    validations = _Validations(sheet)
+    layout = []
+    for offset, row in enumerate(rows):
+        r = FIRST_ROW + offset
+        fixed = [row.indicator_id, row.goal, row.name, row.measure, row.target, row.state]
+        for n, value in enumerate(fixed, start=1):
+            cell = sheet.cell(r, n, value)
+            cell.fill = LOCKED_FILL
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        placed = {}
+        seen: dict[tuple[str, str], int] = {}
+        for spec in row.inputs:
+            ident = (spec.header, spec.kind)
+            n = seen.get(ident, 0)
+            seen[ident] = n + 1
+            index = [i for i, c in enumerate(columns) if c == ident][n]
+            column = first_input + index
+            placed[column] = spec
+            cell = sheet.cell(r, column, _cell_value(spec, row.figures.get(spec.key)))
+            cell.number_format = _number_format(spec)
+            if row.editable:
+                cell.protection = Protection(locked=False)
+                cell.fill = INPUT_FILL
+                validations.add(spec, cell.coordinate)
+            else:
+                cell.fill = LOCKED_FILL
+        for index in range(len(columns)):
+            if first_input + index not in placed:
+                sheet.cell(r, first_input + index).fill = NOT_APPLICABLE_FILL
+        for name, column in narrative_column.items():
+            cell = sheet.cell(r, column, row.narrative.get(name) or None)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if row.editable:
+                cell.protection = Protection(locked=False)
+                cell.fill = INPUT_FILL
+            else:
+                cell.fill = LOCKED_FILL
+        layout.append(
+            [row.indicator_id, row.version, [[s.key, c] for c, s in placed.items()], row.editable]
+        )
+    widths = [8, 24, 30, 10, 24, 10, *([14] * len(columns)), *([30] * len(NARRATIVE_FIELDS))]
+    for n, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(n)].width = width
+    sheet.column_dimensions[get_column_letter(KEY_COLUMN)].hidden = True
+    sheet.freeze_panes = sheet.cell(FIRST_ROW, first_input)
+    sheet.protection.sheet = True
+    # Protection guards against slips, not people: the server reads only the signed input cells.
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
+    sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    sheet.page_setup.orientation = "landscape"
+
+    _instructions(book.create_sheet(_("說明")), scope, last_column)
+    payload = {
+        "format": FORMAT,
+        **scope.signed_part(),
+        "rows": layout,
+        "narrative": narrative_column,
+        "max_column": last_column,
+    }
+    _write_signed(book, signing.dumps(payload, salt=SALT, compress=True))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _instructions(sheet, scope: Scope, last_column: int):
+    lines = [
+        _("填報說明"),
+        "",
+        _(
+            "1. 請在「填報」工作表的淡黃色儲存格填入本季累計的數值與文字；"
+            "灰色儲存格為唯讀或不適用。"
+        ),
+        _("2. 數值請直接輸入數字（可含小數，最多 4 位），不可輸入公式、文字或單位。"),
+        _("3. 等第代碼與「達成／未達成」請由下拉選單選擇。"),
+        _("4. 達成率未達目標時，「未達成原因」與「改善措施」必須填寫。"),
+        _("5. 請勿修改、刪除或搬移第一欄（已隱藏的識別碼），也不要新增工作表或列。"),
+        _(
+            "6. 填好後回到 kpitrack 的「Excel 填報」頁面上傳；"
+            "系統會先列出每一列將修改的內容與問題，"
+            "確認後才會寫入，且全部寫入或全部不寫入。"
+        ),
+        _(
+            "7. 已送出、已核定或已鎖定的成果不能以活頁簿修改；"
+            "下載後他人已修改的資料會被拒絕，請重新下載。"
+        ),
+        _("8. 此活頁簿只能上傳到同一單位、年度與季別；其他單位或期間的活頁簿會被拒絕。"),
+    ]
+    for n, text in enumerate(lines, start=1):
+        cell = sheet.cell(n, 1, text)
+        cell.alignment = Alignment(wrap_text=True)
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.column_dimensions["A"].width = 100
+    sheet.protection.sheet = True
+
+
+def _write_signed(book: Workbook, signed: str):
+    meta = book.create_sheet(META_SHEET)
+    meta.sheet_state = "veryHidden"
+    meta.cell(1, 1, FORMAT)
+    for n in range(0, len(signed), CHUNK):
+        meta.cell(2 + n // CHUNK, 1, signed[n : n + CHUNK])
+    meta.protection.sheet = True
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def too_big(size: int) -> Problem:
+    return Problem(
+        _("檔案太大（%(size)s 位元組），上限為 %(limit)s 位元組。")
+        % {"size": f"{size:,}", "limit": f"{max_bytes():,}"}
+    )
+
+
+def check_archive(data: bytes, *, name: str = "") -> None:
+    """Refuses a file that is not a plain xlsx of a sane size, looking only at the zip
+    directory: nothing is decompressed here."""
+    if not data:
+        raise Refused([Problem(_("檔案是空的。"))])
+    if len(data) > max_bytes():
+        raise Refused([too_big(len(data))])
+    if name.lower().endswith((".xlsm", ".xltm", ".xlam")):
+        raise Refused([Problem(_("不接受含巨集的活頁簿（.xlsm），請另存為 .xlsx 後上傳。"))])
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise Refused([Problem(_("這不是 Excel 活頁簿（.xlsx）檔案。"))])
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise Refused([Problem(_("這不是 Excel 活頁簿（.xlsx）檔案。"))]) from None
+    names = {m.filename for m in members}
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise Refused([Problem(_("這不是 Excel 活頁簿（.xlsx）檔案。"))])
+    if any(n.lower().endswith("vbaproject.bin") for n in names):
+        raise Refused([Problem(_("不接受含巨集的活頁簿（.xlsm），請另存為 .xlsx 後上傳。"))])
+    if len(members) > MAX_MEMBERS:
+        raise Refused([Problem(_("活頁簿的內容結構異常（檔案數過多），已拒絕。"))])
+    # Python's zipfile never inflates a member past its declared size, so the directory's sizes
+    # bound what openpyxl can be made to decompress.
+    total = sum(m.file_size for m in members)
+    if total > max_uncompressed():
+        raise Refused([Problem(_("活頁簿解壓縮後過大，可能是壓縮炸彈，已拒絕。"))])
+    for member in members:
+        if member.file_size > 1024 * 1024 and member.file_size > max_ratio() * max(
+            member.compress_size, 1
+        ):
+            raise Refused([Problem(_("活頁簿的壓縮比異常，可能是壓縮炸彈，已拒絕。"))])
+
+
+def _read_signed(book) -> dict:
+    if META_SHEET not in book.sheetnames:
+        raise Refused(
+            [
+                Problem(
+                    _(
+                        "這不是 kpitrack 下載的填報活頁簿（找不到識別資料），"
+                        "請使用本系統下載的範本。"
+                    )
+                )
+            ]
+        )
+    values = [row[0] for row in book[META_SHEET].iter_rows(max_col=1, values_only=True)]
+    if not values or values[0] != FORMAT:
+        raise Refused([Problem(_("這不是此版本 kpitrack 的填報活頁簿，請重新下載範本。"))])
+    signed = "".join(v for v in values[1:] if isinstance(v, str))
+    try:
+        payload = signing.loads(signed, salt=SALT)
+    except signing.BadSignature:
+        raise Refused(
+            [Problem(_("活頁簿的識別資料與簽章不符（可能被修改過），請重新下載範本後再填寫。"))]
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise Refused([Problem(_("這不是此版本 kpitrack 的填報活頁簿，請重新下載範本。"))])
+    return payload
+
+
+def _is_formula(cell) -> bool:
+    return getattr(cell, "data_type", None) == "f" or (
+        isinstance(cell.value, str) and cell.value.startswith("=") and len(cell.value) > 1
+    )
+
+
+def read(data: bytes, *, name: str = "") -> Parsed:
+    """The rows of an entry workbook with their figures parsed; every problem of a cell or a
+    row is listed (with its row and column), a problem of the whole file raises Refused."""
+    check_archive(data, name=name)
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
+        raise Refused([Problem(_("無法讀取這個活頁簿，檔案可能已損壞。"))]) from None
+    try:
+        payload = _read_signed(book)
+        sheet = book.worksheets[0]
+        return _read_rows(sheet, payload)
+    finally:
+        book.close()
+
+
+def _read_rows(sheet, payload: dict) -> Parsed:
+    layout = {entry[0]: entry for entry in payload["rows"]}
+    narrative_column = {name: int(c) for name, c in payload["narrative"].items()}
+    max_column = payload["max_column"]
+    headers: dict[int, str] = {}
+    rows, problems, seen = [], [], {}
+    limit_rows = max_rows()
+    declared = getattr(sheet, "max_row", None)
+    if declared and declared - FIRST_ROW + 1 > limit_rows:
+        raise Refused([_too_many_rows(limit_rows)])
+    for r, cells in enumerate(sheet.iter_rows(min_row=HEADER_ROW, max_col=max_column), HEADER_ROW):
+        if r == HEADER_ROW:
+            headers = {n: str(c.value or "") for n, c in enumerate(cells, start=1)}
+            continue
+        if r - FIRST_ROW + 1 > limit_rows:
+            raise Refused([_too_many_rows(limit_rows)])
+        by_column = {n: c for n, c in enumerate(cells, start=1)}
+        key_cell = by_column.get(KEY_COLUMN)
+        key = key_cell.value if key_cell is not None else None
+        if key is None or key == "":
+            if any(c.value not in (None, "") for c in cells):
+                problems.append(Problem(_("這一列沒有識別碼，不是下載時的列；請勿新增列。"), row=r))
+            continue
+        entry = layout.get(key) if isinstance(key, int) else None
+        if entry is None:
+            problems.append(
+                Problem(
+                    _("識別碼「%(key)s」不屬於這份活頁簿的單位、年度與季別。") % {"key": key},
+                    row=r,
+                )
+            )
+            continue
+        if key in seen:
+            problems.append(
+                Problem(
+                    _("與第 %(other)s 列是同一個指標，一個指標只能有一列。") % {"other": seen[key]},
+                    row=r,
+                )
+            )
+            continue
+        seen[key] = r
+        indicator_id, version, placed, _editable = entry
+        parsed = ParsedRow(r, indicator_id, version, {}, {}, {})
+        for input_key, column in placed:
+            letter = get_column_letter(column)
+            header = headers.get(column, "")
+            parsed.columns[input_key] = (letter, header)
+            cell = by_column.get(column)
+            value, problem = _figure(cell, header)
+            if problem:
+                problems.append(Problem(problem, row=r, column=letter, header=header))
+            else:
+                parsed.figures[input_key] = value
+        for field_name, column in narrative_column.items():
+            letter = get_column_letter(column)
+            header = headers.get(column, "")
+            parsed.columns[field_name] = (letter, header)
+            cell = by_column.get(column)
+            text, problem = _text(cell)
+            if problem:
+                problems.append(Problem(problem, row=r, column=letter, header=header))
+            else:
+                parsed.narrative[field_name] = text
+        used = {c for _k, c in placed} | set(narrative_column.values())
+        for column in range(FIXED_COLUMNS + 1, max_column + 1):
+            cell = by_column.get(column)
+            if column not in used and cell is not None and cell.value not in (None, ""):
+                problems.append(
+                    Problem(
+                        _("此欄不適用於這個指標，請清空。"),
+                        row=r,
+                        column=get_column_letter(column),
+                        header=headers.get(column, ""),
+                    )
+                )
+        rows.append(parsed)
+    scope = {k: payload[k] for k in ("agency", "unit", "year", "q")}
+    return Parsed(scope=scope, rows=rows, problems=problems)
+
+
+def _too_many_rows(limit_rows: int) -> Problem:
+    return Problem(_("活頁簿的列數超過上限 %(limit)s 列。") % {"limit": f"{limit_rows:,}"})
+
+
+def _figure(cell, header: str):
+    """(value, None) or (None, message) for an input cell."""
+    if cell is None or cell.value is None or cell.value == "":
+        return None, None
+    if _is_formula(cell):
+        return None, _("不可使用公式，請直接填入數值。")
+    value = cell.value
+    if isinstance(value, str):
+        labels = rating_labels()
+        # A rating's list value, in either language the workbook may have been built in.
+        for label, number in [*labels.items(), ("達成", Decimal(1)), ("未達成", Decimal(0))]:
+            if value.strip() == label:
+                return number, None
+    if not isinstance(value, int | float | Decimal | str) or isinstance(value, bool):
+        return None, _("「%(text)s」不是數字，請輸入例如 1234 或 1,234.5 的數值。") % {
+            "text": value
+        }
+    try:
+        return parse_figure(value), None
+    except FigureError as exc:
+        return None, figure_error_message(exc)
+
+
+def _text(cell):
+    if cell is None or cell.value is None:
+        return "", None
+    if _is_formula(cell):
+        return "", _("不可使用公式，請直接填入文字。")
+    value = cell.value
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > NARRATIVE_MAX_LENGTH:
+        return "", _("文字過長（%(length)s 字），上限為 %(limit)s 字。") % {
+            "length": f"{len(text):,}",
+            "limit": f"{NARRATIVE_MAX_LENGTH:,}",
+        }
+    return text.strip(), None

@@ -1,0 +1,430 @@
+"""Whose rows a workbook carries, and the import of a filled one.
+
+The import is one function for the preview and the confirm: every changed row goes through the
+same service as the entry form (`result_save_draft`: permission, window, lock, state, version,
+history) inside one transaction, which the preview always rolls back and the confirm keeps only
+when no row had a problem. What the preview promises is therefore exactly what the confirm
+does, unless the data changed in between — which the confirm detects from the result versions
+the preview saw, and refuses.
+"""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from budget.models import Agency, Unit
+from kpitrack import permissions
+from kpitrack.engine.achievement import Method
+from kpitrack.engine.numbers import FIGURE_LIMIT
+from kpitrack.formatting import decimals, figure, quarter_label, roc_year
+from kpitrack.versioning import ConcurrentEditError
+
+from . import services
+from . import workbook as wb
+from .models import Indicator, Result
+
+EDITABLE = ("draft", "returned")
+# Text longer than this is shortened in the preview; the whole text is what gets written.
+SHOWN_TEXT = 120
+
+
+# --- whose rows ----------------------------------------------------------------------------
+
+
+def may_use_scope(user, agency: Agency, unit: Unit | None) -> bool:
+    """A unit's workbook is for those who enter its figures; the whole agency's is for the
+    planning office (初核) and administrators."""
+    if unit is None:
+        return permissions.can_first_review(user, agency) or permissions.can_manage(user, agency)
+    return unit in permissions.units_user_enters(user, agency)
+
+
+def make_scope(agency: Agency, unit: Unit | None, year: int, quarter: int) -> wb.Scope:
+    return wb.Scope(
+        agency_id=agency.pk,
+        agency_name=agency.name,
+        unit_id=unit.pk if unit else None,
+        unit_name=unit.name if unit else _("全機關"),
+        year=year,
+        quarter=quarter,
+    )
+
+
+def scope_label(scope: wb.Scope) -> str:
+    return _("%(agency)s %(unit)s %(year)s %(quarter)s") % {
+        "agency": scope.agency_name,
+        "unit": scope.unit_name,
+        "year": roc_year(scope.year),
+        "quarter": quarter_label(scope.quarter),
+    }
+
+
+def _indicators(user, scope: wb.Scope):
+    queryset = permissions.indicators_for_user(user, year=scope.year).filter(
+        goal__agency_id=scope.agency_id
+    )
+    if scope.unit_id is not None:
+        queryset = queryset.filter(responsible_unit_id=scope.unit_id)
+    return (
+        queryset.select_related("goal", "responsible_unit")
+        .prefetch_related("inputs", "parts")
+        .order_by("goal__order", "order", "pk")
+    )
+
+
+def input_specs(indicator: Indicator) -> tuple[wb.InputSpec, ...]:
+    """The cells a row asks for, one per declared input (the service's figure keys), headed by
+    label and unit, with the range the method allows."""
+    method = Method(indicator.method)
+    inputs = list(indicator.inputs.all())
+    parts = {p.key: p for p in indicator.parts.all()}
+    target = next(iter(parts.values())).value if parts else None
+    low = -FIGURE_LIMIT if method in (Method.GROWTH, Method.FORMULA) else Decimal(0)
+    roles = {}
+    if method is Method.RATIO:
+        roles = dict(zip([i.key for i in inputs], (_("分子"), _("分母")), strict=False))
+    specs = []
+    for item in inputs:
+        header = f"{roles[item.key]}：{item.label}" if item.key in roles else item.label
+        if item.unit:
+            header = f"{header}（{item.unit}）"
+        if method is Method.RATING:
+            specs.append(wb.InputSpec(item.key, header, wb.RATING, Decimal(0), Decimal(1)))
+        elif method is Method.ORDINAL:
+            whole = target is not None and target == target.to_integral_value() and target > 0
+            high = target if whole and target <= 20 else FIGURE_LIMIT.to_integral_value()
+            specs.append(wb.InputSpec(item.key, header, wb.CODE, Decimal(0), high))
+        else:
+            part = parts.get(item.key)
+            known = [v for v in (target, part.value if part else None) if v is not None]
+            places = max((decimals(v) for v in known), default=0)
+            specs.append(wb.InputSpec(item.key, header, wb.NUMBER, low, FIGURE_LIMIT, places))
+    return tuple(specs)
+
+
+def _target_text(indicator: Indicator) -> str:
+    if indicator.target_text:
+        return indicator.target_text
+    return "\n".join(
+        f"{p.label}：{figure(p.value)}{p.unit}"
+        for p in indicator.parts.all()
+        if p.value is not None
+    )
+
+
+def rows_for(user, scope: wb.Scope) -> list[wb.RowSpec]:
+    indicators = list(_indicators(user, scope))
+    results = {
+        r.indicator_id: r
+        for r in Result.objects.filter(
+            indicator__in=indicators, quarter=scope.quarter
+        ).prefetch_related("figures")
+    }
+    rows = []
+    for indicator in indicators:
+        result = results.get(indicator.pk)
+        figures = {f.key: f.value for f in result.figures.all()} if result else {}
+        units = sorted({p.unit for p in indicator.parts.all() if p.unit})
+        rows.append(
+            wb.RowSpec(
+                indicator_id=indicator.pk,
+                version=result.version if result else None,
+                goal=indicator.goal.title,
+                name=indicator.name,
+                measure="、".join(units),
+                target=_target_text(indicator),
+                state=result.get_state_display() if result else _("未填報"),
+                editable=result is None or result.state in EDITABLE,
+                inputs=input_specs(indicator),
+                figures=figures,
+                narrative={n: getattr(result, n) for n in wb.NARRATIVE_FIELDS} if result else {},
+            )
+        )
+    return rows
+
+
+def build_for(user, *, agency: Agency, unit: Unit | None, year: int, quarter: int) -> bytes:
+    """The workbook `user` may fill for the scope; PermissionDenied when it is not theirs."""
+    permissions.require(may_use_scope(user, agency, unit))
+    scope = make_scope(agency, unit, year, quarter)
+    title = _("%(scope)s 績效指標填報") % {"scope": scope_label(scope)}
+    return wb.build(scope, rows_for(user, scope), title=title)
+
+
+def file_name(scope: wb.Scope) -> str:
+    return _("%(agency)s_%(unit)s_%(year)s第%(quarter)s季_填報.xlsx") % {
+        "agency": scope.agency_name,
+        "unit": scope.unit_name,
+        "year": roc_year(scope.year).split("（")[0],
+        "quarter": scope.quarter,
+    }
+
+
+# --- the import ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    header: str
+    old: str
+    new: str
+
+
+@dataclass
+class RowReport:
+    row: int
+    indicator_id: int
+    name: str
+    changes: list[Change] = field(default_factory=list)
+    problems: list[wb.Problem] = field(default_factory=list)
+    indicator: Indicator | None = None
+
+
+@dataclass
+class Report:
+    """What an import found: per row what changes and what is wrong, and problems of the whole
+    file; `versions` are the result versions seen (indicator id -> version or None)."""
+
+    file_name: str
+    scope: wb.Scope | None = None
+    rows: list[RowReport] = field(default_factory=list)
+    problems: list[wb.Problem] = field(default_factory=list)
+    versions: dict = field(default_factory=dict)
+    written: bool = False
+    forbidden: bool = False
+    stale: bool = False
+
+    @property
+    def scope_label(self) -> str:
+        return scope_label(self.scope) if self.scope else ""
+
+    @property
+    def all_problems(self) -> list[wb.Problem]:
+        listed = [*self.problems, *(p for r in self.rows for p in r.problems)]
+        return sorted(listed, key=lambda p: (p.row or 0, len(p.column), p.column))
+
+    @property
+    def ok(self) -> bool:
+        return not self.all_problems
+
+    @property
+    def changed_rows(self) -> list[RowReport]:
+        return [r for r in self.rows if r.changes]
+
+    def lines(self) -> list[str]:
+        """The report as text, one line each: what the command prints."""
+        lines = []
+        if self.scope is not None:
+            lines.append(scope_label(self.scope))
+        for row in self.rows:
+            head = _("第 %(row)s 列「%(name)s」") % {"row": row.row, "name": row.name}
+            if row.changes:
+                changes = "；".join(f"{c.header}：{c.old} → {c.new}" for c in row.changes)
+                lines.append(f"{head}：{changes}")
+            else:
+                lines.append(f"{head}：{_('沒有變更')}")
+        lines.extend(_("問題：%(problem)s") % {"problem": p} for p in self.all_problems)
+        return lines
+
+
+def _shown(value, spec: wb.InputSpec | None = None) -> str:
+    if value is None or value == "":
+        return _("（空白）")
+    if isinstance(value, Decimal):
+        if spec is not None and spec.kind == wb.RATING:
+            labels = {number: label for label, number in wb.rating_labels().items()}
+            return labels.get(value, figure(value))
+        return figure(value)
+    text = str(value)
+    return text if len(text) <= SHOWN_TEXT else text[:SHOWN_TEXT] + "…"
+
+
+def _changes(parsed: wb.ParsedRow, indicator: Indicator, result: Result | None) -> list[Change]:
+    specs = {s.key: s for s in input_specs(indicator)}
+    old_figures = {f.key: f.value for f in result.figures.all()} if result else {}
+    changes = []
+    for key, new in parsed.figures.items():
+        old = old_figures.get(key)
+        if old != new:
+            header = parsed.columns[key][1]
+            changes.append(Change(header, _shown(old, specs.get(key)), _shown(new, specs.get(key))))
+    for name, new in parsed.narrative.items():
+        old = getattr(result, name) if result else ""
+        if old.strip() != new:
+            changes.append(Change(parsed.columns[name][1], _shown(old), _shown(new)))
+    return changes
+
+
+def _service_problems(exc: Exception, parsed: wb.ParsedRow) -> list[wb.Problem]:
+    """A service's refusal, each message on the column it names."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        problems = []
+        for name, errors in exc.error_dict.items():
+            key = name.removeprefix("figures.")
+            letter, header = parsed.columns.get(key, ("", ""))
+            for message in ValidationError(errors).messages:
+                if name == NON_FIELD_ERRORS or not letter:
+                    problems.append(wb.Problem(message, row=parsed.row))
+                else:
+                    problems.append(
+                        wb.Problem(message, row=parsed.row, column=letter, header=header)
+                    )
+        return problems
+    if isinstance(exc, ValidationError):
+        return [wb.Problem(m, row=parsed.row) for m in exc.messages]
+    if isinstance(exc, PermissionDenied):
+        return [wb.Problem(_("您沒有填報這個指標的權限。"), row=parsed.row)]
+    if isinstance(exc, ConcurrentEditError):
+        return [
+            wb.Problem(
+                _("這一列的成果在您下載活頁簿後已被修改，請重新下載後再填寫。"), row=parsed.row
+            )
+        ]
+    return [wb.Problem(exc.message, row=parsed.row)]
+
+
+def _refusals():
+    return tuple(
+        getattr(services, name)
+        for name in ("ResultLocked", "WindowClosed")
+        if hasattr(services, name)
+    )
+
+
+def _scope_from(parsed: wb.Parsed) -> tuple[wb.Scope | None, Agency | None, Unit | None]:
+    signed = parsed.scope
+    agency = Agency.objects.filter(pk=signed["agency"]).first()
+    unit = None
+    if agency is not None and signed["unit"] is not None:
+        unit = Unit.objects.filter(pk=signed["unit"], agency=agency).first()
+        if unit is None:
+            return None, None, None
+    if agency is None:
+        return None, None, None
+    return make_scope(agency, unit, signed["year"], signed["q"]), agency, unit
+
+
+def import_workbook(
+    data: bytes,
+    *,
+    name: str,
+    user,
+    commit: bool,
+    expected: wb.Scope | None = None,
+    seen_versions: dict | None = None,
+) -> Report:
+    """Reads `data` and runs every changed row through the service in one transaction: rolled
+    back unless `commit` and nothing at all was wrong. `expected` is the scope the person chose
+    on the page; `seen_versions` the versions their preview saw (the confirm refuses when any
+    differs now)."""
+    report = Report(file_name=name)
+    try:
+        parsed = wb.read(data, name=name)
+    except wb.Refused as exc:
+        report.problems = exc.problems
+        return report
+    scope, agency, unit = _scope_from(parsed)
+    if scope is None:
+        report.problems.append(wb.Problem(_("這份活頁簿的機關或單位已不存在。")))
+        return report
+    report.scope = scope
+    if expected is not None and expected.signed_part() != scope.signed_part():
+        report.problems.append(
+            wb.Problem(
+                _("這份活頁簿屬於「%(theirs)s」，不是此頁選擇的「%(ours)s」。")
+                % {"theirs": scope_label(scope), "ours": scope_label(expected)}
+            )
+        )
+        return report
+    if not may_use_scope(user, agency, unit):
+        report.problems.append(
+            wb.Problem(
+                _("您沒有「%(scope)s」的填報權限，不能上傳這份活頁簿。")
+                % {"scope": scope_label(scope)}
+            )
+        )
+        report.forbidden = True
+        return report
+    _plan(report, parsed, scope)
+    if commit and seen_versions is not None and seen_versions != report.versions:
+        report.problems.append(
+            wb.Problem(
+                _(
+                    "預覽之後，有列的成果已被其他人修改；為免覆蓋他人的資料，這次匯入不寫入。"
+                    "請重新上傳活頁簿，確認新的預覽後再匯入。"
+                )
+            )
+        )
+        report.stale = True
+        return report
+    _run(report, parsed, scope, user=user, commit=commit)
+    return report
+
+
+def _plan(report: Report, parsed: wb.Parsed, scope: wb.Scope):
+    ids = [row.indicator_id for row in parsed.rows]
+    indicators = {
+        i.pk: i
+        for i in Indicator.objects.filter(pk__in=ids)
+        .select_related("goal")
+        .prefetch_related("inputs", "parts")
+    }
+    results = {
+        r.indicator_id: r
+        for r in Result.objects.filter(
+            indicator_id__in=ids, quarter=scope.quarter
+        ).prefetch_related("figures")
+    }
+    by_row = {}
+    for problem in parsed.problems:
+        by_row.setdefault(problem.row, []).append(problem)
+    report.problems.extend(by_row.pop(None, []))
+    listed = {row.row for row in parsed.rows}
+    for row_number, problems in by_row.items():
+        if row_number not in listed:
+            report.problems.extend(problems)
+    for parsed_row in parsed.rows:
+        indicator = indicators.get(parsed_row.indicator_id)
+        name = indicator.name if indicator else str(parsed_row.indicator_id)
+        row = RowReport(parsed_row.row, parsed_row.indicator_id, name)
+        row.problems.extend(by_row.get(parsed_row.row, []))
+        report.rows.append(row)
+        if indicator is None or (indicator.goal.agency_id, indicator.goal.year) != (
+            scope.agency_id,
+            scope.year,
+        ):
+            row.problems.append(wb.Problem(_("這個指標已不存在或不屬於此年度。"), row=row.row))
+            continue
+        result = results.get(indicator.pk)
+        report.versions[str(indicator.pk)] = result.version if result else None
+        row.changes = _changes(parsed_row, indicator, result)
+        row.indicator = indicator
+
+
+def _run(report: Report, parsed: wb.Parsed, scope: wb.Scope, *, user, commit: bool):
+    reason = _("Excel 匯入：%(file)s") % {"file": report.file_name}
+    rows = {row.row: row for row in report.rows}
+    refusals = (ValidationError, PermissionDenied, ConcurrentEditError, *_refusals())
+    with transaction.atomic():
+        for parsed_row in parsed.rows:
+            row = rows[parsed_row.row]
+            if not row.changes or row.problems:
+                continue
+            try:
+                services.result_save_draft(
+                    indicator=row.indicator,
+                    quarter=scope.quarter,
+                    figures=parsed_row.figures,
+                    narrative=parsed_row.narrative,
+                    expected_version=parsed_row.version,
+                    user=user,
+                    reason=reason,
+                )
+            except refusals as exc:
+                row.problems.extend(_service_problems(exc, parsed_row))
+        report.written = commit and report.ok
+        if not report.written:
+            transaction.set_rollback(True)

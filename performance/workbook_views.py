@@ -1,0 +1,278 @@
+"""The Excel round trip: choose a unit and quarter, download its workbook, upload it filled,
+read the preview, confirm.
+
+Between the preview and the confirm the uploaded file waits under MEDIA_ROOT (never in process
+memory, so a second app server finds it), named by a random token and bound to the user who
+uploaded it, with the scope and the result versions the preview saw.
+"""
+
+import json
+import re
+import secrets
+import time
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import render
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from budget.models import Unit
+from kpitrack import permissions
+from kpitrack.formatting import through_quarter_choices
+from kpitrack.forms import QuarterField, YearField
+
+from . import workbook as wb
+from . import workbook_import as wi
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+# An upload nobody confirmed is removed after this long.
+KEEP_SECONDS = 24 * 3600
+WHOLE_AGENCY = ""
+
+
+class ScopeForm(forms.Form):
+    """Which workbook: agency, unit (empty: the whole agency), year, quarter."""
+
+    agency = forms.CharField(label=gettext_lazy("機關"))
+    unit = forms.CharField(label=gettext_lazy("單位"), required=False)
+    year = YearField(label=gettext_lazy("年度"))
+    quarter = QuarterField(label=gettext_lazy("季別"))
+
+    def __init__(self, data=None, files=None, *, user, **kwargs):
+        super().__init__(data, files, **kwargs)
+        self.user = user
+
+    def clean(self):
+        data = super().clean()
+        code = data.get("agency")
+        if not code:
+            return data
+        agency = permissions.agencies_for_user(self.user).filter(code=code).first()
+        if agency is None:
+            raise forms.ValidationError(_("找不到機關代碼「%(code)s」。") % {"code": code})
+        data["agency"] = agency
+        unit_code = data.get("unit") or WHOLE_AGENCY
+        data["unit"] = None
+        if unit_code != WHOLE_AGENCY:
+            unit = Unit.objects.filter(agency=agency, code=unit_code).first()
+            if unit is None:
+                raise forms.ValidationError(_("找不到單位代碼「%(code)s」。") % {"code": unit_code})
+            data["unit"] = unit
+        return data
+
+    def scope(self) -> wb.Scope:
+        d = self.cleaned_data
+        return wi.make_scope(d["agency"], d["unit"], d["year"], d["quarter"])
+
+
+class UploadForm(ScopeForm):
+    file = forms.FileField(label=gettext_lazy("填好的活頁簿（.xlsx）"))
+
+
+def _choices(user):
+    """The agencies and units whose workbooks `user` may take, for the page's lists."""
+    options = []
+    for agency in permissions.agencies_for_user(user).prefetch_related("units"):
+        units = [u for u in agency.units.all() if wi.may_use_scope(user, agency, u)]
+        whole = wi.may_use_scope(user, agency, None)
+        if units or whole:
+            options.append((agency, whole, units))
+    return options
+
+
+def _scope_data(query):
+    """The page's one list names agency and unit together (`scope=agency|unit`)."""
+    if not query:
+        return None
+    data = query.copy()
+    if "scope" in data:
+        data["agency"], _bar, data["unit"] = data.pop("scope")[-1].partition("|")
+    return data
+
+
+def _page(request, *, form=None, upload_form=None, report=None, status=200, **extra):
+    scope_form = form or ScopeForm(_scope_data(request.GET), user=request.user)
+    scope = scope_form.scope() if scope_form.is_bound and scope_form.is_valid() else None
+    if scope is not None and upload_form is None:
+        upload_form = UploadForm(initial=scope_form.data, user=request.user)
+    context = {
+        "form": scope_form,
+        "scope": scope,
+        "scope_label": wi.scope_label(scope) if scope else "",
+        "upload_form": upload_form,
+        "options": _choices(request.user),
+        "quarters": through_quarter_choices(),
+        "report": report,
+        "scope_query": _scope_query(scope_form) if scope else "",
+        **extra,
+    }
+    return render(request, "performance/workbook_page.html", context, status=status)
+
+
+@login_required
+@require_GET
+def workbook_page(request):
+    return _page(request)
+
+
+@login_required
+@require_GET
+def workbook_download(request):
+    form = ScopeForm(_scope_data(request.GET), user=request.user)
+    if not form.is_valid():
+        return _page(request, form=form, status=400)
+    d = form.cleaned_data
+    if not wi.may_use_scope(request.user, d["agency"], d["unit"]):
+        return _page(
+            request,
+            form=form,
+            status=403,
+            refusal=_("您沒有「%(scope)s」的填報權限。") % {"scope": wi.scope_label(form.scope())},
+        )
+    data = wi.build_for(
+        request.user, agency=d["agency"], unit=d["unit"], year=d["year"], quarter=d["quarter"]
+    )
+    response = HttpResponse(data, content_type=XLSX)
+    response["Content-Disposition"] = content_disposition_header(True, wi.file_name(form.scope()))
+    return response
+
+
+# --- the stored upload ---------------------------------------------------------------------
+
+
+def _folder() -> Path:
+    root = Path(settings.MEDIA_ROOT or Path(settings.BASE_DIR) / "var" / "media")
+    folder = root / "workbook-uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _sweep(folder: Path):
+    cutoff = time.time() - KEEP_SECONDS
+    for path in folder.iterdir():
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+
+
+def _store(data: bytes, meta: dict) -> str:
+    folder = _folder()
+    _sweep(folder)
+    token = secrets.token_urlsafe(24)
+    (folder / f"{token}.xlsx").write_bytes(data)
+    _save_meta(token, meta)
+    return token
+
+
+def _save_meta(token: str, meta: dict):
+    (_folder() / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+def _load(token: str, user) -> tuple[bytes, dict] | None:
+    if not TOKEN_RE.match(token or ""):
+        return None
+    folder = _folder()
+    try:
+        meta = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))
+        data = (folder / f"{token}.xlsx").read_bytes()
+    except (OSError, ValueError):
+        return None
+    if meta.get("user") != user.pk:
+        return None
+    return data, meta
+
+
+def _discard(token: str):
+    folder = _folder()
+    for suffix in (".xlsx", ".json"):
+        (folder / f"{token}{suffix}").unlink(missing_ok=True)
+
+
+def _status(report: wi.Report) -> int:
+    if report.forbidden:
+        return 403
+    if report.stale:
+        return 409
+    return 200 if report.ok else 400
+
+
+@login_required
+@require_POST
+def workbook_upload(request):
+    form = UploadForm(request.POST, request.FILES, user=request.user)
+    if not form.is_valid():
+        return _page(request, upload_form=form, status=400)
+    upload = form.cleaned_data["file"]
+    name = Path(upload.name).name
+    if upload.size > wb.max_bytes():
+        report = wi.Report(file_name=name, problems=[wb.too_big(upload.size)])
+        return _page(request, upload_form=form, report=report, status=400)
+    data = upload.read()
+    scope = form.scope()
+    report = wi.import_workbook(data, name=name, user=request.user, commit=False, expected=scope)
+    token = None
+    if report.ok and report.changed_rows:
+        token = _store(
+            data,
+            {
+                "user": request.user.pk,
+                "name": name,
+                "scope": form.data.dict() if hasattr(form.data, "dict") else dict(form.data),
+                "versions": report.versions,
+            },
+        )
+    return render(
+        request,
+        "performance/workbook_preview.html",
+        {"report": report, "token": token, "scope_query": _scope_query(form)},
+        status=_status(report),
+    )
+
+
+def _scope_query(form) -> str:
+    query = QueryDict(mutable=True)
+    for name in ("agency", "unit", "year", "quarter"):
+        query[name] = form.data.get(name, "")
+    return query.urlencode()
+
+
+@login_required
+@require_POST
+def workbook_confirm(request):
+    token = request.POST.get("token", "")
+    stored = _load(token, request.user)
+    if stored is None:
+        raise PermissionDenied(_("找不到這次上傳，或上傳已過期；請重新上傳活頁簿。"))
+    data, meta = stored
+    form = ScopeForm(meta["scope"], user=request.user)
+    if not form.is_valid():
+        raise PermissionDenied(_("找不到這次上傳，或上傳已過期；請重新上傳活頁簿。"))
+    report = wi.import_workbook(
+        data,
+        name=meta["name"],
+        user=request.user,
+        commit=True,
+        expected=form.scope(),
+        seen_versions=meta["versions"],
+    )
+    if report.written:
+        _discard(token)
+        return render(
+            request,
+            "performance/workbook_done.html",
+            {"report": report, "scope_query": _scope_query(form)},
+        )
+    _discard(token)
+    return render(
+        request,
+        "performance/workbook_preview.html",
+        {"report": report, "token": None, "scope_query": _scope_query(form), "refused": True},
+        status=_status(report) if not report.ok else 409,
+    )

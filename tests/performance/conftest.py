@@ -1,0 +1,99 @@
+"""A small agency for the quarterly workflow: one unit, two indicators of this year (a count
+with target 100 and a ratio with target 90 %), and the quarter's entry window open today."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from budget.models import Agency, Unit
+from budget.services import agency_create, unit_create
+from performance.models import Indicator, ReportingPeriod
+from performance.services import (
+    indicator_create,
+    period_get_or_create,
+    period_update,
+    strategic_goal_create,
+)
+
+
+@dataclass
+class Workflow:
+    agency: Agency
+    unit: Unit
+    other_unit: Unit
+    year: int
+    quarter: int
+    count: Indicator
+    ratio: Indicator
+    elsewhere: Indicator  # of the other unit
+
+    def period(self) -> ReportingPeriod:
+        return period_get_or_create(agency=self.agency, year=self.year, quarter=self.quarter)
+
+    def set_window(self, user, *, opens_in: int, closes_in: int) -> ReportingPeriod:
+        """The window from today + `opens_in` to today + `closes_in` days."""
+        today = timezone.localdate()
+        period = self.period()
+        closes_on = today + timedelta(days=closes_in)
+        return period_update(
+            period=period,
+            expected_version=period.version,
+            user=user,
+            reason="測試用填報期間",
+            opens_on=today + timedelta(days=opens_in),
+            closes_on=closes_on,
+            first_review_due=closes_on + timedelta(days=10),
+            final_review_due=closes_on + timedelta(days=20),
+        )
+
+
+@pytest.fixture
+def workflow(alice) -> Workflow:
+    agency = agency_create(user=alice, code="wf", name="流程測試署")
+    unit = unit_create(agency=agency, user=alice, code="ops", name="業務組")
+    other = unit_create(agency=agency, user=alice, code="admin", name="秘書室")
+    year = timezone.localdate().year
+    goal = strategic_goal_create(user=alice, agency=agency, year=year, code="g1", title="目標")
+
+    def indicator(code, method, inputs, parts, unit):
+        return indicator_create(
+            user=alice,
+            goal=goal,
+            code=code,
+            name=f"指標{code}",
+            method=method,
+            responsible_unit=unit,
+            inputs=inputs,
+            parts=parts,
+        )
+
+    count = indicator(
+        "count",
+        "count",
+        [{"key": "value", "label": "辦理件數", "unit": "件"}],
+        [{"key": "value", "label": "件數", "value": Decimal("100")}],
+        unit,
+    )
+    ratio = indicator(
+        "ratio",
+        "ratio",
+        [
+            {"key": "num", "label": "查獲件數", "order": 1},
+            {"key": "den", "label": "受理件數", "order": 2},
+        ],
+        [{"key": "rate", "label": "查獲率", "value": Decimal("90")}],
+        unit,
+    )
+    elsewhere = indicator(
+        "other",
+        "count",
+        [{"key": "value", "label": "件數"}],
+        [{"key": "value", "label": "件數", "value": Decimal("10")}],
+        other,
+    )
+    flow = Workflow(agency, unit, other, year, 1, count, ratio, elsewhere)
+    flow.set_window(alice, opens_in=-1, closes_in=10)
+    return flow

@@ -1,0 +1,251 @@
+"""The workbook file itself: what it holds, how it is read back, and every refusal of a file
+that is not one of ours (real xlsx files written and read with openpyxl; no database)."""
+
+import io
+import zipfile
+from decimal import Decimal
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from performance import workbook as wb
+
+SCOPE = wb.Scope(agency_id=1, agency_name="署", unit_id=2, unit_name="第1組", year=2013, quarter=2)
+ROWS = [
+    wb.RowSpec(
+        indicator_id=10,
+        version=3,
+        goal="目標一",
+        name="指標甲",
+        measure="件",
+        target="100件",
+        state="草稿",
+        editable=True,
+        inputs=(wb.InputSpec("count", "件數（件）", minimum=Decimal(0)),),
+        figures={"count": Decimal("12")},
+        narrative={"progress": "辦理中"},
+    ),
+    wb.RowSpec(
+        indicator_id=11,
+        version=None,
+        goal="目標一",
+        name="指標乙",
+        measure="%",
+        target="90%",
+        state="未填報",
+        editable=True,
+        inputs=(
+            wb.InputSpec("num", "分子：完成件數（件）", minimum=Decimal(0), decimals=2),
+            wb.InputSpec("den", "分母：受理件數（件）", minimum=Decimal(0)),
+        ),
+    ),
+    wb.RowSpec(
+        indicator_id=12,
+        version=1,
+        goal="目標二",
+        name="指標丙",
+        measure="",
+        target="達成",
+        state="已核定",
+        editable=False,
+        inputs=(wb.InputSpec("met", "評等", wb.RATING, Decimal(0), Decimal(1)),),
+        figures={"met": Decimal(1)},
+    ),
+]
+# Columns of the rows above: G 件數, H 分子, I 分母, J 評等, K-O narrative.
+
+
+def _built() -> bytes:
+    return wb.build(SCOPE, ROWS, title="測試")
+
+
+def _edit(data: bytes, **cells) -> bytes:
+    book = load_workbook(io.BytesIO(data))
+    sheet = book.worksheets[0]
+    for coordinate, value in cells.items():
+        sheet[coordinate] = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _refusal(data: bytes, name: str = "a.xlsx") -> str:
+    with pytest.raises(wb.Refused) as caught:
+        wb.read(data, name=name)
+    return " ".join(str(p) for p in caught.value.problems)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def _members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_it_reads_back_what_it_built():
+    parsed = wb.read(_built())
+    assert parsed.problems == []
+    assert parsed.scope == {"agency": 1, "unit": 2, "year": 2013, "q": 2}
+    first, second, third = parsed.rows
+    assert (first.row, first.indicator_id, first.version) == (3, 10, 3)
+    assert first.figures == {"count": Decimal("12")}
+    assert first.narrative["progress"] == "辦理中"
+    assert second.figures == {"num": None, "den": None}
+    assert third.figures == {"met": Decimal(1)}
+    assert first.columns["count"] == ("G", "件數（件）")
+    assert second.columns["den"] == ("I", "分母：受理件數（件）")
+
+
+def test_it_heads_inputs_by_label_and_unit_and_protects_the_read_only_cells():
+    book = load_workbook(io.BytesIO(_built()))
+    sheet = book.worksheets[0]
+    assert [c.value for c in sheet[2]][:10] == [
+        "識別碼（請勿修改）",
+        "策略目標",
+        "指標名稱",
+        "衡量單位",
+        "年度目標值",
+        "狀態",
+        "件數（件）",
+        "分子：完成件數（件）",
+        "分母：受理件數（件）",
+        "評等",
+    ]
+    assert [c.value for c in sheet[2]][10:] == [
+        "辦理情形",
+        "效益",
+        "未達成原因",
+        "改善措施",
+        "其他說明",
+    ]
+    assert sheet.column_dimensions["A"].hidden
+    assert sheet.protection.sheet
+    assert sheet["C3"].protection.locked  # the indicator's name
+    assert not sheet["G3"].protection.locked  # its figure
+    assert not sheet["K3"].protection.locked  # its narrative
+    assert sheet["H3"].protection.locked  # another indicator's column
+    assert sheet["J5"].protection.locked  # an approved result
+    assert sheet["G3"].number_format == "#,##0"
+    assert sheet["H4"].number_format == "#,##0.00"
+    assert sheet["J5"].value == "達成"
+    rules = {str(dv.sqref): dv for dv in sheet.data_validations.dataValidation}
+    assert rules["G3 H4 I4"].type == "decimal"
+    assert (rules["G3 H4 I4"].formula1, rules["G3 H4 I4"].formula2) == ("0", "99999999999.9999")
+    assert "J5" not in " ".join(rules)  # nothing to choose in a locked row
+    assert book.sheetnames[:2] == ["填報", "說明"]
+    assert "淡黃色" in book["說明"]["A3"].value
+    assert book[wb.META_SHEET].sheet_state == "veryHidden"
+
+
+def test_it_offers_lists_for_ratings_and_codes():
+    rows = [
+        wb.RowSpec(20, None, "g", "評等", "", "", "", True, (ROWS[2].inputs[0],)),
+        wb.RowSpec(
+            21,
+            None,
+            "g",
+            "等第",
+            "",
+            "",
+            "",
+            True,
+            (wb.InputSpec("grade", "等第", wb.CODE, Decimal(0), Decimal(2)),),
+        ),
+    ]
+    sheet = load_workbook(io.BytesIO(wb.build(SCOPE, rows, title="t"))).worksheets[0]
+    lists = {dv.formula1 for dv in sheet.data_validations.dataValidation if dv.type == "list"}
+    assert lists == {'"達成,未達成"', '"0,1,2"'}
+
+
+def test_it_reports_formulas_text_and_absurd_numbers_by_row_and_column():
+    data = _edit(_built(), G3="=1+2", H4="許多", I4=1e20, K3="=A1")
+    parsed = wb.read(data)
+    problems = {(p.row, p.column): p.message for p in parsed.problems}
+    assert problems[(3, "G")] == "不可使用公式，請直接填入數值。"
+    assert "「許多」不是數字" in problems[(4, "H")]
+    assert "數值必須介於" in problems[(4, "I")]
+    assert problems[(3, "K")] == "不可使用公式，請直接填入文字。"
+    assert str(parsed.problems[0]).startswith("第 3 列 G 欄「件數（件）」：")
+
+
+def test_it_refuses_figures_in_another_indicators_column_and_rows_without_a_key():
+    parsed = wb.read(_edit(_built(), H3=5, B6="新的一列", G6=3))
+    messages = {(p.row, p.column): p.message for p in parsed.problems}
+    assert messages[(3, "H")] == "此欄不適用於這個指標，請清空。"
+    assert "沒有識別碼" in messages[(6, "")]
+
+
+def test_it_refuses_a_key_of_another_workbook_and_a_repeated_row():
+    parsed = wb.read(_edit(_built(), A4=999, A5=10))
+    messages = {p.row: p.message for p in parsed.problems}
+    assert "不屬於這份活頁簿" in messages[4]
+    assert "與第 3 列是同一個指標" in messages[5]
+    assert [row.indicator_id for row in parsed.rows] == [10]
+
+
+def test_it_refuses_a_tampered_signature():
+    book = load_workbook(io.BytesIO(_built()))
+    meta = book[wb.META_SHEET]
+    signed = meta["A2"].value
+    # Another unit's id in the signed text, keeping its signature: the signature no longer fits.
+    payload, _colon, signature = signed.rpartition(":")
+    meta["A2"] = payload[:-1] + ("A" if payload[-1] != "A" else "B") + ":" + signature
+    out = io.BytesIO()
+    book.save(out)
+    assert "簽章不符" in _refusal(out.getvalue())
+
+
+def test_it_refuses_another_template():
+    book = Workbook()
+    book.active["A3"] = 10
+    out = io.BytesIO()
+    book.save(out)
+    assert "不是 kpitrack 下載的填報活頁簿" in _refusal(out.getvalue())
+
+
+def test_it_refuses_what_is_not_an_xlsx():
+    assert "不是 Excel 活頁簿" in _refusal("指標,數值\n".encode())
+    assert "不是 Excel 活頁簿" in _refusal(_zip({"word/document.xml": b"<w/>"}))
+    assert "不是 Excel 活頁簿" in _refusal(b"PK\x03\x04" + b"\0" * 100)
+
+
+def test_it_refuses_an_empty_file():
+    assert _refusal(b"") == "檔案是空的。"
+
+
+def test_it_refuses_a_file_over_the_size_limit(settings):
+    settings.KPITRACK_WORKBOOK_MAX_BYTES = 1000
+    assert "檔案太大" in _refusal(_built())
+
+
+def test_it_refuses_a_zip_bomb_from_its_directory(settings):
+    members = _members(_built())
+    # Highly compressible: 8 MiB of zeros deflate to a few KiB.
+    members["xl/media/padding.bin"] = b"\0" * (8 * 1024 * 1024)
+    assert "壓縮比異常" in _refusal(_zip(members))
+    settings.KPITRACK_WORKBOOK_MAX_UNCOMPRESSED = 4 * 1024 * 1024
+    assert "解壓縮後過大" in _refusal(_zip(members))
+
+
+def test_it_refuses_a_workbook_with_macros():
+    members = _members(_built())
+    members["xl/vbaProject.bin"] = b"macro"
+    assert "含巨集" in _refusal(_zip(members))
+    assert "含巨集" in _refusal(_built(), name="填報.xlsm")
+
+
+def test_it_refuses_more_rows_than_the_limit(settings):
+    settings.KPITRACK_WORKBOOK_MAX_ROWS = 2
+    assert "列數超過上限 2 列" in _refusal(_built())
+
+
+def test_it_refuses_a_damaged_workbook():
+    members = _members(_built())
+    members["xl/workbook.xml"] = b"<not xml"
+    assert "無法讀取" in _refusal(_zip(members))
