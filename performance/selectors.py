@@ -98,10 +98,16 @@ class Achievement:
 
 
 def approved_results_q() -> Q:
-    """Results whose figures are final: approved, and a locked quarter's results that were
-    approved when it was locked (locking freezes a result, it does not approve it)."""
+    """Results whose figures are final: approved; first-approved where the agency has no
+    複核 (second_review off); and a locked quarter's results that were one of those when it was
+    locked (locking freezes a result, it does not approve it)."""
     State = Result.State
-    return Q(state=State.APPROVED) | Q(state=State.LOCKED, locked_from=State.APPROVED)
+    no_second_review = Q(indicator__goal__agency__second_review=False)
+    final = Q(state=State.APPROVED) | Q(no_second_review, state=State.FIRST_APPROVED)
+    locked = Q(state=State.LOCKED, locked_from=State.APPROVED) | Q(
+        no_second_review, state=State.LOCKED, locked_from=State.FIRST_APPROVED
+    )
+    return final | locked
 
 
 def indicators_for_years(

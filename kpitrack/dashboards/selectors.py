@@ -21,7 +21,7 @@ from kpitrack.engine.calendar import FULL_YEAR
 from kpitrack.permissions import agencies_for_user
 from performance.models import Indicator, Result, StrategicGoal
 from performance.outcomes import Projection, Stored, stored_for_code, stored_for_year
-from performance.selectors import Achievement
+from performance.selectors import Achievement, approved_results_q
 
 LIGHTS = (Status.GREEN, Status.YELLOW, Status.RED, Status.WHITE)
 ATTENTION_SHOWN = 10
@@ -81,9 +81,7 @@ def years_of(scope: Scope) -> list[int]:
 def latest_approved(scope: Scope, year: int | None = None) -> tuple[int, int] | None:
     """(year, quarter) of the latest approved data in the scope (within `year` if given). One
     query."""
-    results = Result.objects.filter(
-        state=Result.State.APPROVED, indicator__goal__agency_id__in=scope.ids
-    )
+    results = Result.objects.filter(approved_results_q(), indicator__goal__agency_id__in=scope.ids)
     if year is not None:
         results = results.filter(indicator__goal__year=year)
     row = (
@@ -340,7 +338,7 @@ def indicator_page(*, by_year: dict[int, list[Stored]], year: int) -> IndicatorP
     result = None
     if latest is not None:
         result = Result.objects.filter(
-            indicator=indicator, quarter=latest.quarter, state=Result.State.APPROVED
+            approved_results_q(), indicator=indicator, quarter=latest.quarter
         ).first()
     return IndicatorPage(
         indicator=indicator,
