@@ -224,7 +224,7 @@ def workbook_upload(request):
             {
                 "user": request.user.pk,
                 "name": name,
-                "scope": form.data.dict() if hasattr(form.data, "dict") else dict(form.data),
+                "scope": {n: form.data.get(n, "") for n in ("agency", "unit", "year", "quarter")},
                 "versions": report.versions,
             },
         )
