@@ -5,6 +5,7 @@ from django.views.generic import TemplateView
 
 from kpitrack import views
 from kpitrack.api import achievements as api_achievements
+from kpitrack.api import results as api_results
 from kpitrack.reports import views as reports
 
 admin.site.site_header = "kpitrack"
@@ -13,7 +14,10 @@ admin.site.site_title = "kpitrack"
 urlpatterns = [
     path("", views.home, name="home"),
     path("achievements/", views.achievements, name="achievements"),
+    path("", include("performance.urls")),
     path("api/v1/achievements/", api_achievements.achievements, name="api-achievements"),
+    path("", include("kpitrack.dashboards.urls")),
+    path("api/v1/results/", api_results.results, name="api-results"),
     path("reports/", reports.index, name="reports"),
     path("reports/pick/", reports.pick, name="report-pick"),
     path(

@@ -438,6 +438,37 @@ class ResultFigure(models.Model):
         return Decimal(self.published_rate) if self.published_rate else None
 
 
+class Outcome(models.Model):
+    """An indicator's computed outcome through a quarter from its approved figures, kept by
+    `performance.outcomes.refresh` on every write that can change it, so dashboards read it
+    instead of evaluating every indicator on every request.
+
+    `data` holds the engine's unrounded figures (`performance.outcomes` says what is in it);
+    rounding and lights follow the agency's policy when read, so a policy change needs no
+    refresh and a past year keeps its own policy."""
+
+    indicator = models.ForeignKey(
+        Indicator, verbose_name=_("指標"), on_delete=models.CASCADE, related_name="outcomes"
+    )
+    through_quarter = models.PositiveSmallIntegerField(
+        _("截至季別"), validators=[MinValueValidator(1), MaxValueValidator(4)]
+    )
+    data = models.JSONField(_("計算結果"))
+
+    class Meta:
+        verbose_name = _("計算結果")
+        verbose_name_plural = pgettext_lazy("plural", "計算結果")
+        ordering = ["indicator", "through_quarter"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "through_quarter"], name="outcome_quarter_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.indicator} Q{self.through_quarter}"
+
+
 # --- the quarterly workflow: periods, exceptions, evidence, reminders -------------------------
 
 

@@ -91,9 +91,16 @@ def approved_results_q() -> Q:
 
 
 def indicators_for_years(
-    *, years, agency=None, agencies=None, include_unapproved: bool = False, codes=None
+    *,
+    years,
+    agency=None,
+    agencies=None,
+    agency_ids=None,
+    include_unapproved: bool = False,
+    codes=None,
 ):
-    """`agency` narrows to one agency; `agencies` (a queryset) to those a user may see."""
+    """`agency` narrows to one agency; `agencies` (a queryset) to those a user may see;
+    `agency_ids` to a set of agencies by id; `codes` to indicators of those codes."""
     results = Result.objects.select_related("owner_unit").prefetch_related(
         Prefetch("figures", queryset=ResultFigure.objects.order_by("id"))
     )
@@ -113,6 +120,8 @@ def indicators_for_years(
         queryset = queryset.filter(goal__agency=agency)
     if agencies is not None:
         queryset = queryset.filter(goal__agency__in=agencies)
+    if agency_ids is not None:
+        queryset = queryset.filter(goal__agency_id__in=list(agency_ids))
     if codes is not None:
         queryset = queryset.filter(code__in=list(codes))
     return list(queryset)
@@ -149,9 +158,7 @@ def achievements_for_year(
             continue
         policy: Policy = policies[indicator.goal.agency_id, year]
         spec = indicator_spec(indicator)
-        previous = _previous_inputs(
-            previous_by_code.get((indicator.goal.agency_id, indicator.code))
-        )
+        previous = previous_inputs(previous_by_code.get((indicator.goal.agency_id, indicator.code)))
         outcome = evaluate(
             spec,
             quarters_of(indicator),
@@ -159,12 +166,13 @@ def achievements_for_year(
             previous=previous,
             policy=policy,
         )
-        rows.append(_achievement(indicator, outcome, through_quarter, previous is not None))
+        rows.append(achievement_of(indicator, outcome, through_quarter, previous is not None))
     return rows
 
 
-def _previous_inputs(last_year: Indicator | None) -> dict[str, Decimal | None] | None:
-    """Last year's full-year inputs of the same indicator, None when it recorded nothing."""
+def previous_inputs(last_year: Indicator | None) -> dict[str, Decimal | None] | None:
+    """Last year's full-year inputs of the same indicator code, for growth and prev(); None
+    when there is no such indicator or none of its figures can be aggregated."""
     if last_year is None:
         return None
     previous = aggregate_inputs(indicator_spec(last_year), quarters_of(last_year), 4)
@@ -196,7 +204,7 @@ def achievement_preview(
         indicator_spec(current),
         quarters,
         through_quarter=quarter,
-        previous=_previous_inputs(last_year),
+        previous=previous_inputs(last_year),
         policy=policy,
     )
 
@@ -206,7 +214,8 @@ def falls_short(outcome: Outcome) -> bool:
     return outcome.raw_rate is not None and outcome.raw_rate < HUNDRED
 
 
-def _achievement(indicator, outcome: Outcome, through_quarter: int, used_previous: bool):
+def achievement_of(indicator, outcome: Outcome, through_quarter: int, used_previous: bool):
+    """The row pages and reports show for an evaluated indicator, with what was printed."""
     result = next((r for r in indicator.results.all() if r.quarter == through_quarter), None)
     published = {f.key: f.published_figure for f in result.figures.all()} if result else {}
     labels = {i.key: i.label for i in indicator.inputs.all()}

@@ -28,6 +28,7 @@ from kpitrack.engine.numbers import FigureError, parse_figure
 from kpitrack.formatting import roc_year
 from kpitrack.versioning import ConcurrentEditError, attribute, claim_version
 
+from . import outcomes
 from ._pending_roles import (
     agency_setting,
     can_enter,
@@ -145,9 +146,13 @@ def strategic_goal_update(
     _check_fields(fields, GOAL_FIELDS)
     current = StrategicGoal.objects.get(pk=goal.pk)
     claim_version(current, expected_version)
+    before = {(current.agency_id, current.year), (current.agency_id, current.year + 1)}
     for name, value in fields.items():
         setattr(current, name, value)
-    return _save(current, user=user, reason=reason)
+    _save(current, user=user, reason=reason)
+    # Moving a goal to another year or agency moves its indicators' outcomes with it.
+    outcomes.refresh(pairs=before | {(current.agency_id, current.year + n) for n in (0, 1)})
+    return current
 
 
 @transaction.atomic
@@ -159,6 +164,7 @@ def strategic_goal_delete(*, goal: StrategicGoal, expected_version: int, user, r
     for indicator in current.indicators.all():
         _delete_indicator_tree(indicator, user=user, reason=reason)
     _delete(current, user=user, reason=reason)
+    outcomes.refresh(pairs={(current.agency_id, current.year + 1)})
 
 
 # --- indicators, their inputs and target parts -----------------------------------------------
@@ -220,6 +226,7 @@ def _write_indicator(indicator, *, inputs, parts, user, reason):
     if parts is not None:
         _sync_rows(indicator, TargetPart, parts, PART_FIELDS, user=user, reason=reason, revise=True)
     indicator.check_formula(list(indicator.inputs.values_list("key", flat=True)))
+    outcomes.refresh_for(indicator)
     return indicator
 
 
@@ -254,9 +261,13 @@ def indicator_update(
     _check_fields(fields, INDICATOR_FIELDS)
     current = Indicator.objects.get(pk=indicator.pk)
     claim_version(current, expected_version)
+    moved_from = current.goal if "goal" in fields else None
     for name, value in fields.items():
         setattr(current, name, value)
-    return _write_indicator(current, inputs=inputs, parts=parts, user=user, reason=reason)
+    written = _write_indicator(current, inputs=inputs, parts=parts, user=user, reason=reason)
+    if moved_from is not None:
+        outcomes.refresh(pairs={(moved_from.agency_id, moved_from.year + n) for n in (0, 1)})
+    return written
 
 
 @transaction.atomic
@@ -279,7 +290,9 @@ def target_part_revise(
     _save(indicator, user=user, reason=reason)
     current = TargetPart.objects.get(pk=part.pk)
     _revise(current, value, revision_reason or reason)
-    return _save(current, user=user, reason=reason)
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(indicator)
+    return current
 
 
 def _delete_indicator_tree(indicator: Indicator, *, user, reason: str):
@@ -296,7 +309,9 @@ def indicator_delete(*, indicator: Indicator, expected_version: int, user, reaso
     _require_reason(reason)
     current = Indicator.objects.get(pk=indicator.pk)
     claim_version(current, expected_version)
+    pairs = outcomes.pairs_after([current])
     _delete_indicator_tree(current, user=user, reason=reason)
+    outcomes.refresh(pairs=pairs)
 
 
 # --- results and their figures ---------------------------------------------------------------
@@ -370,6 +385,7 @@ def result_create(
         user=user,
         reason=reason,
     )
+    outcomes.refresh_for(indicator)
     return result
 
 
@@ -401,6 +417,7 @@ def result_update(
         user=user,
         reason=reason,
     )
+    outcomes.refresh_for(current.indicator)
     return current
 
 
@@ -427,10 +444,12 @@ def result_state_set(
         raise ValidationError(
             {"state": _("「%(state)s」不是成果狀態。") % {"state": state}}, code="state"
         )
-    current = Result.objects.get(pk=result.pk)
+    current = Result.objects.select_related("indicator__goal").get(pk=result.pk)
     claim_version(current, expected_version)
     current.state = state
-    return _save(current, user=user, reason=reason)
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)  # only approved figures count
+    return current
 
 
 def _delete_result_tree(result: Result, *, user, reason: str):
@@ -442,9 +461,10 @@ def _delete_result_tree(result: Result, *, user, reason: str):
 @transaction.atomic
 def result_delete(*, result: Result, expected_version: int, user, reason: str):
     _require_reason(reason)
-    current = Result.objects.get(pk=result.pk)
+    current = Result.objects.select_related("indicator__goal").get(pk=result.pk)
     claim_version(current, expected_version)
     _delete_result_tree(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)
 
 
 # --- the quarterly workflow ------------------------------------------------------------------
@@ -593,6 +613,7 @@ def period_lock(*, period: ReportingPeriod, user, reason: str) -> ReportingPerio
         result.state = Result.State.LOCKED
         result.version += 1
         _save(result, user=user, reason=reason)
+    outcomes.refresh(pairs={(current.agency_id, current.year)})
     return current
 
 
@@ -842,7 +863,9 @@ def result_first_approve(
         current, expected_version, (Result.State.SUBMITTED,), to, user=user, reason=reason
     )
     current.review_comment = ""
-    return _save(current, user=user, reason=reason)
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)  # approved figures now count
+    return current
 
 
 @transaction.atomic
@@ -861,7 +884,9 @@ def result_final_approve(
         reason=reason,
     )
     current.review_comment = ""
-    return _save(current, user=user, reason=reason)
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)  # approved figures now count
+    return current
 
 
 @transaction.atomic
@@ -895,7 +920,9 @@ def result_reopen(*, result: Result, expected_version: int, user, reason: str) -
     )
     current.locked_from = ""
     current.review_comment = reason.strip()
-    return _save(current, user=user, reason=reason)
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)  # its figures no longer count until approved again
+    return current
 
 
 # --- evidence --------------------------------------------------------------------------------

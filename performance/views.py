@@ -19,7 +19,6 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -31,7 +30,7 @@ from kpitrack.versioning import ConcurrentEditError
 
 from . import selectors, services
 from .forms import EvidenceForm, ResultEntryForm, ReviewForm, figure_inputs
-from .models import Evidence, Indicator, Result
+from .models import Evidence, Indicator, Result, StrategicGoal
 from .reasons import reason_message
 
 EDITABLE = (Result.State.DRAFT, Result.State.RETURNED)
@@ -246,7 +245,9 @@ def evidence_upload(request, indicator: int, quarter: int):
     status = 400
     if form.is_valid():
         try:
-            services.evidence_add(result=result, file=form.cleaned_data["file"], user=request.user)
+            services.evidence_add(
+                result=result, upload=form.cleaned_data["file"], user=request.user
+            )
         except ValidationError as exc:
             form.add_error("file", exc)
         except services.ResultLocked as exc:
@@ -298,19 +299,17 @@ def history(request, indicator: int):
 @login_required
 @require_GET
 def my_work(request):
-    form = PeriodForm(request.GET or None)
-    context = {"form": form, "quarters": through_quarter_choices()}
-    if not form.is_bound:
-        return render(request, "performance/my_work.html", context)
+    """The chosen quarter's indicators the user enters or reviews; by default the latest plan
+    year's first quarter."""
+    years = list(StrategicGoal.objects.order_by("-year").values_list("year", flat=True).distinct())
+    data = (
+        request.GET if "year" in request.GET else {"year": years[0] if years else "", "quarter": 1}
+    )
+    form = PeriodForm(data)
+    context = {"form": form, "years": years, "quarter_numbers": QUARTERS}
     if not form.is_valid():
         return render(request, "performance/my_work.html", context, status=400)
     year, quarter = form.cleaned_data["year"], form.cleaned_data["quarter"]
-    context.update(
-        {
-            "year": year,
-            "quarter": quarter,
-            "work": selectors.my_work(user=request.user, year=year, quarter=quarter),
-            "entry_url": reverse("my-work"),
-        }
-    )
+    work = selectors.my_work(user=request.user, year=year, quarter=quarter)
+    context.update({"year": year, "quarter": quarter, "work": work})
     return render(request, "performance/my_work.html", context)

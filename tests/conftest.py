@@ -63,3 +63,11 @@ def charlie(django_user_model):
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def cast(db):
+    """One user per role in nia (tests/roles.py): cast["staff"], cast["planner"], …"""
+    from .roles import build_cast
+
+    return build_cast()

@@ -32,11 +32,12 @@ QUERIES = {
     "pick": 4,
     # A report section is a set of achievements and the results not yet approved (to list them).
     # + agency, has-year; units, policy, goals, items, headcount budgets, lines; this year's
-    # indicators and parts; a section for each of years N-2 and N-1; the picker's years of
-    # goals, policies and headcount budgets
+    # indicators and parts; a set of achievements for each of years N-2 and N-1; the picker's
+    # years of goals, policies and headcount budgets; the unapproved results of years N-2 and N-1
     "budget": 30,
     "budget-xlsx": 27,
-    # + agency, has-year, the year's achievement policy; a section; the picker's years
+    # + agency, has-year, the year's achievement policy; a set of achievements; the picker's
+    # years; the year's unapproved results
     "performance": 13,
     "performance-xlsx": 12,
 }

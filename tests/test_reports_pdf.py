@@ -290,7 +290,10 @@ def test_it_has_an_unnumbered_title_page_running_headers_and_page_x_of_y_footers
     assert not re.search(r"第\d+頁", title_page), f"{name}: the cover is numbered: {title_page}"
     for number, lines in enumerate(pdf.layout_lines[1:], 2):
         footer = flat(lines[-1])
-        assert footer == f"第{number}頁/共{total}頁", f"{name} p.{number}: footer {lines[-1]!r}"
+        # The 101年度 budget explanation lacks headcount and policy data: every page says draft.
+        mark = "草稿：資料未完備或未核定，非正式版本" if name == "budget_2012" else ""
+        expected = f"{mark}第{number}頁/共{total}頁"
+        assert footer == expected, f"{name} p.{number}: footer {lines[-1]!r}"
         header = flat(lines[0])
         for text in (AGENCY, flat(pdf.title), year):
             assert text in header, f"{name} p.{number}: running header {lines[0]!r} lacks {text}"
@@ -340,27 +343,29 @@ ELAPSED_2013 = ("(二)上(101)年度已過期間施政績效及達成情形（1-
 
 
 def test_it_prints_one_result_per_indicator_in_each_results_table(budget_2013):
-    # Each row's analysis cell opens with 一、衡量標準 (a row split over two pages, only once).
+    # Each row's analysis cell opens with 一、衡量標準 or, as two 101年度 rows print it,
+    # 一、衡量指標 (a row split over two pages, only once).
     prior = _section_text(budget_2013, *PRIOR_2013)
     elapsed = _section_text(budget_2013, *ELAPSED_2013)
     assert prior.count("一、衡量標準：") == len(seed_indicators("2011-results.yaml")) == 12
-    assert elapsed.count("一、衡量標準：") == len(seed_indicators("2012-results.yaml")) == 11
+    opening = elapsed.count("一、衡量標準：") + elapsed.count("一、衡量指標：")
+    assert opening == len(seed_indicators("2012-results.yaml")) == 11
 
 
 def test_it_prints_the_engines_figures_in_the_right_sections(budget_2013):
     prior = _section_text(budget_2013, *PRIOR_2013)
     elapsed = _section_text(budget_2013, *ELAPSED_2013)
+    # Published lines stay as printed; the engine's figures stand beside them as a note.
     # e-permit 603,349 / 600,000, rounded half-up to two decimals.
-    assert "(二)達成度：603,349件，達成率100.56%" in prior
+    assert (
+        "(二)達成度：603,349人，達成率100.55％，符合並超越年度目標值。重算：603,349÷600,000"
+        in prior
+    )
     # Auto-gate enrolment 92,885 / 8,000: the document printed 1,061%, the engine says 1,161.06%.
-    assert "(二)達成度：92,885人，達成率1,161.06%" in prior
-    statement = prior.split("(二)達成度：92,885人")[1].split("四、效益")[0]
-    assert "1,061" not in statement, statement
+    assert "重算：92,885÷8,000=1,161.06%，與原列1,061%不符" in prior
     # PASS card 165 / 160 and the campus alliance's lowest-part rule (19 / 12 schools).
-    assert "(二)達成度：165件，達成率103.13%" in elapsed
-    assert "整體達成率158.33%（取各項最低者）" in elapsed
-    # The on-screen mismatch note is not part of the printed report.
-    assert "與重算結果不符" not in budget_2013.body
+    assert "(二)達成度：103％。重算：165÷160=103.13%，與原列103%相符" in elapsed
+    assert "取各項最低者158.33%，與原列158%相符" in elapsed
 
 
 def _layout_numbers(lines: list[str], label: str, count: int) -> list[str]:
@@ -411,9 +416,9 @@ def test_it_prints_the_light_counts_and_recomputed_rates_of_2010(performance_201
             counts[match[1]] = int(match[2])
     assert counts == {"綠燈": 9, "黃燈": 0, "紅燈": 0, "合計": 9}, counts
     body = performance_2010.body
-    # Civil liaison: 541 sessions / 300 is 180.33%; the published cell said 100%.
-    assert "541場次，達成率180.33%" in body
-    assert "與重算結果不符" not in body
+    # Civil liaison: the published cell said 100%, reprinted as such; 541 sessions / 300 is
+    # 180.33%, in the recomputation note beside it.
+    assert "三、目標達成值：100%。重算：541÷300=180.33%，與原列100%不符" in body
 
 
 # --- pagination -----------------------------------------------------------------------------
@@ -465,9 +470,9 @@ def _png(pdf: Pdf, page: int, folder: Path, stem: str) -> Path:
     ("name", "anchor"),
     [
         ("budget_2013", f"{AGENCY}組織系統圖"),
-        ("budget_2013", "165件，達成率103.13%"),
+        ("budget_2013", "重算：165÷160=103.13%"),
         ("performance_2010", "一、指標達成情形燈號統計"),
-        ("performance_2010", "541場次，達成率180.33%"),
+        ("performance_2010", "重算：541÷300=180.33%"),
         ("budget_2012", "資料缺漏"),
         ("budget_2013", "(二)年度關鍵績效指標"),
         ("budget_2013", "(一)前(100)年度施政績效及達成情形分析"),
@@ -505,7 +510,7 @@ def test_it_explains_why_the_elapsed_period_cannot_be_computed(budget_2012):
     assert all(reason.strip("。") for reason in reasons), reasons
     assert "達成率" not in elapsed
     prior = _section_text(budget_2012, "(一)前(99)年度施政績效及達成情形分析", "(二)上(100)年度")
-    assert "達成率180.33%" in prior  # 2010 is complete and still computed
+    assert "541÷300=180.33%" in prior  # 2010 is complete and still recomputed
 
 
 # --- print quality --------------------------------------------------------------------------

@@ -81,7 +81,7 @@ def result_to_dict(indicator: Indicator, quarter: int, result: Result | None, ou
         "state": result.state if result else None,
         "state_label": result.get_state_display() if result else str(NOT_ENTERED),
         "version": result.version if result else None,
-        "figures": {f.key: exact(f.value) for f in result.figures.all()} if result else {},
+        "figures": {f.key: plain(f.value) for f in result.figures.all()} if result else {},
         "narrative": {name: getattr(result, name) if result else "" for name in NARRATIVE_FIELDS},
         "review_comment": result.review_comment if result else "",
         "value": exact(outcome.value),

@@ -1,5 +1,7 @@
 """What the admin's change forms post, built from the database as a browser would send them."""
 
+import json
+
 from performance.models import Indicator, Result
 
 
@@ -82,6 +84,8 @@ def result_post(result: Result, **overrides) -> dict:
         "published_text": result.published_text,
         "published_rate": result.published_rate,
         "published_basis": result.published_basis,
+        "source": result.source,
+        "layout": json.dumps(result.layout, ensure_ascii=False),
         "version_seen": result.version,
         "change_reason": "",
     }

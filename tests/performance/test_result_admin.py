@@ -111,6 +111,7 @@ def test_a_result_is_added_then_its_figures_entered(client, alice):
         "quarter": "1",
         "state": "draft",
         "published_basis": "rate",
+        "layout": "{}",
         "change_reason": "",
     }
     response = client.post(reverse("admin:performance_result_add"), data)

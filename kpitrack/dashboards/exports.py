@@ -1,0 +1,143 @@
+"""The indicator table as xlsx and CSV: one line per indicator and one per target part, numbers
+as raw numbers, and text that a spreadsheet would read as a formula neutralised."""
+
+import csv
+import io
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+
+from kpitrack.formatting import exact, plain
+from performance.models import Result
+from performance.reasons import status_label
+
+from .selectors import Row
+
+# A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral(text: str) -> str:
+    """Text that a spreadsheet shows as typed: a leading ' stops formula evaluation."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def headers() -> list[str]:
+    return [
+        _("機關代碼"),
+        _("機關"),
+        _("年度"),
+        _("截至季別"),
+        _("策略目標"),
+        _("指標代碼"),
+        _("績效指標"),
+        _("子項目"),
+        _("主辦單位"),
+        _("計算方式"),
+        _("單位"),
+        _("目標值"),
+        _("實際值"),
+        _("達成率（%）"),
+        _("燈號"),
+        _("狀態"),
+        _("全年預估值"),
+        _("全年預估達成率（%）"),
+        _("原發布數值"),
+        _("與重算不符"),
+    ]
+
+
+def lines(rows: list[Row], year: int, quarter: int):
+    """Each row's cells: Decimal for numbers, str for text, None for empty."""
+    for row in rows:
+        i, a, outcome = row.indicator, row.achievement, row.outcome
+        single = a.parts[0] if len(a.parts) == 1 else None
+        common = [
+            i.goal.agency.code,
+            i.goal.agency.name,
+            year,
+            quarter,
+            i.goal.title,
+            i.code,
+            i.name,
+        ]
+        projection = row.projection
+        yield [
+            *common,
+            None,
+            i.responsible_unit.name if i.responsible_unit else None,
+            i.get_method_display(),
+            single.unit if single else None,
+            single.target if single else None,
+            outcome.value,
+            outcome.rate,
+            status_label(outcome.status),
+            Result.State(row.state).label if row.state else _("未填報"),
+            projection.value if projection else None,
+            projection.rate if projection else None,
+            a.published_rate,
+            None if a.mismatch is None else (_("是") if a.mismatch else _("否")),
+        ]
+        if single is not None:
+            continue
+        for part in a.parts:
+            yield [
+                *common,
+                part.label,
+                None,
+                None,
+                part.unit,
+                part.target,
+                part.value,
+                part.rate,
+                None,
+                None,
+                None,
+                None,
+                part.published_rate,
+                None if part.mismatch is None else (_("是") if part.mismatch else _("否")),
+            ]
+
+
+def _text(cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, Decimal):
+        return exact(cell)
+    if isinstance(cell, int):
+        return str(cell)
+    return neutral(str(cell))
+
+
+def as_csv(rows: list[Row], year: int, quarter: int) -> bytes:
+    """UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(headers())
+    for line in lines(rows, year, quarter):
+        writer.writerow([_text(cell) for cell in line])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def as_xlsx(rows: list[Row], year: int, quarter: int) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = _("績效指標")
+    sheet.append(headers())
+    for line in lines(rows, year, quarter):
+        sheet.append([_cell(cell) for cell in line])
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _cell(cell):
+    if isinstance(cell, Decimal):
+        # openpyxl writes a Decimal through float; the plain text keeps every digit when a
+        # figure has more than 15 significant ones, which a float cannot hold.
+        return cell if len(plain(cell).replace("-", "").replace(".", "")) <= 15 else plain(cell)
+    if cell is None or isinstance(cell, int):
+        return cell
+    return neutral(str(cell))  # lazily translated labels too

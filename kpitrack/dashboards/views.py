@@ -1,0 +1,208 @@
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django_tables2 import RequestConfig
+
+from kpitrack.engine.calendar import to_roc
+from kpitrack.formatting import chinese_number, quarter_label, through_quarter_choices
+from performance.selectors import indicator_history
+
+from . import exports
+from .charts import Bar, bar_chart
+from .period import BadPeriod, parse_indicator_year, resolve_period
+from .selectors import (
+    LIGHTS,
+    Scope,
+    default_scope_code,
+    indicator_outcomes,
+    indicator_page,
+    overview,
+    rows_for,
+    scope_for,
+    unit_of,
+)
+from .tables import IndicatorFilter, IndicatorTable
+
+
+def _scope(request, agency: str) -> Scope:
+    scope = scope_for(user=request.user, code=agency)
+    if scope is None:
+        raise Http404("agency")
+    return scope
+
+
+def _bad(request, message: str, back: str):
+    return render(
+        request, "dashboards/bad_request.html", {"message": message, "back": back}, status=400
+    )
+
+
+@login_required
+def index(request):
+    code = default_scope_code(user=request.user)
+    if code is None:
+        return render(request, "dashboards/empty.html")
+    return redirect("dashboards:overview", agency=code)
+
+
+def goal_chart(goals) -> str | None:
+    """Too many goals (a ministry's) make a chart unreadable; the table below lists them all."""
+    if not goals or len(goals) > 8:
+        return None
+    return bar_chart(
+        chart_id="goals-chart",
+        title=_("各策略目標達成度"),
+        bars=[
+            Bar(_("目標%(n)s") % {"n": chinese_number(n)}, g.rate, g.status.value)
+            for n, g in enumerate(goals, start=1)
+        ],
+    )
+
+
+def _overview_page(request, scope: Scope, *, unit=None):
+    here = request.path
+    try:
+        period = resolve_period(request.GET, scope)
+    except BadPeriod as exc:
+        return _bad(request, exc.message, here)
+    context = {
+        "scope": scope,
+        "period": period,
+        "quarters": through_quarter_choices(),
+        "unit": unit,
+    }
+    if period.year is not None:
+        rows = rows_for(scope, period.year, period.quarter)
+        if unit is not None:
+            rows = [row for row in rows if row.indicator.responsible_unit_id == unit.pk]
+        ov = overview(scope, period.year, period.quarter, rows=rows)
+        context.update({"ov": ov, "lights": LIGHTS, "goal_chart": goal_chart(ov.goals)})
+    return render(request, "dashboards/overview.html", context)
+
+
+@login_required
+def overview_view(request, agency):
+    return _overview_page(request, _scope(request, agency))
+
+
+@login_required
+def unit_view(request, agency, unit):
+    scope = _scope(request, agency)
+    found = unit_of(scope, unit)
+    if found is None:
+        raise Http404("unit")
+    own = Scope(agency=scope.agency, agencies=(scope.agency,))
+    return _overview_page(request, own, unit=found)
+
+
+@login_required
+def indicators_view(request, agency):
+    scope = _scope(request, agency)
+    here = request.path
+    try:
+        period = resolve_period(request.GET, scope)
+    except BadPeriod as exc:
+        return _bad(request, exc.message, here)
+    if period.year is None:
+        return render(request, "dashboards/empty.html")
+    filters = IndicatorFilter(request.GET, scope=scope, year=period.year)
+    if not filters.is_valid():
+        return _bad(request, filters.message, here)
+    rows = filters.keep(rows_for(scope, period.year, period.quarter))
+    export = request.GET.get("export")
+    if export:
+        return _export(export, rows, scope, period) or _bad(
+            request, _("匯出格式只能是 xlsx 或 csv。"), here
+        )
+    table = IndicatorTable(rows, ministry=scope.is_ministry)
+    try:
+        RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    except Http404:
+        return _bad(request, _("頁碼超出範圍。"), here)
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("sort", None)
+    return render(
+        request,
+        "dashboards/indicators.html",
+        {
+            "scope": scope,
+            "period": period,
+            "quarters": through_quarter_choices(),
+            "filters": filters,
+            "table": table,
+            "count": len(rows),
+            "query": query.urlencode(),
+        },
+    )
+
+
+def _export(kind: str, rows, scope, period):
+    name = f"{scope.agency.code}-indicators-{period.year}-q{period.quarter}"
+    if kind == "csv":
+        response = HttpResponse(
+            exports.as_csv(rows, period.year, period.quarter), content_type="text/csv"
+        )
+    elif kind == "xlsx":
+        response = HttpResponse(
+            exports.as_xlsx(rows, period.year, period.quarter),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        return None
+    response["Content-Disposition"] = f'attachment; filename="{name}.{kind}"'
+    return response
+
+
+def indicator_charts(page) -> tuple[str, str]:
+    quarterly = [
+        Bar(quarter_label(p.quarter), p.outcome.rate, p.outcome.status.value)
+        for p in page.quarterly
+    ]
+    if page.projection is not None:
+        quarterly.append(
+            Bar(_("全年預估"), page.projection.rate, page.projection.status.value, projected=True)
+        )
+    trend = [
+        Bar(
+            _("%(roc)s年") % {"roc": to_roc(p.year)}
+            + ("" if p.quarter == 4 else f"({quarter_label(p.quarter)})"),
+            p.outcome.rate,
+            p.outcome.status.value,
+        )
+        for p in page.trend
+    ]
+    return (
+        bar_chart(chart_id="quarterly-chart", title=_("各季累計達成率"), bars=quarterly),
+        bar_chart(chart_id="trend-chart", title=_("歷年達成率"), bars=trend),
+    )
+
+
+@login_required
+def indicator_view(request, agency, code):
+    scope = _scope(request, agency)
+    by_year = indicator_outcomes(agency=scope.agency, code=code)
+    years = list(by_year)
+    if not years:
+        raise Http404("indicator")
+    back = reverse("dashboards:overview", args=[agency])
+    try:
+        year = parse_indicator_year(request.GET, years)
+    except BadPeriod as exc:
+        return _bad(request, exc.message, back)
+    page = indicator_page(by_year=by_year, year=year)
+    quarterly_chart, trend_chart = indicator_charts(page)
+    return render(
+        request,
+        "dashboards/indicator.html",
+        {
+            "scope": scope,
+            "page": page,
+            "years": years,
+            "quarterly_chart": quarterly_chart,
+            "trend_chart": trend_chart,
+            "history": indicator_history(indicator=page.indicator),
+        },
+    )

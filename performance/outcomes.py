@@ -1,0 +1,338 @@
+"""Stored outcomes: every indicator's outcome through each quarter, computed from approved
+figures when something it depends on is written, read by dashboards with a fixed number of
+queries whatever the number of agencies, indicators or years.
+
+What is stored is policy-free: the engine's unrounded value and rate, per part too, the reason a
+figure cannot be computed, what the document printed and whether it matches, and the pro rata
+year-end projection of flow indicators. Reading applies the agency's policy of that year
+(rounding, lights), so `achievement_policy_set` needs no refresh.
+
+An indicator's outcome depends on its definition and targets, its approved figures, and (for
+growth and `prev()` formulas) last year's figures of the same code: `refresh` recomputes every
+indicator of the (agency, year) pairs given, and the services pass the pair written and the
+year after it."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+
+from budget.selectors import achievement_policies
+from kpitrack.engine.achievement import (
+    DEFAULT_POLICY,
+    Aggregation,
+    Method,
+    PartOutcome,
+    Policy,
+    Reason,
+    Status,
+    aggregate_inputs,
+    evaluate,
+    round_decimal,
+    status_for,
+)
+from kpitrack.engine.achievement import (
+    Outcome as EngineOutcome,
+)
+from kpitrack.engine.calendar import FULL_YEAR, QUARTERS
+
+from .models import Indicator, Outcome, StrategicGoal
+from .reasons import reason_message
+from .selectors import (
+    Achievement,
+    PartRow,
+    achievement_of,
+    indicator_spec,
+    indicators_for_years,
+    previous_inputs,
+    quarters_of,
+)
+
+# Methods whose year-end figure is the sum of flows, so the quarters so far extrapolate pro rata.
+FLOW_METHODS = frozenset({Method.COUNT, Method.LOWER, Method.MULTI, Method.WEIGHTED})
+
+
+# --- computing -------------------------------------------------------------------------------
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _number(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _reason(reason: Reason | None):
+    if reason is None:
+        return None
+    return [reason.code, reason.key, list(reason.quarters), reason.detail]
+
+
+def _project(spec, quarters, through_quarter: int) -> EngineOutcome | None:
+    """The year-end outcome if each remaining quarter repeats the average of those so far: only
+    for flows (counts summed over quarters), before the year is over, with no quarter missing."""
+    if through_quarter >= FULL_YEAR or spec.aggregation is not Aggregation.SUM:
+        return None
+    if spec.method not in FLOW_METHODS:
+        return None
+    so_far = aggregate_inputs(spec, quarters, through_quarter)
+    if not so_far or any(value is None for value in so_far.values()):
+        return None
+    filled = {q: quarters[q] for q in range(1, through_quarter + 1)}
+    for q in range(through_quarter + 1, FULL_YEAR + 1):
+        filled[q] = {key: total / through_quarter for key, total in so_far.items()}
+    outcome = evaluate(spec, filled, through_quarter=FULL_YEAR, policy=DEFAULT_POLICY)
+    return None if outcome.raw_rate is None else outcome
+
+
+def _part_values(outcome: EngineOutcome, single: bool) -> dict[str, Decimal | None]:
+    """Unrounded part values: a single part's is the measured value, otherwise the part's own
+    aggregated figure."""
+    if single:
+        return {p.key: outcome.raw_value for p in outcome.parts}
+    return {p.key: outcome.inputs.get(p.key) for p in outcome.parts}
+
+
+def _parts_data(outcome: EngineOutcome, rows: tuple[PartRow, ...] = ()) -> list[dict]:
+    single = len(outcome.parts) == 1
+    values = _part_values(outcome, single)
+    printed = {row.key: row for row in rows}
+    return [
+        {
+            "key": p.key,
+            "label": p.label,
+            "unit": p.unit,
+            "target": _text(p.target),
+            "value": _text(values[p.key]),
+            "rate": _text(p.raw_rate),
+            "reason": _reason(p.reason),
+            "published": _text(printed[p.key].published_rate) if p.key in printed else None,
+            "mismatch": printed[p.key].mismatch if p.key in printed else None,
+        }
+        for p in outcome.parts
+    ]
+
+
+def compute(indicator: Indicator, last_year: Indicator | None) -> list[Outcome]:
+    """The indicator's unsaved Outcome rows, one per quarter; needs what `indicators_for_years`
+    prefetches (approved results only)."""
+    spec = indicator_spec(indicator)
+    quarters = quarters_of(indicator)
+    previous = previous_inputs(last_year)
+    labels = {i.key: i.label for i in indicator.inputs.all()}
+    labels.update({p.key: p.label for p in indicator.parts.all()})
+    rows = []
+    for q in QUARTERS:
+        outcome = evaluate(
+            spec, quarters, through_quarter=q, previous=previous, policy=DEFAULT_POLICY
+        )
+        achievement = achievement_of(indicator, outcome, q, previous is not None)
+        projection = _project(spec, quarters, q)
+        data = {
+            "value": _text(outcome.raw_value),
+            "rate": _text(outcome.raw_rate),
+            "reason": _reason(outcome.reason),
+            "parts": _parts_data(outcome, achievement.parts),
+            "inputs": {key: _text(value) for key, value in outcome.inputs.items()},
+            "labels": labels,
+            "published": _text(achievement.published_rate),
+            "basis": achievement.published_basis,
+            "mismatch": achievement.mismatch,
+            "previous": previous is not None,
+            "entered": q in quarters,
+            "projection": None
+            if projection is None
+            else {
+                "value": _text(projection.raw_value),
+                "rate": _text(projection.raw_rate),
+                "parts": _parts_data(projection),
+            },
+        }
+        rows.append(Outcome(indicator=indicator, through_quarter=q, data=data))
+    return rows
+
+
+@transaction.atomic
+def refresh(*, pairs: Iterable[tuple[int, int]]):
+    """Recompute the stored outcomes of every indicator of each (agency_id, year)."""
+    by_year: dict[int, set[int]] = defaultdict(set)
+    for agency_id, year in pairs:
+        by_year[year].add(agency_id)
+    for year, agency_ids in sorted(by_year.items()):
+        indicators = [
+            i for i in indicators_for_years(years=[year - 1, year], agency_ids=agency_ids)
+        ]
+        last_years = {(i.goal.agency_id, i.code): i for i in indicators if i.goal.year < year}
+        Outcome.objects.filter(
+            indicator__goal__year=year, indicator__goal__agency_id__in=agency_ids
+        ).delete()
+        Outcome.objects.bulk_create(
+            row
+            for i in indicators
+            if i.goal.year == year
+            for row in compute(i, last_years.get((i.goal.agency_id, i.code)))
+        )
+
+
+def pairs_after(indicators: Iterable[Indicator]) -> set[tuple[int, int]]:
+    """The (agency_id, year) pairs an indicator's change reaches: its own year and the next,
+    whose growth and prev() read this year's figures."""
+    pairs = set()
+    for indicator in indicators:
+        goal = indicator.goal
+        pairs |= {(goal.agency_id, goal.year), (goal.agency_id, goal.year + 1)}
+    return pairs
+
+
+def refresh_for(*indicators: Indicator):
+    refresh(pairs=pairs_after(indicators))
+
+
+def rebuild() -> int:
+    """Every stored outcome recomputed from scratch; the number of rows written."""
+    pairs = set(StrategicGoal.objects.values_list("agency_id", "year").distinct())
+    Outcome.objects.all().delete()
+    refresh(pairs=pairs)
+    return Outcome.objects.count()
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Year-end figures projected pro rata from the quarters so far; never an actual."""
+
+    value: Decimal | None
+    rate: Decimal | None
+    status: Status
+    parts: tuple[PartOutcome, ...]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored outcome read with its agency's policy of that year."""
+
+    achievement: Achievement
+    projection: Projection | None
+    quarter: int
+    entered: bool  # approved figures exist for exactly this quarter
+    policy: Policy
+
+
+def _round(value: Decimal | None, policy: Policy) -> Decimal | None:
+    return None if value is None else round_decimal(value, policy.decimals, policy.rounding)
+
+
+def _engine_reason(data) -> Reason | None:
+    return None if data is None else Reason(data[0], data[1], tuple(data[2]), data[3])
+
+
+def _part_outcomes(parts: list[dict], policy: Policy) -> tuple[PartOutcome, ...]:
+    return tuple(
+        PartOutcome(
+            key=p["key"],
+            label=p["label"],
+            unit=p["unit"],
+            target=_number(p["target"]),
+            value=_round(_number(p["value"]), policy),
+            rate=_round(_number(p["rate"]), policy),
+            raw_rate=_number(p["rate"]),
+            reason=_engine_reason(p["reason"]),
+        )
+        for p in parts
+    )
+
+
+def outcome_of(data: dict, policy: Policy) -> EngineOutcome:
+    """The engine's Outcome as `evaluate` gives it under `policy`."""
+    raw_rate = _number(data["rate"])
+    rate = _round(raw_rate, policy)
+    return EngineOutcome(
+        value=_round(_number(data["value"]), policy),
+        rate=rate,
+        raw_value=_number(data["value"]),
+        raw_rate=raw_rate,
+        status=status_for(rate, policy),
+        reason=_engine_reason(data["reason"]) if rate is None else None,
+        parts=_part_outcomes(data["parts"], policy),
+        inputs={key: _number(value) for key, value in data["inputs"].items()},
+    )
+
+
+def stored_of(row: Outcome, policy: Policy) -> Stored:
+    data = row.data
+    outcome = outcome_of(data, policy)
+    labels = data["labels"]
+    parts = tuple(
+        PartRow(
+            key=p.key,
+            label=p.label,
+            unit=p.unit,
+            target=p.target,
+            value=p.value,
+            rate=p.rate,
+            published_rate=_number(stored["published"]),
+            mismatch=stored["mismatch"],
+            reason=reason_message(p.reason, labels),
+        )
+        for p, stored in zip(outcome.parts, data["parts"], strict=True)
+    )
+    projected = data["projection"]
+    projection = None
+    if projected is not None:
+        rate = _round(_number(projected["rate"]), policy)
+        projection = Projection(
+            value=_round(_number(projected["value"]), policy),
+            rate=rate,
+            status=status_for(rate, policy),
+            parts=_part_outcomes(projected["parts"], policy),
+        )
+    achievement = Achievement(
+        indicator=row.indicator,
+        outcome=outcome,
+        result=None,
+        parts=parts,
+        reason=reason_message(outcome.reason, labels),
+        published_rate=_number(data["published"]),
+        published_basis=data["basis"],
+        mismatch=data["mismatch"],
+        previous_year_used=data["previous"],
+    )
+    return Stored(achievement, projection, row.through_quarter, data["entered"], policy)
+
+
+def _read(queryset) -> list[Stored]:
+    rows = list(
+        queryset.select_related("indicator__goal__agency", "indicator__responsible_unit").order_by(
+            "indicator__goal__agency__code",
+            "indicator__goal__year",
+            "indicator__goal__order",
+            "indicator__order",
+            "indicator_id",
+            "through_quarter",
+        )
+    )
+    policies = achievement_policies(
+        pairs={(r.indicator.goal.agency_id, r.indicator.goal.year) for r in rows}
+    )
+    return [stored_of(r, policies[r.indicator.goal.agency_id, r.indicator.goal.year]) for r in rows]
+
+
+def stored_for_year(*, agency_ids: Iterable[int], year: int, through_quarter: int) -> list[Stored]:
+    """Every indicator of the agencies in `year` through the quarter. Two queries."""
+    return _read(
+        Outcome.objects.filter(
+            indicator__goal__agency_id__in=list(agency_ids),
+            indicator__goal__year=year,
+            through_quarter=through_quarter,
+        )
+    )
+
+
+def stored_for_code(*, agency_id: int, code: str) -> list[Stored]:
+    """An indicator code's outcomes in every year and quarter, oldest first. Two queries."""
+    return _read(Outcome.objects.filter(indicator__goal__agency_id=agency_id, indicator__code=code))

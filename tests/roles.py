@@ -1,0 +1,65 @@
+"""A cast of users, one per role, in the seeded agency nia (入出國及移民署, under 內政部 moi):
+the people the permission tests and the matrix sign in as. Built through the services, like the
+demo users of `make run`."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+
+from budget.models import Agency, Membership, Unit
+from budget.services import agency_create, membership_create
+
+Role = Membership.Role
+UNIT = "international-affairs"  # responsible for FY2013's anti-trafficking and intl-cooperation
+OTHER_UNIT = "accounting"
+# Every role a request can come as: signed out, signed in with a role elsewhere only, each role
+# in nia, and a superuser.
+ROLES = (
+    "anonymous",
+    "outsider",
+    "staff",
+    "head",
+    "planner",
+    "director",
+    "viewer",
+    "admin",
+    "superuser",
+)
+
+
+@dataclass
+class Cast:
+    users: dict  # role -> user (no entry for anonymous)
+    agency: Agency
+    unit: Unit
+    other_unit: Unit
+    other_agency: Agency
+
+    def __getitem__(self, role):
+        return self.users[role]
+
+
+def build_cast() -> Cast:
+    User = get_user_model()
+    nia = Agency.objects.get(code="nia")
+    unit = Unit.objects.get(agency=nia, code=UNIT)
+    other_unit = Unit.objects.get(agency=nia, code=OTHER_UNIT)
+    other = agency_create(code="other-agency", name="他機關", user=None)
+    grants = {
+        "outsider": (other, None, Role.ADMIN),
+        "staff": (nia, unit, Role.STAFF),
+        "head": (nia, unit, Role.HEAD),
+        "planner": (nia, None, Role.PLANNER),
+        "director": (nia, None, Role.DIRECTOR),
+        "viewer": (Agency.objects.get(code="moi"), None, Role.VIEWER),
+        "admin": (nia, None, Role.ADMIN),
+    }
+    users = {}
+    for role, (agency, in_unit, as_role) in grants.items():
+        # No password: tests sign in with force_login, and hashing one costs a second each.
+        users[role] = User.objects.create_user(role, f"{role}@example.org")
+        membership_create(
+            member=users[role], agency=agency, unit=in_unit, role=as_role, user=None, reason="測試"
+        )
+    users["superuser"] = User.objects.create_superuser("root", "root@example.org")
+    return Cast(users=users, agency=nia, unit=unit, other_unit=other_unit, other_agency=other)
