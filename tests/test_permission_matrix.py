@@ -81,7 +81,6 @@ MATRIX: dict[str, Row] = {
         data={},
     ),
     "password_change_done": Row("/accounts/password/done/", get=SIGNED_IN),
-<<<<<<< HEAD
     # h8c: the quarterly entry pages and the results API. The sample is FY2013's
     # intl-cooperation, of the cast's unit, for Q4; FY2013's window is long closed, so a
     # permitted save is refused as locked (423) and a save by anyone else is 403.
@@ -116,7 +115,7 @@ MATRIX: dict[str, Row] = {
         "/api/v1/results/?year=2013&quarter=4&agency=nia",
         get=expect(200, anonymous=401, outsider=403),
         post=expect(400, anonymous=401),  # an empty body is answered per field
-=======
+    ),
     "workbook": Row("/workbook/", get=SIGNED_IN),
     "workbook-download": Row(
         "/workbook/download/?agency=nia&unit=international-affairs&year=2013&quarter=1",
@@ -130,7 +129,6 @@ MATRIX: dict[str, Row] = {
         "/workbook/confirm/",
         get=expect(405, anonymous=302),
         post=expect(403, anonymous=302),  # no upload of theirs to confirm
->>>>>>> h9-workbook
     ),
     "set_language": Row(
         "/i18n/setlang/", get=expect(302), post=expect(302), data={"language": "en", "next": "/"}
