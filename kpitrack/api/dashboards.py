@@ -125,6 +125,8 @@ def _overview_answer(request, scope: Scope, unit=None):
                     "name": s.agency.name,
                     "indicators": s.total,
                     "counts": s.counts,
+                    "goals": s.goals_total,
+                    "green_goals": s.goals_green,
                 }
                 for s in ov.agencies
             ],

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When
 
 from budget.models import Agency, Unit
+from budget.selectors import achievement_policies
 from kpitrack.engine.achievement import (
     HUNDRED,
     ZERO,
@@ -222,6 +223,8 @@ class AgencyStanding:
     agency: Agency
     counts: dict
     total: int
+    goals_total: int = 0
+    goals_green: int = 0  # goals whose weighted achievement is green
 
     @property
     def count_pairs(self):
@@ -251,25 +254,48 @@ def light_counts(rows) -> dict:
     return {light.value: counted.get(light, 0) for light in LIGHTS}
 
 
-def goal_standing(briefs: list[Brief], agency: Agency) -> GoalStanding:
-    weighted, weights = ZERO, ZERO
-    for brief in briefs:
-        if brief.rate is None or not brief.weight:
-            continue
-        weighted += brief.weight * min(brief.rate, HUNDRED)
-        weights += brief.weight
-    policy = briefs[0].policy
-    rate = round_decimal(weighted / weights, policy.decimals, policy.rounding) if weights else None
-    return GoalStanding(
-        goal_id=briefs[0].goal_id,
-        title=briefs[0].goal_title,
-        agency=agency,
-        rate=rate,
-        status=status_for(rate, policy),
-        evaluated=sum(1 for brief in briefs if brief.rate is not None),
-        total=len(briefs),
-        counts=light_counts(briefs),
+def _goals(outcomes, agencies: dict[int, Agency], year: int) -> list[GoalStanding]:
+    """Every goal's standing from its indicators' stored rates and lights. Two queries."""
+    lines = outcomes.order_by(
+        "agency__code", "indicator__goal__order", "indicator__order"
+    ).values_list(
+        "agency_id",
+        "indicator__goal_id",
+        "indicator__goal__title",
+        "indicator__weight",
+        "rate",
+        "status",
     )
+    by_goal: dict[int, list] = {}
+    for line in lines:
+        by_goal.setdefault(line[1], []).append(line)
+    policies = achievement_policies(pairs={(agency_id, year) for agency_id in agencies})
+    goals = []
+    for goal_id, goal_lines in by_goal.items():
+        agency_id, title = goal_lines[0][0], goal_lines[0][2]
+        weighted, weights = ZERO, ZERO
+        for _a, _g, _t, weight, rate, _s in goal_lines:
+            if rate is not None and weight:
+                weighted += weight * min(rate, HUNDRED)
+                weights += weight
+        policy = policies[agency_id, year]
+        rate = (
+            round_decimal(weighted / weights, policy.decimals, policy.rounding) if weights else None
+        )
+        counted = Counter(line[5] for line in goal_lines)
+        goals.append(
+            GoalStanding(
+                goal_id=goal_id,
+                title=title,
+                agency=agencies[agency_id],
+                rate=rate,
+                status=status_for(rate, policy),
+                evaluated=sum(1 for line in goal_lines if line[4] is not None),
+                total=len(goal_lines),
+                counts={light.value: counted.get(light.value, 0) for light in LIGHTS},
+            )
+        )
+    return goals
 
 
 def _attention(outcomes, quarter: int) -> list[tuple[int, str | None]]:
@@ -293,9 +319,9 @@ def _attention(outcomes, quarter: int) -> list[tuple[int, str | None]]:
 
 
 def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None) -> Overview:
-    """Counts per light and agency and the indicators needing attention, counted in the
-    database whatever the size; goals (for one agency) from its few brief rows. Seven queries
-    for an agency, five for a ministry."""
+    """Counts per light and agency, goals, and the indicators needing attention, counted and
+    ordered in the database; only the attention list is read in full. Seven queries, for an
+    agency as for a ministry."""
     outcomes = StoredOutcome.objects.filter(
         agency_id__in=scope.ids, year=year, through_quarter=quarter
     )
@@ -315,18 +341,7 @@ def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None)
     attention = _attention(outcomes, quarter)
     shown = dict(attention[:ATTENTION_SHOWN])
     full = stored_for_indicators(ids=list(shown), through_quarter=quarter)
-    goals = []
-    if not scope.is_ministry or unit is not None:
-        by_goal: dict[int, list[Brief]] = {}
-        briefs = briefs_for_year(
-            agency_ids=scope.ids,
-            year=year,
-            through_quarter=quarter,
-            unit_id=None if unit is None else unit.pk,
-        )
-        for brief in briefs:
-            by_goal.setdefault(brief.goal_id, []).append(brief)
-        goals = [goal_standing(b, scope.agency) for b in by_goal.values()]
+    goals = _goals(outcomes, {a.pk: a for a in scope.agencies}, year)
     return Overview(
         scope=scope,
         year=year,
@@ -340,7 +355,15 @@ def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None)
         ],
         attention_total=len(attention),
         agencies=[
-            AgencyStanding(a, per_agency[a.pk], sum(per_agency[a.pk].values()))
+            AgencyStanding(
+                a,
+                per_agency[a.pk],
+                sum(per_agency[a.pk].values()),
+                goals_total=sum(1 for g in goals if g.agency.pk == a.pk),
+                goals_green=sum(
+                    1 for g in goals if g.agency.pk == a.pk and g.status is Status.GREEN
+                ),
+            )
             for a in scope.agencies
             if a.pk in per_agency
         ],

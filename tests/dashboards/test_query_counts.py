@@ -24,10 +24,10 @@ def store(built):
 # data (1). A list is the results' states, the brief outcomes and their policies (3); rows shown
 # in full are their outcomes and policies (2).
 QUERIES = {
-    # + period, counts per agency and light, the attention list, its rows in full (a ministry
-    # has no goals on its overview)
-    "overview": 10,
-    "overview-api": 10,
+    # + period, counts per agency and light, the goals' lines and policies, the attention
+    # list, its rows in full
+    "overview": 12,
+    "overview-api": 12,
     # + period, list, the filter's unit and goal choices, the page in full
     "indicators": 12,
     "indicators-api": 10,
