@@ -26,11 +26,7 @@ from kpitrack.engine.achievement import Method, allows_negative
 from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_quarter, is_valid_year
 from kpitrack.engine.numbers import FigureError, parse_figure
 from kpitrack.formatting import roc_year
-from kpitrack.versioning import ConcurrentEditError, attribute, claim_version
-
-from . import outcomes
-from ._pending_roles import (
-    agency_setting,
+from kpitrack.permissions import (
     can_enter,
     can_final_review,
     can_first_review,
@@ -38,6 +34,9 @@ from ._pending_roles import (
     can_submit,
     require,
 )
+from kpitrack.versioning import ConcurrentEditError, attribute, claim_version
+
+from . import outcomes
 from .filetypes import accepted_kinds, sniff
 from .models import (
     EntryException,
@@ -504,8 +503,8 @@ def _quarter_end(year: int, quarter: int) -> date:
 
 
 def _period_defaults(agency: Agency, year: int, quarter: int) -> dict:
-    window = agency_setting(agency, "entry_window_days")
-    review = agency_setting(agency, "review_days")
+    window = agency.entry_window_days
+    review = agency.review_days
     opens_on = _quarter_end(year, quarter) + timedelta(days=1)
     closes_on = opens_on + timedelta(days=window)
     first_review_due = closes_on + timedelta(days=review)
@@ -854,11 +853,7 @@ def result_first_approve(
     current = _locked_result(result)
     agency = current.indicator.goal.agency
     require(can_first_review(user, agency))
-    to = (
-        Result.State.FIRST_APPROVED
-        if agency_setting(agency, "second_review")
-        else Result.State.APPROVED
-    )
+    to = Result.State.FIRST_APPROVED if agency.second_review else Result.State.APPROVED
     current = _transition(
         current, expected_version, (Result.State.SUBMITTED,), to, user=user, reason=reason
     )

@@ -5,6 +5,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from budget.models import Agency
 from kpitrack.dashboards.period import BadPeriod, parse_indicator_year, resolve_period
 from kpitrack.dashboards.selectors import (
     GoalStanding,
@@ -77,12 +78,15 @@ def _scope(request, agency: str) -> Scope | None:
 
 
 def _guard(view):
-    """Signed-in users only; an agency the user may not see is 404, like the pages."""
+    """Signed-in users only; an agency the user may not see is 403, one that does not exist 404,
+    like the pages."""
 
     def wrapped(request, agency, **kwargs):
         if not request.user.is_authenticated:
             return error(_("請先登入。"), 401)
         scope = _scope(request, agency)
+        if scope is None and Agency.objects.filter(code=agency).exists():
+            return error(_("您沒有檢視這個機關的權限。"), 403)
         if scope is None:
             return error(_("找不到機關代碼「%(code)s」。") % {"code": agency}, 404)
         return view(request, scope, **kwargs)

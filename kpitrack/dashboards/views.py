@@ -7,6 +7,7 @@ from django_tables2 import RequestConfig
 
 from kpitrack.engine.calendar import to_roc
 from kpitrack.formatting import chinese_number, quarter_label, through_quarter_choices
+from kpitrack.permissions import get_agency_for_user
 from performance.selectors import indicator_history
 
 from . import exports
@@ -29,6 +30,8 @@ from .tables import IndicatorFilter, IndicatorTable
 def _scope(request, agency: str) -> Scope:
     scope = scope_for(user=request.user, code=agency)
     if scope is None:
+        # 404 when there is no such agency, 403 when it is not the user's (as every page).
+        get_agency_for_user(request.user, agency)
         raise Http404("agency")
     return scope
 
