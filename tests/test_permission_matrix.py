@@ -116,6 +116,20 @@ MATRIX: dict[str, Row] = {
         get=expect(200, anonymous=401, outsider=403),
         post=expect(400, anonymous=401),  # an empty body is answered per field
     ),
+    "workbook": Row("/workbook/", get=SIGNED_IN),
+    "workbook-download": Row(
+        "/workbook/download/?agency=nia&unit=international-affairs&year=2013&quarter=1",
+        # a unit's workbook: those who enter its figures (the agency's admin too)
+        get=expect(403, anonymous=302, staff=200, head=200, admin=200, superuser=200),
+    ),
+    "workbook-upload": Row(
+        "/workbook/upload/", get=expect(405, anonymous=302), post=expect(400, anonymous=302)
+    ),
+    "workbook-confirm": Row(
+        "/workbook/confirm/",
+        get=expect(405, anonymous=302),
+        post=expect(403, anonymous=302),  # no upload of theirs to confirm
+    ),
     "set_language": Row(
         "/i18n/setlang/", get=expect(302), post=expect(302), data={"language": "en", "next": "/"}
     ),
