@@ -450,9 +450,16 @@ class Outcome(models.Model):
     indicator = models.ForeignKey(
         Indicator, verbose_name=_("指標"), on_delete=models.CASCADE, related_name="outcomes"
     )
+    # The indicator's agency and year, copied so a dashboard reads a year of a whole ministry
+    # from one index; `refresh` rewrites them with the outcome.
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("機關"), on_delete=models.CASCADE, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField(_("年度（西元）"), validators=year_validators)
     through_quarter = models.PositiveSmallIntegerField(
         _("截至季別"), validators=[MinValueValidator(1), MaxValueValidator(4)]
     )
+    entered = models.BooleanField(_("本季已有核定資料"), default=False)
     data = models.JSONField(_("計算結果"))
 
     class Meta:
@@ -464,6 +471,7 @@ class Outcome(models.Model):
                 fields=["indicator", "through_quarter"], name="outcome_quarter_unique"
             )
         ]
+        indexes = [models.Index(fields=["agency", "year", "through_quarter"])]
 
     def __str__(self):
         return f"{self.indicator} Q{self.through_quarter}"

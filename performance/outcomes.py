@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models.fields.json import KT
 
 from budget.selectors import achievement_policies
 from kpitrack.engine.achievement import (
@@ -142,7 +143,6 @@ def compute(indicator: Indicator, last_year: Indicator | None) -> list[Outcome]:
             "basis": achievement.published_basis,
             "mismatch": achievement.mismatch,
             "previous": previous is not None,
-            "entered": q in quarters,
             "projection": None
             if projection is None
             else {
@@ -151,7 +151,16 @@ def compute(indicator: Indicator, last_year: Indicator | None) -> list[Outcome]:
                 "parts": _parts_data(projection),
             },
         }
-        rows.append(Outcome(indicator=indicator, through_quarter=q, data=data))
+        rows.append(
+            Outcome(
+                indicator=indicator,
+                agency_id=indicator.goal.agency_id,
+                year=indicator.goal.year,
+                through_quarter=q,
+                entered=q in quarters,
+                data=data,
+            )
+        )
     return rows
 
 
@@ -166,9 +175,7 @@ def refresh(*, pairs: Iterable[tuple[int, int]]):
             i for i in indicators_for_years(years=[year - 1, year], agency_ids=agency_ids)
         ]
         last_years = {(i.goal.agency_id, i.code): i for i in indicators if i.goal.year < year}
-        Outcome.objects.filter(
-            indicator__goal__year=year, indicator__goal__agency_id__in=agency_ids
-        ).delete()
+        Outcome.objects.filter(year=year, agency_id__in=agency_ids).delete()
         Outcome.objects.bulk_create(
             row
             for i in indicators
@@ -302,7 +309,7 @@ def stored_of(row: Outcome, policy: Policy) -> Stored:
         mismatch=data["mismatch"],
         previous_year_used=data["previous"],
     )
-    return Stored(achievement, projection, row.through_quarter, data["entered"], policy)
+    return Stored(achievement, projection, row.through_quarter, row.entered, policy)
 
 
 def _read(queryset) -> list[Stored]:
@@ -326,11 +333,86 @@ def stored_for_year(*, agency_ids: Iterable[int], year: int, through_quarter: in
     """Every indicator of the agencies in `year` through the quarter. Two queries."""
     return _read(
         Outcome.objects.filter(
-            indicator__goal__agency_id__in=list(agency_ids),
-            indicator__goal__year=year,
-            through_quarter=through_quarter,
+            agency_id__in=list(agency_ids), year=year, through_quarter=through_quarter
         )
     )
+
+
+def stored_for_indicators(*, ids: Iterable[int], through_quarter: int) -> list[Stored]:
+    """The given indicators through the quarter (a page of a table). Two queries."""
+    return _read(
+        Outcome.objects.filter(indicator_id__in=list(ids), through_quarter=through_quarter)
+    )
+
+
+@dataclass(frozen=True)
+class Brief:
+    """What lists, counts and sorting need of a stored outcome, read without building the
+    indicator, its goal and agency as model objects (a ministry has thousands)."""
+
+    indicator_id: int
+    goal_id: int
+    agency_id: int
+    unit_id: int | None
+    weight: Decimal
+    rate: Decimal | None
+    status: Status
+    projected_rate: Decimal | None
+    projected_status: Status | None
+    name: str
+    unit_name: str
+    goal_title: str
+    agency_name: str
+    policy: Policy
+
+
+def briefs_for_year(*, agency_ids: Iterable[int], year: int, through_quarter: int) -> list[Brief]:
+    """Every indicator of the agencies in `year` through the quarter, briefly. Two queries."""
+    agency_ids = list(agency_ids)
+    rows = (
+        Outcome.objects.filter(agency_id__in=agency_ids, year=year, through_quarter=through_quarter)
+        .order_by("agency__code", "indicator__goal__order", "indicator__order", "indicator_id")
+        .values_list(
+            "indicator_id",
+            "indicator__goal_id",
+            "agency_id",
+            "indicator__responsible_unit_id",
+            "indicator__weight",
+            KT("data__rate"),
+            KT("data__projection__rate"),
+            "indicator__name",
+            "indicator__responsible_unit__name",
+            "indicator__goal__title",
+            "agency__name",
+        )
+    )
+    policies = achievement_policies(pairs={(agency_id, year) for agency_id in agency_ids})
+    briefs = []
+    for i, goal, agency, unit, weight, raw, projected, name, unit_name, title, agency_name in rows:
+        policy = policies[agency, year]
+        # SQLite's ->> gives the text "null" for a JSON null where PostgreSQL gives NULL.
+        raw, projected = (None if x in (None, "null") else x for x in (raw, projected))
+        rate = _round(_number(raw), policy)
+        projected_rate = _round(_number(projected), policy)
+        briefs.append(
+            Brief(
+                indicator_id=i,
+                goal_id=goal,
+                agency_id=agency,
+                unit_id=unit,
+                weight=weight,
+                rate=rate,
+                status=status_for(rate, policy),
+                projected_rate=projected_rate,
+                projected_status=None if projected is None else status_for(projected_rate, policy),
+                name=name,
+                unit_name=unit_name or "",
+                goal_title=title,
+                agency_name=agency_name,
+                policy=policy,
+            )
+        )
+    return briefs
 
 
 def stored_for_code(*, agency_id: int, code: str) -> list[Stored]:

@@ -100,7 +100,7 @@ def _page(request, indicator, quarter, result, *, form=None, review_form=None, s
         "indicator": indicator,
         "quarter": quarter,
         "result": result,
-        "state_label": result.get_state_display() if result else _("未填報"),
+        "state_label": result.get_state_display() if result else selectors.NOT_ENTERED,
         "form": form,
         "review_form": review_form
         or ReviewForm(initial={"version": getattr(result, "version", None)}),

@@ -34,6 +34,15 @@ NOT_ALLOWED = expect(405)
 STAFF_FLAG = expect(302, superuser=200)  # the Django admin: users with is_staff only
 
 
+def _sample(cast) -> int:
+    """FY2013's intl-cooperation, made the cast unit's (the documents name no unit for it)."""
+    from performance.models import Indicator
+
+    indicator = Indicator.objects.get(goal__year=2013, code="intl-cooperation")
+    Indicator.objects.filter(pk=indicator.pk).update(responsible_unit=cast.unit)
+    return indicator.pk
+
+
 @dataclass(frozen=True)
 class Row:
     url: str | Callable[[object], str]  # a callable gets the cast (tests/roles.py)
@@ -72,6 +81,55 @@ MATRIX: dict[str, Row] = {
         data={},
     ),
     "password_change_done": Row("/accounts/password/done/", get=SIGNED_IN),
+    # h8c: the quarterly entry pages and the results API. The sample is FY2013's
+    # intl-cooperation, of the cast's unit, for Q4; FY2013's window is long closed, so a
+    # permitted save is refused as locked (423) and a save by anyone else is 403.
+    "my-work": Row("/work/?year=2013&quarter=4", get=SIGNED_IN),
+    "result-entry": Row(
+        lambda cast: f"/work/{_sample(cast)}/q4/",
+        get=OF_NIA,
+        post=expect(403, anonymous=302, staff=423, head=423, admin=423, superuser=423),
+        data={"version": "", "action": "save", "f_talks": "1", "f_countries": "1"},
+    ),
+    "result-preview": Row(
+        lambda cast: f"/work/{_sample(cast)}/q4/preview/",
+        get=expect(405, anonymous=302),
+        post=OF_NIA,
+        data={"f_talks": "1"},
+    ),
+    # No result has been entered for the quarter yet: nothing to review or attach to.
+    "result-review": Row(
+        lambda cast: f"/work/{_sample(cast)}/q4/review/",
+        get=expect(405, anonymous=302),
+        post=expect(404, anonymous=302),
+        data={"action": "approve", "version": "1"},
+    ),
+    "evidence-upload": Row(
+        lambda cast: f"/work/{_sample(cast)}/q4/evidence/",
+        get=expect(405, anonymous=302),
+        post=expect(404, anonymous=302),
+    ),
+    "evidence-download": Row("/evidence/999999/", get=expect(404, anonymous=302)),
+    "indicator-history": Row(lambda cast: f"/indicators/{_sample(cast)}/history/", get=OF_NIA),
+    "api-results": Row(
+        "/api/v1/results/?year=2013&quarter=4&agency=nia",
+        get=expect(200, anonymous=401, outsider=403),
+        post=expect(400, anonymous=401),  # an empty body is answered per field
+    ),
+    "workbook": Row("/workbook/", get=SIGNED_IN),
+    "workbook-download": Row(
+        "/workbook/download/?agency=nia&unit=international-affairs&year=2013&quarter=1",
+        # a unit's workbook: those who enter its figures (the agency's admin too)
+        get=expect(403, anonymous=302, staff=200, head=200, admin=200, superuser=200),
+    ),
+    "workbook-upload": Row(
+        "/workbook/upload/", get=expect(405, anonymous=302), post=expect(400, anonymous=302)
+    ),
+    "workbook-confirm": Row(
+        "/workbook/confirm/",
+        get=expect(405, anonymous=302),
+        post=expect(403, anonymous=302),  # no upload of theirs to confirm
+    ),
     "set_language": Row(
         "/i18n/setlang/", get=expect(302), post=expect(302), data={"language": "en", "next": "/"}
     ),

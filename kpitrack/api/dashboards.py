@@ -18,6 +18,7 @@ from kpitrack.dashboards.selectors import (
     rows_for,
     scope_for,
     unit_of,
+    with_full,
 )
 from kpitrack.dashboards.selectors import (
     overview as overview_of,
@@ -60,9 +61,9 @@ def row_to_dict(row: Row) -> dict:
 
 def goal_to_dict(goal: GoalStanding) -> dict:
     return {
-        "agency": goal.goal.agency.code,
-        "code": goal.goal.code,
-        "title": goal.goal.title,
+        "agency": goal.agency.code,
+        "id": goal.goal_id,
+        "title": goal.title,
         "achievement_rate": exact(goal.rate),
         "status": goal.status.value,
         "status_label": status_label(goal.status),
@@ -106,10 +107,8 @@ def _overview_answer(request, scope: Scope, unit=None):
     }
     if period.year is None:
         return answer({**base, "counts": None, "goals": [], "attention": [], "by_agency": []})
-    rows = rows_for(scope, period.year, period.quarter)
-    if unit is not None:
-        rows = [row for row in rows if row.indicator.responsible_unit_id == unit.pk]
-    ov = overview_of(scope, period.year, period.quarter, rows=rows)
+    rows = rows_for(scope, period.year, period.quarter, unit=unit)
+    ov = overview_of(scope, period.year, period.quarter, rows)
     return answer(
         {
             **base,
@@ -189,7 +188,7 @@ def indicators(request, scope: Scope):
             "through_quarter": period.quarter,
             "notice": period.notice,
             **meta,
-            "results": [row_to_dict(row) for row in shown],
+            "results": [row_to_dict(row) for row in with_full(list(shown), period.quarter)],
         }
     )
 

@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Max, Q
+from django.db.models import F, Q
 
 from budget.models import Agency, Unit
 from kpitrack.engine.achievement import (
@@ -20,7 +20,15 @@ from kpitrack.engine.achievement import (
 from kpitrack.engine.calendar import FULL_YEAR
 from kpitrack.permissions import agencies_for_user
 from performance.models import Indicator, Result, StrategicGoal
-from performance.outcomes import Projection, Stored, stored_for_code, stored_for_year
+from performance.models import Outcome as StoredOutcome
+from performance.outcomes import (
+    Brief,
+    Projection,
+    Stored,
+    briefs_for_year,
+    stored_for_code,
+    stored_for_indicators,
+)
 from performance.selectors import Achievement
 
 LIGHTS = (Status.GREEN, Status.YELLOW, Status.RED, Status.WHITE)
@@ -79,49 +87,55 @@ def years_of(scope: Scope) -> list[int]:
 
 
 def latest_approved(scope: Scope, year: int | None = None) -> tuple[int, int] | None:
-    """(year, quarter) of the latest approved data in the scope (within `year` if given). One
-    query."""
-    results = Result.objects.filter(
-        state=Result.State.APPROVED, indicator__goal__agency_id__in=scope.ids
-    )
+    """(year, quarter) of the latest approved data in the scope (within `year` if given), from
+    the stored outcomes' index. One query."""
+    entered = StoredOutcome.objects.filter(agency_id__in=scope.ids, entered=True)
     if year is not None:
-        results = results.filter(indicator__goal__year=year)
-    row = (
-        results.values("indicator__goal__year")
-        .annotate(quarter=Max("quarter"))
-        .order_by("-indicator__goal__year")
-        .first()
+        entered = entered.filter(year=year)
+    return (
+        entered.order_by("-year", "-through_quarter").values_list("year", "through_quarter").first()
     )
-    return None if row is None else (row["indicator__goal__year"], row["quarter"])
 
 
 # --- rows ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class Row:
-    """An indicator's standing with its quarter's state and, for flows, a year-end projection."""
+    """An indicator in a list: its brief standing and the state of its quarter's result; `full`
+    (the achievement with its parts, reasons and projection) is read only for the rows shown."""
 
-    achievement: Achievement
+    brief: Brief
     state: str | None  # of the quarter's result in any state; None: nothing entered
-    projection: Projection | None
-    policy: Policy
+    full: Stored | None = None
+
+    @property
+    def achievement(self) -> Achievement:
+        return self.full.achievement
 
     @property
     def indicator(self) -> Indicator:
-        return self.achievement.indicator
+        return self.full.achievement.indicator
 
     @property
     def outcome(self) -> Outcome:
-        return self.achievement.outcome
+        return self.full.achievement.outcome
+
+    @property
+    def projection(self) -> Projection | None:
+        return self.full.projection
+
+    @property
+    def policy(self) -> Policy:
+        return self.brief.policy
 
     @property
     def status(self) -> Status:
-        return self.outcome.status
+        return self.brief.status
 
     @property
     def projected_miss(self) -> bool:
-        return self.projection is not None and self.projection.status is not Status.GREEN
+        return self.brief.projected_status not in (None, Status.GREEN)
 
     @property
     def attention(self) -> tuple[str, ...]:
@@ -140,7 +154,7 @@ class Row:
     # Sort keys: django-tables2 sorts lists by comparing values, and None does not compare.
     @property
     def rate_key(self) -> Decimal:
-        return self.outcome.rate if self.outcome.rate is not None else Decimal(-1)
+        return self.brief.rate if self.brief.rate is not None else Decimal(-1)
 
     @property
     def status_key(self) -> int:
@@ -148,32 +162,40 @@ class Row:
 
     @property
     def unit_key(self) -> str:
-        unit = self.indicator.responsible_unit
-        return unit.name if unit else ""
+        return self.brief.unit_name
 
     @property
     def state_key(self) -> str:
         return self.state or ""
 
 
-def rows_for(scope: Scope, year: int, quarter: int) -> list[Row]:
-    """Every indicator of the scope's agencies for `year` through `quarter` from the stored
-    outcomes (approved figures), with the state of the quarter's result whatever it is. Three
-    queries."""
+def rows_for(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None) -> list[Row]:
+    """Every indicator of the scope's agencies (or of one unit) for `year` through `quarter`
+    from the stored outcomes, briefly, with the state of the quarter's result whatever it is.
+    Three queries."""
     states = dict(
         Result.objects.filter(
             indicator__goal__agency_id__in=scope.ids, indicator__goal__year=year, quarter=quarter
         ).values_list("indicator_id", "state")
     )
     return [
-        Row(
-            achievement=s.achievement,
-            state=states.get(s.achievement.indicator.pk),
-            projection=s.projection,
-            policy=s.policy,
-        )
-        for s in stored_for_year(agency_ids=scope.ids, year=year, through_quarter=quarter)
+        Row(brief=b, state=states.get(b.indicator_id))
+        for b in briefs_for_year(agency_ids=scope.ids, year=year, through_quarter=quarter)
+        if unit is None or b.unit_id == unit.pk
     ]
+
+
+def with_full(rows: list[Row], quarter: int) -> list[Row]:
+    """The rows with their full achievements read (two queries), for the rows a page shows."""
+    stored = {
+        s.achievement.indicator.pk: s
+        for s in stored_for_indicators(
+            ids=[row.brief.indicator_id for row in rows], through_quarter=quarter
+        )
+    }
+    for row in rows:
+        row.full = stored[row.brief.indicator_id]
+    return rows
 
 
 # --- overview --------------------------------------------------------------------------------
@@ -184,7 +206,9 @@ class GoalStanding:
     """A strategic goal's achievement: its indicators' rates weighted by their weights, each
     counted at most 100% so one indicator far above target cannot hide another's miss."""
 
-    goal: StrategicGoal
+    goal_id: int
+    title: str
+    agency: Agency
     rate: Decimal | None
     status: Status
     evaluated: int
@@ -231,10 +255,10 @@ def light_counts(rows) -> dict:
     return {light.value: counted.get(light, 0) for light in LIGHTS}
 
 
-def goal_standing(goal: StrategicGoal, rows: list[Row]) -> GoalStanding:
+def goal_standing(rows: list[Row], agency: Agency) -> GoalStanding:
     weighted, weights = ZERO, ZERO
     for row in rows:
-        rate, weight = row.outcome.rate, row.indicator.weight
+        rate, weight = row.brief.rate, row.brief.weight
         if rate is None or not weight:
             continue
         weighted += weight * min(rate, HUNDRED)
@@ -242,10 +266,12 @@ def goal_standing(goal: StrategicGoal, rows: list[Row]) -> GoalStanding:
     policy = rows[0].policy
     rate = round_decimal(weighted / weights, policy.decimals, policy.rounding) if weights else None
     return GoalStanding(
-        goal=goal,
+        goal_id=rows[0].brief.goal_id,
+        title=rows[0].brief.goal_title,
+        agency=agency,
         rate=rate,
         status=status_for(rate, policy),
-        evaluated=sum(1 for row in rows if row.outcome.rate is not None),
+        evaluated=sum(1 for row in rows if row.brief.rate is not None),
         total=len(rows),
         counts=light_counts(rows),
     )
@@ -255,35 +281,39 @@ _ATTENTION_ORDER = ("red", "returned", "projected_miss", "not_entered")
 
 
 def _attention_key(row: Row):
-    return (_ATTENTION_ORDER.index(row.attention[0]), row.rate_key, row.indicator.pk)
+    return (_ATTENTION_ORDER.index(row.attention[0]), row.rate_key, row.brief.indicator_id)
 
 
-def overview(scope: Scope, year: int, quarter: int, *, rows: list[Row] | None = None) -> Overview:
-    rows = rows_for(scope, year, quarter) if rows is None else rows
+def overview(scope: Scope, year: int, quarter: int, rows: list[Row]) -> Overview:
+    """Counts, goals, agencies and the first indicators needing attention (read in full: two
+    queries)."""
+    agencies = {a.pk: a for a in scope.agencies}
     by_goal: dict[int, list[Row]] = {}
-    goals = {}
-    for row in rows:
-        by_goal.setdefault(row.indicator.goal_id, []).append(row)
-        goals[row.indicator.goal_id] = row.indicator.goal
-    attention = sorted((row for row in rows if row.attention), key=_attention_key)
     by_agency: dict[int, list[Row]] = {}
     for row in rows:
-        by_agency.setdefault(row.indicator.goal.agency_id, []).append(row)
+        by_goal.setdefault(row.brief.goal_id, []).append(row)
+        by_agency.setdefault(row.brief.agency_id, []).append(row)
+    attention = sorted((row for row in rows if row.attention), key=_attention_key)
     return Overview(
         scope=scope,
         year=year,
         quarter=quarter,
         rows=rows,
         counts=light_counts(rows),
-        goals=[goal_standing(goals[pk], goal_rows) for pk, goal_rows in by_goal.items()],
-        attention=attention[:ATTENTION_SHOWN],
+        goals=[
+            goal_standing(goal_rows, agencies[goal_rows[0].brief.agency_id])
+            for goal_rows in by_goal.values()
+        ],
+        attention=with_full(attention[:ATTENTION_SHOWN], quarter),
         attention_total=len(attention),
         agencies=[
-            AgencyStanding(agency=a, counts=light_counts(by_agency.get(a.pk, [])), total=n)
+            AgencyStanding(
+                agency=a, counts=light_counts(by_agency[a.pk]), total=len(by_agency[a.pk])
+            )
             for a in scope.agencies
-            if (n := len(by_agency.get(a.pk, [])))
+            if a.pk in by_agency
         ],
-        projected=sum(1 for row in rows if row.projection is not None),
+        projected=sum(1 for row in rows if row.brief.projected_status is not None),
     )
 
 
