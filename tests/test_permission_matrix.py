@@ -151,9 +151,8 @@ MATRIX: dict[str, Row] = {
     "api-results": Row(
         "/api/v1/results/?year=2013&quarter=1",
         get=expect(200, anonymous=401),  # each caller's list holds what it may see
-        # The FY2013 window is closed: 423 for those who may enter, 403 for the rest of nia;
-        # an agency the caller sees nothing of is an unknown code to it (400).
-        post=expect(403, anonymous=401, outsider=400, **dict.fromkeys(ENTERERS, 423)),
+        # The FY2013 window is closed: 423 for those who may enter, 403 for everyone else.
+        post=expect(403, anonymous=401, **dict.fromkeys(ENTERERS, 423)),
         data={
             "agency": "nia",
             "indicator": "intl-cooperation",
