@@ -168,10 +168,8 @@ MATRIX: dict[str, Row] = {
     "workbook": Row("/workbook/", get=SIGNED_IN),
     "workbook-download": Row(
         "/workbook/download/?agency=nia&year=2013&quarter=1&unit=",
-        # The whole agency's workbook is its reviewers'; another agency is not in the form's
-        # choices (400).
-        get=only(200, ("planner", "admin", "superuser"), refused=403)
-        | {"outsider": 400, "director": 403},
+        # The whole agency's workbook is its planning office's; everyone else is refused.
+        get=only(200, ("planner", "admin", "superuser"), refused=403),
     ),
     "workbook-upload": Row("/workbook/upload/", get=expect(405, anonymous=302)),
     "workbook-confirm": Row(
