@@ -45,7 +45,9 @@ def _upload(client, flow, data: bytes, name="填報.xlsx", unit="ops"):
 
 def test_the_page_offers_the_units_the_user_enters(client, alice, workflow):
     client.force_login(alice)
-    response = client.get(reverse("workbook"), {"scope": "wf|ops", "year": workflow.year, "quarter": 1})
+    response = client.get(
+        reverse("workbook"), {"scope": "wf|ops", "year": workflow.year, "quarter": 1}
+    )
     text = response.content.decode()
     assert response.status_code == 200
     assert "流程測試署 業務組" in text
