@@ -32,7 +32,18 @@ def test_a_manager_opens_the_overview_filters_and_drills_into_an_indicator(
 
     # A transactional test may start from a flushed database; loading is idempotent.
     load_folder(SEED)
-    django_user_model.objects.create_user("mia", "mia@example.org", "mia-password-1")
+    from budget.models import Agency, Membership
+    from budget.services import membership_create
+
+    mia = django_user_model.objects.create_user("mia", "mia@example.org", "mia-password-1")
+    # A manager who reads the ministry, and so every agency under it (檢視).
+    membership_create(
+        member=mia,
+        agency=Agency.objects.get(code="moi"),
+        role=Membership.Role.VIEWER,
+        user=None,
+        reason="測試：檢視內政部",
+    )
     page = chromium.new_page(locale="zh-TW", viewport=VIEWPORTS[viewport])
 
     page.goto(f"{live_server.url}/accounts/login/")
