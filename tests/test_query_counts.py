@@ -38,8 +38,8 @@ QUERIES = {
     "budget-xlsx": 27,
     # + agency, has-year, the year's achievement policy; a set of achievements; the picker's
     # years; the year's unapproved results
-    "performance": 13,
-    "performance-xlsx": 12,
+    "performance": 14,
+    "performance-xlsx": 13,
 }
 REDIRECTS = {"home", "pick"}
 

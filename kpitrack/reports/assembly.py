@@ -226,7 +226,8 @@ class PerformanceReport(_RocYear, _DraftMark):
     @property
     def toc(self) -> list[tuple[str, str, int]]:
         if not self.uses_lights:
-            return [("sec-indicators", _("績效目標及衡量指標達成情形"), 1)]
+            # As the agency prints it: one untitled table, no section to list.
+            return []
         return [
             ("sec-summary", _("一、指標達成情形燈號統計"), 1),
             ("sec-indicators", _("二、績效目標及衡量指標達成情形"), 1),
