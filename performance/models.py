@@ -450,9 +450,21 @@ class Outcome(models.Model):
     indicator = models.ForeignKey(
         Indicator, verbose_name=_("指標"), on_delete=models.CASCADE, related_name="outcomes"
     )
+    # The indicator's agency and year, copied so a dashboard reads a year of a whole ministry
+    # from one index; `refresh` rewrites them with the outcome.
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("機關"), on_delete=models.CASCADE, related_name="+"
+    )
+    year = models.PositiveSmallIntegerField(_("年度（西元）"), validators=year_validators)
     through_quarter = models.PositiveSmallIntegerField(
         _("截至季別"), validators=[MinValueValidator(1), MaxValueValidator(4)]
     )
+    entered = models.BooleanField(_("本季已有核定資料"), default=False)
+    # The light, the rounded rate and the projection's light under the policy in force, so a
+    # ministry's lights are counted and ordered in the database; `data` keeps the figures.
+    status = models.CharField(_("燈號"), max_length=10, default="white")
+    rate = models.DecimalField(_("達成率"), max_digits=30, decimal_places=6, null=True)
+    projected_status = models.CharField(_("全年預估燈號"), max_length=10, blank=True)
     data = models.JSONField(_("計算結果"))
 
     class Meta:
@@ -463,6 +475,10 @@ class Outcome(models.Model):
             models.UniqueConstraint(
                 fields=["indicator", "through_quarter"], name="outcome_quarter_unique"
             )
+        ]
+        indexes = [
+            models.Index(fields=["agency", "year", "through_quarter"]),
+            models.Index(fields=["entered", "year", "through_quarter"]),
         ]
 
     def __str__(self):

@@ -1,10 +1,13 @@
 """Reads. Every function here runs a fixed number of queries, whatever the number of indicators."""
 
+from calendar import monthrange
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Prefetch, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from budget.selectors import achievement_policies
 from kpitrack.engine.achievement import (
@@ -20,9 +23,20 @@ from kpitrack.engine.achievement import (
     is_mismatch,
 )
 from kpitrack.formatting import figure
+from kpitrack.permissions import indicators_for_user
 
-from .models import Indicator, IndicatorInput, Result, ResultFigure, TargetPart
+from .models import (
+    EntryException,
+    Indicator,
+    IndicatorInput,
+    ReportingPeriod,
+    Result,
+    ResultFigure,
+    TargetPart,
+)
 from .reasons import reason_message
+
+NOT_ENTERED = gettext_lazy("未填報")
 
 
 def indicator_spec(indicator: Indicator) -> Spec:
@@ -84,10 +98,16 @@ class Achievement:
 
 
 def approved_results_q() -> Q:
-    """Results whose figures are final: approved, and a locked quarter's results that were
-    approved when it was locked (locking freezes a result, it does not approve it)."""
+    """Results whose figures are final: approved; first-approved where the agency has no
+    複核 (second_review off); and a locked quarter's results that were one of those when it was
+    locked (locking freezes a result, it does not approve it)."""
     State = Result.State
-    return Q(state=State.APPROVED) | Q(state=State.LOCKED, locked_from=State.APPROVED)
+    no_second_review = Q(indicator__goal__agency__second_review=False)
+    final = Q(state=State.APPROVED) | Q(no_second_review, state=State.FIRST_APPROVED)
+    locked = Q(state=State.LOCKED, locked_from=State.APPROVED) | Q(
+        no_second_review, state=State.LOCKED, locked_from=State.FIRST_APPROVED
+    )
+    return final | locked
 
 
 def indicators_for_years(
@@ -396,3 +416,110 @@ def indicator_history(*, indicator: Indicator) -> list[HistoryEntry]:
             lambda row: f"{TargetPart._meta.verbose_name}「{row.label}」",
         ),
     )
+
+
+# --- my work ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkRow:
+    """One indicator on a person's list for a quarter."""
+
+    indicator: Indicator
+    result: Result | None  # this quarter's, in any state
+    state: str | None  # None: 未填報
+    state_label: str
+    last_figures: tuple[tuple[str, Decimal | None], ...]  # (label, value) of the latest entry
+    deadline: date | None
+    days_left: int | None  # negative once the deadline has passed
+
+    @property
+    def overdue(self) -> int:
+        return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
+
+
+@dataclass(frozen=True)
+class MyWork:
+    rows: tuple[WorkRow, ...]
+    counts: tuple[tuple[str, int], ...]  # (state label, number), every state, 未填報 first
+
+
+def _deadline(indicator, quarter, periods, exceptions) -> date | None:
+    """The day entry closes for the indicator's unit: the period's (or, before anyone asked
+    for the period, the agency's default), or a later exception's."""
+    agency = indicator.goal.agency
+    period = periods.get(agency.pk)
+    if period is not None:
+        closes = period.closes_on
+    else:
+        last_month = quarter * 3
+        quarter_end = date(
+            indicator.goal.year, last_month, monthrange(indicator.goal.year, last_month)[1]
+        )
+        closes = quarter_end + timedelta(days=1 + agency.entry_window_days)
+    until = exceptions.get(indicator.responsible_unit_id)
+    return max(closes, until) if until is not None else closes
+
+
+def my_work(*, user, year: int, quarter: int) -> MyWork:
+    """Each indicator of `year` the user may enter or review, with this quarter's state, the
+    latest figures entered up to it and the days left to enter it; counts by state.
+
+    Ten queries, whatever the number of indicators: the user's memberships, the indicators
+    (with goal, agency and unit), their inputs, parts, results up to the quarter and their
+    figures, the quarter's periods and entry exceptions."""
+    results = (
+        Result.objects.filter(quarter__lte=quarter)
+        .order_by("quarter")
+        .prefetch_related(Prefetch("figures", queryset=ResultFigure.objects.order_by("id")))
+    )
+    indicators = list(
+        indicators_for_user(user, year=year)
+        .select_related("goal", "goal__agency", "responsible_unit")
+        .prefetch_related("inputs", "parts", Prefetch("results", queryset=results))
+        .order_by("goal__agency__code", "goal__order", "order", "id")
+    )
+    agency_ids = {i.goal.agency_id for i in indicators}
+    periods = {
+        p.agency_id: p
+        for p in ReportingPeriod.objects.filter(
+            agency_id__in=agency_ids, year=year, quarter=quarter
+        )
+    }
+    exceptions = {}
+    for exception in EntryException.objects.filter(
+        agency_id__in=agency_ids, year=year, quarter=quarter
+    ):
+        known = exceptions.get(exception.unit_id)
+        exceptions[exception.unit_id] = max(known, exception.until) if known else exception.until
+    today = timezone.localdate()
+    labels = dict(Result.State.choices)
+    rows = []
+    for indicator in indicators:
+        entered = list(indicator.results.all())
+        result = next((r for r in entered if r.quarter == quarter), None)
+        latest = next((r for r in reversed(entered) if r.figures.all()), None)
+        # The figures are entered against the inputs, so their labels win over the parts'.
+        names = {p.key: p.label for p in indicator.parts.all()}
+        names.update({i.key: i.label for i in indicator.inputs.all()})
+        deadline = _deadline(indicator, quarter, periods, exceptions)
+        rows.append(
+            WorkRow(
+                indicator=indicator,
+                result=result,
+                state=result.state if result else None,
+                state_label=str(labels[result.state]) if result else str(NOT_ENTERED),
+                last_figures=tuple((names.get(f.key, f.key), f.value) for f in latest.figures.all())
+                if latest
+                else (),
+                deadline=deadline,
+                days_left=(deadline - today).days if deadline else None,
+            )
+        )
+    tally = {state: 0 for state in [None, *Result.State.values]}
+    for row in rows:
+        tally[row.state] += 1
+    counts = tuple(
+        (str(NOT_ENTERED) if state is None else str(labels[state]), n) for state, n in tally.items()
+    )
+    return MyWork(rows=tuple(rows), counts=counts)

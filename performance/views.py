@@ -100,7 +100,7 @@ def _page(request, indicator, quarter, result, *, form=None, review_form=None, s
         "indicator": indicator,
         "quarter": quarter,
         "result": result,
-        "state_label": result.get_state_display() if result else _("未填報"),
+        "state_label": result.get_state_display() if result else selectors.NOT_ENTERED,
         "form": form,
         "review_form": review_form
         or ReviewForm(initial={"version": getattr(result, "version", None)}),
@@ -249,7 +249,8 @@ def evidence_upload(request, indicator: int, quarter: int):
                 result=result, upload=form.cleaned_data["file"], user=request.user
             )
         except ValidationError as exc:
-            form.add_error("file", exc)
+            # The service names the field ("file"); a bare message belongs there too.
+            form.add_error(None if hasattr(exc, "error_dict") else "file", exc)
         except services.ResultLocked as exc:
             form.add_error("file", str(exc))
             status = 423

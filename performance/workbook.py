@@ -341,9 +341,7 @@ def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
                 cell.fill = INPUT_FILL
             else:
                 cell.fill = LOCKED_FILL
-        layout.append(
-            [row.indicator_id, row.version, [[s.key, c] for c, s in placed.items()], row.editable]
-        )
+        layout.append([row.indicator_id, row.version, [[s.key, c] for c, s in placed.items()]])
     widths = [8, 24, 30, 10, 24, 10, *([14] * len(columns)), *([30] * len(NARRATIVE_FIELDS))]
     for n, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(n)].width = width
@@ -545,7 +543,7 @@ def _read_rows(sheet, payload: dict) -> Parsed:
             )
             continue
         seen[key] = r
-        indicator_id, version, placed, _editable = entry
+        indicator_id, version, placed = entry
         parsed = ParsedRow(r, indicator_id, version, {}, {}, {})
         for input_key, column in placed:
             letter = get_column_letter(column)

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from budget.models import Unit
+from budget.models import Agency, Unit
 from kpitrack import permissions
 from kpitrack.formatting import through_quarter_choices
 from kpitrack.forms import QuarterField, YearField
@@ -36,6 +36,7 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 # An upload nobody confirmed is removed after this long.
 KEEP_SECONDS = 24 * 3600
 WHOLE_AGENCY = ""
+SCOPE_FIELDS = ("agency", "unit", "year", "quarter")
 
 
 class ScopeForm(forms.Form):
@@ -55,9 +56,10 @@ class ScopeForm(forms.Form):
         code = data.get("agency")
         if not code:
             return data
-        agency = permissions.agencies_for_user(self.user).filter(code=code).first()
+        agency = Agency.objects.filter(code=code).first()
         if agency is None:
             raise forms.ValidationError(_("找不到機關代碼「%(code)s」。") % {"code": code})
+        permissions.require(permissions.can_view_agency(self.user, agency))
         data["agency"] = agency
         unit_code = data.get("unit") or WHOLE_AGENCY
         data["unit"] = None
@@ -102,7 +104,11 @@ def _page(request, *, form=None, upload_form=None, report=None, status=200, **ex
     scope_form = form or ScopeForm(_scope_data(request.GET), user=request.user)
     scope = scope_form.scope() if scope_form.is_bound and scope_form.is_valid() else None
     if scope is not None and upload_form is None:
-        upload_form = UploadForm(initial=scope_form.data, user=request.user)
+        upload_form = UploadForm(user=request.user)
+    # The upload carries the scope the page shows, or the one it was posted with.
+    source = (
+        upload_form.data if upload_form is not None and upload_form.is_bound else scope_form.data
+    )
     context = {
         "form": scope_form,
         "scope": scope,
@@ -112,6 +118,7 @@ def _page(request, *, form=None, upload_form=None, report=None, status=200, **ex
         "quarters": through_quarter_choices(),
         "report": report,
         "scope_query": _scope_query(scope_form) if scope else "",
+        "upload_values": {n: source.get(n, "") for n in SCOPE_FIELDS},
         **extra,
     }
     return render(request, "performance/workbook_page.html", context, status=status)
@@ -224,7 +231,7 @@ def workbook_upload(request):
             {
                 "user": request.user.pk,
                 "name": name,
-                "scope": form.data.dict() if hasattr(form.data, "dict") else dict(form.data),
+                "scope": {n: form.data.get(n, "") for n in SCOPE_FIELDS},
                 "versions": report.versions,
             },
         )
@@ -238,7 +245,7 @@ def workbook_upload(request):
 
 def _scope_query(form) -> str:
     query = QueryDict(mutable=True)
-    for name in ("agency", "unit", "year", "quarter"):
+    for name in SCOPE_FIELDS:
         query[name] = form.data.get(name, "")
     return query.urlencode()
 

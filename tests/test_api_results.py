@@ -20,10 +20,10 @@ from .performance.conftest import workflow  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/results/"
-# session and user; the agency asked for; the agencies the user sees; a set of achievements
-# (indicators with goal, agency and unit, their inputs, parts, results and figures, the
+# session and user; the agency asked for; a set of achievements (indicators of the agencies the
+# user sees, with goal, agency and unit, their inputs, parts, results and figures, the
 # achievement policies)
-GET_QUERIES = 9
+GET_QUERIES = 8
 
 
 def _post(client, body, **headers):
@@ -134,6 +134,7 @@ def test_it_refuses_what_is_not_json(client, alice, workflow):
     response = client.post(URL, "not json", content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"]
+    assert client.post(URL, {"figures": "1"}).status_code == 400  # a form, not JSON
 
 
 def test_a_shortfall_without_its_narrative_is_400(client, alice, workflow):

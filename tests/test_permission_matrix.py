@@ -122,15 +122,7 @@ MATRIX: dict[str, Row] = {
     ),
     "password_change_done": Row("/accounts/password/done/", get=SIGNED_IN),
     # Quarterly entry and review (performance/urls.py)
-    "my-work": Row(
-        "/work/?year=2013&quarter=1",
-        get=SIGNED_IN,
-        marks=(
-            pytest.mark.xfail(
-                strict=True, reason="performance.selectors.my_work is missing in main (h8b)"
-            ),
-        ),
-    ),
+    "my-work": Row("/work/?year=2013&quarter=1", get=SIGNED_IN),
     "result-entry": Row(
         _work(),
         get=OF_NIA,  # every role of nia reads the quarter; only its enterers save

@@ -66,10 +66,10 @@ def test_it_writes_the_performance_report(tmp_path):
     render("performance", "--year", "2010", "--format", "html", "--output", str(html))
     text = html.read_text(encoding="utf-8")
     assert "99年度施政績效報告" in text and "中華民國99年度" in text
-    assert "二、績效目標及衡量指標達成情形" in text
+    assert "績效衡量暨達成情形分析" in text
     xlsx = tmp_path / "performance-2010.xlsx"
     render("performance", "--year", "2010", "--format", "xlsx", "--output", str(xlsx))
-    assert load_workbook(xlsx).sheetnames == ["燈號統計", "指標達成情形", "目標項目明細"]
+    assert load_workbook(xlsx).sheetnames == ["指標達成情形", "目標項目明細"]
 
 
 def test_it_refuses_a_year_without_data(tmp_path):

@@ -128,21 +128,27 @@ class Pdf:
         return cells
 
     @cached_property
-    def toc_page(self) -> int:
+    def toc_page(self) -> int | None:
         # 目次 itself is letter-spaced and split by the running header; its leader dots are not.
-        return next(n for n, text in enumerate(self.pages, 1) if re.search(r"\.{10,}\d+", text))
+        pages = enumerate(self.pages, 1)
+        return next((n for n, text in pages if re.search(r"\.{10,}\d+", text)), None)
+
+    @property
+    def body_start(self) -> int:
+        """The last page before the body: the table of contents, or the title page."""
+        return self.toc_page or 1
 
     def body_page_of(self, text: str) -> int:
         """The first page after the table of contents that shows `text`."""
         wanted = flat(text)
-        for n in range(self.toc_page + 1, self.page_count + 1):
+        for n in range(self.body_start + 1, self.page_count + 1):
             if wanted in self.pages[n - 1]:
                 return n
         raise AssertionError(f"{text!r} is on no page after the table of contents ({self.path})")
 
     @cached_property
     def body(self) -> str:
-        return "".join(self.pages[self.toc_page :])
+        return "".join(self.pages[self.body_start :])
 
 
 def _render(tmp_path_factory, django_db_blocker, kind, year, quarter, title, roc_year) -> Pdf:
@@ -197,13 +203,15 @@ def budget_headings(roc: int, prior: int, elapsed: int) -> list[str]:
 HEADINGS = {
     "budget_2013": budget_headings(102, 100, 101),
     "budget_2012": budget_headings(101, 99, 100),
-    "performance_2010": ["一、指標達成情形燈號統計", "二、績效目標及衡量指標達成情形"],
+    # As printed in FY2010: one untitled table, no lights (agency.yaml's uses_lights: false).
+    "performance_2010": [],
 }
-# The heading of each report's results section (三 of the budget, 二 of the performance report).
+# What opens each report's results section: 三 of the budget; the table's own header row in the
+# FY2010 report, which has no headings.
 RESULTS_HEADING = {
     "budget_2013": HEADINGS["budget_2013"][7],
     "budget_2012": HEADINGS["budget_2012"][7],
-    "performance_2010": HEADINGS["performance_2010"][1],
+    "performance_2010": RESULTS_HEADER,
 }
 
 
@@ -264,7 +272,7 @@ def test_it_prints_the_headings_in_order_after_the_table_of_contents(request, na
     )
 
 
-@pytest.mark.parametrize("name", ALL_PDFS)
+@pytest.mark.parametrize("name", ["budget_2013", "budget_2012"])
 def test_it_lists_every_heading_in_the_toc_with_its_real_page_number(request, name):
     pdf = request.getfixturevalue(name)
     toc = pdf.pages[pdf.toc_page - 1]
@@ -408,13 +416,19 @@ def test_it_draws_the_org_chart_with_all_thirteen_units(budget_2013):
     assert not missing, f"org chart page {page} lacks {missing}"
 
 
-def test_it_prints_the_light_counts_and_recomputed_rates_of_2010(performance_2010):
-    page = performance_2010.body_page_of("一、指標達成情形燈號統計")
-    counts = {}
-    for line in performance_2010.layout_lines[page - 1]:
-        if match := re.match(r"\s*(綠燈|黃燈|紅燈|白燈|合計)\s+(\d+)", line):
-            counts[match[1]] = int(match[2])
-    assert counts == {"綠燈": 9, "黃燈": 0, "紅燈": 0, "合計": 9}, counts
+def test_it_prints_2010_as_the_agency_did_one_table_without_lights_or_contents(performance_2010):
+    assert performance_2010.toc_page is None, "the FY2010 report has no table of contents"
+    text = "".join(performance_2010.pages)
+    for absent in ("目次", "燈號", "指標達成情形燈號統計", "二、績效目標", "綠燈", "白燈"):
+        assert absent not in text, f"{absent!r} printed, the source has none"
+    assert performance_2010.body_page_of(RESULTS_HEADER) == 2, "the table should open page 2"
+    header = next(
+        flat(line) for line in performance_2010.layout_lines[1] if RESULTS_HEADER in flat(line)
+    )
+    assert header == "年度績效目標衡量指標" + RESULTS_HEADER, header
+
+
+def test_it_prints_the_recomputed_rates_of_2010_beside_the_published_ones(performance_2010):
     body = performance_2010.body
     # Civil liaison: the published cell said 100%, reprinted as such; 541 sessions / 300 is
     # 180.33%, in the recomputation note beside it.
@@ -471,12 +485,12 @@ def _png(pdf: Pdf, page: int, folder: Path, stem: str) -> Path:
     [
         ("budget_2013", f"{AGENCY}組織系統圖"),
         ("budget_2013", "重算：165÷160=103.13%"),
-        ("performance_2010", "一、指標達成情形燈號統計"),
+        ("performance_2010", RESULTS_HEADER),
         ("performance_2010", "重算：541÷300=180.33%"),
         ("budget_2012", "資料缺漏"),
         ("budget_2013", "(二)年度關鍵績效指標"),
         ("budget_2013", "(一)前(100)年度施政績效及達成情形分析"),
-        ("performance_2010", "二、績效目標及衡量指標達成情形"),
+        ("performance_2010", "效益：傾聽在地聲音"),
     ],
 )
 def test_it_renders_pages_to_png(request, artifacts, name, anchor):
@@ -533,7 +547,7 @@ def test_it_never_breaks_a_table_header_across_lines(request, name):
     broken = []
     for label in TABLE_HEADERS[name]:
         pages = [
-            n for n in range(pdf.toc_page + 1, pdf.page_count + 1) if label in pdf.pages[n - 1]
+            n for n in range(pdf.body_start + 1, pdf.page_count + 1) if label in pdf.pages[n - 1]
         ]
         assert pages, f"{name}: header {label!r} is on no page"
         for n in pages:
@@ -559,25 +573,47 @@ def test_no_page_is_less_than_half_full_unless_a_section_ends_there(request, nam
     starts = {pdf.body_page_of(h) for h in HEADINGS[name] if not h.startswith("(")}
     sparse = [
         (n, round(_fill(pdf, n), 2))
-        for n in range(pdf.toc_page + 1, pdf.page_count)
+        for n in range(pdf.body_start + 1, pdf.page_count)
         if n + 1 not in starts and _fill(pdf, n) < 0.5
     ]
     assert not sparse, f"{name}: pages under half full mid-section (page, fill): {sparse}"
 
 
-def test_it_marks_cells_continued_from_the_previous_page(budget_2013):
-    """A results row or goal that runs on past a page break shows （續） at the top of the page."""
-    pages = range(budget_2013.body_page_of(RESULTS_HEADING["budget_2013"]) + 1, 18)
-    continued = [
-        n for n in pages if n <= budget_2013.page_count and "（續）" in budget_2013.pages[n - 1]
-    ]
-    assert continued, "no continued cell is marked （續）"
-    for n in continued:
-        lines = budget_2013.layout_lines[n - 1]
-        header = next(i for i, line in enumerate(lines) if RESULTS_HEADER in flat(line))
-        assert flat(lines[header + 1]).startswith("（續）"), f"p.{n}: {lines[header + 1]!r}"
-    before = "".join(budget_2013.pages[: budget_2013.body_page_of(RESULTS_HEADING["budget_2013"])])
-    assert before.count("（續）") <= 1, "（續） printed on pages that continue nothing"
+def _table_pages(pdf: Pdf, name: str) -> list[int]:
+    """Pages on which a KPI or results table goes on from the page before."""
+    pages = list(range(pdf.body_page_of(RESULTS_HEADING[name]) + 1, pdf.page_count + 1))
+    if name.startswith("budget"):
+        pages = [*_kpi_pages(pdf, name)[1:], *pages]
+    return pages
+
+
+GOAL_OPENS = re.compile(r"[一二三四五六七八九十]+、")
+
+
+@pytest.mark.parametrize("name", ALL_PDFS)
+def test_it_marks_cells_continued_from_the_previous_page(request, name):
+    """A page that goes on with a row or a goal begun on the page before shows （續） on the
+    table's first line, above any text the cell carries over (not printed over it); a page that
+    opens with a new goal shows none, and no other line anywhere says （續）."""
+    pdf = request.getfixturevalue(name)
+    marked = 0
+    for n in _table_pages(pdf, name):
+        lines = pdf.layout_lines[n - 1]
+        header = next(
+            i for i, line in enumerate(lines) if re.search("關鍵策略目標|年度績效目標", line)
+        )
+        opening = flat(lines[header + 1])
+        on_page = pdf.pages[n - 1].count("（續）")
+        if GOAL_OPENS.match(opening):
+            assert on_page == 0, f"{name} p.{n} opens a new goal but says （續）: {opening!r}"
+        else:
+            assert opening.startswith("（續）"), f"{name} p.{n} goes on unmarked: {opening!r}"
+            assert on_page == opening.count("（續）"), f"{name} p.{n}: （續） below the top"
+            marked += 1
+    assert marked, f"{name}: no page continues a row or goal"
+    table_pages = set(_table_pages(pdf, name))
+    elsewhere = [n for n in range(1, pdf.page_count + 1) if n not in table_pages]
+    assert not [n for n in elsewhere if "（續）" in pdf.pages[n - 1]], f"{name}: （續） elsewhere"
 
 
 @pytest.mark.parametrize("name", ALL_PDFS)

@@ -28,11 +28,11 @@ ACHIEVEMENT_HEADERS = [
     "辦理情形",
     "原發布達成情形",
     "原發布數值",
+    "重算說明",
     "重算實際值",
     "重算達成率",
-    "重算達成度說明",
+    "報告所列達成度",
     "與原發布比對",
-    "燈號",
     "無法計算原因",
     "未達成原因",
     "改善措施",
@@ -69,8 +69,8 @@ BUDGET_SHEETS = {
     "101年度1-6月績效": ACHIEVEMENT_HEADERS,
     "101年度1-6月績效（子項目）": PARTS_HEADERS,
 }
+# nia prints no lights (agency.yaml's uses_lights: false): no 燈號統計 sheet, no 燈號 column.
 PERFORMANCE_SHEETS = {
-    "燈號統計": ["燈號", "指標數"],
     "指標達成情形": ACHIEVEMENT_HEADERS,
     "目標項目明細": PARTS_HEADERS,
 }
@@ -108,18 +108,29 @@ def performance_2010(django_db_setup, django_db_blocker):
 WORKBOOKS = ["budget_2013", "performance_2010", "budget_2012"]
 
 
+DRAFT = "草稿：資料未完備或未核定，非正式版本"
+INCOMPLETE_SHEET = "資料缺漏或未核定"
+
+
+def header_row(ws) -> int:
+    """A draft's sheets carry the draft banner above the header row."""
+    return 2 if ws["A1"].value == DRAFT else 1
+
+
 def header(ws) -> list:
-    return [cell.value for cell in ws[1]]
+    return [cell.value for cell in ws[header_row(ws)]]
 
 
 def records(ws) -> list[dict]:
     names = header(ws)
-    return [dict(zip(names, row, strict=True)) for row in ws.iter_rows(min_row=2, values_only=True)]
+    rows = ws.iter_rows(min_row=header_row(ws) + 1, values_only=True)
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def column_cells(ws, name: str):
     index = header(ws).index(name) + 1
-    return [row[0] for row in ws.iter_rows(min_row=2, min_col=index, max_col=index)]
+    first = header_row(ws) + 1
+    return [row[0] for row in ws.iter_rows(min_row=first, min_col=index, max_col=index)]
 
 
 def by_indicator(ws) -> dict[str, dict]:
@@ -136,6 +147,7 @@ def test_it_names_one_sheet_per_table(budget_2013, performance_2010, budget_2012
     assert budget_2013.sheetnames == list(BUDGET_SHEETS)
     assert performance_2010.sheetnames == list(PERFORMANCE_SHEETS)
     assert budget_2012.sheetnames == [
+        INCOMPLETE_SHEET,
         "法定職掌與施政重點",
         "內部單位",
         "預算員額",
@@ -161,8 +173,9 @@ def test_it_heads_each_sheet_with_traditional_chinese_column_names(request, name
 @pytest.mark.parametrize("name", WORKBOOKS)
 def test_it_bolds_and_freezes_the_header_row(request, name):
     for ws in request.getfixturevalue(name).worksheets:
-        assert ws.freeze_panes == "A2", f"{name}/{ws.title}: frozen at {ws.freeze_panes}"
-        for cell in ws[1]:
+        below = f"A{header_row(ws) + 1}"
+        assert ws.freeze_panes == below, f"{name}/{ws.title}: frozen at {ws.freeze_panes}"
+        for cell in ws[header_row(ws)]:
             assert cell.font.b, f"{name}/{ws.title}!{cell.coordinate} header is not bold"
             assert isinstance(cell.value, str) and cell.value, f"{ws.title}: empty header"
 
@@ -266,11 +279,47 @@ def test_it_lists_the_eleven_kpis_with_their_targets(budget_2013):
     assert [(p["目標值"], p["單位"]) for p in campus] == [(12, "所"), (20, "場次"), (500, "人次")]
 
 
-def test_it_counts_the_2010_lights(performance_2010):
-    counts = {row["燈號"]: row["指標數"] for row in records(performance_2010["燈號統計"])}
-    assert counts == {"綠燈": 9, "黃燈": 0, "紅燈": 0, "合計": 9}
-    assert sum(v for k, v in counts.items() if k != "合計") == 9
+def test_it_prints_no_lights_where_the_agency_uses_none(performance_2010, budget_2013):
+    assert "燈號統計" not in performance_2010.sheetnames
+    for ws in [*performance_2010.worksheets, *budget_2013.worksheets]:
+        assert "燈號" not in header(ws), f"{ws.title} has a light column"
     assert len(records(performance_2010["指標達成情形"])) == 11
+
+
+def test_it_puts_the_recomputation_note_beside_the_published_figure(budget_2013):
+    ws = budget_2013["100年度績效"]
+    names = header(ws)
+    assert names.index("重算說明") == names.index("原發布數值") + 1
+    rows = by_indicator(ws)
+    gates = rows[seed_names("2011-results.yaml")["auto-gate-enrolment"]]
+    assert gates["重算說明"] == "重算：92,885 ÷ 8,000 = 1,161.06%，與原列 1,061% 不符"
+    permit = rows[seed_names("2011-results.yaml")["e-permit"]]
+    assert permit["重算說明"] == "重算：603,349 ÷ 600,000 = 100.56%，與原列 100.55% 相符"
+
+
+def test_it_marks_every_sheet_of_a_draft_and_lists_what_is_missing(budget_2012):
+    for ws in budget_2012.worksheets:
+        assert ws["A1"].value == DRAFT, f"{ws.title}: no draft banner but {ws['A1'].value!r}"
+        assert ws["A1"].font.b, f"{ws.title}: the banner is not bold"
+        merged = [str(r) for r in ws.merged_cells.ranges if r.min_row == 1]
+        assert merged == [f"A1:{get_column_letter(len(header(ws)))}1"], merged
+        assert ws.oddHeader.center.text == DRAFT, f"{ws.title}: print header {ws.oddHeader}"
+    listed = [row["項目"] for row in records(budget_2012[INCOMPLETE_SHEET])]
+    assert "尚無本年度預算員額資料。" in listed and "尚無本年度施政目標與重點。" in listed
+    assert [row["序號"] for row in records(budget_2012[INCOMPLETE_SHEET])] == list(
+        range(1, len(listed) + 1)
+    )
+
+
+@pytest.mark.parametrize("name", ["budget_2013", "performance_2010"])
+def test_it_marks_no_sheet_of_a_complete_approved_report(request, name):
+    wb = request.getfixturevalue(name)
+    assert INCOMPLETE_SHEET not in wb.sheetnames
+    for ws in wb.worksheets:
+        assert header_row(ws) == 1 and ws["A1"].value != DRAFT
+        assert not ws.oddHeader.center.text, f"{name}/{ws.title}: {ws.oddHeader.center.text!r}"
+        values = [c.value for row in ws.iter_rows() for c in row]
+        assert DRAFT not in values
 
 
 def test_it_exports_a_partial_year_with_empty_tables(budget_2012):
@@ -322,7 +371,8 @@ def test_it_prints_every_sheet_a4_landscape_fit_to_width_with_the_header_repeate
         assert str(setup.paperSize) == "9", f"{where}: paper size {setup.paperSize} is not A4"
         assert ws.sheet_properties.pageSetUpPr.fitToPage, f"{where}: not fitted to the page"
         assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), f"{where}: fit {setup.fitToWidth}"
-        assert ws.print_title_rows == "$1:$1", f"{where}: print titles {ws.print_title_rows!r}"
+        titles = f"$1:${header_row(ws)}"
+        assert ws.print_title_rows == titles, f"{where}: print titles {ws.print_title_rows!r}"
 
 
 def test_it_includes_the_narratives_and_the_headcount_explanation(budget_2013):

@@ -1,11 +1,12 @@
 """GET /api/v1/dashboards/<agency>/…: the dashboards' data as JSON (overview, indicator table,
 per unit, one indicator). Same scope, period, filters and permissions as the pages."""
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from budget.models import Agency
 from kpitrack.dashboards.period import BadPeriod, parse_indicator_year, resolve_period
 from kpitrack.dashboards.selectors import (
     GoalStanding,
@@ -19,6 +20,7 @@ from kpitrack.dashboards.selectors import (
     rows_for,
     scope_for,
     unit_of,
+    with_full,
 )
 from kpitrack.dashboards.selectors import (
     overview as overview_of,
@@ -61,9 +63,9 @@ def row_to_dict(row: Row) -> dict:
 
 def goal_to_dict(goal: GoalStanding) -> dict:
     return {
-        "agency": goal.goal.agency.code,
-        "code": goal.goal.code,
-        "title": goal.goal.title,
+        "agency": goal.agency.code,
+        "id": goal.goal_id,
+        "title": goal.title,
         "achievement_rate": exact(goal.rate),
         "status": goal.status.value,
         "status_label": status_label(goal.status),
@@ -73,22 +75,19 @@ def goal_to_dict(goal: GoalStanding) -> dict:
     }
 
 
-def _scope(request, agency: str) -> Scope | None:
-    return scope_for(user=request.user, code=agency)
-
-
 def _guard(view):
-    """Signed-in users only; an agency the user may not see is 403, one that does not exist 404,
-    like the pages."""
+    """Signed-in users only; like the pages, an unknown agency is 404 and one that is not the
+    user's 403."""
 
     def wrapped(request, agency, **kwargs):
         if not request.user.is_authenticated:
             return error(_("請先登入。"), 401)
-        scope = _scope(request, agency)
-        if scope is None and Agency.objects.filter(code=agency).exists():
-            return error(_("您沒有檢視這個機關的權限。"), 403)
-        if scope is None:
+        try:
+            scope = scope_for(user=request.user, code=agency)
+        except Http404:
             return error(_("找不到機關代碼「%(code)s」。") % {"code": agency}, 404)
+        except PermissionDenied:
+            return error(_("您沒有檢視這個機關資料的權限。"), 403)
         return view(request, scope, **kwargs)
 
     return require_GET(wrapped)
@@ -110,14 +109,11 @@ def _overview_answer(request, scope: Scope, unit=None):
     }
     if period.year is None:
         return answer({**base, "counts": None, "goals": [], "attention": [], "by_agency": []})
-    rows = rows_for(scope, period.year, period.quarter)
-    if unit is not None:
-        rows = [row for row in rows if row.indicator.responsible_unit_id == unit.pk]
-    ov = overview_of(scope, period.year, period.quarter, rows=rows)
+    ov = overview_of(scope, period.year, period.quarter, unit=unit)
     return answer(
         {
             **base,
-            "indicators": len(ov.rows),
+            "indicators": ov.total,
             "counts": ov.counts,
             "projected": ov.projected,
             "goals": [goal_to_dict(g) for g in ov.goals],
@@ -129,6 +125,8 @@ def _overview_answer(request, scope: Scope, unit=None):
                     "name": s.agency.name,
                     "indicators": s.total,
                     "counts": s.counts,
+                    "goals": s.goals_total,
+                    "green_goals": s.goals_green,
                 }
                 for s in ov.agencies
             ],
@@ -193,7 +191,7 @@ def indicators(request, scope: Scope):
             "through_quarter": period.quarter,
             "notice": period.notice,
             **meta,
-            "results": [row_to_dict(row) for row in shown],
+            "results": [row_to_dict(row) for row in with_full(list(shown), period.quarter)],
         }
     )
 

@@ -12,24 +12,22 @@ import json
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 
+from budget.models import Agency
 from kpitrack.engine.calendar import to_roc
 from kpitrack.formatting import exact, plain
 from kpitrack.forms import PeriodForm
-from kpitrack.permissions import agencies_for_user
+from kpitrack.permissions import agencies_for_user, can_view_agency
 from kpitrack.tokens import user_for_token
 from kpitrack.versioning import ConcurrentEditError
 from performance import services
 from performance.forms import FIGURE_PREFIX, NARRATIVE_FIELDS, ResultEntryForm, figure_inputs
 from performance.models import Indicator, Result
 from performance.reasons import reason_message, status_label, undeclared_inputs_message
-from performance.selectors import achievement_preview, achievements_for_year
+from performance.selectors import NOT_ENTERED, achievement_preview, achievements_for_year
 
 from . import answer, error
-
-NOT_ENTERED = gettext_lazy("未填報")
 
 
 class _Refused(Exception):
@@ -93,23 +91,24 @@ def result_to_dict(indicator: Indicator, quarter: int, result: Result | None, ou
 
 
 def _list(request, user):
-    form = PeriodForm(request.GET, agencies=agencies_for_user(user))
+    form = PeriodForm(request.GET, agencies=Agency.objects.all())
     if not form.is_valid():
         return error(form.message, 400)
-    year, quarter = form.cleaned_data["year"], form.cleaned_data["quarter"]
+    year, quarter, agency = (form.cleaned_data[k] for k in ("year", "quarter", "agency"))
+    if agency is not None and not can_view_agency(user, agency):
+        return error(_("您沒有檢視這個機關的權限。"), 403)
     rows = achievements_for_year(
         year=year,
         through_quarter=quarter,
-        agency=form.cleaned_data["agency"],
+        agency=agency,
+        agencies=agencies_for_user(user),
         include_unapproved=True,
     )
-    visible = set(agencies_for_user(user).values_list("pk", flat=True))
     unit = request.GET.get("unit") or None
     results = [
         result_to_dict(row.indicator, quarter, row.result, row.outcome)
         for row in rows
-        if row.indicator.goal.agency_id in visible
-        and (unit is None or getattr(row.indicator.responsible_unit, "code", None) == unit)
+        if unit is None or getattr(row.indicator.responsible_unit, "code", None) == unit
     ]
     return answer({"year": year, "roc_year": to_roc(year), "quarter": quarter, "results": results})
 
@@ -125,6 +124,8 @@ def _bad(errors: dict):
 
 
 def _read_body(request) -> dict:
+    if request.content_type != "application/json":
+        raise _Refused(error(_("請以 JSON 格式傳送資料。"), 400))
     try:
         body = json.loads(request.body.decode("utf-8") or "null")
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -137,7 +138,7 @@ def _read_body(request) -> dict:
 def _indicator(user, body) -> tuple[Indicator, int]:
     period = PeriodForm(
         {k: body.get(k) for k in ("year", "quarter", "agency") if body.get(k) is not None},
-        agencies=agencies_for_user(user),
+        agencies=Agency.objects.all(),
     )
     errors = {}
     if not body.get("agency"):
@@ -211,8 +212,7 @@ def _form_errors(form: ResultEntryForm) -> dict:
     return errors
 
 
-def _save(request, user):
-    body = _read_body(request)
+def _save(body: dict, user):
     indicator, quarter = _indicator(user, body)
     result = Result.objects.filter(indicator=indicator, quarter=quarter).first()
     form = _entry_form(indicator, result, body)
@@ -262,12 +262,13 @@ def results(request):
             return _list(request, user)
         if request.method != "POST":
             return error(_("只接受 GET 與 POST。"), 405)
+        body = _read_body(request)  # before the CSRF check, which reads a form body
         if not by_token:
             # A session is a browser's: it keeps Django's CSRF protection; a token is not sent
             # by browsers on their own, so it needs none.
             refused = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
             if refused is not None:
                 return error(_("CSRF 驗證失敗，請重新載入頁面。"), 403)
-        return _save(request, user)
+        return _save(body, user)
     except _Refused as refused:
         return refused.response

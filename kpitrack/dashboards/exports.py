@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
-from kpitrack.formatting import exact, plain
+from kpitrack.formatting import plain
 from performance.models import Result
 from performance.reasons import status_label
 
@@ -104,7 +104,7 @@ def _text(cell) -> str:
     if cell is None:
         return ""
     if isinstance(cell, Decimal):
-        return exact(cell)
+        return plain(cell)
     if isinstance(cell, int):
         return str(cell)
     return neutral(str(cell))

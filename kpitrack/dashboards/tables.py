@@ -71,7 +71,7 @@ class IndicatorFilter(django_filters.FilterSet):
         return [
             row
             for row in rows
-            if (ids is None or row.indicator.pk in ids)
+            if (ids is None or row.brief.indicator_id in ids)
             and (not light or row.status.value == light)
             and (not state or (row.state or NOT_ENTERED) == state)
         ]
@@ -87,20 +87,20 @@ def _labelled(label, **kwargs) -> tables.Column:
 
 
 class IndicatorTable(tables.Table):
-    agency = _labelled(_("機關"), accessor="indicator__goal__agency__name")
-    goal = _labelled(_("策略目標"), accessor="indicator__goal__title")
-    indicator = _labelled(_("績效指標"), accessor="indicator__name", order_by=("indicator__name",))
+    agency = _labelled(_("機關"), accessor="brief__agency_name")
+    goal = _labelled(_("策略目標"), accessor="brief__goal_title")
+    indicator = _labelled(_("績效指標"), accessor="brief__name")
     unit = _labelled(_("主辦單位"), accessor="unit_key", empty_values=())
-    target = _labelled(
-        _("目標值"), accessor="indicator__target_text", orderable=False, empty_values=()
-    )
-    value = _labelled(_("實際值"), accessor="outcome__value", orderable=False, empty_values=())
+    target = _labelled(_("目標值"), accessor="brief__name", orderable=False, empty_values=())
+    value = _labelled(_("實際值"), accessor="brief__rate", orderable=False, empty_values=())
     rate = _labelled(_("達成率"), accessor="rate_key", empty_values=())
     status = _labelled(_("燈號"), accessor="status_key", empty_values=())
     state = _labelled(_("狀態"), accessor="state_key", empty_values=())
-    projection = _labelled(_("全年預估"), accessor="projection", orderable=False, empty_values=())
+    projection = _labelled(
+        _("全年預估"), accessor="brief__projected_rate", orderable=False, empty_values=()
+    )
     published = _labelled(
-        _("原發布／重算"), accessor="achievement__published_rate", orderable=False, empty_values=()
+        _("原發布／重算"), accessor="brief__name", orderable=False, empty_values=()
     )
 
     class Meta:
@@ -141,10 +141,11 @@ class IndicatorTable(tables.Table):
     def render_projection(self, value, record):
         if value is None:
             return "—"
-        return format_html('<span class="projected">{} {}</span>', _("預估"), percent(value.rate))
+        return format_html('<span class="projected">{} {}</span>', _("預估"), percent(value))
 
     def render_published(self, value, record):
         a = record.achievement
+        value = a.published_rate
         if value is None:
             return "—"
         printed = figure(value) + ("%" if a.published_basis == Result.Basis.RATE else "")

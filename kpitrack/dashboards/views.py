@@ -7,7 +7,6 @@ from django_tables2 import RequestConfig
 
 from kpitrack.engine.calendar import to_roc
 from kpitrack.formatting import chinese_number, quarter_label, through_quarter_choices
-from kpitrack.permissions import get_agency_for_user
 from performance.selectors import indicator_history
 
 from . import exports
@@ -23,17 +22,13 @@ from .selectors import (
     rows_for,
     scope_for,
     unit_of,
+    with_full,
 )
 from .tables import IndicatorFilter, IndicatorTable
 
 
 def _scope(request, agency: str) -> Scope:
-    scope = scope_for(user=request.user, code=agency)
-    if scope is None:
-        # 404 when there is no such agency, 403 when it is not the user's (as every page).
-        get_agency_for_user(request.user, agency)
-        raise Http404("agency")
-    return scope
+    return scope_for(user=request.user, code=agency)
 
 
 def _bad(request, message: str, back: str):
@@ -77,10 +72,7 @@ def _overview_page(request, scope: Scope, *, unit=None):
         "unit": unit,
     }
     if period.year is not None:
-        rows = rows_for(scope, period.year, period.quarter)
-        if unit is not None:
-            rows = [row for row in rows if row.indicator.responsible_unit_id == unit.pk]
-        ov = overview(scope, period.year, period.quarter, rows=rows)
+        ov = overview(scope, period.year, period.quarter, unit=unit)
         context.update({"ov": ov, "lights": LIGHTS, "goal_chart": goal_chart(ov.goals)})
     return render(request, "dashboards/overview.html", context)
 
@@ -116,7 +108,7 @@ def indicators_view(request, agency):
     rows = filters.keep(rows_for(scope, period.year, period.quarter))
     export = request.GET.get("export")
     if export:
-        return _export(export, rows, scope, period) or _bad(
+        return _export(export, with_full(rows, period.quarter), scope, period) or _bad(
             request, _("匯出格式只能是 xlsx 或 csv。"), here
         )
     table = IndicatorTable(rows, ministry=scope.is_ministry)
@@ -124,6 +116,7 @@ def indicators_view(request, agency):
         RequestConfig(request, paginate={"per_page": 25}).configure(table)
     except Http404:
         return _bad(request, _("頁碼超出範圍。"), here)
+    with_full([bound.record for bound in table.page.object_list], period.quarter)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("sort", None)

@@ -20,7 +20,7 @@ from kpitrack.engine.achievement import HUNDRED, Policy, Status, status_for
 from kpitrack.engine.calendar import to_roc
 from performance.models import Indicator, Result, StrategicGoal
 from performance.reasons import status_label
-from performance.selectors import Achievement, achievements_for_year
+from performance.selectors import Achievement, achievements_for_year, approved_results_q
 
 from .orgchart import org_chart_svg
 from .wording import NUMBERED, achievement_lines, is_short, recompute_note, target_text
@@ -226,7 +226,8 @@ class PerformanceReport(_RocYear, _DraftMark):
     @property
     def toc(self) -> list[tuple[str, str, int]]:
         if not self.uses_lights:
-            return [("sec-indicators", _("績效目標及衡量指標達成情形"), 1)]
+            # As the agency prints it: one untitled table, no section to list.
+            return []
         return [
             ("sec-summary", _("一、指標達成情形燈號統計"), 1),
             ("sec-indicators", _("二、績效目標及衡量指標達成情形"), 1),
@@ -372,7 +373,7 @@ def _section(agency, year, through_quarter, kind, lights: AchievementPolicy | No
         Result.objects.filter(
             indicator__goal__agency=agency, indicator__goal__year=year, quarter=through_quarter
         )
-        .exclude(state=Result.State.APPROVED)
+        .exclude(approved_results_q())
         .select_related("indicator")
         .order_by("indicator__goal__order", "indicator__order", "indicator_id")
     )

@@ -99,4 +99,9 @@ def _show_label(cell, label) -> None:
     for box in copy.descendants():
         box.style = box.style.copy()
         box.style["visibility"] = "visible"
+    # A cell split by the page break goes on with its own text at the top: the label takes the
+    # first line and the text moves below it instead of being printed over.
+    for child in cell.children:
+        if not _is_label(_unwrap(child)):
+            child.translate(0, copy.margin_height())
     cell.children = [*cell.children, copy]

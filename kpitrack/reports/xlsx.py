@@ -90,6 +90,37 @@ def _lines(text) -> str:
     return "\n".join(line for line in (text or "").splitlines() if line.strip())
 
 
+# The achievement sheet's columns: header, width, number format (None: text). The light column
+# is there only when the section prints lights, as in the report.
+LIGHT_COLUMN = "light"
+
+
+def _achievement_columns(section):
+    columns = [
+        (_("策略目標"), 22, None),
+        (_("績效指標"), 22, None),
+        (_("目標值"), 16, None),
+        (_("衡量標準"), 36, None),
+        (_("辦理情形"), 60, None),
+        (_("原發布達成情形"), 30, None),
+        (_("原發布數值"), 10, NUMBER),
+        (_("重算說明"), 40, None),
+        (_("重算實際值"), 12, NUMBER),
+        (_("重算達成率"), 10, PERCENT),
+        (_("報告所列達成度"), 34, None),
+        (_("與原發布比對"), 10, None),
+        (LIGHT_COLUMN, 8, None),
+        (_("無法計算原因"), 24, None),
+        (_("未達成原因"), 30, None),
+        (_("改善措施"), 30, None),
+        (_("效益"), 40, None),
+        (_("其他說明"), 24, None),
+    ]
+    if not section.uses_lights:
+        return [c for c in columns if c[0] != LIGHT_COLUMN]
+    return [(_("燈號") if c[0] == LIGHT_COLUMN else c[0], *c[1:]) for c in columns]
+
+
 def _achievement_rows(section):
     rows = []
     for group in section.groups:
@@ -97,6 +128,7 @@ def _achievement_rows(section):
             outcome = row.outcome
             result = row.result
             text = lambda name, result=result: getattr(result, name) if result else ""  # noqa: E731
+            light = [status_label(row.light) if row.light else ""] if section.uses_lights else []
             rows.append(
                 [
                     group.goal.title,
@@ -106,11 +138,12 @@ def _achievement_rows(section):
                     _lines(text("progress")),
                     text("published_text"),
                     row.published_rate,
+                    row.note or "",
                     outcome.value,
                     _percent(outcome.rate),
                     "\n".join(achievement_lines(row)),
                     {True: _("不符"), False: _("相符"), None: ""}[row.mismatch],
-                    status_label(outcome.status),
+                    *light,
                     row.reason or "",
                     _lines(text("shortfall_reason")),
                     _lines(text("improvement")),
@@ -121,30 +154,16 @@ def _achievement_rows(section):
     return rows
 
 
-def _achievement_headers():
-    return [
-        _("策略目標"),
-        _("績效指標"),
-        _("目標值"),
-        _("衡量標準"),
-        _("辦理情形"),
-        _("原發布達成情形"),
-        _("原發布數值"),
-        _("重算實際值"),
-        _("重算達成率"),
-        _("重算達成度說明"),
-        _("與原發布比對"),
-        _("燈號"),
-        _("無法計算原因"),
-        _("未達成原因"),
-        _("改善措施"),
-        _("效益"),
-        _("其他說明"),
-    ]
-
-
-ACHIEVEMENT_WIDTHS = [22, 22, 16, 36, 60, 30, 10, 12, 10, 34, 10, 8, 24, 30, 30, 40, 24]
-ACHIEVEMENT_FORMATS = {7: NUMBER, 8: NUMBER, 9: PERCENT}
+def _achievement_sheet(wb, title, section):
+    columns = _achievement_columns(section)
+    _sheet(
+        wb,
+        title,
+        [header for header, _width, _format in columns],
+        _achievement_rows(section),
+        [width for _header, width, _format in columns],
+        {n: fmt for n, (_header, _width, fmt) in enumerate(columns, start=1) if fmt},
+    )
 
 
 def _parts_rows(section):
@@ -284,36 +303,47 @@ def _budget(wb, report):
             report.elapsed,
         ),
     ):
-        _sheet(
-            wb,
-            title,
-            _achievement_headers(),
-            _achievement_rows(section),
-            ACHIEVEMENT_WIDTHS,
-            ACHIEVEMENT_FORMATS,
-        )
+        _achievement_sheet(wb, title, section)
         _parts_sheet(wb, title + _("（子項目）"), section)
 
 
 def _performance(wb, report):
-    _sheet(
-        wb,
-        _("燈號統計"),
-        [_("燈號"), _("指標數")],
-        [[label, count] for _code, label, count in report.light_counts]
-        + [[_("合計"), report.lit_count]],
-        [12, 10],
-        {2: "0"},
-    )
-    _sheet(
-        wb,
-        _("指標達成情形"),
-        _achievement_headers(),
-        _achievement_rows(report.section),
-        ACHIEVEMENT_WIDTHS,
-        ACHIEVEMENT_FORMATS,
-    )
+    if report.uses_lights:
+        _sheet(
+            wb,
+            _("燈號統計"),
+            [_("燈號"), _("指標數")],
+            [[label, count] for _code, label, count in report.light_counts]
+            + [[_("合計"), report.lit_count]],
+            [12, 10],
+            {2: "0"},
+        )
+    _achievement_sheet(wb, _("指標達成情形"), report.section)
     _parts_sheet(wb, _("目標項目明細"), report.section)
+
+
+def _draft(wb, report):
+    """A draft says so on every sheet, on screen (a banner above the header row) and on paper
+    (the print header), and lists what keeps it from final on a sheet of its own, first."""
+    ws = _sheet(
+        wb,
+        _("資料缺漏或未核定"),
+        [_("序號"), _("項目")],
+        [[n, item] for n, item in enumerate(report.incomplete, start=1)],
+        [8, 100],
+    )
+    wb.move_sheet(ws, offset=-(len(wb.worksheets) - 1))
+    for ws in wb.worksheets:
+        ws.insert_rows(1)
+        ws["A1"] = _cell(report.draft_mark)
+        ws["A1"].data_type = "s"
+        ws["A1"].font = Font(bold=True, size=12)
+        ws["A1"].alignment = Alignment(vertical="center")
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ws.max_column)
+        ws.freeze_panes = "A3"
+        ws.print_title_rows = "1:2"
+        ws.oddHeader.center.text = _cell(report.draft_mark)
+        ws.oddHeader.center.font = "-,Bold"
 
 
 def report_workbook(report) -> bytes:
@@ -323,6 +353,8 @@ def report_workbook(report) -> bytes:
         _budget(wb, report)
     else:
         _performance(wb, report)
+    if report.is_draft:
+        _draft(wb, report)
     wb.properties.title = f"{report.agency.name} {report.title}"
     wb.properties.creator = report.agency.name
     out = BytesIO()

@@ -262,12 +262,16 @@ class _Writer:
                 )
 
     def achievement_policy(self, agency, data, years):
-        """agency.yaml's rounding holds from the earliest year of the documents on."""
+        """agency.yaml's rounding and lights hold from the earliest year of the documents on."""
         if not years:
             return
         year = min(years)
         current = AchievementPolicy.objects.filter(agency=agency, year=year).first()
-        values = {"rate_decimals": data.rate_decimals, "rounding": data.rounding}
+        values = {
+            "rate_decimals": data.rate_decimals,
+            "rounding": data.rounding,
+            "uses_lights": data.uses_lights,
+        }
         if current is not None and not _changes(current, values):
             return
         self.file, self.reason = self.agency_file, self.agency_reason

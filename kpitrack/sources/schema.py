@@ -102,6 +102,7 @@ class AgencyEntry(_Section):
     leadership: str | None = None
     rate_decimals: Annotated[int, Field(ge=0, le=MAX_RATE_DECIMALS)] = 2
     rounding: Annotated[str, _choice(AchievementPolicy.RoundingMode.values, "half_up")] = "half_up"
+    uses_lights: bool = True
     units: list[UnitEntry] = []
 
 

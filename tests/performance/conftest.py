@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from budget.models import Agency, Unit
-from budget.services import agency_create, unit_create
+from budget.models import Agency, Membership, Unit
+from budget.services import agency_create, membership_create, unit_create
 from performance.models import Indicator, ReportingPeriod
 from performance.services import (
     indicator_create,
@@ -97,3 +97,26 @@ def workflow(alice) -> Workflow:
     flow = Workflow(agency, unit, other, year, 1, count, ratio, elsewhere)
     flow.set_window(alice, opens_in=-1, closes_in=10)
     return flow
+
+
+@pytest.fixture
+def people(workflow, alice, django_user_model) -> dict:
+    """One user per workflow role in the workflow's agency (staff and head in its unit), and a
+    staff member of the other unit."""
+    Role = Membership.Role
+    grants = {
+        "staff": (Role.STAFF, workflow.unit),
+        "head": (Role.HEAD, workflow.unit),
+        "planner": (Role.PLANNER, None),
+        "director": (Role.DIRECTOR, None),
+        "admin": (Role.ADMIN, None),
+        "other_staff": (Role.STAFF, workflow.other_unit),
+    }
+    users = {}
+    for name, (role, unit) in grants.items():
+        user = django_user_model.objects.create_user(name, f"{name}@example.org")
+        membership_create(
+            member=user, agency=workflow.agency, unit=unit, role=role, user=alice, reason="測試"
+        )
+        users[name] = user
+    return users

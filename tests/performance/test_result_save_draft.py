@@ -197,3 +197,12 @@ def test_someone_without_an_entry_role_is_refused(workflow, bob):
 def test_unknown_narrative_fields_are_refused(workflow, alice):
     with pytest.raises(ValidationError):
         _save(workflow, alice, {"value": "120"}, {"state": "approved"})
+
+
+def test_a_figure_for_an_indicator_of_another_unit_is_refused(workflow, people):
+    with pytest.raises(PermissionDenied):
+        _save(workflow, people["other_staff"], {"value": "120"})
+    assert _save(workflow, people["staff"], {"value": "120"}).state == "draft"
+    assert not Result.objects.filter(indicator=workflow.elsewhere).exists()
+    with pytest.raises(PermissionDenied):
+        _save(workflow, people["staff"], {"value": "1"}, indicator=workflow.elsewhere)

@@ -3,10 +3,9 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from budget.models import Agency
 from kpitrack.versioning import ConcurrentEditError
 from performance.models import Result
-from performance.selectors import result_history
+from performance.selectors import achievements_for_year, result_history
 from performance.services import (
     ResultLocked,
     result_final_approve,
@@ -150,9 +149,6 @@ def test_two_reviewers_at_once_the_second_is_refused(workflow, alice):
     assert Result.objects.get(pk=result.pk).state == "first_approved"
 
 
-@pytest.mark.skipif(
-    not hasattr(Agency, "second_review"), reason="budget.Agency.second_review comes with h8a"
-)
 def test_without_second_review_the_first_approval_is_final(workflow, alice):
     workflow.agency.second_review = False
     workflow.agency.save()
@@ -190,3 +186,52 @@ def test_reviewing_needs_the_reviewer_role(workflow, alice, bob):
     with pytest.raises(PermissionDenied):
         result_reopen(result=result, expected_version=result.version, user=bob, reason="x")
     assert Result.objects.get(pk=result.pk).state == "submitted"
+
+
+def test_each_role_does_its_own_step_and_no_other(workflow, people):
+    staff, head, planner, director = (people[r] for r in ("staff", "head", "planner", "director"))
+    result = _draft(workflow, staff)
+    with pytest.raises(PermissionDenied):
+        result_submit(result=result, expected_version=result.version, user=staff)
+    result = result_submit(result=result, expected_version=result.version, user=head)
+    for user in (staff, head, director):
+        with pytest.raises(PermissionDenied):
+            result_first_approve(result=result, expected_version=result.version, user=user)
+    result = result_first_approve(result=result, expected_version=result.version, user=planner)
+    for user in (staff, head, planner):
+        with pytest.raises(PermissionDenied):
+            result_final_approve(result=result, expected_version=result.version, user=user)
+    with pytest.raises(PermissionDenied):
+        result_return(result=result, expected_version=result.version, user=planner, comment="x")
+    result = result_final_approve(result=result, expected_version=result.version, user=director)
+    assert [row.history_user.username for row in result.history.order_by("history_id")] == [
+        "staff",
+        "head",
+        "planner",
+        "director",
+    ]
+    with pytest.raises(PermissionDenied):
+        result_reopen(result=result, expected_version=result.version, user=director, reason="x")
+    assert (
+        result_reopen(
+            result=result, expected_version=result.version, user=people["admin"], reason="更正"
+        ).state
+        == "returned"
+    )
+
+
+def test_approved_only_reads_count_a_first_approval_when_there_is_no_second_review(
+    workflow, people
+):
+    result = _draft(workflow, people["staff"])
+    result = result_submit(result=result, expected_version=result.version, user=people["head"])
+    result_first_approve(result=result, expected_version=result.version, user=people["planner"])
+
+    def counted():
+        rows = achievements_for_year(year=workflow.year, through_quarter=1, agency=workflow.agency)
+        return next(r for r in rows if r.indicator.pk == workflow.count.pk).result is not None
+
+    assert not counted()
+    workflow.agency.second_review = False
+    workflow.agency.save()
+    assert counted()

@@ -1,0 +1,128 @@
+"""The indicator table: filters, sorting, pages, multi-part indicators and the exports."""
+
+import csv
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from performance.models import Indicator
+
+from ..factories import LARGE, build
+from .test_query_counts import store
+
+pytestmark = pytest.mark.django_db
+
+URL = "/dashboards/nia/indicators/"
+
+
+@pytest.fixture
+def signed_in(client, bob):
+    """bob reads nia (檢視)."""
+    client.force_login(bob)
+    return client
+
+
+@pytest.fixture
+def admin(client, alice):
+    """alice, a superuser, reads every agency, the ministry too."""
+    client.force_login(alice)
+    return client
+
+
+def _codes(response):
+    return [bound.record.brief.name for bound in response.context["table"].page.object_list]
+
+
+def test_it_lists_every_indicator_with_values_units_and_rates(signed_in):
+    response = signed_in.get(URL)
+    assert response.context["count"] == 11
+    text = response.text
+    assert "160 件" in text and "165 件" in text and "103.13%" in text
+    # A multi-part indicator shows each part's target, value and rate instead of "—".
+    assert "簽訂策略聯盟大專院校所數：19 所（158.33%）" in text
+    assert "與重算相符" in text
+
+
+def test_it_filters_by_light(signed_in):
+    response = signed_in.get(URL + "?light=green")
+    rows = [bound.record for bound in response.context["table"].page.object_list]
+    assert len(rows) == 5
+    assert {row.status.value for row in rows} == {"green"}
+
+
+def test_it_filters_by_state_and_goal(signed_in):
+    assert signed_in.get(URL + "?state=approved").context["count"] == 11
+    assert signed_in.get(URL + "?state=returned").context["count"] == 0
+    goal = Indicator.objects.get(code="pass-card", goal__year=2012).goal
+    response = signed_in.get(URL + f"?goal={goal.pk}")
+    assert _codes(response) == ["外籍專業人士申請核發就業PASS卡"]
+
+
+def test_a_bad_filter_value_is_a_clear_400(signed_in):
+    response = signed_in.get(URL + "?light=purple")
+    assert response.status_code == 400
+    assert "purple" in response.text
+
+
+def test_it_sorts_by_rate(signed_in):
+    response = signed_in.get(URL + "?sort=-rate")
+    rows = [bound.record for bound in response.context["table"].page.object_list]
+    assert rows[0].indicator.code == "snakehead"
+    rates = [row.rate_key for row in rows]
+    assert rates == sorted(rates, reverse=True)
+
+
+def test_it_filters_by_unit_and_pages_a_ministry(admin):
+    signed_in = admin
+    built = build(LARGE, prefix="tb")
+    store(built)
+    url = f"/dashboards/{built.ministry.code}/indicators/?year={built.last_year}&quarter=4"
+    response = signed_in.get(url)
+    total = LARGE.agencies * LARGE.indicators
+    assert response.context["count"] == total
+    assert len(response.context["table"].page.object_list) == 25
+    second = signed_in.get(url + "&page=3")
+    assert len(second.context["table"].page.object_list) == total - 50
+    unit = built.agencies[0].units.get(code="u2")
+    response = signed_in.get(url + f"&unit={unit.pk}")
+    rows = [bound.record for bound in response.context["table"].page.object_list]
+    assert rows and {row.indicator.responsible_unit_id for row in rows} == {unit.pk}
+
+
+def test_the_csv_export_has_raw_numbers_and_neutralised_text(signed_in):
+    Indicator.objects.filter(code="pass-card", goal__year=2012).update(name="=HYPERLINK(1)")
+    response = signed_in.get(URL + "?export=csv")
+    assert response["Content-Disposition"] == 'attachment; filename="nia-indicators-2012-q2.csv"'
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header, rows = lines[0], lines[1:]
+    by_name = {row[header.index("績效指標")]: row for row in rows if not row[7]}
+    assert "'=HYPERLINK(1)" in by_name
+    pass_card = by_name["'=HYPERLINK(1)"]
+    assert pass_card[header.index("目標值")] == "160"
+    assert pass_card[header.index("達成率（%）")] == "103.13"
+    assert pass_card[header.index("燈號")] == "綠燈"
+    parts = [row for row in rows if row[header.index("指標代碼")] == "campus-alliance" and row[7]]
+    assert [row[7] for row in parts] == ["簽訂策略聯盟大專院校所數", "活動辦理場次", "活動辦理人次"]
+
+
+def test_the_xlsx_export_has_numbers_as_numbers(signed_in):
+    Indicator.objects.filter(code="pass-card", goal__year=2012).update(name="@SUM(A1)")
+    response = signed_in.get(URL + "?export=xlsx&light=green")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    names = [row[header.index("績效指標")] for row in rows[1:] if row[7] is None]
+    assert len(names) == 5
+    row = next(r for r in rows[1:] if r[header.index("績效指標")] == "'@SUM(A1)")
+    assert row[header.index("達成率（%）")] == Decimal("103.13") or row[
+        header.index("達成率（%）")
+    ] == pytest.approx(103.13)
+    assert isinstance(row[header.index("目標值")], (int, float))
+
+
+def test_an_unknown_export_format_is_a_400(signed_in):
+    response = signed_in.get(URL + "?export=pdf")
+    assert response.status_code == 400
+    assert "匯出格式只能是 xlsx 或 csv。" in response.text

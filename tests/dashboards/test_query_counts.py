@@ -1,0 +1,68 @@
+"""Every dashboard page and API answer runs the same number of queries at both data sizes of
+tests/factories.py, counted exactly (a query per agency, indicator or year fails on LARGE)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from performance import outcomes
+
+from ..factories import LARGE, SMALL, build
+
+pytestmark = pytest.mark.django_db
+
+SIZES = [pytest.param(SMALL, id="small"), pytest.param(LARGE, id="large")]
+
+
+def store(built):
+    """The factories write in bulk, past the services: store their outcomes as a load would."""
+    outcomes.refresh(pairs={(a.pk, year) for a in built.agencies for year in built.years})
+
+
+# Every signed-in request starts with 2 (session, user), then the scope: the agency and the
+# visible agencies under it (2). A period is the years (1) and the latest quarter with approved
+# data (1). A list is the results' states, the brief outcomes and their policies (3); rows shown
+# in full are their outcomes and policies (2).
+QUERIES = {
+    # + period, counts per agency and light, the goals' lines and policies, the attention
+    # list, its rows in full
+    "overview": 12,
+    "overview-api": 12,
+    # + period, list, the filter's unit and goal choices, the page in full
+    "indicators": 12,
+    "indicators-api": 10,
+    # + the unit, period, counts, attention (nothing needs it in the factories' unit), the
+    # goals from the unit's brief outcomes and policies
+    "unit": 10,
+    # + the code's outcomes and policies, the narrative, the target parts, history (3)
+    "indicator": 11,
+    "indicator-api": 11,
+}
+
+
+def _pages(built):
+    ministry, agency, year = built.ministry.code, built.agency.code, built.last_year
+    period = f"?year={year}&quarter=4"
+    return {
+        "overview": f"/dashboards/{ministry}/",
+        "overview-api": f"/api/v1/dashboards/{ministry}/",
+        "indicators": f"/dashboards/{ministry}/indicators/{period}",
+        "indicators-api": f"/api/v1/dashboards/{ministry}/indicators/{period}",
+        "unit": f"/dashboards/{agency}/units/u1/{period}",
+        "indicator": f"/dashboards/{agency}/indicators/growth-2/",
+        "indicator-api": f"/api/v1/dashboards/{agency}/indicators/growth-2/",
+    }
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_each_page_runs_a_fixed_number_of_queries(client, alice, size):
+    built = build(size, prefix=f"q{size.agencies}")
+    store(built)
+    client.force_login(alice)
+    counted = {}
+    for name, url in _pages(built).items():
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200, (name, response.content[:300])
+        counted[name] = len(queries)
+    assert counted == QUERIES

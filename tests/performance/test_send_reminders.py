@@ -1,0 +1,94 @@
+"""manage.py send_reminders: units before and after the entry deadline, reviewers with work
+waiting; never the same reminder twice."""
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+
+from performance.models import ReminderSent
+from performance.services import (
+    period_lock,
+    result_first_approve,
+    result_save_draft,
+    result_submit,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _run() -> list[str]:
+    """Runs the command; the addresses written to this time."""
+    before = len(mail.outbox)
+    call_command("send_reminders", stdout=None)
+    return sorted(a for message in mail.outbox[before:] for a in message.to)
+
+
+def test_the_unit_is_reminded_once_as_the_deadline_nears(workflow, people, alice):
+    workflow.set_window(alice, opens_in=-20, closes_in=2)
+    assert _run() == ["head@example.org", "other_staff@example.org", "staff@example.org"]
+    assert _run() == []
+    message = next(m for m in mail.outbox if m.to == ["staff@example.org"])
+    assert "將於" in message.subject and "截止" in message.subject
+    assert "指標count" in message.body and "指標other" not in message.body
+    assert ReminderSent.objects.filter(kind="entry_due_soon").count() == 3
+
+
+def test_no_reminder_while_the_deadline_is_far(workflow, people, alice):
+    workflow.set_window(alice, opens_in=-1, closes_in=10)
+    assert "staff@example.org" not in _run()
+
+
+def test_after_the_deadline_an_overdue_reminder_goes_once_and_due_soon_does_not_repeat(
+    workflow, people, alice
+):
+    workflow.set_window(alice, opens_in=-20, closes_in=1)
+    assert "staff@example.org" in _run()
+    workflow.set_window(alice, opens_in=-20, closes_in=-1)
+    overdue = _run()
+    assert overdue.count("staff@example.org") == 1
+    assert "尚未送出" in mail.outbox[-1].subject
+    assert _run() == []
+
+
+def test_a_unit_that_submitted_everything_is_not_reminded(workflow, people, alice):
+    for indicator, figures in (
+        (workflow.count, {"value": "120"}),
+        (workflow.ratio, {"num": "9", "den": "9"}),
+    ):
+        result = result_save_draft(
+            indicator=indicator,
+            quarter=workflow.quarter,
+            figures=figures,
+            narrative={},
+            expected_version=None,
+            user=people["staff"],
+        )
+        result_submit(result=result, expected_version=result.version, user=people["head"])
+    workflow.set_window(alice, opens_in=-20, closes_in=1)
+    sent = _run()
+    assert "staff@example.org" not in sent and "head@example.org" not in sent
+    assert "other_staff@example.org" in sent  # its indicator is still not entered
+
+
+def test_reviewers_are_reminded_once_of_work_waiting(workflow, people, alice):
+    result = result_save_draft(
+        indicator=workflow.count,
+        quarter=workflow.quarter,
+        figures={"value": "120"},
+        narrative={},
+        expected_version=None,
+        user=people["staff"],
+    )
+    result = result_submit(result=result, expected_version=result.version, user=people["head"])
+    assert "planner@example.org" in _run()
+    assert "planner@example.org" not in _run()
+    assert "待初核" in next(m for m in mail.outbox if "planner@example.org" in m.to).subject
+    result_first_approve(result=result, expected_version=result.version, user=people["planner"])
+    assert _run() == ["director@example.org"]
+    assert _run() == []
+
+
+def test_a_locked_quarter_reminds_nobody(workflow, people, alice):
+    workflow.set_window(alice, opens_in=-20, closes_in=1)
+    period_lock(period=workflow.period(), user=alice, reason="結算")
+    assert _run() == []
