@@ -491,6 +491,7 @@ def _png(pdf: Pdf, page: int, folder: Path, stem: str) -> Path:
         ("budget_2013", "(二)年度關鍵績效指標"),
         ("budget_2013", "(一)前(100)年度施政績效及達成情形分析"),
         ("performance_2010", "效益：傾聽在地聲音"),
+        ("performance_2010", "新增網路申辦服務項目包括"),
     ],
 )
 def test_it_renders_pages_to_png(request, artifacts, name, anchor):
@@ -577,6 +578,29 @@ def test_no_page_is_less_than_half_full_unless_a_section_ends_there(request, nam
         if n + 1 not in starts and _fill(pdf, n) < 0.5
     ]
     assert not sparse, f"{name}: pages under half full mid-section (page, fill): {sparse}"
+
+
+EM = 10  # the tables' font size in pt: one em
+
+
+def test_it_hangs_the_numbers_of_numbered_lines_in_the_analysis_cells(performance_2010):
+    """一、 and (一) hang: the wrapped lines of a numbered line start where its text starts."""
+    pdf = performance_2010
+    words = pdf.words(pdf.body_page_of("新增網路申辦服務項目包括"))
+
+    def word(start: str) -> Word:
+        return next(w for w in words if w.text.startswith(start))
+
+    def next_line(line: Word) -> Word:
+        below = [w for w in words if line.y1 < w.y0 < line.y1 + EM and w.x0 >= line.x0 - 1]
+        return min(below, key=lambda w: (w.y0, w.x0))
+
+    item = word("新增網路申辦服務項目包括")
+    number = next(w for w in words if w.text == "(一)" and abs(w.y0 - item.y0) < 0.5)
+    assert item.x0 - number.x0 == pytest.approx(2 * EM, abs=0.5), "(一) hangs by 2 em"
+    assert next_line(item).x0 == pytest.approx(item.x0, abs=0.5), next_line(item)
+    heading = word("二、辦理情形：涉及人民權益")
+    assert next_line(heading).x0 == pytest.approx(heading.x0 + 2 * EM, abs=0.5), "二、 hangs"
 
 
 def _table_pages(pdf: Pdf, name: str) -> list[int]:
