@@ -50,6 +50,7 @@ class Word:
 
     x0: float
     y0: float
+    x1: float
     y1: float
     text: str
 
@@ -89,11 +90,11 @@ class Pdf:
     def words(self, page: int) -> list[Word]:
         out = poppler("pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(self.path), "-")
         pattern = (
-            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">(.*?)</word>'
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>'
         )
         return [
-            Word(float(x0), float(y0), float(y1), html.unescape(text))
-            for x0, y0, y1, text in re.findall(pattern, out)
+            Word(float(x0), float(y0), float(x1), float(y1), html.unescape(text))
+            for x0, y0, x1, y1, text in re.findall(pattern, out)
         ]
 
     def column_cells(self, pages: range, first: Word) -> list[str]:
@@ -414,6 +415,16 @@ def test_it_draws_the_org_chart_with_all_thirteen_units(budget_2013):
     assert "(三)組織系統圖及預算員額說明表" in text
     missing = [unit for unit in UNITS if unit not in text]
     assert not missing, f"org chart page {page} lacks {missing}"
+
+
+def test_it_keeps_the_blank_before_the_honorific(budget_2013):
+    """「經  總統公布」: the 挪抬 blank the source prints before 總統 (two spaces, half an em)."""
+    page = budget_2013.body_page_of("總統公布")
+    words = budget_2013.words(page)
+    after = next(w for w in words if w.text.startswith("總統公布"))
+    before = next(w for w in words if w.text.endswith("經") and abs(w.y0 - after.y0) < 0.5)
+    gap = after.x0 - before.x1
+    assert gap == pytest.approx(10.5 / 2, abs=0.5), f"{gap:.2f} pt between 經 and 總統"
 
 
 def test_it_prints_2010_as_the_agency_did_one_table_without_lights_or_contents(performance_2010):
