@@ -460,6 +460,11 @@ class Outcome(models.Model):
         _("截至季別"), validators=[MinValueValidator(1), MaxValueValidator(4)]
     )
     entered = models.BooleanField(_("本季已有核定資料"), default=False)
+    # The light, the rounded rate and the projection's light under the policy in force, so a
+    # ministry's lights are counted and ordered in the database; `data` keeps the figures.
+    status = models.CharField(_("燈號"), max_length=10, default="white")
+    rate = models.DecimalField(_("達成率"), max_digits=30, decimal_places=6, null=True)
+    projected_status = models.CharField(_("全年預估燈號"), max_length=10, blank=True)
     data = models.JSONField(_("計算結果"))
 
     class Meta:
@@ -471,7 +476,10 @@ class Outcome(models.Model):
                 fields=["indicator", "through_quarter"], name="outcome_quarter_unique"
             )
         ]
-        indexes = [models.Index(fields=["agency", "year", "through_quarter"])]
+        indexes = [
+            models.Index(fields=["agency", "year", "through_quarter"]),
+            models.Index(fields=["entered", "year", "through_quarter"]),
+        ]
 
     def __str__(self):
         return f"{self.indicator} Q{self.through_quarter}"

@@ -117,9 +117,9 @@ def _parts_data(outcome: EngineOutcome, rows: tuple[PartRow, ...] = ()) -> list[
     ]
 
 
-def compute(indicator: Indicator, last_year: Indicator | None) -> list[Outcome]:
-    """The indicator's unsaved Outcome rows, one per quarter; needs what `indicators_for_years`
-    prefetches (approved results only)."""
+def compute(indicator: Indicator, last_year: Indicator | None, policy: Policy) -> list[Outcome]:
+    """The indicator's unsaved Outcome rows, one per quarter, with lights under `policy`; needs
+    what `indicators_for_years` prefetches (approved results only)."""
     spec = indicator_spec(indicator)
     quarters = quarters_of(indicator)
     previous = previous_inputs(last_year)
@@ -151,6 +151,8 @@ def compute(indicator: Indicator, last_year: Indicator | None) -> list[Outcome]:
                 "parts": _parts_data(projection),
             },
         }
+        rate = _round(outcome.raw_rate, policy)
+        projected = None if projection is None else _round(projection.raw_rate, policy)
         rows.append(
             Outcome(
                 indicator=indicator,
@@ -158,6 +160,9 @@ def compute(indicator: Indicator, last_year: Indicator | None) -> list[Outcome]:
                 year=indicator.goal.year,
                 through_quarter=q,
                 entered=q in quarters,
+                status=status_for(rate, policy).value,
+                rate=rate,
+                projected_status="" if projection is None else status_for(projected, policy).value,
                 data=data,
             )
         )
@@ -175,13 +180,25 @@ def refresh(*, pairs: Iterable[tuple[int, int]]):
             i for i in indicators_for_years(years=[year - 1, year], agency_ids=agency_ids)
         ]
         last_years = {(i.goal.agency_id, i.code): i for i in indicators if i.goal.year < year}
+        policies = achievement_policies(pairs={(agency_id, year) for agency_id in agency_ids})
         Outcome.objects.filter(year=year, agency_id__in=agency_ids).delete()
         Outcome.objects.bulk_create(
             row
             for i in indicators
             if i.goal.year == year
-            for row in compute(i, last_years.get((i.goal.agency_id, i.code)))
+            for row in compute(
+                i, last_years.get((i.goal.agency_id, i.code)), policies[i.goal.agency_id, year]
+            )
         )
+
+
+def policy_changed(*, agency_id: int, year: int):
+    """An agency's policy of `year` holds for the later years without their own: the lights of
+    all of them are stored again."""
+    years = StrategicGoal.objects.filter(agency_id=agency_id, year__gte=year).values_list(
+        "year", flat=True
+    )
+    refresh(pairs={(agency_id, y) for y in set(years)})
 
 
 def pairs_after(indicators: Iterable[Indicator]) -> set[tuple[int, int]]:
@@ -366,25 +383,53 @@ class Brief:
     policy: Policy
 
 
-def briefs_for_year(*, agency_ids: Iterable[int], year: int, through_quarter: int) -> list[Brief]:
-    """Every indicator of the agencies in `year` through the quarter, briefly. Two queries."""
+def brief_of(stored: Stored) -> Brief:
+    """The brief of an outcome already read in full."""
+    a, projection = stored.achievement, stored.projection
+    indicator = a.indicator
+    return Brief(
+        indicator_id=indicator.pk,
+        goal_id=indicator.goal_id,
+        agency_id=indicator.goal.agency_id,
+        unit_id=indicator.responsible_unit_id,
+        weight=indicator.weight,
+        rate=a.outcome.rate,
+        status=a.outcome.status,
+        projected_rate=None if projection is None else projection.rate,
+        projected_status=None if projection is None else projection.status,
+        name=indicator.name,
+        unit_name=indicator.responsible_unit.name if indicator.responsible_unit else "",
+        goal_title=indicator.goal.title,
+        agency_name=indicator.goal.agency.name,
+        policy=stored.policy,
+    )
+
+
+def briefs_for_year(
+    *, agency_ids: Iterable[int], year: int, through_quarter: int, unit_id: int | None = None
+) -> list[Brief]:
+    """Every indicator of the agencies (or of one unit) in `year` through the quarter, briefly.
+    Two queries."""
     agency_ids = list(agency_ids)
-    rows = (
-        Outcome.objects.filter(agency_id__in=agency_ids, year=year, through_quarter=through_quarter)
-        .order_by("agency__code", "indicator__goal__order", "indicator__order", "indicator_id")
-        .values_list(
-            "indicator_id",
-            "indicator__goal_id",
-            "agency_id",
-            "indicator__responsible_unit_id",
-            "indicator__weight",
-            KT("data__rate"),
-            KT("data__projection__rate"),
-            "indicator__name",
-            "indicator__responsible_unit__name",
-            "indicator__goal__title",
-            "agency__name",
-        )
+    outcomes = Outcome.objects.filter(
+        agency_id__in=agency_ids, year=year, through_quarter=through_quarter
+    )
+    if unit_id is not None:
+        outcomes = outcomes.filter(indicator__responsible_unit_id=unit_id)
+    rows = outcomes.order_by(
+        "agency__code", "indicator__goal__order", "indicator__order", "indicator_id"
+    ).values_list(
+        "indicator_id",
+        "indicator__goal_id",
+        "agency_id",
+        "indicator__responsible_unit_id",
+        "indicator__weight",
+        KT("data__rate"),
+        KT("data__projection__rate"),
+        "indicator__name",
+        "indicator__responsible_unit__name",
+        "indicator__goal__title",
+        "agency__name",
     )
     policies = achievement_policies(pairs={(agency_id, year) for agency_id in agency_ids})
     briefs = []
@@ -418,3 +463,20 @@ def briefs_for_year(*, agency_ids: Iterable[int], year: int, through_quarter: in
 def stored_for_code(*, agency_id: int, code: str) -> list[Stored]:
     """An indicator code's outcomes in every year and quarter, oldest first. Two queries."""
     return _read(Outcome.objects.filter(indicator__goal__agency_id=agency_id, indicator__code=code))
+
+
+def _on_policy_write(sender, instance, **kwargs):
+    policy_changed(agency_id=instance.agency_id, year=instance.year)
+
+
+def connect_policy_signals():
+    """Policies are written by budget.services, which may not call into performance (the import
+    contract keeps budget below it), so performance listens for their saves and deletions."""
+    from django.db.models.signals import post_delete, post_save
+
+    from budget.models import AchievementPolicy
+
+    for signal in (post_save, post_delete):
+        signal.connect(
+            _on_policy_write, sender=AchievementPolicy, dispatch_uid=f"outcomes-{signal}"
+        )

@@ -750,8 +750,10 @@ def _check_shortfall(result: Result, figures: Mapping[str, Decimal | None]):
 
 def _locked_result(result_or_pk) -> Result:
     pk = getattr(result_or_pk, "pk", result_or_pk)
+    # Only the result's row: PostgreSQL refuses FOR UPDATE on the nullable side of the outer
+    # join that the optional responsible unit brings.
     return (
-        Result.objects.select_for_update()
+        Result.objects.select_for_update(of=("self",))
         .select_related("indicator__goal__agency", "indicator__responsible_unit")
         .get(pk=pk)
     )

@@ -249,7 +249,8 @@ def evidence_upload(request, indicator: int, quarter: int):
                 result=result, upload=form.cleaned_data["file"], user=request.user
             )
         except ValidationError as exc:
-            form.add_error("file", exc)
+            # The service names the field ("file"); a bare message belongs there too.
+            form.add_error(None if hasattr(exc, "error_dict") else "file", exc)
         except services.ResultLocked as exc:
             form.add_error("file", str(exc))
             status = 423

@@ -8,10 +8,14 @@ from django.contrib.auth import get_user_model
 
 from budget.models import Agency, Membership, Unit
 from budget.services import agency_create, membership_create
+from performance.models import Indicator
+from performance.services import indicator_update
 
 Role = Membership.Role
-UNIT = "international-affairs"  # responsible for FY2013's anti-trafficking and intl-cooperation
+UNIT = "international-affairs"
 OTHER_UNIT = "accounting"
+# FY2013 indicators and their units here (the document names none), as `make run`'s demo.
+INDICATOR, OTHER_INDICATOR = "intl-cooperation", "finance-audit"
 # Every role a request can come as: signed out, signed in with a role elsewhere only, each role
 # in nia, and a superuser.
 ROLES = (
@@ -34,6 +38,8 @@ class Cast:
     unit: Unit
     other_unit: Unit
     other_agency: Agency
+    indicator: Indicator  # of `unit`, FY2013
+    other_indicator: Indicator  # of `other_unit`, FY2013
 
     def __getitem__(self, role):
         return self.users[role]
@@ -62,4 +68,22 @@ def build_cast() -> Cast:
             member=users[role], agency=agency, unit=in_unit, role=as_role, user=None, reason="測試"
         )
     users["superuser"] = User.objects.create_superuser("root", "root@example.org")
-    return Cast(users=users, agency=nia, unit=unit, other_unit=other_unit, other_agency=other)
+    indicators = {}
+    for code, owner in ((INDICATOR, unit), (OTHER_INDICATOR, other_unit)):
+        indicator = Indicator.objects.get(goal__agency=nia, goal__year=2013, code=code)
+        indicators[code] = indicator_update(
+            indicator=indicator,
+            expected_version=indicator.version,
+            user=None,
+            reason="測試：指派主辦單位",
+            responsible_unit=owner,
+        )
+    return Cast(
+        users=users,
+        agency=nia,
+        unit=unit,
+        other_unit=other_unit,
+        other_agency=other,
+        indicator=indicators[INDICATOR],
+        other_indicator=indicators[OTHER_INDICATOR],
+    )

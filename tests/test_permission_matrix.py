@@ -11,11 +11,16 @@ Conventions: a page for signed-in users sends the anonymous to the login page (3
 answers them 401; an agency the user may not see is 403, an agency that does not exist 404.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
+
+from performance import services
 
 from .roles import ROLES
 
@@ -29,18 +34,17 @@ def expect(default: int, **by_role: int) -> dict[str, int]:
 # The usual rows.
 SIGNED_IN = expect(200, anonymous=302)  # any signed-in user; lists hold only their agencies
 OF_NIA = expect(200, anonymous=302, outsider=403)  # a page of one agency (nia)
+API_OF_NIA = expect(200, anonymous=401, outsider=403)
 ANYONE = expect(200)
 NOT_ALLOWED = expect(405)
 STAFF_FLAG = expect(302, superuser=200)  # the Django admin: users with is_staff only
+# An action on the cast's indicator (tests/roles.py): staff and head of its unit, the agency's
+# admin and the superuser may; the others get 403.
+ENTERERS = ("staff", "head", "admin", "superuser")
 
 
-def _sample(cast) -> int:
-    """FY2013's intl-cooperation, made the cast unit's (the documents name no unit for it)."""
-    from performance.models import Indicator
-
-    indicator = Indicator.objects.get(goal__year=2013, code="intl-cooperation")
-    Indicator.objects.filter(pk=indicator.pk).update(responsible_unit=cast.unit)
-    return indicator.pk
+def only(allowed_status: int, roles, refused: int = 403) -> dict[str, int]:
+    return expect(refused, anonymous=302, **dict.fromkeys(roles, allowed_status))
 
 
 @dataclass(frozen=True)
@@ -49,15 +53,51 @@ class Row:
     get: dict[str, int]
     post: dict[str, int] | None = None
     data: dict = field(default_factory=dict)
+    json: bool = False  # send `data` as a JSON body
     marks: tuple = ()
+
+
+def _submitted(cast):
+    """The cast's indicator with a quarter-1 result submitted (the FY2013 window is long closed,
+    so through an entry exception), and a PDF attached to it."""
+    if not hasattr(cast, "result"):
+        services.entry_exception_grant(
+            agency=cast.agency,
+            unit=cast.unit,
+            year=2013,
+            quarter=1,
+            until=date(2999, 12, 31),
+            user=cast["admin"],
+            reason="測試",
+        )
+        result = services.result_save_draft(
+            indicator=cast.indicator,
+            quarter=1,
+            figures={"talks": "90", "countries": "4"},
+            narrative={"progress": "辦理中"},
+            expected_version=None,
+            user=cast["staff"],
+        )
+        cast.evidence = services.evidence_add(
+            result=result,
+            upload=SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf"),
+            user=cast["staff"],
+        )
+        result.refresh_from_db()
+        cast.result = services.result_submit(
+            result=result, expected_version=result.version, user=cast["head"]
+        )
+    return cast.result
+
+
+def _work(suffix=""):
+    return lambda cast: f"/work/{_submitted(cast).indicator_id}/q1/{suffix}"
 
 
 MATRIX: dict[str, Row] = {
     "home": Row("/", get=expect(302, outsider=200)),  # redirects to the latest year with data
     "achievements": Row("/achievements/?year=2013", get=SIGNED_IN),
-    "api-achievements": Row(
-        "/api/v1/achievements/?year=2013&agency=nia", get=expect(200, anonymous=401, outsider=403)
-    ),
+    "api-achievements": Row("/api/v1/achievements/?year=2013&agency=nia", get=API_OF_NIA),
     "reports": Row("/reports/", get=SIGNED_IN),
     "report-pick": Row(
         "/reports/pick/?agency=nia&kind=budget&year=2013",
@@ -81,54 +121,76 @@ MATRIX: dict[str, Row] = {
         data={},
     ),
     "password_change_done": Row("/accounts/password/done/", get=SIGNED_IN),
-    # h8c: the quarterly entry pages and the results API. The sample is FY2013's
-    # intl-cooperation, of the cast's unit, for Q4; FY2013's window is long closed, so a
-    # permitted save is refused as locked (423) and a save by anyone else is 403.
-    "my-work": Row("/work/?year=2013&quarter=4", get=SIGNED_IN),
+    # Quarterly entry and review (performance/urls.py)
+    "my-work": Row("/work/?year=2013&quarter=1", get=SIGNED_IN),
     "result-entry": Row(
-        lambda cast: f"/work/{_sample(cast)}/q4/",
-        get=OF_NIA,
-        post=expect(403, anonymous=302, staff=423, head=423, admin=423, superuser=423),
-        data={"version": "", "action": "save", "f_talks": "1", "f_countries": "1"},
+        _work(),
+        get=OF_NIA,  # every role of nia reads the quarter; only its enterers save
+        # A form without the version it was loaded with: refused as a stale save (409).
+        post=only(409, ENTERERS),
+        data={},
     ),
-    "result-preview": Row(
-        lambda cast: f"/work/{_sample(cast)}/q4/preview/",
-        get=expect(405, anonymous=302),
-        post=OF_NIA,
-        data={"f_talks": "1"},
-    ),
-    # No result has been entered for the quarter yet: nothing to review or attach to.
+    "result-preview": Row(_work("preview/"), get=expect(405, anonymous=302), post=OF_NIA),
     "result-review": Row(
-        lambda cast: f"/work/{_sample(cast)}/q4/review/",
+        _work("review/"),
         get=expect(405, anonymous=302),
-        post=expect(404, anonymous=302),
-        data={"action": "approve", "version": "1"},
+        # An empty review form (400); a submitted result awaits 初核, not yet the director's.
+        post=only(400, ("planner", "admin", "superuser")),
+        data={},
     ),
     "evidence-upload": Row(
-        lambda cast: f"/work/{_sample(cast)}/q4/evidence/",
+        _work("evidence/"),
         get=expect(405, anonymous=302),
-        post=expect(404, anonymous=302),
+        post=only(400, ENTERERS),  # no file
+        data={},
     ),
-    "evidence-download": Row("/evidence/999999/", get=expect(404, anonymous=302)),
-    "indicator-history": Row(lambda cast: f"/indicators/{_sample(cast)}/history/", get=OF_NIA),
+    "evidence-download": Row(
+        lambda cast: (_submitted(cast), f"/evidence/{cast.evidence.pk}/")[1], get=OF_NIA
+    ),
+    "indicator-history": Row(lambda cast: f"/indicators/{cast.indicator.pk}/history/", get=OF_NIA),
     "api-results": Row(
-        "/api/v1/results/?year=2013&quarter=4&agency=nia",
-        get=expect(200, anonymous=401, outsider=403),
-        post=expect(400, anonymous=401),  # an empty body is answered per field
+        "/api/v1/results/?year=2013&quarter=1",
+        get=expect(200, anonymous=401),  # each caller's list holds what it may see
+        # The FY2013 window is closed: 423 for those who may enter, 403 for everyone else.
+        post=expect(403, anonymous=401, **dict.fromkeys(ENTERERS, 423)),
+        data={
+            "agency": "nia",
+            "indicator": "intl-cooperation",
+            "year": 2013,
+            "quarter": 1,
+            "figures": {"talks": "1", "countries": "1"},
+            "narrative": {},
+            "version": None,
+        },
+        json=True,
     ),
+    # The entry workbook (performance/workbook_urls.py)
     "workbook": Row("/workbook/", get=SIGNED_IN),
     "workbook-download": Row(
-        "/workbook/download/?agency=nia&unit=international-affairs&year=2013&quarter=1",
-        # a unit's workbook: those who enter its figures (the agency's admin too)
-        get=expect(403, anonymous=302, staff=200, head=200, admin=200, superuser=200),
+        "/workbook/download/?agency=nia&year=2013&quarter=1&unit=",
+        # The whole agency's workbook is its planning office's; everyone else is refused.
+        get=only(200, ("planner", "admin", "superuser"), refused=403),
     ),
-    "workbook-upload": Row(
-        "/workbook/upload/", get=expect(405, anonymous=302), post=expect(400, anonymous=302)
-    ),
+    "workbook-upload": Row("/workbook/upload/", get=expect(405, anonymous=302)),
     "workbook-confirm": Row(
         "/workbook/confirm/",
         get=expect(405, anonymous=302),
-        post=expect(403, anonymous=302),  # no upload of theirs to confirm
+        post=expect(403, anonymous=302),  # without a token of one's own upload
+        data={},
+    ),
+    # Dashboards (kpitrack/dashboards/urls.py) and their JSON twins
+    "dashboards:index": Row("/dashboards/", get=expect(302)),  # on to the user's first agency
+    "dashboards:overview": Row("/dashboards/nia/", get=OF_NIA),
+    "dashboards:indicators": Row("/dashboards/nia/indicators/", get=OF_NIA),
+    "dashboards:unit": Row("/dashboards/nia/units/international-affairs/", get=OF_NIA),
+    "dashboards:indicator": Row("/dashboards/nia/indicators/intl-cooperation/", get=OF_NIA),
+    "dashboards:api-overview": Row("/api/v1/dashboards/nia/", get=API_OF_NIA),
+    "dashboards:api-indicators": Row("/api/v1/dashboards/nia/indicators/", get=API_OF_NIA),
+    "dashboards:api-unit": Row(
+        "/api/v1/dashboards/nia/units/international-affairs/", get=API_OF_NIA
+    ),
+    "dashboards:api-indicator": Row(
+        "/api/v1/dashboards/nia/indicators/intl-cooperation/", get=API_OF_NIA
     ),
     "set_language": Row(
         "/i18n/setlang/", get=expect(302), post=expect(302), data={"language": "en", "next": "/"}
@@ -193,6 +255,9 @@ def _statuses(client, cast, row, method) -> dict[str, int]:
             client.force_login(cast[role])
         if method == "get":
             seen[role] = client.get(url).status_code
+        elif row.json:
+            body = json.dumps(row.data)
+            seen[role] = client.post(url, body, content_type="application/json").status_code
         else:
             seen[role] = client.post(url, row.data).status_code
     return seen

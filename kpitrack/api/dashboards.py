@@ -1,7 +1,9 @@
 """GET /api/v1/dashboards/<agency>/…: the dashboards' data as JSON (overview, indicator table,
 per unit, one indicator). Same scope, period, filters and permissions as the pages."""
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -73,19 +75,19 @@ def goal_to_dict(goal: GoalStanding) -> dict:
     }
 
 
-def _scope(request, agency: str) -> Scope | None:
-    return scope_for(user=request.user, code=agency)
-
-
 def _guard(view):
-    """Signed-in users only; an agency the user may not see is 404, like the pages."""
+    """Signed-in users only; like the pages, an unknown agency is 404 and one that is not the
+    user's 403."""
 
     def wrapped(request, agency, **kwargs):
         if not request.user.is_authenticated:
             return error(_("請先登入。"), 401)
-        scope = _scope(request, agency)
-        if scope is None:
+        try:
+            scope = scope_for(user=request.user, code=agency)
+        except Http404:
             return error(_("找不到機關代碼「%(code)s」。") % {"code": agency}, 404)
+        except PermissionDenied:
+            return error(_("您沒有檢視這個機關資料的權限。"), 403)
         return view(request, scope, **kwargs)
 
     return require_GET(wrapped)
@@ -107,12 +109,11 @@ def _overview_answer(request, scope: Scope, unit=None):
     }
     if period.year is None:
         return answer({**base, "counts": None, "goals": [], "attention": [], "by_agency": []})
-    rows = rows_for(scope, period.year, period.quarter, unit=unit)
-    ov = overview_of(scope, period.year, period.quarter, rows)
+    ov = overview_of(scope, period.year, period.quarter, unit=unit)
     return answer(
         {
             **base,
-            "indicators": len(ov.rows),
+            "indicators": ov.total,
             "counts": ov.counts,
             "projected": ov.projected,
             "goals": [goal_to_dict(g) for g in ov.goals],
@@ -124,6 +125,8 @@ def _overview_answer(request, scope: Scope, unit=None):
                     "name": s.agency.name,
                     "indicators": s.total,
                     "counts": s.counts,
+                    "goals": s.goals_total,
+                    "green_goals": s.goals_green,
                 }
                 for s in ov.agencies
             ],

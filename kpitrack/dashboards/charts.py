@@ -106,7 +106,7 @@ def bar_chart(*, chart_id: str, title: str, bars: list[Bar]) -> SafeString:
     target_y = y(Decimal(100))
     return format_html(
         '<svg class="chart" id="{id}" viewBox="0 0 {w} {h}" role="img" '
-        'aria-labelledby="{id}-title {id}-desc" font-family="{font}" font-size="13">'
+        'aria-labelledby="{id}-title {id}-desc" font-family="{font}" font-size="14">'
         '<title id="{id}-title">{title}</title><desc id="{id}-desc">{desc}</desc>'
         '<line x1="{left}" y1="{base}" x2="{right}" y2="{base}" stroke="#4a4a4a"/>'
         "{shapes}"

@@ -5,9 +5,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Q
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When
 
 from budget.models import Agency, Unit
+from budget.selectors import achievement_policies
 from kpitrack.engine.achievement import (
     HUNDRED,
     ZERO,
@@ -18,13 +19,14 @@ from kpitrack.engine.achievement import (
     status_for,
 )
 from kpitrack.engine.calendar import FULL_YEAR
-from kpitrack.permissions import agencies_for_user
+from kpitrack.permissions import agencies_for_user, get_agency_for_user
 from performance.models import Indicator, Result, StrategicGoal
 from performance.models import Outcome as StoredOutcome
 from performance.outcomes import (
     Brief,
     Projection,
     Stored,
+    brief_of,
     briefs_for_year,
     stored_for_code,
     stored_for_indicators,
@@ -54,19 +56,12 @@ class Scope:
         return [a.pk for a in self.agencies]
 
 
-def scope_for(*, user, code: str) -> Scope | None:
-    """The agency `code` with the agencies directly under it that `user` may see; None when the
-    user may not see it. One query."""
-    visible = list(
-        agencies_for_user(user)
-        .filter(Q(code=code) | Q(parent__code=code))
-        .select_related("parent")
-        .order_by("code")
-    )
-    own = next((a for a in visible if a.code == code), None)
-    if own is None:
-        return None
-    return Scope(agency=own, agencies=tuple(visible))
+def scope_for(*, user, code: str) -> Scope:
+    """The agency `code` with the agencies directly under it that `user` may see. Raises Http404
+    for an unknown code and PermissionDenied for an agency that is not the user's."""
+    agency = get_agency_for_user(user, code)
+    visible = agencies_for_user(user).filter(Q(pk=agency.pk) | Q(parent=agency)).order_by("code")
+    return Scope(agency=agency, agencies=tuple(visible))
 
 
 def default_scope_code(*, user) -> str | None:
@@ -178,11 +173,13 @@ def rows_for(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None)
             indicator__goal__agency_id__in=scope.ids, indicator__goal__year=year, quarter=quarter
         ).values_list("indicator_id", "state")
     )
-    return [
-        Row(brief=b, state=states.get(b.indicator_id))
-        for b in briefs_for_year(agency_ids=scope.ids, year=year, through_quarter=quarter)
-        if unit is None or b.unit_id == unit.pk
-    ]
+    briefs = briefs_for_year(
+        agency_ids=scope.ids,
+        year=year,
+        through_quarter=quarter,
+        unit_id=None if unit is None else unit.pk,
+    )
+    return [Row(brief=b, state=states.get(b.indicator_id)) for b in briefs]
 
 
 def with_full(rows: list[Row], quarter: int) -> list[Row]:
@@ -226,6 +223,8 @@ class AgencyStanding:
     agency: Agency
     counts: dict
     total: int
+    goals_total: int = 0
+    goals_green: int = 0  # goals whose weighted achievement is green
 
     @property
     def count_pairs(self):
@@ -237,7 +236,7 @@ class Overview:
     scope: Scope
     year: int
     quarter: int
-    rows: list[Row]
+    total: int = 0
     counts: dict = field(default_factory=dict)
     goals: list[GoalStanding] = field(default_factory=list)
     attention: list[Row] = field(default_factory=list)
@@ -255,65 +254,120 @@ def light_counts(rows) -> dict:
     return {light.value: counted.get(light, 0) for light in LIGHTS}
 
 
-def goal_standing(rows: list[Row], agency: Agency) -> GoalStanding:
-    weighted, weights = ZERO, ZERO
-    for row in rows:
-        rate, weight = row.brief.rate, row.brief.weight
-        if rate is None or not weight:
-            continue
-        weighted += weight * min(rate, HUNDRED)
-        weights += weight
-    policy = rows[0].policy
-    rate = round_decimal(weighted / weights, policy.decimals, policy.rounding) if weights else None
-    return GoalStanding(
-        goal_id=rows[0].brief.goal_id,
-        title=rows[0].brief.goal_title,
-        agency=agency,
-        rate=rate,
-        status=status_for(rate, policy),
-        evaluated=sum(1 for row in rows if row.brief.rate is not None),
-        total=len(rows),
-        counts=light_counts(rows),
+def _goals(outcomes, agencies: dict[int, Agency], year: int) -> list[GoalStanding]:
+    """Every goal's standing from its indicators' stored rates and lights. Two queries."""
+    lines = outcomes.order_by(
+        "agency__code", "indicator__goal__order", "indicator__order"
+    ).values_list(
+        "agency_id",
+        "indicator__goal_id",
+        "indicator__goal__title",
+        "indicator__weight",
+        "rate",
+        "status",
+    )
+    by_goal: dict[int, list] = {}
+    for line in lines:
+        by_goal.setdefault(line[1], []).append(line)
+    policies = achievement_policies(pairs={(agency_id, year) for agency_id in agencies})
+    goals = []
+    for goal_id, goal_lines in by_goal.items():
+        agency_id, title = goal_lines[0][0], goal_lines[0][2]
+        weighted, weights = ZERO, ZERO
+        for _a, _g, _t, weight, rate, _s in goal_lines:
+            if rate is not None and weight:
+                weighted += weight * min(rate, HUNDRED)
+                weights += weight
+        policy = policies[agency_id, year]
+        rate = (
+            round_decimal(weighted / weights, policy.decimals, policy.rounding) if weights else None
+        )
+        counted = Counter(line[5] for line in goal_lines)
+        goals.append(
+            GoalStanding(
+                goal_id=goal_id,
+                title=title,
+                agency=agencies[agency_id],
+                rate=rate,
+                status=status_for(rate, policy),
+                evaluated=sum(1 for line in goal_lines if line[4] is not None),
+                total=len(goal_lines),
+                counts={light.value: counted.get(light.value, 0) for light in LIGHTS},
+            )
+        )
+    return goals
+
+
+def _attention(outcomes, quarter: int) -> list[tuple[int, str | None]]:
+    """(indicator id, state of the quarter's result) of every indicator needing attention, the
+    most urgent first: red, returned, projected to miss, not entered; then the lowest rate."""
+    state = Subquery(
+        Result.objects.filter(indicator=OuterRef("indicator"), quarter=quarter).values("state")[:1]
+    )
+    priority = Case(
+        When(status=Status.RED, then=0),
+        When(state=Result.State.RETURNED, then=1),
+        When(projected_status__in=[Status.RED, Status.YELLOW], then=2),
+        When(state__isnull=True, then=3),
+    )
+    return list(
+        outcomes.annotate(state=state, priority=priority)
+        .filter(priority__isnull=False)
+        .order_by("priority", F("rate").asc(nulls_first=True), "indicator_id")
+        .values_list("indicator_id", "state")
     )
 
 
-_ATTENTION_ORDER = ("red", "returned", "projected_miss", "not_entered")
-
-
-def _attention_key(row: Row):
-    return (_ATTENTION_ORDER.index(row.attention[0]), row.rate_key, row.brief.indicator_id)
-
-
-def overview(scope: Scope, year: int, quarter: int, rows: list[Row]) -> Overview:
-    """Counts, goals, agencies and the first indicators needing attention (read in full: two
-    queries)."""
-    agencies = {a.pk: a for a in scope.agencies}
-    by_goal: dict[int, list[Row]] = {}
-    by_agency: dict[int, list[Row]] = {}
-    for row in rows:
-        by_goal.setdefault(row.brief.goal_id, []).append(row)
-        by_agency.setdefault(row.brief.agency_id, []).append(row)
-    attention = sorted((row for row in rows if row.attention), key=_attention_key)
+def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None) -> Overview:
+    """Counts per light and agency, goals, and the indicators needing attention, counted and
+    ordered in the database; only the attention list is read in full. Seven queries, for an
+    agency as for a ministry."""
+    outcomes = StoredOutcome.objects.filter(
+        agency_id__in=scope.ids, year=year, through_quarter=quarter
+    )
+    if unit is not None:
+        outcomes = outcomes.filter(indicator__responsible_unit=unit)
+    per_agency: dict[int, dict] = {}
+    projected = 0
+    for agency_id, status, n, flows in (
+        outcomes.values("agency_id", "status")
+        .annotate(n=Count("id"), flows=Count("id", filter=~Q(projected_status="")))
+        .values_list("agency_id", "status", "n", "flows")
+    ):
+        counts = per_agency.setdefault(agency_id, dict.fromkeys([s.value for s in LIGHTS], 0))
+        counts[status] += n
+        projected += flows
+    counts = {light.value: sum(c[light.value] for c in per_agency.values()) for light in LIGHTS}
+    attention = _attention(outcomes, quarter)
+    shown = dict(attention[:ATTENTION_SHOWN])
+    full = stored_for_indicators(ids=list(shown), through_quarter=quarter)
+    goals = _goals(outcomes, {a.pk: a for a in scope.agencies}, year)
     return Overview(
         scope=scope,
         year=year,
         quarter=quarter,
-        rows=rows,
-        counts=light_counts(rows),
-        goals=[
-            goal_standing(goal_rows, agencies[goal_rows[0].brief.agency_id])
-            for goal_rows in by_goal.values()
+        total=sum(counts.values()),
+        counts=counts,
+        goals=goals,
+        attention=[
+            Row(brief=brief_of(s), state=shown[s.achievement.indicator.pk], full=s)
+            for s in sorted(full, key=lambda s: list(shown).index(s.achievement.indicator.pk))
         ],
-        attention=with_full(attention[:ATTENTION_SHOWN], quarter),
         attention_total=len(attention),
         agencies=[
             AgencyStanding(
-                agency=a, counts=light_counts(by_agency[a.pk]), total=len(by_agency[a.pk])
+                a,
+                per_agency[a.pk],
+                sum(per_agency[a.pk].values()),
+                goals_total=sum(1 for g in goals if g.agency.pk == a.pk),
+                goals_green=sum(
+                    1 for g in goals if g.agency.pk == a.pk and g.status is Status.GREEN
+                ),
             )
             for a in scope.agencies
-            if a.pk in by_agency
+            if a.pk in per_agency
         ],
-        projected=sum(1 for row in rows if row.brief.projected_status is not None),
+        projected=projected,
     )
 
 

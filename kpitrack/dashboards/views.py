@@ -28,10 +28,7 @@ from .tables import IndicatorFilter, IndicatorTable
 
 
 def _scope(request, agency: str) -> Scope:
-    scope = scope_for(user=request.user, code=agency)
-    if scope is None:
-        raise Http404("agency")
-    return scope
+    return scope_for(user=request.user, code=agency)
 
 
 def _bad(request, message: str, back: str):
@@ -75,8 +72,7 @@ def _overview_page(request, scope: Scope, *, unit=None):
         "unit": unit,
     }
     if period.year is not None:
-        rows = rows_for(scope, period.year, period.quarter, unit=unit)
-        ov = overview(scope, period.year, period.quarter, rows)
+        ov = overview(scope, period.year, period.quarter, unit=unit)
         context.update({"ov": ov, "lights": LIGHTS, "goal_chart": goal_chart(ov.goals)})
     return render(request, "dashboards/overview.html", context)
 

@@ -14,7 +14,15 @@ URLS = [
 
 @pytest.fixture
 def signed_in(client, bob):
+    """bob reads nia (檢視)."""
     client.force_login(bob)
+    return client
+
+
+@pytest.fixture
+def admin(client, alice):
+    """alice, a superuser, reads every agency, the ministry too."""
+    client.force_login(alice)
     return client
 
 
@@ -35,8 +43,8 @@ def test_the_overview_has_the_counts_goals_and_attention(signed_in):
     assert data["attention"][0]["attention"] == ["red"]
 
 
-def test_the_indicator_list_is_paginated_and_filtered(signed_in):
-    data = signed_in.get("/api/v1/dashboards/moi/indicators/?page_size=4&page=3").json()
+def test_the_indicator_list_is_paginated_and_filtered(signed_in, admin):
+    data = admin.get("/api/v1/dashboards/moi/indicators/?page_size=4&page=3").json()
     assert (data["count"], data["pages"], data["page"], data["page_size"]) == (11, 3, 3, 4)
     assert len(data["results"]) == 3
     green = signed_in.get("/api/v1/dashboards/nia/indicators/?light=green").json()
@@ -76,10 +84,18 @@ def test_an_indicator_has_its_targets_quarters_trend_and_narrative(signed_in):
     assert isinstance(data["history"], list)
 
 
-def test_a_unit_and_a_projection(signed_in):
+def test_a_unit_and_a_projection(admin):
+    signed_in = admin
     call_command("generate_demo", agencies=1, indicators=9, years=1, last_year=2042, prefix="pa")
     data = signed_in.get("/api/v1/dashboards/pa-01/units/u1/").json()
     assert data["unit"] == "u1" and data["through_quarter"] == 2
     indicator = signed_in.get("/api/v1/dashboards/pa-01/indicators/k000/").json()
     assert indicator["projection"]["status"] in {"green", "yellow", "red"}
     assert signed_in.get("/api/v1/dashboards/pa-01/units/nope/").status_code == 404
+
+
+@pytest.mark.parametrize("url", [u.replace("nia", "moi") for u in URLS[:2]])
+def test_an_agency_that_is_not_the_users_is_403(signed_in, url):
+    response = signed_in.get(url)
+    assert response.status_code == 403
+    assert response.json() == {"error": "您沒有檢視這個機關資料的權限。"}

@@ -13,7 +13,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def signed_in(client, bob):
+    """bob reads nia (檢視)."""
     client.force_login(bob)
+    return client
+
+
+@pytest.fixture
+def admin(client, alice):
+    """alice, a superuser, reads every agency, the ministry too."""
+    client.force_login(alice)
     return client
 
 
@@ -68,7 +76,8 @@ def test_a_revised_target_shows_the_original_and_the_reason(signed_in, alice):
     assert "alice" in response.text
 
 
-def test_a_flow_indicator_shows_its_projection_as_projected(signed_in):
+def test_a_flow_indicator_shows_its_projection_as_projected(admin):
+    signed_in = admin
     call_command("generate_demo", agencies=1, indicators=9, years=2, last_year=2041, prefix="pj")
     response = signed_in.get("/dashboards/pj-01/indicators/k000/?year=2041")
     page = response.context["page"]

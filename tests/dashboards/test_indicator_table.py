@@ -19,7 +19,15 @@ URL = "/dashboards/nia/indicators/"
 
 @pytest.fixture
 def signed_in(client, bob):
+    """bob reads nia (檢視)."""
     client.force_login(bob)
+    return client
+
+
+@pytest.fixture
+def admin(client, alice):
+    """alice, a superuser, reads every agency, the ministry too."""
+    client.force_login(alice)
     return client
 
 
@@ -66,7 +74,8 @@ def test_it_sorts_by_rate(signed_in):
     assert rates == sorted(rates, reverse=True)
 
 
-def test_it_filters_by_unit_and_pages_a_ministry(signed_in):
+def test_it_filters_by_unit_and_pages_a_ministry(admin):
+    signed_in = admin
     built = build(LARGE, prefix="tb")
     store(built)
     url = f"/dashboards/{built.ministry.code}/indicators/?year={built.last_year}&quarter=4"

@@ -44,6 +44,11 @@ def assert_stored_matches_fresh():
                 year,
                 quarter,
             )
+            # The columns dashboards count and order by, stored under the policy in force.
+            columns = Outcome.objects.filter(agency=agency, year=year, through_quarter=quarter)
+            assert {(o.indicator_id, o.status, o.rate) for o in columns} == {
+                (a.indicator.pk, a.outcome.status.value, a.outcome.rate) for a in fresh
+            }
 
 
 def _indicator(code, year=2012):

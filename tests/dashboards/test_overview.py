@@ -13,7 +13,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def signed_in(client, bob):
+    """bob reads nia (檢視)."""
     client.force_login(bob)
+    return client
+
+
+@pytest.fixture
+def admin(client, alice):
+    """alice, a superuser, reads every agency, the ministry too."""
+    client.force_login(alice)
     return client
 
 
@@ -23,9 +31,11 @@ def test_it_asks_anonymous_visitors_to_sign_in(client):
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_the_menu_link_opens_the_top_agency_the_user_may_see(signed_in):
-    response = signed_in.get("/dashboards/")
-    assert response["Location"] == "/dashboards/moi/"
+def test_the_menu_link_opens_the_top_agency_the_user_may_see(client, alice, bob):
+    client.force_login(alice)
+    assert client.get("/dashboards/")["Location"] == "/dashboards/moi/"
+    client.force_login(bob)
+    assert client.get("/dashboards/")["Location"] == "/dashboards/nia/"
 
 
 def test_it_opens_on_the_latest_quarter_with_approved_data(signed_in):
@@ -79,8 +89,8 @@ def test_the_red_indicator_comes_first_among_those_needing_attention(signed_in):
     assert "7.14%" in response.text
 
 
-def test_a_ministry_covers_the_agencies_under_it(signed_in):
-    response = signed_in.get("/dashboards/moi/")
+def test_a_ministry_covers_the_agencies_under_it(admin):
+    response = admin.get("/dashboards/moi/")
     ov = response.context["ov"]
     assert [a.code for a in ov.scope.agencies] == ["moi", "nia"]
     assert ov.counts == {"green": 5, "yellow": 1, "red": 1, "white": 4}
@@ -99,3 +109,15 @@ def test_a_bad_year_is_answered_with_the_period_forms_message(signed_in):
 
 def test_an_unknown_agency_is_not_found(signed_in):
     assert signed_in.get("/dashboards/nowhere/").status_code == 404
+
+
+def test_an_agency_that_is_not_the_users_is_forbidden(signed_in):
+    # bob reads nia only, not the ministry above it.
+    assert signed_in.get("/dashboards/moi/").status_code == 403
+    assert signed_in.get("/dashboards/moi/indicators/").status_code == 403
+
+
+def test_anyone_signed_in_without_a_membership_sees_nothing(client, charlie):
+    client.force_login(charlie)
+    assert client.get("/dashboards/nia/").status_code == 403
+    assert "尚無可檢視的機關" in client.get("/dashboards/").text

@@ -3,20 +3,25 @@ Agency (nia), all with the demo password, and a responsible unit for each FY2013
 
 The FY2013 budget document names no responsible unit, so each indicator gets the unit whose
 duties (agency.yaml) cover it; `snakehead` keeps the unit the FY2012 report names for it. An
-indicator that already has a unit keeps it. Idempotent: what exists is left as it is.
+indicator that already has a unit keeps it. FY2013 is long past, so each of those units gets an
+entry exception for every FY2013 quarter (as an administrator would grant one), open for a year
+from the day the command runs. Idempotent: what exists is left as it is.
 """
 
 import os
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from budget.models import Agency, Membership, Unit
 from budget.services import membership_create
-from performance.models import Indicator
-from performance.services import indicator_update
+from kpitrack.engine.calendar import QUARTERS
+from performance.models import EntryException, Indicator
+from performance.services import entry_exception_grant, indicator_update
 
 AGENCY = "nia"
 PARENT = "moi"  # 內政部: its viewer sees nia as an agency under it
@@ -67,6 +72,7 @@ class Command(BaseCommand):
                     user, agencies[agency_code], role, units.get(unit_code), by=admin
                 )
             self.assign_units(agencies[AGENCY], units, by=admin)
+            self.open_quarters(agencies[AGENCY], by=admin)
         self.stdout.write(
             _("示範帳號（密碼皆為 %(password)s）：%(users)s")
             % {"password": password, "users": "、".join([admin.username, *(c[0] for c in CAST)])}
@@ -106,3 +112,29 @@ class Command(BaseCommand):
                 reason=_("示範資料：文件未載明主辦單位，依單位職掌指派"),
                 responsible_unit=unit,
             )
+
+    def open_quarters(self, agency, *, by):
+        today = timezone.localdate()
+        open_units = set(
+            Indicator.objects.filter(
+                goal__agency=agency, goal__year=YEAR, responsible_unit__isnull=False
+            ).values_list("responsible_unit", flat=True)
+        )
+        already = set(
+            EntryException.objects.filter(agency=agency, year=YEAR, until__gte=today).values_list(
+                "unit_id", "quarter"
+            )
+        )
+        for unit in Unit.objects.filter(pk__in=open_units):
+            for quarter in QUARTERS:
+                if (unit.pk, quarter) in already:
+                    continue
+                entry_exception_grant(
+                    agency=agency,
+                    unit=unit,
+                    year=YEAR,
+                    quarter=quarter,
+                    until=today + timedelta(days=365),
+                    user=by,
+                    reason=_("示範資料：開放 102 年度各季填報，供示範使用者走完填報與審核流程"),
+                )
