@@ -1,6 +1,7 @@
 """Everything a report prints, gathered once in a fixed number of queries; the HTML, PDF and
 Excel outputs all render from these objects, so the three never disagree."""
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -101,6 +102,9 @@ class CellLine:
     note: bool = False
 
 
+_CHINESE_NUMBER = re.compile(r"[(（][一二三四五六七八九十]+[)）]")
+
+
 def _cell_lines(analysis: list[Heading], closing_note: str | None) -> list[CellLine]:
     lines: list[CellLine] = []
 
@@ -110,11 +114,18 @@ def _cell_lines(analysis: list[Heading], closing_note: str | None) -> list[CellL
         text = "".join(inline)
         missing = heading.missing
         lines.append(CellLine(number, text, heading.label, hang, hang, True, top, missing))
+        outer = hang  # where the text of the latest (一)-level line starts
         for line in heading.lines[len(inline) :]:
             own, text = split_number(line)
             if own:
-                indent = hang_width(own)
-                lines.append(CellLine(own, text, hang=indent, indent=indent))
+                # (一) lines stand flush with the part, as the documents' paragraphs do; 1. and
+                # (1) items sit under the text of the line they belong to, as their lists do.
+                left = Decimal(0) if _CHINESE_NUMBER.match(own) else outer
+                width = hang_width(own)
+                indent = left + width
+                if not left:
+                    outer = indent
+                lines.append(CellLine(own, text, hang=width, indent=indent))
             else:
                 lines.append(CellLine("", line, indent=indent))
         if heading.note:

@@ -4,17 +4,18 @@ unnumbered line (a note, a paragraph) starts under the text above it. The PDF's 
 checked in test_reports_pdf."""
 
 import re
+from decimal import Decimal
 
 import pytest
 
 pytestmark = pytest.mark.django_db
 
 
-def hang(number: str, em: str) -> str:
-    """A numbered line's opening: its indent and its number, `em` wide."""
+def hang(number: str, em: str, left: str = "0") -> str:
+    """A numbered line's opening: its number, `em` wide, starting `left` em into the cell."""
     return (
-        f'<p class="hang" style="padding-left: {em}em; text-indent: -{em}em">'
-        f'<span class="n" style="min-width: {em}em">{number}</span>'
+        f'<p class="hang" style="padding-left: {Decimal(left) + Decimal(em)}em; '
+        f'text-indent: -{em}em"><span class="n" style="min-width: {em}em">{number}</span>'
     )
 
 
@@ -38,8 +39,9 @@ def test_each_level_of_numbering_hangs_by_its_own_width(cell):
     )
     assert '<p class="hang part" style="padding-left: 2em; text-indent: -2em">' + heading in html
     assert hang("(一)", "2") + "行銷推廣創新作為：" in html
-    assert hang("1.", "1") + "99年4月15日" in html
-    assert hang("2.", "1") + "不定期提供" in html
+    # The source's list of 1. 2. under (一) sits under (一)'s text.
+    assert hang("1.", "1", left="2") + "99年4月15日" in html
+    assert hang("2.", "1", left="2") + "不定期提供" in html
 
 
 def test_an_unnumbered_line_starts_under_the_text_above_it(cell):
@@ -62,4 +64,4 @@ def test_a_wider_number_hangs_further(client, bob):
     client.force_login(bob)
     page = client.get("/reports/nia/performance/2010/").content.decode()
     assert hang("(十一)", "3") + "第十一項。" in page
-    assert hang("10.", "1.5") + "第十項。" in page
+    assert hang("10.", "1.5", left="3") + "第十項。" in page
