@@ -151,9 +151,8 @@ MATRIX: dict[str, Row] = {
     "api-results": Row(
         "/api/v1/results/?year=2013&quarter=1",
         get=expect(200, anonymous=401),  # each caller's list holds what it may see
-        # The FY2013 window is closed: 423 for those who may enter, 403 for the rest of nia;
-        # an agency the caller sees nothing of is an unknown code to it (400).
-        post=expect(403, anonymous=401, outsider=400, **dict.fromkeys(ENTERERS, 423)),
+        # The FY2013 window is closed: 423 for those who may enter, 403 for the rest.
+        post=expect(403, anonymous=401, **dict.fromkeys(ENTERERS, 423)),
         data={
             "agency": "nia",
             "indicator": "intl-cooperation",
@@ -169,10 +168,8 @@ MATRIX: dict[str, Row] = {
     "workbook": Row("/workbook/", get=SIGNED_IN),
     "workbook-download": Row(
         "/workbook/download/?agency=nia&year=2013&quarter=1&unit=",
-        # The whole agency's workbook is its reviewers'; another agency is not in the form's
-        # choices (400).
-        get=only(200, ("planner", "admin", "superuser"), refused=403)
-        | {"outsider": 400, "director": 403},
+        # The whole agency's workbook is for those who enter or first-review all its units.
+        get=only(200, ("planner", "admin", "superuser")),
     ),
     "workbook-upload": Row("/workbook/upload/", get=expect(405, anonymous=302)),
     "workbook-confirm": Row(

@@ -50,6 +50,7 @@ class Word:
 
     x0: float
     y0: float
+    x1: float
     y1: float
     text: str
 
@@ -89,11 +90,11 @@ class Pdf:
     def words(self, page: int) -> list[Word]:
         out = poppler("pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(self.path), "-")
         pattern = (
-            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">(.*?)</word>'
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>'
         )
         return [
-            Word(float(x0), float(y0), float(y1), html.unescape(text))
-            for x0, y0, y1, text in re.findall(pattern, out)
+            Word(float(x0), float(y0), float(x1), float(y1), html.unescape(text))
+            for x0, y0, x1, y1, text in re.findall(pattern, out)
         ]
 
     def column_cells(self, pages: range, first: Word) -> list[str]:
@@ -416,6 +417,16 @@ def test_it_draws_the_org_chart_with_all_thirteen_units(budget_2013):
     assert not missing, f"org chart page {page} lacks {missing}"
 
 
+def test_it_keeps_the_blank_before_the_honorific(budget_2013):
+    """「經  總統公布」: the 挪抬 blank the source prints before 總統 (two spaces, half an em)."""
+    page = budget_2013.body_page_of("總統公布")
+    words = budget_2013.words(page)
+    after = next(w for w in words if w.text.startswith("總統公布"))
+    before = next(w for w in words if w.text.endswith("經") and abs(w.y0 - after.y0) < 0.5)
+    gap = after.x0 - before.x1
+    assert gap == pytest.approx(10.5 / 2, abs=0.5), f"{gap:.2f} pt between 經 and 總統"
+
+
 def test_it_prints_2010_as_the_agency_did_one_table_without_lights_or_contents(performance_2010):
     assert performance_2010.toc_page is None, "the FY2010 report has no table of contents"
     text = "".join(performance_2010.pages)
@@ -491,6 +502,7 @@ def _png(pdf: Pdf, page: int, folder: Path, stem: str) -> Path:
         ("budget_2013", "(二)年度關鍵績效指標"),
         ("budget_2013", "(一)前(100)年度施政績效及達成情形分析"),
         ("performance_2010", "效益：傾聽在地聲音"),
+        ("performance_2010", "新增網路申辦服務項目包括"),
     ],
 )
 def test_it_renders_pages_to_png(request, artifacts, name, anchor):
@@ -577,6 +589,29 @@ def test_no_page_is_less_than_half_full_unless_a_section_ends_there(request, nam
         if n + 1 not in starts and _fill(pdf, n) < 0.5
     ]
     assert not sparse, f"{name}: pages under half full mid-section (page, fill): {sparse}"
+
+
+EM = 10  # the tables' font size in pt: one em
+
+
+def test_it_hangs_the_numbers_of_numbered_lines_in_the_analysis_cells(performance_2010):
+    """一、 and (一) hang: the wrapped lines of a numbered line start where its text starts."""
+    pdf = performance_2010
+    words = pdf.words(pdf.body_page_of("新增網路申辦服務項目包括"))
+
+    def word(start: str) -> Word:
+        return next(w for w in words if w.text.startswith(start))
+
+    def next_line(line: Word) -> Word:
+        below = [w for w in words if line.y1 < w.y0 < line.y1 + EM and w.x0 >= line.x0 - 1]
+        return min(below, key=lambda w: (w.y0, w.x0))
+
+    item = word("新增網路申辦服務項目包括")
+    number = next(w for w in words if w.text == "(一)" and abs(w.y0 - item.y0) < 0.5)
+    assert item.x0 - number.x0 == pytest.approx(2 * EM, abs=0.5), "(一) hangs by 2 em"
+    assert next_line(item).x0 == pytest.approx(item.x0, abs=0.5), next_line(item)
+    heading = word("二、辦理情形：涉及人民權益")
+    assert next_line(heading).x0 == pytest.approx(heading.x0 + 2 * EM, abs=0.5), "二、 hangs"
 
 
 def _table_pages(pdf: Pdf, name: str) -> list[int]:

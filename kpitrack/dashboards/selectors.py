@@ -31,7 +31,7 @@ from performance.outcomes import (
     stored_for_code,
     stored_for_indicators,
 )
-from performance.selectors import Achievement
+from performance.selectors import Achievement, approved_results_q
 
 LIGHTS = (Status.GREEN, Status.YELLOW, Status.RED, Status.WHITE)
 ATTENTION_SHOWN = 10
@@ -432,7 +432,7 @@ def indicator_page(*, by_year: dict[int, list[Stored]], year: int) -> IndicatorP
     result = None
     if latest is not None:
         result = Result.objects.filter(
-            indicator=indicator, quarter=latest.quarter, state=Result.State.APPROVED
+            approved_results_q(), indicator=indicator, quarter=latest.quarter
         ).first()
     return IndicatorPage(
         indicator=indicator,

@@ -18,12 +18,21 @@ from budget.models import (
 from budget.selectors import achievement_policy_rows
 from kpitrack.engine.achievement import HUNDRED, Policy, Status, status_for
 from kpitrack.engine.calendar import to_roc
+from kpitrack.formatting import chinese_number
 from performance.models import Indicator, Result, StrategicGoal
 from performance.reasons import status_label
 from performance.selectors import Achievement, achievements_for_year, approved_results_q
 
 from .orgchart import org_chart_svg
-from .wording import NUMBERED, achievement_lines, is_short, recompute_note, target_text
+from .wording import (
+    NUMBERED,
+    achievement_lines,
+    hang_width,
+    is_short,
+    recompute_note,
+    split_number,
+    target_text,
+)
 
 BUDGET = "budget"
 PERFORMANCE = "performance"
@@ -74,6 +83,53 @@ class Heading:
 
 
 @dataclass(frozen=True)
+class CellLine:
+    """One printed line of a 績效衡量暨達成情形分析 cell, with its hanging indent.
+
+    A numbered line (一、 (一) 1. (1)) hangs its number by `hang` em, so its wrapped lines start
+    where its text does; an unnumbered line starts `indent` em in, under the text above it.
+    """
+
+    number: str
+    text: str
+    label: str = ""
+    hang: Decimal = Decimal(0)
+    indent: Decimal = Decimal(0)
+    heading: bool = False  # the part's own number and label, printed bold
+    opens_part: bool = False  # the first line of a top-level part (一、 二、), a little apart
+    missing: bool = False
+    note: bool = False
+
+
+def _cell_lines(analysis: list[Heading], closing_note: str | None) -> list[CellLine]:
+    lines: list[CellLine] = []
+
+    def part(number, heading, top):
+        hang = indent = hang_width(number)
+        inline = heading.lines[:1] if heading.lines and not heading.own_line else []
+        text = "".join(inline)
+        missing = heading.missing
+        lines.append(CellLine(number, text, heading.label, hang, hang, True, top, missing))
+        for line in heading.lines[len(inline) :]:
+            own, text = split_number(line)
+            if own:
+                indent = hang_width(own)
+                lines.append(CellLine(own, text, hang=indent, indent=indent))
+            else:
+                lines.append(CellLine("", line, indent=indent))
+        if heading.note:
+            lines.append(CellLine("", heading.note, indent=indent, note=True))
+
+    for n, heading in enumerate(analysis, start=1):
+        part(f"{chinese_number(n)}、", heading, True)
+        for m, item in enumerate(heading.items, start=1):
+            part(f"({chinese_number(m)})", item, False)
+    if closing_note:
+        lines.append(CellLine("", closing_note, note=True))
+    return lines
+
+
+@dataclass(frozen=True)
 class ReportRow:
     """An indicator's Achievement as a report prints it; reads through to the Achievement."""
 
@@ -98,6 +154,10 @@ class ReportRow:
         """The note has no printed line to stand beside, so it closes the cell instead."""
         parts = [p for heading in self.analysis for p in (heading, *heading.items)]
         return self.note is not None and not any(p.note for p in parts)
+
+    @property
+    def cell(self) -> list[CellLine]:
+        return _cell_lines(self.analysis, self.note if self.note_unplaced else None)
 
 
 @dataclass(frozen=True)

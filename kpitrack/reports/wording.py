@@ -6,6 +6,7 @@ agency's phrasing (value with the target's unit, 達成率, the conventional ver
 """
 
 import re
+from decimal import ROUND_CEILING, Decimal
 
 from django.utils.translation import gettext as _
 
@@ -15,6 +16,26 @@ from kpitrack.formatting import figure
 # Where a cell's text starts with a numbered item ((一) 1. 1、（一）), the documents begin it on
 # its own line under the heading instead of after the colon.
 NUMBERED = re.compile(r"^\s*([(（][一二三四五六七八九十]+[)）]|\d+[.、．])")
+
+
+# Approximate advance widths (in em) of the print face's proportional Latin glyphs that open
+# numbered lines, bold included; everything else in a numbering (一、（一）) is a full em.
+_NARROW = {"(": 0.4, ")": 0.4, ".": 0.3, **dict.fromkeys("0123456789", 0.6)}
+
+
+def split_number(line: str) -> tuple[str, str]:
+    """「(一)因應政府…」 → ("(一)", "因應政府…"); an unnumbered line → ("", line)."""
+    match = NUMBERED.match(line)
+    if match is None:
+        return "", line
+    return match[1], line[match.end() :]
+
+
+def hang_width(number: str) -> Decimal:
+    """The hanging indent for `number`, in em: its printed width rounded up to a half em, so
+    continuation lines start where the text after the number starts."""
+    width = sum(Decimal(str(_NARROW.get(c, 1))) for c in number)
+    return (width * 2).to_integral_value(rounding=ROUND_CEILING) / 2
 
 
 def target_text(indicator) -> str:

@@ -74,6 +74,8 @@ def test_a_threshold_change_repaints_its_own_year_and_later_years(nia, alice):
 
 
 def test_the_performance_report_states_the_thresholds_of_its_own_year(client, bob, nia, alice):
+    # The agency's documents print no lights; an agency that uses them states each year's own.
+    set_policy(nia, 2010, user=alice, uses_lights=True)
     set_policy(nia, 2011, user=alice, green_threshold=Decimal("120"), yellow_threshold=Decimal(90))
     client.force_login(bob)
 

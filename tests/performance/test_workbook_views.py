@@ -165,3 +165,18 @@ def test_the_pages_need_a_login(client, workflow):
         response = client.get(reverse(name))
         assert response.status_code == 302
         assert "/accounts/login/" in response["Location"]
+
+
+def test_the_planning_office_downloads_the_whole_agency(client, alice, bob, workflow):
+    membership_create(
+        member=bob, agency=workflow.agency, role=Membership.Role.PLANNER, user=alice, reason="測試"
+    )
+    client.force_login(bob)
+    response = client.get(reverse("workbook-download"), _scope(workflow, unit=""))
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    names = {sheet.cell(r, 3).value for r in range(3, sheet.max_row + 1)}
+    assert names == {workflow.count.name, workflow.ratio.name, workflow.elsewhere.name}
+    assert "全機關" in sheet["A1"].value
+    # A unit's workbook is for the people who enter its figures.
+    assert client.get(reverse("workbook-download"), _scope(workflow)).status_code == 403
