@@ -478,7 +478,8 @@ class Outcome(models.Model):
         ]
         indexes = [
             models.Index(fields=["agency", "year", "through_quarter"]),
-            models.Index(fields=["entered", "year", "through_quarter"]),
+            # The latest quarter with approved data, one index lookup per agency.
+            models.Index(fields=["agency", "entered", "year", "through_quarter"]),
         ]
 
     def __str__(self):
