@@ -59,6 +59,8 @@ migrate: venv .env
 
 demo-data: migrate
 	$(PY) manage.py load_documents fixtures/nia --if-missing
+	@# A database migrated from an older kpitrack has no stored outcomes yet; this fills them.
+	@$(PY) manage.py rebuild_outcomes
 
 # What WhiteNoise serves with DEBUG off.
 static: venv .env
