@@ -8,7 +8,7 @@ from kpitrack.forms import PeriodForm
 from kpitrack.permissions import agencies_for_user
 from kpitrack.tables import AchievementTable
 from performance.models import StrategicGoal
-from performance.selectors import achievements_for_year
+from performance.selectors import achievements_for_year, latest_approved_period
 
 
 def _goals(user):
@@ -19,16 +19,31 @@ def _years(user):
     return list(_goals(user).order_by("-year").values_list("year", flat=True).distinct())
 
 
+def _latest(user) -> str | None:
+    """The achievements page's address for the newest quarter with approved figures (else the
+    newest year with goals), so no menu link opens on an empty or invalid period."""
+    agencies = agencies_for_user(user)
+    period = latest_approved_period(agencies=agencies)
+    if period is not None:
+        return f"{reverse('achievements')}?year={period[0]}&quarter={period[1]}"
+    latest = _goals(user).aggregate(latest=Max("year"))["latest"]
+    return None if latest is None else f"{reverse('achievements')}?year={latest}"
+
+
 @login_required
 def home(request):
-    latest = _goals(request.user).aggregate(latest=Max("year"))["latest"]
-    if latest is None:
+    target = _latest(request.user)
+    if target is None:
         return render(request, "home.html")
-    return redirect(f"{reverse('achievements')}?year={latest}")
+    return redirect(target)
 
 
 @login_required
 def achievements(request):
+    if not request.GET:
+        target = _latest(request.user)
+        if target is not None:
+            return redirect(target)
     form = PeriodForm(request.GET)
     context = {"years": _years(request.user), "quarters": through_quarter_choices()}
     if not form.is_valid():

@@ -110,6 +110,18 @@ def approved_results_q() -> Q:
     return final | locked
 
 
+def latest_approved_period(*, agencies) -> tuple[int, int] | None:
+    """(year, quarter) of the newest approved result among `agencies`, where a page with no
+    period asked for should open. One query."""
+    row = (
+        Result.objects.filter(approved_results_q(), indicator__goal__agency__in=agencies)
+        .order_by("-indicator__goal__year", "-quarter")
+        .values_list("indicator__goal__year", "quarter")
+        .first()
+    )
+    return tuple(row) if row else None
+
+
 def indicators_for_years(
     *,
     years,

@@ -5,11 +5,20 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-def test_home_redirects_to_the_latest_year(client, bob):
+def test_home_opens_on_the_latest_quarter_with_approved_figures(client, bob):
+    # FY2013 has targets only; the newest approved figures are FY2012's 1-6月.
     client.force_login(bob)
     response = client.get("/")
     assert response.status_code == 302
-    assert response["Location"] == "/achievements/?year=2013"
+    assert response["Location"] == "/achievements/?year=2012&quarter=2"
+
+
+def test_the_menu_link_without_a_period_opens_on_the_latest_approved_quarter(client, bob):
+    client.force_login(bob)
+    response = client.get("/achievements/")
+    assert response.status_code == 302
+    assert response["Location"] == "/achievements/?year=2012&quarter=2"
+    assert client.get(response["Location"]).status_code == 200
 
 
 def test_it_shows_recomputed_rates_and_lights(client, bob):
@@ -31,7 +40,7 @@ def test_it_shows_recomputed_rates_and_lights(client, bob):
         ({"year": "1800"}, "年度必須介於 1912 與 2200 之間。"),
         ({"year": "9" * 5000}, "年度必須介於 1912 與 2200 之間。"),
         ({"year": "2012", "quarter": "9"}, "季別必須是 1 到 4 的整數。"),
-        ({}, "請指定年度（西元年，例如 2013）。"),
+        ({"quarter": "2"}, "請指定年度（西元年，例如 2013）。"),
     ],
 )
 def test_bad_input_gets_the_period_form_message_not_a_500(client, bob, params, message):
