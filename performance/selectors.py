@@ -32,6 +32,7 @@ from .models import (
     ReportingPeriod,
     Result,
     ResultFigure,
+    StrategicGoal,
     TargetPart,
 )
 from .reasons import reason_message
@@ -215,30 +216,174 @@ def achievement_preview(
     *, indicator: Indicator, quarter: int, figures: dict[str, Decimal | None]
 ) -> Outcome:
     """What the engine makes of `figures` entered for `quarter`, with the indicator's other
-    quarters as recorded (in any state: the unit sees its own work) and last year's figures.
+    quarters as recorded (in any state: the unit sees its own work) and last year's figures."""
+    return entry_indicators(ids=[indicator.pk])[indicator.pk].preview(quarter, figures)
 
-    Four queries: the indicator with inputs, parts and results' figures; last year's; the policy.
-    """
-    indicators = indicators_for_years(
-        years=[indicator.goal.year - 1, indicator.goal.year],
-        agency=indicator.goal.agency,
-        include_unapproved=True,
-        codes=[indicator.code],
+
+# --- entry -----------------------------------------------------------------------------------
+#
+# Entering figures reads indicators as plain rows rather than model instances: a workbook of a
+# whole agency holds thousands, and an instance per indicator, input, part and figure (with
+# Django's prefetch building a queryset for each) cost more than everything else the import
+# does. The values are the same as `indicator_spec` and `quarters_of` read.
+
+
+@dataclass(frozen=True)
+class EntryInput:
+    key: str
+    label: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class EntryPart:
+    key: str
+    label: str
+    value: Decimal | None
+    unit: str
+
+
+@dataclass
+class EntryIndicator:
+    """An indicator as entering its figures needs it: who may, what it asks for, and what the
+    engine makes of a quarter's figures with the others as recorded (any state) and last
+    year's."""
+
+    pk: int
+    code: str
+    name: str
+    method: str
+    target_text: str
+    goal: StrategicGoal  # with its agency
+    responsible_unit_id: int | None
+    inputs: tuple[EntryInput, ...]
+    parts: tuple[EntryPart, ...]
+    spec: Spec
+    quarters: dict[int, dict[str, Decimal | None]]
+    previous: dict[str, Decimal | None] | None
+    policy: Policy
+
+    def preview(self, quarter: int, figures: dict[str, Decimal | None]) -> Outcome:
+        quarters = {**self.quarters, quarter: dict(figures)}
+        return evaluate(
+            self.spec, quarters, through_quarter=quarter, previous=self.previous, policy=self.policy
+        )
+
+
+_ENTRY_FIELDS = (
+    "pk",
+    "code",
+    "name",
+    "method",
+    "aggregation",
+    "formula",
+    "baseline",
+    "part_rate_cap",
+    "target_text",
+    "goal_id",
+    "responsible_unit_id",
+)
+
+
+def _entry_rows(indicators, *extra: str):
+    """Plain rows of `indicators` (a queryset) with their inputs, parts, weights and recorded
+    figures by quarter: four queries."""
+    rows = {row["pk"]: row for row in indicators.values(*_ENTRY_FIELDS, *extra)}
+    for row in rows.values():
+        row.update(inputs=[], parts=[], weights=[], quarters={})
+    # The rest is read by goal and kept for these indicators: a goal has few indicators
+    # besides, while an IN list of thousands of ids costs Django time per id in every query.
+    goals = {row["goal_id"] for row in rows.values()}
+    for indicator_id, key, label, unit in (
+        IndicatorInput.objects.filter(indicator__goal_id__in=goals)
+        .order_by("indicator_id", "order", "id")
+        .values_list("indicator_id", "key", "label", "unit")
+    ):
+        if indicator_id in rows:
+            rows[indicator_id]["inputs"].append(EntryInput(key, label, unit))
+    parts = TargetPart.objects.filter(indicator__goal_id__in=goals).order_by(
+        "indicator_id", "order", "id"
     )
-    current = next(i for i in indicators if i.pk == indicator.pk)
-    last_year = next((i for i in indicators if i.goal.year == indicator.goal.year - 1), None)
-    quarters = quarters_of(current)
-    quarters[quarter] = dict(figures)
-    policy = achievement_policies(pairs={(indicator.goal.agency_id, indicator.goal.year)})[
-        indicator.goal.agency_id, indicator.goal.year
-    ]
-    return evaluate(
-        indicator_spec(current),
-        quarters,
-        through_quarter=quarter,
-        previous=previous_inputs(last_year),
-        policy=policy,
+    for indicator_id, key, label, value, unit, weight in parts.values_list(
+        "indicator_id", "key", "label", "value", "unit", "weight"
+    ):
+        if indicator_id in rows:
+            rows[indicator_id]["parts"].append(EntryPart(key, label, value, unit))
+            rows[indicator_id]["weights"].append(weight)
+    recorded = (
+        Result.objects.filter(indicator__goal_id__in=goals)
+        .order_by("indicator_id", "quarter", "figures__id")
+        .values_list("indicator_id", "quarter", "figures__key", "figures__value")
     )
+    for indicator_id, quarter, key, value in recorded:
+        if indicator_id in rows:
+            figures = rows[indicator_id]["quarters"].setdefault(quarter, {})
+            if key is not None:
+                figures[key] = value
+    return rows
+
+
+def _entry_spec(row) -> Spec:
+    return Spec(
+        method=Method(row["method"]),
+        aggregation=Aggregation(row["aggregation"]),
+        inputs=tuple(i.key for i in row["inputs"]),
+        parts=tuple(
+            Part(key=p.key, label=p.label, target=p.value, unit=p.unit, weight=weight)
+            for p, weight in zip(row["parts"], row["weights"], strict=True)
+        ),
+        formula=row["formula"] or None,
+        baseline=row["baseline"],
+        part_rate_cap=row["part_rate_cap"],
+    )
+
+
+def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
+    """The indicators of `ids` that exist, as entry needs them, in a number of queries that
+    does not grow with their number: five, four more for last year's of the same codes, and
+    the policies."""
+    rows = _entry_rows(Indicator.objects.filter(pk__in=list(ids)))
+    goals = StrategicGoal.objects.select_related("agency").in_bulk(
+        {row["goal_id"] for row in rows.values()}
+    )
+    by_year: dict[tuple[int, int], set[str]] = {}
+    for row in rows.values():
+        goal = goals[row["goal_id"]]
+        by_year.setdefault((goal.agency_id, goal.year), set()).add(row["code"])
+    last_year = Q(pk__in=[])
+    for (agency_id, year), codes in by_year.items():
+        last_year |= Q(goal__agency_id=agency_id, goal__year=year - 1, code__in=codes)
+    previous = {}
+    if by_year:
+        earlier = Indicator.objects.filter(last_year).order_by(
+            "goal__agency_id", "goal__order", "order", "id"
+        )
+        earlier_rows = _entry_rows(earlier, "goal__agency_id")
+        for row in earlier_rows.values():
+            key = (row["goal__agency_id"], row["code"])
+            if key not in previous:
+                inputs = aggregate_inputs(_entry_spec(row), row["quarters"], 4)
+                previous[key] = inputs if any(v is not None for v in inputs.values()) else None
+    policies = achievement_policies(pairs=by_year.keys())
+    answer = {}
+    for pk, row in rows.items():
+        goal = goals[row["goal_id"]]
+        answer[pk] = EntryIndicator(
+            pk=pk,
+            code=row["code"],
+            name=row["name"],
+            method=row["method"],
+            target_text=row["target_text"],
+            goal=goal,
+            responsible_unit_id=row["responsible_unit_id"],
+            inputs=tuple(row["inputs"]),
+            parts=tuple(row["parts"]),
+            spec=_entry_spec(row),
+            quarters=row["quarters"],
+            previous=previous.get((goal.agency_id, row["code"])),
+            policy=policies[goal.agency_id, goal.year],
+        )
+    return answer
 
 
 def falls_short(outcome: Outcome) -> bool:

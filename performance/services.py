@@ -8,21 +8,23 @@ is claimed on a fresh copy, so a refused call leaves the caller's object as it w
 """
 
 import calendar
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, models, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
-from django.utils.translation import gettext
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from budget.models import Agency, Membership
+from kpitrack import bulk
 from kpitrack.engine.achievement import Method, allows_negative
 from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_quarter, is_valid_year
 from kpitrack.engine.numbers import FigureError, parse_figure
@@ -52,7 +54,7 @@ from .models import (
     TargetPart,
 )
 from .reasons import figure_error_message, undeclared_inputs_message
-from .selectors import achievement_preview, falls_short
+from .selectors import achievement_preview, entry_indicators, falls_short
 
 GOAL_FIELDS = ("agency", "year", "code", "order", "title")
 INDICATOR_FIELDS = (
@@ -318,8 +320,9 @@ def indicator_delete(*, indicator: Indicator, expected_version: int, user, reaso
 # --- results and their figures ---------------------------------------------------------------
 
 
-def _declared_inputs_error(indicator: Indicator, bad: Iterable[str]) -> ValidationError:
-    valid = "、".join(f"{i.label}（{i.key}）" for i in indicator.inputs.all())
+def _declared_inputs_error(inputs: Iterable, bad: Iterable[str]) -> ValidationError:
+    """`inputs` are the indicator's (anything with a key and a label)."""
+    valid = "、".join(f"{i.label}（{i.key}）" for i in inputs)
     return ValidationError(
         {"figures": undeclared_inputs_message("、".join(sorted(bad)), valid)}, code="undeclared"
     )
@@ -329,7 +332,7 @@ def _write_figures(result: Result, *, figures, published, delete, user, reason):
     declared = set(result.indicator.inputs.values_list("key", flat=True))
     bad = (set(figures) | set(published)) - declared
     if bad:
-        raise _declared_inputs_error(result.indicator, bad)
+        raise _declared_inputs_error(result.indicator.inputs.all(), bad)
     existing = {f.key: f for f in result.figures.all()}
     missing = set(delete) - set(existing)
     if missing:
@@ -643,22 +646,47 @@ def _window_message(period: ReportingPeriod, today: date) -> str:
     )
 
 
-def _check_window(indicator: Indicator, quarter: int) -> ReportingPeriod:
-    goal = indicator.goal
-    period = period_get_or_create(agency=goal.agency, year=goal.year, quarter=quarter)
-    today = timezone.localdate()
-    if period.opens_on <= today <= period.closes_on:
+class _Quarter:
+    """What the checks of one quarter's entries share, each read once however many indicators
+    are entered: the quarter's period per agency and year, and the units with an open
+    exception."""
+
+    def __init__(self, quarter: int):
+        self.quarter = quarter
+        self.today = timezone.localdate()
+        self._periods: dict[tuple[int, int], ReportingPeriod] = {}
+        self._excepted: dict[tuple[int, int], set[int]] = {}
+
+    def period(self, goal: StrategicGoal) -> ReportingPeriod:
+        key = (goal.agency_id, goal.year)
+        if key not in self._periods:
+            self._periods[key] = period_get_or_create(
+                agency=goal.agency, year=goal.year, quarter=self.quarter
+            )
+        return self._periods[key]
+
+    def excepted_units(self, goal: StrategicGoal) -> set[int]:
+        key = (goal.agency_id, goal.year)
+        if key not in self._excepted:
+            self._excepted[key] = set(
+                EntryException.objects.filter(
+                    agency_id=goal.agency_id,
+                    year=goal.year,
+                    quarter=self.quarter,
+                    until__gte=self.today,
+                ).values_list("unit_id", flat=True)
+            )
+        return self._excepted[key]
+
+
+def _check_window(indicator: Indicator, quarter: _Quarter) -> ReportingPeriod:
+    period = quarter.period(indicator.goal)
+    if period.opens_on <= quarter.today <= period.closes_on:
         return period
-    excepted = EntryException.objects.filter(
-        agency=goal.agency,
-        unit_id=indicator.responsible_unit_id,
-        year=goal.year,
-        quarter=quarter,
-        until__gte=today,
-    )
-    if indicator.responsible_unit_id is not None and excepted.exists():
+    unit = indicator.responsible_unit_id
+    if unit is not None and unit in quarter.excepted_units(indicator.goal):
         return period
-    raise WindowClosed(_window_message(period, today), period=period)
+    raise WindowClosed(_window_message(period, quarter.today), period=period)
 
 
 _UNDER_REVIEW = (Result.State.SUBMITTED, Result.State.FIRST_APPROVED)
@@ -666,39 +694,38 @@ _FROZEN = (Result.State.APPROVED, Result.State.LOCKED)
 _EDITABLE = (Result.State.DRAFT, Result.State.RETURNED)
 
 
-def _check_editable(result: Result | None, indicator: Indicator, quarter: int):
-    """Refuses entry to a frozen or reviewed result, a locked quarter or a closed window.
+def _check_editable(state: str | None, indicator, quarter: int, shared: _Quarter | None = None):
+    """Refuses entry to a frozen or reviewed result (`state` None: there is none yet), a locked
+    quarter or a closed window. `indicator` needs its goal and responsible unit.
 
     A returned result may be fixed after the window: review happens after it closes.
     """
-    if result is not None and result.state in _FROZEN:
+    if state in _FROZEN:
         raise ResultLocked(
             _("此成果%(state)s，不可修改；如需更正，請洽管理者重新開放並說明理由。")
-            % {"state": result.get_state_display()}
+            % {"state": Result.State(state).label}
         )
-    if result is not None and result.state in _UNDER_REVIEW:
+    if state in _UNDER_REVIEW:
         raise ResultLocked(
             _("此成果%(state)s，審核中不可修改；如需修改，請審核人退回。")
-            % {"state": result.get_state_display()}
+            % {"state": Result.State(state).label}
         )
-    goal = indicator.goal
-    if (
-        result is None
-        and ReportingPeriod.objects.filter(
-            agency=goal.agency, year=goal.year, quarter=quarter, locked=True
-        ).exists()
-    ):
+    if state is not None and state != Result.State.DRAFT:
+        return
+    shared = shared or _Quarter(quarter)
+    # A locked quarter has every result locked already; only a new one can still be refused.
+    if state is None and shared.period(indicator.goal).locked:
         raise ResultLocked(_("本季已由管理者鎖定，不可再填報。"))
-    if result is None or result.state == Result.State.DRAFT:
-        _check_window(indicator, quarter)
+    _check_window(indicator, shared)
 
 
-def _clean_figures(indicator: Indicator, raw: Mapping) -> dict[str, Decimal | None]:
-    """Every entered figure parsed and checked against the method, each problem on its key."""
-    inputs = {i.key: i for i in indicator.inputs.all()}
+def _clean_figures(method: str, inputs: Iterable, raw: Mapping) -> dict[str, Decimal | None]:
+    """Every entered figure parsed and checked against the method, each problem on its key;
+    `inputs` are the indicator's (anything with a key and a label), in their order."""
+    inputs = {i.key: i for i in inputs}
     undeclared = set(raw) - set(inputs)
     if undeclared:
-        raise _declared_inputs_error(indicator, undeclared)
+        raise _declared_inputs_error(inputs.values(), undeclared)
     errors, values = {}, {}
     for key, text in raw.items():
         if text is None or (isinstance(text, str) and not text.strip()):
@@ -710,15 +737,15 @@ def _clean_figures(indicator: Indicator, raw: Mapping) -> dict[str, Decimal | No
             errors[key] = figure_error_message(exc)
             continue
         label = inputs[key].label
-        if value < 0 and not allows_negative(indicator.method):
+        if value < 0 and not allows_negative(method):
             errors[key] = _("「%(label)s」不可為負數。") % {"label": label}
-        elif indicator.method == Method.ORDINAL and value != value.to_integral_value():
+        elif method == Method.ORDINAL and value != value.to_integral_value():
             errors[key] = _("「%(label)s」必須是整數的等第代碼。") % {"label": label}
-        elif indicator.method == Method.RATING and value not in (0, 1):
+        elif method == Method.RATING and value not in (0, 1):
             errors[key] = _("「%(label)s」只能填 1（達成）或 0（未達成）。") % {"label": label}
         else:
             values[key] = value
-    if indicator.method == Method.RATIO and len(inputs) == 2:
+    if method == Method.RATIO and len(inputs) == 2:
         numerator, denominator = list(inputs)
         top, bottom = values.get(numerator), values.get(denominator)
         if top is not None and bottom is not None and top > bottom:
@@ -731,15 +758,13 @@ def _clean_figures(indicator: Indicator, raw: Mapping) -> dict[str, Decimal | No
     return values
 
 
-def _check_shortfall(result: Result, figures: Mapping[str, Decimal | None]):
-    outcome = achievement_preview(
-        indicator=result.indicator, quarter=result.quarter, figures=dict(figures)
-    )
+def _check_shortfall(outcome, narrative: Mapping[str, str]):
+    """Falling short of the target needs 未達成原因 and 改善措施 (`narrative` by field name)."""
     if not falls_short(outcome):
         return
     errors = {}
     for name in ("shortfall_reason", "improvement"):
-        if not getattr(result, name).strip():
+        if not (narrative.get(name) or "").strip():
             errors[name] = _("達成率 %(rate)s%% 未達目標，必須填寫「%(field)s」。") % {
                 "rate": outcome.rate,
                 "field": Result._meta.get_field(name).verbose_name,
@@ -759,7 +784,212 @@ def _locked_result(result_or_pk) -> Result:
     )
 
 
+@dataclass(frozen=True)
+class DraftEntry:
+    """One indicator's figures and narrative for `results_save_drafts`. `expected_version` is
+    None for a result not there yet; a figure is a Decimal, a string as typed, or None to leave
+    it empty."""
+
+    indicator_id: int
+    figures: Mapping[str, Decimal | str | None]
+    narrative: Mapping[str, str]
+    expected_version: int | None
+
+
+class DraftsRefused(Exception):
+    """At least one entry was refused, so none was written. `refusals` maps each refused
+    entry's index to what `result_save_draft` would have raised for it alone."""
+
+    def __init__(self, refusals: dict[int, Exception]):
+        super().__init__(f"{len(refusals)} refused")
+        self.refusals = refusals
+
+
+@dataclass
+class _Draft:
+    """A checked entry: the result's row as it will be (every field, by attname), its recorded
+    figures (key -> (id, value, published rate)) and the entered values."""
+
+    row: dict
+    new: bool
+    recorded: dict[str, tuple[int, Decimal | None, str]]
+    values: dict[str, Decimal | None]
+
+
+_REFUSALS = (ValidationError, PermissionDenied, ConcurrentEditError, ResultLocked, WindowClosed)
+_RESULT_COLUMNS = tuple(f.attname for f in Result._meta.concrete_fields)
+_STALE = gettext_lazy("這筆資料在您開啟後已被其他人修改，請重新載入確認最新內容後再修改。")
+
+
+def _stored_results(indicators: dict, quarter: int):
+    """The quarter's results of `indicators` (EntryIndicator by id), locked, as rows (by
+    indicator id), and their figures."""
+    rows = {
+        row["indicator_id"]: row
+        for row in Result.objects.select_for_update()
+        .filter(indicator_id__in=list(indicators), quarter=quarter)
+        .values(*_RESULT_COLUMNS)
+    }
+    figures: dict[int, dict[str, tuple[int, Decimal | None, str]]] = {}
+    by_result = {row["id"]: row["indicator_id"] for row in rows.values()}
+    for pk, result_id, key, value, published in ResultFigure.objects.filter(
+        result__quarter=quarter, result__indicator__goal_id__in=_goals(indicators)
+    ).values_list("id", "result_id", "key", "value", "published_rate"):
+        if result_id in by_result:
+            figures.setdefault(by_result[result_id], {})[key] = (pk, value, published)
+    return rows, figures
+
+
+def _goals(indicators: dict) -> set[int]:
+    # Rows are looked up by goal and kept by id: see selectors._entry_rows.
+    return {indicator.goal.pk for indicator in indicators.values()}
+
+
+def _current(row: dict | None) -> Result | None:
+    return Result.objects.filter(pk=row["id"]).first() if row else None
+
+
+def _draft(entry: DraftEntry, indicator, stored, recorded, shared: _Quarter, *, user) -> _Draft:
+    """One entry through every check but the shortfall, in the order a single save has always
+    made them; raises the first refusal."""
+    if indicator is None:
+        raise ValidationError(_("這個指標已不存在。"), code="missing")
+    require(can_enter(user, indicator))
+    _check_year_quarter(indicator.goal.year, shared.quarter)
+    _check_fields(entry.narrative, NARRATIVE_FIELDS)
+    if stored is not None and stored["version"] != entry.expected_version:
+        raise ConcurrentEditError(str(_STALE), current=_current(stored))
+    if stored is None and entry.expected_version is not None:
+        raise ConcurrentEditError(_("這筆成果已被刪除，請重新載入。"), current=None)
+    _check_editable(stored["state"] if stored else None, indicator, shared.quarter, shared)
+    values = _clean_figures(indicator.method, indicator.inputs, entry.figures)
+    if stored is None:
+        row = {
+            **_NEW_RESULT,
+            "indicator_id": indicator.pk,
+            "quarter": shared.quarter,
+            "state": Result.State.DRAFT,
+            "owner_unit_id": indicator.responsible_unit_id,
+        }
+    else:
+        row = dict(stored)
+    errors = {}
+    for name, text in entry.narrative.items():
+        try:
+            row[name] = _NARRATIVE[name].clean(text or "", None)
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if errors:
+        raise ValidationError(errors, code="narrative")
+    return _Draft(row, stored is None, recorded or {}, values)
+
+
+_NARRATIVE = {name: Result._meta.get_field(name) for name in NARRATIVE_FIELDS}
+_NEW_RESULT = bulk.defaults(Result)
+
+
 @transaction.atomic
+def results_save_drafts(
+    *, quarter: int, entries: Sequence[DraftEntry], user, reason: str = ""
+) -> None:
+    """Create or change many indicators' results of one quarter as drafts (a returned one
+    stays returned), all or none: what `result_save_draft` does for one, with the same checks
+    in the same order, in a number of queries that does not grow with the entries.
+
+    Raises DraftsRefused, naming every refused entry, having written nothing.
+    """
+    ids = [entry.indicator_id for entry in entries]
+    indicators = entry_indicators(ids=ids)
+    stored, recorded = _stored_results(indicators, quarter)
+    shared = _Quarter(quarter)
+    drafts: dict[int, _Draft] = {}
+    refusals: dict[int, Exception] = {}
+    seen: set[int] = set()
+    for index, entry in enumerate(entries):
+        indicator = indicators.get(entry.indicator_id)
+        try:
+            if entry.indicator_id in seen:
+                raise ValidationError(_("同一個指標在這批資料中出現兩次。"), code="twice")
+            seen.add(entry.indicator_id)
+            draft = _draft(
+                entry,
+                indicator,
+                stored.get(entry.indicator_id),
+                recorded.get(entry.indicator_id),
+                shared,
+                user=user,
+            )
+            figures = {key: value for key, (_pk, value, _published) in draft.recorded.items()}
+            _check_shortfall(indicator.preview(quarter, {**figures, **draft.values}), draft.row)
+        except _REFUSALS as exc:
+            refusals[index] = exc
+        else:
+            drafts[index] = draft
+    if refusals:
+        raise DraftsRefused(refusals)
+    _write_drafts(
+        list(drafts.values()), quarter=quarter, goals=_goals(indicators), user=user, reason=reason
+    )
+
+
+def _write_drafts(drafts: list[_Draft], *, quarter: int, goals: set[int], user, reason: str):
+    """The drafts' rows, their figures and every history row: a few statements for all."""
+    now = timezone.now()
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    logged = {"user_id": user_id, "reason": reason, "when": now}
+    new = [d.row for d in drafts if d.new]
+    changed = [d.row for d in drafts if not d.new]
+    for row in new:
+        row["updated_at"] = now
+    for row in changed:
+        row["updated_at"] = now
+        row["version"] += 1
+    try:
+        with transaction.atomic():
+            bulk.insert(Result, new)
+    except IntegrityError:
+        # A first save of the same quarter by somebody else got in between: theirs won.
+        raise ConcurrentEditError(str(_STALE), current=None) from None
+    if new:
+        ids = dict(
+            Result.objects.filter(indicator__goal_id__in=goals, quarter=quarter).values_list(
+                "indicator_id", "id"
+            )
+        )
+        for row in new:
+            row["id"] = ids[row["indicator_id"]]
+    bulk.update(Result, changed, [*NARRATIVE_FIELDS, "version", "updated_at"])
+    bulk.history(Result, new, new=True, **logged)
+    bulk.history(Result, changed, new=False, **logged)
+    added, altered = [], []
+    for draft in drafts:
+        for key in sorted(draft.values):
+            pk, value, published = draft.recorded.get(key, (None, None, ""))
+            if pk is not None and value == draft.values[key]:
+                continue
+            row = {
+                "id": pk,
+                "result_id": draft.row["id"],
+                "key": key,
+                "value": draft.values[key],
+                "published_rate": published,
+            }
+            (altered if pk is not None else added).append(row)
+    if added:
+        bulk.insert(ResultFigure, added)
+        ids = {
+            (result_id, key): pk
+            for pk, result_id, key in ResultFigure.objects.filter(
+                result__indicator__goal_id__in=goals, result__quarter=quarter
+            ).values_list("id", "result_id", "key")
+        }
+        for row in added:
+            row["id"] = ids[row["result_id"], row["key"]]
+    bulk.update(ResultFigure, altered, ["value"])
+    bulk.history(ResultFigure, added, new=True, **logged)
+    bulk.history(ResultFigure, altered, new=False, **logged)
+
+
 def result_save_draft(
     *,
     indicator: Indicator,
@@ -776,44 +1006,13 @@ def result_save_draft(
     typed, or None to leave it empty. Raises ValidationError (keyed by input key or narrative
     field), PermissionDenied, ConcurrentEditError, ResultLocked, WindowClosed.
     """
-    indicator = Indicator.objects.select_related("goal__agency", "responsible_unit").get(
-        pk=indicator.pk
-    )
-    require(can_enter(user, indicator))
-    _check_year_quarter(indicator.goal.year, quarter)
-    _check_fields(narrative, NARRATIVE_FIELDS)
-    existing = Result.objects.filter(indicator=indicator, quarter=quarter).first()
-    result = _locked_result(existing) if existing is not None else None
-    if result is not None:
-        claim_version(result, expected_version)
-    elif expected_version is not None:
-        raise ConcurrentEditError(_("這筆成果已被刪除，請重新載入。"), current=None)
-    _check_editable(result, indicator, quarter)
-    values = _clean_figures(indicator, figures)
-    if result is None:
-        result = Result(
-            indicator=indicator,
-            quarter=quarter,
-            state=Result.State.DRAFT,
-            owner_unit=indicator.responsible_unit,
-        )
-    for name, text in narrative.items():
-        setattr(result, name, text or "")
-    recorded = {} if result.pk is None else {f.key: f.value for f in result.figures.all()}
-    _check_shortfall(result, {**recorded, **values})
-    result.full_clean(exclude=["version"] if result.pk is None else None)
-    attribute(result, user=user, reason=reason)
-    try:
-        with transaction.atomic():
-            result.save()
-    except IntegrityError:
-        # Two first saves of the same quarter at once: the other one won.
-        raise ConcurrentEditError(
-            gettext("這筆資料在您開啟後已被其他人修改，請重新載入確認最新內容後再修改。"),
-            current=Result.objects.filter(indicator=indicator, quarter=quarter).first(),
-        ) from None
-    _write_figures(result, figures=values, published={}, delete=(), user=user, reason=reason)
-    return result
+    entry = DraftEntry(indicator.pk, figures, narrative, expected_version)
+    with transaction.atomic():
+        try:
+            results_save_drafts(quarter=quarter, entries=[entry], user=user, reason=reason)
+        except DraftsRefused as exc:
+            raise exc.refusals[0] from None
+        return Result.objects.get(indicator_id=indicator.pk, quarter=quarter)
 
 
 def _transition(result: Result, expected_version: int, allowed_from, to: str, *, user, reason):
@@ -833,7 +1032,7 @@ def result_submit(*, result: Result, expected_version: int, user, reason: str = 
     """The unit sends a draft (or a fixed returned result) for 初核: every figure entered."""
     current = _locked_result(result)
     require(can_submit(user, current.indicator))
-    _check_editable(current, current.indicator, current.quarter)
+    _check_editable(current.state, current.indicator, current.quarter)
     figures = {f.key: f.value for f in current.figures.all()}
     missing = {
         i.key: _("送出前必須填寫「%(label)s」。") % {"label": i.label}
@@ -842,7 +1041,10 @@ def result_submit(*, result: Result, expected_version: int, user, reason: str = 
     }
     if missing:
         raise ValidationError(missing, code="required")
-    _check_shortfall(current, figures)
+    outcome = achievement_preview(
+        indicator=current.indicator, quarter=current.quarter, figures=figures
+    )
+    _check_shortfall(outcome, {name: getattr(current, name) for name in NARRATIVE_FIELDS})
     current = _transition(
         current, expected_version, _EDITABLE, Result.State.SUBMITTED, user=user, reason=reason
     )
@@ -933,7 +1135,7 @@ def evidence_add(*, result: Result, upload, user, reason: str = "") -> Evidence:
     kinds (whatever its name says). Only while the result may be edited."""
     current = _locked_result(result)
     require(can_enter(user, current.indicator))
-    _check_editable(current, current.indicator, current.quarter)
+    _check_editable(current.state, current.indicator, current.quarter)
     limit = settings.EVIDENCE_MAX_BYTES
     if upload.size > limit:
         raise ValidationError(
@@ -987,7 +1189,7 @@ def evidence_delete(*, evidence: Evidence, user, reason: str) -> None:
     current = Evidence.objects.select_related("result").get(pk=evidence.pk)
     result = _locked_result(current.result_id)
     require(can_enter(user, result.indicator))
-    _check_editable(result, result.indicator, result.quarter)
+    _check_editable(result.state, result.indicator, result.quarter)
     name, storage = current.file.name, current.file.storage
     _delete(current, user=user, reason=reason)
     transaction.on_commit(lambda: storage.delete(name))

@@ -26,6 +26,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from kpitrack.engine.numbers import FIGURE_DECIMAL_PLACES, FIGURE_LIMIT, FigureError, parse_figure
 
@@ -173,6 +174,43 @@ class Parsed:
     scope: dict  # the signed scope: agency, unit, year, q
     rows: list[ParsedRow]
     problems: list[Problem]
+
+    def to_json(self) -> dict:
+        """What the preview keeps for the confirm, so the file is read once (figures exact, as
+        text)."""
+        return {
+            "scope": self.scope,
+            "rows": [
+                {
+                    "row": r.row,
+                    "indicator": r.indicator_id,
+                    "version": r.version,
+                    "figures": {k: None if v is None else str(v) for k, v in r.figures.items()},
+                    "narrative": r.narrative,
+                    "columns": r.columns,
+                }
+                for r in self.rows
+            ],
+            "problems": [[p.message, p.row, p.column, p.header] for p in self.problems],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Parsed":
+        return cls(
+            scope=data["scope"],
+            rows=[
+                ParsedRow(
+                    r["row"],
+                    r["indicator"],
+                    r["version"],
+                    {k: None if v is None else Decimal(v) for k, v in r["figures"].items()},
+                    r["narrative"],
+                    {k: tuple(v) for k, v in r["columns"].items()},
+                )
+                for r in data["rows"]
+            ],
+            problems=[Problem(*p) for p in data["problems"]],
+        )
 
 
 def narrative_headers() -> dict[str, str]:
@@ -480,10 +518,12 @@ def _read_signed(book) -> dict:
     return payload
 
 
-def _is_formula(cell) -> bool:
-    return getattr(cell, "data_type", None) == "f" or (
-        isinstance(cell.value, str) and cell.value.startswith("=") and len(cell.value) > 1
-    )
+def _is_formula(value) -> bool:
+    # Read with data_only=False, a formula arrives as its text ("=A1*2") or, for array and
+    # data-table formulas, as openpyxl's object for them.
+    if isinstance(value, ArrayFormula | DataTableFormula):
+        return True
+    return isinstance(value, str) and value.startswith("=") and len(value) > 1
 
 
 def read(data: bytes, *, name: str = "") -> Parsed:
@@ -512,17 +552,17 @@ def _read_rows(sheet, payload: dict) -> Parsed:
     declared = getattr(sheet, "max_row", None)
     if declared and declared - FIRST_ROW + 1 > limit_rows:
         raise Refused([_too_many_rows(limit_rows)])
-    for r, cells in enumerate(sheet.iter_rows(min_row=HEADER_ROW, max_col=max_column), HEADER_ROW):
+    rows_read = sheet.iter_rows(min_row=HEADER_ROW, max_col=max_column, values_only=True)
+    for r, cells in enumerate(rows_read, HEADER_ROW):
         if r == HEADER_ROW:
-            headers = {n: str(c.value or "") for n, c in enumerate(cells, start=1)}
+            headers = {n: str(v or "") for n, v in enumerate(cells, start=1)}
             continue
         if r - FIRST_ROW + 1 > limit_rows:
             raise Refused([_too_many_rows(limit_rows)])
-        by_column = {n: c for n, c in enumerate(cells, start=1)}
-        key_cell = by_column.get(KEY_COLUMN)
-        key = key_cell.value if key_cell is not None else None
+        by_column = dict(enumerate(cells, start=1))
+        key = by_column.get(KEY_COLUMN)
         if key is None or key == "":
-            if any(c.value not in (None, "") for c in cells):
+            if any(v not in (None, "") for v in cells):
                 problems.append(Problem(_("這一列沒有識別碼，不是下載時的列；請勿新增列。"), row=r))
             continue
         entry = layout.get(key) if isinstance(key, int) else None
@@ -549,8 +589,8 @@ def _read_rows(sheet, payload: dict) -> Parsed:
             letter = get_column_letter(column)
             header = headers.get(column, "")
             parsed.columns[input_key] = (letter, header)
-            cell = by_column.get(column)
-            value, problem = _figure(cell, header)
+            raw = by_column.get(column)
+            value, problem = _figure(raw, header)
             if problem:
                 problems.append(Problem(problem, row=r, column=letter, header=header))
             else:
@@ -559,16 +599,16 @@ def _read_rows(sheet, payload: dict) -> Parsed:
             letter = get_column_letter(column)
             header = headers.get(column, "")
             parsed.columns[field_name] = (letter, header)
-            cell = by_column.get(column)
-            text, problem = _text(cell)
+            raw = by_column.get(column)
+            text, problem = _text(raw)
             if problem:
                 problems.append(Problem(problem, row=r, column=letter, header=header))
             else:
                 parsed.narrative[field_name] = text
         used = {c for _k, c in placed} | set(narrative_column.values())
         for column in range(FIXED_COLUMNS + 1, max_column + 1):
-            cell = by_column.get(column)
-            if column not in used and cell is not None and cell.value not in (None, ""):
+            value = by_column.get(column)
+            if column not in used and value not in (None, ""):
                 problems.append(
                     Problem(
                         _("此欄不適用於這個指標，請清空。"),
@@ -586,13 +626,12 @@ def _too_many_rows(limit_rows: int) -> Problem:
     return Problem(_("活頁簿的列數超過上限 %(limit)s 列。") % {"limit": f"{limit_rows:,}"})
 
 
-def _figure(cell, header: str):
-    """(value, None) or (None, message) for an input cell."""
-    if cell is None or cell.value is None or cell.value == "":
+def _figure(value, header: str):
+    """(value, None) or (None, message) for an input cell's value."""
+    if value is None or value == "":
         return None, None
-    if _is_formula(cell):
+    if _is_formula(value):
         return None, _("不可使用公式，請直接填入數值。")
-    value = cell.value
     if isinstance(value, str):
         labels = rating_labels()
         # A rating's list value, in either language the workbook may have been built in.
@@ -609,12 +648,11 @@ def _figure(cell, header: str):
         return None, figure_error_message(exc)
 
 
-def _text(cell):
-    if cell is None or cell.value is None:
+def _text(value):
+    if value is None:
         return "", None
-    if _is_formula(cell):
+    if _is_formula(value):
         return "", _("不可使用公式，請直接填入文字。")
-    value = cell.value
     text = value if isinstance(value, str) else str(value)
     if len(text) > NARRATIVE_MAX_LENGTH:
         return "", _("文字過長（%(length)s 字），上限為 %(limit)s 字。") % {

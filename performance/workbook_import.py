@@ -24,7 +24,7 @@ from kpitrack.versioning import ConcurrentEditError
 
 from . import services
 from . import workbook as wb
-from .models import Indicator, Result
+from .models import Indicator, Result, ResultFigure
 
 EDITABLE = ("draft", "returned")
 # Text longer than this is shortened in the preview; the whole text is what gets written.
@@ -180,7 +180,6 @@ class RowReport:
     name: str
     changes: list[Change] = field(default_factory=list)
     problems: list[wb.Problem] = field(default_factory=list)
-    indicator: Indicator | None = None
 
 
 @dataclass
@@ -196,6 +195,7 @@ class Report:
     written: bool = False
     forbidden: bool = False
     stale: bool = False
+    parsed: wb.Parsed | None = None
 
     @property
     def scope_label(self) -> str:
@@ -230,9 +230,11 @@ class Report:
         return lines
 
 
-def _shown(value, spec: wb.InputSpec | None = None) -> str:
+def _shown(value, spec: wb.InputSpec | None = None, blank: str | None = None) -> str:
+    """`blank` is how an empty value reads, when the caller has it already: translating it
+    again for every cell of a large workbook showed in the import's time."""
     if value is None or value == "":
-        return _("（空白）")
+        return blank if blank is not None else _("（空白）")
     if isinstance(value, Decimal):
         if spec is not None and spec.kind == wb.RATING:
             labels = {number: label for label, number in wb.rating_labels().items()}
@@ -242,19 +244,20 @@ def _shown(value, spec: wb.InputSpec | None = None) -> str:
     return text if len(text) <= SHOWN_TEXT else text[:SHOWN_TEXT] + "…"
 
 
-def _changes(parsed: wb.ParsedRow, indicator: Indicator, result: Result | None) -> list[Change]:
-    specs = {s.key: s for s in input_specs(indicator)}
-    old_figures = {f.key: f.value for f in result.figures.all()} if result else {}
+def _changes(parsed: wb.ParsedRow, rating: bool, stored: dict | None, figures: dict, blank):
+    """What the row would change: each entered figure and text against the stored ones."""
+    spec = wb.InputSpec("", "", wb.RATING, Decimal(0), Decimal(1)) if rating else None
     changes = []
     for key, new in parsed.figures.items():
-        old = old_figures.get(key)
+        old = figures.get(key)
         if old != new:
             header = parsed.columns[key][1]
-            changes.append(Change(header, _shown(old, specs.get(key)), _shown(new, specs.get(key))))
+            changes.append(Change(header, _shown(old, spec, blank), _shown(new, spec, blank)))
     for name, new in parsed.narrative.items():
-        old = getattr(result, name) if result else ""
+        old = stored[name] if stored else ""
         if old.strip() != new:
-            changes.append(Change(parsed.columns[name][1], _shown(old), _shown(new)))
+            header = parsed.columns[name][1]
+            changes.append(Change(header, _shown(old, None, blank), _shown(new, None, blank)))
     return changes
 
 
@@ -286,14 +289,6 @@ def _service_problems(exc: Exception, parsed: wb.ParsedRow) -> list[wb.Problem]:
     return [wb.Problem(exc.message, row=parsed.row)]
 
 
-def _refusals():
-    return tuple(
-        getattr(services, name)
-        for name in ("ResultLocked", "WindowClosed")
-        if hasattr(services, name)
-    )
-
-
 def _scope_from(parsed: wb.Parsed) -> tuple[wb.Scope | None, Agency | None, Unit | None]:
     signed = parsed.scope
     agency = Agency.objects.filter(pk=signed["agency"]).first()
@@ -316,16 +311,36 @@ def import_workbook(
     expected: wb.Scope | None = None,
     seen_versions: dict | None = None,
 ) -> Report:
-    """Reads `data` and runs every changed row through the service in one transaction: rolled
-    back unless `commit` and nothing at all was wrong. `expected` is the scope the person chose
-    on the page; `seen_versions` the versions their preview saw (the confirm refuses when any
-    differs now)."""
-    report = Report(file_name=name)
+    """Reads `data` and imports it (see `import_parsed`)."""
     try:
         parsed = wb.read(data, name=name)
     except wb.Refused as exc:
-        report.problems = exc.problems
-        return report
+        return Report(file_name=name, problems=exc.problems)
+    return import_parsed(
+        parsed,
+        name=name,
+        user=user,
+        commit=commit,
+        expected=expected,
+        seen_versions=seen_versions,
+    )
+
+
+def import_parsed(
+    parsed: wb.Parsed,
+    *,
+    name: str,
+    user,
+    commit: bool,
+    expected: wb.Scope | None = None,
+    seen_versions: dict | None = None,
+) -> Report:
+    """Runs every changed row of a read workbook through the service in one transaction:
+    rolled back unless `commit` and nothing at all was wrong. `expected` is the scope the person
+    chose on the page; `seen_versions` the versions their preview saw (the confirm refuses when
+    any differs now). The confirm passes what its preview read (`Report.parsed`), so the file
+    is read once and the confirm writes exactly the values the preview listed."""
+    report = Report(file_name=name, parsed=parsed)
     scope, agency, unit = _scope_from(parsed)
     if scope is None:
         report.problems.append(wb.Problem(_("這份活頁簿的機關或單位已不存在。")))
@@ -365,19 +380,31 @@ def import_workbook(
 
 
 def _plan(report: Report, parsed: wb.Parsed, scope: wb.Scope):
+    """Each row's changes against what is stored now, and the versions it was compared with.
+    Plain rows rather than model instances: a workbook may hold thousands."""
     ids = [row.indicator_id for row in parsed.rows]
-    indicators = {
-        i.pk: i
-        for i in Indicator.objects.filter(pk__in=ids)
-        .select_related("goal")
-        .prefetch_related("inputs", "parts")
+    indicators, goals = {}, set()
+    for pk, name, method, goal_id, agency_id, year in Indicator.objects.filter(
+        pk__in=ids
+    ).values_list("pk", "name", "method", "goal_id", "goal__agency_id", "goal__year"):
+        indicators[pk] = (name, method, (agency_id, year))
+        goals.add(goal_id)
+    # By goal, kept by id: see selectors._entry_rows.
+    stored = {
+        row["indicator_id"]: row
+        for row in Result.objects.filter(
+            indicator__goal_id__in=goals, quarter=scope.quarter
+        ).values("id", "indicator_id", "version", *wb.NARRATIVE_FIELDS)
+        if row["indicator_id"] in indicators
     }
-    results = {
-        r.indicator_id: r
-        for r in Result.objects.filter(
-            indicator_id__in=ids, quarter=scope.quarter
-        ).prefetch_related("figures")
-    }
+    by_result = {row["id"]: indicator_id for indicator_id, row in stored.items()}
+    figures: dict[int, dict] = {}
+    for result_id, key, value in ResultFigure.objects.filter(
+        result__indicator__goal_id__in=goals, result__quarter=scope.quarter
+    ).values_list("result_id", "key", "value"):
+        if result_id in by_result:
+            figures.setdefault(by_result[result_id], {})[key] = value
+    blank = _("（空白）")
     by_row = {}
     for problem in parsed.problems:
         by_row.setdefault(problem.row, []).append(problem)
@@ -387,44 +414,57 @@ def _plan(report: Report, parsed: wb.Parsed, scope: wb.Scope):
         if row_number not in listed:
             report.problems.extend(problems)
     for parsed_row in parsed.rows:
-        indicator = indicators.get(parsed_row.indicator_id)
-        name = indicator.name if indicator else str(parsed_row.indicator_id)
-        row = RowReport(parsed_row.row, parsed_row.indicator_id, name)
+        pk = parsed_row.indicator_id
+        name, method, where = indicators.get(pk, (str(pk), None, None))
+        row = RowReport(parsed_row.row, pk, name)
         row.problems.extend(by_row.get(parsed_row.row, []))
         report.rows.append(row)
-        if indicator is None or (indicator.goal.agency_id, indicator.goal.year) != (
-            scope.agency_id,
-            scope.year,
-        ):
+        if where != (scope.agency_id, scope.year):
             row.problems.append(wb.Problem(_("這個指標已不存在或不屬於此年度。"), row=row.row))
             continue
-        result = results.get(indicator.pk)
-        report.versions[str(indicator.pk)] = result.version if result else None
-        row.changes = _changes(parsed_row, indicator, result)
-        row.indicator = indicator
+        result = stored.get(parsed_row.indicator_id)
+        report.versions[str(parsed_row.indicator_id)] = result["version"] if result else None
+        row.changes = _changes(
+            parsed_row,
+            method == Method.RATING,
+            result,
+            figures.get(parsed_row.indicator_id, {}),
+            blank,
+        )
 
 
 def _run(report: Report, parsed: wb.Parsed, scope: wb.Scope, *, user, commit: bool):
     reason = _("Excel 匯入：%(file)s") % {"file": report.file_name}
     rows = {row.row: row for row in report.rows}
-    refusals = (ValidationError, PermissionDenied, ConcurrentEditError, *_refusals())
+    todo = [p for p in parsed.rows if rows[p.row].changes and not rows[p.row].problems]
+    entries = [
+        services.DraftEntry(
+            indicator_id=p.indicator_id,
+            figures=p.figures,
+            narrative=p.narrative,
+            expected_version=p.version,
+        )
+        for p in todo
+    ]
     with transaction.atomic():
-        for parsed_row in parsed.rows:
-            row = rows[parsed_row.row]
-            if not row.changes or row.problems:
-                continue
-            try:
-                services.result_save_draft(
-                    indicator=row.indicator,
-                    quarter=scope.quarter,
-                    figures=parsed_row.figures,
-                    narrative=parsed_row.narrative,
-                    expected_version=parsed_row.version,
-                    user=user,
-                    reason=reason,
+        try:
+            services.results_save_drafts(
+                quarter=scope.quarter, entries=entries, user=user, reason=reason
+            )
+        except services.DraftsRefused as exc:
+            for index, refusal in exc.refusals.items():
+                rows[todo[index].row].problems.extend(_service_problems(refusal, todo[index]))
+        except ConcurrentEditError:
+            # Somebody entered one of these quarters for the first time while this ran.
+            report.problems.append(
+                wb.Problem(
+                    _(
+                        "匯入的同時，有列的成果已被其他人新增；為免覆蓋他人的資料，這次匯入不寫入。"
+                        "請重新上傳活頁簿，確認新的預覽後再匯入。"
+                    )
                 )
-            except refusals as exc:
-                row.problems.extend(_service_problems(exc, parsed_row))
+            )
+            report.stale = True
         report.written = commit and report.ok
         if not report.written:
             transaction.set_rollback(True)

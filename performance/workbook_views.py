@@ -233,6 +233,7 @@ def workbook_upload(request):
                 "name": name,
                 "scope": {n: form.data.get(n, "") for n in SCOPE_FIELDS},
                 "versions": report.versions,
+                "parsed": report.parsed.to_json(),
             },
         )
     return render(
@@ -257,12 +258,12 @@ def workbook_confirm(request):
     stored = _load(token, request.user)
     if stored is None:
         raise PermissionDenied(_("找不到這次上傳，或上傳已過期；請重新上傳活頁簿。"))
-    data, meta = stored
+    _data, meta = stored
     form = ScopeForm(meta["scope"], user=request.user)
     if not form.is_valid():
         raise PermissionDenied(_("找不到這次上傳，或上傳已過期；請重新上傳活頁簿。"))
-    report = wi.import_workbook(
-        data,
+    report = wi.import_parsed(
+        wb.Parsed.from_json(meta["parsed"]),
         name=meta["name"],
         user=request.user,
         commit=True,

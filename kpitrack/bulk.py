@@ -1,0 +1,132 @@
+"""Rows written in bulk, with their django-simple-history rows, from plain dicts.
+
+For the one write that handles thousands of rows at once (a workbook of a whole agency's
+quarter): Django's `bulk_create` and simple-history's `bulk_create_with_history` build a model
+instance per row and per history row and prepare every value of each through the field, which
+measured several times the cost of everything else in the import. Here a value goes through its
+field's `get_db_prep_save` only where the database needs a conversion (decimals, dates, JSON);
+text and integers pass as they are. The caller has validated every value already.
+
+The history rows are what simple-history writes for a save: every tracked field, when, who,
+why, and "+" for a new row or "~" for a change.
+"""
+
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
+
+from django.db import connection, models
+
+# Values these fields hold are what the database driver takes as they are.
+_AS_IS = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.AutoField,
+    models.BigAutoField,
+)
+
+
+def _preparer(field: models.Field):
+    """None where the value goes to the database as it is; else a conversion that remembers
+    what it converted within one statement (a batch repeats its dates and empty layouts)."""
+    target = field.target_field if field.is_relation else field
+    if isinstance(target, _AS_IS) and not isinstance(field, models.JSONField):
+        return None
+    seen = {}
+
+    def prepare(value):
+        # Unhashable values (a JSON dict) are remembered by identity: rows built from one
+        # template share the object.
+        key = (type(value), value) if getattr(value, "__hash__", None) else id(value)
+        if key not in seen:
+            seen[key] = field.get_db_prep_save(value, connection)
+        return seen[key]
+
+    return prepare
+
+
+def _columns(fields: Sequence[models.Field]):
+    return [(f.attname, f.column, _preparer(f)) for f in fields]
+
+
+def _params(rows: Iterable[dict], columns, tail: tuple = ()) -> list[tuple]:
+    names = [attname for attname, _column, _prepare in columns]
+    get = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    converted = [(n, prepare) for n, (_a, _c, prepare) in enumerate(columns) if prepare]
+    params = []
+    for row in rows:
+        values = get(row)
+        if converted:
+            values = list(values)
+            for n, prepare in converted:
+                if values[n] is not None:
+                    values[n] = prepare(values[n])
+            values = tuple(values)
+        params.append(values + tail)
+    return params
+
+
+def _execute(sql: str, params: list[tuple]):
+    if params:
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+
+
+def defaults(model: type[models.Model]) -> dict:
+    """Every concrete field's default (what Django would store for a field left unset), by
+    attname: the start of a new row. Callable defaults are called now, once."""
+    return {f.attname: f.get_default() for f in model._meta.concrete_fields if not f.primary_key}
+
+
+def insert(model: type[models.Model], rows: list[dict]) -> None:
+    """New rows of `model`, each a dict of every concrete field but the primary key."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = _columns(fields)
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(model._meta.db_table),
+        ", ".join(quote(c) for _a, c, _p in columns),
+        ", ".join(["%s"] * len(columns)),
+    )
+    _execute(sql, _params(rows, columns))
+
+
+def update(model: type[models.Model], rows: list[dict], names: Sequence[str]) -> None:
+    """Set the fields `names` of each row (a dict with the primary key and those fields)."""
+    meta = model._meta
+    columns = _columns([meta.get_field(name) for name in names])
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(
+        quote(meta.db_table),
+        ", ".join(f"{quote(c)} = %s" for _a, c, _p in columns),
+        quote(meta.pk.column),
+    )
+    pk = meta.pk.attname
+    _execute(sql, [p + (row[pk],) for p, row in zip(_params(rows, columns), rows, strict=True)])
+
+
+def history(
+    model: type[models.Model], rows: list[dict], *, new: bool, user_id, reason: str, when
+) -> None:
+    """simple-history's rows for `rows` (each every tracked field of `model`, by attname, the
+    primary key included), as saved by `user_id` for `reason` at `when`."""
+    historical = model.history.model
+    tracked = {f.attname for f in historical.tracked_fields}
+    fields = [f for f in historical._meta.concrete_fields if f.attname in tracked]
+    extra = [historical._meta.get_field(name) for name in ("history_date", "history_type")]
+    extra += [
+        historical._meta.get_field("history_change_reason"),
+        historical._meta.get_field("history_user"),
+    ]
+    columns = _columns(fields)
+    date_field = extra[0]
+    tail = (date_field.get_db_prep_save(when, connection), "+" if new else "~", reason, user_id)
+    quote = connection.ops.quote_name
+    names = [c for _a, c, _p in columns] + [f.column for f in extra]
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(historical._meta.db_table),
+        ", ".join(quote(n) for n in names),
+        ", ".join(["%s"] * len(names)),
+    )
+    _execute(sql, _params(rows, columns, tail))
