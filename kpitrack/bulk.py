@@ -79,17 +79,36 @@ def defaults(model: type[models.Model]) -> dict:
     return {f.attname: f.get_default() for f in model._meta.concrete_fields if not f.primary_key}
 
 
-def insert(model: type[models.Model], rows: list[dict]) -> None:
-    """New rows of `model`, each a dict of every concrete field but the primary key."""
+# Rows per INSERT statement: well under SQLite's 32,766 parameters for the widest table here.
+BATCH = 500
+
+
+def insert(model: type[models.Model], rows: list[dict]) -> list:
+    """New rows of `model`, each a dict of every concrete field but the primary key; returns
+    their primary keys in the order of `rows`. Multi-row INSERT … RETURNING, whose rows come
+    back in the order given on SQLite 3.35+ and PostgreSQL, as Django's bulk_create relies on.
+    """
+    if not connection.features.can_return_rows_from_bulk_insert:
+        raise NotImplementedError("needs INSERT … RETURNING (SQLite 3.35+ or PostgreSQL)")
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     columns = _columns(fields)
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(model._meta.db_table),
-        ", ".join(quote(c) for _a, c, _p in columns),
-        ", ".join(["%s"] * len(columns)),
+    head = "INSERT INTO {} ({}) VALUES ".format(
+        quote(model._meta.db_table), ", ".join(quote(c) for _a, c, _p in columns)
     )
-    _execute(sql, _params(rows, columns))
+    one = "({})".format(", ".join(["%s"] * len(columns)))
+    tail = f" RETURNING {quote(model._meta.pk.column)}"
+    params = _params(rows, columns)
+    pks = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), BATCH):
+            batch = params[start : start + BATCH]
+            cursor.execute(
+                head + ", ".join([one] * len(batch)) + tail,
+                [value for row in batch for value in row],
+            )
+            pks.extend(pk for (pk,) in cursor.fetchall())
+    return pks
 
 
 def update(model: type[models.Model], rows: list[dict], names: Sequence[str]) -> None:

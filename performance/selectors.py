@@ -4,6 +4,7 @@ from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
@@ -228,15 +229,14 @@ def achievement_preview(
 # does. The values are the same as `indicator_spec` and `quarters_of` read.
 
 
-@dataclass(frozen=True)
-class EntryInput:
+# Named tuples, not dataclasses: a large workbook makes tens of thousands of them.
+class EntryInput(NamedTuple):
     key: str
     label: str
     unit: str
 
 
-@dataclass(frozen=True)
-class EntryPart:
+class EntryPart(NamedTuple):
     key: str
     label: str
     value: Decimal | None

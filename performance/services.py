@@ -873,18 +873,14 @@ def _draft(entry: DraftEntry, indicator, stored, recorded, shared: _Quarter, *, 
         }
     else:
         row = dict(stored)
-    errors = {}
     for name, text in entry.narrative.items():
-        try:
-            row[name] = _NARRATIVE[name].clean(text or "", None)
-        except ValidationError as exc:
-            errors[name] = exc.messages
-    if errors:
-        raise ValidationError(errors, code="narrative")
+        # Unlimited text fields: what full_clean would check of them is that they are text.
+        if text is not None and not isinstance(text, str):
+            raise ValidationError({name: _("必須是文字。")}, code="narrative")
+        row[name] = text or ""
     return _Draft(row, stored is None, recorded or {}, values)
 
 
-_NARRATIVE = {name: Result._meta.get_field(name) for name in NARRATIVE_FIELDS}
 _NEW_RESULT = bulk.defaults(Result)
 
 
@@ -927,12 +923,10 @@ def results_save_drafts(
             drafts[index] = draft
     if refusals:
         raise DraftsRefused(refusals)
-    _write_drafts(
-        list(drafts.values()), quarter=quarter, goals=_goals(indicators), user=user, reason=reason
-    )
+    _write_drafts(list(drafts.values()), user=user, reason=reason)
 
 
-def _write_drafts(drafts: list[_Draft], *, quarter: int, goals: set[int], user, reason: str):
+def _write_drafts(drafts: list[_Draft], *, user, reason: str):
     """The drafts' rows, their figures and every history row: a few statements for all."""
     now = timezone.now()
     user_id = user.pk if user is not None and user.is_authenticated else None
@@ -946,18 +940,12 @@ def _write_drafts(drafts: list[_Draft], *, quarter: int, goals: set[int], user, 
         row["version"] += 1
     try:
         with transaction.atomic():
-            bulk.insert(Result, new)
+            pks = bulk.insert(Result, new)
     except IntegrityError:
         # A first save of the same quarter by somebody else got in between: theirs won.
         raise ConcurrentEditError(str(_STALE), current=None) from None
-    if new:
-        ids = dict(
-            Result.objects.filter(indicator__goal_id__in=goals, quarter=quarter).values_list(
-                "indicator_id", "id"
-            )
-        )
-        for row in new:
-            row["id"] = ids[row["indicator_id"]]
+    for row, pk in zip(new, pks, strict=True):
+        row["id"] = pk
     bulk.update(Result, changed, [*NARRATIVE_FIELDS, "version", "updated_at"])
     bulk.history(Result, new, new=True, **logged)
     bulk.history(Result, changed, new=False, **logged)
@@ -975,16 +963,8 @@ def _write_drafts(drafts: list[_Draft], *, quarter: int, goals: set[int], user, 
                 "published_rate": published,
             }
             (altered if pk is not None else added).append(row)
-    if added:
-        bulk.insert(ResultFigure, added)
-        ids = {
-            (result_id, key): pk
-            for pk, result_id, key in ResultFigure.objects.filter(
-                result__indicator__goal_id__in=goals, result__quarter=quarter
-            ).values_list("id", "result_id", "key")
-        }
-        for row in added:
-            row["id"] = ids[row["result_id"], row["key"]]
+    for row, pk in zip(added, bulk.insert(ResultFigure, added), strict=True):
+        row["id"] = pk
     bulk.update(ResultFigure, altered, ["value"])
     bulk.history(ResultFigure, added, new=True, **logged)
     bulk.history(ResultFigure, altered, new=False, **logged)

@@ -210,6 +210,17 @@ class Report:
     def ok(self) -> bool:
         return not self.all_problems
 
+    def plan(self) -> dict:
+        """What the preview found, for its confirm: each row's changes and the versions they
+        were computed against (see `import_parsed`)."""
+        return {
+            "versions": self.versions,
+            "rows": [
+                [r.row, r.indicator_id, r.name, [[c.header, c.old, c.new] for c in r.changes]]
+                for r in self.rows
+            ],
+        }
+
     @property
     def changed_rows(self) -> list[RowReport]:
         return [r for r in self.rows if r.changes]
@@ -334,12 +345,16 @@ def import_parsed(
     commit: bool,
     expected: wb.Scope | None = None,
     seen_versions: dict | None = None,
+    planned: dict | None = None,
 ) -> Report:
     """Runs every changed row of a read workbook through the service in one transaction:
     rolled back unless `commit` and nothing at all was wrong. `expected` is the scope the person
     chose on the page; `seen_versions` the versions their preview saw (the confirm refuses when
-    any differs now). The confirm passes what its preview read (`Report.parsed`), so the file
-    is read once and the confirm writes exactly the values the preview listed."""
+    any differs now). The confirm passes what its preview read (`Report.parsed`) and found
+    (`Report.plan()` as `planned`), so the file is read once and the confirm writes exactly the
+    values the preview listed: the changes are a function of the file and the stored results,
+    and every write to a result or its figures moves its version, so equal versions mean the
+    preview's changes still hold (the service checks each row again when writing)."""
     report = Report(file_name=name, parsed=parsed)
     scope, agency, unit = _scope_from(parsed)
     if scope is None:
@@ -363,7 +378,15 @@ def import_parsed(
         )
         report.forbidden = True
         return report
-    _plan(report, parsed, scope)
+    if planned is not None:
+        seen_versions = planned["versions"]
+        report.versions = _versions(parsed, scope)
+        report.rows = [
+            RowReport(row, pk, name, [Change(*c) for c in changes])
+            for row, pk, name, changes in planned["rows"]
+        ]
+    else:
+        _plan(report, parsed, scope)
     if commit and seen_versions is not None and seen_versions != report.versions:
         report.problems.append(
             wb.Problem(
@@ -377,6 +400,21 @@ def import_parsed(
         return report
     _run(report, parsed, scope, user=user, commit=commit)
     return report
+
+
+def _versions(parsed: wb.Parsed, scope: wb.Scope) -> dict:
+    """The version of each row's result now (None: not entered), as `_plan` records them."""
+    ids = {row.indicator_id for row in parsed.rows}
+    stored = {
+        indicator_id: version
+        for indicator_id, version in Result.objects.filter(
+            indicator__goal__agency_id=scope.agency_id,
+            indicator__goal__year=scope.year,
+            quarter=scope.quarter,
+        ).values_list("indicator_id", "version")
+        if indicator_id in ids
+    }
+    return {str(pk): stored.get(pk) for pk in ids}
 
 
 def _plan(report: Report, parsed: wb.Parsed, scope: wb.Scope):

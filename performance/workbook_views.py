@@ -232,8 +232,8 @@ def workbook_upload(request):
                 "user": request.user.pk,
                 "name": name,
                 "scope": {n: form.data.get(n, "") for n in SCOPE_FIELDS},
-                "versions": report.versions,
                 "parsed": report.parsed.to_json(),
+                "plan": report.plan(),
             },
         )
     return render(
@@ -268,7 +268,7 @@ def workbook_confirm(request):
         user=request.user,
         commit=True,
         expected=form.scope(),
-        seen_versions=meta["versions"],
+        planned=meta["plan"],
     )
     if report.written:
         _discard(token)

@@ -158,12 +158,27 @@ def round_decimal(x: Decimal, decimals: int, rounding: Rounding) -> Decimal:
     if decimals < 0:
         raise ValueError("decimals must not be negative")
     mode = ROUND_HALF_UP if Rounding(rounding) is Rounding.HALF_UP else ROUND_DOWN
-    context = DECIMAL_CONTEXT.copy()
     # quantize fails when the result needs more digits than the precision allows.
-    context.prec = max(context.prec, x.adjusted() + decimals + 2)
-    result = x.quantize(Decimal((0, (1,), -decimals)), rounding=mode, context=context)
+    result = x.quantize(
+        _quantum(decimals), rounding=mode, context=_context(x.adjusted() + decimals + 2)
+    )
     # "-0.00" would be shown to users as a negative zero.
     return result.copy_abs() if result.is_zero() else result
+
+
+@lru_cache(maxsize=64)
+def _quantum(decimals: int) -> Decimal:
+    return Decimal((0, (1,), -decimals))
+
+
+def _context(digits: int):
+    # Rounding runs for every figure of a large import: the shared context serves unless a
+    # number is long enough to need a wider one.
+    if digits <= DECIMAL_CONTEXT.prec:
+        return DECIMAL_CONTEXT
+    context = DECIMAL_CONTEXT.copy()
+    context.prec = digits
+    return context
 
 
 def status_for(rate: Decimal | None, policy: Policy) -> Status:
