@@ -22,6 +22,7 @@ from kpitrack.engine.achievement import (
     aggregate_inputs,
     evaluate,
     is_mismatch,
+    needs_previous,
 )
 from kpitrack.formatting import figure
 from kpitrack.permissions import indicators_for_user
@@ -340,8 +341,8 @@ def _entry_spec(row) -> Spec:
 
 def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
     """The indicators of `ids` that exist, as entry needs them, in a number of queries that
-    does not grow with their number: five, four more for last year's of the same codes, and
-    the policies."""
+    does not grow with their number: five, four more for last year's of the same codes where
+    a method reads last year (growth, formulas), and the policies."""
     rows = _entry_rows(Indicator.objects.filter(pk__in=list(ids)))
     goals = StrategicGoal.objects.select_related("agency").in_bulk(
         {row["goal_id"] for row in rows.values()}
@@ -349,12 +350,15 @@ def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
     by_year: dict[tuple[int, int], set[str]] = {}
     for row in rows.values():
         goal = goals[row["goal_id"]]
-        by_year.setdefault((goal.agency_id, goal.year), set()).add(row["code"])
+        codes = by_year.setdefault((goal.agency_id, goal.year), set())
+        if needs_previous(row["method"]):
+            codes.add(row["code"])
     last_year = Q(pk__in=[])
     for (agency_id, year), codes in by_year.items():
-        last_year |= Q(goal__agency_id=agency_id, goal__year=year - 1, code__in=codes)
+        if codes:
+            last_year |= Q(goal__agency_id=agency_id, goal__year=year - 1, code__in=codes)
     previous = {}
-    if by_year:
+    if any(by_year.values()):
         earlier = Indicator.objects.filter(last_year).order_by(
             "goal__agency_id", "goal__order", "order", "id"
         )

@@ -1105,3 +1105,33 @@ def test_round_decimal_bounds(x, decimals):
     for rounding in Rounding:
         assert round_decimal(-x, decimals, rounding) == -round_decimal(x, decimals, rounding)
         assert is_mismatch(x, round_decimal(x, decimals, rounding)) is False
+
+
+@PROPERTY
+@given(
+    method=st.sampled_from(list(Method)),
+    value=st.integers(0, 1),
+    other=positive,
+    last=st.one_of(st.none(), amounts),
+    baseline=st.one_of(st.none(), positive),
+)
+def test_only_methods_that_need_last_year_read_it(method, value, other, last, baseline):
+    """entry_indicators skips last year's figures for the other methods: they must not matter."""
+    if method in (MULTI, WEIGHTED):
+        spec = per_part(method, {"value": "1", "b": "2"}, weights={"value": 1, "b": 1})
+        quarters = latest(value=value, b=other)
+    elif method is RATIO:
+        spec = single(method, "50", inputs=("value", "b"))
+        quarters = latest(value=value, b=other)
+    elif method is FORMULA:
+        spec = single(method, "10", formula="value - prev(value)")
+        quarters = latest(value=value)
+    else:
+        spec = single(method, "1", baseline=baseline)
+        quarters = latest(value=value)
+    alone = evaluate(spec, quarters)
+    with_last = evaluate(spec, quarters, previous={"value": last})
+    if not achievement.needs_previous(method):
+        assert with_last == alone
+    elif last is not None and last != 0 and method is FORMULA:
+        assert with_last != alone  # prev() is missing without last year

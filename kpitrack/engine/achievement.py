@@ -150,6 +150,12 @@ def allows_negative(method: Method) -> bool:
     return Method(method) not in _NON_NEGATIVE
 
 
+def needs_previous(method: Method | str) -> bool:
+    """Whether last year's figures can change this method's outcome: growth compares with them,
+    a formula may use prev(); nothing else reads them."""
+    return Method(method) in (Method.GROWTH, Method.FORMULA)
+
+
 _INPUTS_NEEDED = {Method.RATIO: 2, Method.FORMULA: 0, Method.MULTI: 0, Method.WEIGHTED: 0}
 
 
