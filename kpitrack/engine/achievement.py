@@ -163,7 +163,13 @@ def round_decimal(x: Decimal, decimals: int, rounding: Rounding) -> Decimal:
     """`x` to `decimals` places: HALF_UP is 四捨五入, DOWN truncates toward zero."""
     if decimals < 0:
         raise ValueError("decimals must not be negative")
-    mode = ROUND_HALF_UP if Rounding(rounding) is Rounding.HALF_UP else ROUND_DOWN
+    # A StrEnum member equals its value, so plain strings compare too; anything else is refused.
+    if rounding == Rounding.HALF_UP:
+        mode = ROUND_HALF_UP
+    elif rounding == Rounding.DOWN:
+        mode = ROUND_DOWN
+    else:
+        raise ValueError(f"unknown rounding {rounding!r}")
     # quantize fails when the result needs more digits than the precision allows.
     result = x.quantize(
         _quantum(decimals), rounding=mode, context=_context(x.adjusted() + decimals + 2)
