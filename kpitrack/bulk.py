@@ -11,7 +11,10 @@ The history rows are what simple-history writes for a save: every tracked field,
 why, and "+" for a new row or "~" for a change.
 """
 
+import gc
+import threading
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 
 from django.db import connection, models
@@ -149,3 +152,33 @@ def history(
         ", ".join(["%s"] * len(names)),
     )
     _execute(sql, _params(rows, columns, tail))
+
+
+_gc_lock = threading.Lock()
+_gc_holders = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def paused_gc():
+    """Python's cycle collector off while a large batch is read and written, back as it was
+    afterwards (also when threads overlap: the last one out restores it).
+
+    A workbook of thousands of rows keeps tens of thousands of small objects alive; every full
+    collection walks all of them, which measured a third of the import's time. The batch makes
+    no reference cycles of its own, and whatever cycles others make meanwhile are collected
+    once the collector is back.
+    """
+    global _gc_holders, _gc_was_enabled
+    with _gc_lock:
+        if _gc_holders == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_holders += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_holders -= 1
+            if _gc_holders == 0 and _gc_was_enabled:
+                gc.enable()

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from budget.models import Agency, Unit
-from kpitrack import permissions
+from kpitrack import bulk, permissions
 from kpitrack.engine.achievement import Method
 from kpitrack.engine.numbers import FIGURE_LIMIT
 from kpitrack.formatting import decimals, figure, quarter_label, roc_year
@@ -323,18 +323,19 @@ def import_workbook(
     seen_versions: dict | None = None,
 ) -> Report:
     """Reads `data` and imports it (see `import_parsed`)."""
-    try:
-        parsed = wb.read(data, name=name)
-    except wb.Refused as exc:
-        return Report(file_name=name, problems=exc.problems)
-    return import_parsed(
-        parsed,
-        name=name,
-        user=user,
-        commit=commit,
-        expected=expected,
-        seen_versions=seen_versions,
-    )
+    with bulk.paused_gc():
+        try:
+            parsed = wb.read(data, name=name)
+        except wb.Refused as exc:
+            return Report(file_name=name, problems=exc.problems)
+        return import_parsed(
+            parsed,
+            name=name,
+            user=user,
+            commit=commit,
+            expected=expected,
+            seen_versions=seen_versions,
+        )
 
 
 def import_parsed(
@@ -355,6 +356,19 @@ def import_parsed(
     values the preview listed: the changes are a function of the file and the stored results,
     and every write to a result or its figures moves its version, so equal versions mean the
     preview's changes still hold (the service checks each row again when writing)."""
+    with bulk.paused_gc():
+        return _import_parsed(
+            parsed,
+            name=name,
+            user=user,
+            commit=commit,
+            expected=expected,
+            seen_versions=seen_versions,
+            planned=planned,
+        )
+
+
+def _import_parsed(parsed, *, name, user, commit, expected, seen_versions, planned) -> Report:
     report = Report(file_name=name, parsed=parsed)
     scope, agency, unit = _scope_from(parsed)
     if scope is None:
