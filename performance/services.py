@@ -892,7 +892,9 @@ def results_save_drafts(
     stays returned), all or none: what `result_save_draft` does for one, with the same checks
     in the same order, in a number of queries that does not grow with the entries.
 
-    Raises DraftsRefused, naming every refused entry, having written nothing.
+    Raises DraftsRefused, naming every refused entry, having written nothing; or
+    ConcurrentEditError when somebody else entered one of these quarters for the first time
+    while this ran (the database's uniqueness refuses the whole batch).
     """
     ids = [entry.indicator_id for entry in entries]
     indicators = entry_indicators(ids=ids)
