@@ -34,7 +34,7 @@ def _preparer(field: models.Field):
     """None where the value goes to the database as it is; else a conversion that remembers
     what it converted within one statement (a batch repeats its dates and empty layouts)."""
     target = field.target_field if field.is_relation else field
-    if isinstance(target, _AS_IS) and not isinstance(field, models.JSONField):
+    if isinstance(target, _AS_IS):
         return None
     seen = {}
 
@@ -136,14 +136,10 @@ def history(
     historical = model.history.model
     tracked = {f.attname for f in historical.tracked_fields}
     fields = [f for f in historical._meta.concrete_fields if f.attname in tracked]
-    extra = [historical._meta.get_field(name) for name in ("history_date", "history_type")]
-    extra += [
-        historical._meta.get_field("history_change_reason"),
-        historical._meta.get_field("history_user"),
-    ]
+    logged = ("history_date", "history_type", "history_change_reason", "history_user")
+    extra = [historical._meta.get_field(name) for name in logged]
     columns = _columns(fields)
-    date_field = extra[0]
-    tail = (date_field.get_db_prep_save(when, connection), "+" if new else "~", reason, user_id)
+    tail = (extra[0].get_db_prep_save(when, connection), "+" if new else "~", reason, user_id)
     quote = connection.ops.quote_name
     names = [c for _a, c, _p in columns] + [f.column for f in extra]
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
