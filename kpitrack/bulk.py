@@ -142,12 +142,18 @@ def history(
     tail = (extra[0].get_db_prep_save(when, connection), "+" if new else "~", reason, user_id)
     quote = connection.ops.quote_name
     names = [c for _a, c, _p in columns] + [f.column for f in extra]
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(historical._meta.db_table),
-        ", ".join(quote(n) for n in names),
-        ", ".join(["%s"] * len(names)),
+    head = "INSERT INTO {} ({}) VALUES ".format(
+        quote(historical._meta.db_table), ", ".join(quote(n) for n in names)
     )
-    _execute(sql, _params(rows, columns, tail))
+    one = "({})".format(", ".join(["%s"] * len(names)))
+    params = _params(rows, columns, tail)
+    with connection.cursor() as cursor:
+        for start in range(0, len(params), BATCH):
+            batch = params[start : start + BATCH]
+            cursor.execute(
+                head + ", ".join([one] * len(batch)),
+                [value for row in batch for value in row],
+            )
 
 
 _gc_lock = threading.Lock()

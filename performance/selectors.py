@@ -23,6 +23,7 @@ from kpitrack.engine.achievement import (
     evaluate,
     is_mismatch,
     needs_previous,
+    raw_rate,
 )
 from kpitrack.formatting import figure
 from kpitrack.permissions import indicators_for_user
@@ -270,6 +271,11 @@ class EntryIndicator:
             self.spec, quarters, through_quarter=quarter, previous=self.previous, policy=self.policy
         )
 
+    def raw_rate(self, quarter: int, figures: dict[str, Decimal | None]) -> Decimal | None:
+        """`preview(...).raw_rate`, at a fraction of its cost."""
+        quarters = {**self.quarters, quarter: figures}
+        return raw_rate(self.spec, quarters, through_quarter=quarter, previous=self.previous)
+
 
 _ENTRY_FIELDS = (
     "pk",
@@ -390,9 +396,10 @@ def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
     return answer
 
 
-def falls_short(outcome: Outcome) -> bool:
-    """The target is not reached: 未達成原因 and 改善措施 are then required."""
-    return outcome.raw_rate is not None and outcome.raw_rate < HUNDRED
+def falls_short(raw_rate: Decimal | None) -> bool:
+    """A rate (unrounded) that does not reach the target: 未達成原因 and 改善措施 are then
+    required."""
+    return raw_rate is not None and raw_rate < HUNDRED
 
 
 def achievement_of(indicator, outcome: Outcome, through_quarter: int, used_previous: bool):

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from budget.models import Agency, Membership
 from kpitrack import bulk
-from kpitrack.engine.achievement import Method, allows_negative
+from kpitrack.engine.achievement import Method, allows_negative, round_decimal
 from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_quarter, is_valid_year
 from kpitrack.engine.numbers import FigureError, parse_figure
 from kpitrack.formatting import roc_year
@@ -54,7 +54,7 @@ from .models import (
     TargetPart,
 )
 from .reasons import figure_error_message, undeclared_inputs_message
-from .selectors import achievement_preview, entry_indicators, falls_short
+from .selectors import entry_indicators, falls_short
 
 GOAL_FIELDS = ("agency", "year", "code", "order", "title")
 INDICATOR_FIELDS = (
@@ -758,15 +758,19 @@ def _clean_figures(method: str, inputs: Iterable, raw: Mapping) -> dict[str, Dec
     return values
 
 
-def _check_shortfall(outcome, narrative: Mapping[str, str]):
-    """Falling short of the target needs 未達成原因 and 改善措施 (`narrative` by field name)."""
-    if not falls_short(outcome):
+def _check_shortfall(indicator, quarter: int, figures, narrative: Mapping[str, str]):
+    """Falling short of the target needs 未達成原因 and 改善措施 (`narrative` by field name);
+    `indicator` is an EntryIndicator, `figures` the quarter's."""
+    raw = indicator.raw_rate(quarter, figures)
+    if not falls_short(raw):
         return
+    policy = indicator.policy
+    rate = round_decimal(raw, policy.decimals, policy.rounding)
     errors = {}
     for name in ("shortfall_reason", "improvement"):
         if not (narrative.get(name) or "").strip():
             errors[name] = _("達成率 %(rate)s%% 未達目標，必須填寫「%(field)s」。") % {
-                "rate": outcome.rate,
+                "rate": rate,
                 "field": Result._meta.get_field(name).verbose_name,
             }
     if errors:
@@ -918,7 +922,7 @@ def results_save_drafts(
                 user=user,
             )
             figures = {key: value for key, (_pk, value, _published) in draft.recorded.items()}
-            _check_shortfall(indicator.preview(quarter, {**figures, **draft.values}), draft.row)
+            _check_shortfall(indicator, quarter, {**figures, **draft.values}, draft.row)
         except _REFUSALS as exc:
             refusals[index] = exc
         else:
@@ -1023,10 +1027,9 @@ def result_submit(*, result: Result, expected_version: int, user, reason: str = 
     }
     if missing:
         raise ValidationError(missing, code="required")
-    outcome = achievement_preview(
-        indicator=current.indicator, quarter=current.quarter, figures=figures
-    )
-    _check_shortfall(outcome, {name: getattr(current, name) for name in NARRATIVE_FIELDS})
+    entry = entry_indicators(ids=[current.indicator_id])[current.indicator_id]
+    narrative = {name: getattr(current, name) for name in NARRATIVE_FIELDS}
+    _check_shortfall(entry, current.quarter, figures, narrative)
     current = _transition(
         current, expected_version, _EDITABLE, Result.State.SUBMITTED, user=user, reason=reason
     )

@@ -81,7 +81,7 @@ def _outcome_context(indicator: Indicator, quarter: int, figures) -> dict:
     return {
         "outcome": outcome,
         "outcome_reason": reason_message(outcome.reason, labels),
-        "short": selectors.falls_short(outcome),
+        "short": selectors.falls_short(outcome.raw_rate),
     }
 
 

@@ -218,6 +218,8 @@ def test_real_examples(spec, quarters, previous, expected, published):
     through = max(quarters)
     outcome = evaluate(spec, quarters, through_quarter=through, previous=previous)
     assert outcome.reason is None
+    raw = achievement.raw_rate(spec, quarters, through_quarter=through, previous=previous)
+    assert raw == outcome.raw_rate is not None
     for name, value in expected.items():
         if name == "part_rates":
             assert tuple(str(p.rate) for p in outcome.parts) == value
@@ -634,6 +636,7 @@ ALL_REASON_CODES = {
 def test_reasons(spec, quarters, previous, through, reason):
     outcome = evaluate(spec, quarters, through_quarter=through, previous=previous)
     assert outcome.reason == reason
+    assert achievement.raw_rate(spec, quarters, through_quarter=through, previous=previous) is None
     assert outcome.rate is None and outcome.raw_rate is None
     assert outcome.status is WHITE
 
@@ -1135,3 +1138,54 @@ def test_only_methods_that_need_last_year_read_it(method, value, other, last, ba
         assert with_last == alone
     elif last is not None and last != 0 and method is FORMULA:
         assert with_last != alone  # prev() is missing without last year
+
+
+# Mostly present, sometimes missing: every gap is exercised, and most examples compute a rate.
+maybe = st.one_of(amounts, amounts, signed, st.none())
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    method=st.sampled_from(list(Method)),
+    aggregation=st.sampled_from(list(Aggregation)),
+    rows=st.lists(
+        st.one_of(*[st.fixed_dictionaries({"value": maybe, "b": maybe})] * 5, st.none()),
+        min_size=4,
+        max_size=4,
+    ),
+    through=st.integers(1, 4),
+    targets=st.tuples(maybe, maybe),
+    weights=st.tuples(maybe, maybe),
+    last=st.one_of(st.none(), st.fixed_dictionaries({"value": maybe})),
+    baseline=maybe,
+)
+def test_raw_rate_agrees_with_evaluate(
+    method, aggregation, rows, through, targets, weights, last, baseline
+):
+    """The import's shortfall check takes raw_rate alone: it must agree with evaluate for
+    every method, aggregation, gap, sign and missing target, weight or last year."""
+    if method in (MULTI, WEIGHTED):
+        spec = Spec(
+            method,
+            aggregation,
+            ("value", "b"),
+            tuple(
+                Part(k, k, t, weight=w)
+                for k, t, w in zip(("value", "b"), targets, weights, strict=True)
+            ),
+            part_rate_cap=D(150) if baseline is None else None,
+        )
+    else:
+        inputs = ("value", "b") if method in (RATIO, FORMULA) else ("value",)
+        formula = "value * 2 - prev(value) + b" if method is FORMULA else None
+        spec = Spec(
+            method,
+            aggregation,
+            inputs,
+            (Part("value", "value", targets[0]),),
+            formula=formula,
+            baseline=baseline,
+        )
+    quarters = by_quarter(*rows)
+    expected = evaluate(spec, quarters, through_quarter=through, previous=last).raw_rate
+    assert achievement.raw_rate(spec, quarters, through_quarter=through, previous=last) == expected

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 
 from kpitrack.engine.calendar import is_valid_quarter
 from kpitrack.engine.formula import (
@@ -227,18 +228,21 @@ def _used_quarters(aggregation: Aggregation, through_quarter: int) -> tuple[int,
     return tuple(range(1, through_quarter + 1))
 
 
-def _figure(quarters: Quarters, quarter: int, key: str) -> Decimal | None:
-    figures = quarters.get(quarter)
-    return None if figures is None else figures.get(key)
-
-
 def _figures(
     aggregation: Aggregation, quarters: Quarters, key: str, through_quarter: int
 ) -> list[Decimal]:
     used = _used_quarters(aggregation, through_quarter)
-    figures = [_figure(quarters, quarter, key) for quarter in used]
-    missing = tuple(q for q, figure in zip(used, figures, strict=True) if figure is None)
-    if missing:
+    return _numbers(key, used, [quarters.get(quarter) for quarter in used])
+
+
+def _numbers(
+    key: str, used: tuple[int, ...], rows: list[Mapping[str, Decimal | None] | None]
+) -> list[Decimal]:
+    """`key`'s figure in each of the `used` quarters (`rows`, None for a quarter not there);
+    raises CannotCompute."""
+    figures = [None if row is None else row.get(key) for row in rows]
+    if None in figures:
+        missing = tuple(q for q, figure in zip(used, figures, strict=True) if figure is None)
         raise CannotCompute(Reason("missing_quarters", key, quarters=missing))
     numbers = []
     for figure in figures:
@@ -275,26 +279,30 @@ class _Inputs:
     def __init__(self, spec: Spec, method: Method, quarters: Quarters, through_quarter: int):
         _check_quarter(through_quarter)
         aggregation = Aggregation(spec.aggregation)
-        keys = list(spec.inputs)
+        keys = tuple(spec.inputs)
         if method in _PER_PART:
-            keys += [part.key for part in spec.parts]
+            keys += tuple(part.key for part in spec.parts)
         self.keys = tuple(dict.fromkeys(keys))
         self.values: dict[str, Decimal | None] = {}
         self.reasons: dict[str, Reason] = {}
+        # Looked up once for all keys: this runs for every row of a large import.
+        used = _used_quarters(aggregation, through_quarter)
+        rows = [quarters.get(quarter) for quarter in used]
+        non_negative = method in _NON_NEGATIVE
         for key in self.keys:
             try:
-                numbers = _figures(aggregation, quarters, key, through_quarter)
+                numbers = _numbers(key, used, rows)
             except CannotCompute as exc:
                 self.values[key] = None
                 self.reasons[key] = exc.reason
                 continue
             self.values[key] = _combine(aggregation, numbers)
-            if method in _NON_NEGATIVE and any(number < 0 for number in numbers):
+            if non_negative and any(number < 0 for number in numbers):
                 self.reasons[key] = Reason("invalid_value", key)
-        self.empty = bool(self.keys) and all(
-            _figure(quarters, quarter, key) is None
-            for quarter in range(1, through_quarter + 1)
-            for key in self.keys
+        if aggregation is Aggregation.LATEST:
+            rows = [quarters.get(quarter) for quarter in range(1, through_quarter + 1)]
+        self.empty = bool(self.keys) and not any(
+            row.get(key) is not None for row in rows if row is not None for key in self.keys
         )
 
     def need(self, key: str) -> Decimal:
@@ -448,13 +456,20 @@ def _outcome(
     )
 
 
-def _evaluate_single(
-    method: Method,
-    spec: Spec,
-    data: _Inputs,
-    previous: Mapping[str, Decimal | None] | None,
-    policy: Policy,
-) -> Outcome:
+class _Raw(NamedTuple):
+    """An indicator's unrounded outcome: what `evaluate` rounds and words, and all that
+    `raw_rate` needs. `parts` holds (part, value, raw rate, reason) for each target part."""
+
+    data: _Inputs
+    value: Decimal | None
+    rate: Decimal | None
+    reason: Reason | None
+    parts: tuple[tuple[Part, Decimal | None, Decimal | None, Reason | None], ...]
+
+
+def _compute_single(
+    method: Method, spec: Spec, data: _Inputs, previous: Mapping[str, Decimal | None] | None
+) -> _Raw:
     part = spec.parts[0] if spec.parts else None
     raw_value = raw_rate = reason = None
     try:
@@ -462,14 +477,14 @@ def _evaluate_single(
         raw_rate = _rate(method, raw_value, part)
     except CannotCompute as exc:
         reason = exc.reason
-    parts = () if part is None else (_part_outcome(part, raw_value, raw_rate, reason, policy),)
-    return _outcome(raw_value, raw_rate, reason, parts, data, policy)
+    parts = () if part is None else ((part, raw_value, raw_rate, reason),)
+    return _Raw(data, raw_value, raw_rate, reason, parts)
 
 
-def _evaluate_parts(method: Method, spec: Spec, data: _Inputs, policy: Policy) -> Outcome:
+def _compute_parts(method: Method, spec: Spec, data: _Inputs) -> _Raw:
     weighted = method is Method.WEIGHTED
     cap = spec.part_rate_cap if weighted else None
-    outcomes, rates = [], []
+    parts, rates = [], []
     reason = None if spec.parts else Reason("no_target")
     for part in spec.parts:
         value = raw_rate = part_reason = None
@@ -480,7 +495,7 @@ def _evaluate_parts(method: Method, spec: Spec, data: _Inputs, policy: Policy) -
                 raw_rate = min(raw_rate, cap)
         except CannotCompute as exc:
             part_reason = exc.reason
-        outcomes.append(_part_outcome(part, value, raw_rate, part_reason, policy))
+        parts.append((part, value, raw_rate, part_reason))
         rates.append(raw_rate)
         if reason is None and part_reason is not None:
             reason = part_reason
@@ -500,7 +515,26 @@ def _evaluate_parts(method: Method, spec: Spec, data: _Inputs, policy: Policy) -
                     (p.weight * r for p, r in zip(spec.parts, rates, strict=True)), ZERO
                 )
                 raw_rate = weighted_sum / total
-    return _outcome(None, raw_rate, reason, tuple(outcomes), data, policy)
+    return _Raw(data, None, raw_rate, reason, tuple(parts))
+
+
+def _compute(
+    spec: Spec,
+    quarters: Quarters,
+    through_quarter: int,
+    previous: Mapping[str, Decimal | None] | None,
+) -> _Raw:
+    method = Method(spec.method)
+    data = _Inputs(spec, method, quarters, through_quarter)
+    problem = _shape_problem(spec, method)
+    if problem is None and data.empty:
+        problem = Reason("no_data")
+    if problem is not None:
+        parts = tuple((part, None, None, problem) for part in spec.parts)
+        return _Raw(data, None, None, problem, parts)
+    if method in _PER_PART:
+        return _compute_parts(method, spec, data)
+    return _compute_single(method, spec, data, previous)
 
 
 def evaluate(
@@ -515,17 +549,21 @@ def evaluate(
 
     `previous` holds last year's full-year aggregated inputs of the same indicator, if any.
     """
-    method = Method(spec.method)
-    data = _Inputs(spec, method, quarters, through_quarter)
-    problem = _shape_problem(spec, method)
-    if problem is None and data.empty:
-        problem = Reason("no_data")
-    if problem is not None:
-        parts = tuple(_part_outcome(part, None, None, problem, policy) for part in spec.parts)
-        return _outcome(None, None, problem, parts, data, policy)
-    if method in _PER_PART:
-        return _evaluate_parts(method, spec, data, policy)
-    return _evaluate_single(method, spec, data, previous, policy)
+    raw = _compute(spec, quarters, through_quarter, previous)
+    parts = tuple(_part_outcome(*part, policy) for part in raw.parts)
+    return _outcome(raw.value, raw.rate, raw.reason, parts, raw.data, policy)
+
+
+def raw_rate(
+    spec: Spec,
+    quarters: Quarters,
+    *,
+    through_quarter: int = 4,
+    previous: Mapping[str, Decimal | None] | None = None,
+) -> Decimal | None:
+    """`evaluate(...).raw_rate`, without rounding or wording anything: for a check that runs
+    over every row of a large import and needs nothing else."""
+    return _compute(spec, quarters, through_quarter, previous).rate
 
 
 def evaluate_many(
