@@ -93,16 +93,19 @@ def insert(model: type[models.Model], rows: list[dict]) -> list:
     """
     if not connection.features.can_return_rows_from_bulk_insert:
         raise NotImplementedError("needs INSERT … RETURNING (SQLite 3.35+ or PostgreSQL)")
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = _columns(fields)
+    columns = _columns([f for f in model._meta.concrete_fields if not f.primary_key])
+    names = [column for _a, column, _p in columns]
+    return _insert(model._meta.db_table, names, _params(rows, columns), model._meta.pk.column)
+
+
+def _insert(table: str, names: list[str], params: list[tuple], returning: str = "") -> list:
+    """Multi-row INSERTs of `params` into the columns `names` (on SQLite, measured a third faster
+    than executemany of a one-row INSERT). Returns the `returning` column of each row."""
     quote = connection.ops.quote_name
-    head = "INSERT INTO {} ({}) VALUES ".format(
-        quote(model._meta.db_table), ", ".join(quote(c) for _a, c, _p in columns)
-    )
-    one = "({})".format(", ".join(["%s"] * len(columns)))
-    tail = f" RETURNING {quote(model._meta.pk.column)}"
-    params = _params(rows, columns)
-    pks = []
+    head = "INSERT INTO {} ({}) VALUES ".format(quote(table), ", ".join(map(quote, names)))
+    one = "({})".format(", ".join(["%s"] * len(names)))
+    tail = f" RETURNING {quote(returning)}" if returning else ""
+    returned = []
     with connection.cursor() as cursor:
         for start in range(0, len(params), BATCH):
             batch = params[start : start + BATCH]
@@ -110,8 +113,9 @@ def insert(model: type[models.Model], rows: list[dict]) -> list:
                 head + ", ".join([one] * len(batch)) + tail,
                 [value for row in batch for value in row],
             )
-            pks.extend(pk for (pk,) in cursor.fetchall())
-    return pks
+            if returning:
+                returned.extend(value for (value,) in cursor.fetchall())
+    return returned
 
 
 def update(model: type[models.Model], rows: list[dict], names: Sequence[str]) -> None:
@@ -140,20 +144,8 @@ def history(
     extra = [historical._meta.get_field(name) for name in logged]
     columns = _columns(fields)
     tail = (extra[0].get_db_prep_save(when, connection), "+" if new else "~", reason, user_id)
-    quote = connection.ops.quote_name
     names = [c for _a, c, _p in columns] + [f.column for f in extra]
-    head = "INSERT INTO {} ({}) VALUES ".format(
-        quote(historical._meta.db_table), ", ".join(quote(n) for n in names)
-    )
-    one = "({})".format(", ".join(["%s"] * len(names)))
-    params = _params(rows, columns, tail)
-    with connection.cursor() as cursor:
-        for start in range(0, len(params), BATCH):
-            batch = params[start : start + BATCH]
-            cursor.execute(
-                head + ", ".join([one] * len(batch)),
-                [value for row in batch for value in row],
-            )
+    _insert(historical._meta.db_table, names, _params(rows, columns, tail))
 
 
 _gc_lock = threading.Lock()

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kpitrack import bulk
 from kpitrack.versioning import ConcurrentEditError
 from performance.models import Indicator, Result, ResultFigure
 from performance.services import (
@@ -125,6 +126,28 @@ def test_every_result_and_figure_of_a_batch_is_written(workflow, alice):
         1,
     )
     assert Result.objects.filter(indicator__goal=workflow.count.goal).count() == 5
+
+
+def test_rows_split_over_several_statements_keep_their_ids_and_history(
+    workflow, alice, monkeypatch
+):
+    """A large workbook's rows go in several multi-row INSERTs: each figure and history row
+    must still land on its own result."""
+    monkeypatch.setattr(bulk, "BATCH", 2)
+    more = _counts(workflow, alice, 4)
+    _save_all(workflow, alice, [_entry(i, {"value": str(100 + n)}) for n, i in enumerate(more)])
+    assert [_figures(workflow, i) for i in more] == [{"value": 100 + n} for n in range(4)]
+    results = Result.objects.filter(indicator__in=more)
+    assert sorted(
+        Result.history.filter(id__in=results.values("pk")).values_list("id", "indicator_id")
+    ) == sorted(results.values_list("id", "indicator_id"))
+    figures = ResultFigure.objects.filter(result__in=results)
+    assert sorted(
+        ResultFigure.history.filter(result_id__in=results.values("pk")).values_list(
+            "id", "result_id", "value"
+        )
+    ) == sorted(figures.values_list("id", "result_id", "value"))
+    assert figures.count() == 4
 
 
 def test_each_new_result_and_figure_has_one_plus_history_row_naming_the_user_and_reason(
