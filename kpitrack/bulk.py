@@ -84,6 +84,8 @@ def defaults(model: type[models.Model]) -> dict:
 
 # Rows per INSERT statement: well under SQLite's 32,766 parameters for the widest table here.
 BATCH = 500
+# Rows per statement of an executemany (see _insert).
+CHUNK = 100
 
 
 def insert(model: type[models.Model], rows: list[dict]) -> list:
@@ -99,16 +101,30 @@ def insert(model: type[models.Model], rows: list[dict]) -> list:
 
 
 def _insert(table: str, names: list[str], params: list[tuple], returning: str = "") -> list:
-    """Multi-row INSERTs of `params` into the columns `names` (on SQLite, measured a third faster
-    than executemany of a one-row INSERT). Returns the `returning` column of each row."""
+    """Multi-row INSERTs of `params` into the columns `names`; returns the `returning` column
+    of each row. Rows that return nothing go as one statement of CHUNK rows run over all full
+    chunks: Django's SQLite backend rewrites the placeholders of every statement it is given
+    with a regular expression, which for a statement of thousands of them cost more than
+    SQLite's own work; executemany rewrites once (measured twice as fast as either a statement
+    per 500 rows or executemany of one row)."""
     quote = connection.ops.quote_name
     head = "INSERT INTO {} ({}) VALUES ".format(quote(table), ", ".join(map(quote, names)))
     one = "({})".format(", ".join(["%s"] * len(names)))
     tail = f" RETURNING {quote(returning)}" if returning else ""
+    size = BATCH if returning else CHUNK
+    full = 0 if returning else len(params) // size * size
     returned = []
     with connection.cursor() as cursor:
-        for start in range(0, len(params), BATCH):
-            batch = params[start : start + BATCH]
+        if full:
+            cursor.executemany(
+                head + ", ".join([one] * size),
+                [
+                    tuple(value for row in params[start : start + size] for value in row)
+                    for start in range(0, full, size)
+                ],
+            )
+        for start in range(full, len(params), size):
+            batch = params[start : start + size]
             cursor.execute(
                 head + ", ".join([one] * len(batch)) + tail,
                 [value for row in batch for value in row],

@@ -131,12 +131,13 @@ def test_every_result_and_figure_of_a_batch_is_written(workflow, alice):
 def test_rows_split_over_several_statements_keep_their_ids_and_history(
     workflow, alice, monkeypatch
 ):
-    """A large workbook's rows go in several multi-row INSERTs: each figure and history row
-    must still land on its own result."""
+    """A large workbook's rows go in several multi-row INSERTs (full chunks and the rest):
+    each figure and history row must still land on its own result."""
     monkeypatch.setattr(bulk, "BATCH", 2)
-    more = _counts(workflow, alice, 4)
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+    more = _counts(workflow, alice, 5)
     _save_all(workflow, alice, [_entry(i, {"value": str(100 + n)}) for n, i in enumerate(more)])
-    assert [_figures(workflow, i) for i in more] == [{"value": 100 + n} for n in range(4)]
+    assert [_figures(workflow, i) for i in more] == [{"value": 100 + n} for n in range(5)]
     results = Result.objects.filter(indicator__in=more)
     assert sorted(
         Result.history.filter(id__in=results.values("pk")).values_list("id", "indicator_id")
@@ -147,7 +148,7 @@ def test_rows_split_over_several_statements_keep_their_ids_and_history(
             "id", "result_id", "value"
         )
     ) == sorted(figures.values_list("id", "result_id", "value"))
-    assert figures.count() == 4
+    assert figures.count() == 5
 
 
 def test_each_new_result_and_figure_has_one_plus_history_row_naming_the_user_and_reason(
