@@ -231,25 +231,18 @@ def achievement_preview(
 # does. The values are the same as `indicator_spec` and `quarters_of` read.
 
 
-# Named tuples, not dataclasses: a large workbook makes tens of thousands of them.
+# A named tuple, not a dataclass: a large workbook makes tens of thousands of them.
 class EntryInput(NamedTuple):
     key: str
     label: str
     unit: str
 
 
-class EntryPart(NamedTuple):
-    key: str
-    label: str
-    value: Decimal | None
-    unit: str
-
-
-@dataclass
+@dataclass(slots=True)
 class EntryIndicator:
-    """An indicator as entering its figures needs it: who may, what it asks for, and what the
-    engine makes of a quarter's figures with the others as recorded (any state) and last
-    year's."""
+    """An indicator as entering its figures needs it: who may, what it asks for (its target
+    parts are `spec.parts`), and what the engine makes of a quarter's figures with the others
+    as recorded (any state) and last year's."""
 
     pk: int
     code: str
@@ -259,7 +252,6 @@ class EntryIndicator:
     goal: StrategicGoal  # with its agency
     responsible_unit_id: int | None
     inputs: tuple[EntryInput, ...]
-    parts: tuple[EntryPart, ...]
     spec: Spec
     quarters: dict[int, dict[str, Decimal | None]]
     previous: dict[str, Decimal | None] | None
@@ -290,58 +282,59 @@ _ENTRY_FIELDS = (
     "goal_id",
     "responsible_unit_id",
 )
+# Looked up rather than constructed for every indicator; an unknown value still raises.
+_METHODS = {m.value: m for m in Method}
+_AGGREGATIONS = {a.value: a for a in Aggregation}
+_READ_LAST_YEAR = frozenset(m.value for m in Method if needs_previous(m))
 
 
-def _entry_rows(indicators, *extra: str):
-    """Plain rows of `indicators` (a queryset) with their inputs, parts, weights and recorded
-    figures by quarter: four queries."""
+def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
+    """Plain rows of `indicators` (a queryset), each with its inputs (EntryInput), target parts
+    (the engine's Part) and recorded figures by quarter: four queries."""
     rows = {row["pk"]: row for row in indicators.values(*_ENTRY_FIELDS, *extra)}
-    for row in rows.values():
-        row.update(inputs=[], parts=[], weights=[], quarters={})
     # The rest is read by goal and kept for these indicators: a goal has few indicators
     # besides, while an IN list of thousands of ids costs Django time per id in every query.
     goals = {row["goal_id"] for row in rows.values()}
+    inputs: dict[int, list[EntryInput]] = {}
     for indicator_id, key, label, unit in (
         IndicatorInput.objects.filter(indicator__goal_id__in=goals)
         .order_by("indicator_id", "order", "id")
         .values_list("indicator_id", "key", "label", "unit")
     ):
-        if indicator_id in rows:
-            rows[indicator_id]["inputs"].append(EntryInput(key, label, unit))
-    parts = TargetPart.objects.filter(indicator__goal_id__in=goals).order_by(
-        "indicator_id", "order", "id"
-    )
-    for indicator_id, key, label, value, unit, weight in parts.values_list(
-        "indicator_id", "key", "label", "value", "unit", "weight"
+        inputs.setdefault(indicator_id, []).append(EntryInput(key, label, unit))
+    parts: dict[int, list[Part]] = {}
+    for indicator_id, key, label, value, unit, weight in (
+        TargetPart.objects.filter(indicator__goal_id__in=goals)
+        .order_by("indicator_id", "order", "id")
+        .values_list("indicator_id", "key", "label", "value", "unit", "weight")
     ):
-        if indicator_id in rows:
-            rows[indicator_id]["parts"].append(EntryPart(key, label, value, unit))
-            rows[indicator_id]["weights"].append(weight)
-    recorded = (
+        parts.setdefault(indicator_id, []).append(Part(key, label, value, unit, weight))
+    quarters: dict[int, dict[int, dict]] = {}
+    for indicator_id, quarter, key, value in (
         Result.objects.filter(indicator__goal_id__in=goals)
         .order_by("indicator_id", "quarter", "figures__id")
         .values_list("indicator_id", "quarter", "figures__key", "figures__value")
-    )
-    for indicator_id, quarter, key, value in recorded:
-        if indicator_id in rows:
-            figures = rows[indicator_id]["quarters"].setdefault(quarter, {})
-            if key is not None:
-                figures[key] = value
+    ):
+        figures = quarters.setdefault(indicator_id, {}).setdefault(quarter, {})
+        if key is not None:
+            figures[key] = value
+    for pk, row in rows.items():
+        row["inputs"] = tuple(inputs.get(pk, ()))
+        row["parts"] = tuple(parts.get(pk, ()))
+        row["quarters"] = quarters.get(pk, {})
     return rows
 
 
 def _entry_spec(row) -> Spec:
+    method, aggregation = row["method"], row["aggregation"]
     return Spec(
-        method=Method(row["method"]),
-        aggregation=Aggregation(row["aggregation"]),
-        inputs=tuple(i.key for i in row["inputs"]),
-        parts=tuple(
-            Part(key=p.key, label=p.label, target=p.value, unit=p.unit, weight=weight)
-            for p, weight in zip(row["parts"], row["weights"], strict=True)
-        ),
-        formula=row["formula"] or None,
-        baseline=row["baseline"],
-        part_rate_cap=row["part_rate_cap"],
+        _METHODS[method] if method in _METHODS else Method(method),
+        _AGGREGATIONS[aggregation] if aggregation in _AGGREGATIONS else Aggregation(aggregation),
+        tuple([i.key for i in row["inputs"]]),
+        row["parts"],
+        row["formula"] or None,
+        row["baseline"],
+        row["part_rate_cap"],
     )
 
 
@@ -357,7 +350,7 @@ def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
     for row in rows.values():
         goal = goals[row["goal_id"]]
         codes = by_year.setdefault((goal.agency_id, goal.year), set())
-        if needs_previous(row["method"]):
+        if row["method"] in _READ_LAST_YEAR:
             codes.add(row["code"])
     last_year = Q(pk__in=[])
     for (agency_id, year), codes in by_year.items():
@@ -378,20 +371,20 @@ def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
     answer = {}
     for pk, row in rows.items():
         goal = goals[row["goal_id"]]
+        where = goal.agency_id, goal.year
         answer[pk] = EntryIndicator(
-            pk=pk,
-            code=row["code"],
-            name=row["name"],
-            method=row["method"],
-            target_text=row["target_text"],
-            goal=goal,
-            responsible_unit_id=row["responsible_unit_id"],
-            inputs=tuple(row["inputs"]),
-            parts=tuple(row["parts"]),
-            spec=_entry_spec(row),
-            quarters=row["quarters"],
-            previous=previous.get((goal.agency_id, row["code"])),
-            policy=policies[goal.agency_id, goal.year],
+            pk,
+            row["code"],
+            row["name"],
+            row["method"],
+            row["target_text"],
+            goal,
+            row["responsible_unit_id"],
+            row["inputs"],
+            _entry_spec(row),
+            row["quarters"],
+            previous.get((goal.agency_id, row["code"])) if previous else None,
+            policies[where],
         )
     return answer
 
