@@ -15,9 +15,12 @@ import gc
 import threading
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
+from itertools import chain
 from operator import itemgetter
 
 from django.db import connection, models
+from django.db.backends.base.operations import BaseDatabaseOperations
 
 # Values these fields hold are what the database driver takes as they are.
 _AS_IS = (
@@ -37,8 +40,16 @@ def _preparer(field: models.Field):
     if isinstance(target, _AS_IS):
         return None
     seen = {}
+    # A figure is a Decimal already, checked by the service; where the backend takes a
+    # Decimal as it is (SQLite and PostgreSQL do), preparing it would only copy it.
+    decimals_as_is = isinstance(target, models.DecimalField) and (
+        type(connection.ops).adapt_decimalfield_value
+        is BaseDatabaseOperations.adapt_decimalfield_value
+    )
 
     def prepare(value):
+        if decimals_as_is and type(value) is Decimal and value.is_finite():
+            return value
         # Unhashable values (a JSON dict) are remembered by identity: rows built from one
         # template share the object.
         key = (type(value), value) if getattr(value, "__hash__", None) else id(value)
@@ -53,20 +64,21 @@ def _columns(fields: Sequence[models.Field]):
     return [(f.attname, f.column, _preparer(f)) for f in fields]
 
 
-def _params(rows: Iterable[dict], columns, tail: tuple = ()) -> list[tuple]:
+def _params(rows: Iterable[dict], columns, tail: tuple = ()) -> list[Sequence]:
     names = [attname for attname, _column, _prepare in columns]
     get = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     converted = [(n, prepare) for n, (_a, _c, prepare) in enumerate(columns) if prepare]
+    if not converted:
+        return [get(row) + tail for row in rows]
     params = []
     for row in rows:
-        values = get(row)
-        if converted:
-            values = list(values)
-            for n, prepare in converted:
-                if values[n] is not None:
-                    values[n] = prepare(values[n])
-            values = tuple(values)
-        params.append(values + tail)
+        values = list(get(row))
+        for n, prepare in converted:
+            value = values[n]
+            if value is not None:
+                values[n] = prepare(value)
+        values.extend(tail)
+        params.append(values)
     return params
 
 
@@ -119,7 +131,7 @@ def _insert(table: str, names: list[str], params: list[tuple], returning: str = 
             cursor.executemany(
                 head + ", ".join([one] * size),
                 [
-                    tuple(value for row in params[start : start + size] for value in row)
+                    tuple(chain.from_iterable(params[start : start + size]))
                     for start in range(0, full, size)
                 ],
             )
@@ -127,7 +139,7 @@ def _insert(table: str, names: list[str], params: list[tuple], returning: str = 
             batch = params[start : start + size]
             cursor.execute(
                 head + ", ".join([one] * len(batch)) + tail,
-                [value for row in batch for value in row],
+                list(chain.from_iterable(batch)),
             )
             if returning:
                 returned.extend(value for (value,) in cursor.fetchall())
@@ -145,7 +157,7 @@ def update(model: type[models.Model], rows: list[dict], names: Sequence[str]) ->
         quote(meta.pk.column),
     )
     pk = meta.pk.attname
-    _execute(sql, [p + (row[pk],) for p, row in zip(_params(rows, columns), rows, strict=True)])
+    _execute(sql, [(*p, row[pk]) for p, row in zip(_params(rows, columns), rows, strict=True)])
 
 
 def history(
