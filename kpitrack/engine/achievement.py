@@ -216,6 +216,12 @@ def is_mismatch(raw: Decimal | None, published: Decimal | None) -> bool | None:
     return not any(round_decimal(raw, decimals, rounding) == published for rounding in Rounding)
 
 
+def _member(kind, value):
+    # A member passes as it is, without the enum's lookup: this runs for every row of a large
+    # import. Anything else is converted, or refused as the enum refuses it.
+    return value if type(value) is kind else kind(value)
+
+
 def _check_quarter(through_quarter: int) -> int:
     if not is_valid_quarter(through_quarter):
         raise ValueError(f"through_quarter must be 1-4, not {through_quarter!r}")
@@ -278,7 +284,7 @@ class _Inputs:
 
     def __init__(self, spec: Spec, method: Method, quarters: Quarters, through_quarter: int):
         _check_quarter(through_quarter)
-        aggregation = Aggregation(spec.aggregation)
+        aggregation = _member(Aggregation, spec.aggregation)
         keys = tuple(spec.inputs)
         if method in _PER_PART:
             keys += tuple(part.key for part in spec.parts)
@@ -289,6 +295,7 @@ class _Inputs:
         used = _used_quarters(aggregation, through_quarter)
         rows = [quarters.get(quarter) for quarter in used]
         non_negative = method in _NON_NEGATIVE
+        computed = False
         for key in self.keys:
             try:
                 numbers = _numbers(key, used, rows)
@@ -296,9 +303,13 @@ class _Inputs:
                 self.values[key] = None
                 self.reasons[key] = exc.reason
                 continue
+            computed = True
             self.values[key] = _combine(aggregation, numbers)
-            if non_negative and any(number < 0 for number in numbers):
+            if non_negative and min(numbers) < 0:
                 self.reasons[key] = Reason("invalid_value", key)
+        if computed:
+            self.empty = False
+            return
         if aggregation is Aggregation.LATEST:
             rows = [quarters.get(quarter) for quarter in range(1, through_quarter + 1)]
         self.empty = bool(self.keys) and not any(
@@ -348,6 +359,8 @@ def _measure(
         return _formula_value(spec, data, previous)
     key = spec.inputs[0]
     value = data.need(key)
+    if method is Method.COUNT or method is Method.LOWER:
+        return value
     with localcontext(DECIMAL_CONTEXT):
         if method is Method.ORDINAL and value != value.to_integral_value():
             raise CannotCompute(Reason("invalid_value", key))
@@ -524,7 +537,7 @@ def _compute(
     through_quarter: int,
     previous: Mapping[str, Decimal | None] | None,
 ) -> _Raw:
-    method = Method(spec.method)
+    method = _member(Method, spec.method)
     data = _Inputs(spec, method, quarters, through_quarter)
     problem = _shape_problem(spec, method)
     if problem is None and data.empty:
