@@ -103,7 +103,7 @@ def _require_reason(reason: str):
 
 
 def _check_fields(given: Iterable[str], allowed: Iterable[str]):
-    unknown = set(given) - set(allowed)
+    unknown = set(given).difference(allowed)
     if unknown:
         raise ValidationError(
             _("未知的欄位：%(fields)s") % {"fields": "、".join(sorted(unknown))}, code="unknown"
@@ -656,6 +656,13 @@ class _Quarter:
         self.today = timezone.localdate()
         self._periods: dict[tuple[int, int], ReportingPeriod] = {}
         self._excepted: dict[tuple[int, int], set[int]] = {}
+        self._years: set[int] = set()
+
+    def check_year(self, year: int):
+        """_check_year_quarter, once per year however many indicators are entered."""
+        if year not in self._years:
+            _check_year_quarter(year, self.quarter)
+            self._years.add(year)
 
     def period(self, goal: StrategicGoal) -> ReportingPeriod:
         key = (goal.agency_id, goal.year)
@@ -723,7 +730,7 @@ def _clean_figures(method: str, inputs: Iterable, raw: Mapping) -> dict[str, Dec
     """Every entered figure parsed and checked against the method, each problem on its key;
     `inputs` are the indicator's (anything with a key and a label), in their order."""
     inputs = {i.key: i for i in inputs}
-    undeclared = set(raw) - set(inputs)
+    undeclared = raw.keys() - inputs.keys()
     if undeclared:
         raise _declared_inputs_error(inputs.values(), undeclared)
     errors, values = {}, {}
@@ -859,7 +866,7 @@ def _draft(entry: DraftEntry, indicator, stored, recorded, shared: _Quarter, *, 
     if indicator is None:
         raise ValidationError(_("這個指標已不存在。"), code="missing")
     require(can_enter(user, indicator))
-    _check_year_quarter(indicator.goal.year, shared.quarter)
+    shared.check_year(indicator.goal.year)
     _check_fields(entry.narrative, NARRATIVE_FIELDS)
     if stored is not None and stored["version"] != entry.expected_version:
         raise ConcurrentEditError(str(_STALE), current=_current(stored))
