@@ -43,6 +43,8 @@ def trimmed(value: Decimal) -> Decimal:
     if value.is_zero():
         return Decimal(0)
     sign, digits, exponent = value.as_tuple()
+    if exponent == 0 or (exponent < 0 and digits[-1] != 0):
+        return value  # nothing to trim: most figures, shown by the thousand in an import
     while exponent < 0 and digits[-1] == 0:
         digits, exponent = digits[:-1], exponent + 1
     return _rebuild(sign, digits, exponent)

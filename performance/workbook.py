@@ -547,6 +547,7 @@ def _read_rows(sheet, payload: dict) -> Parsed:
     narrative_column = {name: int(c) for name, c in payload["narrative"].items()}
     max_column = payload["max_column"]
     headers: dict[int, str] = {}
+    named: dict[int, tuple[str, str]] = {}
     rows, problems, seen = [], [], {}
     limit_rows = max_rows()
     declared = getattr(sheet, "max_row", None)
@@ -556,6 +557,10 @@ def _read_rows(sheet, payload: dict) -> Parsed:
     for r, cells in enumerate(rows_read, HEADER_ROW):
         if r == HEADER_ROW:
             headers = {n: str(v or "") for n, v in enumerate(cells, start=1)}
+            # Each column's letter and header, worked out once rather than for every cell.
+            named = {
+                n: (get_column_letter(n), headers.get(n, "")) for n in range(1, max_column + 1)
+            }
             continue
         if r - FIRST_ROW + 1 > limit_rows:
             raise Refused([_too_many_rows(limit_rows)])
@@ -586,9 +591,7 @@ def _read_rows(sheet, payload: dict) -> Parsed:
         indicator_id, version, placed = entry
         parsed = ParsedRow(r, indicator_id, version, {}, {}, {})
         for input_key, column in placed:
-            letter = get_column_letter(column)
-            header = headers.get(column, "")
-            parsed.columns[input_key] = (letter, header)
+            letter, header = parsed.columns[input_key] = named[column]
             raw = by_column.get(column)
             value, problem = _figure(raw, header)
             if problem:
@@ -596,9 +599,7 @@ def _read_rows(sheet, payload: dict) -> Parsed:
             else:
                 parsed.figures[input_key] = value
         for field_name, column in narrative_column.items():
-            letter = get_column_letter(column)
-            header = headers.get(column, "")
-            parsed.columns[field_name] = (letter, header)
+            letter, header = parsed.columns[field_name] = named[column]
             raw = by_column.get(column)
             text, problem = _text(raw)
             if problem:
