@@ -434,13 +434,15 @@ def _versions(parsed: wb.Parsed, scope: wb.Scope) -> dict:
 def _plan(report: Report, parsed: wb.Parsed, scope: wb.Scope):
     """Each row's changes against what is stored now, and the versions it was compared with.
     Plain rows rather than model instances: a workbook may hold thousands."""
-    ids = [row.indicator_id for row in parsed.rows]
+    # The scope's indicators rather than an IN list of every row's: see selectors._entry_rows.
+    ids = {row.indicator_id for row in parsed.rows}
     indicators, goals = {}, set()
-    for pk, name, method, goal_id, agency_id, year in Indicator.objects.filter(
-        pk__in=ids
-    ).values_list("pk", "name", "method", "goal_id", "goal__agency_id", "goal__year"):
-        indicators[pk] = (name, method, (agency_id, year))
-        goals.add(goal_id)
+    for pk, name, method, goal_id in Indicator.objects.filter(
+        goal__agency_id=scope.agency_id, goal__year=scope.year
+    ).values_list("pk", "name", "method", "goal_id"):
+        if pk in ids:
+            indicators[pk] = (name, method)
+            goals.add(goal_id)
     # By goal, kept by id: see selectors._entry_rows.
     stored = {
         row["indicator_id"]: row
@@ -467,11 +469,11 @@ def _plan(report: Report, parsed: wb.Parsed, scope: wb.Scope):
             report.problems.extend(problems)
     for parsed_row in parsed.rows:
         pk = parsed_row.indicator_id
-        name, method, where = indicators.get(pk, (str(pk), None, None))
+        name, method = indicators.get(pk, (str(pk), None))
         row = RowReport(parsed_row.row, pk, name)
         row.problems.extend(by_row.get(parsed_row.row, []))
         report.rows.append(row)
-        if where != (scope.agency_id, scope.year):
+        if method is None:
             row.problems.append(wb.Problem(_("這個指標已不存在或不屬於此年度。"), row=row.row))
             continue
         result = stored.get(parsed_row.indicator_id)

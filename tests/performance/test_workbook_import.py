@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from budget.models import Membership
 from budget.services import membership_create
 from performance.models import Result, ResultFigure
-from performance.services import period_lock, result_save_draft
+from performance.services import indicator_delete, period_lock, result_save_draft
 from performance.workbook_import import import_workbook, make_scope
 
 from .workbook_helpers import download, fill
@@ -102,6 +102,26 @@ def test_one_refused_row_writes_no_row(alice, workflow):
     problems = {(p.row, p.header): p.message for p in report.all_problems}
     assert "必須填寫「未達成原因」" in problems[(3, "未達成原因")]
     assert "必須填寫「改善措施」" in problems[(3, "改善措施")]
+
+
+def test_a_row_whose_indicator_was_deleted_after_the_download_is_refused(alice, workflow):
+    data = _good(alice, workflow)
+    ratio_id = workflow.ratio.pk
+    indicator_delete(
+        indicator=workflow.ratio,
+        expected_version=workflow.ratio.version,
+        user=alice,
+        reason="指標停用",
+    )
+    before = _state()
+
+    report = import_workbook(data, name="a.xlsx", user=alice, commit=True)
+
+    assert not report.written
+    assert _state() == before
+    [problem] = report.all_problems
+    assert (problem.row, problem.message) == (4, "這個指標已不存在或不屬於此年度。")
+    assert [r.name for r in report.rows] == [workflow.count.name, str(ratio_id)]
 
 
 def test_the_services_figure_rules_land_on_their_cells(alice, workflow):
