@@ -4,8 +4,9 @@ For the one write that handles thousands of rows at once (a workbook of a whole 
 quarter): Django's `bulk_create` and simple-history's `bulk_create_with_history` build a model
 instance per row and per history row and prepare every value of each through the field, which
 measured several times the cost of everything else in the import. Here a value goes through its
-field's `get_db_prep_save` only where the database needs a conversion (decimals, dates, JSON);
-text and integers pass as they are. The caller has validated every value already.
+field's `get_db_prep_save` only where the database needs a conversion (dates, JSON; decimals
+only on a backend that adapts them); text, integers and Decimals pass as they are. The caller
+has validated every value already.
 
 The history rows are what simple-history writes for a save: every tracked field, when, who,
 why, and "+" for a new row or "~" for a change.
