@@ -35,6 +35,15 @@ def _state():
     )
 
 
+def _refused(data: bytes, user):
+    """The import's report of `data`, having checked that it wrote nothing at all."""
+    before = _state()
+    report = import_workbook(data, name="a.xlsx", user=user, commit=True)
+    assert not report.written
+    assert _state() == before
+    return report
+
+
 def _good(alice, workflow) -> bytes:
     return fill(
         download(alice, workflow),
@@ -92,12 +101,7 @@ def test_one_refused_row_writes_no_row(alice, workflow):
         download(alice, workflow),
         {(workflow.count, COUNT): 50, (workflow.ratio, NUM): 45, (workflow.ratio, DEN): 50},
     )
-    before = _state()
-
-    report = import_workbook(data, name="a.xlsx", user=alice, commit=True)
-
-    assert not report.written
-    assert _state() == before
+    report = _refused(data, alice)
     # 50 of 100 falls short: the service asks for the reason, on its own column.
     problems = {(p.row, p.header): p.message for p in report.all_problems}
     assert "必須填寫「未達成原因」" in problems[(3, "未達成原因")]
@@ -113,12 +117,7 @@ def test_a_row_whose_indicator_was_deleted_after_the_download_is_refused(alice, 
         user=alice,
         reason="指標停用",
     )
-    before = _state()
-
-    report = import_workbook(data, name="a.xlsx", user=alice, commit=True)
-
-    assert not report.written
-    assert _state() == before
+    report = _refused(data, alice)
     [problem] = report.all_problems
     assert (problem.row, problem.message) == (4, "這個指標已不存在或不屬於此年度。")
     assert [r.name for r in report.rows] == [workflow.count.name, str(ratio_id)]
@@ -169,12 +168,7 @@ def test_a_row_changed_since_the_download_is_refused(alice, workflow):
         user=alice,
         reason="表單填報",
     )
-    before = _state()
-
-    report = import_workbook(data, name="a.xlsx", user=alice, commit=True)
-
-    assert not report.written
-    assert _state() == before
+    report = _refused(data, alice)
     [problem] = report.all_problems
     assert problem.row == 4
     assert "在您下載活頁簿後已被修改" in problem.message
@@ -192,12 +186,7 @@ def test_a_locked_result_is_refused(alice, workflow):
     )
     data = _good(alice, workflow)
     period_lock(period=workflow.period(), user=alice, reason="季結")
-    before = _state()
-
-    report = import_workbook(data, name="a.xlsx", user=alice, commit=True)
-
-    assert not report.written
-    assert _state() == before
+    report = _refused(data, alice)
     messages = " ".join(p.message for p in report.all_problems)
     assert "不可修改" in messages or "鎖定" in messages
 
