@@ -211,6 +211,12 @@ def pairs_after(indicators: Iterable[Indicator]) -> set[tuple[int, int]]:
     return pairs
 
 
+def forget(*, indicator_id: int):
+    """An indicator about to move to another goal: its stored outcomes are kept under its old
+    agency and year, where the refresh of the new year would not find them to replace."""
+    Outcome.objects.filter(indicator_id=indicator_id).delete()
+
+
 def refresh_for(*indicators: Indicator):
     refresh(pairs=pairs_after(indicators))
 

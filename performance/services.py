@@ -265,6 +265,8 @@ def indicator_update(
     current = Indicator.objects.get(pk=indicator.pk)
     claim_version(current, expected_version)
     moved_from = current.goal if "goal" in fields else None
+    if moved_from is not None:
+        outcomes.forget(indicator_id=current.pk)
     for name, value in fields.items():
         setattr(current, name, value)
     written = _write_indicator(current, inputs=inputs, parts=parts, user=user, reason=reason)

@@ -19,6 +19,7 @@ from performance.services import (
     result_figure_delete,
     result_state_set,
     result_update,
+    strategic_goal_create,
     strategic_goal_update,
     target_part_revise,
 )
@@ -129,6 +130,25 @@ def test_targets_and_definitions_refresh_the_outcome(alice):
         method="lower",
     )
     assert_stored_matches_fresh()
+
+
+def test_an_indicator_moved_to_another_year_is_stored_there_and_gone_from_its_old_year(alice):
+    indicator = _indicator("pass-card")
+    old_goal = indicator.goal
+    later = strategic_goal_create(
+        user=alice, agency=old_goal.agency, year=old_goal.year + 1, code="moved", title="改列"
+    )
+    indicator_update(
+        indicator=indicator,
+        expected_version=indicator.version,
+        user=alice,
+        reason="改列次年度",
+        goal=later,
+    )
+    assert_stored_matches_fresh()
+    assert set(Outcome.objects.filter(indicator=indicator).values_list("year", flat=True)) == {
+        later.year
+    }
 
 
 def test_last_years_actuals_refresh_this_years_growth(alice):
