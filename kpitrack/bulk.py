@@ -42,7 +42,9 @@ def _preparer(field: models.Field):
         return None
     seen = {}
     # A figure is a Decimal already, checked by the service; where the backend takes a
-    # Decimal as it is (SQLite and PostgreSQL do), preparing it would only copy it.
+    # Decimal as it is, preparing it would only copy it. Since Django 5.0 the base method
+    # returns the value unchanged and neither SQLite's nor PostgreSQL's overrides it (4.2's
+    # formatted it to the field's places: this check would then fall back to the field).
     decimals_as_is = isinstance(target, models.DecimalField) and (
         type(connection.ops).adapt_decimalfield_value
         is BaseDatabaseOperations.adapt_decimalfield_value

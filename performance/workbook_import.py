@@ -443,6 +443,11 @@ def _plan(report: Report, parsed: wb.Parsed, scope: wb.Scope):
         if pk in ids:
             indicators[pk] = (name, method)
             goals.add(goal_id)
+    # A row whose indicator has since moved to another year or agency is refused, by its name.
+    missing = ids - indicators.keys()
+    names = (
+        dict(Indicator.objects.filter(pk__in=missing).values_list("pk", "name")) if missing else {}
+    )
     # By goal, kept by id: see selectors._entry_rows.
     stored = {
         row["indicator_id"]: row
@@ -469,7 +474,7 @@ def _plan(report: Report, parsed: wb.Parsed, scope: wb.Scope):
             report.problems.extend(problems)
     for parsed_row in parsed.rows:
         pk = parsed_row.indicator_id
-        name, method = indicators.get(pk, (str(pk), None))
+        name, method = indicators.get(pk, (names.get(pk, str(pk)), None))
         row = RowReport(parsed_row.row, pk, name)
         row.problems.extend(by_row.get(parsed_row.row, []))
         report.rows.append(row)

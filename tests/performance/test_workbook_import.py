@@ -13,7 +13,13 @@ from openpyxl import Workbook
 from budget.models import Membership
 from budget.services import membership_create
 from performance.models import Result, ResultFigure
-from performance.services import indicator_delete, period_lock, result_save_draft
+from performance.services import (
+    indicator_delete,
+    indicator_update,
+    period_lock,
+    result_save_draft,
+    strategic_goal_create,
+)
 from performance.workbook_import import import_workbook, make_scope
 
 from .workbook_helpers import download, fill
@@ -121,6 +127,27 @@ def test_a_row_whose_indicator_was_deleted_after_the_download_is_refused(alice, 
     [problem] = report.all_problems
     assert (problem.row, problem.message) == (4, "這個指標已不存在或不屬於此年度。")
     assert [r.name for r in report.rows] == [workflow.count.name, str(ratio_id)]
+
+
+def test_a_row_whose_indicator_moved_to_another_year_is_refused_by_its_name(alice, workflow):
+    data = _good(alice, workflow)
+    ratio = workflow.ratio
+    later = strategic_goal_create(
+        user=alice,
+        agency=ratio.goal.agency,
+        year=ratio.goal.year + 1,
+        code="g1",
+        title="目標",
+    )
+    indicator_update(
+        indicator=ratio, expected_version=ratio.version, user=alice, reason="改列", goal=later
+    )
+
+    report = _refused(data, alice)
+
+    [problem] = report.all_problems
+    assert (problem.row, problem.message) == (4, "這個指標已不存在或不屬於此年度。")
+    assert [r.name for r in report.rows] == [workflow.count.name, ratio.name]
 
 
 def test_the_services_figure_rules_land_on_their_cells(alice, workflow):
