@@ -115,7 +115,7 @@ def insert(model: type[models.Model], rows: list[dict]) -> list:
     return _insert(model._meta.db_table, names, _params(rows, columns), model._meta.pk.column)
 
 
-def _insert(table: str, names: list[str], params: list[tuple], returning: str = "") -> list:
+def _insert(table: str, names: list[str], params: list[Sequence], returning: str = "") -> list:
     """Multi-row INSERTs of `params` into the columns `names`; returns the `returning` column
     of each row. Rows that return nothing go as one statement of CHUNK rows run over all full
     chunks: Django's SQLite backend rewrites the placeholders of every statement it is given

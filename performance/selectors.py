@@ -285,7 +285,6 @@ _ENTRY_FIELDS = (
 # Looked up rather than constructed for every indicator; an unknown value still raises.
 _METHODS = {m.value: m for m in Method}
 _AGGREGATIONS = {a.value: a for a in Aggregation}
-_READ_LAST_YEAR = frozenset(m.value for m in Method if needs_previous(m))
 
 
 def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
@@ -301,23 +300,26 @@ def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
         .order_by("indicator_id", "order", "id")
         .values_list("indicator_id", "key", "label", "unit")
     ):
-        inputs.setdefault(indicator_id, []).append(EntryInput(key, label, unit))
+        if indicator_id in rows:
+            inputs.setdefault(indicator_id, []).append(EntryInput(key, label, unit))
     parts: dict[int, list[Part]] = {}
     for indicator_id, key, label, value, unit, weight in (
         TargetPart.objects.filter(indicator__goal_id__in=goals)
         .order_by("indicator_id", "order", "id")
         .values_list("indicator_id", "key", "label", "value", "unit", "weight")
     ):
-        parts.setdefault(indicator_id, []).append(Part(key, label, value, unit, weight))
+        if indicator_id in rows:
+            parts.setdefault(indicator_id, []).append(Part(key, label, value, unit, weight))
     quarters: dict[int, dict[int, dict]] = {}
     for indicator_id, quarter, key, value in (
         Result.objects.filter(indicator__goal_id__in=goals)
         .order_by("indicator_id", "quarter", "figures__id")
         .values_list("indicator_id", "quarter", "figures__key", "figures__value")
     ):
-        figures = quarters.setdefault(indicator_id, {}).setdefault(quarter, {})
-        if key is not None:
-            figures[key] = value
+        if indicator_id in rows:
+            figures = quarters.setdefault(indicator_id, {}).setdefault(quarter, {})
+            if key is not None:
+                figures[key] = value
     for pk, row in rows.items():
         row["inputs"] = tuple(inputs.get(pk, ()))
         row["parts"] = tuple(parts.get(pk, ()))
@@ -326,10 +328,9 @@ def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
 
 
 def _entry_spec(row) -> Spec:
-    method, aggregation = row["method"], row["aggregation"]
     return Spec(
-        _METHODS[method] if method in _METHODS else Method(method),
-        _AGGREGATIONS[aggregation] if aggregation in _AGGREGATIONS else Aggregation(aggregation),
+        _METHODS.get(row["method"]) or Method(row["method"]),
+        _AGGREGATIONS.get(row["aggregation"]) or Aggregation(row["aggregation"]),
         tuple([i.key for i in row["inputs"]]),
         row["parts"],
         row["formula"] or None,
@@ -350,7 +351,7 @@ def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
     for row in rows.values():
         goal = goals[row["goal_id"]]
         codes = by_year.setdefault((goal.agency_id, goal.year), set())
-        if row["method"] in _READ_LAST_YEAR:
+        if needs_previous(row["method"]):
             codes.add(row["code"])
     last_year = Q(pk__in=[])
     for (agency_id, year), codes in by_year.items():
@@ -371,7 +372,6 @@ def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
     answer = {}
     for pk, row in rows.items():
         goal = goals[row["goal_id"]]
-        where = goal.agency_id, goal.year
         answer[pk] = EntryIndicator(
             pk,
             row["code"],
@@ -383,8 +383,8 @@ def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
             row["inputs"],
             _entry_spec(row),
             row["quarters"],
-            previous.get((goal.agency_id, row["code"])) if previous else None,
-            policies[where],
+            previous.get((goal.agency_id, row["code"])),
+            policies[goal.agency_id, goal.year],
         )
     return answer
 

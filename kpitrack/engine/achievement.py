@@ -154,7 +154,7 @@ def allows_negative(method: Method) -> bool:
 def needs_previous(method: Method | str) -> bool:
     """Whether last year's figures can change this method's outcome: growth compares with them,
     a formula may use prev(); nothing else reads them."""
-    return Method(method) in (Method.GROWTH, Method.FORMULA)
+    return _member(Method, method) in (Method.GROWTH, Method.FORMULA)
 
 
 _INPUTS_NEEDED = {Method.RATIO: 2, Method.FORMULA: 0, Method.MULTI: 0, Method.WEIGHTED: 0}
