@@ -13,8 +13,8 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from kpitrack.formatting import roc_year
-from kpitrack.versioning import ConcurrentEditError
+from kpitrack.core.formatting import roc_year
+from kpitrack.core.versioning import ConcurrentEditError
 
 from . import services
 from .models import (

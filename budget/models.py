@@ -8,9 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
-from kpitrack.engine.achievement import DEFAULT_POLICY, Policy, Rounding
-from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR
-from kpitrack.versioning import Versioned
+from kpitrack.core.engine.achievement import DEFAULT_POLICY, Policy, Rounding
+from kpitrack.core.engine.calendar import FIRST_YEAR, LAST_YEAR
+from kpitrack.core.versioning import Versioned
 
 # The engine rounds to any precision; more than six places is never printed and is a typing error.
 MAX_RATE_DECIMALS = 6

@@ -3,7 +3,7 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
-from kpitrack.engine.achievement import Policy
+from kpitrack.core.engine.achievement import Policy
 
 from .models import AchievementPolicy
 

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
 
-from kpitrack.versioning import attribute, claim_version
+from kpitrack.core.versioning import attribute, claim_version
 
 from .models import (
     AchievementPolicy,
@@ -417,7 +417,7 @@ def _copy_of_policy_in_force(agency: Agency, year: int) -> AchievementPolicy:
 
 
 def _forget_memberships(member) -> None:
-    # kpitrack.permissions caches a user's memberships on the user object for one request.
+    # performance.permissions caches a user's memberships on the user object for one request.
     member.__dict__.pop("_kpitrack_access", None)
 
 

@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from kpitrack.formatting import figure, percent
+from kpitrack.core.formatting import figure, percent
 from performance.reasons import status_label
 
 

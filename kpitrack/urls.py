@@ -4,8 +4,6 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from kpitrack import views
-from kpitrack.api import achievements as api_achievements
-from kpitrack.api import results as api_results
 from kpitrack.reports import views as reports
 
 admin.site.site_header = "kpitrack"
@@ -15,9 +13,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("achievements/", views.achievements, name="achievements"),
     path("", include("performance.urls")),
-    path("api/v1/achievements/", api_achievements.achievements, name="api-achievements"),
+    path("", include("kpitrack.api.urls")),
     path("", include("kpitrack.dashboards.urls")),
-    path("api/v1/results/", api_results.results, name="api-results"),
     path("reports/", reports.index, name="reports"),
     path("reports/pick/", reports.pick, name="report-pick"),
     path(

@@ -3,11 +3,11 @@ from django.db.models import Max
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from kpitrack.formatting import through_quarter_choices
-from kpitrack.forms import PeriodForm
-from kpitrack.permissions import agencies_for_user
+from kpitrack.core.formatting import through_quarter_choices
+from kpitrack.core.forms import PeriodForm
 from kpitrack.tables import AchievementTable
 from performance.models import StrategicGoal
+from performance.permissions import agencies_for_user
 from performance.selectors import achievements_for_year, latest_approved_period
 
 

@@ -17,8 +17,8 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from kpitrack.formatting import roc_year
-from kpitrack.versioning import ConcurrentEditError
+from kpitrack.core.formatting import roc_year
+from kpitrack.core.versioning import ConcurrentEditError
 
 from . import services
 from .models import (

@@ -19,17 +19,17 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from budget.models import Agency, Unit
-from kpitrack.engine.achievement import Aggregation, Method
-from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR
-from kpitrack.engine.formula import FormulaError, parse
-from kpitrack.engine.numbers import (
+from kpitrack.core.engine.achievement import Aggregation, Method
+from kpitrack.core.engine.calendar import FIRST_YEAR, LAST_YEAR
+from kpitrack.core.engine.formula import FormulaError, parse
+from kpitrack.core.engine.numbers import (
     FIGURE_DECIMAL_PLACES,
     FIGURE_MAX_DIGITS,
     FigureError,
     check_figure,
     parse_figure,
 )
-from kpitrack.versioning import Versioned
+from kpitrack.core.versioning import Versioned
 
 from .reasons import figure_error_message, formula_error_message
 

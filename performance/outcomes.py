@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models.fields.json import KT
 
 from budget.selectors import achievement_policies
-from kpitrack.engine.achievement import (
+from kpitrack.core.engine.achievement import (
     DEFAULT_POLICY,
     Aggregation,
     Method,
@@ -34,10 +34,10 @@ from kpitrack.engine.achievement import (
     round_decimal,
     status_for,
 )
-from kpitrack.engine.achievement import (
+from kpitrack.core.engine.achievement import (
     Outcome as EngineOutcome,
 )
-from kpitrack.engine.calendar import FULL_YEAR, QUARTERS
+from kpitrack.core.engine.calendar import FULL_YEAR, QUARTERS
 
 from .models import Indicator, Outcome, StrategicGoal
 from .reasons import reason_message

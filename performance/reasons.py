@@ -3,11 +3,11 @@
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kpitrack.engine.achievement import Reason
-from kpitrack.engine.formula import FormulaError
-from kpitrack.engine.numbers import FIGURE_DECIMAL_PLACES, FIGURE_LIMIT, FigureError
-from kpitrack.engine.shape import ShapeProblem
-from kpitrack.formatting import quarter_label
+from kpitrack.core.engine.achievement import Reason
+from kpitrack.core.engine.formula import FormulaError
+from kpitrack.core.engine.numbers import FIGURE_DECIMAL_PLACES, FIGURE_LIMIT, FigureError
+from kpitrack.core.engine.shape import ShapeProblem
+from kpitrack.core.formatting import quarter_label
 
 STATUS_LABELS = {
     "green": gettext_lazy("綠燈"),

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from budget.selectors import achievement_policies
-from kpitrack.engine.achievement import (
+from kpitrack.core.engine.achievement import (
     HUNDRED,
     Aggregation,
     Method,
@@ -25,8 +25,8 @@ from kpitrack.engine.achievement import (
     needs_previous,
     raw_rate,
 )
-from kpitrack.formatting import figure
-from kpitrack.permissions import indicators_for_user
+from kpitrack.core.formatting import figure
+from performance.permissions import indicators_for_user
 
 from .models import (
     EntryException,

@@ -24,12 +24,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from budget.models import Agency, Membership
-from kpitrack import bulk
-from kpitrack.engine.achievement import Method, allows_negative, round_decimal
-from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_quarter, is_valid_year
-from kpitrack.engine.numbers import FigureError, parse_figure
-from kpitrack.formatting import roc_year
-from kpitrack.permissions import (
+from kpitrack.core import bulk
+from kpitrack.core.engine.achievement import Method, allows_negative, round_decimal
+from kpitrack.core.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_quarter, is_valid_year
+from kpitrack.core.engine.numbers import FigureError, parse_figure
+from kpitrack.core.formatting import roc_year
+from kpitrack.core.versioning import ConcurrentEditError, attribute, claim_version
+from performance.permissions import (
     can_enter,
     can_final_review,
     can_first_review,
@@ -37,7 +38,6 @@ from kpitrack.permissions import (
     can_submit,
     require,
 )
-from kpitrack.versioning import ConcurrentEditError, attribute, claim_version
 
 from . import outcomes
 from .filetypes import accepted_kinds, sniff

@@ -22,11 +22,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from kpitrack import permissions
-from kpitrack.engine.calendar import QUARTERS
-from kpitrack.formatting import through_quarter_choices
-from kpitrack.forms import PeriodForm
-from kpitrack.versioning import ConcurrentEditError
+from kpitrack.core.engine.calendar import QUARTERS
+from kpitrack.core.formatting import through_quarter_choices
+from kpitrack.core.forms import PeriodForm
+from kpitrack.core.versioning import ConcurrentEditError
+from performance import permissions
 
 from . import selectors, services
 from .forms import EvidenceForm, ResultEntryForm, ReviewForm, figure_inputs

@@ -28,7 +28,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
-from kpitrack.engine.numbers import FIGURE_DECIMAL_PLACES, FIGURE_LIMIT, FigureError, parse_figure
+from kpitrack.core.engine.numbers import (
+    FIGURE_DECIMAL_PLACES,
+    FIGURE_LIMIT,
+    FigureError,
+    parse_figure,
+)
 
 from .reasons import figure_error_message
 

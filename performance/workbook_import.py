@@ -16,11 +16,12 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from budget.models import Agency, Unit
-from kpitrack import bulk, permissions
-from kpitrack.engine.achievement import Method
-from kpitrack.engine.numbers import FIGURE_LIMIT
-from kpitrack.formatting import decimals, figure, quarter_label, roc_year
-from kpitrack.versioning import ConcurrentEditError
+from kpitrack.core import bulk
+from kpitrack.core.engine.achievement import Method
+from kpitrack.core.engine.numbers import FIGURE_LIMIT
+from kpitrack.core.formatting import decimals, figure, quarter_label, roc_year
+from kpitrack.core.versioning import ConcurrentEditError
+from performance import permissions
 
 from . import services
 from . import workbook as wb

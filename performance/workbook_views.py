@@ -24,9 +24,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from budget.models import Agency, Unit
-from kpitrack import permissions
-from kpitrack.formatting import through_quarter_choices
-from kpitrack.forms import QuarterField, YearField
+from kpitrack.core.formatting import through_quarter_choices
+from kpitrack.core.forms import QuarterField, YearField
+from performance import permissions
 
 from . import workbook as wb
 from . import workbook_import as wi

@@ -17,8 +17,8 @@ from budget.models import (
     PolicyGoalItem,
     Unit,
 )
-from kpitrack.engine.achievement import Method
-from kpitrack.engine.calendar import QUARTERS
+from kpitrack.core.engine.achievement import Method
+from kpitrack.core.engine.calendar import QUARTERS
 from performance.models import (
     Indicator,
     IndicatorInput,

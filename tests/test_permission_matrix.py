@@ -184,12 +184,12 @@ MATRIX: dict[str, Row] = {
     "dashboards:indicators": Row("/dashboards/nia/indicators/", get=OF_NIA),
     "dashboards:unit": Row("/dashboards/nia/units/international-affairs/", get=OF_NIA),
     "dashboards:indicator": Row("/dashboards/nia/indicators/intl-cooperation/", get=OF_NIA),
-    "dashboards:api-overview": Row("/api/v1/dashboards/nia/", get=API_OF_NIA),
-    "dashboards:api-indicators": Row("/api/v1/dashboards/nia/indicators/", get=API_OF_NIA),
-    "dashboards:api-unit": Row(
+    "api-dashboard-overview": Row("/api/v1/dashboards/nia/", get=API_OF_NIA),
+    "api-dashboard-indicators": Row("/api/v1/dashboards/nia/indicators/", get=API_OF_NIA),
+    "api-dashboard-unit": Row(
         "/api/v1/dashboards/nia/units/international-affairs/", get=API_OF_NIA
     ),
-    "dashboards:api-indicator": Row(
+    "api-dashboard-indicator": Row(
         "/api/v1/dashboards/nia/indicators/intl-cooperation/", get=API_OF_NIA
     ),
     "set_language": Row(

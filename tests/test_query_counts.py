@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 SIZES = [pytest.param(SMALL, id="small"), pytest.param(LARGE, id="large")]
 
 # Every signed-in request starts with 2: the session and the user; what the user may see adds 1
-# (memberships with the agency tree, kpitrack.permissions). A set of achievements
+# (memberships with the agency tree, performance.permissions). A set of achievements
 # (`achievements_for_year`) is 6: indicators with goal, agency and unit, their inputs, parts,
 # results and figures (of the year and the year before), and the achievement policies.
 QUERIES = {

@@ -1,5 +1,5 @@
 """JSON API v1: one module per resource, each with plain `to_dict` functions and its views.
-Decimals travel as exact strings (`kpitrack.formatting.exact`/`plain`) so no client turns them
+Decimals travel as exact strings (`kpitrack.core.formatting.exact`/`plain`) so no client turns them
 into floats; answers are UTF-8 JSON with the text as is, not \\u-escaped."""
 
 from django.http import JsonResponse

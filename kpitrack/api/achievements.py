@@ -4,10 +4,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from budget.models import Agency
-from kpitrack.engine.calendar import to_roc
-from kpitrack.formatting import exact, plain
-from kpitrack.forms import PeriodForm
-from kpitrack.permissions import agencies_for_user, can_view_agency
+from kpitrack.core.engine.calendar import to_roc
+from kpitrack.core.formatting import exact, plain
+from kpitrack.core.forms import PeriodForm
+from performance.permissions import agencies_for_user, can_view_agency
 from performance.reasons import status_label
 from performance.selectors import Achievement, PartRow, achievements_for_year
 

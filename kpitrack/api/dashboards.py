@@ -7,6 +7,8 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from kpitrack.core.engine.calendar import to_roc
+from kpitrack.core.formatting import exact, plain
 from kpitrack.dashboards.period import BadPeriod, parse_indicator_year, resolve_period
 from kpitrack.dashboards.selectors import (
     GoalStanding,
@@ -26,8 +28,6 @@ from kpitrack.dashboards.selectors import (
     overview as overview_of,
 )
 from kpitrack.dashboards.tables import IndicatorFilter
-from kpitrack.engine.calendar import to_roc
-from kpitrack.formatting import exact, plain
 from performance.reasons import status_label
 from performance.selectors import indicator_history
 

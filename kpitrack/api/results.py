@@ -15,15 +15,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from budget.models import Agency
-from kpitrack.engine.calendar import to_roc
-from kpitrack.formatting import exact, plain
-from kpitrack.forms import PeriodForm
-from kpitrack.permissions import agencies_for_user, can_view_agency
+from kpitrack.core.engine.calendar import to_roc
+from kpitrack.core.formatting import exact, plain
+from kpitrack.core.forms import PeriodForm
+from kpitrack.core.versioning import ConcurrentEditError
 from kpitrack.tokens import user_for_token
-from kpitrack.versioning import ConcurrentEditError
 from performance import services
 from performance.forms import FIGURE_PREFIX, NARRATIVE_FIELDS, ResultEntryForm, figure_inputs
 from performance.models import Indicator, Result
+from performance.permissions import agencies_for_user, can_view_agency
 from performance.reasons import reason_message, status_label, undeclared_inputs_message
 from performance.selectors import NOT_ENTERED, achievement_preview, achievements_for_year
 

@@ -11,8 +11,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from kpitrack.engine.achievement import Status
-from kpitrack.formatting import percent
+from kpitrack.core.engine.achievement import Status
+from kpitrack.core.formatting import percent
 from performance.reasons import status_label
 
 FONT = "'Noto Sans CJK TC', 'Noto Sans TC', sans-serif"

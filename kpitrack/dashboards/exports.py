@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
-from kpitrack.formatting import plain
+from kpitrack.core.formatting import plain
 from performance.models import Result
 from performance.reasons import status_label
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from django import forms
 from django.utils.translation import gettext as _
 
-from kpitrack.engine.calendar import FULL_YEAR
-from kpitrack.forms import PeriodForm, YearField
+from kpitrack.core.engine.calendar import FULL_YEAR
+from kpitrack.core.forms import PeriodForm, YearField
 
 from .selectors import Scope, latest_approved, years_of
 

@@ -9,7 +9,7 @@ from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When
 
 from budget.models import Agency, Unit
 from budget.selectors import achievement_policies
-from kpitrack.engine.achievement import (
+from kpitrack.core.engine.achievement import (
     HUNDRED,
     ZERO,
     Outcome,
@@ -18,8 +18,7 @@ from kpitrack.engine.achievement import (
     round_decimal,
     status_for,
 )
-from kpitrack.engine.calendar import FULL_YEAR
-from kpitrack.permissions import agencies_for_user, get_agency_for_user
+from kpitrack.core.engine.calendar import FULL_YEAR
 from performance.models import Indicator, Result, StrategicGoal
 from performance.models import Outcome as StoredOutcome
 from performance.outcomes import (
@@ -31,6 +30,7 @@ from performance.outcomes import (
     stored_for_code,
     stored_for_indicators,
 )
+from performance.permissions import agencies_for_user, get_agency_for_user
 from performance.selectors import Achievement, approved_results_q
 
 LIGHTS = (Status.GREEN, Status.YELLOW, Status.RED, Status.WHITE)

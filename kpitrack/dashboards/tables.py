@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from budget.models import Unit
-from kpitrack.formatting import figure, percent
+from kpitrack.core.formatting import figure, percent
 from performance.models import Indicator, Result, StrategicGoal
 from performance.reasons import STATUS_LABELS
 

@@ -1,8 +1,6 @@
-"""The dashboards' pages and their JSON twins under /api/v1/ (one include in kpitrack.urls)."""
+"""The dashboards' pages (their JSON twins are routed by kpitrack.api.urls)."""
 
 from django.urls import path
-
-from kpitrack.api import dashboards as api
 
 from . import views
 
@@ -17,13 +15,5 @@ urlpatterns = [
         "dashboards/<slug:agency>/indicators/<slug:code>/",
         views.indicator_view,
         name="indicator",
-    ),
-    path("api/v1/dashboards/<slug:agency>/", api.overview, name="api-overview"),
-    path("api/v1/dashboards/<slug:agency>/indicators/", api.indicators, name="api-indicators"),
-    path("api/v1/dashboards/<slug:agency>/units/<slug:unit>/", api.unit, name="api-unit"),
-    path(
-        "api/v1/dashboards/<slug:agency>/indicators/<slug:code>/",
-        api.indicator,
-        name="api-indicator",
     ),
 ]

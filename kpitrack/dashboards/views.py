@@ -5,8 +5,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 
-from kpitrack.engine.calendar import to_roc
-from kpitrack.formatting import chinese_number, quarter_label, through_quarter_choices
+from kpitrack.core.engine.calendar import to_roc
+from kpitrack.core.formatting import chinese_number, quarter_label, through_quarter_choices
 from performance.selectors import indicator_history
 
 from . import exports

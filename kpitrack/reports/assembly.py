@@ -17,9 +17,9 @@ from budget.models import (
     Unit,
 )
 from budget.selectors import achievement_policy_rows
-from kpitrack.engine.achievement import HUNDRED, Policy, Status, status_for
-from kpitrack.engine.calendar import to_roc
-from kpitrack.formatting import chinese_number
+from kpitrack.core.engine.achievement import HUNDRED, Policy, Status, status_for
+from kpitrack.core.engine.calendar import to_roc
+from kpitrack.core.formatting import chinese_number
 from performance.models import Indicator, Result, StrategicGoal
 from performance.reasons import status_label
 from performance.selectors import Achievement, achievements_for_year, approved_results_q

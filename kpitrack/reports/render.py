@@ -6,8 +6,8 @@ from urllib.parse import quote
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from kpitrack.engine.calendar import QUARTERS
-from kpitrack.formatting import months_label
+from kpitrack.core.engine.calendar import QUARTERS
+from kpitrack.core.formatting import months_label
 
 from .assembly import BUDGET
 from .pdf import html_to_pdf, print_font_family

@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from budget.models import AnnualPolicy, HeadcountBudget
-from kpitrack.forms import ElapsedPeriodForm
-from kpitrack.permissions import agencies_for_user, get_agency_for_user
+from kpitrack.core.forms import ElapsedPeriodForm
 from performance.models import StrategicGoal
+from performance.permissions import agencies_for_user, get_agency_for_user
 
 from .assembly import BUDGET, KINDS, ReportNotFound, report_for, report_years
 from .render import (

@@ -10,8 +10,8 @@ from decimal import ROUND_CEILING, Decimal
 
 from django.utils.translation import gettext as _
 
-from kpitrack.engine.achievement import HUNDRED, Method
-from kpitrack.formatting import figure
+from kpitrack.core.engine.achievement import HUNDRED, Method
+from kpitrack.core.formatting import figure
 
 # Where a cell's text starts with a numbered item ((一) 1. 1、（一）), the documents begin it on
 # its own line under the heading instead of after the colon.

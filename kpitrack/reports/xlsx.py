@@ -9,8 +9,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from budget.models import HeadcountLine
-from kpitrack.engine.calendar import to_roc
-from kpitrack.formatting import decimals
+from kpitrack.core.engine.calendar import to_roc
+from kpitrack.core.formatting import decimals
 from performance.reasons import status_label
 
 from .assembly import BUDGET

@@ -4,7 +4,7 @@ from collections import defaultdict
 
 from django.utils.translation import gettext as _
 
-from kpitrack.engine.shape import indicator_shape_problems
+from kpitrack.core.engine.shape import indicator_shape_problems
 from kpitrack.sources.problems import problem
 from kpitrack.sources.schema import AgencyFile, IndicatorEntry, YearFile
 from performance.reasons import shape_problem_message

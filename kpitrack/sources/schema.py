@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 from pydantic_core import PydanticCustomError
 
 from budget.models import MAX_RATE_DECIMALS, AchievementPolicy, HeadcountLine, Unit
-from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR, QUARTERS
+from kpitrack.core.engine.calendar import FIRST_YEAR, LAST_YEAR, QUARTERS
 from performance.models import Result
 
 _FIGURE = re.compile(r"^-?[0-9]{1,20}(\.[0-9]{1,20})?$")

@@ -4,7 +4,7 @@ report layout's own helpers."""
 from django import template
 from django.utils.safestring import mark_safe
 
-from kpitrack import formatting
+from kpitrack.core import formatting
 from kpitrack.reports import wording
 from performance import reasons
 

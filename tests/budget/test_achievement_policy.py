@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from budget.models import AchievementPolicy, Agency
 from budget.selectors import achievement_policies, achievement_policy_rows
 from budget.services import achievement_policy_set
-from kpitrack.engine.achievement import DEFAULT_POLICY, Policy, Rounding
-from kpitrack.versioning import ConcurrentEditError
+from kpitrack.core.engine.achievement import DEFAULT_POLICY, Policy, Rounding
+from kpitrack.core.versioning import ConcurrentEditError
 from performance.selectors import achievements_for_year
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from budget.models import Agency, Membership, Unit
 from budget.services import membership_create, membership_delete, unit_delete
-from kpitrack.versioning import ConcurrentEditError
+from kpitrack.core.versioning import ConcurrentEditError
 
 pytestmark = pytest.mark.django_db
 Role = Membership.Role

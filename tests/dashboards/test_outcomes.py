@@ -7,7 +7,7 @@ import pytest
 
 from budget.models import AchievementPolicy, Agency
 from budget.services import achievement_policy_set
-from kpitrack.engine.calendar import QUARTERS
+from kpitrack.core.engine.calendar import QUARTERS
 from performance import outcomes
 from performance.models import Indicator, Outcome, Result, StrategicGoal
 from performance.selectors import achievements_for_year

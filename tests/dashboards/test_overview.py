@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from kpitrack.engine.achievement import round_decimal
+from kpitrack.core.engine.achievement import round_decimal
 from performance.selectors import achievements_for_year
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Figures are exact on every database, within a stated range (kpitrack.engine.numbers)."""
+"""Figures are exact on every database, within a stated range (kpitrack.core.engine.numbers)."""
 
 from decimal import Decimal
 
@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpitrack.engine.numbers import FIGURE_LIMIT, FigureError, parse_figure
+from kpitrack.core.engine.numbers import FIGURE_LIMIT, FigureError, parse_figure
 from performance.models import Result, ResultFigure
 
 RANGE_MESSAGE = "數值必須介於 -99,999,999,999.9999 與 99,999,999,999.9999 之間"

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from budget.models import Agency
-from kpitrack.versioning import ConcurrentEditError
+from kpitrack.core.versioning import ConcurrentEditError
 from performance.models import Indicator, IndicatorInput, Result, StrategicGoal, TargetPart
 from performance.services import (
     indicator_create,

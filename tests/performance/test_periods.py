@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from budget.services import agency_create, unit_create
-from kpitrack.versioning import ConcurrentEditError
+from kpitrack.core.versioning import ConcurrentEditError
 from performance.models import EntryException, ReportingPeriod, Result
 from performance.selectors import achievements_for_year
 from performance.services import (

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from kpitrack.versioning import ConcurrentEditError
+from kpitrack.core.versioning import ConcurrentEditError
 from performance.models import Result, ResultFigure
 from performance.services import (
     ResultLocked,

@@ -10,8 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kpitrack import bulk
-from kpitrack.versioning import ConcurrentEditError
+from kpitrack.core import bulk
+from kpitrack.core.versioning import ConcurrentEditError
 from performance.models import Indicator, Result, ResultFigure
 from performance.services import (
     DraftEntry,

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from kpitrack.versioning import ConcurrentEditError
+from kpitrack.core.versioning import ConcurrentEditError
 from performance.models import Result
 from performance.selectors import achievements_for_year, result_history
 from performance.services import (

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from budget.models import Agency, Membership, Unit
 from budget.services import membership_create
-from kpitrack.engine.calendar import QUARTERS
+from kpitrack.core.engine.calendar import QUARTERS
 from performance.models import EntryException, Indicator
 from performance.services import entry_exception_grant, indicator_update
 

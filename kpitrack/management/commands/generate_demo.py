@@ -17,9 +17,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from budget.models import Agency, Unit
-from kpitrack.engine.achievement import Aggregation, Method
-from kpitrack.engine.calendar import FIRST_YEAR, LAST_YEAR, QUARTERS
-from kpitrack.engine.shape import indicator_shape_problems
+from kpitrack.core.engine.achievement import Aggregation, Method
+from kpitrack.core.engine.calendar import FIRST_YEAR, LAST_YEAR, QUARTERS
+from kpitrack.core.engine.shape import indicator_shape_problems
 from performance import outcomes
 from performance.models import (
     Indicator,

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from budget.models import Agency
-from kpitrack.forms import ElapsedPeriodForm
+from kpitrack.core.forms import ElapsedPeriodForm
 from kpitrack.reports.assembly import KINDS, ReportNotFound, report_for
 from kpitrack.reports.render import pdf_bytes, print_html, xlsx_bytes
 

@@ -1,0 +1,41 @@
+"""generate_demo: a synthetic ministry with every method, valid shapes, approved results and
+stored outcomes."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from kpitrack.core.engine.achievement import Method
+from kpitrack.core.engine.shape import indicator_shape_problems
+from performance.models import Indicator, Outcome, Result
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_builds_every_method_with_valid_shapes_and_approved_results():
+    call_command("generate_demo", agencies=2, indicators=9, years=3, last_year=2050, prefix="g")
+    indicators = Indicator.objects.filter(goal__agency__parent__code="g").prefetch_related(
+        "inputs", "parts"
+    )
+    assert indicators.count() == 2 * 9 * 3
+    assert {i.method for i in indicators} == {m.value for m in Method}
+    for i in indicators:
+        problems = indicator_shape_problems(
+            method=i.method,
+            aggregation=i.aggregation,
+            inputs=[x.key for x in i.inputs.all()],
+            parts=[(p.key, p.value, p.weight) for p in i.parts.all()],
+            formula=i.formula or None,
+            baseline=i.baseline,
+        )
+        assert problems == [], (i.code, problems)
+    results = Result.objects.filter(indicator__in=indicators)
+    assert set(results.values_list("state", flat=True)) == {Result.State.APPROVED}
+    # Every quarter of the earlier years, the first two of the last.
+    assert results.count() == 2 * 9 * (4 + 4 + 2)
+    assert Outcome.objects.filter(indicator__in=indicators).count() == 4 * indicators.count()
+
+
+def test_it_refuses_a_prefix_in_use():
+    call_command("generate_demo", agencies=1, indicators=1, years=1, prefix="dup")
+    with pytest.raises(CommandError, match="已存在"):
+        call_command("generate_demo", agencies=1, indicators=1, years=1, prefix="dup")
