@@ -1,0 +1,242 @@
+"""Saving quarterly drafts: one entry from a page, many from the workbook, all or nothing."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from kpitrack.core import bulk
+from kpitrack.core.versioning import ConcurrentEditError
+from performance.permissions import (
+    can_enter,
+    require,
+)
+
+from ..models import (
+    Indicator,
+    Result,
+    ResultFigure,
+)
+from ..selectors import entry_indicators
+from ._common import _check_fields
+from .entry import _check_editable, _check_shortfall, _clean_figures, _Quarter
+from .periods import ResultLocked, WindowClosed
+from .results import NARRATIVE_FIELDS
+
+
+@dataclass(frozen=True)
+class DraftEntry:
+    """One indicator's figures and narrative for `results_save_drafts`. `expected_version` is
+    None for a result not there yet; a figure is a Decimal, a string as typed, or None to leave
+    it empty."""
+
+    indicator_id: int
+    figures: Mapping[str, Decimal | str | None]
+    narrative: Mapping[str, str]
+    expected_version: int | None
+
+
+class DraftsRefused(Exception):
+    """At least one entry was refused, so none was written. `refusals` maps each refused
+    entry's index to what `result_save_draft` would have raised for it alone."""
+
+    def __init__(self, refusals: dict[int, Exception]):
+        super().__init__(f"{len(refusals)} refused")
+        self.refusals = refusals
+
+
+@dataclass
+class _Draft:
+    """A checked entry: the result's row as it will be (every field, by attname), its recorded
+    figures (key -> (id, value, published rate)) and the entered values."""
+
+    row: dict
+    new: bool
+    recorded: dict[str, tuple[int, Decimal | None, str]]
+    values: dict[str, Decimal | None]
+
+
+_REFUSALS = (ValidationError, PermissionDenied, ConcurrentEditError, ResultLocked, WindowClosed)
+_RESULT_COLUMNS = tuple(f.attname for f in Result._meta.concrete_fields)
+_STALE = gettext_lazy("這筆資料在您開啟後已被其他人修改，請重新載入確認最新內容後再修改。")
+
+
+def _stored_results(indicators: dict, quarter: int):
+    """The quarter's results of `indicators` (EntryIndicator by id), locked, as rows (by
+    indicator id), and their figures."""
+    rows = {
+        row["indicator_id"]: row
+        for row in Result.objects.select_for_update()
+        .filter(indicator_id__in=list(indicators), quarter=quarter)
+        .values(*_RESULT_COLUMNS)
+    }
+    figures: dict[int, dict[str, tuple[int, Decimal | None, str]]] = {}
+    by_result = {row["id"]: row["indicator_id"] for row in rows.values()}
+    for pk, result_id, key, value, published in ResultFigure.objects.filter(
+        result__quarter=quarter, result__indicator__goal_id__in=_goals(indicators)
+    ).values_list("id", "result_id", "key", "value", "published_rate"):
+        if result_id in by_result:
+            figures.setdefault(by_result[result_id], {})[key] = (pk, value, published)
+    return rows, figures
+
+
+def _goals(indicators: dict) -> set[int]:
+    # Rows are looked up by goal and kept by id: see selectors._entry_rows.
+    return {indicator.goal.pk for indicator in indicators.values()}
+
+
+def _current(row: dict | None) -> Result | None:
+    return Result.objects.filter(pk=row["id"]).first() if row else None
+
+
+def _draft(entry: DraftEntry, indicator, stored, recorded, shared: _Quarter, *, user) -> _Draft:
+    """One entry through every check but the shortfall, in the order a single save has always
+    made them; raises the first refusal."""
+    if indicator is None:
+        raise ValidationError(_("這個指標已不存在。"), code="missing")
+    require(can_enter(user, indicator))
+    shared.check_year(indicator.goal.year)
+    _check_fields(entry.narrative, NARRATIVE_FIELDS)
+    if stored is not None and stored["version"] != entry.expected_version:
+        raise ConcurrentEditError(str(_STALE), current=_current(stored))
+    if stored is None and entry.expected_version is not None:
+        raise ConcurrentEditError(_("這筆成果已被刪除，請重新載入。"), current=None)
+    _check_editable(stored["state"] if stored else None, indicator, shared.quarter, shared)
+    values = _clean_figures(indicator.method, indicator.inputs, entry.figures)
+    if stored is None:
+        row = {
+            **_NEW_RESULT,
+            "indicator_id": indicator.pk,
+            "quarter": shared.quarter,
+            "state": Result.State.DRAFT,
+            "owner_unit_id": indicator.responsible_unit_id,
+        }
+    else:
+        row = dict(stored)
+    for name, text in entry.narrative.items():
+        # Unlimited text fields: what full_clean would check of them is that they are text.
+        if text is not None and not isinstance(text, str):
+            raise ValidationError({name: _("必須是文字。")}, code="narrative")
+        row[name] = text or ""
+    return _Draft(row, stored is None, recorded or {}, values)
+
+
+_NEW_RESULT = bulk.defaults(Result)
+
+
+@transaction.atomic
+def results_save_drafts(
+    *, quarter: int, entries: Sequence[DraftEntry], user, reason: str = ""
+) -> None:
+    """Create or change many indicators' results of one quarter as drafts (a returned one
+    stays returned), all or none: what `result_save_draft` does for one, with the same checks
+    in the same order, in a number of queries that does not grow with the entries.
+
+    Raises DraftsRefused, naming every refused entry, having written nothing; or
+    ConcurrentEditError when somebody else entered one of these quarters for the first time
+    while this ran (the database's uniqueness refuses the whole batch).
+    """
+    ids = [entry.indicator_id for entry in entries]
+    indicators = entry_indicators(ids=ids)
+    stored, recorded = _stored_results(indicators, quarter)
+    shared = _Quarter(quarter)
+    drafts: dict[int, _Draft] = {}
+    refusals: dict[int, Exception] = {}
+    seen: set[int] = set()
+    for index, entry in enumerate(entries):
+        indicator = indicators.get(entry.indicator_id)
+        try:
+            if entry.indicator_id in seen:
+                raise ValidationError(_("同一個指標在這批資料中出現兩次。"), code="twice")
+            seen.add(entry.indicator_id)
+            draft = _draft(
+                entry,
+                indicator,
+                stored.get(entry.indicator_id),
+                recorded.get(entry.indicator_id),
+                shared,
+                user=user,
+            )
+            figures = {key: value for key, (_pk, value, _published) in draft.recorded.items()}
+            _check_shortfall(indicator, quarter, {**figures, **draft.values}, draft.row)
+        except _REFUSALS as exc:
+            refusals[index] = exc
+        else:
+            drafts[index] = draft
+    if refusals:
+        raise DraftsRefused(refusals)
+    _write_drafts(list(drafts.values()), user=user, reason=reason)
+
+
+def _write_drafts(drafts: list[_Draft], *, user, reason: str):
+    """The drafts' rows, their figures and every history row: a few statements for all."""
+    now = timezone.now()
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    logged = {"user_id": user_id, "reason": reason, "when": now}
+    new = [d.row for d in drafts if d.new]
+    changed = [d.row for d in drafts if not d.new]
+    for row in new:
+        row["updated_at"] = now
+    for row in changed:
+        row["updated_at"] = now
+        row["version"] += 1
+    try:
+        with transaction.atomic():
+            pks = bulk.insert(Result, new)
+    except IntegrityError:
+        # A first save of the same quarter by somebody else got in between: theirs won.
+        raise ConcurrentEditError(str(_STALE), current=None) from None
+    for row, pk in zip(new, pks, strict=True):
+        row["id"] = pk
+    bulk.update(Result, changed, [*NARRATIVE_FIELDS, "version", "updated_at"])
+    bulk.history(Result, new, new=True, **logged)
+    bulk.history(Result, changed, new=False, **logged)
+    added, altered = [], []
+    for draft in drafts:
+        for key in sorted(draft.values):
+            pk, value, published = draft.recorded.get(key, (None, None, ""))
+            if pk is not None and value == draft.values[key]:
+                continue
+            row = {
+                "id": pk,
+                "result_id": draft.row["id"],
+                "key": key,
+                "value": draft.values[key],
+                "published_rate": published,
+            }
+            (altered if pk is not None else added).append(row)
+    for row, pk in zip(added, bulk.insert(ResultFigure, added), strict=True):
+        row["id"] = pk
+    bulk.update(ResultFigure, altered, ["value"])
+    bulk.history(ResultFigure, added, new=True, **logged)
+    bulk.history(ResultFigure, altered, new=False, **logged)
+
+
+def result_save_draft(
+    *,
+    indicator: Indicator,
+    quarter: int,
+    figures: Mapping[str, Decimal | str | None],
+    narrative: Mapping[str, str],
+    expected_version: int | None,
+    user,
+    reason: str = "",
+) -> Result:
+    """Create or change the quarter's result as a draft (a returned one stays returned).
+
+    `expected_version` is None for a result not there yet; a figure is a Decimal, a string as
+    typed, or None to leave it empty. Raises ValidationError (keyed by input key or narrative
+    field), PermissionDenied, ConcurrentEditError, ResultLocked, WindowClosed.
+    """
+    entry = DraftEntry(indicator.pk, figures, narrative, expected_version)
+    with transaction.atomic():
+        try:
+            results_save_drafts(quarter=quarter, entries=[entry], user=user, reason=reason)
+        except DraftsRefused as exc:
+            raise exc.refusals[0] from None
+        return Result.objects.get(indicator_id=indicator.pk, quarter=quarter)

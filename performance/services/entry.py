@@ -1,0 +1,179 @@
+"""The rules every quarterly entry passes: the window, the state, the figures and the shortfall
+explanation."""
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kpitrack.core.engine.achievement import Method, allows_negative, round_decimal
+from kpitrack.core.engine.numbers import FigureError, parse_figure
+
+from ..models import (
+    EntryException,
+    Indicator,
+    ReportingPeriod,
+    Result,
+    StrategicGoal,
+)
+from ..reasons import figure_error_message
+from ..selectors import falls_short
+from .periods import (
+    ResultLocked,
+    WindowClosed,
+    _check_year_quarter,
+    _window_message,
+    period_get_or_create,
+)
+from .results import _declared_inputs_error
+
+
+class _Quarter:
+    """What the checks of one quarter's entries share, each read once however many indicators
+    are entered: the quarter's period per agency and year, and the units with an open
+    exception."""
+
+    def __init__(self, quarter: int):
+        self.quarter = quarter
+        self.today = timezone.localdate()
+        self._periods: dict[tuple[int, int], ReportingPeriod] = {}
+        self._excepted: dict[tuple[int, int], set[int]] = {}
+        self._years: set[int] = set()
+
+    def check_year(self, year: int):
+        """_check_year_quarter, once per year however many indicators are entered."""
+        if year not in self._years:
+            _check_year_quarter(year, self.quarter)
+            self._years.add(year)
+
+    def period(self, goal: StrategicGoal) -> ReportingPeriod:
+        key = (goal.agency_id, goal.year)
+        if key not in self._periods:
+            self._periods[key] = period_get_or_create(
+                agency=goal.agency, year=goal.year, quarter=self.quarter
+            )
+        return self._periods[key]
+
+    def excepted_units(self, goal: StrategicGoal) -> set[int]:
+        key = (goal.agency_id, goal.year)
+        if key not in self._excepted:
+            self._excepted[key] = set(
+                EntryException.objects.filter(
+                    agency_id=goal.agency_id,
+                    year=goal.year,
+                    quarter=self.quarter,
+                    until__gte=self.today,
+                ).values_list("unit_id", flat=True)
+            )
+        return self._excepted[key]
+
+
+def _check_window(indicator: Indicator, quarter: _Quarter) -> ReportingPeriod:
+    period = quarter.period(indicator.goal)
+    if period.opens_on <= quarter.today <= period.closes_on:
+        return period
+    unit = indicator.responsible_unit_id
+    if unit is not None and unit in quarter.excepted_units(indicator.goal):
+        return period
+    raise WindowClosed(_window_message(period, quarter.today), period=period)
+
+
+_UNDER_REVIEW = (Result.State.SUBMITTED, Result.State.FIRST_APPROVED)
+_FROZEN = (Result.State.APPROVED, Result.State.LOCKED)
+_EDITABLE = (Result.State.DRAFT, Result.State.RETURNED)
+
+
+def _check_editable(state: str | None, indicator, quarter: int, shared: _Quarter | None = None):
+    """Refuses entry to a frozen or reviewed result (`state` None: there is none yet), a locked
+    quarter or a closed window. `indicator` needs its goal and responsible unit.
+
+    A returned result may be fixed after the window: review happens after it closes.
+    """
+    if state in _FROZEN:
+        raise ResultLocked(
+            _("此成果%(state)s，不可修改；如需更正，請洽管理者重新開放並說明理由。")
+            % {"state": Result.State(state).label}
+        )
+    if state in _UNDER_REVIEW:
+        raise ResultLocked(
+            _("此成果%(state)s，審核中不可修改；如需修改，請審核人退回。")
+            % {"state": Result.State(state).label}
+        )
+    if state is not None and state != Result.State.DRAFT:
+        return
+    shared = shared or _Quarter(quarter)
+    # A locked quarter has every result locked already; only a new one can still be refused.
+    if state is None and shared.period(indicator.goal).locked:
+        raise ResultLocked(_("本季已由管理者鎖定，不可再填報。"))
+    _check_window(indicator, shared)
+
+
+def _clean_figures(method: str, inputs: Iterable, raw: Mapping) -> dict[str, Decimal | None]:
+    """Every entered figure parsed and checked against the method, each problem on its key;
+    `inputs` are the indicator's (anything with a key and a label), in their order."""
+    inputs = {i.key: i for i in inputs}
+    undeclared = raw.keys() - inputs.keys()
+    if undeclared:
+        raise _declared_inputs_error(inputs.values(), undeclared)
+    errors, values = {}, {}
+    for key, text in raw.items():
+        if text is None or (isinstance(text, str) and not text.strip()):
+            values[key] = None
+            continue
+        try:
+            value = parse_figure(text)
+        except FigureError as exc:
+            errors[key] = figure_error_message(exc)
+            continue
+        label = inputs[key].label
+        if value < 0 and not allows_negative(method):
+            errors[key] = _("「%(label)s」不可為負數。") % {"label": label}
+        elif method == Method.ORDINAL and value != value.to_integral_value():
+            errors[key] = _("「%(label)s」必須是整數的等第代碼。") % {"label": label}
+        elif method == Method.RATING and value not in (0, 1):
+            errors[key] = _("「%(label)s」只能填 1（達成）或 0（未達成）。") % {"label": label}
+        else:
+            values[key] = value
+    if method == Method.RATIO and len(inputs) == 2:
+        numerator, denominator = list(inputs)
+        top, bottom = values.get(numerator), values.get(denominator)
+        if top is not None and bottom is not None and top > bottom:
+            errors[numerator] = _("分子「%(top)s」不可大於分母「%(bottom)s」。") % {
+                "top": inputs[numerator].label,
+                "bottom": inputs[denominator].label,
+            }
+    if errors:
+        raise ValidationError(errors, code="figure")
+    return values
+
+
+def _check_shortfall(indicator, quarter: int, figures, narrative: Mapping[str, str]):
+    """Falling short of the target needs 未達成原因 and 改善措施 (`narrative` by field name);
+    `indicator` is an EntryIndicator, `figures` the quarter's."""
+    raw = indicator.raw_rate(quarter, figures)
+    if not falls_short(raw):
+        return
+    policy = indicator.policy
+    rate = round_decimal(raw, policy.decimals, policy.rounding)
+    errors = {}
+    for name in ("shortfall_reason", "improvement"):
+        if not (narrative.get(name) or "").strip():
+            errors[name] = _("達成率 %(rate)s%% 未達目標，必須填寫「%(field)s」。") % {
+                "rate": rate,
+                "field": Result._meta.get_field(name).verbose_name,
+            }
+    if errors:
+        raise ValidationError(errors, code="shortfall")
+
+
+def _locked_result(result_or_pk) -> Result:
+    pk = getattr(result_or_pk, "pk", result_or_pk)
+    # Only the result's row: PostgreSQL refuses FOR UPDATE on the nullable side of the outer
+    # join that the optional responsible unit brings.
+    return (
+        Result.objects.select_for_update(of=("self",))
+        .select_related("indicator__goal__agency", "indicator__responsible_unit")
+        .get(pk=pk)
+    )

@@ -1,0 +1,90 @@
+"""Evidence files attached to a result."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+
+from performance.permissions import (
+    can_enter,
+    require,
+)
+
+from ..filetypes import accepted_kinds, sniff
+from ..models import (
+    Evidence,
+    Result,
+)
+from ._common import _delete, _require_reason, _save
+from .entry import _check_editable, _locked_result
+
+# --- evidence --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def evidence_add(*, result: Result, upload, user, reason: str = "") -> Evidence:
+    """Attach a file: its size within EVIDENCE_MAX_BYTES and its content one of the accepted
+    kinds (whatever its name says). Only while the result may be edited."""
+    current = _locked_result(result)
+    require(can_enter(user, current.indicator))
+    _check_editable(current.state, current.indicator, current.quarter)
+    limit = settings.EVIDENCE_MAX_BYTES
+    if upload.size > limit:
+        raise ValidationError(
+            {
+                "file": _("檔案大小 %(size)s 超過上限 %(limit)s。")
+                % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
+            },
+            code="too_large",
+        )
+    if upload.size == 0:
+        raise ValidationError({"file": _("檔案是空的。")}, code="empty")
+    upload.seek(0)
+    kind = sniff(upload)
+    upload.seek(0)
+    if kind is None:
+        raise ValidationError(
+            {
+                "file": _("「%(name)s」的內容不是可接受的檔案類型（%(kinds)s）。")
+                % {"name": upload.name, "kinds": accepted_kinds()}
+            },
+            code="type",
+        )
+    if not kind.matches(upload.name):
+        raise ValidationError(
+            {
+                "file": _("「%(name)s」的內容是 %(kind)s，與副檔名不符。")
+                % {"name": upload.name, "kind": kind.label}
+            },
+            code="type",
+        )
+    evidence = Evidence(
+        result=current,
+        original_name=Path(upload.name).name[:255],
+        content_type=kind.content_type,
+        size=upload.size,
+        uploaded_by=user,
+    )
+    evidence.file.save(upload.name, upload, save=False)
+    # A refused write must not leave the file behind.
+    try:
+        return _save(evidence, user=user, reason=reason or _("上傳佐證資料"))
+    except Exception:
+        evidence.file.delete(save=False)
+        raise
+
+
+@transaction.atomic
+def evidence_delete(*, evidence: Evidence, user, reason: str) -> None:
+    """Remove a file: its history row stays, the stored file goes once the deletion commits."""
+    _require_reason(reason)
+    current = Evidence.objects.select_related("result").get(pk=evidence.pk)
+    result = _locked_result(current.result_id)
+    require(can_enter(user, result.indicator))
+    _check_editable(result.state, result.indicator, result.quarter)
+    name, storage = current.file.name, current.file.storage
+    _delete(current, user=user, reason=reason)
+    transaction.on_commit(lambda: storage.delete(name))

@@ -1,0 +1,199 @@
+"""Reporting periods: entry windows, review deadlines, exceptions and locks."""
+
+import calendar
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from budget.models import Agency
+from kpitrack.core.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_quarter, is_valid_year
+from kpitrack.core.formatting import roc_year
+from kpitrack.core.versioning import attribute, claim_version
+from performance.permissions import (
+    can_manage,
+    require,
+)
+
+from .. import outcomes
+from ..models import (
+    EntryException,
+    ReportingPeriod,
+    Result,
+)
+from ._common import _check_fields, _require_reason, _save
+
+# --- the quarterly workflow ------------------------------------------------------------------
+#
+# A result moves only through these functions, each writing one attributed history row:
+#
+#   (none) --save_draft--> draft --submit--> submitted --first_approve--> first_approved
+#   returned --submit--> submitted            submitted --first_approve--> approved (no 複核)
+#   submitted --return--> returned            first_approved --final_approve--> approved
+#   first_approved --return--> returned       approved/locked --reopen (admin)--> returned
+#   any state --period_lock--> locked (the state it had is kept in locked_from)
+#
+# Figures and narrative change only in draft or returned; approved and locked results refuse
+# every change but reopen.
+
+
+class ResultLocked(Exception):
+    """The result (or its quarter) is approved or locked, or under review: no change allowed."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class WindowClosed(Exception):
+    """Today is outside the quarter's entry window and the unit has no exception."""
+
+    def __init__(self, message: str, *, period: ReportingPeriod):
+        super().__init__(message)
+        self.message = message
+        self.period = period
+
+
+def _quarter_end(year: int, quarter: int) -> date:
+    last_month = quarter * 3
+    return date(year, last_month, calendar.monthrange(year, last_month)[1])
+
+
+def _period_defaults(agency: Agency, year: int, quarter: int) -> dict:
+    window = agency.entry_window_days
+    review = agency.review_days
+    opens_on = _quarter_end(year, quarter) + timedelta(days=1)
+    closes_on = opens_on + timedelta(days=window)
+    first_review_due = closes_on + timedelta(days=review)
+    return {
+        "opens_on": opens_on,
+        "closes_on": closes_on,
+        "first_review_due": first_review_due,
+        "final_review_due": first_review_due + timedelta(days=review),
+    }
+
+
+def _check_year_quarter(year, quarter):
+    errors = {}
+    if not is_valid_year(year):
+        errors["year"] = _("年度必須介於 %(first)s 與 %(last)s 之間。") % {
+            "first": FIRST_YEAR,
+            "last": LAST_YEAR,
+        }
+    if not is_valid_quarter(quarter):
+        errors["quarter"] = _("季別必須是 1 至 4。")
+    if errors:
+        raise ValidationError(errors, code="period")
+
+
+@transaction.atomic
+def period_get_or_create(*, agency: Agency, year: int, quarter: int) -> ReportingPeriod:
+    """The quarter's period, created with the agency's defaults the first time it is asked for:
+    entry opens the day after the quarter ends and closes `entry_window_days` later; each
+    review level is due `review_days` after the one before."""
+    _check_year_quarter(year, quarter)
+    period = ReportingPeriod.objects.filter(agency=agency, year=year, quarter=quarter).first()
+    if period is not None:
+        return period
+    period = ReportingPeriod(
+        agency=agency, year=year, quarter=quarter, **_period_defaults(agency, year, quarter)
+    )
+    period.full_clean()
+    attribute(period, user=None, reason=_("依機關預設建立"))
+    try:
+        with transaction.atomic():
+            period.save()
+    except IntegrityError:
+        # Somebody else created it in the meantime: theirs is the same defaults.
+        return ReportingPeriod.objects.get(agency=agency, year=year, quarter=quarter)
+    return period
+
+
+PERIOD_DATES = ("opens_on", "closes_on", "first_review_due", "final_review_due")
+
+
+@transaction.atomic
+def period_update(
+    *, period: ReportingPeriod, expected_version: int, user, reason: str, **dates
+) -> ReportingPeriod:
+    """Move the window or a review deadline (administrator)."""
+    require(can_manage(user, period.agency))
+    _require_reason(reason)
+    _check_fields(dates, PERIOD_DATES)
+    current = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
+    claim_version(current, expected_version)
+    for name, value in dates.items():
+        setattr(current, name, value)
+    return _save(current, user=user, reason=reason)
+
+
+@transaction.atomic
+def entry_exception_grant(
+    *, agency: Agency, unit, year: int, quarter: int, until: date, user, reason: str
+) -> EntryException:
+    """Let one unit enter one quarter until `until`, whatever the window says (administrator)."""
+    require(can_manage(user, agency))
+    _require_reason(reason)
+    _check_year_quarter(year, quarter)
+    exception = EntryException(
+        agency=agency,
+        unit=unit,
+        year=year,
+        quarter=quarter,
+        until=until,
+        reason=reason,
+        granted_by=user,
+    )
+    return _save(exception, user=user, reason=reason)
+
+
+@transaction.atomic
+def period_lock(*, period: ReportingPeriod, user, reason: str) -> ReportingPeriod:
+    """Freeze a quarter: every result of it becomes 已鎖定, remembering the state it was in;
+    no result can be added. Only `result_reopen` changes a locked result afterwards."""
+    require(can_manage(user, period.agency))
+    _require_reason(reason)
+    current = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
+    if current.locked:
+        raise ResultLocked(_("本季已經鎖定。"))
+    current.locked = True
+    current.version += 1
+    _save(current, user=user, reason=reason)
+    results = Result.objects.select_for_update().filter(
+        indicator__goal__agency=current.agency,
+        indicator__goal__year=current.year,
+        quarter=current.quarter,
+    )
+    for result in results.exclude(state=Result.State.LOCKED):
+        result.locked_from = result.state
+        result.state = Result.State.LOCKED
+        result.version += 1
+        _save(result, user=user, reason=reason)
+    outcomes.refresh(pairs={(current.agency_id, current.year)})
+    return current
+
+
+def _window_message(period: ReportingPeriod, today: date) -> str:
+    values = {
+        "year": roc_year(period.year),
+        "quarter": period.quarter,
+        "opens": period.opens_on.isoformat(),
+        "closes": period.closes_on.isoformat(),
+        "today": today.isoformat(),
+    }
+    if today < period.opens_on:
+        return (
+            _(
+                "%(year)s第%(quarter)s季的填報期間為 %(opens)s 至 %(closes)s，"
+                "尚未開放（今天是 %(today)s）。"
+            )
+            % values
+        )
+    return (
+        _(
+            "%(year)s第%(quarter)s季的填報期間為 %(opens)s 至 %(closes)s，已於 %(closes)s 截止"
+            "（今天是 %(today)s）；如需逾期填報，請洽管理者開放例外。"
+        )
+        % values
+    )

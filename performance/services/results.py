@@ -1,0 +1,185 @@
+"""Writes of results and their figures outside the quarterly workflow: the admin, the loader,
+deletions."""
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from kpitrack.core.versioning import claim_version
+
+from .. import outcomes
+from ..models import (
+    Indicator,
+    Result,
+    ResultFigure,
+)
+from ..reasons import undeclared_inputs_message
+from ._common import _changed, _check_fields, _delete, _require_reason, _row_error, _save
+
+NARRATIVE_FIELDS = ("progress", "benefit", "shortfall_reason", "improvement", "remarks")
+RESULT_FIELDS = (
+    "owner_unit",
+    *NARRATIVE_FIELDS,
+    "published_text",
+    "published_rate",
+    "published_basis",
+    "source",
+    "layout",
+)
+
+
+# --- results and their figures ---------------------------------------------------------------
+
+
+def _declared_inputs_error(inputs: Iterable, bad: Iterable[str]) -> ValidationError:
+    """`inputs` are the indicator's (anything with a key and a label)."""
+    valid = "、".join(f"{i.label}（{i.key}）" for i in inputs)
+    return ValidationError(
+        {"figures": undeclared_inputs_message("、".join(sorted(bad)), valid)}, code="undeclared"
+    )
+
+
+def _write_figures(result: Result, *, figures, published, delete, user, reason):
+    declared = set(result.indicator.inputs.values_list("key", flat=True))
+    bad = (set(figures) | set(published)) - declared
+    if bad:
+        raise _declared_inputs_error(result.indicator.inputs.all(), bad)
+    existing = {f.key: f for f in result.figures.all()}
+    missing = set(delete) - set(existing)
+    if missing:
+        raise ValidationError(
+            {
+                "figures": _("沒有「%(keys)s」的填報數值可刪除。")
+                % {"keys": "、".join(sorted(missing))}
+            },
+            code="missing",
+        )
+    for key in delete:
+        _delete(existing.pop(key), user=user, reason=reason)
+    for key in sorted(set(figures) | set(published)):
+        figure = existing.get(key) or ResultFigure(result=result, key=key)
+        values = {}
+        if key in figures:
+            values["value"] = figures[key]
+        if key in published:
+            values["published_rate"] = published[key]
+        if figure.pk and not _changed(figure, values):
+            continue
+        for name, value in values.items():
+            setattr(figure, name, value)
+        try:
+            _save(figure, user=user, reason=reason)
+        except ValidationError as exc:
+            raise _row_error(key, exc) from None
+
+
+@transaction.atomic
+def result_create(
+    *,
+    indicator: Indicator,
+    quarter: int,
+    user,
+    reason: str = "",
+    state: str = Result.State.DRAFT,
+    figures: Mapping[str, Decimal | None] | None = None,
+    published: Mapping[str, str] | None = None,
+    **fields,
+) -> Result:
+    """A new quarter's result; `figures` by input key, `published` the printed part rates."""
+    _check_fields(fields, RESULT_FIELDS)
+    result = _save(
+        Result(indicator=indicator, quarter=quarter, state=state, **fields),
+        user=user,
+        reason=reason,
+    )
+    _write_figures(
+        result,
+        figures=figures or {},
+        published=published or {},
+        delete=(),
+        user=user,
+        reason=reason,
+    )
+    outcomes.refresh_for(indicator)
+    return result
+
+
+@transaction.atomic
+def result_update(
+    *,
+    result: Result,
+    expected_version: int,
+    user,
+    reason: str,
+    figures: Mapping[str, Decimal | None] | None = None,
+    published: Mapping[str, str] | None = None,
+    delete_figures: Iterable[str] = (),
+    **fields,
+) -> Result:
+    """Change narrative and figures; refuse if the result changed since `expected_version`."""
+    _require_reason(reason)
+    _check_fields(fields, RESULT_FIELDS)
+    current = Result.objects.select_related("indicator").get(pk=result.pk)
+    claim_version(current, expected_version)
+    for name, value in fields.items():
+        setattr(current, name, value)
+    _save(current, user=user, reason=reason)
+    _write_figures(
+        current,
+        figures=figures or {},
+        published=published or {},
+        delete=list(delete_figures),
+        user=user,
+        reason=reason,
+    )
+    outcomes.refresh_for(current.indicator)
+    return current
+
+
+def result_figure_delete(
+    *, figure: ResultFigure, expected_version: int, user, reason: str
+) -> Result:
+    """`expected_version` is the result's: its figures are edited under its lock."""
+    return result_update(
+        result=figure.result,
+        expected_version=expected_version,
+        user=user,
+        reason=reason,
+        delete_figures=[figure.key],
+    )
+
+
+@transaction.atomic
+def result_state_set(
+    *, result: Result, state: str, expected_version: int, user, reason: str
+) -> Result:
+    """An administrator sets a state directly; the review workflow will add its own rules."""
+    _require_reason(reason)
+    if state not in Result.State.values:
+        raise ValidationError(
+            {"state": _("「%(state)s」不是成果狀態。") % {"state": state}}, code="state"
+        )
+    current = Result.objects.select_related("indicator__goal").get(pk=result.pk)
+    claim_version(current, expected_version)
+    current.state = state
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)  # only approved figures count
+    return current
+
+
+def _delete_result_tree(result: Result, *, user, reason: str):
+    for figure in result.figures.all():
+        _delete(figure, user=user, reason=reason)
+    _delete(result, user=user, reason=reason)
+
+
+@transaction.atomic
+def result_delete(*, result: Result, expected_version: int, user, reason: str):
+    _require_reason(reason)
+    current = Result.objects.select_related("indicator__goal").get(pk=result.pk)
+    claim_version(current, expected_version)
+    _delete_result_tree(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)

@@ -1,0 +1,141 @@
+"""The review workflow: submit, 初核, 複核, return and reopen, each under the row lock."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from kpitrack.core.versioning import claim_version
+from performance.permissions import (
+    can_final_review,
+    can_first_review,
+    can_manage,
+    can_submit,
+    require,
+)
+
+from .. import outcomes
+from ..models import (
+    Result,
+)
+from ..selectors import entry_indicators
+from ._common import _require_reason, _save
+from .entry import (
+    _EDITABLE,
+    _FROZEN,
+    _UNDER_REVIEW,
+    _check_editable,
+    _check_shortfall,
+    _locked_result,
+)
+from .periods import ResultLocked
+from .results import NARRATIVE_FIELDS
+
+
+def _transition(result: Result, expected_version: int, allowed_from, to: str, *, user, reason):
+    current = _locked_result(result)
+    if current.state not in allowed_from:
+        raise ResultLocked(
+            _("此成果目前為「%(state)s」，不能執行這個動作。")
+            % {"state": current.get_state_display()}
+        )
+    claim_version(current, expected_version)
+    current.state = to
+    return current
+
+
+@transaction.atomic
+def result_submit(*, result: Result, expected_version: int, user, reason: str = "") -> Result:
+    """The unit sends a draft (or a fixed returned result) for 初核: every figure entered."""
+    current = _locked_result(result)
+    require(can_submit(user, current.indicator))
+    _check_editable(current.state, current.indicator, current.quarter)
+    figures = {f.key: f.value for f in current.figures.all()}
+    missing = {
+        i.key: _("送出前必須填寫「%(label)s」。") % {"label": i.label}
+        for i in current.indicator.inputs.all()
+        if figures.get(i.key) is None
+    }
+    if missing:
+        raise ValidationError(missing, code="required")
+    entry = entry_indicators(ids=[current.indicator_id])[current.indicator_id]
+    narrative = {name: getattr(current, name) for name in NARRATIVE_FIELDS}
+    _check_shortfall(entry, current.quarter, figures, narrative)
+    current = _transition(
+        current, expected_version, _EDITABLE, Result.State.SUBMITTED, user=user, reason=reason
+    )
+    return _save(current, user=user, reason=reason)
+
+
+@transaction.atomic
+def result_first_approve(
+    *, result: Result, expected_version: int, user, reason: str = ""
+) -> Result:
+    """初核 approves; when the agency has switched 複核 off this approval is final."""
+    current = _locked_result(result)
+    agency = current.indicator.goal.agency
+    require(can_first_review(user, agency))
+    to = Result.State.FIRST_APPROVED if agency.second_review else Result.State.APPROVED
+    current = _transition(
+        current, expected_version, (Result.State.SUBMITTED,), to, user=user, reason=reason
+    )
+    current.review_comment = ""
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)  # approved figures now count
+    return current
+
+
+@transaction.atomic
+def result_final_approve(
+    *, result: Result, expected_version: int, user, reason: str = ""
+) -> Result:
+    """複核 approves: the figures are final and frozen."""
+    current = _locked_result(result)
+    require(can_final_review(user, current.indicator.goal.agency))
+    current = _transition(
+        current,
+        expected_version,
+        (Result.State.FIRST_APPROVED,),
+        Result.State.APPROVED,
+        user=user,
+        reason=reason,
+    )
+    current.review_comment = ""
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)  # approved figures now count
+    return current
+
+
+@transaction.atomic
+def result_return(*, result: Result, expected_version: int, user, comment: str) -> Result:
+    """初核 (a submitted result) or 複核 (a first-approved one) sends it back with a comment
+    that the unit sees until it is approved."""
+    if not comment or not comment.strip():
+        raise ValidationError({"comment": _("退回時請說明需要修正之處。")}, code="required")
+    current = _locked_result(result)
+    agency = current.indicator.goal.agency
+    if current.state == Result.State.FIRST_APPROVED:
+        require(can_final_review(user, agency))
+    else:
+        require(can_first_review(user, agency))
+    current = _transition(
+        current, expected_version, _UNDER_REVIEW, Result.State.RETURNED, user=user, reason=comment
+    )
+    current.review_comment = comment.strip()
+    return _save(current, user=user, reason=comment)
+
+
+@transaction.atomic
+def result_reopen(*, result: Result, expected_version: int, user, reason: str) -> Result:
+    """An administrator reopens an approved or locked result for correction: it goes back to
+    the unit as returned, with the reason as the comment."""
+    current = _locked_result(result)
+    require(can_manage(user, current.indicator.goal.agency))
+    _require_reason(reason)
+    current = _transition(
+        current, expected_version, _FROZEN, Result.State.RETURNED, user=user, reason=reason
+    )
+    current.locked_from = ""
+    current.review_comment = reason.strip()
+    _save(current, user=user, reason=reason)
+    outcomes.refresh_for(current.indicator)  # its figures no longer count until approved again
+    return current
