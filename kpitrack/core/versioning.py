@@ -11,6 +11,8 @@ from django.db.models import F
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .refusals import Conflict
+
 
 class Versioned(models.Model):
     version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
@@ -19,12 +21,11 @@ class Versioned(models.Model):
         abstract = True
 
 
-class ConcurrentEditError(Exception):
+class ConcurrentEditError(Conflict):
     """Somebody else saved the same object since this editor loaded it."""
 
     def __init__(self, message: str, *, current=None):
         super().__init__(message)
-        self.message = message
         self.current = current  # the object as it is now, to show the other person's values
 
 

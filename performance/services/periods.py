@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from budget.models import Agency
 from kpitrack.core.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_quarter, is_valid_year
 from kpitrack.core.formatting import roc_year
+from kpitrack.core.refusals import Locked
 from kpitrack.core.versioning import attribute, claim_version
 from performance.permissions import (
     can_manage,
@@ -38,20 +39,15 @@ from ._common import _check_fields, _require_reason, _save
 # every change but reopen.
 
 
-class ResultLocked(Exception):
+class ResultLocked(Locked):
     """The result (or its quarter) is approved or locked, or under review: no change allowed."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
-
-class WindowClosed(Exception):
+class WindowClosed(Locked):
     """Today is outside the quarter's entry window and the unit has no exception."""
 
     def __init__(self, message: str, *, period: ReportingPeriod):
         super().__init__(message)
-        self.message = message
         self.period = period
 
 
