@@ -10,6 +10,7 @@ import re
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+# Only the API's error shape (a module of plain Django): an API caller reads JSON, not a page.
 from kpitrack.api.errors import error as api_error
 
 # C0 controls except tab, line feed and carriage return (which multi-line text fields carry),

@@ -121,6 +121,9 @@ class Api(NinjaAPI):
     def get_content_type(self) -> str:
         return "application/json"  # JSON is UTF-8 by definition (RFC 8259): no charset
 
+    def get_openapi_operation_id(self, operation) -> str:
+        return operation.view_func.__name__  # each endpoint's function name is unique
+
     def set_default_exception_handlers(self):
         self.add_exception_handler(Exception, _any_exception)
         self.add_exception_handler(HttpError, _http_error)

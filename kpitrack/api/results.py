@@ -167,7 +167,7 @@ def _form_errors(form: ResultEntryForm) -> dict:
 
 @router.post(
     "/results/",
-    response={200: ResultOut, **ERRORS, 409: ConflictError, 423: Error},
+    response={200: ResultOut, **ERRORS, 409: ConflictError, 413: Error, 423: Error},
     url_name="results",
     exclude_unset=True,
 )

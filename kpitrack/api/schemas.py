@@ -340,6 +340,5 @@ ERRORS = {
     401: Error,
     403: Error,
     404: Error,
-    413: Error,
     500: Error,
 }
