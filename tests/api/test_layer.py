@@ -154,6 +154,20 @@ def test_an_oversize_body_is_413_and_an_over_nested_one_400(client, alice, workf
     assert client.post("/api/v1/results/", text, content_type="application/json").status_code == 200
     response = client.post("/api/v1/results/", "[1, 2]", content_type="application/json")
     assert _assert_json_error(response, 400) == {"error": "請以 JSON 物件傳送資料。"}
+    # Beyond what Django reads into memory at all (DATA_UPLOAD_MAX_MEMORY_SIZE): still JSON.
+    huge = json.dumps(_draft(workflow, narrative={"progress": "x" * 3_000_000}))
+    response = client.post("/api/v1/results/", huge, content_type="application/json")
+    _assert_json_error(response, 413)
+
+
+def test_a_session_form_post_is_refused_as_not_json_not_a_500(alice, workflow):
+    """The CSRF check reads a form body first, after which the raw body cannot be read."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(alice)
+    browser.get("/work/")
+    token = browser.cookies["csrftoken"].value
+    response = browser.post("/api/v1/results/", {"figures": "1"}, HTTP_X_CSRFTOKEN=token)
+    assert _assert_json_error(response, 400) == {"error": "請以 JSON 格式傳送資料。"}
 
 
 def test_a_body_that_does_not_fit_the_schema_gets_the_field_messages(client, alice, workflow):
