@@ -62,7 +62,9 @@ class SessionAuth(APIKeyCookie):
     param_name = settings.SESSION_COOKIE_NAME
 
     def __init__(self):
-        super().__init__(csrf=False)  # checked below, once the caller is known to be a session
+        # csrf=True tells the docs page to send the CSRF token with "Try it out"; the check itself
+        # is below (django-ninja's would run before knowing whether the caller is signed in).
+        super().__init__(csrf=True)
 
     def __call__(self, request):
         return self.authenticate(request, None)

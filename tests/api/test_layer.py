@@ -240,3 +240,4 @@ def test_the_docs_page_loads_only_local_files(client):
         assert f"/static/ninja/{name}" in html
         assert finders.find(f"ninja/{name}"), name
     assert "/api/v1/openapi.json" in html
+    assert 'data-api-csrf="true"' in html  # "Try it out" sends a session's CSRF token
