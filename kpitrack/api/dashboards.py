@@ -139,14 +139,11 @@ def _overview_answer(request, scope: Scope, unit=None) -> dict:
     }
 
 
-OPTIONS = {"exclude_unset": True}
-
-
 @router.get(
     "/dashboards/{slug:agency}/",
     response={200: OverviewOut, **ERRORS},
     url_name="dashboard-overview",
-    **OPTIONS,
+    exclude_unset=True,
 )
 def overview(request, agency: str, query: Query[DashboardQuery]):
     """The overview of an agency (a ministry: the agencies under it the caller may see)."""
@@ -157,7 +154,7 @@ def overview(request, agency: str, query: Query[DashboardQuery]):
     "/dashboards/{slug:agency}/units/{slug:unit}/",
     response={200: OverviewOut, **ERRORS},
     url_name="dashboard-unit",
-    **OPTIONS,
+    exclude_unset=True,
 )
 def unit(request, agency: str, unit: str, query: Query[DashboardQuery]):
     """The overview of one unit of an agency."""
@@ -192,7 +189,7 @@ def paginate(request, items: list):
     "/dashboards/{slug:agency}/indicators/",
     response={200: IndicatorsOut, **ERRORS},
     url_name="dashboard-indicators",
-    **OPTIONS,
+    exclude_unset=True,
 )
 def indicators(request, agency: str, query: Query[IndicatorsQuery]):
     """The indicator table, filtered and paginated as on the page."""
@@ -280,7 +277,7 @@ def indicator_page_to_dict(page: IndicatorPage) -> dict:
     "/dashboards/{slug:agency}/indicators/{slug:code}/",
     response={200: IndicatorOut, **ERRORS},
     url_name="dashboard-indicator",
-    **OPTIONS,
+    exclude_unset=True,
 )
 def indicator(request, agency: str, code: str, query: Query[IndicatorQuery]):
     """One indicator: definition, targets, quarterly and multi-year series, narrative, history."""

@@ -8,6 +8,9 @@ an error. The endpoints live one module per resource (achievements, results, das
 - Bodies: JSON objects only, at most MAX_BODY_BYTES and MAX_DEPTH levels deep.
 - Errors: always JSON in the shape of kpitrack.api.errors, the status from
   kpitrack.core.refusals.status_of.
+- Answers: checked against their schema (kpitrack.api.schemas); each endpoint says
+  `exclude_unset=True` so an answer carries exactly the keys the endpoint built (a schema's
+  defaults are for the keys some answers leave out, never filled in).
 """
 
 import json
