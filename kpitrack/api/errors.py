@@ -73,7 +73,10 @@ def refusal_answer(exc: BaseException) -> JsonResponse | None:
             extra["errors"] = exc.errors
         if getattr(exc, "answer_current", None) is not None:
             extra["current"] = exc.answer_current
-        return error(exc.message or _default_message(status), status, **extra)
+        response = error(exc.message or _default_message(status), status, **extra)
+        if status == 401:
+            response["WWW-Authenticate"] = "Token"  # how to present oneself (RFC 9110)
+        return response
     message = str(exc) if isinstance(exc, (PermissionDenied, Http404)) and exc.args else ""
     return error(message or _default_message(status), status)
 

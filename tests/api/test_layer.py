@@ -109,6 +109,7 @@ def test_a_token_opens_every_endpoint_and_a_bad_one_none(
     workflow.set_window(alice, opens_in=-1, closes_in=5)
     key = api_token_create(user=alice)
     _assert_json_error(_call(client, method, url, workflow), 401)
+    assert _call(client, method, url, workflow)["WWW-Authenticate"] == "Token"
     response = _call(client, method, url, workflow, HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200, response.content
     # A key that is sent must be valid: no falling back to the session beside it.
@@ -116,6 +117,7 @@ def test_a_token_opens_every_endpoint_and_a_bad_one_none(
     for bad in (f"Token {key}x", f"Bearer {key}", "Token"):
         refused = _call(client, method, url, workflow, HTTP_AUTHORIZATION=bad)
         assert _assert_json_error(refused, 401) == {"error": "API 金鑰無效。"}
+        assert refused["WWW-Authenticate"] == "Token"
 
 
 def test_a_session_post_needs_the_csrf_token_and_a_token_post_does_not(alice, workflow):
