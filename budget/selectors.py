@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from kpitrack.core.engine.achievement import Policy
 
-from .models import AchievementPolicy
+from .models import AchievementPolicy, Agency
 
 
 def achievement_policy_rows(
@@ -35,3 +35,8 @@ def achievement_policy_rows(
 def achievement_policies(*, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Policy]:
     """The engine's policy for each (agency_id, year), in one query (see the rows above)."""
     return {pair: row.engine_policy for pair, row in achievement_policy_rows(pairs=pairs).items()}
+
+
+def all_agencies():
+    """Every agency, as a lazy queryset: where a period form looks up the code it was given."""
+    return Agency.objects.all()

@@ -10,7 +10,8 @@ import re
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from kpitrack import api
+# Only the API's error shape (a module of plain Django): an API caller reads JSON, not a page.
+from kpitrack.api.errors import error as api_error
 
 # C0 controls except tab, line feed and carriage return (which multi-line text fields carry),
 # and UTF-16 surrogates, which are only ever halves of a character.
@@ -50,5 +51,5 @@ class RejectUnusableCharactersMiddleware:
         if message is None:
             return self.get_response(request)
         if request.path_info.startswith("/api/"):
-            return api.error(message, 400)
+            return api_error(message, 400)
         return render(request, "400.html", {"message": message}, status=400)

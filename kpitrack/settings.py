@@ -124,6 +124,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tables2",
     "simple_history",
+    # django-ninja's templates and vendored Swagger UI files, so the API's docs page loads
+    # nothing from a CDN.
+    "ninja",
     "kpitrack",
     "budget",
     "performance",

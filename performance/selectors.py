@@ -684,3 +684,24 @@ def my_work(*, user, year: int, quarter: int) -> MyWork:
         (str(NOT_ENTERED) if state is None else str(labels[state]), n) for state, n in tally.items()
     )
     return MyWork(rows=tuple(rows), counts=counts)
+
+
+def indicator_by_code(*, agency, year: int, code: str) -> Indicator | None:
+    """`agency`'s indicator `code` of `year`, with what its entry reads (goal, agency, unit,
+    inputs, parts), or None."""
+    return (
+        Indicator.objects.select_related("goal", "goal__agency", "responsible_unit")
+        .prefetch_related("inputs", "parts")
+        .filter(goal__agency=agency, goal__year=year, code=code)
+        .first()
+    )
+
+
+def result_of(*, indicator: Indicator, quarter: int) -> Result | None:
+    """The indicator's result of `quarter`, or None when nothing is entered yet."""
+    return Result.objects.filter(indicator=indicator, quarter=quarter).first()
+
+
+def result_with_figures(*, pk: int) -> Result:
+    """The result `pk` as stored now, with its figures."""
+    return Result.objects.prefetch_related("figures").get(pk=pk)

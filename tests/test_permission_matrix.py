@@ -97,7 +97,7 @@ def _work(suffix=""):
 MATRIX: dict[str, Row] = {
     "home": Row("/", get=expect(302, outsider=200)),  # redirects to the latest year with data
     "achievements": Row("/achievements/?year=2013", get=SIGNED_IN),
-    "api-achievements": Row("/api/v1/achievements/?year=2013&agency=nia", get=API_OF_NIA),
+    "api:achievements": Row("/api/v1/achievements/?year=2013&agency=nia", get=API_OF_NIA),
     "reports": Row("/reports/", get=SIGNED_IN),
     "report-pick": Row(
         "/reports/pick/?agency=nia&kind=budget&year=2013",
@@ -148,7 +148,7 @@ MATRIX: dict[str, Row] = {
         lambda cast: (_submitted(cast), f"/evidence/{cast.evidence.pk}/")[1], get=OF_NIA
     ),
     "indicator-history": Row(lambda cast: f"/indicators/{cast.indicator.pk}/history/", get=OF_NIA),
-    "api-results": Row(
+    "api:results": Row(
         "/api/v1/results/?year=2013&quarter=1",
         get=expect(200, anonymous=401),  # each caller's list holds what it may see
         # The FY2013 window is closed: 423 for those who may enter, 403 for the rest.
@@ -184,14 +184,21 @@ MATRIX: dict[str, Row] = {
     "dashboards:indicators": Row("/dashboards/nia/indicators/", get=OF_NIA),
     "dashboards:unit": Row("/dashboards/nia/units/international-affairs/", get=OF_NIA),
     "dashboards:indicator": Row("/dashboards/nia/indicators/intl-cooperation/", get=OF_NIA),
-    "api-dashboard-overview": Row("/api/v1/dashboards/nia/", get=API_OF_NIA),
-    "api-dashboard-indicators": Row("/api/v1/dashboards/nia/indicators/", get=API_OF_NIA),
-    "api-dashboard-unit": Row(
+    "api:dashboard-overview": Row("/api/v1/dashboards/nia/", get=API_OF_NIA),
+    "api:dashboard-indicators": Row("/api/v1/dashboards/nia/indicators/", get=API_OF_NIA),
+    "api:dashboard-unit": Row(
         "/api/v1/dashboards/nia/units/international-affairs/", get=API_OF_NIA
     ),
-    "api-dashboard-indicator": Row(
+    "api:dashboard-indicator": Row(
         "/api/v1/dashboards/nia/indicators/intl-cooperation/", get=API_OF_NIA
     ),
+    # The API's own pages (kpitrack/api/urls.py): its description is public, like the README;
+    # any other address under api/ is a JSON 404, whoever asks.
+    "api:openapi-json": Row("/api/v1/openapi.json", get=ANYONE),
+    "api:openapi-view": Row("/api/v1/docs", get=ANYONE),
+    "api:api-root": Row("/api/v1/", get=expect(404)),
+    "api:not-found": Row("/api/v1/nope/", get=expect(404), post=expect(404)),
+    "api-not-found": Row("/api/v2/results/", get=expect(404), post=expect(404)),
     "set_language": Row(
         "/i18n/setlang/", get=expect(302), post=expect(302), data={"language": "en", "next": "/"}
     ),

@@ -1,13 +1,5 @@
-"""JSON API v1: one module per resource, each with plain `to_dict` functions and its views.
-Decimals travel as exact strings (`kpitrack.core.formatting.exact`/`plain`) so no client turns them
-into floats; answers are UTF-8 JSON with the text as is, not \\u-escaped."""
-
-from django.http import JsonResponse
-
-
-def answer(data: dict, status: int = 200) -> JsonResponse:
-    return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
-
-
-def error(message: str, status: int) -> JsonResponse:
-    return answer({"error": message}, status)
+"""JSON API v1 on django-ninja: `main` is the one NinjaAPI (authentication, body limits, error
+handlers), `schemas` what goes in and out, one module per resource (`achievements`, `results`,
+`dashboards`) with plain `to_dict` functions and its endpoints, `errors` the one error shape,
+`urls` the routes. This package imports nothing on its own, so importing `kpitrack.api.errors`
+(as the middleware does) loads neither django-ninja nor the endpoints."""

@@ -1,17 +1,21 @@
 """GET /api/v1/achievements/: every indicator's achievement for a year through a quarter."""
 
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from ninja import Query, Router
 
-from budget.models import Agency
+from budget.selectors import all_agencies
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import exact, plain
 from kpitrack.core.forms import PeriodForm
+from kpitrack.core.refusals import Refusal
 from performance.permissions import agencies_for_user, can_view_agency
 from performance.reasons import status_label
 from performance.selectors import Achievement, PartRow, achievements_for_year
 
-from . import answer, error
+from .schemas import ERRORS, AchievementsOut, AchievementsQuery
+
+router = Router(tags=["achievements"])
 
 
 def part_to_dict(part: PartRow) -> dict:
@@ -52,27 +56,30 @@ def achievement_to_dict(row: Achievement) -> dict:
     }
 
 
-@require_GET
-def achievements(request):
-    if not request.user.is_authenticated:
-        return error(_("請先登入。"), 401)
-    form = PeriodForm(request.GET, agencies=Agency.objects.all())
+@router.get(
+    "/achievements/",
+    response={200: AchievementsOut, **ERRORS},
+    url_name="achievements",
+    exclude_unset=True,
+)
+def achievements(request, query: Query[AchievementsQuery]):
+    """Every indicator of the agencies the caller may see (or of `agency`): achievement rate,
+    light and, where it cannot be computed, the reason; as published and recomputed."""
+    form = PeriodForm(request.GET, agencies=all_agencies())
     if not form.is_valid():
-        return error(form.message, 400)
+        raise Refusal(form.message)
     year, quarter, agency = (form.cleaned_data[k] for k in ("year", "quarter", "agency"))
-    if agency is not None and not can_view_agency(request.user, agency):
-        return error(_("您沒有檢視這個機關的權限。"), 403)
+    if agency is not None and not can_view_agency(request.auth, agency):
+        raise PermissionDenied(_("您沒有檢視這個機關的權限。"))
     rows = achievements_for_year(
         year=year,
         through_quarter=quarter,
         agency=agency,
-        agencies=agencies_for_user(request.user),
+        agencies=agencies_for_user(request.auth),
     )
-    return answer(
-        {
-            "year": year,
-            "roc_year": to_roc(year),
-            "through_quarter": quarter,
-            "results": [achievement_to_dict(row) for row in rows],
-        }
-    )
+    return {
+        "year": year,
+        "roc_year": to_roc(year),
+        "through_quarter": quarter,
+        "results": [achievement_to_dict(row) for row in rows],
+    }

@@ -5,10 +5,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import Http404
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from ninja import Query, Router
 
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import exact, plain
+from kpitrack.core.refusals import Refusal
 from kpitrack.dashboards.period import BadPeriod, parse_indicator_year, resolve_period
 from kpitrack.dashboards.selectors import (
     GoalStanding,
@@ -31,8 +32,18 @@ from kpitrack.dashboards.tables import IndicatorFilter
 from performance.reasons import status_label
 from performance.selectors import indicator_history
 
-from . import answer, error
 from .achievements import achievement_to_dict
+from .schemas import (
+    ERRORS,
+    DashboardQuery,
+    IndicatorOut,
+    IndicatorQuery,
+    IndicatorsOut,
+    IndicatorsQuery,
+    OverviewOut,
+)
+
+router = Router(tags=["dashboards"])
 
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
 
@@ -75,29 +86,25 @@ def goal_to_dict(goal: GoalStanding) -> dict:
     }
 
 
-def _guard(view):
-    """Signed-in users only; like the pages, an unknown agency is 404 and one that is not the
-    user's 403."""
-
-    def wrapped(request, agency, **kwargs):
-        if not request.user.is_authenticated:
-            return error(_("請先登入。"), 401)
-        try:
-            scope = scope_for(user=request.user, code=agency)
-        except Http404:
-            return error(_("找不到機關代碼「%(code)s」。") % {"code": agency}, 404)
-        except PermissionDenied:
-            return error(_("您沒有檢視這個機關資料的權限。"), 403)
-        return view(request, scope, **kwargs)
-
-    return require_GET(wrapped)
-
-
-def _overview_answer(request, scope: Scope, unit=None):
+def _scope(user, agency: str) -> Scope:
+    """Like the pages: an unknown agency is 404 and one that is not the user's 403."""
     try:
-        period = resolve_period(request.GET, scope)
+        return scope_for(user=user, code=agency)
+    except Http404:
+        raise Http404(_("找不到機關代碼「%(code)s」。") % {"code": agency}) from None
+    except PermissionDenied:
+        raise PermissionDenied(_("您沒有檢視這個機關資料的權限。")) from None
+
+
+def _period(request, scope: Scope):
+    try:
+        return resolve_period(request.GET, scope)
     except BadPeriod as exc:
-        return error(exc.message, 400)
+        raise Refusal(exc.message) from None
+
+
+def _overview_answer(request, scope: Scope, unit=None) -> dict:
+    period = _period(request, scope)
     base = {
         "agency": scope.agency.code,
         "agencies": [a.code for a in scope.agencies],
@@ -108,42 +115,53 @@ def _overview_answer(request, scope: Scope, unit=None):
         "notice": period.notice,
     }
     if period.year is None:
-        return answer({**base, "counts": None, "goals": [], "attention": [], "by_agency": []})
+        return {**base, "counts": None, "goals": [], "attention": [], "by_agency": []}
     ov = overview_of(scope, period.year, period.quarter, unit=unit)
-    return answer(
-        {
-            **base,
-            "indicators": ov.total,
-            "counts": ov.counts,
-            "projected": ov.projected,
-            "goals": [goal_to_dict(g) for g in ov.goals],
-            "attention_total": ov.attention_total,
-            "attention": [row_to_dict(row) for row in ov.attention],
-            "by_agency": [
-                {
-                    "agency": s.agency.code,
-                    "name": s.agency.name,
-                    "indicators": s.total,
-                    "counts": s.counts,
-                    "goals": s.goals_total,
-                    "green_goals": s.goals_green,
-                }
-                for s in ov.agencies
-            ],
-        }
-    )
+    return {
+        **base,
+        "indicators": ov.total,
+        "counts": ov.counts,
+        "projected": ov.projected,
+        "goals": [goal_to_dict(g) for g in ov.goals],
+        "attention_total": ov.attention_total,
+        "attention": [row_to_dict(row) for row in ov.attention],
+        "by_agency": [
+            {
+                "agency": s.agency.code,
+                "name": s.agency.name,
+                "indicators": s.total,
+                "counts": s.counts,
+                "goals": s.goals_total,
+                "green_goals": s.goals_green,
+            }
+            for s in ov.agencies
+        ],
+    }
 
 
-@_guard
-def overview(request, scope: Scope):
-    return _overview_answer(request, scope)
+@router.get(
+    "/dashboards/{slug:agency}/",
+    response={200: OverviewOut, **ERRORS},
+    url_name="dashboard-overview",
+    exclude_unset=True,
+)
+def overview(request, agency: str, query: Query[DashboardQuery]):
+    """The overview of an agency (a ministry: the agencies under it the caller may see)."""
+    return _overview_answer(request, _scope(request.auth, agency))
 
 
-@_guard
-def unit(request, scope: Scope, unit: str):
+@router.get(
+    "/dashboards/{slug:agency}/units/{slug:unit}/",
+    response={200: OverviewOut, **ERRORS},
+    url_name="dashboard-unit",
+    exclude_unset=True,
+)
+def unit(request, agency: str, unit: str, query: Query[DashboardQuery]):
+    """The overview of one unit of an agency."""
+    scope = _scope(request.auth, agency)
     found = unit_of(scope, unit)
     if found is None:
-        return error(_("找不到單位代碼「%(code)s」。") % {"code": unit}, 404)
+        raise Http404(_("找不到單位代碼「%(code)s」。") % {"code": unit})
     return _overview_answer(request, Scope(scope.agency, (scope.agency,)), found)
 
 
@@ -167,33 +185,35 @@ def paginate(request, items: list):
     }
 
 
-@_guard
-def indicators(request, scope: Scope):
-    try:
-        period = resolve_period(request.GET, scope)
-    except BadPeriod as exc:
-        return error(exc.message, 400)
+@router.get(
+    "/dashboards/{slug:agency}/indicators/",
+    response={200: IndicatorsOut, **ERRORS},
+    url_name="dashboard-indicators",
+    exclude_unset=True,
+)
+def indicators(request, agency: str, query: Query[IndicatorsQuery]):
+    """The indicator table, filtered and paginated as on the page."""
+    scope = _scope(request.auth, agency)
+    period = _period(request, scope)
     if period.year is None:
-        return answer({"year": None, "count": 0, "results": []})
+        return {"year": None, "count": 0, "results": []}
     filters = IndicatorFilter(request.GET, scope=scope, year=period.year)
     if not filters.is_valid():
-        return error(filters.message, 400)
+        raise Refusal(filters.message)
     rows = filters.keep(rows_for(scope, period.year, period.quarter))
     try:
         shown, meta = paginate(request, rows)
     except ValueError as exc:
-        return error(str(exc), 400)
-    return answer(
-        {
-            "agency": scope.agency.code,
-            "year": period.year,
-            "roc_year": to_roc(period.year),
-            "through_quarter": period.quarter,
-            "notice": period.notice,
-            **meta,
-            "results": [row_to_dict(row) for row in with_full(list(shown), period.quarter)],
-        }
-    )
+        raise Refusal(str(exc)) from None
+    return {
+        "agency": scope.agency.code,
+        "year": period.year,
+        "roc_year": to_roc(period.year),
+        "through_quarter": period.quarter,
+        "notice": period.notice,
+        **meta,
+        "results": [row_to_dict(row) for row in with_full(list(shown), period.quarter)],
+    }
 
 
 def point_to_dict(point: Point) -> dict:
@@ -253,16 +273,23 @@ def indicator_page_to_dict(page: IndicatorPage) -> dict:
     }
 
 
-@_guard
-def indicator(request, scope: Scope, code: str):
+@router.get(
+    "/dashboards/{slug:agency}/indicators/{slug:code}/",
+    response={200: IndicatorOut, **ERRORS},
+    url_name="dashboard-indicator",
+    exclude_unset=True,
+)
+def indicator(request, agency: str, code: str, query: Query[IndicatorQuery]):
+    """One indicator: definition, targets, quarterly and multi-year series, narrative, history."""
+    scope = _scope(request.auth, agency)
     by_year = indicator_outcomes(agency=scope.agency, code=code)
     years = list(by_year)
     if not years:
-        return error(_("找不到指標代碼「%(code)s」。") % {"code": code}, 404)
+        raise Http404(_("找不到指標代碼「%(code)s」。") % {"code": code})
     try:
         year = parse_indicator_year(request.GET, years)
     except BadPeriod as exc:
-        return error(exc.message, 400)
+        raise Refusal(exc.message) from None
     page = indicator_page(by_year=by_year, year=year)
     history = [
         {
@@ -275,4 +302,4 @@ def indicator(request, scope: Scope, code: str):
         }
         for entry in indicator_history(indicator=page.indicator)
     ]
-    return answer({**indicator_page_to_dict(page), "history": history})
+    return {**indicator_page_to_dict(page), "history": history}

@@ -4,49 +4,37 @@ The caller is the signed-in session user or the holder of `Authorization: Token 
 (`manage.py create_api_token USER`). A POST saves a draft through the same service as the entry
 form, read through the same form, so both refuse the same input with the same message:
 400 per-field errors, 403 not allowed, 409 stale version (with the current values), 423 locked,
-approved or outside the entry window.
+approved or outside the entry window (the statuses come from kpitrack.core.refusals).
 """
 
-import json
-
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
+from ninja import Query, Router
 
-from budget.models import Agency
+from budget.selectors import all_agencies
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import exact, plain
 from kpitrack.core.forms import PeriodForm
+from kpitrack.core.refusals import Refusal
 from kpitrack.core.versioning import ConcurrentEditError
-from kpitrack.tokens import user_for_token
 from performance import services
 from performance.forms import FIGURE_PREFIX, NARRATIVE_FIELDS, ResultEntryForm, figure_inputs
 from performance.models import Indicator, Result
 from performance.permissions import agencies_for_user, can_view_agency
 from performance.reasons import reason_message, status_label, undeclared_inputs_message
-from performance.selectors import NOT_ENTERED, achievement_preview, achievements_for_year
+from performance.selectors import (
+    NOT_ENTERED,
+    achievement_preview,
+    achievements_for_year,
+    indicator_by_code,
+    result_of,
+    result_with_figures,
+)
 
-from . import answer, error
+from .errors import Invalid
+from .schemas import ERRORS, ConflictError, Error, ResultIn, ResultOut, ResultsOut, ResultsQuery
 
-
-class _Refused(Exception):
-    def __init__(self, response):
-        self.response = response
-
-
-def _caller(request):
-    """The user a request speaks for; a token, when sent, must be valid (no falling back)."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _sep, key = header.partition(" ")
-        user = user_for_token(key.strip()) if scheme.lower() == "token" and key.strip() else None
-        if user is None:
-            raise _Refused(error(_("API 金鑰無效。"), 401))
-        return user, True
-    if request.user.is_authenticated:
-        return request.user, False
-    raise _Refused(error(_("請先登入或提供 API 金鑰。"), 401))
+router = Router(tags=["results"])
 
 
 def inputs_to_dict(indicator: Indicator) -> list[dict]:
@@ -90,13 +78,21 @@ def result_to_dict(indicator: Indicator, quarter: int, result: Result | None, ou
     }
 
 
-def _list(request, user):
-    form = PeriodForm(request.GET, agencies=Agency.objects.all())
+@router.get(
+    "/results/",
+    response={200: ResultsOut, **ERRORS},
+    url_name="results",
+    exclude_unset=True,
+)
+def results(request, query: Query[ResultsQuery]):
+    """The quarter's results the caller may see, entered or not, with each indicator's inputs."""
+    user = request.auth
+    form = PeriodForm(request.GET, agencies=all_agencies())
     if not form.is_valid():
-        return error(form.message, 400)
+        raise Refusal(form.message)
     year, quarter, agency = (form.cleaned_data[k] for k in ("year", "quarter", "agency"))
     if agency is not None and not can_view_agency(user, agency):
-        return error(_("您沒有檢視這個機關的權限。"), 403)
+        raise PermissionDenied(_("您沒有檢視這個機關的權限。"))
     rows = achievements_for_year(
         year=year,
         through_quarter=quarter,
@@ -105,78 +101,39 @@ def _list(request, user):
         include_unapproved=True,
     )
     unit = request.GET.get("unit") or None
-    results = [
+    answers = [
         result_to_dict(row.indicator, quarter, row.result, row.outcome)
         for row in rows
         if unit is None or getattr(row.indicator.responsible_unit, "code", None) == unit
     ]
-    return answer({"year": year, "roc_year": to_roc(year), "quarter": quarter, "results": results})
+    return {"year": year, "roc_year": to_roc(year), "quarter": quarter, "results": answers}
 
 
-def _field_errors(errors: dict) -> dict:
-    return {field: [str(m) for m in messages] for field, messages in errors.items()}
-
-
-def _bad(errors: dict):
-    errors = _field_errors(errors)
-    first = next(m for messages in errors.values() for m in messages)
-    return answer({"error": first, "errors": errors}, 400)
-
-
-def _read_body(request) -> dict:
-    if request.content_type != "application/json":
-        raise _Refused(error(_("請以 JSON 格式傳送資料。"), 400))
-    try:
-        body = json.loads(request.body.decode("utf-8") or "null")
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _Refused(error(_("請以 JSON 格式傳送資料。"), 400)) from None
-    if not isinstance(body, dict):
-        raise _Refused(error(_("請以 JSON 物件傳送資料。"), 400))
-    return body
-
-
-def _indicator(user, body) -> tuple[Indicator, int]:
+def _indicator(payload: ResultIn) -> tuple[Indicator, int]:
     period = PeriodForm(
-        {k: body.get(k) for k in ("year", "quarter", "agency") if body.get(k) is not None},
-        agencies=Agency.objects.all(),
+        {"year": payload.year, "quarter": payload.quarter, "agency": payload.agency},
+        agencies=all_agencies(),
     )
-    errors = {}
-    if not body.get("agency"):
-        errors["agency"] = [_("請指定機關代碼（agency）。")]
-    if body.get("quarter") is None:
-        errors["quarter"] = [_("請指定季別（quarter，1 到 4）。")]
     if not period.is_valid():
-        errors.update(period.errors)
-    if errors:
-        raise _Refused(_bad(errors))
-    code = body.get("indicator")
-    indicator = (
-        Indicator.objects.select_related("goal", "goal__agency", "responsible_unit")
-        .prefetch_related("inputs", "parts")
-        .filter(goal__agency=period.cleaned_data["agency"], goal__year=period.cleaned_data["year"])
-        .filter(code=code if isinstance(code, str) else "")
-        .first()
+        raise Invalid(period.errors)
+    year, quarter = period.cleaned_data["year"], period.cleaned_data["quarter"]
+    indicator = indicator_by_code(
+        agency=period.cleaned_data["agency"], year=year, code=payload.indicator
     )
     if indicator is None:
         message = _("%(year)s 年度沒有代碼為「%(code)s」的指標。") % {
-            "year": period.cleaned_data["year"],
-            "code": code,
+            "year": year,
+            "code": payload.indicator,
         }
-        raise _Refused(_bad({"indicator": [message]}))
-    return indicator, period.cleaned_data["quarter"]
+        raise Invalid({"indicator": [message]})
+    return indicator, quarter
 
 
-def _entry_form(indicator, result, body) -> ResultEntryForm:
+def _entry_form(indicator, result, payload: ResultIn) -> ResultEntryForm:
     """The entry form, filled from the JSON body, so the API reads figures as the page does."""
-    figures = body.get("figures") or {}
-    narrative = body.get("narrative") or {}
+    figures = payload.figures or {}
+    narrative = payload.narrative or {}
     errors = {}
-    if not isinstance(figures, dict):
-        errors["figures"] = [_("figures 必須是以填報項目代號為鍵的物件。")]
-        figures = {}
-    if not isinstance(narrative, dict):
-        errors["narrative"] = [_("narrative 必須是物件。")]
-        narrative = {}
     keys = {item.key for item in figure_inputs(indicator)}
     valid = "、".join(f"{item.label}（{item.key}）" for item in figure_inputs(indicator))
     for key in sorted(set(figures) - keys):
@@ -186,15 +143,11 @@ def _entry_form(indicator, result, body) -> ResultEntryForm:
             _("「%(key)s」不是說明欄位；可用：%(keys)s。")
             % {"key": key, "keys": "、".join(NARRATIVE_FIELDS)}
         ]
-    for key, value in figures.items():
-        if value is not None and not isinstance(value, str):
-            errors[f"figures.{key}"] = [_('數值請以字串傳送，例如 "1234.5"。')]
     if errors:
-        raise _Refused(_bad(errors))
+        raise Invalid(errors)
     data = {FIGURE_PREFIX + key: "" if value is None else value for key, value in figures.items()}
     data.update({name: "" if v is None else str(v) for name, v in narrative.items()})
-    version = body.get("version")
-    data["version"] = "" if version is None else str(version)
+    data["version"] = "" if payload.version is None else str(payload.version)
     return ResultEntryForm(data, indicator=indicator, result=result)
 
 
@@ -212,16 +165,24 @@ def _form_errors(form: ResultEntryForm) -> dict:
     return errors
 
 
-def _save(body: dict, user):
-    indicator, quarter = _indicator(user, body)
-    result = Result.objects.filter(indicator=indicator, quarter=quarter).first()
-    form = _entry_form(indicator, result, body)
+@router.post(
+    "/results/",
+    response={200: ResultOut, **ERRORS, 409: ConflictError, 413: Error, 423: Error},
+    url_name="results",
+    exclude_unset=True,
+)
+def result_save(request, payload: ResultIn):
+    """Saves a draft of one indicator's quarter, as the entry form does. A session needs the
+    CSRF token (`X-CSRFToken`); a token does not."""
+    indicator, quarter = _indicator(payload)
+    result = result_of(indicator=indicator, quarter=quarter)
+    form = _entry_form(indicator, result, payload)
     if not form.is_valid():
-        return _bad(_form_errors(form))
+        raise Invalid(_form_errors(form))
     # Only the figures the caller sent change; the others keep what is stored.
-    sent = set(body.get("figures") or {})
+    sent = set(payload.figures or {})
     figures = {key: value for key, value in form.figures().items() if key in sent}
-    narrative = {k: v for k, v in form.narrative().items() if k in (body.get("narrative") or {})}
+    narrative = {k: v for k, v in form.narrative().items() if k in (payload.narrative or {})}
     try:
         saved = services.result_save_draft(
             indicator=indicator,
@@ -229,46 +190,22 @@ def _save(body: dict, user):
             figures=figures,
             narrative=narrative,
             expected_version=form.cleaned_data["version"],
-            user=user,
+            user=request.auth,
         )
     except ValidationError as exc:
         form.add_service_errors(exc)
-        return _bad(_form_errors(form))
-    except PermissionDenied:
-        return error(_("您沒有填報此指標的權限。"), 403)
+        raise Invalid(_form_errors(form)) from exc
+    except PermissionDenied as exc:
+        raise PermissionDenied(_("您沒有填報此指標的權限。")) from exc
     except ConcurrentEditError as exc:
-        body = {"error": exc.message}
-        if exc.current is not None:
-            current = Result.objects.prefetch_related("figures").get(pk=exc.current.pk)
-            body["current"] = _saved(indicator, quarter, current)
-        return answer(body, 409)
-    except (services.ResultLocked, services.WindowClosed) as exc:
-        return error(str(exc), 423)
-    saved = Result.objects.prefetch_related("figures").get(pk=saved.pk)
-    return answer(_saved(indicator, quarter, saved))
+        if exc.current is not None:  # the other person's values, to show beside the refusal
+            current = result_with_figures(pk=exc.current.pk)
+            exc.answer_current = _saved(indicator, quarter, current)
+        raise
+    return _saved(indicator, quarter, result_with_figures(pk=saved.pk))
 
 
 def _saved(indicator, quarter, result) -> dict:
     figures = {f.key: f.value for f in result.figures.all()}
     outcome = achievement_preview(indicator=indicator, quarter=quarter, figures=figures)
     return result_to_dict(indicator, quarter, result, outcome)
-
-
-@csrf_exempt
-def results(request):
-    try:
-        user, by_token = _caller(request)
-        if request.method == "GET":
-            return _list(request, user)
-        if request.method != "POST":
-            return error(_("只接受 GET 與 POST。"), 405)
-        body = _read_body(request)  # before the CSRF check, which reads a form body
-        if not by_token:
-            # A session is a browser's: it keeps Django's CSRF protection; a token is not sent
-            # by browsers on their own, so it needs none.
-            refused = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
-            if refused is not None:
-                return error(_("CSRF 驗證失敗，請重新載入頁面。"), 403)
-        return _save(body, user)
-    except _Refused as refused:
-        return refused.response

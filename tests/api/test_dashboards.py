@@ -99,3 +99,25 @@ def test_an_agency_that_is_not_the_users_is_403(signed_in, url):
     response = signed_in.get(url)
     assert response.status_code == 403
     assert response.json() == {"error": "您沒有檢視這個機關資料的權限。"}
+
+
+def test_an_agency_without_approved_data_answers_only_the_period_and_empty_lists(admin, alice):
+    from budget.services import agency_create
+
+    agency_create(user=alice, code="empty", name="尚無資料署")
+    overview = admin.get("/api/v1/dashboards/empty/").json()
+    assert overview == {
+        "agency": "empty",
+        "agencies": ["empty"],
+        "unit": None,
+        "year": None,
+        "roc_year": None,
+        "through_quarter": 4,
+        "notice": None,
+        "counts": None,
+        "goals": [],
+        "attention": [],
+        "by_agency": [],
+    }
+    table = admin.get("/api/v1/dashboards/empty/indicators/").json()
+    assert table == {"year": None, "count": 0, "results": []}
