@@ -433,6 +433,48 @@ def achievement_of(indicator, outcome: Outcome, through_quarter: int, used_previ
     )
 
 
+# --- goals and indicators --------------------------------------------------------------------
+
+
+def has_goals(*, agency, year: int) -> bool:
+    """Whether the agency has strategic goals in `year`: one query."""
+    return StrategicGoal.objects.filter(agency=agency, year=year).exists()
+
+
+def goal_years(*, agencies) -> dict[int, set[int]]:
+    """The years with strategic goals, by agency id, for `agencies` (instances or a query of
+    them): one query, however many agencies."""
+    years: dict[int, set[int]] = {}
+    pairs = StrategicGoal.objects.filter(agency__in=agencies).values_list("agency_id", "year")
+    for agency_id, year in pairs.distinct():
+        years.setdefault(agency_id, set()).add(year)
+    return years
+
+
+def indicators_of_year(*, agency, year: int) -> list[Indicator]:
+    """The agency's indicators of `year` in the documents' order, with goal, responsible unit
+    and target parts: two queries."""
+    return list(
+        Indicator.objects.filter(goal__agency=agency, goal__year=year)
+        .select_related("goal", "responsible_unit")
+        .prefetch_related("parts")
+        .order_by("goal__order", "order", "id")
+    )
+
+
+def unapproved_results(*, agency, year: int, quarter: int) -> list[Result]:
+    """The quarter's results of the agency's `year` whose figures are not final (see
+    `approved_results_q`), with their indicators, in the documents' order: one query."""
+    return list(
+        Result.objects.filter(
+            indicator__goal__agency=agency, indicator__goal__year=year, quarter=quarter
+        )
+        .exclude(approved_results_q())
+        .select_related("indicator")
+        .order_by("indicator__goal__order", "indicator__order", "indicator_id")
+    )
+
+
 # --- history ---------------------------------------------------------------------------------
 
 
