@@ -431,7 +431,7 @@ def quarter_results(
 
     Read by goal and kept by id: see _entry_rows. With `for_update` (in a transaction that
     writes them) the results are read by id instead and locked: read by goal, the lock would
-    take the goal's other results too and, on PostgreSQL, the joined indicators' rows."""
+    hold the goal's other results too."""
     ids = set(indicator_ids)
     results = Result.objects.filter(quarter=quarter)
     if for_update:
