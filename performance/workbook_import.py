@@ -244,7 +244,8 @@ def _shown(value, spec: wb.InputSpec | None = None, blank: str | None = None) ->
 
 
 def _changes(parsed: wb.ParsedRow, rating: bool, stored: dict | None, figures: dict, blank):
-    """What the row would change: each entered figure and text against the stored ones."""
+    """What the row would change: each entered figure and text against the stored ones
+    (`figures` as `quarter_results` gives them: key -> (id, value, published rate))."""
     spec = wb.InputSpec("", "", wb.RATING, Decimal(0), Decimal(1)) if rating else None
     changes = []
     for key, new in parsed.figures.items():
