@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from kpitrack.core.engine.achievement import Policy
 
-from .models import AchievementPolicy, Agency
+from .models import AchievementPolicy, Agency, AnnualPolicy, HeadcountBudget, PolicyGoal, Unit
 
 
 def achievement_policy_rows(
@@ -40,3 +40,51 @@ def achievement_policies(*, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int,
 def all_agencies():
     """Every agency, as a lazy queryset: where a period form looks up the code it was given."""
     return Agency.objects.all()
+
+
+def agency_by_pk(*, pk) -> Agency | None:
+    """One query."""
+    return Agency.objects.filter(pk=pk).first()
+
+
+def unit_by_pk(*, agency: Agency, pk) -> Unit | None:
+    """The unit `pk` if it is `agency`'s: one query."""
+    return Unit.objects.filter(pk=pk, agency=agency).first()
+
+
+def units_of(*, agency: Agency) -> list[Unit]:
+    """The agency's units with their parents, in their order: one query."""
+    return list(agency.units.select_related("parent").order_by("order", "id"))
+
+
+def annual_policy(*, agency: Agency, year: int) -> tuple[AnnualPolicy | None, list[PolicyGoal]]:
+    """The year's 施政目標與重點 and its goals with their items, in order: three queries (one
+    when there is none)."""
+    policy = AnnualPolicy.objects.filter(agency=agency, year=year).first()
+    if policy is None:
+        return None, []
+    return policy, list(policy.goals.prefetch_related("items").order_by("order"))
+
+
+def headcount_budgets(*, agency: Agency, year: int) -> list[HeadcountBudget]:
+    """The year's 預算員額 tables with their lines: two queries."""
+    return list(HeadcountBudget.objects.filter(agency=agency, year=year).prefetch_related("lines"))
+
+
+def has_budget_data(*, agency: Agency, year: int) -> bool:
+    """Whether the year has a 施政目標與重點 or a 預算員額 table: one or two queries."""
+    return (
+        AnnualPolicy.objects.filter(agency=agency, year=year).exists()
+        or HeadcountBudget.objects.filter(agency=agency, year=year).exists()
+    )
+
+
+def budget_years(*, agencies) -> dict[int, set[int]]:
+    """The years with a 施政目標與重點 or a 預算員額 table, by agency id, for `agencies`
+    (instances or a query of them): two queries, however many agencies."""
+    years: dict[int, set[int]] = {}
+    for model in (AnnualPolicy, HeadcountBudget):
+        pairs = model.objects.filter(agency__in=agencies).values_list("agency_id", "year")
+        for agency_id, year in pairs.distinct():
+            years.setdefault(agency_id, set()).add(year)
+    return years

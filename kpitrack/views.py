@@ -1,22 +1,18 @@
 from django.contrib.auth.decorators import login_required
-from django.db.models import Max
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from kpitrack.core.formatting import through_quarter_choices
 from kpitrack.core.forms import PeriodForm
 from kpitrack.tables import AchievementTable
-from performance.models import StrategicGoal
 from performance.permissions import agencies_for_user
-from performance.selectors import achievements_for_year, latest_approved_period
+from performance.selectors import achievements_for_year, goal_years, latest_approved_period
 
 
-def _goals(user):
-    return StrategicGoal.objects.filter(agency__in=agencies_for_user(user))
-
-
-def _years(user):
-    return list(_goals(user).order_by("-year").values_list("year", flat=True).distinct())
+def _years(user) -> list[int]:
+    """The years with goals among the agencies the user may see, newest first."""
+    by_agency = goal_years(agencies=agencies_for_user(user))
+    return sorted(set().union(*by_agency.values()), reverse=True)
 
 
 def _latest(user) -> str | None:
@@ -26,8 +22,8 @@ def _latest(user) -> str | None:
     period = latest_approved_period(agencies=agencies)
     if period is not None:
         return f"{reverse('achievements')}?year={period[0]}&quarter={period[1]}"
-    latest = _goals(user).aggregate(latest=Max("year"))["latest"]
-    return None if latest is None else f"{reverse('achievements')}?year={latest}"
+    years = _years(user)
+    return f"{reverse('achievements')}?year={years[0]}" if years else None
 
 
 @login_required

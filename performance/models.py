@@ -19,7 +19,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from budget.models import Agency, Unit
-from kpitrack.core.engine.achievement import Aggregation, Method
+from kpitrack.core.engine.achievement import Method
 from kpitrack.core.engine.calendar import FIRST_YEAR, LAST_YEAR
 from kpitrack.core.engine.formula import FormulaError, parse
 from kpitrack.core.engine.numbers import (
@@ -31,6 +31,7 @@ from kpitrack.core.engine.numbers import (
 )
 from kpitrack.core.versioning import Versioned
 
+from .choices import AggregationChoice, MethodChoice
 from .reasons import figure_error_message, formula_error_message
 
 KEY_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -127,21 +128,8 @@ class StrategicGoal(Versioned):
 class Indicator(Versioned):
     """關鍵績效指標 / 衡量指標: what is measured, how, and how its achievement is computed."""
 
-    class MethodChoice(models.TextChoices):
-        COUNT = Method.COUNT.value, _("數量（越高越好）")
-        LOWER = Method.LOWER.value, _("數量（越低越好）")
-        RATIO = Method.RATIO.value, _("比率（分子÷分母）")
-        GROWTH = Method.GROWTH.value, _("較上年度成長率")
-        WEIGHTED = Method.WEIGHTED.value, _("加權子項目")
-        MULTI = Method.MULTI.value, _("多項目標同時達成")
-        ORDINAL = Method.ORDINAL.value, _("等第代碼")
-        RATING = Method.RATING.value, _("外部評等（達成／未達成）")
-        FORMULA = Method.FORMULA.value, _("自訂公式")
-
-    class AggregationChoice(models.TextChoices):
-        LATEST = Aggregation.LATEST.value, _("最新累計數")
-        SUM = Aggregation.SUM.value, _("各季加總")
-        AVERAGE = Aggregation.AVERAGE.value, _("各季平均")
+    MethodChoice = MethodChoice
+    AggregationChoice = AggregationChoice
 
     goal = models.ForeignKey(
         StrategicGoal,

@@ -9,6 +9,8 @@ from kpitrack.core.engine.numbers import FIGURE_DECIMAL_PLACES, FIGURE_LIMIT, Fi
 from kpitrack.core.engine.shape import ShapeProblem
 from kpitrack.core.formatting import quarter_label
 
+from .choices import MethodChoice
+
 STATUS_LABELS = {
     "green": gettext_lazy("綠燈"),
     "yellow": gettext_lazy("黃燈"),
@@ -98,10 +100,7 @@ def formula_error_message(exc: FormulaError) -> str:
 
 
 def _method_label(value) -> str:
-    # Imported here because the models import this module.
-    from .models import Indicator
-
-    return str(dict(Indicator.MethodChoice.choices).get(value, value))
+    return str(dict(MethodChoice.choices).get(value, value))
 
 
 def shape_problem_message(problem: ShapeProblem) -> str:

@@ -1,6 +1,7 @@
 """Reads. Every function here runs a fixed number of queries, whatever the number of indicators."""
 
 from calendar import monthrange
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -45,17 +46,33 @@ NOT_ENTERED = gettext_lazy("未填報")
 
 def indicator_spec(indicator: Indicator) -> Spec:
     """The engine's view of an indicator; needs `inputs` and `parts` prefetched."""
+    return _spec(
+        indicator.method,
+        indicator.aggregation,
+        indicator.inputs.all(),
+        tuple(Part(p.key, p.label, p.value, p.unit, p.weight) for p in indicator.parts.all()),
+        indicator.formula,
+        indicator.baseline,
+        indicator.part_rate_cap,
+    )
+
+
+# Looked up rather than constructed for every indicator; an unknown value still raises.
+_METHODS = {m.value: m for m in Method}
+_AGGREGATIONS = {a.value: a for a in Aggregation}
+
+
+def _spec(method, aggregation, inputs, parts, formula, baseline, part_rate_cap) -> Spec:
+    """The engine's Spec of an indicator's fields, read as an instance (`indicator_spec`) or a
+    plain row (`_entry_spec`): `inputs` anything with a `key`, `parts` the engine's Parts."""
     return Spec(
-        method=Method(indicator.method),
-        aggregation=Aggregation(indicator.aggregation),
-        inputs=tuple(i.key for i in indicator.inputs.all()),
-        parts=tuple(
-            Part(key=p.key, label=p.label, target=p.value, unit=p.unit, weight=p.weight)
-            for p in indicator.parts.all()
-        ),
-        formula=indicator.formula or None,
-        baseline=indicator.baseline,
-        part_rate_cap=indicator.part_rate_cap,
+        _METHODS.get(method) or Method(method),
+        _AGGREGATIONS.get(aggregation) or Aggregation(aggregation),
+        tuple([i.key for i in inputs]),
+        parts,
+        formula or None,
+        baseline,
+        part_rate_cap,
     )
 
 
@@ -282,9 +299,6 @@ _ENTRY_FIELDS = (
     "goal_id",
     "responsible_unit_id",
 )
-# Looked up rather than constructed for every indicator; an unknown value still raises.
-_METHODS = {m.value: m for m in Method}
-_AGGREGATIONS = {a.value: a for a in Aggregation}
 
 
 def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
@@ -328,12 +342,12 @@ def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
 
 
 def _entry_spec(row) -> Spec:
-    return Spec(
-        _METHODS.get(row["method"]) or Method(row["method"]),
-        _AGGREGATIONS.get(row["aggregation"]) or Aggregation(row["aggregation"]),
-        tuple([i.key for i in row["inputs"]]),
+    return _spec(
+        row["method"],
+        row["aggregation"],
+        row["inputs"],
         row["parts"],
-        row["formula"] or None,
+        row["formula"],
         row["baseline"],
         row["part_rate_cap"],
     )
@@ -389,6 +403,100 @@ def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
     return answer
 
 
+# The quarter's stored results as plain rows, for whatever compares with or writes them: the
+# workbook's preview and confirm, and the drafts service (locked).
+
+RESULT_COLUMNS = tuple(f.attname for f in Result._meta.concrete_fields)
+
+
+def goals_of_year(*, agency_id: int, year: int):
+    """The ids of the agency's goals of `year`, as a query to narrow another by (no query of
+    its own: it runs inside the other's)."""
+    return StrategicGoal.objects.filter(agency_id=agency_id, year=year).values("pk")
+
+
+def quarter_results(
+    *,
+    quarter: int,
+    indicator_ids: Iterable[int],
+    goal_ids,
+    columns: tuple[str, ...] | None = None,
+    figures: bool = True,
+    for_update: bool = False,
+) -> tuple[dict[int, dict], dict[int, dict[str, tuple[int, Decimal | None, str]]]]:
+    """The quarter's results of the indicators `indicator_ids` (of the goals `goal_ids`: ids,
+    or a query of them) as plain rows by indicator id, with every column or "id",
+    "indicator_id" and `columns`; and, with `figures`, their figures by indicator id, key ->
+    (id, value, published rate). Two queries, one without figures.
+
+    Read by goal and kept by id: see _entry_rows. With `for_update` (in a transaction that
+    writes them) the results are read by id instead and locked: read by goal, the lock would
+    hold the goal's other results too."""
+    ids = set(indicator_ids)
+    results = Result.objects.filter(quarter=quarter)
+    if for_update:
+        results = results.select_for_update().filter(indicator_id__in=list(ids))
+    else:
+        results = results.filter(indicator__goal_id__in=goal_ids)
+    fields = RESULT_COLUMNS if columns is None else ("id", "indicator_id", *columns)
+    rows = {
+        row["indicator_id"]: row for row in results.values(*fields) if row["indicator_id"] in ids
+    }
+    recorded: dict[int, dict[str, tuple[int, Decimal | None, str]]] = {}
+    if figures:
+        by_result = {row["id"]: indicator_id for indicator_id, row in rows.items()}
+        for pk, result_id, key, value, published in ResultFigure.objects.filter(
+            result__quarter=quarter, result__indicator__goal_id__in=goal_ids
+        ).values_list("id", "result_id", "key", "value", "published_rate"):
+            if result_id in by_result:
+                recorded.setdefault(by_result[result_id], {})[key] = (pk, value, published)
+    return rows, recorded
+
+
+def year_indicators(
+    *, agency_id: int, year: int, ids: Iterable[int]
+) -> tuple[dict[int, tuple[str, str, int]], dict[int, str]]:
+    """Of the indicators `ids`: those of the agency's `year` as (name, method, goal id) by id,
+    and the names of the others that exist. One query, two when some are not of that year.
+
+    Read by year and kept by id: see _entry_rows."""
+    ids = set(ids)
+    found = {}
+    for pk, name, method, goal_id in Indicator.objects.filter(
+        goal__agency_id=agency_id, goal__year=year
+    ).values_list("pk", "name", "method", "goal_id"):
+        if pk in ids:
+            found[pk] = (name, method, goal_id)
+    missing = ids - found.keys()
+    others = (
+        dict(Indicator.objects.filter(pk__in=missing).values_list("pk", "name")) if missing else {}
+    )
+    return found, others
+
+
+def indicators_to_enter(
+    *, user, agency_id: int, year: int, quarter: int, unit_id: int | None = None
+) -> list[tuple[Indicator, Result | None]]:
+    """The indicators of the agency's `year` (of one unit's, with `unit_id`) that `user` may
+    enter or review, in the documents' order, with goal, unit, inputs and parts, each with the
+    quarter's result (and its figures) or None. Five queries, and what the permissions read."""
+    indicators = indicators_for_user(user, year=year).filter(goal__agency_id=agency_id)
+    if unit_id is not None:
+        indicators = indicators.filter(responsible_unit_id=unit_id)
+    indicators = list(
+        indicators.select_related("goal", "responsible_unit")
+        .prefetch_related("inputs", "parts")
+        .order_by("goal__order", "order", "pk")
+    )
+    results = {
+        r.indicator_id: r
+        for r in Result.objects.filter(indicator__in=indicators, quarter=quarter).prefetch_related(
+            "figures"
+        )
+    }
+    return [(indicator, results.get(indicator.pk)) for indicator in indicators]
+
+
 def falls_short(raw_rate: Decimal | None) -> bool:
     """A rate (unrounded) that does not reach the target: 未達成原因 and 改善措施 are then
     required."""
@@ -430,6 +538,48 @@ def achievement_of(indicator, outcome: Outcome, through_quarter: int, used_previ
         published_basis=basis,
         mismatch=any(known) if known else None,
         previous_year_used=used_previous,
+    )
+
+
+# --- goals and indicators --------------------------------------------------------------------
+
+
+def has_goals(*, agency, year: int) -> bool:
+    """Whether the agency has strategic goals in `year`: one query."""
+    return StrategicGoal.objects.filter(agency=agency, year=year).exists()
+
+
+def goal_years(*, agencies) -> dict[int, set[int]]:
+    """The years with strategic goals, by agency id, for `agencies` (instances or a query of
+    them): one query, however many agencies."""
+    years: dict[int, set[int]] = {}
+    pairs = StrategicGoal.objects.filter(agency__in=agencies).values_list("agency_id", "year")
+    for agency_id, year in pairs.distinct():
+        years.setdefault(agency_id, set()).add(year)
+    return years
+
+
+def indicators_of_year(*, agency, year: int) -> list[Indicator]:
+    """The agency's indicators of `year` in the documents' order, with goal, responsible unit
+    and target parts: two queries."""
+    return list(
+        Indicator.objects.filter(goal__agency=agency, goal__year=year)
+        .select_related("goal", "responsible_unit")
+        .prefetch_related("parts")
+        .order_by("goal__order", "order", "id")
+    )
+
+
+def unapproved_results(*, agency, year: int, quarter: int) -> list[Result]:
+    """The quarter's results of the agency's `year` whose figures are not final (see
+    `approved_results_q`), with their indicators, in the documents' order: one query."""
+    return list(
+        Result.objects.filter(
+            indicator__goal__agency=agency, indicator__goal__year=year, quarter=quarter
+        )
+        .exclude(approved_results_q())
+        .select_related("indicator")
+        .order_by("indicator__goal__order", "indicator__order", "indicator_id")
     )
 
 

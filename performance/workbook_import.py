@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from budget.models import Agency, Unit
+from budget.selectors import agency_by_pk, unit_by_pk
 from kpitrack.core import bulk
 from kpitrack.core.engine.achievement import Method
 from kpitrack.core.engine.numbers import FIGURE_LIMIT
@@ -25,7 +26,8 @@ from performance import permissions
 
 from . import services
 from . import workbook as wb
-from .models import Indicator, Result, ResultFigure
+from .models import Indicator
+from .selectors import goals_of_year, indicators_to_enter, quarter_results, year_indicators
 
 EDITABLE = ("draft", "returned")
 # Text longer than this is shortened in the preview; the whole text is what gets written.
@@ -61,19 +63,6 @@ def scope_label(scope: wb.Scope) -> str:
         "year": roc_year(scope.year),
         "quarter": quarter_label(scope.quarter),
     }
-
-
-def _indicators(user, scope: wb.Scope):
-    queryset = permissions.indicators_for_user(user, year=scope.year).filter(
-        goal__agency_id=scope.agency_id
-    )
-    if scope.unit_id is not None:
-        queryset = queryset.filter(responsible_unit_id=scope.unit_id)
-    return (
-        queryset.select_related("goal", "responsible_unit")
-        .prefetch_related("inputs", "parts")
-        .order_by("goal__order", "order", "pk")
-    )
 
 
 def input_specs(indicator: Indicator) -> tuple[wb.InputSpec, ...]:
@@ -117,16 +106,14 @@ def _target_text(indicator: Indicator) -> str:
 
 
 def rows_for(user, scope: wb.Scope) -> list[wb.RowSpec]:
-    indicators = list(_indicators(user, scope))
-    results = {
-        r.indicator_id: r
-        for r in Result.objects.filter(
-            indicator__in=indicators, quarter=scope.quarter
-        ).prefetch_related("figures")
-    }
     rows = []
-    for indicator in indicators:
-        result = results.get(indicator.pk)
+    for indicator, result in indicators_to_enter(
+        user=user,
+        agency_id=scope.agency_id,
+        year=scope.year,
+        quarter=scope.quarter,
+        unit_id=scope.unit_id,
+    ):
         figures = {f.key: f.value for f in result.figures.all()} if result else {}
         units = sorted({p.unit for p in indicator.parts.all() if p.unit})
         rows.append(
@@ -257,11 +244,12 @@ def _shown(value, spec: wb.InputSpec | None = None, blank: str | None = None) ->
 
 
 def _changes(parsed: wb.ParsedRow, rating: bool, stored: dict | None, figures: dict, blank):
-    """What the row would change: each entered figure and text against the stored ones."""
+    """What the row would change: each entered figure and text against the stored ones
+    (`figures` as `quarter_results` gives them: key -> (id, value, published rate))."""
     spec = wb.InputSpec("", "", wb.RATING, Decimal(0), Decimal(1)) if rating else None
     changes = []
     for key, new in parsed.figures.items():
-        old = figures.get(key)
+        old = figures[key][1] if key in figures else None
         if old != new:
             header = parsed.columns[key][1]
             changes.append(Change(header, _shown(old, spec, blank), _shown(new, spec, blank)))
@@ -303,10 +291,10 @@ def _service_problems(exc: Exception, parsed: wb.ParsedRow) -> list[wb.Problem]:
 
 def _scope_from(parsed: wb.Parsed) -> tuple[wb.Scope | None, Agency | None, Unit | None]:
     signed = parsed.scope
-    agency = Agency.objects.filter(pk=signed["agency"]).first()
+    agency = agency_by_pk(pk=signed["agency"])
     unit = None
     if agency is not None and signed["unit"] is not None:
-        unit = Unit.objects.filter(pk=signed["unit"], agency=agency).first()
+        unit = unit_by_pk(agency=agency, pk=signed["unit"])
         if unit is None:
             return None, None, None
     if agency is None:
@@ -420,50 +408,29 @@ def _import_parsed(parsed, *, name, user, commit, expected, seen_versions, plann
 def _versions(parsed: wb.Parsed, scope: wb.Scope) -> dict:
     """The version of each row's result now (None: not entered), as `_plan` records them."""
     ids = {row.indicator_id for row in parsed.rows}
-    stored = {
-        indicator_id: version
-        for indicator_id, version in Result.objects.filter(
-            indicator__goal__agency_id=scope.agency_id,
-            indicator__goal__year=scope.year,
-            quarter=scope.quarter,
-        ).values_list("indicator_id", "version")
-        if indicator_id in ids
-    }
-    return {str(pk): stored.get(pk) for pk in ids}
+    stored, _figures = quarter_results(
+        quarter=scope.quarter,
+        indicator_ids=ids,
+        goal_ids=goals_of_year(agency_id=scope.agency_id, year=scope.year),
+        columns=("version",),
+        figures=False,
+    )
+    return {str(pk): stored[pk]["version"] if pk in stored else None for pk in ids}
 
 
 def _plan(report: Report, parsed: wb.Parsed, scope: wb.Scope):
     """Each row's changes against what is stored now, and the versions it was compared with.
     Plain rows rather than model instances: a workbook may hold thousands."""
-    # The scope's indicators rather than an IN list of every row's: see selectors._entry_rows.
-    ids = {row.indicator_id for row in parsed.rows}
-    indicators, goals = {}, set()
-    for pk, name, method, goal_id in Indicator.objects.filter(
-        goal__agency_id=scope.agency_id, goal__year=scope.year
-    ).values_list("pk", "name", "method", "goal_id"):
-        if pk in ids:
-            indicators[pk] = (name, method)
-            goals.add(goal_id)
     # A row whose indicator has since moved to another year or agency is refused, by its name.
-    missing = ids - indicators.keys()
-    names = (
-        dict(Indicator.objects.filter(pk__in=missing).values_list("pk", "name")) if missing else {}
+    indicators, names = year_indicators(
+        agency_id=scope.agency_id, year=scope.year, ids={row.indicator_id for row in parsed.rows}
     )
-    # By goal, kept by id: see selectors._entry_rows.
-    stored = {
-        row["indicator_id"]: row
-        for row in Result.objects.filter(
-            indicator__goal_id__in=goals, quarter=scope.quarter
-        ).values("id", "indicator_id", "version", *wb.NARRATIVE_FIELDS)
-        if row["indicator_id"] in indicators
-    }
-    by_result = {row["id"]: indicator_id for indicator_id, row in stored.items()}
-    figures: dict[int, dict] = {}
-    for result_id, key, value in ResultFigure.objects.filter(
-        result__indicator__goal_id__in=goals, result__quarter=scope.quarter
-    ).values_list("result_id", "key", "value"):
-        if result_id in by_result:
-            figures.setdefault(by_result[result_id], {})[key] = value
+    stored, figures = quarter_results(
+        quarter=scope.quarter,
+        indicator_ids=indicators,
+        goal_ids={goal_id for _name, _method, goal_id in indicators.values()},
+        columns=("version", *wb.NARRATIVE_FIELDS),
+    )
     blank = _("（空白）")
     by_row = {}
     for problem in parsed.problems:
@@ -475,7 +442,7 @@ def _plan(report: Report, parsed: wb.Parsed, scope: wb.Scope):
             report.problems.extend(problems)
     for parsed_row in parsed.rows:
         pk = parsed_row.indicator_id
-        name, method = indicators.get(pk, (names.get(pk, str(pk)), None))
+        name, method, _goal_id = indicators.get(pk, (names.get(pk, str(pk)), None, None))
         row = RowReport(parsed_row.row, pk, name)
         row.problems.extend(by_row.get(parsed_row.row, []))
         report.rows.append(row)

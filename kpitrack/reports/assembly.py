@@ -8,21 +8,28 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from budget.models import (
-    AchievementPolicy,
-    AnnualPolicy,
-    HeadcountBudget,
-    HeadcountLine,
-    PolicyGoal,
-    Unit,
+from budget.models import AchievementPolicy, AnnualPolicy, HeadcountLine, PolicyGoal, Unit
+from budget.selectors import (
+    achievement_policy_rows,
+    annual_policy,
+    budget_years,
+    has_budget_data,
+    headcount_budgets,
+    units_of,
 )
-from budget.selectors import achievement_policy_rows
 from kpitrack.core.engine.achievement import HUNDRED, Policy, Status, status_for
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import chinese_number
-from performance.models import Indicator, Result, StrategicGoal
+from performance.models import Result, StrategicGoal
 from performance.reasons import status_label
-from performance.selectors import Achievement, achievements_for_year, approved_results_q
+from performance.selectors import (
+    Achievement,
+    achievements_for_year,
+    goal_years,
+    has_goals,
+    indicators_of_year,
+    unapproved_results,
+)
 
 from .orgchart import org_chart_svg
 from .wording import (
@@ -440,14 +447,7 @@ def _section(agency, year, through_quarter, kind, lights: AchievementPolicy | No
                 light=_light(achievement, policy, transcribed) if uses_lights else None,
             )
         )
-    unapproved = (
-        Result.objects.filter(
-            indicator__goal__agency=agency, indicator__goal__year=year, quarter=through_quarter
-        )
-        .exclude(approved_results_q())
-        .select_related("indicator")
-        .order_by("indicator__goal__order", "indicator__order", "indicator_id")
-    )
+    unapproved = unapproved_results(agency=agency, year=year, quarter=through_quarter)
     return Section(
         year,
         through_quarter,
@@ -459,9 +459,8 @@ def _section(agency, year, through_quarter, kind, lights: AchievementPolicy | No
 
 def _headcount_tables(agency, year) -> list[HeadcountTable]:
     categories = list(HeadcountLine.Category)
-    budgets = HeadcountBudget.objects.filter(agency=agency, year=year).prefetch_related("lines")
     tables = []
-    for budget in budgets:
+    for budget in headcount_budgets(agency=agency, year=year):
         lines = {line.category: line for line in budget.lines.all()}
 
         def row(label, pick, lines=lines):
@@ -484,21 +483,15 @@ def _headcount_tables(agency, year) -> list[HeadcountTable]:
 
 
 def has_year(agency, kind: str, year: int) -> bool:
-    if StrategicGoal.objects.filter(agency=agency, year=year).exists():
+    if has_goals(agency=agency, year=year):
         return True
-    if kind == BUDGET:
-        return (
-            AnnualPolicy.objects.filter(agency=agency, year=year).exists()
-            or HeadcountBudget.objects.filter(agency=agency, year=year).exists()
-        )
-    return False
+    return kind == BUDGET and has_budget_data(agency=agency, year=year)
 
 
 def report_years(agency, kind: str) -> list[int]:
-    years = set(StrategicGoal.objects.filter(agency=agency).values_list("year", flat=True))
+    years = goal_years(agencies=[agency]).get(agency.pk, set())
     if kind == BUDGET:
-        years |= set(AnnualPolicy.objects.filter(agency=agency).values_list("year", flat=True))
-        years |= set(HeadcountBudget.objects.filter(agency=agency).values_list("year", flat=True))
+        years |= budget_years(agencies=[agency]).get(agency.pk, set())
     return sorted(years, reverse=True)
 
 
@@ -508,15 +501,9 @@ def budget_report(agency, year: int, through_quarter: int = 2) -> BudgetReport:
             _("%(agency)s沒有民國%(roc)s年度（%(year)s）的資料。")
             % {"agency": agency.name, "roc": to_roc(year), "year": year}
         )
-    units = list(agency.units.select_related("parent").order_by("order", "id"))
-    policy = AnnualPolicy.objects.filter(agency=agency, year=year).first()
-    policy_goals = list(policy.goals.prefetch_related("items").order_by("order")) if policy else []
-    indicators = (
-        Indicator.objects.filter(goal__agency=agency, goal__year=year)
-        .select_related("goal", "responsible_unit")
-        .prefetch_related("parts")
-        .order_by("goal__order", "order", "id")
-    )
+    units = units_of(agency=agency)
+    policy, policy_goals = annual_policy(agency=agency, year=year)
+    indicators = indicators_of_year(agency=agency, year=year)
     report = BudgetReport(
         agency=agency,
         year=year,

@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from budget.models import AnnualPolicy, HeadcountBudget
+from budget.selectors import budget_years
 from kpitrack.core.forms import ElapsedPeriodForm
-from performance.models import StrategicGoal
 from performance.permissions import agencies_for_user, get_agency_for_user
+from performance.selectors import goal_years
 
 from .assembly import BUDGET, KINDS, ReportNotFound, report_for, report_years
 from .render import (
@@ -76,26 +76,17 @@ class ReportXLSXView(ReportView):
         return response
 
 
-def _years_by_agency(model, agencies) -> dict[int, set[int]]:
-    years: dict[int, set[int]] = {}
-    pairs = model.objects.filter(agency__in=agencies).values_list("agency_id", "year").distinct()
-    for agency_id, year in pairs:
-        years.setdefault(agency_id, set()).add(year)
-    return years
-
-
 @login_required
 def index(request):
     # The years of every agency at once (as report_years, which answers for one agency): a
     # query per table, however many agencies there are.
     agencies = list(agencies_for_user(request.user))
-    goals = _years_by_agency(StrategicGoal, agencies)
-    policies = _years_by_agency(AnnualPolicy, agencies)
-    headcounts = _years_by_agency(HeadcountBudget, agencies)
+    goals = goal_years(agencies=agencies)
+    budgets = budget_years(agencies=agencies)
     rows = []
     for agency in agencies:
         performance = goals.get(agency.pk, set())
-        budget = performance | policies.get(agency.pk, set()) | headcounts.get(agency.pk, set())
+        budget = performance | budgets.get(agency.pk, set())
         rows.append(
             {
                 "agency": agency,

@@ -22,7 +22,7 @@ from ..models import (
     Result,
     ResultFigure,
 )
-from ..selectors import entry_indicators
+from ..selectors import entry_indicators, quarter_results
 from ._common import _check_fields
 from .entry import _check_editable, _check_shortfall, _clean_figures, _Quarter
 from .periods import ResultLocked, WindowClosed
@@ -62,27 +62,15 @@ class _Draft:
 
 
 _REFUSALS = (ValidationError, PermissionDenied, ConcurrentEditError, ResultLocked, WindowClosed)
-_RESULT_COLUMNS = tuple(f.attname for f in Result._meta.concrete_fields)
 _STALE = gettext_lazy("這筆資料在您開啟後已被其他人修改，請重新載入確認最新內容後再修改。")
 
 
 def _stored_results(indicators: dict, quarter: int):
     """The quarter's results of `indicators` (EntryIndicator by id), locked, as rows (by
     indicator id), and their figures."""
-    rows = {
-        row["indicator_id"]: row
-        for row in Result.objects.select_for_update()
-        .filter(indicator_id__in=list(indicators), quarter=quarter)
-        .values(*_RESULT_COLUMNS)
-    }
-    figures: dict[int, dict[str, tuple[int, Decimal | None, str]]] = {}
-    by_result = {row["id"]: row["indicator_id"] for row in rows.values()}
-    for pk, result_id, key, value, published in ResultFigure.objects.filter(
-        result__quarter=quarter, result__indicator__goal_id__in=_goals(indicators)
-    ).values_list("id", "result_id", "key", "value", "published_rate"):
-        if result_id in by_result:
-            figures.setdefault(by_result[result_id], {})[key] = (pk, value, published)
-    return rows, figures
+    return quarter_results(
+        quarter=quarter, indicator_ids=indicators, goal_ids=_goals(indicators), for_update=True
+    )
 
 
 def _goals(indicators: dict) -> set[int]:
