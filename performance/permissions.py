@@ -210,7 +210,8 @@ REVIEW_ACTIONS = frozenset({"first_approve", "first_return", "final_approve", "f
 
 
 def rights(user, indicator: Indicator) -> frozenset[str]:
-    """What the user's roles let them do to `indicator` (needs its goal; no query)."""
+    """What the user's roles let them do to `indicator`: arithmetic on the memberships read once
+    per request (see `access`); needs the indicator's goal."""
     if _everything(user):
         return frozenset(RIGHTS)
     mine = access(user)
