@@ -27,7 +27,6 @@ from . import services
 from . import workbook as wb
 from .models import Indicator, Result, ResultFigure
 
-EDITABLE = ("draft", "returned")
 # Text longer than this is shortened in the preview; the whole text is what gets written.
 SHOWN_TEXT = 120
 
@@ -138,7 +137,7 @@ def rows_for(user, scope: wb.Scope) -> list[wb.RowSpec]:
                 measure="、".join(units),
                 target=_target_text(indicator),
                 state=result.get_state_display() if result else _("未填報"),
-                editable=result is None or result.state in EDITABLE,
+                editable=result is None or result.state in Result.EDITABLE,
                 inputs=input_specs(indicator),
                 figures=figures,
                 narrative={n: getattr(result, n) for n in wb.NARRATIVE_FIELDS} if result else {},
