@@ -67,6 +67,8 @@ def test_another_units_staff_only_views(cast):
 def test_the_state_groups_cover_every_state_once():
     groups = (Result.EDITABLE, Result.UNDER_REVIEW, Result.FROZEN)
     assert sorted(s for group in groups for s in group) == sorted(S.values)
+    # A right misspelt in the table would quietly refuse everybody.
+    assert {move.right for move in Result.TRANSITIONS.values()} <= set(permissions.RIGHTS)
 
 
 # --- the services say what allowed_actions says ----------------------------------------------
