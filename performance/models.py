@@ -2,6 +2,7 @@ import re
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from django import forms
 from django.conf import settings
@@ -201,6 +202,15 @@ class Indicator(Versioned):
         # Names are checked by check_formula once the inputs being saved with it are known.
         self.check_formula(None)
 
+    def labels(self, *, inputs_win: bool = False) -> dict[str, str]:
+        """Each input's and target part's key -> its label, for the messages and rows that name
+        them; needs the inputs and parts prefetched. Where an input and a part share a key the
+        part's label names it (a reason speaks of the target), or with `inputs_win` the input's
+        (figures are entered against the inputs)."""
+        inputs = {i.key: i.label for i in self.inputs.all()}
+        parts = {p.key: p.label for p in self.parts.all()}
+        return {**parts, **inputs} if inputs_win else {**inputs, **parts}
+
     def check_formula(self, input_keys: list[str] | None):
         """The formula's syntax, and its names against `input_keys` when given."""
         if self.method != Method.FORMULA:
@@ -285,6 +295,14 @@ class TargetPart(models.Model):
             )
 
 
+class Transition(NamedTuple):
+    """One move of the review workflow (see Result.TRANSITIONS)."""
+
+    sources: tuple[str, ...]
+    target: str
+    right: str
+
+
 class Result(Versioned):
     """What an indicator reached through a quarter: raw figures and the narrative reports print."""
 
@@ -295,6 +313,28 @@ class Result(Versioned):
         FIRST_APPROVED = "first_approved", _("初核通過")
         APPROVED = "approved", _("已核定")
         LOCKED = "locked", _("已鎖定")
+
+    # The review workflow, declared once. Plain data rather than a state-machine library: the
+    # services check it again under the result's row lock, and the pages, the workbook and the
+    # API read it (through permissions.allowed_actions) to offer only what will be accepted.
+    # A unit may still change its figures:
+    EDITABLE = (State.DRAFT, State.RETURNED)
+    # Waiting for 初核 or 複核: only a reviewer moves it (approves or returns it).
+    UNDER_REVIEW = (State.SUBMITTED, State.FIRST_APPROVED)
+    # Final: only an administrator's reopening changes it.
+    FROZEN = (State.APPROVED, State.LOCKED)
+    # action -> the states it starts from, the state it leaves, the right it needs (a `can_*`
+    # of performance.permissions, checked on the result's indicator). 初核 of an agency that has
+    # switched 複核 off approves for good (APPROVED). Locking a quarter is no action on one
+    # result: it freezes every result of the quarter (services.period_lock).
+    TRANSITIONS = {
+        "submit": Transition(EDITABLE, State.SUBMITTED, "submit"),
+        "first_approve": Transition((State.SUBMITTED,), State.FIRST_APPROVED, "first_review"),
+        "first_return": Transition((State.SUBMITTED,), State.RETURNED, "first_review"),
+        "final_approve": Transition((State.FIRST_APPROVED,), State.APPROVED, "final_review"),
+        "final_return": Transition((State.FIRST_APPROVED,), State.RETURNED, "final_review"),
+        "reopen": Transition(FROZEN, State.RETURNED, "manage"),
+    }
 
     class Basis(models.TextChoices):
         RATE = "rate", _("達成率")

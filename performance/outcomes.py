@@ -123,8 +123,7 @@ def compute(indicator: Indicator, last_year: Indicator | None, policy: Policy) -
     spec = indicator_spec(indicator)
     quarters = quarters_of(indicator)
     previous = previous_inputs(last_year)
-    labels = {i.key: i.label for i in indicator.inputs.all()}
-    labels.update({p.key: p.label for p in indicator.parts.all()})
+    labels = indicator.labels()
     rows = []
     for q in QUARTERS:
         outcome = evaluate(

@@ -11,8 +11,14 @@ check below is plain arithmetic on sets, never a query per object. Superusers ma
 - 管理者 (admin) does all of that in their agency, and manages windows, exceptions and reopening.
 
 A page asked for something that does not exist answers 404; for something that exists but is
-not the user's, 403 (`require`, `get_agency_for_user`). Agencies and indicators are public
-bodies and published plans, so their existence is no secret worth a misleading 404.
+not the user's, 403 (`require`, and the `access_*` functions that fetch and check in one call).
+Agencies and indicators are public bodies and published plans, so their existence is no secret
+worth a misleading 404.
+
+A right (`rights`) is what a role lets the user do to an indicator whatever its results' state;
+an action (`allowed_actions`) is what the user may do now to one result, in its state, by the
+workflow that `Result.TRANSITIONS` declares. Pages, the workbook and the API offer the actions;
+the services check the same table again under the result's row lock.
 """
 
 from dataclasses import dataclass, field
@@ -20,9 +26,11 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied
 from django.db.models import FilteredRelation, Q
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 
 from budget.models import Agency, Membership, Unit
-from performance.models import Indicator
+from kpitrack.core.engine.calendar import QUARTERS
+from performance.models import Evidence, Indicator, Result
 
 Role = Membership.Role
 # The attribute of the user object that holds its access for this request.
@@ -113,13 +121,17 @@ def can_view_agency(user, agency: Agency) -> bool:
     return _everything(user) or agency.pk in access(user).visible
 
 
-def get_agency_for_user(user, code: str) -> Agency:
+def access_agency(user, code: str) -> Agency:
     """The agency of `code`: 404 when there is none, 403 when it is not the user's."""
     agency = Agency.objects.filter(code=code).first()
     if agency is None:
         raise Http404("agency")
     require(can_view_agency(user, agency))
     return agency
+
+
+# The former name, which the dashboards' selectors still call.
+get_agency_for_user = access_agency
 
 
 # Entry and review
@@ -179,3 +191,118 @@ def indicators_for_user(user, *, year: int):
         Q(goal__agency_id__in=mine.agencies(Role.PLANNER, Role.DIRECTOR, Role.ADMIN))
         | Q(responsible_unit_id__in=mine.units(Role.STAFF, Role.HEAD))
     )
+
+
+# Rights and actions
+
+VIEW = "view"
+ENTER = "enter"
+SUBMIT = "submit"
+FIRST_REVIEW = "first_review"
+FINAL_REVIEW = "final_review"
+MANAGE = "manage"
+RIGHTS = (VIEW, ENTER, SUBMIT, FIRST_REVIEW, FINAL_REVIEW, MANAGE)
+
+# Actions on a result: changing its figures, narrative and evidence (the state stays), and the
+# moves of Result.TRANSITIONS under their names.
+EDIT = "edit"
+ACTIONS = (VIEW, EDIT, *Result.TRANSITIONS)
+REVIEW_ACTIONS = frozenset({"first_approve", "first_return", "final_approve", "final_return"})
+
+
+def rights(user, indicator: Indicator) -> frozenset[str]:
+    """What the user's roles let them do to `indicator`: arithmetic on the memberships read once
+    per request (see `access`); needs the indicator's goal."""
+    if _everything(user):
+        return frozenset(RIGHTS)
+    mine = access(user)
+    agency_id = _agency_id(indicator)
+    held = set()
+    if can_enter(user, indicator):
+        held.add(ENTER)
+    if can_submit(user, indicator):
+        held.add(SUBMIT)
+    if agency_id in mine.agencies(Role.PLANNER, Role.ADMIN):
+        held.add(FIRST_REVIEW)
+    if agency_id in mine.agencies(Role.DIRECTOR, Role.ADMIN):
+        held.add(FINAL_REVIEW)
+    if agency_id in mine.agencies(Role.ADMIN):
+        held.add(MANAGE)
+    if held or agency_id in mine.visible:
+        held.add(VIEW)
+    return frozenset(held)
+
+
+def may(user, right: str, indicator: Indicator) -> bool:
+    """Whether the user holds `right` (one of RIGHTS) on `indicator`."""
+    return right in rights(user, indicator)
+
+
+def allowed_actions(user, result: Result | None, indicator: Indicator) -> frozenset[str]:
+    """What the user may do now to `indicator`'s result (None: not entered yet, which counts as
+    a draft): the actions whose right they hold and whose starting states include the result's.
+    The window and the quarter's lock are the services' to check; they answer 423, not 403."""
+    held = rights(user, indicator)
+    state = result.state if result is not None else Result.State.DRAFT
+    actions = {
+        action
+        for action, move in Result.TRANSITIONS.items()
+        if state in move.sources and move.right in held
+    }
+    if VIEW in held:
+        actions.add(VIEW)
+    if ENTER in held and state in Result.EDITABLE:
+        actions.add(EDIT)
+    return frozenset(actions)
+
+
+# Fetch, then check: what a page asks for by its address, in one call.
+
+
+def _require_any(held: frozenset[str], to: str | tuple[str, ...]) -> None:
+    require(any(name in held for name in ((to,) if isinstance(to, str) else to)))
+
+
+def _indicator_or_404(pk) -> Indicator:
+    queryset = Indicator.objects.select_related(
+        "goal", "goal__agency", "responsible_unit"
+    ).prefetch_related("inputs", "parts")
+    return get_object_or_404(queryset, pk=pk)
+
+
+def access_indicator(user, pk, *, to: str | tuple[str, ...] = VIEW) -> Indicator:
+    """The indicator `pk` (with its goal, agency, unit, inputs and parts): 404 when there is
+    none, 403 when the user holds none of the rights `to`."""
+    indicator = _indicator_or_404(pk)
+    _require_any(rights(user, indicator), to)
+    return indicator
+
+
+def access_result(
+    user, indicator_pk, quarter: int, *, to: str | tuple[str, ...] = VIEW, entered: bool = True
+) -> tuple[Indicator, Result | None]:
+    """The indicator `indicator_pk` and its result for `quarter` (with figures and evidence):
+    404 when either is missing (a result only when `entered`; otherwise None stands for one not
+    entered yet), 403 when the user holds none of the rights `to`."""
+    indicator = _indicator_or_404(indicator_pk)
+    if quarter not in QUARTERS:
+        raise Http404("quarter")
+    result = (
+        Result.objects.filter(indicator=indicator, quarter=quarter)
+        .prefetch_related("figures", "evidence")
+        .first()
+    )
+    if result is None and entered:
+        raise Http404("result")
+    _require_any(rights(user, indicator), to)
+    return indicator, result
+
+
+def access_evidence(user, pk, *, to: str | tuple[str, ...] = VIEW) -> Evidence:
+    """The evidence file `pk`: 404 when there is none, 403 when the user holds none of the
+    rights `to` on its indicator."""
+    evidence = get_object_or_404(
+        Evidence.objects.select_related("result__indicator__goal__agency"), pk=pk
+    )
+    _require_any(rights(user, evidence.result.indicator), to)
+    return evidence

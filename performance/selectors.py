@@ -507,8 +507,7 @@ def achievement_of(indicator, outcome: Outcome, through_quarter: int, used_previ
     """The row pages and reports show for an evaluated indicator, with what was printed."""
     result = next((r for r in indicator.results.all() if r.quarter == through_quarter), None)
     published = {f.key: f.published_figure for f in result.figures.all()} if result else {}
-    labels = {i.key: i.label for i in indicator.inputs.all()}
-    labels.update({p.key: p.label for p in indicator.parts.all()})
+    labels = indicator.labels()
     parts = tuple(
         PartRow(
             key=p.key,
@@ -811,8 +810,7 @@ def my_work(*, user, year: int, quarter: int) -> MyWork:
         result = next((r for r in entered if r.quarter == quarter), None)
         latest = next((r for r in reversed(entered) if r.figures.all()), None)
         # The figures are entered against the inputs, so their labels win over the parts'.
-        names = {p.key: p.label for p in indicator.parts.all()}
-        names.update({i.key: i.label for i in indicator.inputs.all()})
+        names = indicator.labels(inputs_win=True)
         deadline = _deadline(indicator, quarter, periods, exceptions)
         rows.append(
             WorkRow(

@@ -1,86 +1,39 @@
-"""The quarterly entry and review pages. Thin: a form reads the request, a service writes (and
-decides every rule: permission, window, lock, state, version), a selector reads, a template
-renders. How each refusal is answered:
-
-- bad input (a form's or a service's ValidationError): the page again, messages next to their
-  fields, 400;
-- not allowed (PermissionDenied): 403;
-- somebody saved since the page was loaded (ConcurrentEditError): the page again with the other
-  person's values beside the form, 409;
-- a locked or approved result (ResultLocked): the page with the message, 423;
-- the entry window closed (WindowClosed): the page with the message, 423 as well — the quarter is
-  closed to this person, not the request malformed.
+"""The quarterly entry and review pages. Thin: `permissions.access_*` fetches what the address
+names and checks the user's rights (404 when it does not exist, 403 when it is not theirs), a
+form reads the request, a service writes (and decides every rule again: permission, window,
+lock, state, version), a selector reads, a template renders. The buttons offered are
+`permissions.allowed_actions`. A service's refusal becomes the page with its message and status
+in one place (`page_refusals.on_form`): bad input 400, a stale save 409 with the other person's
+values beside the form, a locked or approved result or a closed window 423 — the quarter is
+closed to this person, not the request malformed.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import FileResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kpitrack.core.engine.calendar import QUARTERS
 from kpitrack.core.formatting import through_quarter_choices
 from kpitrack.core.forms import PeriodForm
-from kpitrack.core.versioning import ConcurrentEditError
 from performance import permissions
 
 from . import selectors, services
 from .forms import EvidenceForm, ResultEntryForm, ReviewForm, figure_inputs
 from .models import Evidence, Indicator, Result, StrategicGoal
+from .page_refusals import REFUSALS, on_form
 from .reasons import reason_message
-
-EDITABLE = (Result.State.DRAFT, Result.State.RETURNED)
-
-
-def _indicator(pk: int) -> Indicator:
-    queryset = Indicator.objects.select_related(
-        "goal", "goal__agency", "responsible_unit"
-    ).prefetch_related("inputs", "parts")
-    return get_object_or_404(queryset, pk=pk)
-
-
-def _result(indicator: Indicator, quarter: int) -> Result | None:
-    if quarter not in QUARTERS:
-        raise Http404("quarter")
-    return (
-        Result.objects.filter(indicator=indicator, quarter=quarter)
-        .prefetch_related("figures", "evidence")
-        .first()
-    )
-
-
-def _rights(user, indicator: Indicator, result: Result | None) -> dict[str, bool]:
-    agency = indicator.goal.agency
-    state = result.state if result else None
-    enter = permissions.can_enter(user, indicator)
-    rights = {
-        "edit": enter and state in (None, *EDITABLE),
-        "submit": permissions.can_submit(user, indicator) and state in (None, *EDITABLE),
-        "first_review": permissions.can_first_review(user, agency)
-        and state == Result.State.SUBMITTED,
-        "final_review": permissions.can_final_review(user, agency)
-        and state == Result.State.FIRST_APPROVED,
-    }
-    rights["view"] = (
-        enter
-        or permissions.can_first_review(user, agency)
-        or permissions.can_final_review(user, agency)
-        or permissions.can_view_agency(user, agency)
-    )
-    return rights
 
 
 def _outcome_context(indicator: Indicator, quarter: int, figures) -> dict:
     outcome = selectors.achievement_preview(indicator=indicator, quarter=quarter, figures=figures)
-    labels = {i.key: i.label for i in indicator.inputs.all()}
-    labels.update({p.key: p.label for p in indicator.parts.all()})
     return {
         "outcome": outcome,
-        "outcome_reason": reason_message(outcome.reason, labels),
+        "outcome_reason": reason_message(outcome.reason, indicator.labels()),
         "short": selectors.falls_short(outcome.raw_rate),
     }
 
@@ -90,8 +43,8 @@ def _stored_figures(result: Result | None) -> dict:
 
 
 def _page(request, indicator, quarter, result, *, form=None, review_form=None, status=200, **extra):
-    rights = _rights(request.user, indicator, result)
-    if form is None and rights["edit"]:
+    actions = permissions.allowed_actions(request.user, result, indicator)
+    if form is None and permissions.EDIT in actions:
         form = ResultEntryForm(indicator=indicator, result=result)
     figures = (
         form.figures() if form is not None and form.is_bound and form.is_valid() else None
@@ -105,7 +58,7 @@ def _page(request, indicator, quarter, result, *, form=None, review_form=None, s
         "review_form": review_form
         or ReviewForm(initial={"version": getattr(result, "version", None)}),
         "evidence_form": EvidenceForm(),
-        "rights": rights,
+        "actions": actions,
         "stored_rows": [
             (item, _stored_figures(result).get(item.key)) for item in figure_inputs(indicator)
         ],
@@ -116,29 +69,10 @@ def _page(request, indicator, quarter, result, *, form=None, review_form=None, s
     return render(request, "performance/entry.html", context, status=status)
 
 
-def _conflict(exc: ConcurrentEditError) -> dict:
-    current = exc.current
-    if current is None:
-        return {"conflict": {"message": exc.message}}
-    last = current.history.select_related("history_user").first()
-    return {
-        "conflict": {
-            "message": exc.message,
-            "result": current,
-            "figures": _stored_figures(current),
-            "who": last.history_user.get_username() if last and last.history_user else "",
-            "when": last.history_date if last else None,
-        }
-    }
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def entry(request, indicator: int, quarter: int):
-    indicator = _indicator(indicator)
-    result = _result(indicator, quarter)
-    rights = _rights(request.user, indicator, result)
-    permissions.require(rights["view"])
+    indicator, result = permissions.access_result(request.user, indicator, quarter, entered=False)
     if request.method == "GET":
         return _page(request, indicator, quarter, result)
     form = ResultEntryForm(request.POST, indicator=indicator, result=result)
@@ -159,14 +93,9 @@ def entry(request, indicator: int, quarter: int):
                 services.result_submit(
                     result=saved, expected_version=saved.version, user=request.user
                 )
-    except ValidationError as exc:
-        form.add_service_errors(exc)
-        return _page(request, indicator, quarter, result, form=form, status=400)
-    except ConcurrentEditError as exc:
-        return _page(request, indicator, quarter, result, form=form, status=409, **_conflict(exc))
-    except (services.ResultLocked, services.WindowClosed) as exc:
-        form.add_error(None, str(exc))
-        return _page(request, indicator, quarter, result, form=form, status=423)
+    except REFUSALS as exc:
+        status, extra = on_form(exc, form)
+        return _page(request, indicator, quarter, result, form=form, status=status, **extra)
     messages.success(request, _("已送出，等待初核。") if submit else _("草稿已儲存。"))
     return redirect("result-entry", indicator=indicator.pk, quarter=quarter)
 
@@ -175,9 +104,7 @@ def entry(request, indicator: int, quarter: int):
 @require_POST
 def preview(request, indicator: int, quarter: int):
     """The htmx preview: the server's engine on what is typed so far, nothing saved."""
-    indicator = _indicator(indicator)
-    result = _result(indicator, quarter)
-    permissions.require(_rights(request.user, indicator, result)["view"])
+    indicator, result = permissions.access_result(request.user, indicator, quarter, entered=False)
     form = ResultEntryForm(request.POST, indicator=indicator, result=result)
     if not form.is_valid():
         # Only the figures matter here; each bad one is named so the preview says why it waits.
@@ -195,12 +122,15 @@ def preview(request, indicator: int, quarter: int):
 @login_required
 @require_POST
 def review(request, indicator: int, quarter: int):
-    indicator = _indicator(indicator)
-    result = _result(indicator, quarter)
-    if result is None:
-        raise Http404("result")
-    rights = _rights(request.user, indicator, result)
-    permissions.require(rights["first_review"] or rights["final_review"])
+    indicator, result = permissions.access_result(
+        request.user,
+        indicator,
+        quarter,
+        to=(permissions.FIRST_REVIEW, permissions.FINAL_REVIEW),
+    )
+    actions = permissions.allowed_actions(request.user, result, indicator)
+    # A reviewer whose turn it is not (yet, or any more) has nothing to do here either.
+    permissions.require(bool(actions & permissions.REVIEW_ACTIONS))
     form = ReviewForm(request.POST)
     if not form.is_valid():
         return _page(request, indicator, quarter, result, review_form=form, status=400)
@@ -213,22 +143,15 @@ def review(request, indicator: int, quarter: int):
         if form.cleaned_data["action"] == ReviewForm.RETURN:
             services.result_return(comment=form.cleaned_data["comment"], **common)
             done = _("已退回，並通知填報單位修正。")
-        elif rights["final_review"]:
+        elif "final_approve" in actions:
             services.result_final_approve(**common)
             done = _("已核定。")
         else:
             services.result_first_approve(**common)
             done = _("初核通過。")
-    except ValidationError as exc:
-        form.add_error(None, exc)
-        return _page(request, indicator, quarter, result, review_form=form, status=400)
-    except ConcurrentEditError as exc:
-        return _page(
-            request, indicator, quarter, result, review_form=form, status=409, **_conflict(exc)
-        )
-    except (services.ResultLocked, services.WindowClosed) as exc:
-        form.add_error(None, str(exc))
-        return _page(request, indicator, quarter, result, review_form=form, status=423)
+    except REFUSALS as exc:
+        status, extra = on_form(exc, form)
+        return _page(request, indicator, quarter, result, review_form=form, status=status, **extra)
     messages.success(request, done)
     return redirect("result-entry", indicator=indicator.pk, quarter=quarter)
 
@@ -236,11 +159,10 @@ def review(request, indicator: int, quarter: int):
 @login_required
 @require_POST
 def evidence_upload(request, indicator: int, quarter: int):
-    indicator = _indicator(indicator)
-    result = _result(indicator, quarter)
-    if result is None:
-        raise Http404("result")
-    permissions.require(permissions.can_enter(request.user, indicator))
+    # The right to enter is checked here; the result's state is the service's (423, not 403).
+    indicator, result = permissions.access_result(
+        request.user, indicator, quarter, to=permissions.ENTER
+    )
     form = EvidenceForm(request.POST, request.FILES)
     status = 400
     if form.is_valid():
@@ -248,12 +170,9 @@ def evidence_upload(request, indicator: int, quarter: int):
             services.evidence_add(
                 result=result, upload=form.cleaned_data["file"], user=request.user
             )
-        except ValidationError as exc:
-            # The service names the field ("file"); a bare message belongs there too.
-            form.add_error(None if hasattr(exc, "error_dict") else "file", exc)
-        except services.ResultLocked as exc:
-            form.add_error("file", str(exc))
-            status = 423
+        except REFUSALS as exc:
+            # A message that names no field is about the file.
+            status, _extra = on_form(exc, form, field="file")
         else:
             messages.success(request, _("佐證資料已上傳。"))
             return redirect("result-entry", indicator=indicator.pk, quarter=quarter)
@@ -263,11 +182,7 @@ def evidence_upload(request, indicator: int, quarter: int):
 @login_required
 @require_GET
 def evidence_download(request, pk: int):
-    evidence = get_object_or_404(
-        Evidence.objects.select_related("result__indicator__goal__agency"), pk=pk
-    )
-    indicator = evidence.result.indicator
-    permissions.require(_rights(request.user, indicator, evidence.result)["view"])
+    evidence = permissions.access_evidence(request.user, pk)
     response = FileResponse(
         evidence.file.open("rb"),
         as_attachment=True,
@@ -281,8 +196,7 @@ def evidence_download(request, pk: int):
 @login_required
 @require_GET
 def history(request, indicator: int):
-    indicator = _indicator(indicator)
-    permissions.require(_rights(request.user, indicator, None)["view"])
+    indicator = permissions.access_indicator(request.user, indicator)
     evidence = Evidence.objects.select_related("uploaded_by")
     results = list(
         indicator.results.order_by("quarter").prefetch_related(Prefetch("evidence", evidence))

@@ -26,10 +26,9 @@ from performance import permissions
 
 from . import services
 from . import workbook as wb
-from .models import Indicator
+from .models import Indicator, Result
 from .selectors import goals_of_year, indicators_to_enter, quarter_results, year_indicators
 
-EDITABLE = ("draft", "returned")
 # Text longer than this is shortened in the preview; the whole text is what gets written.
 SHOWN_TEXT = 120
 
@@ -125,7 +124,7 @@ def rows_for(user, scope: wb.Scope) -> list[wb.RowSpec]:
                 measure="、".join(units),
                 target=_target_text(indicator),
                 state=result.get_state_display() if result else _("未填報"),
-                editable=result is None or result.state in EDITABLE,
+                editable=result is None or result.state in Result.EDITABLE,
                 inputs=input_specs(indicator),
                 figures=figures,
                 narrative={n: getattr(result, n) for n in wb.NARRATIVE_FIELDS} if result else {},

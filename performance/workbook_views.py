@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from budget.models import Agency, Unit
 from kpitrack.core.formatting import through_quarter_choices
 from kpitrack.core.forms import QuarterField, YearField
+from kpitrack.core.refusals import Conflict, Refusal, status_of
 from performance import permissions
 
 from . import workbook as wb
@@ -203,11 +204,12 @@ def _discard(token: str):
 
 
 def _status(report: wi.Report) -> int:
+    """The page's status for an import's report, as kpitrack.core.refusals gives each refusal."""
     if report.forbidden:
-        return 403
+        return status_of(PermissionDenied())
     if report.stale:
-        return 409
-    return 200 if report.ok else 400
+        return Conflict.status
+    return 200 if report.ok else Refusal.status
 
 
 @login_required
@@ -282,5 +284,5 @@ def workbook_confirm(request):
         request,
         "performance/workbook_preview.html",
         {"report": report, "token": None, "scope_query": _scope_query(form), "refused": True},
-        status=_status(report) if not report.ok else 409,
+        status=_status(report) if not report.ok else Conflict.status,
     )

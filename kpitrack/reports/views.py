@@ -10,7 +10,7 @@ from django.views import View
 
 from budget.selectors import budget_years
 from kpitrack.core.forms import ElapsedPeriodForm
-from performance.permissions import agencies_for_user, get_agency_for_user
+from performance.permissions import access_agency, agencies_for_user
 from performance.selectors import goal_years
 
 from .assembly import BUDGET, KINDS, ReportNotFound, report_for, report_years
@@ -33,7 +33,7 @@ def _period(year, request) -> ElapsedPeriodForm:
 
 class ReportView(LoginRequiredMixin, View):
     def get(self, request, agency, kind, year):
-        agency = get_agency_for_user(request.user, agency)
+        agency = access_agency(request.user, agency)
         if kind not in KINDS:
             return _error(request, _("沒有這種報表。"), 404)
         period = _period(year, request)
@@ -100,7 +100,7 @@ def index(request):
 @login_required
 def pick(request):
     """The year picker's target: validates the choice and redirects to the report's address."""
-    agency = get_agency_for_user(request.user, request.GET.get("agency", ""))
+    agency = access_agency(request.user, request.GET.get("agency", ""))
     kind = request.GET.get("kind", "")
     if kind not in KINDS:
         return _error(request, _("沒有這種報表。"), 400)

@@ -80,23 +80,18 @@ def _check_window(indicator: Indicator, quarter: _Quarter) -> ReportingPeriod:
     raise WindowClosed(_window_message(period, quarter.today), period=period)
 
 
-_UNDER_REVIEW = (Result.State.SUBMITTED, Result.State.FIRST_APPROVED)
-_FROZEN = (Result.State.APPROVED, Result.State.LOCKED)
-_EDITABLE = (Result.State.DRAFT, Result.State.RETURNED)
-
-
 def _check_editable(state: str | None, indicator, quarter: int, shared: _Quarter | None = None):
     """Refuses entry to a frozen or reviewed result (`state` None: there is none yet), a locked
     quarter or a closed window. `indicator` needs its goal and responsible unit.
 
     A returned result may be fixed after the window: review happens after it closes.
     """
-    if state in _FROZEN:
+    if state in Result.FROZEN:
         raise ResultLocked(
             _("此成果%(state)s，不可修改；如需更正，請洽管理者重新開放並說明理由。")
             % {"state": Result.State(state).label}
         )
-    if state in _UNDER_REVIEW:
+    if state in Result.UNDER_REVIEW:
         raise ResultLocked(
             _("此成果%(state)s，審核中不可修改；如需修改，請審核人退回。")
             % {"state": Result.State(state).label}

@@ -16,7 +16,6 @@ from ..models import (
     ReportingPeriod,
     Result,
 )
-from .entry import _EDITABLE
 from .periods import period_get_or_create
 
 # --- reminders -------------------------------------------------------------------------------
@@ -79,7 +78,7 @@ def reminders_send(*, today: date | None = None) -> int:
                 "indicator_id", "state"
             )
         )
-        pending = [i for i in indicators if states.get(i.pk, Result.State.DRAFT) in _EDITABLE]
+        pending = [i for i in indicators if states.get(i.pk, Result.State.DRAFT) in Result.EDITABLE]
         if period.closes_on - timedelta(days=REMIND_DAYS_BEFORE) <= today <= period.closes_on:
             kind = ReminderSent.Kind.ENTRY_DUE_SOON
             subject = _("【kpitrack】%(period)s績效填報將於 %(closes)s 截止") % {

@@ -5,13 +5,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kpitrack.core.versioning import claim_version
-from performance.permissions import (
-    can_final_review,
-    can_first_review,
-    can_manage,
-    can_submit,
-    require,
-)
+from performance.permissions import may, require
 
 from .. import outcomes
 from ..models import (
@@ -19,27 +13,28 @@ from ..models import (
 )
 from ..selectors import entry_indicators
 from ._common import _require_reason, _save
-from .entry import (
-    _EDITABLE,
-    _FROZEN,
-    _UNDER_REVIEW,
-    _check_editable,
-    _check_shortfall,
-    _locked_result,
-)
+from .entry import _check_editable, _check_shortfall, _locked_result
 from .periods import ResultLocked
 from .results import NARRATIVE_FIELDS
 
 
-def _transition(result: Result, expected_version: int, allowed_from, to: str, *, user, reason):
+def _require_right(user, action: str, current: Result) -> None:
+    """403 unless the user holds the right Result.TRANSITIONS gives `action`."""
+    require(may(user, Result.TRANSITIONS[action].right, current.indicator))
+
+
+def _transition(result: Result, expected_version: int, action: str, *, to: str | None = None):
+    """`action` from Result.TRANSITIONS on the locked row: refused unless the result is in one
+    of its starting states; `to` overrides the state it leaves."""
+    move = Result.TRANSITIONS[action]
     current = _locked_result(result)
-    if current.state not in allowed_from:
+    if current.state not in move.sources:
         raise ResultLocked(
             _("此成果目前為「%(state)s」，不能執行這個動作。")
             % {"state": current.get_state_display()}
         )
     claim_version(current, expected_version)
-    current.state = to
+    current.state = to or move.target
     return current
 
 
@@ -47,7 +42,7 @@ def _transition(result: Result, expected_version: int, allowed_from, to: str, *,
 def result_submit(*, result: Result, expected_version: int, user, reason: str = "") -> Result:
     """The unit sends a draft (or a fixed returned result) for 初核: every figure entered."""
     current = _locked_result(result)
-    require(can_submit(user, current.indicator))
+    _require_right(user, "submit", current)
     _check_editable(current.state, current.indicator, current.quarter)
     figures = {f.key: f.value for f in current.figures.all()}
     missing = {
@@ -60,9 +55,7 @@ def result_submit(*, result: Result, expected_version: int, user, reason: str = 
     entry = entry_indicators(ids=[current.indicator_id])[current.indicator_id]
     narrative = {name: getattr(current, name) for name in NARRATIVE_FIELDS}
     _check_shortfall(entry, current.quarter, figures, narrative)
-    current = _transition(
-        current, expected_version, _EDITABLE, Result.State.SUBMITTED, user=user, reason=reason
-    )
+    current = _transition(current, expected_version, "submit")
     return _save(current, user=user, reason=reason)
 
 
@@ -73,11 +66,9 @@ def result_first_approve(
     """初核 approves; when the agency has switched 複核 off this approval is final."""
     current = _locked_result(result)
     agency = current.indicator.goal.agency
-    require(can_first_review(user, agency))
-    to = Result.State.FIRST_APPROVED if agency.second_review else Result.State.APPROVED
-    current = _transition(
-        current, expected_version, (Result.State.SUBMITTED,), to, user=user, reason=reason
-    )
+    _require_right(user, "first_approve", current)
+    to = None if agency.second_review else Result.State.APPROVED
+    current = _transition(current, expected_version, "first_approve", to=to)
     current.review_comment = ""
     _save(current, user=user, reason=reason)
     outcomes.refresh_for(current.indicator)  # approved figures now count
@@ -90,15 +81,8 @@ def result_final_approve(
 ) -> Result:
     """複核 approves: the figures are final and frozen."""
     current = _locked_result(result)
-    require(can_final_review(user, current.indicator.goal.agency))
-    current = _transition(
-        current,
-        expected_version,
-        (Result.State.FIRST_APPROVED,),
-        Result.State.APPROVED,
-        user=user,
-        reason=reason,
-    )
+    _require_right(user, "final_approve", current)
+    current = _transition(current, expected_version, "final_approve")
     current.review_comment = ""
     _save(current, user=user, reason=reason)
     outcomes.refresh_for(current.indicator)  # approved figures now count
@@ -112,14 +96,11 @@ def result_return(*, result: Result, expected_version: int, user, comment: str) 
     if not comment or not comment.strip():
         raise ValidationError({"comment": _("退回時請說明需要修正之處。")}, code="required")
     current = _locked_result(result)
-    agency = current.indicator.goal.agency
-    if current.state == Result.State.FIRST_APPROVED:
-        require(can_final_review(user, agency))
-    else:
-        require(can_first_review(user, agency))
-    current = _transition(
-        current, expected_version, _UNDER_REVIEW, Result.State.RETURNED, user=user, reason=comment
-    )
+    # Whose turn it is says who may return it: 複核 a first-approved result, 初核 any other
+    # (a result in no reviewer's hands is then refused as not under review).
+    action = "final_return" if current.state == Result.State.FIRST_APPROVED else "first_return"
+    _require_right(user, action, current)
+    current = _transition(current, expected_version, action)
     current.review_comment = comment.strip()
     return _save(current, user=user, reason=comment)
 
@@ -129,11 +110,9 @@ def result_reopen(*, result: Result, expected_version: int, user, reason: str) -
     """An administrator reopens an approved or locked result for correction: it goes back to
     the unit as returned, with the reason as the comment."""
     current = _locked_result(result)
-    require(can_manage(user, current.indicator.goal.agency))
+    _require_right(user, "reopen", current)
     _require_reason(reason)
-    current = _transition(
-        current, expected_version, _FROZEN, Result.State.RETURNED, user=user, reason=reason
-    )
+    current = _transition(current, expected_version, "reopen")
     current.locked_from = ""
     current.review_comment = reason.strip()
     _save(current, user=user, reason=reason)
