@@ -130,10 +130,6 @@ def access_agency(user, code: str) -> Agency:
     return agency
 
 
-# The former name, which the dashboards' selectors still call.
-get_agency_for_user = access_agency
-
-
 # Entry and review
 
 

@@ -52,8 +52,7 @@ def inputs_to_dict(indicator: Indicator) -> list[dict]:
 
 
 def result_to_dict(indicator: Indicator, quarter: int, result: Result | None, outcome) -> dict:
-    labels = {i.key: i.label for i in indicator.inputs.all()}
-    labels.update({p.key: p.label for p in indicator.parts.all()})
+    labels = indicator.labels()
     return {
         "agency": indicator.goal.agency.code,
         "indicator": indicator.code,

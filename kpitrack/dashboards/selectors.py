@@ -30,7 +30,7 @@ from performance.outcomes import (
     stored_for_code,
     stored_for_indicators,
 )
-from performance.permissions import agencies_for_user, get_agency_for_user
+from performance.permissions import access_agency, agencies_for_user
 from performance.selectors import Achievement, approved_results_q
 
 LIGHTS = (Status.GREEN, Status.YELLOW, Status.RED, Status.WHITE)
@@ -59,7 +59,7 @@ class Scope:
 def scope_for(*, user, code: str) -> Scope:
     """The agency `code` with the agencies directly under it that `user` may see. Raises Http404
     for an unknown code and PermissionDenied for an agency that is not the user's."""
-    agency = get_agency_for_user(user, code)
+    agency = access_agency(user, code)
     visible = agencies_for_user(user).filter(Q(pk=agency.pk) | Q(parent=agency)).order_by("code")
     return Scope(agency=agency, agencies=tuple(visible))
 

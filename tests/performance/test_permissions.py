@@ -129,12 +129,12 @@ def test_a_user_without_memberships_sees_nothing(django_user_model):
     assert not permissions.indicators_for_user(nobody, year=2013).exists()
 
 
-def test_get_agency_for_user_is_404_when_absent_and_403_when_not_theirs(cast):
-    assert permissions.get_agency_for_user(cast["staff"], "nia") == cast.agency
+def test_access_agency_is_404_when_absent_and_403_when_not_theirs(cast):
+    assert permissions.access_agency(cast["staff"], "nia") == cast.agency
     with pytest.raises(Http404):
-        permissions.get_agency_for_user(cast["staff"], "nope")
+        permissions.access_agency(cast["staff"], "nope")
     with pytest.raises(PermissionDenied):
-        permissions.get_agency_for_user(cast["staff"], "other-agency")
+        permissions.access_agency(cast["staff"], "other-agency")
     with pytest.raises(PermissionDenied):
         permissions.require(False)
 
