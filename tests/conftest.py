@@ -6,6 +6,96 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "nia"
 ARTIFACTS = ROOT / "test-artifacts"
 
+# Fixtures through which a test reaches the database (pytest-django refuses any other access).
+_DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "django_db_setup",  # the session fixtures that build a report once, inside django_db_blocker
+    "live_server",
+    "admin_user",
+    "admin_client",
+}
+# Markers of tests whose cost is outside SQL: their queries are the report assembly's and the
+# views', which the HTML, xlsx, view and query-count tests run on both databases.
+_NOT_REPEATED_MARKERS = ("pdf", "browser")
+
+
+def _vendor() -> str:
+    """sqlite or postgresql: the database this pass runs on (DATABASE_URL)."""
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1].replace("sqlite3", "sqlite")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--postgresql-all",
+        action="store_true",
+        help="on PostgreSQL, run the database-independent tests too (docs/testing.md, CI time)",
+    )
+
+
+def pytest_configure(config):
+    from django.conf import settings
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    # The production hasher costs ~0.2 s of CPU per password on purpose; tests only need the
+    # check to work. The production setting is asserted in a fresh interpreter by
+    # tests/site/test_settings.py::test_production_hashes_passwords_slowly.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # .ci/run runs the SQLite and PostgreSQL passes at once: each keeps its own Hypothesis folder
+    # (saved examples, cached constants) instead of both writing .hypothesis/.
+    home = ROOT / ".hypothesis" / _vendor()
+    set_hypothesis_home_dir(home)
+    hypothesis_settings.register_profile(
+        "kpitrack", database=DirectoryBasedExampleDatabase(home / "examples")
+    )
+    hypothesis_settings.load_profile("kpitrack")
+
+
+def _uses_the_database(item) -> bool:
+    return item.get_closest_marker("django_db") is not None or bool(
+        _DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, leave out what the SQLite pass already proves: tests that use no database
+    (the engine's among them) and the PDF and browser tests. Reported as deselected."""
+    if _vendor() != "postgresql" or config.getoption("postgresql_all"):
+        return
+    kept, left_out = [], []
+    for item in items:
+        repeated = _uses_the_database(item) and not any(
+            item.get_closest_marker(name) for name in _NOT_REPEATED_MARKERS
+        )
+        (kept if repeated else left_out).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
+def pytest_report_header(config):
+    if _vendor() == "postgresql" and not config.getoption("postgresql_all"):
+        return (
+            "PostgreSQL pass: tests without a database and the pdf/browser tests are deselected "
+            "(the SQLite pass runs them; --postgresql-all keeps them)"
+        )
+    return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _media_root_of_this_run(tmp_path_factory):
+    """Uploads go to this run's own folder, never var/media: two runs at once cannot collide."""
+    from django.test import override_settings
+
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
@@ -61,8 +151,11 @@ def charlie(django_user_model):
 
 @pytest.fixture
 def artifacts():
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS
+    """Screenshots and page images to look at: test-artifacts/, or test-artifacts/postgresql/ on
+    PostgreSQL so that the two passes of .ci/run never write the same file."""
+    folder = ARTIFACTS if _vendor() == "sqlite" else ARTIFACTS / _vendor()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture
