@@ -1,3 +1,4 @@
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,53 @@ def django_db_setup(django_db_setup, django_db_blocker):
         load_folder(SEED)
 
 
+# How many rows_for_the_module() transactions are open (see there).
+_shared_rows_open = 0
+
+
+@contextmanager
+def rows_for_the_module(django_db_blocker):
+    """For a module-scoped fixture that writes rows every test of the module reads (Django's
+    setUpTestData, for pytest): the rows are written once, in a transaction rolled back when the
+    module's tests are done. pytest-django runs each test in a savepoint inside it, so a test's
+    own writes are still gone before the next test. The fixture should hand tests the rows' ids
+    and a function fixture read them afresh, so that no test sees another's Python objects.
+
+    Transactional tests (transaction=True, live_server) commit and flush: they cannot run inside
+    this transaction and must build their rows themselves (the guard below says so)."""
+    from django.db import transaction
+
+    global _shared_rows_open
+    with django_db_blocker.unblock(), transaction.atomic():
+        _shared_rows_open += 1
+        try:
+            yield
+        finally:
+            _shared_rows_open -= 1
+            transaction.set_rollback(True)
+
+
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or marker.args[:1] == (True,)):
+        return True
+    return bool(
+        {"transactional_db", "live_server", "django_db_reset_sequences"}.intersection(
+            getattr(item, "fixturenames", ())
+        )
+    )
+
+
+@pytest.fixture(autouse=True)
+def _transactional_tests_outside_shared_rows(request):
+    if _shared_rows_open and _is_transactional(request.node):
+        pytest.fail(
+            "a transactional test runs inside rows_for_the_module()'s transaction: give it rows "
+            "of its own (as tests/performance/test_postgres_concurrency.py builds its workflow)",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(autouse=True)
 def _default_language():
     """Every test starts in the site's default language: a test-client request leaves the language
@@ -116,12 +164,19 @@ def _default_language():
     translation.deactivate()
 
 
+def make_alice():
+    """alice, or the one a module's shared rows already hold (rows_for_the_module)."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    existing = User.objects.filter(username="alice").first()
+    return existing or User.objects.create_superuser("alice", "alice@example.org", "alice-password")
+
+
 @pytest.fixture
 def alice(django_user_model):
     """An administrator (staff + superuser)."""
-    return django_user_model.objects.create_superuser(
-        "alice", "alice@example.org", "alice-password"
-    )
+    return make_alice()
 
 
 @pytest.fixture
@@ -158,9 +213,18 @@ def artifacts():
     return folder
 
 
-@pytest.fixture
-def cast(db):
-    """One user per role in nia (tests/roles.py): cast["staff"], cast["planner"], …"""
+@pytest.fixture(scope="module")
+def _cast_rows(django_db_setup, django_db_blocker):
+    """The cast's rows, written once per test module (rows_for_the_module)."""
     from .roles import build_cast
 
-    return build_cast()
+    with rows_for_the_module(django_db_blocker):
+        yield build_cast().ids()
+
+
+@pytest.fixture
+def cast(_cast_rows, db):
+    """One user per role in nia (tests/roles.py): cast["staff"], cast["planner"], …"""
+    from .roles import read_cast
+
+    return read_cast(_cast_rows)
