@@ -64,29 +64,37 @@ def _uses_the_database(item) -> bool:
     )
 
 
+_LEFT_OUT = pytest.StashKey[dict]()
+
+
 def pytest_collection_modifyitems(config, items):
     """On PostgreSQL, leave out what the SQLite pass already proves: tests that use no database
     (the engine's among them) and the PDF and browser tests. Reported as deselected."""
     if _vendor() != "postgresql" or config.getoption("postgresql_all"):
         return
-    kept, left_out = [], []
+    kept, left_out = [], {"no database": [], "pdf or browser": []}
     for item in items:
-        repeated = _uses_the_database(item) and not any(
-            item.get_closest_marker(name) for name in _NOT_REPEATED_MARKERS
-        )
-        (kept if repeated else left_out).append(item)
-    if left_out:
-        config.hook.pytest_deselected(items=left_out)
+        if not _uses_the_database(item):
+            left_out["no database"].append(item)
+        elif any(item.get_closest_marker(name) for name in _NOT_REPEATED_MARKERS):
+            left_out["pdf or browser"].append(item)
+        else:
+            kept.append(item)
+    config.stash[_LEFT_OUT] = {why: len(some) for why, some in left_out.items()}
+    deselected = [item for some in left_out.values() for item in some]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
         items[:] = kept
 
 
-def pytest_report_header(config):
-    if _vendor() == "postgresql" and not config.getoption("postgresql_all"):
-        return (
-            "PostgreSQL pass: tests without a database and the pdf/browser tests are deselected "
-            "(the SQLite pass runs them; --postgresql-all keeps them)"
+def pytest_terminal_summary(terminalreporter, config):
+    left_out = config.stash.get(_LEFT_OUT, None)
+    if left_out:
+        reasons = ", ".join(f"{count} {why}" for why, count in left_out.items() if count)
+        terminalreporter.write_line(
+            f"PostgreSQL pass: deselected as the SQLite pass runs them ({reasons}); "
+            "--postgresql-all keeps them. See docs/testing.md, CI time."
         )
-    return None
 
 
 @pytest.fixture(scope="session", autouse=True)
