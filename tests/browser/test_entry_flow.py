@@ -51,7 +51,7 @@ def test_a_quarter_goes_from_entry_to_approval(
     from performance.models import Indicator, Result
     from performance.services import entry_exception_grant
 
-    from .conftest import SEED
+    from tests.conftest import SEED
 
     monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
     load_folder(SEED)

@@ -47,7 +47,7 @@ def test_it_logs_in_browses_and_opens_reports(
 ):
     from kpitrack.sources import load_folder
 
-    from .conftest import SEED
+    from tests.conftest import SEED
 
     # A transactional test may start from a flushed database; loading is idempotent.
     load_folder(SEED)
