@@ -50,7 +50,6 @@ def test_a_quarter_goes_from_entry_to_approval(
     from kpitrack.sources import load_folder
     from performance.models import Indicator, Result
     from performance.services import entry_exception_grant
-
     from tests.conftest import SEED
 
     monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)

@@ -46,7 +46,6 @@ def test_it_logs_in_browses_and_opens_reports(
     live_server, browser_page, artifacts, django_user_model
 ):
     from kpitrack.sources import load_folder
-
     from tests.conftest import SEED
 
     # A transactional test may start from a flushed database; loading is idempotent.
