@@ -20,6 +20,8 @@ run: system-packages venv .env messages migrate demo-data static
 	@echo "kpitrack is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# On SQLite by default; DATABASE_URL=postgres://… runs it on PostgreSQL, leaving out what does not
+# touch the database (docs/testing.md). .ci/run runs both passes at once.
 test: system-packages venv messages
 	$(NO_ENV) $(PY) -m pytest -q $(PYTEST_ARGS)
 

@@ -1,3 +1,4 @@
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -5,6 +6,104 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "nia"
 ARTIFACTS = ROOT / "test-artifacts"
+
+# Fixtures through which a test reaches the database (pytest-django refuses any other access).
+_DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "django_db_setup",  # the session fixtures that build a report once, inside django_db_blocker
+    "live_server",
+    "admin_user",
+    "admin_client",
+}
+# Markers of tests whose cost is outside SQL: their queries are the report assembly's and the
+# views', which the HTML, xlsx, view and query-count tests run on both databases.
+_NOT_REPEATED_MARKERS = ("pdf", "browser")
+
+
+def _vendor() -> str:
+    """sqlite or postgresql: the database this pass runs on (DATABASE_URL)."""
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1].replace("sqlite3", "sqlite")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--postgresql-all",
+        action="store_true",
+        help="on PostgreSQL, run the database-independent tests too (docs/testing.md, CI time)",
+    )
+
+
+def pytest_configure(config):
+    from django.conf import settings
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    # The production hasher costs ~0.2 s of CPU per password on purpose; tests only need the
+    # check to work. The production setting is asserted in a fresh interpreter by
+    # tests/site/test_settings.py::test_production_hashes_passwords_slowly.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # .ci/run runs the SQLite and PostgreSQL passes at once: each keeps its own Hypothesis folder
+    # (saved examples, cached constants) instead of both writing .hypothesis/.
+    home = ROOT / ".hypothesis" / _vendor()
+    set_hypothesis_home_dir(home)
+    hypothesis_settings.register_profile(
+        "kpitrack", database=DirectoryBasedExampleDatabase(home / "examples")
+    )
+    hypothesis_settings.load_profile("kpitrack")
+
+
+def _uses_the_database(item) -> bool:
+    return item.get_closest_marker("django_db") is not None or bool(
+        _DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+    )
+
+
+_LEFT_OUT = pytest.StashKey[dict]()
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, leave out what the SQLite pass already proves: tests that use no database
+    (the engine's among them) and the PDF and browser tests. Reported as deselected."""
+    if _vendor() != "postgresql" or config.getoption("postgresql_all"):
+        return
+    kept, left_out = [], {"no database": [], "pdf or browser": []}
+    for item in items:
+        if not _uses_the_database(item):
+            left_out["no database"].append(item)
+        elif any(item.get_closest_marker(name) for name in _NOT_REPEATED_MARKERS):
+            left_out["pdf or browser"].append(item)
+        else:
+            kept.append(item)
+    config.stash[_LEFT_OUT] = {why: len(some) for why, some in left_out.items()}
+    deselected = [item for some in left_out.values() for item in some]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    left_out = config.stash.get(_LEFT_OUT, None)
+    if left_out:
+        reasons = ", ".join(f"{count} {why}" for why, count in left_out.items() if count)
+        terminalreporter.write_line(
+            f"PostgreSQL pass: deselected as the SQLite pass runs them ({reasons}); "
+            "--postgresql-all keeps them. See docs/testing.md, CI time."
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _media_root_of_this_run(tmp_path_factory):
+    """Uploads go to this run's own folder, never var/media: two runs at once cannot collide."""
+    from django.test import override_settings
+
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -14,6 +113,53 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         load_folder(SEED)
+
+
+# How many rows_for_the_module() transactions are open (see there).
+_shared_rows_open = 0
+
+
+@contextmanager
+def rows_for_the_module(django_db_blocker):
+    """For a module-scoped fixture that writes rows every test of the module reads (Django's
+    setUpTestData, for pytest): the rows are written once, in a transaction rolled back when the
+    module's tests are done. pytest-django runs each test in a savepoint inside it, so a test's
+    own writes are still gone before the next test. The fixture should hand tests the rows' ids
+    and a function fixture read them afresh, so that no test sees another's Python objects.
+
+    Transactional tests (transaction=True, live_server) commit and flush: they cannot run inside
+    this transaction and must build their rows themselves (the guard below says so)."""
+    from django.db import transaction
+
+    global _shared_rows_open
+    with django_db_blocker.unblock(), transaction.atomic():
+        _shared_rows_open += 1
+        try:
+            yield
+        finally:
+            _shared_rows_open -= 1
+            transaction.set_rollback(True)
+
+
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or marker.args[:1] == (True,)):
+        return True
+    return bool(
+        {"transactional_db", "live_server", "django_db_reset_sequences"}.intersection(
+            getattr(item, "fixturenames", ())
+        )
+    )
+
+
+@pytest.fixture(autouse=True)
+def _transactional_tests_outside_shared_rows(request):
+    if _shared_rows_open and _is_transactional(request.node):
+        pytest.fail(
+            "a transactional test runs inside rows_for_the_module()'s transaction: give it rows "
+            "of its own (as tests/performance/test_postgres_concurrency.py builds its workflow)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -26,12 +172,19 @@ def _default_language():
     translation.deactivate()
 
 
+def make_alice():
+    """alice, or the one a module's shared rows already hold (rows_for_the_module)."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    existing = User.objects.filter(username="alice").first()
+    return existing or User.objects.create_superuser("alice", "alice@example.org", "alice-password")
+
+
 @pytest.fixture
 def alice(django_user_model):
     """An administrator (staff + superuser)."""
-    return django_user_model.objects.create_superuser(
-        "alice", "alice@example.org", "alice-password"
-    )
+    return make_alice()
 
 
 @pytest.fixture
@@ -61,13 +214,25 @@ def charlie(django_user_model):
 
 @pytest.fixture
 def artifacts():
-    ARTIFACTS.mkdir(exist_ok=True)
-    return ARTIFACTS
+    """Screenshots and page images to look at: test-artifacts/, or test-artifacts/postgresql/ on
+    PostgreSQL so that the two passes of .ci/run never write the same file."""
+    folder = ARTIFACTS if _vendor() == "sqlite" else ARTIFACTS / _vendor()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def _cast_rows(django_db_setup, django_db_blocker):
+    """The cast's rows, written once per test module (rows_for_the_module)."""
+    from .roles import build_cast
+
+    with rows_for_the_module(django_db_blocker):
+        yield build_cast().ids()
 
 
 @pytest.fixture
-def cast(db):
+def cast(_cast_rows, db):
     """One user per role in nia (tests/roles.py): cast["staff"], cast["planner"], …"""
-    from .roles import build_cast
+    from .roles import read_cast
 
-    return build_cast()
+    return read_cast(_cast_rows)

@@ -44,6 +44,38 @@ class Cast:
     def __getitem__(self, role):
         return self.users[role]
 
+    def ids(self) -> dict:
+        """What read_cast() needs to read this cast again."""
+        return {
+            "users": {role: user.pk for role, user in self.users.items()},
+            "agency": self.agency.pk,
+            "unit": self.unit.pk,
+            "other_unit": self.other_unit.pk,
+            "other_agency": self.other_agency.pk,
+            "indicator": self.indicator.pk,
+            "other_indicator": self.other_indicator.pk,
+        }
+
+
+def read_cast(ids: dict) -> Cast:
+    """A cast built earlier (build_cast), read afresh: new objects, no cached memberships."""
+    by_pk = get_user_model().objects.in_bulk(ids["users"].values())
+    agencies = Agency.objects.in_bulk([ids["agency"], ids["other_agency"]])
+    units = Unit.objects.in_bulk([ids["unit"], ids["other_unit"]])
+    # As indicator_update hands them back: with the unit just assigned.
+    indicators = Indicator.objects.select_related("responsible_unit").in_bulk(
+        [ids["indicator"], ids["other_indicator"]]
+    )
+    return Cast(
+        users={role: by_pk[pk] for role, pk in ids["users"].items()},
+        agency=agencies[ids["agency"]],
+        unit=units[ids["unit"]],
+        other_unit=units[ids["other_unit"]],
+        other_agency=agencies[ids["other_agency"]],
+        indicator=indicators[ids["indicator"]],
+        other_indicator=indicators[ids["other_indicator"]],
+    )
+
 
 def build_cast() -> Cast:
     User = get_user_model()

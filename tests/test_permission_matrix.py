@@ -55,6 +55,7 @@ class Row:
     data: dict = field(default_factory=dict)
     json: bool = False  # send `data` as a JSON body
     marks: tuple = ()
+    prints: bool = False  # the view answers with the PDF renderer's bytes (report-pdf)
 
 
 def _submitted(cast):
@@ -104,7 +105,8 @@ MATRIX: dict[str, Row] = {
         get=expect(302, outsider=403),  # a redirect to the report (or to login)
     ),
     "report": Row("/reports/nia/performance/2010/", get=OF_NIA),
-    "report-pdf": Row("/reports/nia/performance/2010/pdf/", get=OF_NIA, marks=(pytest.mark.pdf,)),
+    # The PDF renderer is a stand-in here (see _PrintedReports): this row proves who reaches it.
+    "report-pdf": Row("/reports/nia/performance/2010/pdf/", get=OF_NIA, prints=True),
     "report-xlsx": Row("/reports/nia/performance/2010/xlsx/", get=OF_NIA),
     "login": Row(
         "/accounts/login/",
@@ -253,13 +255,34 @@ def _rows():
     ]
 
 
-def _statuses(client, cast, row, method) -> dict[str, int]:
+class _PrintedReports(list):
+    """Stands in for the PDF view's renderer (`pdf_bytes` in kpitrack.reports.views), keeping
+    each report it is asked to print. The matrix asks who gets which status, and the view
+    calls the renderer only after its lookup and permission check have passed; WeasyPrint
+    itself (about 4 s a report, once per role) is tested in tests/reports (test_pdf.py,
+    test_html.py's test_it_serves_the_pdf_inline)."""
+
+    def __call__(self, report) -> bytes:
+        self.append(report)
+        return b"%PDF-1.7\n%%EOF\n"
+
+
+@pytest.fixture
+def printed(monkeypatch) -> _PrintedReports:
+    printed = _PrintedReports()
+    monkeypatch.setattr("kpitrack.reports.views.pdf_bytes", printed)
+    return printed
+
+
+def _statuses(client, cast, row, method, printed) -> tuple[dict[str, int], set[str]]:
+    """The status each role gets, and the roles whose request reached the PDF renderer."""
     url = row.url(cast) if callable(row.url) else row.url
-    seen = {}
+    seen, reached = {}, set()
     for role in ROLES:
         client.logout()
         if role != "anonymous":
             client.force_login(cast[role])
+        before = len(printed)
         if method == "get":
             seen[role] = client.get(url).status_code
         elif row.json:
@@ -267,12 +290,24 @@ def _statuses(client, cast, row, method) -> dict[str, int]:
             seen[role] = client.post(url, body, content_type="application/json").status_code
         else:
             seen[role] = client.post(url, row.data).status_code
-    return seen
+        if len(printed) > before:
+            reached.add(role)
+    return seen, reached
+
+
+def _allowed(statuses: dict[str, int]) -> set[str]:
+    return {role for role, status in statuses.items() if status == 200}
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("row", _rows())
-def test_each_role_gets_the_expected_status(client, cast, row):
-    assert _statuses(client, cast, row, "get") == row.get
+def test_each_role_gets_the_expected_status(client, cast, row, printed):
+    statuses, reached = _statuses(client, cast, row, "get", printed)
+    assert statuses == row.get
+    # A PDF answer is the printed report of the asked agency, for exactly the roles let in.
+    assert reached == (_allowed(row.get) if row.prints else set())
+    assert all(report.agency.code == "nia" for report in printed)
     if row.post is not None:
-        assert _statuses(client, cast, row, "post") == row.post
+        statuses, reached = _statuses(client, cast, row, "post", printed)
+        assert statuses == row.post
+        assert reached == set()

@@ -15,7 +15,7 @@ from performance.services import period_lock, result_save_draft
 from tests.performance.cast import Role, member
 
 # The workflow agency fixture, shared with the entry page tests.
-from tests.performance.conftest import workflow  # noqa: F401
+from tests.performance.conftest import _workflow_rows, workflow  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/results/"

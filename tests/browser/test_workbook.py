@@ -7,16 +7,22 @@ import pytest
 
 from performance.models import Result
 from tests.browser.test_pages import _axe, browser_page  # noqa: F401 - the fixture
-from tests.performance.conftest import workflow  # noqa: F401 - the fixture, shared with the workflow tests
+from tests.performance.conftest import build_workflow
 from tests.performance.workbook_helpers import fill
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture
+def workflow(alice):
+    """Written in the test itself, which commits, so that the live server sees it."""
+    return build_workflow(alice)
+
+
 def test_it_downloads_fills_uploads_previews_and_confirms(
     live_server,
     browser_page,  # noqa: F811
-    workflow,  # noqa: F811
+    workflow,
     settings,
     tmp_path,
     artifacts,

@@ -1,5 +1,8 @@
 """A small agency for the quarterly workflow: one unit, two indicators of this year (a count
-with target 100 and a ratio with target 90 %), and the quarter's entry window open today."""
+with target 100 and a ratio with target 90 %), and the quarter's entry window open today.
+
+Its rows are written once per test module and read afresh for each test (`workflow`). A module
+of transactional tests, which commit, defines its own `workflow` that calls build_workflow."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -49,9 +52,46 @@ class Workflow:
             final_review_due=closes_on + timedelta(days=20),
         )
 
+    def ids(self) -> dict:
+        """What read_workflow() needs to read this workflow again."""
+        return {
+            "agency": self.agency.pk,
+            "unit": self.unit.pk,
+            "other_unit": self.other_unit.pk,
+            "year": self.year,
+            "quarter": self.quarter,
+            "count": self.count.pk,
+            "ratio": self.ratio.pk,
+            "elsewhere": self.elsewhere.pk,
+        }
 
-@pytest.fixture
-def workflow(alice) -> Workflow:
+
+def read_workflow(ids: dict) -> Workflow:
+    """A workflow built earlier (build_workflow), read afresh: new objects for each test."""
+    agency = Agency.objects.get(pk=ids["agency"])
+    units = Unit.objects.in_bulk([ids["unit"], ids["other_unit"]])
+    for unit in units.values():
+        unit.agency = agency
+    # As indicator_create hands them back: goal (with its agency) and unit at hand.
+    indicators = Indicator.objects.select_related("goal").in_bulk(
+        [ids["count"], ids["ratio"], ids["elsewhere"]]
+    )
+    for indicator in indicators.values():
+        indicator.goal.agency = agency
+        indicator.responsible_unit = units[indicator.responsible_unit_id]
+    return Workflow(
+        agency=agency,
+        unit=units[ids["unit"]],
+        other_unit=units[ids["other_unit"]],
+        year=ids["year"],
+        quarter=ids["quarter"],
+        count=indicators[ids["count"]],
+        ratio=indicators[ids["ratio"]],
+        elsewhere=indicators[ids["elsewhere"]],
+    )
+
+
+def build_workflow(alice) -> Workflow:
     agency = agency_create(user=alice, code="wf", name="流程測試署")
     unit = unit_create(agency=agency, user=alice, code="ops", name="業務組")
     other = unit_create(agency=agency, user=alice, code="admin", name="秘書室")
@@ -97,6 +137,21 @@ def workflow(alice) -> Workflow:
     flow = Workflow(agency, unit, other, year, 1, count, ratio, elsewhere)
     flow.set_window(alice, opens_in=-1, closes_in=10)
     return flow
+
+
+@pytest.fixture(scope="module")
+def _workflow_rows(django_db_setup, django_db_blocker):
+    """The workflow's rows, written once per test module (tests/conftest.py rows_for_the_module):
+    about 80 queries, which each of some 190 tests used to pay."""
+    from tests.conftest import make_alice, rows_for_the_module
+
+    with rows_for_the_module(django_db_blocker):
+        yield build_workflow(make_alice()).ids()
+
+
+@pytest.fixture
+def workflow(_workflow_rows, alice) -> Workflow:
+    return read_workflow(_workflow_rows)
 
 
 @pytest.fixture

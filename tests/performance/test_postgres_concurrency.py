@@ -20,10 +20,17 @@ from django.db import connection, connections, transaction
 from kpitrack.core.versioning import ConcurrentEditError
 from performance.models import Result, ResultFigure
 from performance.services import DraftEntry, DraftsRefused, result_save_draft, results_save_drafts
-from tests.performance.conftest import workflow  # noqa: F401  (the fixture)
+from tests.performance.conftest import build_workflow
 
 WAIT = 30  # seconds before a test gives up on the other connection: only when something hangs
 MET = {"progress": "依計畫辦理"}
+
+
+@pytest.fixture
+def workflow(alice):
+    """Written in the test itself: the racing threads see it only once the test commits (the
+    module-wide rows of tests/performance/conftest.py are never committed)."""
+    return build_workflow(alice)
 
 
 @pytest.fixture
@@ -115,7 +122,7 @@ def _history(indicator, quarter) -> list[tuple]:
 def test_of_two_editors_of_one_result_with_the_same_version_exactly_one_wins(
     postgresql,
     transactional_db,
-    workflow,  # noqa: F811
+    workflow,
     alice,
 ):
     flow = workflow
@@ -164,7 +171,7 @@ def test_of_two_editors_of_one_result_with_the_same_version_exactly_one_wins(
 def test_of_two_first_saves_of_one_quarter_one_wins_and_no_row_is_written_twice(
     postgresql,
     transactional_db,
-    workflow,  # noqa: F811
+    workflow,
     alice,
 ):
     flow = workflow

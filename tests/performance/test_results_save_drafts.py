@@ -26,6 +26,8 @@ from performance.services import (
     result_update,
     results_save_drafts,
 )
+from tests.conftest import make_alice, rows_for_the_module
+from tests.performance.conftest import read_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -569,9 +571,19 @@ def _figure_history(indicators) -> list[str]:
     return list(rows.values_list("history_type", flat=True))
 
 
+@pytest.fixture(scope="module")
+def _thirty_three_rows(_workflow_rows, django_db_blocker):
+    """Written once for the four tests below (tests/conftest.py rows_for_the_module): each of
+    the 33 indicators refreshes the agency's stored outcomes, 3 s in all."""
+    with rows_for_the_module(django_db_blocker):
+        made = _counts(read_workflow(_workflow_rows), make_alice(), 33)
+        yield [indicator.pk for indicator in made]
+
+
 @pytest.fixture
-def thirty_three(workflow, alice):
-    return _counts(workflow, alice, 33)
+def thirty_three(_thirty_three_rows, workflow):
+    by_pk = Indicator.objects.in_bulk(_thirty_three_rows)
+    return [by_pk[pk] for pk in _thirty_three_rows]
 
 
 @pytest.mark.parametrize("n", [3, 30])

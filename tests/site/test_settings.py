@@ -61,6 +61,13 @@ def test_production_settings_start():
     assert result.returncode == 0, result.stderr
 
 
+def test_production_hashes_passwords_slowly():
+    """The tests hash with MD5 for speed (tests/conftest.py); the site itself must not."""
+    result = _setting("PASSWORD_HASHERS[0]", SECRET_KEY="p" * 50, ALLOWED_HOSTS="kpi.example.org")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.contrib.auth.hashers.PBKDF2PasswordHasher"
+
+
 def _env_file(tmp_path, text):
     path = tmp_path / "kpitrack.env"
     path.write_text(text, encoding="utf-8")
