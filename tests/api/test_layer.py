@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from kpitrack.api.main import MAX_BODY_BYTES, MAX_DEPTH
 from kpitrack.tokens import api_token_create
-from tests.performance.conftest import workflow  # noqa: F401
+from tests.performance.conftest import _workflow_rows, workflow  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
