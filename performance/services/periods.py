@@ -17,7 +17,6 @@ from performance.permissions import (
     require,
 )
 
-from .. import outcomes
 from ..models import (
     EntryException,
     ReportingPeriod,
@@ -166,7 +165,6 @@ def period_lock(*, period: ReportingPeriod, user, reason: str) -> ReportingPerio
         result.state = Result.State.LOCKED
         result.version += 1
         _save(result, user=user, reason=reason)
-    outcomes.refresh(pairs={(current.agency_id, current.year)})
     return current
 
 

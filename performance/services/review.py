@@ -13,7 +13,6 @@ from performance.permissions import (
     require,
 )
 
-from .. import outcomes
 from ..models import (
     Result,
 )
@@ -80,7 +79,6 @@ def result_first_approve(
     )
     current.review_comment = ""
     _save(current, user=user, reason=reason)
-    outcomes.refresh_for(current.indicator)  # approved figures now count
     return current
 
 
@@ -101,7 +99,6 @@ def result_final_approve(
     )
     current.review_comment = ""
     _save(current, user=user, reason=reason)
-    outcomes.refresh_for(current.indicator)  # approved figures now count
     return current
 
 
@@ -137,5 +134,4 @@ def result_reopen(*, result: Result, expected_version: int, user, reason: str) -
     current.locked_from = ""
     current.review_comment = reason.strip()
     _save(current, user=user, reason=reason)
-    outcomes.refresh_for(current.indicator)  # its figures no longer count until approved again
     return current
