@@ -256,7 +256,16 @@ class Flush:
         self.connection.kpitrack_touched = set()
         if keys:
             for handler in _handlers:
-                handler(keys)
+                try:
+                    handler(keys)
+                except IntegrityError as exc:
+                    # Not the write's refusal (that has committed): `atomic` must not say so.
+                    raise DerivedDataError(f"{handler.__qualname__}: {exc}") from exc
+
+
+class DerivedDataError(RuntimeError):
+    """Derived data could not be refreshed after a commit; the write itself stands
+    (`manage.py rebuild_outcomes` recomputes the stored outcomes)."""
 
 
 def touch(keys: Iterable[Hashable], *, using: str | None = None) -> None:

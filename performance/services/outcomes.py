@@ -177,10 +177,13 @@ def refresh(*, pairs: Iterable[tuple[int, int]]):
     by_year: dict[int, set[int]] = defaultdict(set)
     for agency_id, year in pairs:
         by_year[year].add(agency_id)
-    # Every pair's old rows go first: an indicator moved between two of the pairs has its rows
-    # under the old one until then, and may only have one row per quarter.
+    # Every pair's old rows go first, and with them the rows of its indicators stored anywhere
+    # else: an indicator moved from another goal may only have one row per quarter.
     for year, agency_ids in by_year.items():
-        Outcome.objects.filter(year=year, agency_id__in=agency_ids).delete()
+        Outcome.objects.filter(
+            Q(year=year, agency_id__in=agency_ids)
+            | Q(indicator__goal__year=year, indicator__goal__agency_id__in=agency_ids)
+        ).delete()
     for year, agency_ids in sorted(by_year.items()):
         indicators = list(indicators_for_years(years=[year - 1, year], agency_ids=agency_ids))
         last_years = {(i.goal.agency_id, i.code): i for i in indicators if i.goal.year < year}
