@@ -182,14 +182,26 @@ def _seeded_2011_growth(w):
     )
 
 
-def goal_update_leaves_a_growth(w):
+def _growth_reads_2011(w):
+    """2012's growth reads 2011's figure, which the seed leaves empty: give it one."""
+    result = Result.objects.get(indicator=_seeded_2011_growth(w))
+    result_update(
+        result=result,
+        expected_version=result.version,
+        user=w.alice,
+        reason=WHY,
+        figures={"value": Decimal("50")},
+    )
+
+
+def goal_update_leaves_a_growth(w, _given):
     goal = _seeded_2011_growth(w).goal
     strategic_goal_update(
         goal=goal, expected_version=goal.version, user=w.alice, reason=WHY, year=2014
     )
 
 
-def indicator_update_leaves_a_growth(w):
+def indicator_update_leaves_a_growth(w, _given):
     indicator = _seeded_2011_growth(w)
     goal = strategic_goal_create(
         user=w.alice, agency=indicator.goal.agency, year=2014, code="moved", title="移入"
@@ -348,12 +360,12 @@ def loader(w, _changed):
 CASES = {
     "strategic_goal_create": (None, goal_create, False),
     "strategic_goal_update": (None, goal_update_moves_a_year, True),
-    "strategic_goal_update-growth": (None, goal_update_leaves_a_growth, True),
+    "strategic_goal_update-growth": (_growth_reads_2011, goal_update_leaves_a_growth, True),
     "strategic_goal_delete": (None, goal_delete, True),
     "indicator_create": (None, indicator_create_, True),
     "indicator_update": (None, indicator_update_target, True),
     "indicator_update-goal": (None, indicator_update_moves_goal, True),
-    "indicator_update-growth": (None, indicator_update_leaves_a_growth, True),
+    "indicator_update-growth": (_growth_reads_2011, indicator_update_leaves_a_growth, True),
     "indicator_delete": (None, indicator_delete_, True),
     "target_part_revise": (None, target_revise, True),
     "result_create": (None, result_create_, True),
