@@ -27,7 +27,11 @@ def require_reason(reason: str | None) -> str:
     """A change to existing data says why; the reason, stripped."""
     if not reason or not reason.strip():
         raise ValidationError(
-            {"reason": _("修改既有資料時，請說明修改理由。")}, code="reason_required"
+            {
+                "reason": ValidationError(
+                    _("修改既有資料時，請說明修改理由。"), code="reason_required"
+                )
+            }
         )
     return reason.strip()
 
@@ -246,21 +250,20 @@ def touched(obj: models.Model) -> None:
 
 
 class Flush:
-    """The one callback a transaction schedules; tests find it by this class."""
+    """The one callback a transaction schedules, holding what it touched; tests find it by
+    this class."""
 
-    def __init__(self, connection):
-        self.connection = connection
+    def __init__(self):
+        self.keys: set = set()
 
     def __call__(self):
-        keys = self.connection.kpitrack_touched
-        self.connection.kpitrack_touched = set()
-        if keys:
-            for handler in _handlers:
-                try:
-                    handler(keys)
-                except IntegrityError as exc:
-                    # Not the write's refusal (that has committed): `atomic` must not say so.
-                    raise DerivedDataError(f"{handler.__qualname__}: {exc}") from exc
+        keys, self.keys = self.keys, set()
+        for handler in _handlers:
+            try:
+                handler(keys)
+            except IntegrityError as exc:
+                # Not the write's refusal (that has committed): `atomic` must not say so.
+                raise DerivedDataError(f"{handler.__qualname__}: {exc}") from exc
 
 
 class DerivedDataError(RuntimeError):
@@ -273,19 +276,21 @@ def touch(keys: Iterable[Hashable], *, using: str | None = None) -> None:
     keys = set(keys)
     if not keys:
         return
-    connection = transaction.get_connection(using)
-    pending = getattr(connection, "kpitrack_touched", None)
-    if pending is None:
-        pending = connection.kpitrack_touched = set()
-    pending |= keys
-    # One callback per transaction. Looked for rather than remembered: a rollback drops the
-    # callback (of the transaction or of the savepoint it was scheduled in) with no word to us,
-    # and the next write must schedule it again. Keys of a rolled-back savepoint may then be
-    # refreshed needlessly, never missed.
-    if not any(isinstance(func, Flush) for _sids, func, _robust in connection.run_on_commit):
-        transaction.on_commit(Flush(connection), using=using)
+    flush = _scheduled(transaction.get_connection(using))
+    if flush is None:
+        # The first write of the transaction, or the callback went with a rollback: of the
+        # transaction or of the savepoint it was scheduled in, and so of every key it held,
+        # since every later key was written inside that savepoint too.
+        flush = Flush()
+        transaction.on_commit(flush, using=using)
+    flush.keys |= keys
+
+
+def _scheduled(connection) -> Flush | None:
+    return next((f for _sids, f, _robust in connection.run_on_commit if isinstance(f, Flush)), None)
 
 
 def pending(using: str | None = None) -> set:
     """What the current transaction touched so far (for tests and diagnostics)."""
-    return set(getattr(transaction.get_connection(using), "kpitrack_touched", ()))
+    flush = _scheduled(transaction.get_connection(using))
+    return set() if flush is None else set(flush.keys)

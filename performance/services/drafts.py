@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kpitrack.core import bulk
+from kpitrack.core import bulk, writes
 from kpitrack.core.versioning import ConcurrentEditError
 from performance.permissions import (
     can_enter,
@@ -23,7 +23,6 @@ from ..models import (
     ResultFigure,
 )
 from ..selectors import entry_indicators
-from ._common import _check_fields
 from .entry import _EDITABLE, _check_editable, _check_shortfall, _clean_figures, _Quarter
 from .periods import ResultLocked, WindowClosed
 from .results import NARRATIVE_FIELDS
@@ -101,7 +100,7 @@ def _draft(entry: DraftEntry, indicator, stored, recorded, shared: _Quarter, *, 
         raise ValidationError(_("這個指標已不存在。"), code="missing")
     require(can_enter(user, indicator))
     shared.check_year(indicator.goal.year)
-    _check_fields(entry.narrative, NARRATIVE_FIELDS)
+    writes.check_fields(entry.narrative, NARRATIVE_FIELDS)
     if stored is not None and stored["version"] != entry.expected_version:
         raise ConcurrentEditError(str(_STALE), current=_current(stored))
     if stored is None and entry.expected_version is not None:
@@ -129,7 +128,7 @@ def _draft(entry: DraftEntry, indicator, stored, recorded, shared: _Quarter, *, 
 _NEW_RESULT = bulk.defaults(Result)
 
 
-@transaction.atomic
+@writes.atomic
 def results_save_drafts(
     *, quarter: int, entries: Sequence[DraftEntry], user, reason: str = ""
 ) -> None:
