@@ -2,8 +2,10 @@
 
 Every write goes through one function here: it validates (`full_clean`) inside one transaction,
 claims the aggregate root's version so a stale editor is refused (`ConcurrentEditError`), and
-attributes every history row (who and why). Refusals are `ValidationError`s whose messages are
-meant for the user; nothing is written when one is raised.
+attributes every history row (who and why), with the steps every write of both apps takes
+(kpitrack.core.writes). Refusals are `ValidationError`s whose messages are meant for the user;
+nothing is written when one is raised. A policy or 複核 change reaches the stored outcomes on
+commit without this module knowing of them (performance registers what those rows touch).
 
 Child rows (a policy's goals and their items, a headcount's lines) are given as a list of dicts:
 `{"pk": id, **fields}` changes a row, `{**fields}` without a pk adds one, and
