@@ -7,6 +7,6 @@ class PerformanceConfig(AppConfig):
     verbose_name = _("績效指標")
 
     def ready(self):
-        from .outcomes import connect_policy_signals
-
-        connect_policy_signals()
+        # Says what each write touches and refreshes the stored outcomes on commit; budget's
+        # writes (policies, 複核) reach them through kpitrack.core.writes, never by import.
+        from .services import outcomes  # noqa: F401

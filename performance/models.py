@@ -468,10 +468,11 @@ class ResultFigure(models.Model):
 
 class Outcome(models.Model):
     """An indicator's computed outcome through a quarter from its approved figures, kept by
-    `performance.outcomes.refresh` on every write that can change it, so dashboards read it
-    instead of evaluating every indicator on every request.
+    `performance.services.outcomes`, once per (agency, year) when a write that touched it
+    commits (kpitrack.core.writes), so dashboards read it instead of evaluating every indicator
+    on every request.
 
-    `data` holds the engine's unrounded figures (`performance.outcomes` says what is in it);
+    `data` holds the engine's unrounded figures (`performance.outcome_reads` says what is in it);
     rounding and lights follow the agency's policy when read, so a policy change needs no
     refresh and a past year keeps its own policy."""
 

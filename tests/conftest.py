@@ -181,6 +181,39 @@ def make_alice():
     return existing or User.objects.create_superuser("alice", "alice@example.org", "alice-password")
 
 
+@pytest.fixture(autouse=True)
+def _commit_at_test_level(request, monkeypatch):
+    """A test of the `db` fixture runs inside a transaction that never commits, so what
+    kpitrack.core.writes schedules on commit (the stored outcomes' refresh) would never run.
+    Here it runs when the code under test leaves its outermost transaction, as it would after
+    a real commit; tests with real commits (`transactional_db`) need nothing."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None and "db" not in request.fixturenames:
+        return
+    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+        return
+    if marker is not None and marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("db")
+    from django.db import connection
+    from django.db.transaction import Atomic
+
+    from kpitrack.core.writes import Flush
+
+    base = list(connection.savepoint_ids)
+    exit_atomic = Atomic.__exit__
+
+    def exit_and_commit(self, exc_type, exc_value, traceback):
+        result = exit_atomic(self, exc_type, exc_value, traceback)
+        if exc_type is None and connection.savepoint_ids == base:
+            for entry in [e for e in connection.run_on_commit if isinstance(e[1], Flush)]:
+                connection.run_on_commit.remove(entry)
+                entry[1]()
+        return result
+
+    monkeypatch.setattr(Atomic, "__exit__", exit_and_commit)
+
+
 @pytest.fixture
 def alice(django_user_model):
     """An administrator (staff + superuser)."""

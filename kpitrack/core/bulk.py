@@ -14,7 +14,7 @@ why, and "+" for a new row or "~" for a change.
 
 import gc
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from itertools import chain
@@ -22,6 +22,8 @@ from operator import itemgetter
 
 from django.db import connection, models
 from django.db.backends.base.operations import BaseDatabaseOperations
+
+from . import writes
 
 # Values these fields hold are what the database driver takes as they are.
 _AS_IS = (
@@ -103,11 +105,15 @@ BATCH = 500
 CHUNK = 100
 
 
-def insert(model: type[models.Model], rows: list[dict]) -> list:
+def insert(model: type[models.Model], rows: list[dict], *, touches: Iterable[Hashable]) -> list:
     """New rows of `model`, each a dict of every concrete field but the primary key; returns
     their primary keys in the order of `rows`. Multi-row INSERT … RETURNING, whose rows come
     back in the order given on SQLite 3.35+ and PostgreSQL, as Django's bulk_create relies on.
+
+    `touches`: what the rows touch (kpitrack.core.writes.touch), which a bulk statement cannot
+    work out per row the way `writes.save` does; required, so it is said, if only as nothing.
     """
+    writes.touch(touches)
     if not connection.features.can_return_rows_from_bulk_insert:
         raise NotImplementedError("needs INSERT … RETURNING (SQLite 3.35+ or PostgreSQL)")
     columns = _columns([f for f in model._meta.concrete_fields if not f.primary_key])
@@ -149,8 +155,16 @@ def _insert(table: str, names: list[str], params: list[Sequence], returning: str
     return returned
 
 
-def update(model: type[models.Model], rows: list[dict], names: Sequence[str]) -> None:
-    """Set the fields `names` of each row (a dict with the primary key and those fields)."""
+def update(
+    model: type[models.Model],
+    rows: list[dict],
+    names: Sequence[str],
+    *,
+    touches: Iterable[Hashable],
+) -> None:
+    """Set the fields `names` of each row (a dict with the primary key and those fields);
+    `touches` as for `insert`."""
+    writes.touch(touches)
     meta = model._meta
     columns = _columns([meta.get_field(name) for name in names])
     quote = connection.ops.quote_name

@@ -21,7 +21,7 @@ from kpitrack.core.engine.achievement import (
 from kpitrack.core.engine.calendar import FULL_YEAR
 from performance.models import Indicator, Result, StrategicGoal
 from performance.models import Outcome as StoredOutcome
-from performance.outcomes import (
+from performance.outcome_reads import (
     Brief,
     Projection,
     Stored,

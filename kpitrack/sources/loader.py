@@ -30,7 +30,6 @@ from kpitrack.sources.checks import agency_problems, year_problems
 from kpitrack.sources.problems import DocumentError, problem, validation_problems
 from kpitrack.sources.reading import read_files
 from kpitrack.sources.schema import AgencyFile, YearFile
-from performance import outcomes
 from performance.models import Indicator, Result, StrategicGoal
 from performance.services import (
     indicator_create,
@@ -102,8 +101,6 @@ def load_folder(folder, *, user=None) -> LoadReport:
         if writer.problems:
             # Raising inside the atomic block rolls back everything written so far.
             raise DocumentError(writer.problems)
-        # The loader writes performance rows itself, so it brings their stored outcomes up to date.
-        outcomes.refresh(pairs={(agency.pk, year + n) for year in report.years for n in (0, 1)})
     report.years.sort()
     return report
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kpitrack.core import bulk
+from kpitrack.core import bulk, writes
 from kpitrack.core.versioning import ConcurrentEditError
 from performance.permissions import (
     can_enter,
@@ -23,7 +23,6 @@ from ..models import (
     ResultFigure,
 )
 from ..selectors import entry_indicators, quarter_results
-from ._common import _check_fields
 from .entry import _check_editable, _check_shortfall, _clean_figures, _Quarter
 from .periods import ResultLocked, WindowClosed
 from .results import NARRATIVE_FIELDS
@@ -89,7 +88,7 @@ def _draft(entry: DraftEntry, indicator, stored, recorded, shared: _Quarter, *, 
         raise ValidationError(_("這個指標已不存在。"), code="missing")
     require(can_enter(user, indicator))
     shared.check_year(indicator.goal.year)
-    _check_fields(entry.narrative, NARRATIVE_FIELDS)
+    writes.check_fields(entry.narrative, NARRATIVE_FIELDS)
     if stored is not None and stored["version"] != entry.expected_version:
         raise ConcurrentEditError(str(_STALE), current=_current(stored))
     if stored is None and entry.expected_version is not None:
@@ -117,7 +116,7 @@ def _draft(entry: DraftEntry, indicator, stored, recorded, shared: _Quarter, *, 
 _NEW_RESULT = bulk.defaults(Result)
 
 
-@transaction.atomic
+@writes.atomic
 def results_save_drafts(
     *, quarter: int, entries: Sequence[DraftEntry], user, reason: str = ""
 ) -> None:
@@ -161,11 +160,22 @@ def results_save_drafts(
     _write_drafts(list(drafts.values()), user=user, reason=reason)
 
 
+def _touches(drafts: list[_Draft]) -> set:
+    """What the drafts touch (kpitrack.core.writes): the stored outcomes count approved figures
+    only, and a draft is written only where the result may be edited, so today nothing."""
+    return {
+        ("indicator", d.row["indicator_id"])
+        for d in drafts
+        if d.row["state"] not in Result.EDITABLE
+    }
+
+
 def _write_drafts(drafts: list[_Draft], *, user, reason: str):
     """The drafts' rows, their figures and every history row: a few statements for all."""
     now = timezone.now()
     user_id = user.pk if user is not None and user.is_authenticated else None
     logged = {"user_id": user_id, "reason": reason, "when": now}
+    touches = _touches(drafts)
     new = [d.row for d in drafts if d.new]
     changed = [d.row for d in drafts if not d.new]
     for row in new:
@@ -175,13 +185,13 @@ def _write_drafts(drafts: list[_Draft], *, user, reason: str):
         row["version"] += 1
     try:
         with transaction.atomic():
-            pks = bulk.insert(Result, new)
+            pks = bulk.insert(Result, new, touches=touches)
     except IntegrityError:
         # A first save of the same quarter by somebody else got in between: theirs won.
         raise ConcurrentEditError(str(_STALE), current=None) from None
     for row, pk in zip(new, pks, strict=True):
         row["id"] = pk
-    bulk.update(Result, changed, [*NARRATIVE_FIELDS, "version", "updated_at"])
+    bulk.update(Result, changed, [*NARRATIVE_FIELDS, "version", "updated_at"], touches=touches)
     bulk.history(Result, new, new=True, **logged)
     bulk.history(Result, changed, new=False, **logged)
     added, altered = [], []
@@ -198,9 +208,9 @@ def _write_drafts(drafts: list[_Draft], *, user, reason: str):
                 "published_rate": published,
             }
             (altered if pk is not None else added).append(row)
-    for row, pk in zip(added, bulk.insert(ResultFigure, added), strict=True):
+    for row, pk in zip(added, bulk.insert(ResultFigure, added, touches=touches), strict=True):
         row["id"] = pk
-    bulk.update(ResultFigure, altered, ["value"])
+    bulk.update(ResultFigure, altered, ["value"], touches=touches)
     bulk.history(ResultFigure, added, new=True, **logged)
     bulk.history(ResultFigure, altered, new=False, **logged)
 

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from kpitrack.core import writes
 from performance.permissions import (
     can_enter,
     require,
@@ -18,13 +19,12 @@ from ..models import (
     Evidence,
     Result,
 )
-from ._common import _delete, _require_reason, _save
 from .entry import _check_editable, _locked_result
 
 # --- evidence --------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@writes.atomic
 def evidence_add(*, result: Result, upload, user, reason: str = "") -> Evidence:
     """Attach a file: its size within EVIDENCE_MAX_BYTES and its content one of the accepted
     kinds (whatever its name says). Only while the result may be edited."""
@@ -71,20 +71,20 @@ def evidence_add(*, result: Result, upload, user, reason: str = "") -> Evidence:
     evidence.file.save(upload.name, upload, save=False)
     # A refused write must not leave the file behind.
     try:
-        return _save(evidence, user=user, reason=reason or _("上傳佐證資料"))
+        return writes.save(evidence, user=user, reason=reason or _("上傳佐證資料"))
     except Exception:
         evidence.file.delete(save=False)
         raise
 
 
-@transaction.atomic
+@writes.atomic
 def evidence_delete(*, evidence: Evidence, user, reason: str) -> None:
     """Remove a file: its history row stays, the stored file goes once the deletion commits."""
-    _require_reason(reason)
+    writes.require_reason(reason)
     current = Evidence.objects.select_related("result").get(pk=evidence.pk)
     result = _locked_result(current.result_id)
     require(can_enter(user, result.indicator))
     _check_editable(result.state, result.indicator, result.quarter)
     name, storage = current.file.name, current.file.storage
-    _delete(current, user=user, reason=reason)
+    writes.delete(current, user=user, reason=reason)
     transaction.on_commit(lambda: storage.delete(name))

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from budget.models import Agency
+from kpitrack.core import writes
 from kpitrack.core.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_quarter, is_valid_year
 from kpitrack.core.formatting import roc_year
 from kpitrack.core.refusals import Locked
@@ -17,13 +18,11 @@ from performance.permissions import (
     require,
 )
 
-from .. import outcomes
 from ..models import (
     EntryException,
     ReportingPeriod,
     Result,
 )
-from ._common import _check_fields, _require_reason, _save
 
 # --- the quarterly workflow ------------------------------------------------------------------
 #
@@ -83,7 +82,7 @@ def _check_year_quarter(year, quarter):
         raise ValidationError(errors, code="period")
 
 
-@transaction.atomic
+@writes.atomic
 def period_get_or_create(*, agency: Agency, year: int, quarter: int) -> ReportingPeriod:
     """The quarter's period, created with the agency's defaults the first time it is asked for:
     entry opens the day after the quarter ends and closes `entry_window_days` later; each
@@ -109,28 +108,28 @@ def period_get_or_create(*, agency: Agency, year: int, quarter: int) -> Reportin
 PERIOD_DATES = ("opens_on", "closes_on", "first_review_due", "final_review_due")
 
 
-@transaction.atomic
+@writes.atomic
 def period_update(
     *, period: ReportingPeriod, expected_version: int, user, reason: str, **dates
 ) -> ReportingPeriod:
     """Move the window or a review deadline (administrator)."""
     require(can_manage(user, period.agency))
-    _require_reason(reason)
-    _check_fields(dates, PERIOD_DATES)
+    writes.require_reason(reason)
+    writes.check_fields(dates, PERIOD_DATES)
     current = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
     claim_version(current, expected_version)
     for name, value in dates.items():
         setattr(current, name, value)
-    return _save(current, user=user, reason=reason)
+    return writes.save(current, user=user, reason=reason)
 
 
-@transaction.atomic
+@writes.atomic
 def entry_exception_grant(
     *, agency: Agency, unit, year: int, quarter: int, until: date, user, reason: str
 ) -> EntryException:
     """Let one unit enter one quarter until `until`, whatever the window says (administrator)."""
     require(can_manage(user, agency))
-    _require_reason(reason)
+    writes.require_reason(reason)
     _check_year_quarter(year, quarter)
     exception = EntryException(
         agency=agency,
@@ -141,21 +140,21 @@ def entry_exception_grant(
         reason=reason,
         granted_by=user,
     )
-    return _save(exception, user=user, reason=reason)
+    return writes.save(exception, user=user, reason=reason)
 
 
-@transaction.atomic
+@writes.atomic
 def period_lock(*, period: ReportingPeriod, user, reason: str) -> ReportingPeriod:
     """Freeze a quarter: every result of it becomes 已鎖定, remembering the state it was in;
     no result can be added. Only `result_reopen` changes a locked result afterwards."""
     require(can_manage(user, period.agency))
-    _require_reason(reason)
+    writes.require_reason(reason)
     current = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
     if current.locked:
         raise ResultLocked(_("本季已經鎖定。"))
     current.locked = True
     current.version += 1
-    _save(current, user=user, reason=reason)
+    writes.save(current, user=user, reason=reason)
     results = Result.objects.select_for_update().filter(
         indicator__goal__agency=current.agency,
         indicator__goal__year=current.year,
@@ -165,8 +164,7 @@ def period_lock(*, period: ReportingPeriod, user, reason: str) -> ReportingPerio
         result.locked_from = result.state
         result.state = Result.State.LOCKED
         result.version += 1
-        _save(result, user=user, reason=reason)
-    outcomes.refresh(pairs={(current.agency_id, current.year)})
+        writes.save(result, user=user, reason=reason)
     return current
 
 

@@ -5,19 +5,17 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
+from kpitrack.core import writes
 from kpitrack.core.versioning import claim_version
 
-from .. import outcomes
 from ..models import (
     Indicator,
     Result,
     ResultFigure,
 )
 from ..reasons import undeclared_inputs_message
-from ._common import _changed, _check_fields, _delete, _require_reason, _row_error, _save
 
 NARRATIVE_FIELDS = ("progress", "benefit", "shortfall_reason", "improvement", "remarks")
 RESULT_FIELDS = (
@@ -58,7 +56,7 @@ def _write_figures(result: Result, *, figures, published, delete, user, reason):
             code="missing",
         )
     for key in delete:
-        _delete(existing.pop(key), user=user, reason=reason)
+        writes.delete(existing.pop(key), user=user, reason=reason)
     for key in sorted(set(figures) | set(published)):
         figure = existing.get(key) or ResultFigure(result=result, key=key)
         values = {}
@@ -66,17 +64,17 @@ def _write_figures(result: Result, *, figures, published, delete, user, reason):
             values["value"] = figures[key]
         if key in published:
             values["published_rate"] = published[key]
-        if figure.pk and not _changed(figure, values):
+        if figure.pk and not writes.changed(figure, values):
             continue
         for name, value in values.items():
             setattr(figure, name, value)
         try:
-            _save(figure, user=user, reason=reason)
+            writes.save(figure, user=user, reason=reason)
         except ValidationError as exc:
-            raise _row_error(key, exc) from None
+            raise writes.row_error(key, exc) from None
 
 
-@transaction.atomic
+@writes.atomic
 def result_create(
     *,
     indicator: Indicator,
@@ -89,8 +87,8 @@ def result_create(
     **fields,
 ) -> Result:
     """A new quarter's result; `figures` by input key, `published` the printed part rates."""
-    _check_fields(fields, RESULT_FIELDS)
-    result = _save(
+    writes.check_fields(fields, RESULT_FIELDS)
+    result = writes.save(
         Result(indicator=indicator, quarter=quarter, state=state, **fields),
         user=user,
         reason=reason,
@@ -103,11 +101,10 @@ def result_create(
         user=user,
         reason=reason,
     )
-    outcomes.refresh_for(indicator)
     return result
 
 
-@transaction.atomic
+@writes.atomic
 def result_update(
     *,
     result: Result,
@@ -120,13 +117,11 @@ def result_update(
     **fields,
 ) -> Result:
     """Change narrative and figures; refuse if the result changed since `expected_version`."""
-    _require_reason(reason)
-    _check_fields(fields, RESULT_FIELDS)
+    writes.require_reason(reason)
+    writes.check_fields(fields, RESULT_FIELDS)
     current = Result.objects.select_related("indicator").get(pk=result.pk)
     claim_version(current, expected_version)
-    for name, value in fields.items():
-        setattr(current, name, value)
-    _save(current, user=user, reason=reason)
+    writes.model_update(current, data=fields, user=user, reason=reason)
     _write_figures(
         current,
         figures=figures or {},
@@ -135,7 +130,6 @@ def result_update(
         user=user,
         reason=reason,
     )
-    outcomes.refresh_for(current.indicator)
     return current
 
 
@@ -152,12 +146,12 @@ def result_figure_delete(
     )
 
 
-@transaction.atomic
+@writes.atomic
 def result_state_set(
     *, result: Result, state: str, expected_version: int, user, reason: str
 ) -> Result:
     """An administrator sets a state directly; the review workflow will add its own rules."""
-    _require_reason(reason)
+    writes.require_reason(reason)
     if state not in Result.State.values:
         raise ValidationError(
             {"state": _("「%(state)s」不是成果狀態。") % {"state": state}}, code="state"
@@ -165,21 +159,19 @@ def result_state_set(
     current = Result.objects.select_related("indicator__goal").get(pk=result.pk)
     claim_version(current, expected_version)
     current.state = state
-    _save(current, user=user, reason=reason)
-    outcomes.refresh_for(current.indicator)  # only approved figures count
+    writes.save(current, user=user, reason=reason)
     return current
 
 
 def _delete_result_tree(result: Result, *, user, reason: str):
     for figure in result.figures.all():
-        _delete(figure, user=user, reason=reason)
-    _delete(result, user=user, reason=reason)
+        writes.delete(figure, user=user, reason=reason)
+    writes.delete(result, user=user, reason=reason)
 
 
-@transaction.atomic
+@writes.atomic
 def result_delete(*, result: Result, expected_version: int, user, reason: str):
-    _require_reason(reason)
+    writes.require_reason(reason)
     current = Result.objects.select_related("indicator__goal").get(pk=result.pk)
     claim_version(current, expected_version)
     _delete_result_tree(current, user=user, reason=reason)
-    outcomes.refresh_for(current.indicator)

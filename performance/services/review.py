@@ -7,7 +7,6 @@ from django.utils.translation import gettext as _
 from kpitrack.core.versioning import claim_version
 from performance.permissions import may, require
 
-from .. import outcomes
 from ..models import (
     Result,
 )
@@ -71,7 +70,6 @@ def result_first_approve(
     current = _transition(current, expected_version, "first_approve", to=to)
     current.review_comment = ""
     _save(current, user=user, reason=reason)
-    outcomes.refresh_for(current.indicator)  # approved figures now count
     return current
 
 
@@ -85,7 +83,6 @@ def result_final_approve(
     current = _transition(current, expected_version, "final_approve")
     current.review_comment = ""
     _save(current, user=user, reason=reason)
-    outcomes.refresh_for(current.indicator)  # approved figures now count
     return current
 
 
@@ -116,5 +113,4 @@ def result_reopen(*, result: Result, expected_version: int, user, reason: str) -
     current.locked_from = ""
     current.review_comment = reason.strip()
     _save(current, user=user, reason=reason)
-    outcomes.refresh_for(current.indicator)  # its figures no longer count until approved again
     return current

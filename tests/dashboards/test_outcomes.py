@@ -8,7 +8,7 @@ import pytest
 from budget.models import AchievementPolicy, Agency
 from budget.services import achievement_policy_set
 from kpitrack.core.engine.calendar import QUARTERS
-from performance import outcomes
+from performance import outcome_reads
 from performance.models import Indicator, Outcome, Result, StrategicGoal
 from performance.selectors import achievements_for_year
 from performance.services import (
@@ -37,7 +37,7 @@ def assert_stored_matches_fresh():
         agency = Agency.objects.get(pk=agency_id)
         for quarter in QUARTERS:
             fresh = achievements_for_year(year=year, through_quarter=quarter, agency=agency)
-            stored = outcomes.stored_for_year(
+            stored = outcome_reads.stored_for_year(
                 agency_ids=[agency_id], year=year, through_quarter=quarter
             )
             assert [_key(s.achievement) for s in stored] == [_key(a) for a in fresh], (
@@ -86,7 +86,7 @@ def test_figures_narrative_and_new_quarters_refresh_the_outcome(alice):
         figures={"value": Decimal("170")},
     )
     assert_stored_matches_fresh()
-    stored = outcomes.stored_for_year(
+    stored = outcome_reads.stored_for_year(
         agency_ids=[result.indicator.goal.agency_id], year=2012, through_quarter=3
     )
     assert next(s for s in stored if s.achievement.indicator.code == "pass-card").entered
@@ -162,7 +162,7 @@ def test_last_years_actuals_refresh_this_years_growth(alice):
     )
 
     def growth():
-        stored = outcomes.stored_for_year(
+        stored = outcome_reads.stored_for_year(
             agency_ids=[this_year.indicator.goal.agency_id], year=2012, through_quarter=2
         )
         return next(

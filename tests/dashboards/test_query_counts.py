@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from performance import outcomes
+from performance.services import outcomes
 
 from ..factories import LARGE, SMALL, build
 

@@ -20,7 +20,6 @@ from budget.models import Agency, Unit
 from kpitrack.core.engine.achievement import Aggregation, Method
 from kpitrack.core.engine.calendar import FIRST_YEAR, LAST_YEAR, QUARTERS
 from kpitrack.core.engine.shape import indicator_shape_problems
-from performance import outcomes
 from performance.models import (
     Indicator,
     IndicatorInput,
@@ -29,6 +28,7 @@ from performance.models import (
     StrategicGoal,
     TargetPart,
 )
+from performance.services import outcomes
 
 BATCH = 2000
 GOALS, UNITS = 4, 5

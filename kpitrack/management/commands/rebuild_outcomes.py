@@ -6,7 +6,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from performance.outcomes import rebuild
+from performance.services.outcomes import rebuild
 
 
 class Command(BaseCommand):

@@ -1,0 +1,275 @@
+"""Stored outcomes, read: what dashboards show of `performance.models.Outcome`, with a fixed
+number of queries whatever the number of agencies, indicators or years.
+
+What is stored is policy-free (the engine's unrounded value and rate, per part too, the reason a
+figure cannot be computed, what the document printed and whether it matches, the pro rata
+year-end projection of flow indicators); reading applies the agency's policy of that year
+(rounding, lights). The rows are written by `performance.services.outcomes`."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models.fields.json import KT
+
+from budget.selectors import achievement_policies
+from kpitrack.core.engine.achievement import (
+    Outcome as EngineOutcome,
+)
+from kpitrack.core.engine.achievement import (
+    PartOutcome,
+    Policy,
+    Reason,
+    Status,
+    round_decimal,
+    status_for,
+)
+
+from .models import Outcome
+from .reasons import reason_message
+from .selectors import Achievement, PartRow
+
+
+def number(text: str | None) -> Decimal | None:
+    """A stored figure (text, so JSON keeps every digit) as a Decimal."""
+    return None if text is None else Decimal(text)
+
+
+def rounded(value: Decimal | None, policy: Policy) -> Decimal | None:
+    """`value` rounded as `policy` says."""
+    return None if value is None else round_decimal(value, policy.decimals, policy.rounding)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Year-end figures projected pro rata from the quarters so far; never an actual."""
+
+    value: Decimal | None
+    rate: Decimal | None
+    status: Status
+    parts: tuple[PartOutcome, ...]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored outcome read with its agency's policy of that year."""
+
+    achievement: Achievement
+    projection: Projection | None
+    quarter: int
+    entered: bool  # approved figures exist for exactly this quarter
+    policy: Policy
+
+
+def _engine_reason(data) -> Reason | None:
+    return None if data is None else Reason(data[0], data[1], tuple(data[2]), data[3])
+
+
+def _part_outcomes(parts: list[dict], policy: Policy) -> tuple[PartOutcome, ...]:
+    return tuple(
+        PartOutcome(
+            key=p["key"],
+            label=p["label"],
+            unit=p["unit"],
+            target=number(p["target"]),
+            value=rounded(number(p["value"]), policy),
+            rate=rounded(number(p["rate"]), policy),
+            raw_rate=number(p["rate"]),
+            reason=_engine_reason(p["reason"]),
+        )
+        for p in parts
+    )
+
+
+def outcome_of(data: dict, policy: Policy) -> EngineOutcome:
+    """The engine's Outcome as `evaluate` gives it under `policy`."""
+    raw_rate = number(data["rate"])
+    rate = rounded(raw_rate, policy)
+    return EngineOutcome(
+        value=rounded(number(data["value"]), policy),
+        rate=rate,
+        raw_value=number(data["value"]),
+        raw_rate=raw_rate,
+        status=status_for(rate, policy),
+        reason=_engine_reason(data["reason"]) if rate is None else None,
+        parts=_part_outcomes(data["parts"], policy),
+        inputs={key: number(value) for key, value in data["inputs"].items()},
+    )
+
+
+def stored_of(row: Outcome, policy: Policy) -> Stored:
+    data = row.data
+    outcome = outcome_of(data, policy)
+    labels = data["labels"]
+    parts = tuple(
+        PartRow(
+            key=p.key,
+            label=p.label,
+            unit=p.unit,
+            target=p.target,
+            value=p.value,
+            rate=p.rate,
+            published_rate=number(stored["published"]),
+            mismatch=stored["mismatch"],
+            reason=reason_message(p.reason, labels),
+        )
+        for p, stored in zip(outcome.parts, data["parts"], strict=True)
+    )
+    projected = data["projection"]
+    projection = None
+    if projected is not None:
+        rate = rounded(number(projected["rate"]), policy)
+        projection = Projection(
+            value=rounded(number(projected["value"]), policy),
+            rate=rate,
+            status=status_for(rate, policy),
+            parts=_part_outcomes(projected["parts"], policy),
+        )
+    achievement = Achievement(
+        indicator=row.indicator,
+        outcome=outcome,
+        result=None,
+        parts=parts,
+        reason=reason_message(outcome.reason, labels),
+        published_rate=number(data["published"]),
+        published_basis=data["basis"],
+        mismatch=data["mismatch"],
+        previous_year_used=data["previous"],
+    )
+    return Stored(achievement, projection, row.through_quarter, row.entered, policy)
+
+
+def _read(queryset) -> list[Stored]:
+    rows = list(
+        queryset.select_related("indicator__goal__agency", "indicator__responsible_unit").order_by(
+            "indicator__goal__agency__code",
+            "indicator__goal__year",
+            "indicator__goal__order",
+            "indicator__order",
+            "indicator_id",
+            "through_quarter",
+        )
+    )
+    policies = achievement_policies(
+        pairs={(r.indicator.goal.agency_id, r.indicator.goal.year) for r in rows}
+    )
+    return [stored_of(r, policies[r.indicator.goal.agency_id, r.indicator.goal.year]) for r in rows]
+
+
+def stored_for_year(*, agency_ids: Iterable[int], year: int, through_quarter: int) -> list[Stored]:
+    """Every indicator of the agencies in `year` through the quarter. Two queries."""
+    return _read(
+        Outcome.objects.filter(
+            agency_id__in=list(agency_ids), year=year, through_quarter=through_quarter
+        )
+    )
+
+
+def stored_for_indicators(*, ids: Iterable[int], through_quarter: int) -> list[Stored]:
+    """The given indicators through the quarter (a page of a table). Two queries."""
+    return _read(
+        Outcome.objects.filter(indicator_id__in=list(ids), through_quarter=through_quarter)
+    )
+
+
+@dataclass(frozen=True)
+class Brief:
+    """What lists, counts and sorting need of a stored outcome, read without building the
+    indicator, its goal and agency as model objects (a ministry has thousands)."""
+
+    indicator_id: int
+    goal_id: int
+    agency_id: int
+    unit_id: int | None
+    weight: Decimal
+    rate: Decimal | None
+    status: Status
+    projected_rate: Decimal | None
+    projected_status: Status | None
+    name: str
+    unit_name: str
+    goal_title: str
+    agency_name: str
+    policy: Policy
+
+
+def brief_of(stored: Stored) -> Brief:
+    """The brief of an outcome already read in full."""
+    a, projection = stored.achievement, stored.projection
+    indicator = a.indicator
+    return Brief(
+        indicator_id=indicator.pk,
+        goal_id=indicator.goal_id,
+        agency_id=indicator.goal.agency_id,
+        unit_id=indicator.responsible_unit_id,
+        weight=indicator.weight,
+        rate=a.outcome.rate,
+        status=a.outcome.status,
+        projected_rate=None if projection is None else projection.rate,
+        projected_status=None if projection is None else projection.status,
+        name=indicator.name,
+        unit_name=indicator.responsible_unit.name if indicator.responsible_unit else "",
+        goal_title=indicator.goal.title,
+        agency_name=indicator.goal.agency.name,
+        policy=stored.policy,
+    )
+
+
+def briefs_for_year(
+    *, agency_ids: Iterable[int], year: int, through_quarter: int, unit_id: int | None = None
+) -> list[Brief]:
+    """Every indicator of the agencies (or of one unit) in `year` through the quarter, briefly.
+    Two queries."""
+    agency_ids = list(agency_ids)
+    outcomes = Outcome.objects.filter(
+        agency_id__in=agency_ids, year=year, through_quarter=through_quarter
+    )
+    if unit_id is not None:
+        outcomes = outcomes.filter(indicator__responsible_unit_id=unit_id)
+    rows = outcomes.order_by(
+        "agency__code", "indicator__goal__order", "indicator__order", "indicator_id"
+    ).values_list(
+        "indicator_id",
+        "indicator__goal_id",
+        "agency_id",
+        "indicator__responsible_unit_id",
+        "indicator__weight",
+        KT("data__rate"),
+        KT("data__projection__rate"),
+        "indicator__name",
+        "indicator__responsible_unit__name",
+        "indicator__goal__title",
+        "agency__name",
+    )
+    policies = achievement_policies(pairs={(agency_id, year) for agency_id in agency_ids})
+    briefs = []
+    for i, goal, agency, unit, weight, raw, projected, name, unit_name, title, agency_name in rows:
+        policy = policies[agency, year]
+        # SQLite's ->> gives the text "null" for a JSON null where PostgreSQL gives NULL.
+        raw, projected = (None if x in (None, "null") else x for x in (raw, projected))
+        rate = rounded(number(raw), policy)
+        projected_rate = rounded(number(projected), policy)
+        briefs.append(
+            Brief(
+                indicator_id=i,
+                goal_id=goal,
+                agency_id=agency,
+                unit_id=unit,
+                weight=weight,
+                rate=rate,
+                status=status_for(rate, policy),
+                projected_rate=projected_rate,
+                projected_status=None if projected is None else status_for(projected_rate, policy),
+                name=name,
+                unit_name=unit_name or "",
+                goal_title=title,
+                agency_name=agency_name,
+                policy=policy,
+            )
+        )
+    return briefs
+
+
+def stored_for_code(*, agency_id: int, code: str) -> list[Stored]:
+    """An indicator code's outcomes in every year and quarter, oldest first. Two queries."""
+    return _read(Outcome.objects.filter(indicator__goal__agency_id=agency_id, indicator__code=code))

@@ -1,0 +1,305 @@
+"""Stored outcomes, written: every indicator's outcome through each quarter, computed from
+approved figures after a transaction that wrote something it depends on commits.
+
+An indicator's outcome depends on its definition and targets, its approved figures (which
+results are final depends on the agency's 複核 setting), and, for growth and `prev()` formulas,
+last year's figures of the same code; its lights on the agency's policy of that year, which
+holds for later years without their own. No service refreshes by hand: each model below says
+what a save or delete of one of its rows touches (`writes.scope`), kpitrack.core.writes records
+it for the transaction, and `refresh_touched` recomputes every (agency, year) touched, once,
+on commit. The dashboards read the rows through `performance.outcome_reads`."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+
+from budget.models import AchievementPolicy, Agency
+from budget.selectors import achievement_policies
+from kpitrack.core import writes
+from kpitrack.core.engine.achievement import (
+    DEFAULT_POLICY,
+    Aggregation,
+    Method,
+    Policy,
+    Reason,
+    aggregate_inputs,
+    evaluate,
+    status_for,
+)
+from kpitrack.core.engine.achievement import (
+    Outcome as EngineOutcome,
+)
+from kpitrack.core.engine.calendar import FULL_YEAR, QUARTERS
+
+from ..models import (
+    Indicator,
+    IndicatorInput,
+    Outcome,
+    Result,
+    ResultFigure,
+    StrategicGoal,
+    TargetPart,
+)
+from ..outcome_reads import rounded
+from ..selectors import (
+    PartRow,
+    achievement_of,
+    indicator_spec,
+    indicators_for_years,
+    previous_inputs,
+    quarters_of,
+)
+
+# Methods whose year-end figure is the sum of flows, so the quarters so far extrapolate pro rata.
+FLOW_METHODS = frozenset({Method.COUNT, Method.LOWER, Method.MULTI, Method.WEIGHTED})
+
+
+# --- computing -------------------------------------------------------------------------------
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _number(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _reason(reason: Reason | None):
+    if reason is None:
+        return None
+    return [reason.code, reason.key, list(reason.quarters), reason.detail]
+
+
+def _project(spec, quarters, through_quarter: int) -> EngineOutcome | None:
+    """The year-end outcome if each remaining quarter repeats the average of those so far: only
+    for flows (counts summed over quarters), before the year is over, with no quarter missing."""
+    if through_quarter >= FULL_YEAR or spec.aggregation is not Aggregation.SUM:
+        return None
+    if spec.method not in FLOW_METHODS:
+        return None
+    so_far = aggregate_inputs(spec, quarters, through_quarter)
+    if not so_far or any(value is None for value in so_far.values()):
+        return None
+    filled = {q: quarters[q] for q in range(1, through_quarter + 1)}
+    for q in range(through_quarter + 1, FULL_YEAR + 1):
+        filled[q] = {key: total / through_quarter for key, total in so_far.items()}
+    outcome = evaluate(spec, filled, through_quarter=FULL_YEAR, policy=DEFAULT_POLICY)
+    return None if outcome.raw_rate is None else outcome
+
+
+def _part_values(outcome: EngineOutcome, single: bool) -> dict[str, Decimal | None]:
+    """Unrounded part values: a single part's is the measured value, otherwise the part's own
+    aggregated figure."""
+    if single:
+        return {p.key: outcome.raw_value for p in outcome.parts}
+    return {p.key: outcome.inputs.get(p.key) for p in outcome.parts}
+
+
+def _parts_data(outcome: EngineOutcome, rows: tuple[PartRow, ...] = ()) -> list[dict]:
+    single = len(outcome.parts) == 1
+    values = _part_values(outcome, single)
+    printed = {row.key: row for row in rows}
+    return [
+        {
+            "key": p.key,
+            "label": p.label,
+            "unit": p.unit,
+            "target": _text(p.target),
+            "value": _text(values[p.key]),
+            "rate": _text(p.raw_rate),
+            "reason": _reason(p.reason),
+            "published": _text(printed[p.key].published_rate) if p.key in printed else None,
+            "mismatch": printed[p.key].mismatch if p.key in printed else None,
+        }
+        for p in outcome.parts
+    ]
+
+
+def compute(indicator: Indicator, last_year: Indicator | None, policy: Policy) -> list[Outcome]:
+    """The indicator's unsaved Outcome rows, one per quarter, with lights under `policy`; needs
+    what `indicators_for_years` prefetches (approved results only)."""
+    spec = indicator_spec(indicator)
+    quarters = quarters_of(indicator)
+    previous = previous_inputs(last_year)
+    labels = {i.key: i.label for i in indicator.inputs.all()}
+    labels.update({p.key: p.label for p in indicator.parts.all()})
+    rows = []
+    for q in QUARTERS:
+        outcome = evaluate(
+            spec, quarters, through_quarter=q, previous=previous, policy=DEFAULT_POLICY
+        )
+        achievement = achievement_of(indicator, outcome, q, previous is not None)
+        projection = _project(spec, quarters, q)
+        data = {
+            "value": _text(outcome.raw_value),
+            "rate": _text(outcome.raw_rate),
+            "reason": _reason(outcome.reason),
+            "parts": _parts_data(outcome, achievement.parts),
+            "inputs": {key: _text(value) for key, value in outcome.inputs.items()},
+            "labels": labels,
+            "published": _text(achievement.published_rate),
+            "basis": achievement.published_basis,
+            "mismatch": achievement.mismatch,
+            "previous": previous is not None,
+            "projection": None
+            if projection is None
+            else {
+                "value": _text(projection.raw_value),
+                "rate": _text(projection.raw_rate),
+                "parts": _parts_data(projection),
+            },
+        }
+        rate = rounded(outcome.raw_rate, policy)
+        projected = None if projection is None else rounded(projection.raw_rate, policy)
+        rows.append(
+            Outcome(
+                indicator=indicator,
+                agency_id=indicator.goal.agency_id,
+                year=indicator.goal.year,
+                through_quarter=q,
+                entered=q in quarters,
+                status=status_for(rate, policy).value,
+                rate=rate,
+                projected_status="" if projection is None else status_for(projected, policy).value,
+                data=data,
+            )
+        )
+    return rows
+
+
+@transaction.atomic
+def refresh(*, pairs: Iterable[tuple[int, int]]):
+    """Recompute the stored outcomes of every indicator of each (agency_id, year)."""
+    by_year: dict[int, set[int]] = defaultdict(set)
+    for agency_id, year in pairs:
+        by_year[year].add(agency_id)
+    # A refresh runs after its write committed, and reads what is committed when it starts. Two
+    # refreshes of one agency at once could otherwise store the older reading last: holding the
+    # agencies' rows makes them take turns, so the later one reads both writes. (Ordered by id so
+    # two refreshes never wait on each other crosswise; SQLite has one writer at a time anyway.)
+    list(
+        Agency.objects.select_for_update()
+        .filter(id__in={a for ids in by_year.values() for a in ids})
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    # Every pair's old rows go first, and with them the rows of its indicators stored anywhere
+    # else: an indicator moved from another goal may only have one row per quarter.
+    for year, agency_ids in by_year.items():
+        Outcome.objects.filter(
+            Q(year=year, agency_id__in=agency_ids)
+            | Q(indicator__goal__year=year, indicator__goal__agency_id__in=agency_ids)
+        ).delete()
+    for year, agency_ids in sorted(by_year.items()):
+        indicators = list(indicators_for_years(years=[year - 1, year], agency_ids=agency_ids))
+        last_years = {(i.goal.agency_id, i.code): i for i in indicators if i.goal.year < year}
+        policies = achievement_policies(pairs={(agency_id, year) for agency_id in agency_ids})
+        Outcome.objects.bulk_create(
+            row
+            for i in indicators
+            if i.goal.year == year
+            for row in compute(
+                i, last_years.get((i.goal.agency_id, i.code)), policies[i.goal.agency_id, year]
+            )
+        )
+
+
+def rebuild() -> int:
+    """Every stored outcome recomputed from scratch; the number of rows written."""
+    pairs = set(StrategicGoal.objects.values_list("agency_id", "year").distinct())
+    Outcome.objects.all().delete()
+    refresh(pairs=pairs)
+    return Outcome.objects.count()
+
+
+# --- what a write touches -----------------------------------------------------------------------
+# A key is an (agency_id, year) pair, or a reference resolved when the transaction commits
+# (a row's parent by id, so writing a hundred figures costs no query each): ("indicator", id),
+# ("result", id), ("agency", id) for every year of an agency, ("policy", agency_id, year) for
+# that year and the later ones. A change reaches its own year and the next, whose growth and
+# prev() read this year's figures.
+
+
+def _years(agency_id: int, year: int) -> set[tuple[int, int]]:
+    return {(agency_id, year), (agency_id, year + 1)}
+
+
+@writes.scope(StrategicGoal)
+def _goal(goal: StrategicGoal):
+    return _years(goal.agency_id, goal.year)
+
+
+@writes.scope(Indicator)
+def _indicator(indicator: Indicator):
+    # Resolved now: when the indicator is deleted or moved, where it was is gone by commit.
+    return _years(indicator.goal.agency_id, indicator.goal.year)
+
+
+@writes.scope(IndicatorInput)
+@writes.scope(TargetPart)
+def _indicator_row(row):
+    return {("indicator", row.indicator_id)}
+
+
+@writes.scope(Result)
+def _result(result: Result):
+    return {("indicator", result.indicator_id)}
+
+
+@writes.scope(ResultFigure)
+def _figure(figure: ResultFigure):
+    return {("result", figure.result_id)}
+
+
+@writes.scope(Agency)
+def _agency(agency: Agency):
+    # Its 複核 setting decides whether first-approved figures are final.
+    return {("agency", agency.pk)}
+
+
+@writes.scope(AchievementPolicy)
+def _policy(policy: AchievementPolicy):
+    return {("policy", policy.agency_id, policy.year)}
+
+
+def pairs_of(keys: Iterable) -> set[tuple[int, int]]:
+    """The (agency_id, year) pairs that `keys` reach; a query per kind of reference."""
+    pairs, refs = set(), defaultdict(set)
+    for key in keys:
+        if isinstance(key[0], str):
+            refs[key[0]].add(key[1:])
+        else:
+            pairs.add(key)
+    years = set()
+    if refs["indicator"]:
+        ids = [pk for (pk,) in refs["indicator"]]
+        years |= set(
+            Indicator.objects.filter(pk__in=ids).values_list("goal__agency_id", "goal__year")
+        )
+    if refs["result"]:
+        ids = [pk for (pk,) in refs["result"]]
+        years |= set(
+            Result.objects.filter(pk__in=ids).values_list(
+                "indicator__goal__agency_id", "indicator__goal__year"
+            )
+        )
+    for agency_id, year in years:
+        pairs |= _years(agency_id, year)
+    goals = Q(pk__in=[])
+    for (agency_id,) in refs["agency"]:
+        goals |= Q(agency_id=agency_id)
+    for agency_id, year in refs["policy"]:
+        # A policy holds for the later years without their own: their lights are stored again.
+        goals |= Q(agency_id=agency_id, year__gte=year)
+    if refs["agency"] or refs["policy"]:
+        pairs |= set(StrategicGoal.objects.filter(goals).values_list("agency_id", "year"))
+    return pairs
+
+
+@writes.on_commit
+def refresh_touched(keys: set):
+    refresh(pairs=pairs_of(keys))
