@@ -34,6 +34,7 @@ from kpitrack.core.engine.numbers import (
     FigureError,
     parse_figure,
 )
+from kpitrack.core.sheets import fit_rows, print_setup
 
 from .reasons import figure_error_message
 
@@ -394,8 +395,9 @@ def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
     # Protection guards against slips, not people: the server reads only the signed input cells.
     sheet.protection.formatColumns = False
     sheet.protection.formatRows = False
-    sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    sheet.page_setup.orientation = "landscape"
+    fit_rows(sheet, min_row=HEADER_ROW)
+    # Every printed page names its rows: the goal and indicator beside the input columns.
+    print_setup(sheet, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", title_columns="B:C")
 
     _instructions(book.create_sheet(_("說明")), scope, last_column)
     payload = {
@@ -439,6 +441,7 @@ def _instructions(sheet, scope: Scope, last_column: int):
         cell.alignment = Alignment(wrap_text=True)
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.column_dimensions["A"].width = 100
+    fit_rows(sheet)
     sheet.protection.sheet = True
 
 
