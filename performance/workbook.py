@@ -249,10 +249,15 @@ def _columns(rows: list[RowSpec]) -> list[tuple[str, str]]:
 
 
 def _number_format(spec: InputSpec) -> str:
+    """Shows every decimal the server keeps (up to FIGURE_DECIMAL_PLACES): the target's places
+    always, the rest when typed. A whole-number target gets General, which shows 90 as 90 and
+    90.3 as 90.3 (a `#,##0.####` format would show 90 as "90.")."""
     if spec.kind != NUMBER:
         return "0"
     decimals = min(max(spec.decimals, 0), FIGURE_DECIMAL_PLACES)
-    return "#,##0" + ("." + "0" * decimals if decimals else "")
+    if not decimals:
+        return "General"
+    return "#,##0." + "0" * decimals + "#" * (FIGURE_DECIMAL_PLACES - decimals)
 
 
 def _cell_value(spec: InputSpec, value):
@@ -298,6 +303,10 @@ class _Validations:
             rule.showErrorMessage = True
             rule.errorTitle = _("數值不符")
             rule.error = _rule_error(spec)
+            # Said before typing too: a cell's validation cannot count decimals.
+            rule.showInputMessage = True
+            rule.promptTitle = _("可填入的數值")
+            rule.prompt = _rule_error(spec)
             self.rules[ident] = rule
             self.sheet.add_data_validation(rule)
         rule.add(coordinate)
@@ -385,7 +394,7 @@ def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
                 cell.fill = INPUT_FILL
             else:
                 cell.fill = LOCKED_FILL
-        layout.append([row.indicator_id, row.version, [[s.key, c] for c, s in placed.items()]])
+        layout.append([row.indicator_id, row.version, [_placed(s, c) for c, s in placed.items()]])
     widths = [8, 24, 30, 10, 24, 10, *([14] * len(columns)), *([30] * len(NARRATIVE_FIELDS))]
     for n, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(n)].width = width
@@ -411,6 +420,12 @@ def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _placed(spec: InputSpec, column: int) -> list:
+    """An input cell in the signed layout: its key and column, and what it accepts, so the
+    reader refuses a value with the bounds the server would (every problem in one preview)."""
+    return [spec.key, column, spec.kind, str(spec.minimum), str(spec.maximum)]
 
 
 def _instructions(sheet, scope: Scope, last_column: int):
@@ -598,10 +613,10 @@ def _read_rows(sheet, payload: dict) -> Parsed:
         seen[key] = r
         indicator_id, version, placed = entry
         parsed = ParsedRow(r, indicator_id, version, {}, {}, {})
-        for input_key, column in placed:
+        for input_key, column, *accepts in placed:
             letter, header = parsed.columns[input_key] = named[column]
             raw = by_column.get(column)
-            value, problem = _figure(raw, header)
+            value, problem = _figure(raw, header, accepts)
             if problem:
                 problems.append(Problem(problem, row=r, column=letter, header=header))
             else:
@@ -614,7 +629,7 @@ def _read_rows(sheet, payload: dict) -> Parsed:
                 problems.append(Problem(problem, row=r, column=letter, header=header))
             else:
                 parsed.narrative[field_name] = text
-        used = {c for _k, c in placed} | set(narrative_column.values())
+        used = {c for _k, c, *_accepts in placed} | set(narrative_column.values())
         for column in range(FIXED_COLUMNS + 1, max_column + 1):
             value = by_column.get(column)
             if column not in used and value not in (None, ""):
@@ -635,8 +650,16 @@ def _too_many_rows(limit_rows: int) -> Problem:
     return Problem(_("活頁簿的列數超過上限 %(limit)s 列。") % {"limit": f"{limit_rows:,}"})
 
 
-def _figure(value, header: str):
-    """(value, None) or (None, message) for an input cell's value."""
+def _typed(value) -> str:
+    """A cell's value as the person typed it: a float through its shortest repr, 5 not 5.0."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _figure(value, header: str, accepts=()):
+    """(value, None) or (None, message) for an input cell's value; `accepts` is the signed
+    layout's kind, minimum and maximum of the input (absent in an older workbook)."""
     if value is None or value == "":
         return None, None
     if _is_formula(value):
@@ -651,10 +674,43 @@ def _figure(value, header: str):
         return None, _("「%(text)s」不是數字，請輸入例如 1234 或 1,234.5 的數值。") % {
             "text": value
         }
+    kind, low, high = NUMBER, -FIGURE_LIMIT, FIGURE_LIMIT
+    if len(accepts) == 3:
+        kind, low, high = accepts[0], Decimal(accepts[1]), Decimal(accepts[2])
+    typed = _typed(value)
+    refused = False
     try:
-        return parse_figure(value), None
+        number = parse_figure(value)
     except FigureError as exc:
-        return None, figure_error_message(exc)
+        if exc.code in ("not_a_number", "not_finite"):
+            return None, figure_error_message(exc)
+        refused = True  # too many decimals or too large: its sign still says which message
+        number = Decimal(typed.replace(",", "").strip())
+    if refused or not low <= number <= high:
+        if number < 0 <= low:
+            message = _("「%(text)s」不可為負數：數值必須介於 %(low)s 與 %(high)s 之間。")
+        elif kind == NUMBER:
+            message = _(
+                "「%(text)s」不符：數值必須介於 %(low)s 與 %(high)s 之間，"
+                "且最多 %(places)s 位小數。"
+            )
+        else:
+            message = _("「%(text)s」不符：數值必須介於 %(low)s 與 %(high)s 之間。")
+        return None, message % {
+            "text": typed,
+            "low": f"{low:,}",
+            "high": f"{high:,}",
+            "places": FIGURE_DECIMAL_PLACES,
+        }
+    if kind == CODE and number != number.to_integral_value():
+        return None, _("「%(text)s」不是整數的等第代碼（%(low)s 至 %(high)s）。") % {
+            "text": typed,
+            "low": f"{low:,}",
+            "high": f"{high:,}",
+        }
+    if kind == RATING and number not in (0, 1):
+        return None, _("「%(text)s」不符：請選擇「達成」或「未達成」。") % {"text": typed}
+    return number, None
 
 
 def _text(value):
