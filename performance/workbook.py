@@ -479,6 +479,22 @@ def too_big(size: int) -> Problem:
     )
 
 
+# The start of every OLE2 compound file: an Excel 97-2003 workbook (.xls) is one.
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OTHER_SPREADSHEETS = {".ods": "OpenDocument", ".fods": "OpenDocument", ".xls": "Excel 97-2003"}
+
+
+def _save_as_xlsx(kind: str) -> Problem:
+    """A spreadsheet of another format: say what it is and how to make it one we read."""
+    return Problem(
+        _(
+            "這是 %(kind)s 格式的試算表，系統只能讀取 Excel 活頁簿（.xlsx）。"
+            "請在試算表程式中以「另存新檔」選擇「Excel 活頁簿（.xlsx）」格式儲存後再上傳。"
+        )
+        % {"kind": kind}
+    )
+
+
 def check_archive(data: bytes, *, name: str = "") -> None:
     """Refuses a file that is not a plain xlsx of a sane size, looking only at the zip
     directory: nothing is decompressed here."""
@@ -488,6 +504,11 @@ def check_archive(data: bytes, *, name: str = "") -> None:
         raise Refused([too_big(len(data))])
     if name.lower().endswith((".xlsm", ".xltm", ".xlam")):
         raise Refused([Problem(_("不接受含巨集的活頁簿（.xlsm），請另存為 .xlsx 後上傳。"))])
+    suffix = "." + name.lower().rpartition(".")[2] if "." in name else ""
+    if data.startswith(OLE2_MAGIC):
+        raise Refused([_save_as_xlsx(OTHER_SPREADSHEETS[".xls"])])
+    if suffix in OTHER_SPREADSHEETS:
+        raise Refused([_save_as_xlsx(OTHER_SPREADSHEETS[suffix])])
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise Refused([Problem(_("這不是 Excel 活頁簿（.xlsx）檔案。"))])
     try:
@@ -496,6 +517,9 @@ def check_archive(data: bytes, *, name: str = "") -> None:
     except (zipfile.BadZipFile, ValueError, OSError):
         raise Refused([Problem(_("這不是 Excel 活頁簿（.xlsx）檔案。"))]) from None
     names = {m.filename for m in members}
+    if "content.xml" in names and "xl/workbook.xml" not in names:
+        # An OpenDocument file renamed .xlsx: known from its directory, nothing read.
+        raise Refused([_save_as_xlsx(OTHER_SPREADSHEETS[".ods"])])
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise Refused([Problem(_("這不是 Excel 活頁簿（.xlsx）檔案。"))])
     if any(n.lower().endswith("vbaproject.bin") for n in names):

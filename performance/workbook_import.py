@@ -480,6 +480,8 @@ def _run(report: Report, parsed: wb.Parsed, scope: wb.Scope, *, user, commit: bo
         except services.DraftsRefused as exc:
             for index, refusal in exc.refusals.items():
                 rows[todo[index].row].problems.extend(_service_problems(refusal, todo[index]))
+                # A row changed since the download is a conflict, as the API answers it (409).
+                report.stale = report.stale or isinstance(refusal, ConcurrentEditError)
         except ConcurrentEditError:
             # Somebody entered one of these quarters for the first time while this ran.
             report.problems.append(
