@@ -14,7 +14,7 @@ PORT ?= 8000
 # read no .env file, and run with the development defaults of DEBUG on.
 NO_ENV := KPITRACK_ENV_FILE= DEBUG=1
 
-# The Nu HTML checker that tests/site/test_html_valid.py runs (npm's vnu-jar), git-ignored.
+# The Nu HTML checker that tests/performance/test_html_valid.py runs (npm's vnu-jar), git-ignored.
 VNU_VERSION := 26.9.27
 VNU_DIR := .tools/vnu
 VNU_JAR := $(VNU_DIR)/node_modules/vnu-jar/build/dist/vnu.jar
