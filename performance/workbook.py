@@ -36,7 +36,7 @@ from kpitrack.core.engine.numbers import (
 )
 from kpitrack.core.sheets import fit_rows, print_setup
 
-from .reasons import figure_error_message
+from .reasons import figure_bounds_message, figure_error_message
 
 FORMAT = "kpitrack-entry-workbook/1"
 SALT = "performance.workbook"
@@ -702,30 +702,15 @@ def _figure(value, header: str, accepts=()):
     if len(accepts) == 3:
         kind, low, high = accepts[0], Decimal(accepts[1]), Decimal(accepts[2])
     typed = _typed(value)
-    refused = False
     try:
         number = parse_figure(value)
     except FigureError as exc:
         if exc.code in ("not_a_number", "not_finite"):
             return None, figure_error_message(exc)
-        refused = True  # too many decimals or too large: its sign still says which message
-        number = Decimal(typed.replace(",", "").strip())
-    if refused or not low <= number <= high:
-        if number < 0 <= low:
-            message = _("「%(text)s」不可為負數：數值必須介於 %(low)s 與 %(high)s 之間。")
-        elif kind == NUMBER:
-            message = _(
-                "「%(text)s」不符：數值必須介於 %(low)s 與 %(high)s 之間，"
-                "且最多 %(places)s 位小數。"
-            )
-        else:
-            message = _("「%(text)s」不符：數值必須介於 %(low)s 與 %(high)s 之間。")
-        return None, message % {
-            "text": typed,
-            "low": f"{low:,}",
-            "high": f"{high:,}",
-            "places": FIGURE_DECIMAL_PLACES,
-        }
+        number = None  # too many decimals or too large for any input
+    if number is None or not low <= number <= high:
+        places = FIGURE_DECIMAL_PLACES if kind == NUMBER else None
+        return None, figure_bounds_message(typed, low, high, places=places)
     if kind == CODE and number != number.to_integral_value():
         return None, _("「%(text)s」不是整數的等第代碼（%(low)s 至 %(high)s）。") % {
             "text": typed,
