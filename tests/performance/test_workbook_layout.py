@@ -69,7 +69,10 @@ def _pdf_text(tmp_path, data: bytes) -> str:
 
 
 @pytest.mark.libreoffice
-@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed")
+@pytest.mark.skipif(
+    not shutil.which("soffice"),
+    reason="LibreOffice is not installed: `make test` installs libreoffice-calc-nogui",
+)
 def test_libreoffice_prints_the_whole_wrapped_narrative(tmp_path):
     rows = [replace(ROWS[0], name=LONG_NAME, narrative={"progress": LONG}), *ROWS[1:]]
     text = _pdf_text(tmp_path, wb.build(SCOPE, rows, title="測試"))
