@@ -3,9 +3,10 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PIP := .venv/bin/pip
 # Pango/HarfBuzz for WeasyPrint, a CJK font for Chinese glyphs in PDFs, poppler to check PDFs,
-# gettext to compile translations, chromium for the browser tests.
+# gettext to compile translations, chromium for the browser tests, LibreOffice Calc to check
+# what the xlsx exports show and print, Java for the HTML validator (vnu-jar).
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
-	poppler-utils gettext chromium
+	poppler-utils gettext chromium libreoffice-calc-nogui openjdk-17-jre-headless
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 STAMP := .venv/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
 PORT ?= 8000
@@ -13,7 +14,12 @@ PORT ?= 8000
 # read no .env file, and run with the development defaults of DEBUG on.
 NO_ENV := KPITRACK_ENV_FILE= DEBUG=1
 
-.PHONY: run test bench bench-import system-packages venv messages migrate demo-data static clean
+# The Nu HTML checker that tests/performance/test_html_valid.py runs (npm's vnu-jar), git-ignored.
+VNU_VERSION := 26.9.27
+VNU_DIR := .tools/vnu
+VNU_JAR := $(VNU_DIR)/node_modules/vnu-jar/build/dist/vnu.jar
+
+.PHONY: run test bench bench-import system-packages venv messages migrate demo-data static clean vnu
 
 run: system-packages venv .env messages migrate demo-data static
 	@$(PY) manage.py ensure_demo_users
@@ -22,8 +28,16 @@ run: system-packages venv .env messages migrate demo-data static
 
 # On SQLite by default; DATABASE_URL=postgres://… runs it on PostgreSQL, leaving out what does not
 # touch the database (docs/testing.md). .ci/run runs both passes at once.
-test: system-packages venv messages
+test: system-packages venv messages vnu
 	$(NO_ENV) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+vnu: $(VNU_JAR)
+
+$(VNU_JAR):
+	@# Debian's nodejs has no npm of its own; NodeSource's does.
+	@command -v npm >/dev/null || (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+		--no-install-recommends npm)
+	npm install -s --no-save --no-audit --no-fund --prefix $(VNU_DIR) vnu-jar@$(VNU_VERSION)
 
 # Written once, never overwritten: the settings every later `manage.py` command reads.
 .env:
@@ -69,7 +83,7 @@ static: venv .env
 	$(PY) manage.py collectstatic --no-input -v 0
 
 clean:
-	rm -rf .venv var test-artifacts staticfiles
+	rm -rf .venv var test-artifacts staticfiles .tools
 
 bench: system-packages venv messages
 	$(NO_ENV) $(PY) bench/reports.py

@@ -1,5 +1,7 @@
 """User-facing wording for the engine's reason codes and formula errors (the engine has no i18n)."""
 
+from decimal import Decimal, InvalidOperation
+
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -79,6 +81,24 @@ def figure_error_message(exc: FigureError) -> str:
         "high": f"{FIGURE_LIMIT:,}",
         "places": FIGURE_DECIMAL_PLACES,
     }
+
+
+def figure_bounds_message(text: str, low: Decimal, high: Decimal, *, places: int | None) -> str:
+    """Why a typed figure is refused, quoting it and stating the input's own bounds (0 for a
+    count, not the storage's negative limit); `places` None for whole-number inputs."""
+    try:
+        negative = Decimal(str(text).replace(",", "").strip()) < 0 <= low
+    except InvalidOperation:
+        negative = False
+    values = {"text": text, "low": f"{low:,}", "high": f"{high:,}", "places": places}
+    if negative:
+        return _("「%(text)s」不可為負數：數值必須介於 %(low)s 與 %(high)s 之間。") % values
+    if places is None:
+        return _("「%(text)s」不符：數值必須介於 %(low)s 與 %(high)s 之間。") % values
+    return (
+        _("「%(text)s」不符：數值必須介於 %(low)s 與 %(high)s 之間，且最多 %(places)s 位小數。")
+        % values
+    )
 
 
 def formula_error_message(exc: FormulaError) -> str:

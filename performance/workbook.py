@@ -34,8 +34,9 @@ from kpitrack.core.engine.numbers import (
     FigureError,
     parse_figure,
 )
+from kpitrack.core.sheets import fit_rows, print_setup
 
-from .reasons import figure_error_message
+from .reasons import figure_bounds_message, figure_error_message
 
 FORMAT = "kpitrack-entry-workbook/1"
 SALT = "performance.workbook"
@@ -248,10 +249,15 @@ def _columns(rows: list[RowSpec]) -> list[tuple[str, str]]:
 
 
 def _number_format(spec: InputSpec) -> str:
+    """Shows every decimal the server keeps (up to FIGURE_DECIMAL_PLACES): the target's places
+    always, the rest when typed. A whole-number target gets General, which shows 90 as 90 and
+    90.3 as 90.3 (a `#,##0.####` format would show 90 as "90.")."""
     if spec.kind != NUMBER:
         return "0"
     decimals = min(max(spec.decimals, 0), FIGURE_DECIMAL_PLACES)
-    return "#,##0" + ("." + "0" * decimals if decimals else "")
+    if not decimals:
+        return "General"
+    return "#,##0." + "0" * decimals + "#" * (FIGURE_DECIMAL_PLACES - decimals)
 
 
 def _cell_value(spec: InputSpec, value):
@@ -297,6 +303,10 @@ class _Validations:
             rule.showErrorMessage = True
             rule.errorTitle = _("數值不符")
             rule.error = _rule_error(spec)
+            # Said before typing too: a cell's validation cannot count decimals.
+            rule.showInputMessage = True
+            rule.promptTitle = _("可填入的數值")
+            rule.prompt = _rule_error(spec)
             self.rules[ident] = rule
             self.sheet.add_data_validation(rule)
         rule.add(coordinate)
@@ -384,7 +394,7 @@ def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
                 cell.fill = INPUT_FILL
             else:
                 cell.fill = LOCKED_FILL
-        layout.append([row.indicator_id, row.version, [[s.key, c] for c, s in placed.items()]])
+        layout.append([row.indicator_id, row.version, [_placed(s, c) for c, s in placed.items()]])
     widths = [8, 24, 30, 10, 24, 10, *([14] * len(columns)), *([30] * len(NARRATIVE_FIELDS))]
     for n, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(n)].width = width
@@ -394,8 +404,9 @@ def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
     # Protection guards against slips, not people: the server reads only the signed input cells.
     sheet.protection.formatColumns = False
     sheet.protection.formatRows = False
-    sheet.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    sheet.page_setup.orientation = "landscape"
+    fit_rows(sheet, min_row=HEADER_ROW)
+    # Every printed page names its rows: the goal and indicator beside the input columns.
+    print_setup(sheet, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", title_columns="B:C")
 
     _instructions(book.create_sheet(_("說明")), scope, last_column)
     payload = {
@@ -409,6 +420,12 @@ def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _placed(spec: InputSpec, column: int) -> list:
+    """An input cell in the signed layout: its key and column, and what it accepts, so the
+    reader refuses a value with the bounds the server would (every problem in one preview)."""
+    return [spec.key, column, spec.kind, str(spec.minimum), str(spec.maximum)]
 
 
 def _instructions(sheet, scope: Scope, last_column: int):
@@ -439,6 +456,7 @@ def _instructions(sheet, scope: Scope, last_column: int):
         cell.alignment = Alignment(wrap_text=True)
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.column_dimensions["A"].width = 100
+    fit_rows(sheet)
     sheet.protection.sheet = True
 
 
@@ -461,6 +479,22 @@ def too_big(size: int) -> Problem:
     )
 
 
+# The start of every OLE2 compound file: an Excel 97-2003 workbook (.xls) is one.
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OTHER_SPREADSHEETS = {".ods": "OpenDocument", ".fods": "OpenDocument", ".xls": "Excel 97-2003"}
+
+
+def _save_as_xlsx(kind: str) -> Problem:
+    """A spreadsheet of another format: say what it is and how to make it one we read."""
+    return Problem(
+        _(
+            "這是 %(kind)s 格式的試算表，系統只能讀取 Excel 活頁簿（.xlsx）。"
+            "請在試算表程式中以「另存新檔」選擇「Excel 活頁簿（.xlsx）」格式儲存後再上傳。"
+        )
+        % {"kind": kind}
+    )
+
+
 def check_archive(data: bytes, *, name: str = "") -> None:
     """Refuses a file that is not a plain xlsx of a sane size, looking only at the zip
     directory: nothing is decompressed here."""
@@ -470,6 +504,11 @@ def check_archive(data: bytes, *, name: str = "") -> None:
         raise Refused([too_big(len(data))])
     if name.lower().endswith((".xlsm", ".xltm", ".xlam")):
         raise Refused([Problem(_("不接受含巨集的活頁簿（.xlsm），請另存為 .xlsx 後上傳。"))])
+    suffix = "." + name.lower().rpartition(".")[2] if "." in name else ""
+    if data.startswith(OLE2_MAGIC):
+        raise Refused([_save_as_xlsx(OTHER_SPREADSHEETS[".xls"])])
+    if suffix in OTHER_SPREADSHEETS:
+        raise Refused([_save_as_xlsx(OTHER_SPREADSHEETS[suffix])])
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise Refused([Problem(_("這不是 Excel 活頁簿（.xlsx）檔案。"))])
     try:
@@ -478,6 +517,9 @@ def check_archive(data: bytes, *, name: str = "") -> None:
     except (zipfile.BadZipFile, ValueError, OSError):
         raise Refused([Problem(_("這不是 Excel 活頁簿（.xlsx）檔案。"))]) from None
     names = {m.filename for m in members}
+    if "content.xml" in names and "xl/workbook.xml" not in names:
+        # An OpenDocument file renamed .xlsx: known from its directory, nothing read.
+        raise Refused([_save_as_xlsx(OTHER_SPREADSHEETS[".ods"])])
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise Refused([Problem(_("這不是 Excel 活頁簿（.xlsx）檔案。"))])
     if any(n.lower().endswith("vbaproject.bin") for n in names):
@@ -595,10 +637,10 @@ def _read_rows(sheet, payload: dict) -> Parsed:
         seen[key] = r
         indicator_id, version, placed = entry
         parsed = ParsedRow(r, indicator_id, version, {}, {}, {})
-        for input_key, column in placed:
+        for input_key, column, *accepts in placed:
             letter, header = parsed.columns[input_key] = named[column]
             raw = by_column.get(column)
-            value, problem = _figure(raw, header)
+            value, problem = _figure(raw, header, accepts)
             if problem:
                 problems.append(Problem(problem, row=r, column=letter, header=header))
             else:
@@ -611,7 +653,7 @@ def _read_rows(sheet, payload: dict) -> Parsed:
                 problems.append(Problem(problem, row=r, column=letter, header=header))
             else:
                 parsed.narrative[field_name] = text
-        used = {c for _k, c in placed} | set(narrative_column.values())
+        used = {c for _k, c, *_accepts in placed} | set(narrative_column.values())
         for column in range(FIXED_COLUMNS + 1, max_column + 1):
             value = by_column.get(column)
             if column not in used and value not in (None, ""):
@@ -632,8 +674,16 @@ def _too_many_rows(limit_rows: int) -> Problem:
     return Problem(_("活頁簿的列數超過上限 %(limit)s 列。") % {"limit": f"{limit_rows:,}"})
 
 
-def _figure(value, header: str):
-    """(value, None) or (None, message) for an input cell's value."""
+def _typed(value) -> str:
+    """A cell's value as the person typed it: a float through its shortest repr, 5 not 5.0."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _figure(value, header: str, accepts=()):
+    """(value, None) or (None, message) for an input cell's value; `accepts` is the signed
+    layout's kind, minimum and maximum of the input (absent in an older workbook)."""
     if value is None or value == "":
         return None, None
     if _is_formula(value):
@@ -648,10 +698,28 @@ def _figure(value, header: str):
         return None, _("「%(text)s」不是數字，請輸入例如 1234 或 1,234.5 的數值。") % {
             "text": value
         }
+    kind, low, high = NUMBER, -FIGURE_LIMIT, FIGURE_LIMIT
+    if len(accepts) == 3:
+        kind, low, high = accepts[0], Decimal(accepts[1]), Decimal(accepts[2])
+    typed = _typed(value)
     try:
-        return parse_figure(value), None
+        number = parse_figure(value)
     except FigureError as exc:
-        return None, figure_error_message(exc)
+        if exc.code in ("not_a_number", "not_finite"):
+            return None, figure_error_message(exc)
+        number = None  # too many decimals or too large for any input
+    if number is None or not low <= number <= high:
+        places = FIGURE_DECIMAL_PLACES if kind == NUMBER else None
+        return None, figure_bounds_message(typed, low, high, places=places)
+    if kind == CODE and number != number.to_integral_value():
+        return None, _("「%(text)s」不是整數的等第代碼（%(low)s 至 %(high)s）。") % {
+            "text": typed,
+            "low": f"{low:,}",
+            "high": f"{high:,}",
+        }
+    if kind == RATING and number not in (0, 1):
+        return None, _("「%(text)s」不符：請選擇「達成」或「未達成」。") % {"text": typed}
+    return number, None
 
 
 def _text(value):

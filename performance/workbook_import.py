@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from budget.models import Agency, Unit
 from budget.selectors import agency_by_pk, unit_by_pk
 from kpitrack.core import bulk
-from kpitrack.core.engine.achievement import Method
+from kpitrack.core.engine.achievement import Method, allows_negative
 from kpitrack.core.engine.numbers import FIGURE_LIMIT
 from kpitrack.core.formatting import decimals, figure, quarter_label, roc_year
 from kpitrack.core.versioning import ConcurrentEditError
@@ -71,7 +71,7 @@ def input_specs(indicator: Indicator) -> tuple[wb.InputSpec, ...]:
     inputs = list(indicator.inputs.all())
     parts = {p.key: p for p in indicator.parts.all()}
     target = next(iter(parts.values())).value if parts else None
-    low = -FIGURE_LIMIT if method in (Method.GROWTH, Method.FORMULA) else Decimal(0)
+    low = -FIGURE_LIMIT if allows_negative(method) else Decimal(0)
     roles = {}
     if method is Method.RATIO:
         roles = dict(zip([i.key for i in inputs], (_("分子"), _("分母")), strict=False))
@@ -480,6 +480,8 @@ def _run(report: Report, parsed: wb.Parsed, scope: wb.Scope, *, user, commit: bo
         except services.DraftsRefused as exc:
             for index, refusal in exc.refusals.items():
                 rows[todo[index].row].problems.extend(_service_problems(refusal, todo[index]))
+                # A row changed since the download is a conflict, as the API answers it (409).
+                report.stale = report.stale or isinstance(refusal, ConcurrentEditError)
         except ConcurrentEditError:
             # Somebody entered one of these quarters for the first time while this ran.
             report.problems.append(

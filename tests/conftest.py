@@ -20,7 +20,7 @@ _DATABASE_FIXTURES = {
 }
 # Markers of tests whose cost is outside SQL: their queries are the report assembly's and the
 # views', which the HTML, xlsx, view and query-count tests run on both databases.
-_NOT_REPEATED_MARKERS = ("pdf", "browser")
+_NOT_REPEATED_MARKERS = ("pdf", "browser", "libreoffice", "vnu")
 
 
 def _vendor() -> str:
@@ -69,7 +69,8 @@ _LEFT_OUT = pytest.StashKey[dict]()
 
 def pytest_collection_modifyitems(config, items):
     """On PostgreSQL, leave out what the SQLite pass already proves: tests that use no database
-    (the engine's among them) and the PDF and browser tests. Reported as deselected."""
+    (the engine's among them) and the PDF, browser, LibreOffice and HTML-validator tests, which
+    check what a file or page shows, not SQL. Reported as deselected."""
     if _vendor() != "postgresql" or config.getoption("postgresql_all"):
         return
     kept, left_out = [], {"no database": [], "pdf or browser": []}
@@ -77,7 +78,7 @@ def pytest_collection_modifyitems(config, items):
         if not _uses_the_database(item):
             left_out["no database"].append(item)
         elif any(item.get_closest_marker(name) for name in _NOT_REPEATED_MARKERS):
-            left_out["pdf or browser"].append(item)
+            left_out["pdf, browser, LibreOffice or HTML validator"].append(item)
         else:
             kept.append(item)
     config.stash[_LEFT_OUT] = {why: len(some) for why, some in left_out.items()}

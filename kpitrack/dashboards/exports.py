@@ -7,8 +7,11 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 from kpitrack.core.formatting import plain
+from kpitrack.core.sheets import fit_rows, print_setup
 from performance.models import Result
 from performance.reasons import status_label
 
@@ -21,6 +24,11 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def neutral(text: str) -> str:
     """Text that a spreadsheet shows as typed: a leading ' stops formula evaluation."""
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+# Each column's width, in the order of headers(): text columns wide enough to read.
+WIDTHS = [10, 20, 8, 8, 28, 16, 30, 24, 14, 12, 8, 12, 12, 10, 8, 10, 12, 12, 10, 10]
+HEADER_FILL = PatternFill("solid", fgColor="E6E6E6")
 
 
 def headers() -> list[str]:
@@ -125,9 +133,23 @@ def as_xlsx(rows: list[Row], year: int, quarter: int) -> bytes:
     sheet = book.active
     sheet.title = _("績效指標")
     sheet.append(headers())
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for line in lines(rows, year, quarter):
         sheet.append([_cell(cell) for cell in line])
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for n, width in enumerate(WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(n)].width = width
     sheet.freeze_panes = "A2"
+    fit_rows(sheet)
+    # Like the reports: the header on every page, and the indicator's code and name beside
+    # the figures when the columns run over more than one page across.
+    print_setup(sheet, title_rows="1:1", title_columns="F:G")
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -11,6 +11,7 @@ from openpyxl.utils import get_column_letter
 from budget.models import HeadcountLine
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import decimals
+from kpitrack.core.sheets import fit_rows, print_setup
 from performance.reasons import status_label
 
 from .assembly import BUDGET
@@ -49,18 +50,14 @@ def _append(ws, values):
             cell.data_type = "s"
 
 
-def _page_setup(ws):
-    """Prints like the report: A4 landscape, all columns on one page width, header repeated."""
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
+def _page_setup(ws, title_columns=None):
+    """Prints like the report: A4 landscape, the header repeated, and a wide sheet over as many
+    pages across as keep it readable, its naming columns repeated on each."""
+    print_setup(ws, title_rows="1:1", title_columns=title_columns)
     ws.print_options.gridLines = True
 
 
-def _sheet(wb, title, headers, rows, widths, formats=None):
+def _sheet(wb, title, headers, rows, widths, formats=None, title_columns=None):
     ws = wb.create_sheet(title)
     _append(ws, headers)
     for cell in ws[1]:
@@ -82,7 +79,8 @@ def _sheet(wb, title, headers, rows, widths, formats=None):
             if isinstance(cell.value, str):
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
-    _page_setup(ws)
+    fit_rows(ws)
+    _page_setup(ws, title_columns)
     return ws
 
 
@@ -163,6 +161,7 @@ def _achievement_sheet(wb, title, section):
         _achievement_rows(section),
         [width for _header, width, _format in columns],
         {n: fmt for n, (_header, _width, fmt) in enumerate(columns, start=1) if fmt},
+        title_columns="A:B",  # goal and indicator
     )
 
 
@@ -342,6 +341,7 @@ def _draft(wb, report):
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ws.max_column)
         ws.freeze_panes = "A3"
         ws.print_title_rows = "1:2"
+        fit_rows(ws, min_row=2)
         ws.oddHeader.center.text = _cell(report.draft_mark)
         ws.oddHeader.center.font = "-,Bold"
 

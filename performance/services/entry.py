@@ -9,7 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kpitrack.core.engine.achievement import Method, allows_negative, round_decimal
-from kpitrack.core.engine.numbers import FigureError, parse_figure
+from kpitrack.core.engine.numbers import (
+    FIGURE_DECIMAL_PLACES,
+    FIGURE_LIMIT,
+    FigureError,
+    parse_figure,
+)
 
 from ..models import (
     EntryException,
@@ -18,7 +23,7 @@ from ..models import (
     Result,
     StrategicGoal,
 )
-from ..reasons import figure_error_message
+from ..reasons import figure_bounds_message, figure_error_message
 from ..selectors import falls_short
 from .periods import (
     ResultLocked,
@@ -120,7 +125,15 @@ def _clean_figures(method: str, inputs: Iterable, raw: Mapping) -> dict[str, Dec
         try:
             value = parse_figure(text)
         except FigureError as exc:
-            errors[key] = figure_error_message(exc)
+            if exc.code in ("out_of_range", "too_many_decimals"):
+                # The bounds of this input, not of storage: a count's lower bound is 0.
+                low = -FIGURE_LIMIT if allows_negative(method) else Decimal(0)
+                places = (
+                    None if method in (Method.ORDINAL, Method.RATING) else FIGURE_DECIMAL_PLACES
+                )
+                errors[key] = figure_bounds_message(str(text), low, FIGURE_LIMIT, places=places)
+            else:
+                errors[key] = figure_error_message(exc)
             continue
         label = inputs[key].label
         if value < 0 and not allows_negative(method):

@@ -126,3 +126,24 @@ def test_an_unknown_export_format_is_a_400(signed_in):
     response = signed_in.get(URL + "?export=pdf")
     assert response.status_code == 400
     assert "匯出格式只能是 xlsx 或 csv。" in response.text
+
+
+def test_the_xlsx_export_prints_like_the_reports(signed_in):
+    """Column widths, wrapped text in rows tall enough, A4 landscape with the header and the
+    indicator's code and name on every page (issue 18, item 21)."""
+    long_name = "提升國境線上查驗與入出境管理服務之整體效能與民眾滿意度" * 2
+    Indicator.objects.filter(code="pass-card", goal__year=2012).update(name=long_name)
+    response = signed_in.get(URL + "?export=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header = [cell.value for cell in sheet[1]]
+    for n in range(1, len(header) + 1):
+        letter = openpyxl.utils.get_column_letter(n)
+        assert sheet.column_dimensions[letter].width, f"column {letter} has no width"
+    name_column = header.index("績效指標") + 1
+    (row,) = [r for r in sheet.iter_rows(min_row=2) if r[name_column - 1].value == long_name]
+    assert row[name_column - 1].alignment.wrap_text
+    assert (sheet.row_dimensions[row[0].row].height or 0) >= 30, "the name is cut to one line"
+    assert sheet.page_setup.orientation == "landscape"
+    assert str(sheet.page_setup.paperSize) == "9"
+    assert sheet.print_title_rows == "$1:$1"
+    assert sheet.print_title_cols == "$F:$G"

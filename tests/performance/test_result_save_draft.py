@@ -98,6 +98,23 @@ def test_a_bad_figure_is_refused_on_its_field_and_nothing_is_saved(
     assert not Result.objects.filter(indicator__goal__agency=workflow.agency).exists()
 
 
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("1.23456", "「1.23456」不符：數值必須介於 0 與 99,999,999,999.9999 之間，且最多 4 位"),
+        ("100000000000", "「100000000000」不符：數值必須介於 0 與 99,999,999,999.9999 之間"),
+        ("-1.23456", "「-1.23456」不可為負數：數值必須介於 0 與 99,999,999,999.9999 之間"),
+    ],
+)
+def test_a_refused_count_quotes_what_was_typed_and_its_own_bounds(workflow, alice, typed, words):
+    """A count has no negative bound to quote (issue 18, item 22)."""
+    with pytest.raises(ValidationError) as excinfo:
+        _save(workflow, alice, {"value": typed})
+    message = _field_errors(excinfo)["value"]
+    assert words in message
+    assert "-99,999,999,999.9999" not in message
+
+
 def test_a_bad_figure_leaves_an_existing_draft_as_it_was(workflow, alice):
     result = _save(workflow, alice, {"value": "120"})
     with pytest.raises(ValidationError):

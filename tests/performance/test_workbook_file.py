@@ -131,8 +131,10 @@ def test_it_heads_inputs_by_label_and_unit_and_protects_the_read_only_cells():
     assert not sheet["K3"].protection.locked  # its narrative
     assert sheet["H3"].protection.locked  # another indicator's column
     assert sheet["J5"].protection.locked  # an approved result
-    assert sheet["G3"].number_format == "#,##0"
-    assert sheet["H4"].number_format == "#,##0.00"
+    # Every decimal the server keeps shows (issue 18, item 22): General for a whole-number
+    # target, the target's places and up to 4 for the others.
+    assert sheet["G3"].number_format == "General"
+    assert sheet["H4"].number_format == "#,##0.00##"
     assert sheet["J5"].value == "達成"
     rules = {str(dv.sqref): dv for dv in sheet.data_validations.dataValidation}
     assert rules["G3 H4 I4"].type == "decimal"

@@ -1,6 +1,7 @@
 """The Excel entry pages: choose, download, upload, preview, confirm, over HTTP."""
 
 import io
+import zipfile
 from decimal import Decimal
 
 import pytest
@@ -180,3 +181,57 @@ def test_the_planning_office_downloads_the_whole_agency(client, alice, bob, work
     assert "全機關" in sheet["A1"].value
     # A unit's workbook is for the people who enter its figures.
     assert client.get(reverse("workbook-download"), _scope(workflow)).status_code == 403
+
+
+def _ods() -> bytes:
+    """The directory of an OpenDocument spreadsheet, as LibreOffice writes it."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<office:document-content/>")
+        archive.writestr("META-INF/manifest.xml", "<manifest:manifest/>")
+    return out.getvalue()
+
+
+# An Excel 97-2003 file starts as every OLE2 compound file does.
+XLS = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
+
+
+@pytest.mark.parametrize(
+    "name, data, kind",
+    [
+        ("填報.ods", _ods(), "OpenDocument"),
+        ("填報.xlsx", _ods(), "OpenDocument"),  # renamed, still an OpenDocument file
+        ("填報.xls", XLS, "Excel 97-2003"),
+        ("填報.xlsx", XLS, "Excel 97-2003"),
+    ],
+)
+def test_another_spreadsheet_format_is_refused_saying_to_save_as_xlsx(
+    client, alice, workflow, name, data, kind
+):
+    client.force_login(alice)
+    response = _upload(client, workflow, data, name=name)
+    text = response.content.decode()
+    assert response.status_code == 400
+    assert kind in text
+    assert "另存新檔" in text and "Excel 活頁簿（.xlsx）" in text
+
+
+def test_an_upload_changed_since_the_download_is_a_conflict_as_in_the_api(
+    client, alice, workflow, uploads
+):
+    client.force_login(alice)
+    data = fill(_download(client, workflow), {(workflow.count, COUNT): 150})
+    result_save_draft(
+        indicator=workflow.count,
+        quarter=workflow.quarter,
+        figures={"value": Decimal("130")},
+        narrative={},
+        expected_version=None,
+        user=alice,
+        reason="表單",
+    )
+    response = _upload(client, workflow, data)
+    assert response.status_code == 409
+    assert "下載活頁簿後已被修改" in response.content.decode()
+    assert response.context["token"] is None

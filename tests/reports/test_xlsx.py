@@ -2,6 +2,7 @@
 Traditional Chinese, real numbers (rates as fractions formatted as percentages), set widths."""
 
 import re
+import unicodedata
 from decimal import Decimal
 from io import BytesIO
 from urllib.parse import quote
@@ -362,17 +363,64 @@ def test_it_formats_whole_numbers_without_a_dangling_decimal_point(budget_2013):
                     )
 
 
+# What prints across an A4 landscape page at about 70% (column-width units): a sheet wider than
+# this prints over more pages across, its goal and indicator columns repeated, never shrunk to
+# one page at about 25% (issue 18, item 21).
+READABLE_PAGE_WIDTH = 130 / 0.7
+
+
+def _printed_width(ws) -> float:
+    return sum(
+        ws.column_dimensions[get_column_letter(c)].width or 8.43
+        for c in range(1, ws.max_column + 1)
+    )
+
+
 @pytest.mark.parametrize("name", WORKBOOKS)
-def test_it_prints_every_sheet_a4_landscape_fit_to_width_with_the_header_repeated(request, name):
+def test_it_prints_every_sheet_a4_landscape_readable_with_the_header_repeated(request, name):
     for ws in request.getfixturevalue(name).worksheets:
         setup = ws.page_setup
         where = f"{name}/{ws.title}"
         assert setup.orientation == "landscape", f"{where}: {setup.orientation}"
         assert str(setup.paperSize) == "9", f"{where}: paper size {setup.paperSize} is not A4"
         assert ws.sheet_properties.pageSetUpPr.fitToPage, f"{where}: not fitted to the page"
-        assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), f"{where}: fit {setup.fitToWidth}"
+        width = _printed_width(ws)
+        if width <= READABLE_PAGE_WIDTH:
+            assert (setup.fitToWidth, setup.fitToHeight) == (1, 0), f"{where}: {setup.fitToWidth}"
+        else:
+            assert setup.fitToHeight == 0
+            assert ws.print_title_cols == "$A:$B", f"{where}: names not repeated across pages"
+            repeated = sum(ws.column_dimensions[c].width for c in "AB")
+            per_page = (width + repeated * (setup.fitToWidth - 1)) / setup.fitToWidth
+            assert per_page <= READABLE_PAGE_WIDTH * 1.01, f"{where}: {setup.fitToWidth} across"
         titles = f"$1:${header_row(ws)}"
         assert ws.print_title_rows == titles, f"{where}: print titles {ws.print_title_rows!r}"
+
+
+def _wide(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+@pytest.mark.parametrize("name", WORKBOOKS)
+def test_rows_are_as_tall_as_their_wrapped_text(request, name):
+    """Without a height LibreOffice shows and prints a wrapped cell's first line only."""
+    for ws in request.getfixturevalue(name).worksheets:
+        for row in ws.iter_rows(min_row=header_row(ws) + 1):
+            for cell in row:
+                if not isinstance(cell.value, str) or not cell.alignment.wrap_text:
+                    continue
+                width = ws.column_dimensions[cell.column_letter].width
+                # At least the explicit lines; and two when one line is wider than its column.
+                lines = cell.value.count("\n") + 1
+                if any(_wide(line) > width * 1.2 for line in cell.value.split("\n")):
+                    lines = max(lines, 2)
+                if lines == 1:
+                    continue
+                height = ws.row_dimensions[cell.row].height
+                where = f"{name}/{ws.title}!{cell.coordinate}"
+                assert height is not None and height >= min(15 * lines, 409), (
+                    f"{where}: {lines} lines in a row {height} points tall"
+                )
 
 
 def test_it_includes_the_narratives_and_the_headcount_explanation(budget_2013):
