@@ -73,7 +73,7 @@ def pytest_collection_modifyitems(config, items):
     check what a file or page shows, not SQL. Reported as deselected."""
     if _vendor() != "postgresql" or config.getoption("postgresql_all"):
         return
-    kept, left_out = [], {"no database": [], "pdf or browser": []}
+    kept, left_out = [], {"no database": [], "pdf, browser, LibreOffice or HTML validator": []}
     for item in items:
         if not _uses_the_database(item):
             left_out["no database"].append(item)
