@@ -5,21 +5,13 @@ controls, and lone surrogates cannot be encoded at all; none of them belongs in 
 name or address, so they are answered with 400 and a message at the door.
 """
 
-import re
-
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 # Only the API's error shape (a module of plain Django): an API caller reads JSON, not a page.
 from kpitrack.api.errors import error as api_error
-
-# C0 controls except tab, line feed and carriage return (which multi-line text fields carry),
-# and UTF-16 surrogates, which are only ever halves of a character.
-UNUSABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
-
-
-def _shown(name: str) -> str:
-    return UNUSABLE.sub("\N{REPLACEMENT CHARACTER}", name)
+from kpitrack.core.text import UNUSABLE
+from kpitrack.core.text import shown as _shown
 
 
 def unusable_part(request) -> str | None:

@@ -1,0 +1,118 @@
+# ruff: noqa: F811  (pytest passes the imported `workflow` fixture by name)
+"""Bodies no caller should send: control characters, lone surrogates, absurd nesting. Each is a
+JSON 400 naming what is wrong, nothing is saved, and no answer is ever an HTML page."""
+
+import json
+
+import pytest
+
+from performance.models import Result
+from tests.performance.conftest import workflow  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/results/"
+
+
+def _body(workflow, **extra):
+    return {
+        "agency": workflow.agency.code,
+        "indicator": "count",
+        "year": workflow.year,
+        "quarter": 1,
+        "figures": {"value": "120"},
+        "narrative": {"progress": "辦理完成"},
+        "version": None,
+        **extra,
+    }
+
+
+def _post_text(client, text):
+    return client.post(URL, text, content_type="application/json")
+
+
+def _refused(response):
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/json"
+    data = response.json()
+    assert data["error"]
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"narrative": {"progress": "a\u0001b"}}, "narrative.progress"),
+        ({"narrative": {"progress": "a\u0000b"}}, "narrative.progress"),
+        ({"narrative": {"pro\u001fgress": "ok"}}, "narrative.pro\ufffdgress"),
+        ({"indicator": "co\u0000unt"}, "indicator"),
+        ({"indicator": "co\u000bunt"}, "indicator"),
+        ({"figures": {"value": "12\u00070"}}, "figures.value"),
+        ({"agency": "w\u0000f"}, "agency"),
+    ],
+)
+def test_a_control_character_in_any_string_or_key_is_400_naming_the_field(
+    client, alice, workflow, change, field
+):
+    client.force_login(alice)
+    data = _refused(_post_text(client, json.dumps(_body(workflow, **change))))
+    assert field in data["errors"], data
+    assert "控制字元" in data["error"]
+    assert not Result.objects.filter(indicator__goal__agency=workflow.agency).exists()
+
+
+def test_tab_line_feed_and_carriage_return_stay_allowed(client, alice, workflow):
+    client.force_login(alice)
+    body = _body(workflow, narrative={"progress": "第一行\r\n\t第二行"})
+    response = _post_text(client, json.dumps(body))
+    assert response.status_code == 200, response.content
+    assert Result.objects.get(indicator=workflow.count).progress == "第一行\r\n\t第二行"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"narrative": {"progress": "\\ud800"}}',
+        '{"indicator": "\\udfff"}',
+        '{"\\ud800": 1}',
+    ],
+)
+def test_a_lone_surrogate_is_400(client, alice, workflow, text):
+    client.force_login(alice)
+    body = json.loads(text)
+    full = {**_body(workflow), **body}
+    if "narrative" in body:
+        full["narrative"] = body["narrative"]
+    data = _refused(_post_text(client, json.dumps(full)))
+    assert "無法使用" in data["error"]
+    assert not Result.objects.filter(indicator__goal__agency=workflow.agency).exists()
+
+
+@pytest.mark.parametrize("depth", [9, 1000, 100_000])
+def test_deep_nesting_is_400_with_a_message(client, alice, workflow, depth):
+    client.force_login(alice)
+    data = _refused(_post_text(client, "[" * depth))
+    assert "巢狀" in data["error"]
+    data = _refused(_post_text(client, '{"a":' * min(depth, 1000) + "1" + "}" * min(depth, 1000)))
+    assert "巢狀" in data["error"]
+
+
+def test_a_nul_in_the_indicator_is_400_on_every_database(client, alice, workflow):
+    # PostgreSQL refuses NUL in text inside the query: it must never get that far.
+    client.force_login(alice)
+    data = _refused(_post_text(client, json.dumps(_body(workflow, indicator="\u0000"))))
+    assert "indicator" in data["errors"]
+    response = client.get(URL, {"year": workflow.year, "quarter": 1, "unit": "a\x00"})
+    _refused(response)
+    response = client.get(URL, {"year": workflow.year, "quarter": 1, "indicator": "a\x00"})
+    _refused(response)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "nul\u0000", "[1,", '"\\ud800"', "\ufeff{}", '{"a": NaN}', "1e999999"],
+)
+def test_no_answer_is_ever_an_html_page(client, alice, workflow, text):
+    client.force_login(alice)
+    response = _post_text(client, text)
+    assert response["Content-Type"] == "application/json", response.content[:200]
+    assert 400 <= response.status_code < 500
