@@ -116,3 +116,14 @@ def test_no_answer_is_ever_an_html_page(client, alice, workflow, text):
     response = _post_text(client, text)
     assert response["Content-Type"] == "application/json", response.content[:200]
     assert 400 <= response.status_code < 500
+
+
+def test_a_version_for_a_result_never_created_says_so_not_that_it_was_deleted(
+    client, alice, workflow
+):
+    client.force_login(alice)
+    response = _post_text(client, json.dumps(_body(workflow, version=3)))
+    assert response.status_code == 409, response.content
+    message = response.json()["error"]
+    assert "已被刪除" not in message
+    assert "尚無成果" in message and "3" in message
