@@ -9,18 +9,17 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from kpitrack.core.formatting import plain
+from kpitrack.core.text import cleaned, neutral
 from performance.models import Result
 from performance.reasons import status_label
 
 from .selectors import Row
 
-# A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-
-def neutral(text: str) -> str:
-    """Text that a spreadsheet shows as typed: a leading ' stops formula evaluation."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+def _neutral(text: str) -> str:
+    # Without the characters XML cannot hold (text stored before they were refused), and a
+    # leading ' where a spreadsheet would start a formula.
+    return neutral(cleaned(text))
 
 
 def headers() -> list[str]:
@@ -107,7 +106,7 @@ def _text(cell) -> str:
         return plain(cell)
     if isinstance(cell, int):
         return str(cell)
-    return neutral(str(cell))
+    return _neutral(str(cell))
 
 
 def as_csv(rows: list[Row], year: int, quarter: int) -> bytes:
@@ -140,4 +139,4 @@ def _cell(cell):
         return cell if len(plain(cell).replace("-", "").replace(".", "")) <= 15 else plain(cell)
     if cell is None or isinstance(cell, int):
         return cell
-    return neutral(str(cell))  # lazily translated labels too
+    return _neutral(str(cell))  # lazily translated labels too

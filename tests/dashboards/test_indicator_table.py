@@ -126,3 +126,17 @@ def test_an_unknown_export_format_is_a_400(signed_in):
     response = signed_in.get(URL + "?export=pdf")
     assert response.status_code == 400
     assert "匯出格式只能是 xlsx 或 csv。" in response.text
+
+
+@pytest.mark.parametrize("export", ["csv", "xlsx"])
+def test_text_stored_with_control_characters_still_exports_without_them(signed_in, export):
+    # Stored before the API refused them (issue 18): the export must not answer 500.
+    Indicator.objects.filter(code="pass-card", goal__year=2012).update(name="核\x01卡\x1b")
+    response = signed_in.get(URL + f"?export={export}")
+    assert response.status_code == 200
+    if export == "csv":
+        text = response.content.decode("utf-8-sig")
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        text = "\n".join(str(v) for row in sheet.iter_rows(values_only=True) for v in row)
+    assert "核卡" in text and "\x01" not in text and "\x1b" not in text
