@@ -36,6 +36,7 @@ from kpitrack.core.engine.numbers import (
 )
 from kpitrack.core.text import cleaned, keep_as_text
 
+from .filetypes import UnsafeArchive, check_directory
 from .reasons import figure_error_message
 
 FORMAT = "kpitrack-entry-workbook/1"
@@ -490,20 +491,25 @@ def check_archive(data: bytes, *, name: str = "") -> None:
     names = {m.filename for m in members}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise Refused([Problem(_("這不是 Excel 活頁簿（.xlsx）檔案。"))])
-    if any(n.lower().endswith("vbaproject.bin") for n in names):
-        raise Refused([Problem(_("不接受含巨集的活頁簿（.xlsm），請另存為 .xlsx 後上傳。"))])
-    if len(members) > MAX_MEMBERS:
-        raise Refused([Problem(_("活頁簿的內容結構異常（檔案數過多），已拒絕。"))])
-    # Python's zipfile never inflates a member past its declared size, so the directory's sizes
-    # bound what openpyxl can be made to decompress.
-    total = sum(m.file_size for m in members)
-    if total > max_uncompressed():
-        raise Refused([Problem(_("活頁簿解壓縮後過大，可能是壓縮炸彈，已拒絕。"))])
-    for member in members:
-        if member.file_size > 1024 * 1024 and member.file_size > max_ratio() * max(
-            member.compress_size, 1
-        ):
-            raise Refused([Problem(_("活頁簿的壓縮比異常，可能是壓縮炸彈，已拒絕。"))])
+    try:
+        # The one check of a zip's directory, shared with evidence uploads.
+        check_directory(
+            members,
+            max_members=MAX_MEMBERS,
+            max_uncompressed=max_uncompressed(),
+            max_ratio=max_ratio(),
+        )
+    except UnsafeArchive as exc:
+        raise Refused([Problem(_archive_messages()[exc.reason])]) from None
+
+
+def _archive_messages() -> dict[str, str]:
+    return {
+        "macros": _("不接受含巨集的活頁簿（.xlsm），請另存為 .xlsx 後上傳。"),
+        "members": _("活頁簿的內容結構異常（檔案數過多），已拒絕。"),
+        "size": _("活頁簿解壓縮後過大，可能是壓縮炸彈，已拒絕。"),
+        "ratio": _("活頁簿的壓縮比異常，可能是壓縮炸彈，已拒絕。"),
+    }
 
 
 def _read_signed(book) -> dict:

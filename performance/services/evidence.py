@@ -15,7 +15,7 @@ from performance.permissions import (
     require,
 )
 
-from ..filetypes import accepted_kinds, sniff
+from ..filetypes import UnsafeArchive, accepted_kinds, sniff
 from ..models import (
     Evidence,
     Result,
@@ -45,7 +45,10 @@ def evidence_add(*, result: Result, upload, user, reason: str = "") -> Evidence:
     if upload.size == 0:
         raise ValidationError({"file": _("檔案是空的。")}, code="empty")
     upload.seek(0)
-    kind = sniff(upload)
+    try:
+        kind = sniff(upload)
+    except UnsafeArchive as exc:
+        raise ValidationError({"file": exc.message(upload.name)}, code="archive") from None
     upload.seek(0)
     if kind is None:
         raise ValidationError(
