@@ -127,3 +127,23 @@ def test_a_version_for_a_result_never_created_says_so_not_that_it_was_deleted(
     message = response.json()["error"]
     assert "已被刪除" not in message
     assert "尚無成果" in message and "3" in message
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/nope/"),
+        ("post", "/api/v1/nope/"),
+        ("put", URL),
+        ("delete", URL),
+        ("get", "/api/v1/results/?year=%ED%A0%80"),
+        ("get", "/api/v1/achievements/?year=2012&agency=%00"),
+        ("get", "/api/v1/%00/"),
+    ],
+)
+def test_no_answer_at_any_api_address_is_an_html_page(client, alice, method, path):
+    client.force_login(alice)
+    response = getattr(client, method)(path)
+    assert response["Content-Type"] == "application/json", (response.status_code, path)
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]
