@@ -5,11 +5,19 @@ controls, and lone surrogates cannot be encoded at all; none of them belongs in 
 name or address, so they are answered with 400 and a message at the door.
 """
 
+from django.core.exceptions import (
+    BadRequest,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 # Only the API's error shape (a module of plain Django): an API caller reads JSON, not a page.
 from kpitrack.api.errors import error as api_error
+from kpitrack.api.errors import refusal_answer
 from kpitrack.core.text import UNUSABLE
 from kpitrack.core.text import shown as _shown
 
@@ -39,9 +47,18 @@ class RejectUnusableCharactersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        message = unusable_part(request)
+        api = request.path_info.startswith("/api/")
+        try:
+            message = unusable_part(request)
+        except (SuspiciousOperation, BadRequest, MultiPartParserError) as exc:
+            # Too big, too many fields, a broken multipart: Django's 400 page, unless the API's.
+            if not api:
+                raise
+            if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+                return api_error(_("請求的欄位或參數太多。"), 400)
+            return refusal_answer(exc) or api_error(_("請以 JSON 格式傳送資料。"), 400)
         if message is None:
             return self.get_response(request)
-        if request.path_info.startswith("/api/"):
+        if api:
             return api_error(message, 400)
         return render(request, "400.html", {"message": message}, status=400)

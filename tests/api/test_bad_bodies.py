@@ -147,3 +147,38 @@ def test_no_answer_at_any_api_address_is_an_html_page(client, alice, method, pat
     assert response["Content-Type"] == "application/json", (response.status_code, path)
     assert 400 <= response.status_code < 500
     assert response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        ("a=" + "x" * 3_000_000, "application/x-www-form-urlencoded", 413),
+        ("&".join(f"f{n}=1" for n in range(2_000)), "application/x-www-form-urlencoded", 400),
+        ("abc", "multipart/form-data", 400),
+    ],
+    ids=["form-too-big", "too-many-fields", "multipart-without-boundary"],
+)
+def test_a_body_django_cannot_parse_is_answered_in_json(client, alice, body, content_type, status):
+    # The middleware reads form bodies first; what Django refuses there is the API's to answer.
+    client.force_login(alice)
+    response = client.post(URL, body, content_type=content_type)
+    assert response["Content-Type"] == "application/json", response.content[:80]
+    assert response.status_code == status
+    assert response.json()["error"]
+
+
+def test_too_many_query_parameters_are_answered_in_json(client, alice):
+    client.force_login(alice)
+    response = client.get(URL + "?" + "&".join(f"f{n}=1" for n in range(2_000)))
+    assert response["Content-Type"] == "application/json"
+    assert response.status_code == 400
+    assert response.json()["error"]
+
+
+def test_pages_keep_their_html_answer_for_the_same_bodies(client, alice):
+    client.force_login(alice)
+    response = client.post(
+        "/", "&".join(f"f{n}=1" for n in range(2_000)), "application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
