@@ -13,6 +13,7 @@ from django.core.exceptions import (
 )
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 # Only the API's error shape (a module of plain Django): an API caller reads JSON, not a page.
@@ -58,7 +59,29 @@ class RejectUnusableCharactersMiddleware:
                 return api_error(_("請求的欄位或參數太多。"), 400)
             return refusal_answer(exc) or api_error(_("請以 JSON 格式傳送資料。"), 400)
         if message is None:
+            if api and (wanted := _slash_missing(request)):
+                return api_error(
+                    _("API 網址須以「/」結尾，請改用 %(path)s。") % {"path": wanted}, 404
+                )
             return self.get_response(request)
         if api:
             return api_error(message, 400)
         return render(request, "400.html", {"message": message}, status=400)
+
+
+def _slash_missing(request) -> str | None:
+    """The address an unsafe API request meant when it left off the final slash: Django would
+    answer it with a redirect that turns a POST into a GET (or, with DEBUG, an HTML error)."""
+    path = request.path_info
+    if request.method in ("GET", "HEAD", "OPTIONS") or path.endswith("/"):
+        return None
+    try:
+        resolve(path)
+        return None
+    except Resolver404:
+        pass
+    try:
+        resolve(path + "/")
+    except Resolver404:
+        return None
+    return request.path + "/"

@@ -182,3 +182,18 @@ def test_pages_keep_their_html_answer_for_the_same_bodies(client, alice):
     )
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_an_unsafe_request_without_the_final_slash_is_told_the_address_in_json(
+    client, alice, workflow, method
+):
+    # Django would redirect it, and the client would repeat a POST as a GET.
+    client.force_login(alice)
+    response = getattr(client, method)(
+        URL.rstrip("/"), json.dumps(_body(workflow)), content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "/api/v1/results/" in response.json()["error"]
+    assert not Result.objects.filter(indicator__goal__agency=workflow.agency).exists()
