@@ -5,21 +5,22 @@ controls, and lone surrogates cannot be encoded at all; none of them belongs in 
 name or address, so they are answered with 400 and a message at the door.
 """
 
-import re
-
+from django.core.exceptions import (
+    BadRequest,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 # Only the API's error shape (a module of plain Django): an API caller reads JSON, not a page.
 from kpitrack.api.errors import error as api_error
-
-# C0 controls except tab, line feed and carriage return (which multi-line text fields carry),
-# and UTF-16 surrogates, which are only ever halves of a character.
-UNUSABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
-
-
-def _shown(name: str) -> str:
-    return UNUSABLE.sub("\N{REPLACEMENT CHARACTER}", name)
+from kpitrack.api.errors import refusal_answer
+from kpitrack.core.text import UNUSABLE
+from kpitrack.core.text import shown as _shown
 
 
 def unusable_part(request) -> str | None:
@@ -47,9 +48,40 @@ class RejectUnusableCharactersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        message = unusable_part(request)
+        api = request.path_info.startswith("/api/")
+        try:
+            message = unusable_part(request)
+        except (SuspiciousOperation, BadRequest, MultiPartParserError) as exc:
+            # Too big, too many fields, a broken multipart: Django's 400 page, unless the API's.
+            if not api:
+                raise
+            if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+                return api_error(_("請求的欄位或參數太多。"), 400)
+            return refusal_answer(exc) or api_error(_("請以 JSON 格式傳送資料。"), 400)
         if message is None:
+            if api and (wanted := _slash_missing(request)):
+                return api_error(
+                    _("API 網址須以「/」結尾，請改用 %(path)s。") % {"path": wanted}, 404
+                )
             return self.get_response(request)
-        if request.path_info.startswith("/api/"):
+        if api:
             return api_error(message, 400)
         return render(request, "400.html", {"message": message}, status=400)
+
+
+def _slash_missing(request) -> str | None:
+    """The address an unsafe API request meant when it left off the final slash: Django would
+    answer it with a redirect that turns a POST into a GET (or, with DEBUG, an HTML error)."""
+    path = request.path_info
+    if request.method in ("GET", "HEAD", "OPTIONS") or path.endswith("/"):
+        return None
+    try:
+        resolve(path)
+        return None
+    except Resolver404:
+        pass
+    try:
+        resolve(path + "/")
+    except Resolver404:
+        return None
+    return request.path + "/"

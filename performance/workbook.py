@@ -35,7 +35,9 @@ from kpitrack.core.engine.numbers import (
     parse_figure,
 )
 from kpitrack.core.sheets import fit_rows, print_setup
+from kpitrack.core.text import cleaned, keep_as_text
 
+from .filetypes import UnsafeArchive, check_directory
 from .reasons import figure_bounds_message, figure_error_message
 
 FORMAT = "kpitrack-entry-workbook/1"
@@ -327,6 +329,15 @@ def _rule_error(spec: InputSpec) -> str:
     }
 
 
+def _put(sheet, row: int, column: int, value):
+    """A cell holding `value`; text stays text (a name 「=1+1」 is no formula) and loses any
+    character XML cannot hold, so text stored before such characters were refused still
+    downloads."""
+    cell = sheet.cell(row, column, cleaned(value) if isinstance(value, str) else value)
+    keep_as_text(cell)
+    return cell
+
+
 def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
     """The workbook for `scope` with `rows`, as xlsx bytes."""
     columns = _columns(rows)
@@ -340,7 +351,7 @@ def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
     sheet = book.active
     sheet.title = _("填報")
     sheet.sheet_properties.tabColor = "1F4E79"
-    sheet.cell(TITLE_ROW, 1, title).font = Font(bold=True, size=14)
+    _put(sheet, TITLE_ROW, 1, str(title)).font = Font(bold=True, size=14)
     sheet.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=8)
     headers = [
         _("識別碼（請勿修改）"),
@@ -353,7 +364,7 @@ def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
         *(narrative[name] for name in NARRATIVE_FIELDS),
     ]
     for n, text in enumerate(headers, start=1):
-        cell = sheet.cell(HEADER_ROW, n, text)
+        cell = _put(sheet, HEADER_ROW, n, str(text))
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         cell.fill = LOCKED_FILL
@@ -363,7 +374,7 @@ def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
         r = FIRST_ROW + offset
         fixed = [row.indicator_id, row.goal, row.name, row.measure, row.target, row.state]
         for n, value in enumerate(fixed, start=1):
-            cell = sheet.cell(r, n, value)
+            cell = _put(sheet, r, n, value)
             cell.fill = LOCKED_FILL
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         placed = {}
@@ -387,7 +398,7 @@ def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
             if first_input + index not in placed:
                 sheet.cell(r, first_input + index).fill = NOT_APPLICABLE_FILL
         for name, column in narrative_column.items():
-            cell = sheet.cell(r, column, row.narrative.get(name) or None)
+            cell = _put(sheet, r, column, row.narrative.get(name) or None)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             if row.editable:
                 cell.protection = Protection(locked=False)
@@ -522,20 +533,25 @@ def check_archive(data: bytes, *, name: str = "") -> None:
         raise Refused([_save_as_xlsx(OTHER_SPREADSHEETS[".ods"])])
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise Refused([Problem(_("這不是 Excel 活頁簿（.xlsx）檔案。"))])
-    if any(n.lower().endswith("vbaproject.bin") for n in names):
-        raise Refused([Problem(_("不接受含巨集的活頁簿（.xlsm），請另存為 .xlsx 後上傳。"))])
-    if len(members) > MAX_MEMBERS:
-        raise Refused([Problem(_("活頁簿的內容結構異常（檔案數過多），已拒絕。"))])
-    # Python's zipfile never inflates a member past its declared size, so the directory's sizes
-    # bound what openpyxl can be made to decompress.
-    total = sum(m.file_size for m in members)
-    if total > max_uncompressed():
-        raise Refused([Problem(_("活頁簿解壓縮後過大，可能是壓縮炸彈，已拒絕。"))])
-    for member in members:
-        if member.file_size > 1024 * 1024 and member.file_size > max_ratio() * max(
-            member.compress_size, 1
-        ):
-            raise Refused([Problem(_("活頁簿的壓縮比異常，可能是壓縮炸彈，已拒絕。"))])
+    try:
+        # The one check of a zip's directory, shared with evidence uploads.
+        check_directory(
+            members,
+            max_members=MAX_MEMBERS,
+            max_uncompressed=max_uncompressed(),
+            max_ratio=max_ratio(),
+        )
+    except UnsafeArchive as exc:
+        raise Refused([Problem(_archive_messages()[exc.reason])]) from None
+
+
+def _archive_messages() -> dict[str, str]:
+    return {
+        "macros": _("不接受含巨集的活頁簿（.xlsm），請另存為 .xlsx 後上傳。"),
+        "members": _("活頁簿的內容結構異常（檔案數過多），已拒絕。"),
+        "size": _("活頁簿解壓縮後過大，可能是壓縮炸彈，已拒絕。"),
+        "ratio": _("活頁簿的壓縮比異常，可能是壓縮炸彈，已拒絕。"),
+    }
 
 
 def _read_signed(book) -> dict:
@@ -565,12 +581,13 @@ def _read_signed(book) -> dict:
     return payload
 
 
-def _is_formula(value) -> bool:
-    # Read with data_only=False, a formula arrives as its text ("=A1*2") or, for array and
-    # data-table formulas, as openpyxl's object for them.
-    if isinstance(value, ArrayFormula | DataTableFormula):
+def _is_formula(cell) -> bool:
+    # Read with data_only=False, a formula arrives typed "f" with its text ("=A1*2") or, for
+    # array and data-table formulas, as openpyxl's object for them. Text that merely starts
+    # with "=" (a narrative 「=(A-B)/B」 as downloaded) is typed "s" and stays text.
+    if isinstance(cell.value, ArrayFormula | DataTableFormula):
         return True
-    return isinstance(value, str) and value.startswith("=") and len(value) > 1
+    return cell.data_type == "f"
 
 
 def read(data: bytes, *, name: str = "") -> Parsed:
@@ -600,8 +617,9 @@ def _read_rows(sheet, payload: dict) -> Parsed:
     declared = getattr(sheet, "max_row", None)
     if declared and declared - FIRST_ROW + 1 > limit_rows:
         raise Refused([_too_many_rows(limit_rows)])
-    rows_read = sheet.iter_rows(min_row=HEADER_ROW, max_col=max_column, values_only=True)
-    for r, cells in enumerate(rows_read, HEADER_ROW):
+    rows_read = sheet.iter_rows(min_row=HEADER_ROW, max_col=max_column)
+    for r, row_cells in enumerate(rows_read, HEADER_ROW):
+        cells = [cell.value for cell in row_cells]
         if r == HEADER_ROW:
             headers = {n: str(v or "") for n, v in enumerate(cells, start=1)}
             # Each column's letter and header, worked out once rather than for every cell.
@@ -612,6 +630,7 @@ def _read_rows(sheet, payload: dict) -> Parsed:
         if r - FIRST_ROW + 1 > limit_rows:
             raise Refused([_too_many_rows(limit_rows)])
         by_column = dict(enumerate(cells, start=1))
+        by_cell = dict(enumerate(row_cells, start=1))
         key = by_column.get(KEY_COLUMN)
         if key is None or key == "":
             if any(v not in (None, "") for v in cells):
@@ -639,16 +658,14 @@ def _read_rows(sheet, payload: dict) -> Parsed:
         parsed = ParsedRow(r, indicator_id, version, {}, {}, {})
         for input_key, column, *accepts in placed:
             letter, header = parsed.columns[input_key] = named[column]
-            raw = by_column.get(column)
-            value, problem = _figure(raw, header, accepts)
+            value, problem = _figure(by_cell.get(column), header, accepts)
             if problem:
                 problems.append(Problem(problem, row=r, column=letter, header=header))
             else:
                 parsed.figures[input_key] = value
         for field_name, column in narrative_column.items():
             letter, header = parsed.columns[field_name] = named[column]
-            raw = by_column.get(column)
-            text, problem = _text(raw)
+            text, problem = _text(by_cell.get(column))
             if problem:
                 problems.append(Problem(problem, row=r, column=letter, header=header))
             else:
@@ -681,12 +698,13 @@ def _typed(value) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _figure(value, header: str, accepts=()):
-    """(value, None) or (None, message) for an input cell's value; `accepts` is the signed
-    layout's kind, minimum and maximum of the input (absent in an older workbook)."""
+def _figure(cell, header: str, accepts=()):
+    """(value, None) or (None, message) for an input cell; `accepts` is the signed layout's
+    kind, minimum and maximum of the input (absent in an older workbook)."""
+    value = None if cell is None else cell.value
     if value is None or value == "":
         return None, None
-    if _is_formula(value):
+    if _is_formula(cell):
         return None, _("不可使用公式，請直接填入數值。")
     if isinstance(value, str):
         labels = rating_labels()
@@ -722,10 +740,11 @@ def _figure(value, header: str, accepts=()):
     return number, None
 
 
-def _text(value):
+def _text(cell):
+    value = None if cell is None else cell.value
     if value is None:
         return "", None
-    if _is_formula(value):
+    if _is_formula(cell):
         return "", _("不可使用公式，請直接填入文字。")
     text = value if isinstance(value, str) else str(value)
     if len(text) > NARRATIVE_MAX_LENGTH:

@@ -29,6 +29,7 @@ from ninja.security import APIKeyCookie, APIKeyHeader
 from ninja.utils import check_csrf
 
 from kpitrack.core.refusals import Refusal
+from kpitrack.core.text import has_unusable, shown
 from kpitrack.tokens import user_for_token
 
 from . import achievements, dashboards, results
@@ -97,6 +98,26 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
+def unusable_field(value, path: str = "") -> str | None:
+    """The field (dotted, as the API's `errors` name fields) of the first string or key holding
+    an unusable character (kpitrack.core.text), or None. The depth is bounded already."""
+    if isinstance(value, str):
+        return (path or "non_field_errors") if has_unusable(value) else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        field = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and has_unusable(key):
+            return shown(field)
+        if (found := unusable_field(item, field)) is not None:
+            return found
+    return None
+
+
 class BodyParser(Parser):
     """A JSON object within the limits, or a refusal that says which limit."""
 
@@ -119,6 +140,12 @@ class BodyParser(Parser):
             raise Refusal(_("請以 JSON 格式傳送資料。")) from None
         if not isinstance(body, dict):
             raise Refusal(_("請以 JSON 物件傳送資料。"))
+        # As the middleware refuses them in forms: stored, they break the xlsx exports later.
+        if (field := unusable_field(body)) is not None:
+            message = _("欄位「%(name)s」含有無法使用的控制字元，請移除後再試一次。") % {
+                "name": field
+            }
+            raise Invalid({field: [message]})
         return body
 
 

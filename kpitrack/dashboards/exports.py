@@ -12,18 +12,17 @@ from openpyxl.utils import get_column_letter
 
 from kpitrack.core.formatting import plain
 from kpitrack.core.sheets import fit_rows, print_setup
+from kpitrack.core.text import cleaned, neutral
 from performance.models import Result
 from performance.reasons import status_label
 
 from .selectors import Row
 
-# A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-
-def neutral(text: str) -> str:
-    """Text that a spreadsheet shows as typed: a leading ' stops formula evaluation."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+def _neutral(text: str) -> str:
+    # Without the characters XML cannot hold (text stored before they were refused), and a
+    # leading ' where a spreadsheet would start a formula.
+    return neutral(cleaned(text))
 
 
 # Each column's width, in the order of headers(): text columns wide enough to read.
@@ -115,7 +114,7 @@ def _text(cell) -> str:
         return plain(cell)
     if isinstance(cell, int):
         return str(cell)
-    return neutral(str(cell))
+    return _neutral(str(cell))
 
 
 def as_csv(rows: list[Row], year: int, quarter: int) -> bytes:
@@ -162,4 +161,4 @@ def _cell(cell):
         return cell if len(plain(cell).replace("-", "").replace(".", "")) <= 15 else plain(cell)
     if cell is None or isinstance(cell, int):
         return cell
-    return neutral(str(cell))  # lazily translated labels too
+    return _neutral(str(cell))  # lazily translated labels too

@@ -12,6 +12,7 @@ from budget.models import HeadcountLine
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import decimals
 from kpitrack.core.sheets import fit_rows, print_setup
+from kpitrack.core.text import cleaned, keep_as_text
 from performance.reasons import status_label
 
 from .assembly import BUDGET
@@ -35,19 +36,18 @@ def _number_format(value) -> str:
 
 
 def _cell(value):
-    # Lazy translations and other text-like objects become plain strings for openpyxl.
-    if value is None or isinstance(value, int | Decimal | str):
+    # Lazy translations and other text-like objects become plain strings for openpyxl, without
+    # the characters XML cannot hold (text stored before they were refused).
+    if value is None or isinstance(value, int | Decimal):
         return value
-    return str(value)
+    return cleaned(str(value))
 
 
 def _append(ws, values):
     ws.append([_cell(v) for v in values])
     for cell in ws[ws.max_row]:
-        # openpyxl stores a string that starts with "=" as a formula; a narrative such as
-        # 「=(A-B)/B」 or 「-5%」 must stay the text it is.
-        if isinstance(cell.value, str):
-            cell.data_type = "s"
+        # A narrative such as 「=(A-B)/B」 or 「-5%」 must stay the text it is.
+        keep_as_text(cell)
 
 
 def _page_setup(ws, title_columns=None):
@@ -335,7 +335,7 @@ def _draft(wb, report):
     for ws in wb.worksheets:
         ws.insert_rows(1)
         ws["A1"] = _cell(report.draft_mark)
-        ws["A1"].data_type = "s"
+        keep_as_text(ws["A1"])
         ws["A1"].font = Font(bold=True, size=12)
         ws["A1"].alignment = Alignment(vertical="center")
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ws.max_column)

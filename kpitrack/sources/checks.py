@@ -5,6 +5,7 @@ from collections import defaultdict
 from django.utils.translation import gettext as _
 
 from kpitrack.core.engine.shape import indicator_shape_problems
+from kpitrack.core.text import has_unusable, shown
 from kpitrack.sources.problems import problem
 from kpitrack.sources.schema import AgencyFile, IndicatorEntry, YearFile
 from performance.reasons import shape_problem_message
@@ -20,6 +21,34 @@ def _duplicates(file, entries, where, describe) -> list[str]:
         else:
             first[key] = where(index)
     return found
+
+
+def unusable_text_problems(file: str, data, where: str = "") -> list[str]:
+    """A problem for each key or text of the parsed YAML holding a character no database or
+    export can hold (kpitrack.core.text): a YAML escape such as "\\0" can write one."""
+    if isinstance(data, str):
+        return [problem(file, where, _unusable_message())] if has_unusable(data) else []
+    if isinstance(data, dict):
+        found = []
+        for key, value in data.items():
+            name = str(key)
+            inner = f"{where}.{name}" if where else name
+            if has_unusable(name):
+                found.append(problem(file, shown(inner), _unusable_message()))
+            else:
+                found += unusable_text_problems(file, value, inner)
+        return found
+    if isinstance(data, list):
+        return [
+            p
+            for n, item in enumerate(data)
+            for p in unusable_text_problems(file, item, f"{where}[{n}]")
+        ]
+    return []
+
+
+def _unusable_message() -> str:
+    return _("含有無法使用的控制字元，請移除。")
 
 
 def agency_problems(file: str, document: AgencyFile) -> list[str]:

@@ -26,7 +26,7 @@ from budget.services import (
     unit_create,
     unit_update,
 )
-from kpitrack.sources.checks import agency_problems, year_problems
+from kpitrack.sources.checks import agency_problems, unusable_text_problems, year_problems
 from kpitrack.sources.problems import DocumentError, problem, validation_problems
 from kpitrack.sources.reading import read_files
 from kpitrack.sources.schema import AgencyFile, YearFile
@@ -63,6 +63,9 @@ def read_folder(folder) -> Documents:
     for name, data in files.items():
         if not isinstance(data, dict):
             problems.append(problem(name, "", _("檔案內容必須是對照表（鍵: 值）。")))
+            continue
+        if unusable := unusable_text_problems(name, data):
+            problems += unusable
             continue
         is_agency = "agency" in data
         try:

@@ -92,7 +92,7 @@ def _draft(entry: DraftEntry, indicator, stored, recorded, shared: _Quarter, *, 
     if stored is not None and stored["version"] != entry.expected_version:
         raise ConcurrentEditError(str(_STALE), current=_current(stored))
     if stored is None and entry.expected_version is not None:
-        raise ConcurrentEditError(_("這筆成果已被刪除，請重新載入。"), current=None)
+        raise ConcurrentEditError(_gone(indicator, shared.quarter, entry.expected_version))
     _check_editable(stored["state"] if stored else None, indicator, shared.quarter, shared)
     values = _clean_figures(indicator.method, indicator.inputs, entry.figures)
     if stored is None:
@@ -114,6 +114,18 @@ def _draft(entry: DraftEntry, indicator, stored, recorded, shared: _Quarter, *, 
 
 
 _NEW_RESULT = bulk.defaults(Result)
+
+
+def _gone(indicator, quarter: int, version) -> str:
+    # A version names a result that was there once; only its history can say it was deleted.
+    deleted = Result.history.filter(
+        indicator_id=indicator.pk, quarter=quarter, history_type="-"
+    ).exists()
+    if deleted:
+        return _("這筆成果已被刪除，請重新載入。")
+    return _("這個指標本季尚無成果，沒有版本 %(version)s；新的填報請不要指定版本。") % {
+        "version": version
+    }
 
 
 @writes.atomic

@@ -1,5 +1,7 @@
 """Evidence files attached to a result."""
 
+import contextlib
+import errno
 from pathlib import Path
 
 from django.conf import settings
@@ -14,7 +16,7 @@ from performance.permissions import (
     require,
 )
 
-from ..filetypes import accepted_kinds, sniff
+from ..filetypes import UnsafeArchive, accepted_kinds, sniff
 from ..models import (
     Evidence,
     Result,
@@ -43,7 +45,10 @@ def evidence_add(*, result: Result, upload, user, reason: str = "") -> Evidence:
     if upload.size == 0:
         raise ValidationError({"file": _("檔案是空的。")}, code="empty")
     upload.seek(0)
-    kind = sniff(upload)
+    try:
+        kind = sniff(upload)
+    except UnsafeArchive as exc:
+        raise ValidationError({"file": exc.message(upload.name)}, code="archive") from None
     upload.seek(0)
     if kind is None:
         raise ValidationError(
@@ -68,13 +73,32 @@ def evidence_add(*, result: Result, upload, user, reason: str = "") -> Evidence:
         size=upload.size,
         uploaded_by=user,
     )
-    evidence.file.save(upload.name, upload, save=False)
+    _store(evidence, upload)
     # A refused write must not leave the file behind.
     try:
         return writes.save(evidence, user=user, reason=reason or _("上傳佐證資料"))
     except Exception:
         evidence.file.delete(save=False)
         raise
+
+
+def _store(evidence: Evidence, upload) -> None:
+    """Writes the file under the name chosen first, so what a failed write left there (a part,
+    or nothing but an empty file) is removed by that name; a full disk is said to be one."""
+    field, storage = evidence.file.field, evidence.file.storage
+    name = storage.get_available_name(
+        field.generate_filename(evidence, upload.name), max_length=field.max_length
+    )
+    try:
+        evidence.file.name = storage.save(name, upload, max_length=field.max_length)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            storage.delete(name)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            message = _("儲存空間已滿，檔案未儲存；請通知系統管理者。")
+        else:
+            message = _("無法儲存檔案，請稍後再試；若持續發生，請通知系統管理者。")
+        raise ValidationError({"file": message}, code="storage") from exc
 
 
 @writes.atomic

@@ -39,3 +39,19 @@ def test_it_refuses_a_prefix_in_use():
     call_command("generate_demo", agencies=1, indicators=1, years=1, prefix="dup")
     with pytest.raises(CommandError, match="已存在"):
         call_command("generate_demo", agencies=1, indicators=1, years=1, prefix="dup")
+
+
+@pytest.mark.parametrize("prefix", ["../x y", "x" * 300, "", "示範", "a/b", "x" * 21, "-x"])
+def test_it_refuses_a_prefix_that_is_not_a_short_slug(prefix):
+    from budget.models import Agency
+
+    before = Agency.objects.count()
+    with pytest.raises(CommandError, match="--prefix"):
+        call_command("generate_demo", agencies=1, indicators=1, years=1, prefix=prefix)
+    assert Agency.objects.count() == before
+
+
+def test_a_slug_of_twenty_characters_is_accepted():
+    prefix = "Demo_2-" + "x" * 13
+    call_command("generate_demo", agencies=1, indicators=1, years=1, prefix=prefix)
+    assert Indicator.objects.filter(goal__agency__code=f"{prefix}-01").exists()

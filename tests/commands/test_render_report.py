@@ -1,8 +1,10 @@
 """`manage.py render_report`: the same reports as files, and clear refusals for bad requests."""
 
+import errno
 import os
 import resource
 import signal
+import stat
 from io import StringIO
 
 import pytest
@@ -177,3 +179,49 @@ def test_it_escapes_quotes_and_angle_brackets_in_the_running_header(tmp_path):
     style = html.split("<style>", 1)[1].split("</style>", 1)[0]
     assert '@top-left { content: "\\22 A\\22  \\3c B\\3e \\27 s\\5c ";' in style, style[:600]
     assert "&quot;" not in style and "&lt;" not in style
+
+
+def _device_like_dev_full(tmp_path):
+    # The same device as /dev/full (char 1,7), made where replacing it harms nothing.
+    path = tmp_path / "full"
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    except PermissionError:
+        pytest.skip("only root may make a device node")
+    return path
+
+
+def test_it_refuses_a_device_and_never_replaces_it(tmp_path):
+    path = _device_like_dev_full(tmp_path)
+    with pytest.raises(CommandError, match="不是一般檔案"):
+        render(*BUDGET_2013, "--format", "html", "--output", str(path))
+    assert stat.S_ISCHR(path.lstat().st_mode), "the device node was replaced"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink"])
+def test_it_refuses_any_existing_path_that_is_not_a_regular_file(tmp_path, kind):
+    path = tmp_path / "out.html"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        (tmp_path / "elsewhere.html").write_text("kept")
+        path.symlink_to(tmp_path / "elsewhere.html")
+    before = path.lstat().st_mode
+    with pytest.raises(CommandError, match="不是一般檔案"):
+        render(*BUDGET_2013, "--format", "html", "--output", str(path))
+    assert path.lstat().st_mode == before
+    if kind == "symlink":
+        assert (tmp_path / "elsewhere.html").read_text() == "kept"
+
+
+def test_a_write_that_fails_is_an_error_and_leaves_nothing(tmp_path, monkeypatch):
+    path = tmp_path / "budget.html"
+
+    def full_disk(fd):  # what a full disk answers when the written data is flushed
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(CommandError, match=os.strerror(errno.ENOSPC)):
+        render(*BUDGET_2013, "--format", "html", "--output", str(path))
+    assert list(tmp_path.iterdir()) == []

@@ -147,3 +147,17 @@ def test_the_xlsx_export_prints_like_the_reports(signed_in):
     assert str(sheet.page_setup.paperSize) == "9"
     assert sheet.print_title_rows == "$1:$1"
     assert sheet.print_title_cols == "$F:$G"
+
+
+@pytest.mark.parametrize("export", ["csv", "xlsx"])
+def test_text_stored_with_control_characters_still_exports_without_them(signed_in, export):
+    # Stored before the API refused them (issue 18): the export must not answer 500.
+    Indicator.objects.filter(code="pass-card", goal__year=2012).update(name="核\x01卡\x1b")
+    response = signed_in.get(URL + f"?export={export}")
+    assert response.status_code == 200
+    if export == "csv":
+        text = response.content.decode("utf-8-sig")
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        text = "\n".join(str(v) for row in sheet.iter_rows(values_only=True) for v in row)
+    assert "核卡" in text and "\x01" not in text and "\x1b" not in text

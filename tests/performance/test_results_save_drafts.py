@@ -21,6 +21,7 @@ from performance.services import (
     entry_exception_grant,
     indicator_create,
     result_create,
+    result_delete,
     result_save_draft,
     result_state_set,
     result_update,
@@ -407,7 +408,14 @@ def _stale_version(flow, alice, extra):
 
 
 def _deleted_result(flow, alice, extra):
-    return _entry(extra, {"value": "120"}, version=1), ConcurrentEditError, "已被刪除"
+    result = _save(flow, alice, extra, {"value": "120"})
+    result_delete(result=result, expected_version=result.version, user=alice, reason=REASON)
+    return _entry(extra, {"value": "121"}, version=result.version), ConcurrentEditError, "已被刪除"
+
+
+def _version_of_a_result_never_created(flow, alice, extra):
+    # Not "deleted": there never was one, so the version names nothing.
+    return _entry(extra, {"value": "120"}, version=1), ConcurrentEditError, "尚無成果"
 
 
 def _another_units_indicator(flow, alice, extra):
@@ -451,6 +459,7 @@ REFUSED = [
     _bad_figure,
     _stale_version,
     _deleted_result,
+    _version_of_a_result_never_created,
     _another_units_indicator,
     _approved_result,
     _shortfall_without_reason,

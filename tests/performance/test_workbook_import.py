@@ -349,3 +349,66 @@ def test_the_command_refuses_with_the_report_and_no_write(alice, workflow, tmp_p
         call_command("import_results", str(path), user="nobody")
     with pytest.raises(CommandError, match="無法讀取檔案"):
         call_command("import_results", str(tmp_path / "missing.xlsx"), user="alice")
+
+
+FORMULA_LIKE = '=HYPERLINK("http://example.org","看這裡")'
+
+
+def test_text_that_looks_like_a_formula_is_written_as_text_and_comes_back_unchanged(
+    alice, workflow
+):
+    from openpyxl import load_workbook
+
+    from performance.models import Indicator, StrategicGoal
+
+    StrategicGoal.objects.filter(pk=workflow.count.goal_id).update(title="+目標")
+    Indicator.objects.filter(pk=workflow.count.pk).update(name="=1+1")
+    Indicator.objects.filter(pk=workflow.ratio.pk).update(name="@某單位")
+    result_save_draft(
+        indicator=workflow.count,
+        quarter=workflow.quarter,
+        figures={"value": Decimal("120")},
+        narrative={"progress": FORMULA_LIKE, "shortfall_reason": "-5%"},
+        expected_version=None,
+        user=alice,
+    )
+    data = download(alice, workflow)
+
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    texts = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [c.coordinate for c in texts if c.data_type == "f"], "a live formula was written"
+    assert {FORMULA_LIKE, "-5%", "=1+1", "@某單位", "+目標"} <= {c.value for c in texts}
+
+    preview = import_workbook(data, name="填報.xlsx", user=alice, commit=False)
+    assert preview.ok, preview.lines()
+    assert all(not row.changes for row in preview.rows), preview.lines()
+
+
+def test_a_formula_typed_into_a_narrative_is_still_refused(alice, workflow):
+    data = fill(download(alice, workflow), {(workflow.count, "辦理情形"): "=A1"})
+    report = _refused(data, alice)
+    assert "不可使用公式" in "\n".join(report.lines())
+
+
+def test_text_stored_with_control_characters_still_downloads_and_round_trips(alice, workflow):
+    # Stored before the API refused them (issue 18): the download must not answer 500.
+    from performance.models import Indicator
+
+    result_save_draft(
+        indicator=workflow.count,
+        quarter=workflow.quarter,
+        figures={"value": Decimal("120")},
+        narrative={"progress": "辦理完成"},
+        expected_version=None,
+        user=alice,
+    )
+    Result.objects.filter(indicator=workflow.count).update(progress="辦理\x01完成")
+    Indicator.objects.filter(pk=workflow.count.pk).update(name="件\x1b數")
+    data = download(alice, workflow)
+    preview = import_workbook(data, name="填報.xlsx", user=alice, commit=False)
+    assert preview.ok, preview.lines()
+    # The workbook shows the text without the invisible character, as the cleanup migration
+    # stores it; uploaded unchanged, that is the one change it brings.
+    assert [(c.header, c.new) for row in preview.rows for c in row.changes] == [
+        ("辦理情形", "辦理完成")
+    ]

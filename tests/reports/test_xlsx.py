@@ -459,3 +459,29 @@ def test_it_stores_text_that_looks_like_a_formula_as_text(tmp_path):
     values = {c.value for c in cells}
     for text in texts:
         assert text in values, f"{text!r} is not stored as text"
+
+
+def test_text_stored_with_control_characters_still_exports_without_them():
+    # Stored before the API refused them (issue 18): the workbook must not answer 500.
+    from budget.models import Agency
+    from kpitrack.reports.assembly import report_for
+    from kpitrack.reports.render import xlsx_bytes
+    from performance.models import Indicator, Result
+
+    Indicator.objects.filter(goal__agency__code="nia", goal__year=2013).update(name="指\x01標\x1b")
+    Result.objects.filter(indicator__goal__agency__code="nia", indicator__goal__year=2012).update(
+        progress="辦理\x0b完成"
+    )
+    agency = Agency.objects.get(code="nia")
+    for kind, year, quarter in [("budget", 2013, 2), ("budget", 2012, 2)]:
+        book = load_workbook(BytesIO(xlsx_bytes(report_for(agency, kind, year, quarter))))
+        texts = {
+            cell.value
+            for sheet in book.worksheets
+            for row in sheet.iter_rows()
+            for cell in row
+            if isinstance(cell.value, str)
+        }
+        assert not any(re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", t) for t in texts)
+        if year == 2013:
+            assert "指標" in texts

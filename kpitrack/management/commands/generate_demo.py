@@ -8,6 +8,7 @@ what people changed; nobody changed this), and the services' per-row checks are 
 shape check per kind of indicator."""
 
 import random
+import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -155,6 +156,11 @@ def _figures(kind: Kind, quarter: int, level: Decimal, year_index: int, rng) -> 
     return {"resolved": min(near(85), Decimal(100)), "received": Decimal(100)}
 
 
+# The ministry's code is the prefix and its agencies' `<prefix>-NN`: slugs (as agency codes and
+# their URLs need), short enough to stay within the code's 50 characters.
+PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,19}")
+
+
 class Command(BaseCommand):
     help = _("產生一個示範用的部會（多個機關、每年多項指標、多個年度）以測試儀表板效能。")
 
@@ -167,6 +173,14 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
 
     def handle(self, *args, agencies, indicators, years, last_year, prefix, seed, **options):
+        if not PREFIX.fullmatch(prefix):
+            raise CommandError(
+                _(
+                    "--prefix 必須是 1 到 20 個英文字母、數字、連字號（-）或底線（_），"
+                    "且以字母或數字開頭，例如 demo；收到「%(prefix)s」。"
+                )
+                % {"prefix": prefix[:40]}
+            )
         if min(agencies, indicators, years) < 1:
             raise CommandError(_("機關數、指標數與年數都必須至少為 1。"))
         first_year = last_year - years + 1

@@ -26,11 +26,19 @@ class Command(BaseCommand):
         if person is None:
             raise CommandError(_("找不到使用者「%(user)s」。") % {"user": user})
         path = Path(file)
+        limit = wb.max_bytes()
         try:
             size = path.stat().st_size
-            if size > wb.max_bytes():
+            if size > limit:
                 raise CommandError(str(wb.too_big(size)))
-            data = path.read_bytes()
+            # A device or pipe says size 0 and may never end (/dev/zero): read one byte past the
+            # limit at most, and refuse what goes past it.
+            with path.open("rb") as source:
+                data = source.read(limit + 1)
+            if len(data) > limit:
+                raise CommandError(
+                    _("輸入超過上限 %(limit)s 位元組，已停止讀取。") % {"limit": f"{limit:,}"}
+                )
         except OSError as exc:
             raise CommandError(
                 _("無法讀取檔案 %(path)s：%(error)s") % {"path": path, "error": exc.strerror}

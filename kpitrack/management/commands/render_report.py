@@ -1,4 +1,5 @@
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -71,8 +72,23 @@ def _check_output(path: Path) -> None:
         raise CommandError(_("輸出路徑是資料夾，請指定檔案名稱：%(path)s") % {"path": path})
     if not os.access(folder, os.W_OK | os.X_OK):
         raise CommandError(_("沒有權限寫入輸出資料夾：%(dir)s") % {"dir": folder})
+    _check_regular(path)
     if path.exists() and not os.access(path, os.W_OK):
         raise CommandError(_("沒有權限覆寫輸出檔案：%(path)s") % {"path": path})
+
+
+def _check_regular(path: Path) -> None:
+    # A device, pipe or link would be replaced by the rename below (as root, /dev/null too):
+    # only a regular file, or nothing, may be there.
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise CommandError(
+            _("輸出路徑已存在且不是一般檔案（例如裝置或連結），不會取代它：%(path)s")
+            % {"path": path}
+        )
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -85,14 +101,18 @@ def _write_atomically(path: Path, data: bytes) -> None:
             _("無法寫入 %(path)s：%(error)s") % {"path": path, "error": exc.strerror or exc}
         ) from exc
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temporary, 0o666 & ~_umask())
+            _check_regular(path)  # again: something may have appeared there meanwhile
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
     except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
         raise CommandError(
             _("無法寫入 %(path)s：%(error)s") % {"path": path, "error": exc.strerror or exc}
         ) from exc
