@@ -7,7 +7,7 @@ import json
 import pytest
 
 from performance.models import Result
-from tests.performance.conftest import workflow  # noqa: F401
+from tests.performance.conftest import _workflow_rows, workflow  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/results/"
