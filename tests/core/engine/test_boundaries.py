@@ -3,7 +3,7 @@ threshold, exactly 100 %, on the rounding boundary of the configured places and 
 target, and the methods whose figures may be negative. Each case sits where a `<` for `<=` or
 an off-by-one in the rounding would change the light a user sees."""
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal, localcontext
 
 import pytest
 
@@ -17,8 +17,11 @@ from kpitrack.core.engine.achievement import (
     Rounding,
     Spec,
     Status,
+    aggregate_inputs,
     allows_negative,
     evaluate,
+    evaluate_many,
+    is_mismatch,
     raw_rate,
     round_decimal,
 )
@@ -221,3 +224,71 @@ def test_a_formula_below_zero_is_floored_at_nothing_achieved():
     outcome = evaluate(spec, _figures(a="-3", b="2"))
     assert outcome.raw_value == -5 and outcome.raw_rate == 0
     assert str(outcome.rate) == "0.00" and outcome.status is RED
+
+
+# --- what the mutation run found untested (docs/testing.md, "Mutation testing") ----------------
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "value", "rate"),
+    [
+        (Method.COUNT, "1000", "5", "0.50"),  # a rate under 1 % is not nothing
+        (Method.COUNT, "1000", "10", "1.00"),
+        (Method.LOWER, "1", "2", "50.00"),  # a ceiling of 1 is still a ceiling
+        (Method.LOWER, "0.5", "1", "50.00"),
+    ],
+)
+def test_small_rates_and_small_ceilings_are_kept(method, target, value, rate):
+    assert str(evaluate(_spec(method, target), _figures(value=value)).rate) == rate
+
+
+def test_a_latest_figure_missing_names_its_quarter_even_when_earlier_ones_exist():
+    spec = Spec(Method.COUNT, Aggregation.LATEST, ("value",), (Part("p", "p", D(10)),))
+    outcome = evaluate(spec, {1: {"value": D(5)}}, through_quarter=2)
+    assert outcome.reason == Reason("missing_quarters", "value", quarters=(2,))
+    nothing = evaluate(spec, {}, through_quarter=2)
+    assert nothing.reason == Reason("no_data")
+
+
+def test_ratio_and_growth_do_not_depend_on_the_callers_decimal_context():
+    ratio = _spec(Method.RATIO, "90", inputs=("n", "d"))
+    growth = _spec(Method.GROWTH, "10")
+    expected = (
+        evaluate(ratio, _figures(n="2", d="3")),
+        evaluate(growth, _figures(value="100"), previous={"value": D("3")}),
+    )
+    with localcontext() as context:
+        context.prec = 3
+        context.rounding = ROUND_CEILING
+        assert (
+            evaluate(ratio, _figures(n="2", d="3")),
+            evaluate(growth, _figures(value="100"), previous={"value": D("3")}),
+        ) == expected
+
+
+def test_every_input_of_a_per_part_spec_is_aggregated_with_its_parts():
+    spec = Spec(
+        Method.MULTI,
+        Aggregation.SUM,
+        ("a", "note"),
+        (Part("a", "a", D(10)), Part("b", "b", D(10))),
+    )
+    figures = {1: {"a": D(1), "b": D(2), "note": D(3)}}
+    assert aggregate_inputs(spec, figures, 1) == {"a": D(1), "note": D(3), "b": D(2)}
+
+
+def test_evaluate_many_passes_the_quarter_and_the_policy_on():
+    spec = Spec(Method.COUNT, Aggregation.SUM, ("value",), (Part("p", "p", D(3)),))
+    figures = {1: {"value": D(1)}, 2: {"value": D(1)}, 3: {"value": D(1)}}
+    policy = Policy(decimals=0, rounding=DOWN)
+    many = evaluate_many([("x", spec, figures, None)], through_quarter=2, policy=policy)
+    assert many["x"] == evaluate(spec, figures, through_quarter=2, policy=policy)
+    assert str(many["x"].rate) == "66"
+    # Through the whole year unless told otherwise: the fourth quarter is missing.
+    assert evaluate_many([("x", spec, figures, None)])["x"].reason == Reason(
+        "missing_quarters", "value", quarters=(4,)
+    )
+
+
+def test_a_published_figure_that_is_not_finite_never_matches():
+    assert is_mismatch(D("100"), D("NaN")) is True

@@ -424,3 +424,11 @@ def test_evaluation_matches_fraction_reference(tree, values, previous, minimal, 
     result = formula.evaluate(values, previous)
     assert isinstance(result, Decimal)
     assert Fraction(result) == expected
+
+
+def test_errors_read_as_their_code_position_and_detail():
+    assert str(FormulaError("unexpected_token", 3, "x")) == "unexpected_token at position 3 ('x')"
+    assert str(FormulaError("empty", 0)) == "empty at position 0"
+    assert str(FormulaEvaluationError("missing_value", "a")) == "missing_value: a"
+    with pytest.raises(TypeError, match=r"^a: expected Decimal, got str$"):
+        parse("a").evaluate({"a": "3"})
