@@ -8,7 +8,7 @@ to evaluate an indicator (seconds of set-up each instead of milliseconds). The f
 the project and adds a [tool.mutmut] section to a copy of pyproject.toml; mutmut keeps its
 results there, so an interrupted run resumes where it stopped.
 
-    python tests/mutation.py [GROUP ...] [--max-children N] [--only GLOB]
+    python tests/mutation.py [GROUP ...] [--max-children N] [--only NAME ...] [--survivors]
 
 prints killed/total per file and every surviving mutant, and writes the same to
 var/mutants/<group>.txt (`mutmut show NAME` in the group's folder shows a mutant's diff).
@@ -39,7 +39,12 @@ GROUPS = {
             "kpitrack/core/engine/numbers.py",
             "kpitrack/core/engine/shape.py",
         ],
-        ["tests/core/engine"],
+        [
+            "tests/core/engine",
+            # numbers.py's own tests, without their database round trips
+            "tests/performance/test_figures.py::test_parse_figure_reads_what_people_type",
+            "tests/performance/test_figures.py::test_parse_figure_says_why_it_refuses",
+        ],
     ),
     "permissions": (
         ["performance/permissions.py"],
@@ -135,15 +140,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("groups", nargs="*", default=list(GROUPS), choices=[[], *GROUPS])
     parser.add_argument("--max-children", type=int, default=1)
-    parser.add_argument("--only", default="", help="mutant names to run (mutmut's globs)")
+    parser.add_argument("--only", nargs="+", default=[], help="mutant names (mutmut's globs)")
+    parser.add_argument(
+        "--survivors", action="store_true", help="run the surviving mutants again (after new tests)"
+    )
     args = parser.parse_args()
     env = {**os.environ, "KPITRACK_ENV_FILE": "", "DEBUG": "1"}
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     for group in args.groups:
         folder = prepare(group)
         command = [mutmut, "run", "--max-children", str(args.max_children)]
-        if args.only:
-            command.append(args.only)
+        names = list(args.only)
+        if args.survivors:
+            names += [name for name, status in results(folder).items() if status == "survived"]
+        if (args.only or args.survivors) and not names:
+            print(f"== {group}: nothing to run")
+            continue
+        command += names
         subprocess.run(command, cwd=folder, env=env, check=False)
         text = report(group, folder)
         (WORK / f"{group}.txt").write_text(text + "\n", encoding="utf-8")

@@ -292,3 +292,18 @@ def test_evaluate_many_passes_the_quarter_and_the_policy_on():
 
 def test_a_published_figure_that_is_not_finite_never_matches():
     assert is_mismatch(D("100"), D("NaN")) is True
+
+
+@pytest.mark.parametrize("figure", [True, 1.5, "1"])
+def test_a_figure_of_another_type_is_a_programming_error(figure):
+    with pytest.raises(TypeError, match=r"^value: expected Decimal, got "):
+        evaluate(_spec(Method.COUNT, "10"), {4: {"value": figure}})
+
+
+def test_bad_arguments_say_what_was_wrong():
+    with pytest.raises(ValueError, match=r"^through_quarter must be 1-4, not 5$"):
+        evaluate(_spec(Method.COUNT, "10"), _figures(value="1"), through_quarter=5)
+    with pytest.raises(ValueError, match=r"^decimals must not be negative$"):
+        round_decimal(D(1), -1, HALF_UP)
+    with pytest.raises(ValueError, match=r"^unknown rounding 'up'$"):
+        round_decimal(D(1), 2, "up")

@@ -432,3 +432,21 @@ def test_errors_read_as_their_code_position_and_detail():
     assert str(FormulaEvaluationError("missing_value", "a")) == "missing_value: a"
     with pytest.raises(TypeError, match=r"^a: expected Decimal, got str$"):
         parse("a").evaluate({"a": "3"})
+
+
+def test_depth_counts_nesting_not_length():
+    """Parentheses and signs one after another are not nested: only nesting counts to the
+    limit, so a long formula of short groups parses."""
+    assert parse("+".join(["(1)"] * 50)).evaluate({}) == 50
+    assert parse("+".join(["prev(a)"] * 50)).evaluate({}, {"a": D(1)}) == 50
+    assert parse("+".join(["-1"] * 50)).evaluate({}) == -50
+
+
+def test_a_point_needs_a_digit_after_it():
+    with pytest.raises(FormulaError) as info:
+        parse("1.+2")
+    assert (info.value.code, info.value.position, info.value.detail) == (
+        "unexpected_character",
+        1,
+        ".",
+    )
