@@ -3,6 +3,7 @@ refused the day before it opens and the day after it closes — for one result, 
 for submitting, and on the entry page — and an exception is open through its last day."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -15,10 +16,12 @@ from performance.services import (
     DraftsRefused,
     WindowClosed,
     entry_exception_grant,
+    indicator_create,
     period_update,
     result_save_draft,
     result_submit,
     results_save_drafts,
+    strategic_goal_create,
 )
 
 pytestmark = pytest.mark.django_db
@@ -244,3 +247,29 @@ def test_the_page_honours_an_exception_through_its_last_day(client, alice, workf
     _grant(workflow, alice, until_in=0)
     assert _post(client, workflow.count).status_code == 302
     assert _post(client, workflow.elsewhere).status_code == 423
+
+
+def test_an_exception_opens_its_own_year_only_also_in_a_batch_of_two_years(workflow, alice):
+    """An exception is for one agency, year and quarter: in a batch that enters last year's
+    quarter and this year's, it opens this year's alone, whichever comes first."""
+    goal = strategic_goal_create(
+        user=alice, agency=workflow.agency, year=workflow.year - 1, code="g0", title="去年目標"
+    )
+    last_year = indicator_create(
+        user=alice,
+        goal=goal,
+        code="count",
+        name="去年件數",
+        method="count",
+        responsible_unit=workflow.unit,
+        inputs=[{"key": "value", "label": "件數"}],
+        parts=[{"key": "value", "label": "件數", "value": Decimal("100")}],
+    )
+    _window(workflow, alice, CLOSED_YESTERDAY)  # this year's; last year's closed long ago
+    _grant(workflow, alice, until_in=5)
+    with pytest.raises(DraftsRefused) as excinfo:
+        _save_many(workflow, alice, last_year, workflow.count)
+    assert set(excinfo.value.refusals) == {0}
+    assert isinstance(excinfo.value.refusals[0], WindowClosed)
+    _save_many(workflow, alice, workflow.count)
+    assert Result.objects.filter(indicator=workflow.count).exists()
