@@ -402,3 +402,10 @@ def test_the_ordinal_rule_on_targets_is_the_ordinals_alone():
 
 def test_a_baseline_that_is_not_a_number_is_named_once():
     assert codes(shape("count", baseline="12")) == [("not_a_number", "baseline")]
+
+
+def test_a_missing_method_and_a_duplicate_key_are_named():
+    assert shape(method=None) == [ShapeProblem("unknown_method", "method", {"value": ""})]
+    assert shape("multi", inputs=("a", "a"), parts=(("a", D(1), None),)) == [
+        ShapeProblem("duplicate_key", "inputs[1].key", {"key": "a"})
+    ]
