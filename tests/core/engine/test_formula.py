@@ -450,3 +450,15 @@ def test_a_point_needs_a_digit_after_it():
         1,
         ".",
     )
+
+
+@pytest.mark.parametrize("step", ["(1)", "-1"])
+def test_closing_a_group_gives_back_exactly_one_level(step):
+    """After a group at depth 39 closes, the next group may go one level deeper only."""
+    deepest = "(((1)))" if step == "(1)" else "---1"
+    with pytest.raises(FormulaError) as info:
+        parse("(" * 38 + step + "+" + deepest + ")" * 38)
+    assert info.value.code == "too_deep"
+    shallower = "((1))" if step == "(1)" else "--1"
+    total = 2 if step == "(1)" else 0  # -1 + --1
+    assert parse("(" * 38 + step + "+" + shallower + ")" * 38).evaluate({}) == total
