@@ -273,3 +273,23 @@ def test_an_exception_opens_its_own_year_only_also_in_a_batch_of_two_years(workf
     assert isinstance(excinfo.value.refusals[0], WindowClosed)
     _save_many(workflow, alice, workflow.count)
     assert Result.objects.filter(indicator=workflow.count).exists()
+
+
+def test_a_batch_of_two_years_checks_each_years_own_window(workflow, alice):
+    goal = strategic_goal_create(
+        user=alice, agency=workflow.agency, year=workflow.year - 1, code="g0", title="去年目標"
+    )
+    last_year = indicator_create(
+        user=alice,
+        goal=goal,
+        code="count",
+        name="去年件數",
+        method="count",
+        responsible_unit=workflow.unit,
+        inputs=[{"key": "value", "label": "件數"}],
+        parts=[{"key": "value", "label": "件數", "value": Decimal("100")}],
+    )
+    _window(workflow, alice, CLOSES_TODAY)  # this year's is open; last year's closed long ago
+    with pytest.raises(DraftsRefused) as excinfo:
+        _save_many(workflow, alice, last_year, workflow.count)
+    assert set(excinfo.value.refusals) == {0}
