@@ -92,3 +92,11 @@ bench: system-packages venv messages
 # deployed, with DEBUG off, in a throwaway database).
 bench-import: system-packages venv messages
 	KPITRACK_ENV_FILE= $(PY) bench/import.py
+
+# Mutation testing, not in CI (docs/testing.md, "Mutation testing"): mutmut over the engine,
+# the permissions, the workflow services and the workbook checks, one group at a time, each
+# mutant against the tests that run its code. Resumes where it stopped; MUTANTS="engine" runs
+# one group, MUTANTS="workflow --only 'performance.services.entry.*'" some of its mutants.
+.PHONY: mutants
+mutants: venv messages
+	$(NO_ENV) $(PY) tests/mutation.py $(MUTANTS)

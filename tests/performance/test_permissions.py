@@ -75,6 +75,24 @@ def test_staff_and_head_enter_only_their_units_indicators(cast):
     assert set(permissions.indicators_for_user(cast["staff"], year=2013)) == {theirs}
 
 
+def test_the_head_lists_its_units_work_and_the_admin_its_agencys(cast):
+    """What the work list, the workbook's scope and the API list per role (the same rule as
+    can_enter, as a query)."""
+    theirs = _code("intl-cooperation")
+    assert list(permissions.units_user_enters(cast["head"], cast.agency)) == [cast.unit]
+    assert set(permissions.indicators_for_user(cast["head"], year=2013)) == {theirs}
+    everything = Indicator.objects.filter(goal__year=2013, goal__agency=cast.agency)
+    assert set(permissions.indicators_for_user(cast["admin"], year=2013)) == set(everything)
+
+
+def test_a_deactivated_account_keeps_no_rights(cast):
+    """A job or a command may still hold the user object of an account deactivated since."""
+    staff = type(cast["staff"]).objects.get(pk=cast["staff"].pk)
+    staff.is_active = False
+    assert not permissions.can_enter(staff, _code("intl-cooperation"))
+    assert not permissions.can_view_agency(staff, cast.agency)
+
+
 def test_reviewers_review_their_agency_and_do_not_enter(cast):
     nia, other, indicator = cast.agency, cast.other_agency, _code("procurement")
     assert permissions.can_first_review(cast["planner"], nia)

@@ -223,3 +223,21 @@ def test_a_figure_for_an_indicator_of_another_unit_is_refused(workflow, people):
     assert not Result.objects.filter(indicator=workflow.elsewhere).exists()
     with pytest.raises(PermissionDenied):
         _save(workflow, people["staff"], {"value": "1"}, indicator=workflow.elsewhere)
+
+
+def test_an_approved_result_says_how_to_have_it_corrected(workflow, alice):
+    result = _save(workflow, alice, {"value": "120"})
+    Result.objects.filter(pk=result.pk).update(state=Result.State.APPROVED)
+    with pytest.raises(ResultLocked) as excinfo:
+        _save(workflow, alice, {"value": "1"}, expected_version=result.version)
+    assert excinfo.value.message == (
+        "此成果已核定，不可修改；如需更正，請洽管理者重新開放並說明理由。"
+    )
+
+
+def test_a_result_under_review_says_who_can_send_it_back(workflow, alice):
+    result = _save(workflow, alice, {"value": "120"})
+    Result.objects.filter(pk=result.pk).update(state=Result.State.SUBMITTED)
+    with pytest.raises(ResultLocked) as excinfo:
+        _save(workflow, alice, {"value": "1"}, expected_version=result.version)
+    assert excinfo.value.message == "此成果已送出，審核中不可修改；如需修改，請審核人退回。"

@@ -140,6 +140,13 @@ def test_a_step_out_of_order_is_refused(workflow, alice):
     assert Result.objects.get(pk=result.pk).state == "draft"
 
 
+def test_a_step_out_of_order_says_which_state_the_result_is_in(workflow, alice):
+    result = _submitted(workflow, alice)
+    with pytest.raises(ResultLocked) as excinfo:
+        result_final_approve(result=result, expected_version=result.version, user=alice)
+    assert excinfo.value.message == "此成果目前為「已送出」，不能執行這個動作。"
+
+
 def test_two_reviewers_at_once_the_second_is_refused(workflow, alice):
     result = _submitted(workflow, alice)
     seen = result.version

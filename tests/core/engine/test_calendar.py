@@ -83,3 +83,12 @@ def test_it_says_why_a_text_is_not_a_quarter(text, problem):
 def test_it_reads_quarters_one_to_four():
     assert [parse_quarter(str(q)).value for q in (1, 2, 3, 4)] == [1, 2, 3, 4]
     assert parse_quarter("5").problem is Problem.OUT_OF_RANGE
+
+
+@pytest.mark.parametrize(
+    ("text", "roc", "year"),
+    [("1912", False, 1912), ("2200", False, 2200), ("1", True, 1912), ("289", True, 2200)],
+)
+def test_the_first_and_the_last_year_are_read(text, roc, year):
+    assert parse_year(text, roc=roc).value == year
+    assert parse_year(int(text), roc=roc).value == year

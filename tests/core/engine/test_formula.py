@@ -424,3 +424,41 @@ def test_evaluation_matches_fraction_reference(tree, values, previous, minimal, 
     result = formula.evaluate(values, previous)
     assert isinstance(result, Decimal)
     assert Fraction(result) == expected
+
+
+def test_errors_read_as_their_code_position_and_detail():
+    assert str(FormulaError("unexpected_token", 3, "x")) == "unexpected_token at position 3 ('x')"
+    assert str(FormulaError("empty", 0)) == "empty at position 0"
+    assert str(FormulaEvaluationError("missing_value", "a")) == "missing_value: a"
+    with pytest.raises(TypeError, match=r"^a: expected Decimal, got str$"):
+        parse("a").evaluate({"a": "3"})
+
+
+def test_depth_counts_nesting_not_length():
+    """Parentheses and signs one after another are not nested: only nesting counts to the
+    limit, so a long formula of short groups parses."""
+    assert parse("+".join(["(1)"] * 50)).evaluate({}) == 50
+    assert parse("+".join(["prev(a)"] * 50)).evaluate({}, {"a": D(1)}) == 50
+    assert parse("+".join(["-1"] * 50)).evaluate({}) == -50
+
+
+def test_a_point_needs_a_digit_after_it():
+    with pytest.raises(FormulaError) as info:
+        parse("1.+2")
+    assert (info.value.code, info.value.position, info.value.detail) == (
+        "unexpected_character",
+        1,
+        ".",
+    )
+
+
+@pytest.mark.parametrize("step", ["(1)", "-1"])
+def test_closing_a_group_gives_back_exactly_one_level(step):
+    """After a group at depth 39 closes, the next group may go one level deeper only."""
+    deepest = "(((1)))" if step == "(1)" else "---1"
+    with pytest.raises(FormulaError) as info:
+        parse("(" * 38 + step + "+" + deepest + ")" * 38)
+    assert info.value.code == "too_deep"
+    shallower = "((1))" if step == "(1)" else "--1"
+    total = 2 if step == "(1)" else 0  # -1 + --1
+    assert parse("(" * 38 + step + "+" + shallower + ")" * 38).evaluate({}) == total

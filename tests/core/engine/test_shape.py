@@ -361,3 +361,51 @@ def test_every_problem_has_its_own_sentence_in_chinese_and_english(problem):
     assert "%(" not in chinese and "%(" not in english
     assert any("\u4e00" <= c <= "\u9fff" for c in chinese)
     assert not any("\u4e00" <= c <= "\u9fff" for c in english)
+
+
+def test_each_problem_carries_what_its_message_names():
+    """The parameters are what the user's sentence shows (`shape_problem_message`)."""
+    assert shape(aggregation="median") == [
+        ShapeProblem("unknown_aggregation", "aggregation", {"value": "median"})
+    ]
+    assert shape("multi", inputs=("Bad", "k" * 41, "prev"), parts=()) == [
+        ShapeProblem("invalid_key", "inputs[0].key", {"key": "Bad"}),
+        ShapeProblem("key_too_long", "inputs[1].key", {"key": "k" * 41, "max": 40}),
+        ShapeProblem("reserved_key", "inputs[2].key", {"key": "prev"}),
+        ShapeProblem("no_parts", "parts"),
+        ShapeProblem("input_without_part", "inputs[0].key", {"key": "Bad", "method": "multi"}),
+        ShapeProblem("input_without_part", "inputs[1].key", {"key": "k" * 41, "method": "multi"}),
+        ShapeProblem("input_without_part", "inputs[2].key", {"key": "prev", "method": "multi"}),
+    ]
+    assert shape(parts=(("value", "abc", None),)) == [
+        ShapeProblem("not_a_number", "parts[0].target", {"value": "abc"})
+    ]
+    assert shape("formula", inputs=(), formula="1") == [
+        ShapeProblem("no_inputs", "inputs", {"method": "formula"})
+    ]
+    assert shape(formula="1") == [ShapeProblem("formula_unused", "formula", {"method": "count"})]
+    assert shape("formula", inputs=("a",), formula="a + b") == [
+        ShapeProblem(
+            "formula_invalid", "formula", {"error": "unknown_name", "position": 4, "detail": "b"}
+        )
+    ]
+    for problem in shape("formula", inputs=("a",), formula="a + b"):
+        assert "「b」" in shape_problem_message(problem)
+
+
+def test_the_ordinal_rule_on_targets_is_the_ordinals_alone():
+    assert shape("count", parts=(("value", D("12.5"), None),)) == []
+    assert codes(shape("ordinal", parts=(("value", D("NaN"), None),))) == [
+        ("not_a_number", "parts[0].target")
+    ]
+
+
+def test_a_baseline_that_is_not_a_number_is_named_once():
+    assert codes(shape("count", baseline="12")) == [("not_a_number", "baseline")]
+
+
+def test_a_missing_method_and_a_duplicate_key_are_named():
+    assert shape(method=None) == [ShapeProblem("unknown_method", "method", {"value": ""})]
+    assert shape("multi", inputs=("a", "a"), parts=(("a", D(1), None),)) == [
+        ShapeProblem("duplicate_key", "inputs[1].key", {"key": "a"})
+    ]

@@ -1,0 +1,168 @@
+"""`make mutants`: mutmut over the engine, the permissions, the workflow services and the
+workbook checks, one group at a time (not in CI; see docs/testing.md, "Mutation testing").
+
+Each group runs in its own folder under var/mutants/<group>/ with its own mutmut settings,
+because mutmut picks the tests of a mutant by which tests ran the mutated function: with one
+shared selection, a mutant of the pure engine would also run every database test that happens
+to evaluate an indicator (seconds of set-up each instead of milliseconds). The folder links to
+the project and adds a [tool.mutmut] section to a copy of pyproject.toml; mutmut keeps its
+results there, so an interrupted run resumes where it stopped.
+
+    python tests/mutation.py [GROUP ...] [--max-children N] [--only NAME ...] [--survivors]
+
+prints killed/total per file and every surviving mutant, and writes the same to
+var/mutants/<group>.txt (`mutmut show NAME` in the group's folder shows a mutant's diff).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "var" / "mutants"
+PROJECT = ("kpitrack", "budget", "performance", "templates", "locale", "static", "fixtures")
+
+# group: (files mutated, tests that may kill their mutants). A group whose tests use the database
+# spends seconds on its set-up before the first test (migrations, the loaded documents), which
+# mutmut's timeout, scaled from the tests' own durations, does not expect: DATABASE_GROUPS get a
+# fixed allowance instead.
+GROUPS = {
+    "engine": (
+        [
+            "kpitrack/core/engine/achievement.py",
+            "kpitrack/core/engine/formula.py",
+            "kpitrack/core/engine/calendar.py",
+            "kpitrack/core/engine/numbers.py",
+            "kpitrack/core/engine/shape.py",
+        ],
+        [
+            "tests/core/engine",
+            # numbers.py's own tests, without their database round trips
+            "tests/performance/test_figures.py::test_parse_figure_reads_what_people_type",
+            "tests/performance/test_figures.py::test_parse_figure_says_why_it_refuses",
+        ],
+    ),
+    "permissions": (
+        ["performance/permissions.py"],
+        ["tests/performance/test_permissions.py", "tests/performance/test_review_transitions.py"],
+    ),
+    "workflow": (
+        [
+            "performance/services/entry.py",
+            "performance/services/review.py",
+            "performance/services/periods.py",
+        ],
+        [
+            "tests/performance/test_entry_windows.py",
+            "tests/performance/test_review_outcomes.py",
+            "tests/performance/test_periods.py",
+            "tests/performance/test_review_transitions.py",
+            "tests/performance/test_result_save_draft.py",
+            "tests/performance/test_results_save_drafts.py",
+        ],
+    ),
+    "workbook": (
+        ["performance/workbook.py", "performance/workbook_import.py"],
+        ["tests/performance/test_workbook_file.py", "tests/performance/test_workbook_import.py"],
+    ),
+}
+
+
+DATABASE_GROUPS = {"permissions", "workflow", "workbook"}
+
+
+def _toml_list(items) -> str:
+    return "[" + ", ".join(json.dumps(str(i)) for i in items) + "]"
+
+
+def prepare(group: str) -> Path:
+    files, tests = GROUPS[group]
+    folder = WORK / group
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (*PROJECT, "tests", "manage.py"):
+        link = folder / name
+        if not link.is_symlink():
+            link.symlink_to(ROOT / name)
+    settings = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    settings += (
+        "\n[tool.mutmut]\n"
+        f"source_paths = {_toml_list(['kpitrack', 'budget', 'performance'])}\n"
+        f"only_mutate = {_toml_list(files)}\n"
+        f"also_copy = {_toml_list([*PROJECT[3:], 'manage.py'])}\n"
+        f"pytest_add_cli_args_test_selection = {_toml_list(tests)}\n"
+        'pytest_add_cli_args = ["-p", "no:cacheprovider"]\n'
+        "use_git_change_detection = false\n"
+    )
+    if group in DATABASE_GROUPS:
+        settings += "timeout_constant = 40.0\ntimeout_multiplier = 3.0\n"
+    target = folder / "pyproject.toml"
+    if not target.exists() or target.read_text(encoding="utf-8") != settings:
+        target.write_text(settings, encoding="utf-8")
+    return folder
+
+
+def results(folder: Path) -> dict[str, str]:
+    """Mutant name -> status, from mutmut's own records."""
+    from mutmut.stats import status_by_exit_code
+
+    statuses = {}
+    for meta in (folder / "mutants").rglob("*.py.meta"):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        for name, code in data.get("exit_code_by_key", {}).items():
+            statuses[name] = status_by_exit_code[code]
+    return statuses
+
+
+def report(group: str, folder: Path) -> str:
+    statuses = results(folder)
+    lines = [f"== {group}"]
+    by_module = {}
+    for name, status in statuses.items():
+        module = name.split(".x_")[0].split(".xǁ")[0]
+        by_module.setdefault(module, Counter())[status] += 1
+    for module, counts in sorted(by_module.items()):
+        run = counts.total() - counts["not checked"]
+        lines.append(
+            f"{module}: killed {counts['killed'] + counts['timeout']}/{run} run"
+            f" ({counts.total()} mutants; " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")"
+        )
+    for name, status in sorted(statuses.items()):
+        if status in ("survived", "no tests"):
+            lines.append(f"  {status}: {name}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("groups", nargs="*", default=list(GROUPS), choices=[[], *GROUPS])
+    parser.add_argument("--max-children", type=int, default=1)
+    parser.add_argument("--only", nargs="+", default=[], help="mutant names (mutmut's globs)")
+    parser.add_argument(
+        "--survivors", action="store_true", help="run the surviving mutants again (after new tests)"
+    )
+    args = parser.parse_args()
+    env = {**os.environ, "KPITRACK_ENV_FILE": "", "DEBUG": "1"}
+    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    for group in args.groups:
+        folder = prepare(group)
+        command = [mutmut, "run", "--max-children", str(args.max_children)]
+        names = list(args.only)
+        if args.survivors:
+            names += [name for name, status in results(folder).items() if status == "survived"]
+        if (args.only or args.survivors) and not names:
+            print(f"== {group}: nothing to run")
+            continue
+        command += names
+        subprocess.run(command, cwd=folder, env=env, check=False)
+        text = report(group, folder)
+        (WORK / f"{group}.txt").write_text(text + "\n", encoding="utf-8")
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
