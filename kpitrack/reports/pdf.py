@@ -32,9 +32,53 @@ def font_config() -> FontConfiguration:
 
 
 def html_to_pdf(html: str) -> bytes:
-    document = HTML(string=html).render(font_config=font_config(), pdf_tags=True)
+    source = HTML(string=html)
+    document = source.render(font_config=font_config(), pdf_tags=True)
+    # Laid out again while a row had to move to a new page: each move shifts the rows after it,
+    # and may cut off another name. A moved row opens its page, so this ends.
+    while push_rows_with_names_cut_off(document):
+        document = source.render(font_config=font_config(), pdf_tags=True)
     mark_continued_cells(document)
     return document.write_pdf(pdf_tags=True)
+
+
+def push_rows_with_names_cut_off(document) -> bool:
+    """Moves to the next page each row that starts with a name that does not fit under it.
+
+    A goal's or indicator's name (`td.carry > .name`, kept whole by print.html) taller than
+    the room left on the page goes whole to the next page, which would leave the row's first
+    cell empty where the row starts. Such a row starts on the next page instead: its element
+    gets `break-before: page` in the parsed tree, for the next layout. True if any did.
+    """
+    pushed = False
+    seen: set[int] = set()
+    for page in document.pages:
+        for table in page._page_box.descendants():
+            if not isinstance(table, boxes.TableBox):
+                continue
+            rows = [
+                row
+                for group in table.children
+                if isinstance(group, boxes.TableRowGroupBox) and not group.is_header
+                for row in group.children
+            ]
+            for index, row in enumerate(rows):
+                if row.element is None or id(row.element) in seen:
+                    continue
+                seen.add(id(row.element))
+                if index and any(_name_cut_off(cell) for cell in row.children):
+                    style = row.element.get("style") or ""
+                    row.element.set("style", f"{style}; break-before: page".lstrip("; "))
+                    pushed = True
+    return pushed
+
+
+def _name_cut_off(cell) -> bool:
+    if not _is_carry(cell):
+        return False
+    names = [child for child in cell.element if "name" in (child.get("class") or "").split()]
+    shown = {id(box.element) for box in cell.descendants()}
+    return any("".join(name.itertext()).strip() and id(name) not in shown for name in names)
 
 
 def mark_continued_cells(document) -> None:
