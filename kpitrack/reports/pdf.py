@@ -33,6 +33,7 @@ def font_config() -> FontConfiguration:
 
 def html_to_pdf(html: str) -> bytes:
     source = HTML(string=html)
+    keep_labels_with_their_text(source.etree_element)
     document = source.render(font_config=font_config(), pdf_tags=True)
     # Laid out again while a row had to move to a new page: each move shifts the rows after it,
     # and may cut off another name. A moved row opens its page, so this ends.
@@ -40,6 +41,19 @@ def html_to_pdf(html: str) -> bytes:
         document = source.render(font_config=font_config(), pdf_tags=True)
     mark_continued_cells(document)
     return document.write_pdf(pdf_tags=True)
+
+
+def keep_labels_with_their_text(root) -> None:
+    """A line of an analysis cell that ends in 「：」 (「(二)困難度：」, a part's own label)
+    introduces the lines below it: it never ends a page. Set in the parsed tree, for print only,
+    as the transcribed text decides which lines these are."""
+    for cell in root.iter("div"):
+        if "analysis" not in (cell.get("class") or "").split():
+            continue
+        for line in cell.iter("p"):
+            if "".join(line.itertext()).rstrip().endswith("："):
+                style = line.get("style") or ""
+                line.set("style", f"{style}; break-after: avoid".lstrip("; "))
 
 
 def push_rows_with_names_cut_off(document) -> bool:

@@ -177,3 +177,14 @@ def test_it_escapes_quotes_and_angle_brackets_in_the_running_header(tmp_path):
     style = html.split("<style>", 1)[1].split("</style>", 1)[0]
     assert '@top-left { content: "\\22 A\\22  \\3c B\\3e \\27 s\\5c ";' in style, style[:600]
     assert "&quot;" not in style and "&lt;" not in style
+
+
+def test_it_refuses_a_quarter_for_the_performance_report(tmp_path):
+    """The performance report covers the whole year: --through-quarter is refused, not ignored."""
+    path = tmp_path / "performance-2010.html"
+    args = ["performance", "--year", "2010", "--format", "html", "--output", str(path)]
+    with pytest.raises(CommandError, match="--through-quarter.*預算總說明"):
+        render(*args, "--through-quarter", "2")
+    assert not path.exists()
+    render(*args)  # without it, the report is written
+    assert path.is_file()

@@ -37,6 +37,7 @@ class Printed:
     # The goals and indicators its tables name in their first two columns.
     goals: list[str] = field(default_factory=list)
     results: list[str] = field(default_factory=list)
+    headings: list[str] = field(default_factory=list)  # the report's own, as in its contents
 
     @cached_property
     def pages(self) -> list[list[Word]]:
@@ -63,7 +64,7 @@ class Printed:
         return ["".join("".join(lines).split()) for lines in self.layout]
 
 
-def _enter_results(year: int) -> None:
+def _enter_results(year: int, state: str = "approved") -> None:
     """Approved Q4 results for every indicator of `year`, each input at its part's target: the
     kind of year an agency types in, not one transcribed from a document."""
     from performance.models import Indicator, Result, ResultFigure
@@ -73,7 +74,7 @@ def _enter_results(year: int) -> None:
         result = Result.objects.create(
             indicator=indicator,
             quarter=4,
-            state=Result.State.APPROVED,
+            state=state,
             progress=f"{indicator.name}：全年依計畫辦理完成，並按季檢討執行進度。",
             benefit="提升服務品質，落實政策目標，民眾滿意度持續提高。",
         )
@@ -108,6 +109,7 @@ def _render_all(folder: Path) -> dict[str, Printed]:
             name,
             path,
             goals=[g.goal.title for groups in tables for g in groups],
+            headings=[label for _anchor, label, _level in report.toc],
             # A row the document printed empty (FY2010's 加強財務審核) has nothing beside it.
             results=[
                 _name(row) for groups in results for g in groups for row in g.rows if row.cell
@@ -120,6 +122,10 @@ def _render_all(folder: Path) -> dict[str, Printed]:
     with transaction.atomic():
         _enter_results(ENTERED_YEAR)
         render(f"performance-{ENTERED_YEAR}-entered", report_for(agency, "performance", 2012))
+        transaction.set_rollback(True)
+    with transaction.atomic():
+        _enter_results(ENTERED_YEAR, state="draft")
+        render(f"performance-{ENTERED_YEAR}-draft", report_for(agency, "performance", 2012))
         transaction.set_rollback(True)
     return printed
 
@@ -224,3 +230,148 @@ def test_a_name_prints_where_its_row_starts(printed):
                 if not _beside(pdf, page, word, lambda w: True):
                     faults.append(f"{name} p.{page}: indicator {word.text!r} alone on its line")
     assert not faults, "names away from where their rows start:\n" + "\n".join(faults)
+
+
+BODY_TOP, BODY_BOTTOM = 22 / 25.4 * 72, 841.89 - 18 / 25.4 * 72  # the @page margins
+# A part of an analysis cell whose text starts on the line below: 「二、辦理情形：」,
+# 「(二) 達成情形：」.
+PART_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、)?[^：，。]{2,10}：$")
+PART_NUMBER = re.compile(r"^[(（][一二三四五六七八九十]+[)）]$")
+
+
+def _alone_at_foot(words: list[Word], word: Word) -> bool:
+    """Nothing of the page's body below `word` in its column (from its left edge rightwards)."""
+    return not any(
+        w.y0 > word.y1 and w.y1 < BODY_BOTTOM and w.x1 > word.x0 - 1 for w in words if w != word
+    )
+
+
+def test_no_heading_is_left_at_the_foot_of_a_page(printed):
+    """A heading (the report's own or a part of an analysis cell) stays with what follows it:
+    never the last line of a page, its text on the next."""
+    faults = []
+    for name, pdf in sorted(printed.items()):
+        for number, words in enumerate(pdf.pages, 1):
+            body = [w for w in words if BODY_TOP < w.y0 and w.y1 < BODY_BOTTOM]
+            if sum(w.text == "." for w in body) > 20:
+                continue  # the table of contents lists the headings, one a line
+            for i, word in enumerate(body):
+                before = body[i - 1] if i else None
+                part = PART_HEADING.match(word.text) and (
+                    word.text[0] in "一二三四五六七八九十"
+                    or (before and PART_NUMBER.match(before.text) and abs(before.y0 - word.y0) < 1)
+                )
+                own = any(
+                    word.text.startswith("".join(h.split())[:8])
+                    for h in pdf.headings + ["預算員額說明表"]
+                )
+                if (part or own) and _alone_at_foot(body, word):
+                    faults.append(f"{name} p.{number}: {word.text!r}")
+    assert not faults, "headings left at the foot of a page:\n" + "\n".join(faults)
+
+
+def test_the_headcount_rows_are_as_tall_as_their_text(printed):
+    """The 合計 row ends where its figures do: the next line of the table (its 增減說明) starts
+    within a line and a half, not after some ten blank lines beside a tall explanation."""
+    pdf = printed["budget-2013"]
+    found = [
+        (number, words, word)
+        for number, words in enumerate(pdf.pages, 1)
+        for word in words
+        if word.text == "合計" and word.x0 < 150
+    ]
+    assert found, "no 合計 row in the headcount table"
+    number, words, total = found[0]
+    figures = [w for w in words if abs(w.y0 - total.y0) < 1 and w.x0 > total.x1]
+    right = max(w.x1 for w in figures)
+    below = [w.y0 for w in words if w.y0 > total.y1 and w.x0 < right]
+    assert below and min(below) - total.y1 < 1.5 * 15.5, (
+        f"p.{number}: {min(below, default=0) - total.y1:.1f} pt below the 合計 row"
+    )
+
+
+def test_the_performance_reports_number_their_indicators_in_order(printed):
+    """一、二、三、… down the 衡量指標 column over the whole table, as FY2010 prints them; not
+    「一、」 again under every goal."""
+    from kpitrack.core.formatting import chinese_number
+
+    for name, pdf in sorted(printed.items()):
+        if not name.startswith("performance"):
+            continue
+        numbers = [
+            NUMBER.match(word.text)[0]
+            for words in pdf.pages
+            for word in sorted(words, key=lambda w: w.y0)
+            if NAME_COLUMNS[0] <= word.x0 < NAME_COLUMNS[1] and NUMBER.match(word.text)
+        ]
+        expected = [f"{chinese_number(n)}、" for n in range(1, len(numbers) + 1)]
+        assert len(numbers) >= 10 and numbers == expected, f"{name}: {numbers}"
+
+
+def test_the_cover_and_the_pdf_title_give_the_year_once_unspaced(printed):
+    """「中華民國99年度」 once on the cover, its digits together (not 「9 9 年 度」), and once in
+    the PDF's title."""
+    for name, pdf in sorted(printed.items()):
+        roc = int(re.search(r"\d{4}", name)[0]) - 1911
+        cover = pdf.layout[0]
+        assert not [line for line in cover if re.search(r"\d\s+\d", line)], f"{name}: {cover}"
+        assert pdf.text[0].count(f"{roc}年度") == 1, f"{name}: the cover says {pdf.text[0]}"
+        info = poppler("pdfinfo", str(pdf.path))
+        title = re.search(r"^Title:\s*(.*)$", info, re.M)[1]
+        assert title.count(f"{roc}年度") == 1, f"{name}: PDF title {title!r}"
+        assert title.startswith("入出國及移民署 中華民國"), f"{name}: PDF title {title!r}"
+
+
+def test_the_readme_names_the_font_the_pdfs_embed(printed):
+    """README says which face the PDFs embed; pdffonts reads the same one in every report."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    said = re.findall(r"(Noto (?:Sans|Serif) CJK TC) font embedded", " ".join(readme.split()))
+    assert said, "README does not say which font the PDFs embed"
+    for name, pdf in sorted(printed.items()):
+        fonts = poppler("pdffonts", str(pdf.path)).splitlines()[2:]
+        families = {re.sub(r"^[A-Z]{6}\+|-Bold$", "", line.split()[0]) for line in fonts}
+        assert families == {face.replace(" ", "-") for face in said}, f"{name}: {families}"
+
+
+def test_performance_reports_not_printed_from_one_state_each_target(printed):
+    """Entered years, and FY2011 recast from the budget document, print 「年度目標值：…」 after
+    what was achieved (the auto-gate's 8,000人); FY2010 prints as its report did, without."""
+    entered = "".join(printed[f"performance-{ENTERED_YEAR}-entered"].text)
+    assert entered.count("年度目標值：") == 11, entered
+    assert "三、目標達成值：160件，達成率100%，符合年度目標值。年度目標值：160件。" in entered
+    recast = "".join(printed["performance-2011"].text)
+    assert "符合並大幅超前年度目標值。年度目標值：8,000人。重算：92,885÷8,000" in recast
+    assert "年度目標值：" not in "".join(printed["performance-2010"].text)
+
+
+def test_a_draft_report_prints_the_entered_figures_marked_and_lists_each_gap_once(printed):
+    text = "".join(printed[f"performance-{ENTERED_YEAR}-draft"].text)
+    assert "三、目標達成值：160件，達成率100%" in text, text
+    assert text.count("（草稿，尚未核定）") == 11, text
+    assert "」：尚未填報。" not in text, "a draft is not missing"
+    assert text.count("「外籍專業人士申請核發就業PASS卡」") == 1, "listed more than once"
+
+
+def test_a_recomputation_note_says_how_it_agrees_and_shows_steps_that_follow(printed):
+    """Where the document truncated instead of rounding, the note says so; a step computed from
+    a rounded figure shows enough of it for its result to follow (81.82% ÷ 80% is 102.28%)."""
+    text = "".join(printed["budget-2013"].text)
+    for agrees in (
+        "603,349÷600,000=100.56%，與原列100.55%以無條件捨去計相符",
+        "(109−61)÷61=78.69%，與原列78%以無條件捨去計相符",
+        "取各項最低者116.67%，與原列116%以無條件捨去計相符",
+        "重算：165÷160=103.13%，與原列103%相符",  # rounded half up: plainly 相符
+    ):
+        assert agrees in text, agrees
+    assert "81.82%÷80%" not in text
+    assert "9÷11=81.82%；81.8182%÷80%=102.27%，與原列102%相符" in text
+
+
+def test_the_fy2011_report_recast_from_the_budget_document_says_so(printed):
+    """No 100年度施政績效報告 was published: the report rebuilt from the budget document says
+    where its figures come from, on the cover and in the notes; FY2010's, published, does not."""
+    source = "預算總說明中華民國102年度三、(一)前(100)年度施政績效及達成情形分析"
+    recast = printed["performance-2011"].text
+    assert "重編" in recast[0] and source in recast[0], recast[0]
+    assert any("重編" in page and source in page for page in recast[1:]), "no note in the body"
+    assert not any("重編" in page for page in printed["performance-2010"].text)
