@@ -45,24 +45,35 @@ def html_to_pdf(html: str) -> bytes:
 
 def keep_labels_with_their_text(root) -> None:
     """A line of an analysis cell that ends in 「：」 (「(二)困難度：」, a part's own label)
-    introduces the lines below it: it never ends a page. Set in the parsed tree, for print only,
-    as the transcribed text decides which lines these are."""
+    introduces the lines below it: it never ends a page; nor does a cell's first line, nor do
+    its last two start one. Set in the parsed tree, for print only, as the transcribed text
+    decides which lines these are."""
     for cell in root.iter("div"):
         if "analysis" not in (cell.get("class") or "").split():
             continue
-        for line in cell.iter("p"):
+        lines = list(cell.iter("p"))
+        for line in lines:
             if "".join(line.itertext()).rstrip().endswith("："):
-                style = line.get("style") or ""
-                line.set("style", f"{style}; break-after: avoid".lstrip("; "))
+                _add_style(line, "break-after: avoid")
+        # Orphans and widows for the cell as a whole (each printed line is its own <p>): a
+        # page break leaves two lines at least, and takes three at least to the next page.
+        for line in {*lines[1:2], *lines[-2:]} - {lines[0]} if lines else ():
+            _add_style(line, "break-before: avoid")
+
+
+def _add_style(element, declaration: str) -> None:
+    style = element.get("style") or ""
+    element.set("style", f"{style}; {declaration}".lstrip("; "))
 
 
 def push_rows_with_names_cut_off(document) -> bool:
-    """Moves to the next page each row that starts with a name that does not fit under it.
+    """Moves to the next page each row that starts with a cell left empty.
 
     A goal's or indicator's name (`td.carry > .name`, kept whole by print.html) taller than
-    the room left on the page goes whole to the next page, which would leave the row's first
-    cell empty where the row starts. Such a row starts on the next page instead: its element
-    gets `break-before: page` in the parsed tree, for the next layout. True if any did.
+    the room left on the page goes whole to the next page, and so does an analysis whose first
+    lines may not stand alone; either would leave a cell empty where the row starts. Such a
+    row starts on the next page instead: its element gets `break-before: page` in the parsed
+    tree, for the next layout. True if any did.
     """
     pushed = False
     seen: set[int] = set()
@@ -88,11 +99,16 @@ def push_rows_with_names_cut_off(document) -> bool:
 
 
 def _name_cut_off(cell) -> bool:
-    if not _is_carry(cell):
+    """Whether the cell starts here with nothing of its text: a name kept whole that did not
+    fit, or an analysis whose first lines may not stand alone (see keep_labels_with_their_text)."""
+    if cell.element is None or not "".join(cell.element.itertext()).strip():
         return False
-    names = [child for child in cell.element if "name" in (child.get("class") or "").split()]
-    shown = {id(box.element) for box in cell.descendants()}
-    return any("".join(name.itertext()).strip() and id(name) not in shown for name in names)
+    return not any(
+        isinstance(box, boxes.TextBox)
+        and box.text.strip()
+        and not box.element_tag.endswith("::before")
+        for box in cell.descendants()
+    )
 
 
 def mark_continued_cells(document) -> None:

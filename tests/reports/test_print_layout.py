@@ -375,3 +375,24 @@ def test_the_fy2011_report_recast_from_the_budget_document_says_so(printed):
     assert "重編" in recast[0] and source in recast[0], recast[0]
     assert any("重編" in page and source in page for page in recast[1:]), "no note in the body"
     assert not any("重編" in page for page in printed["performance-2010"].text)
+
+
+def test_a_row_continued_on_a_page_brings_three_lines_at_least(printed):
+    """A row that goes on to the next page takes at least three lines with it (a last page with
+    a line or two is a fault), and leaves at least two behind."""
+    faults = []
+    for name, pdf in sorted(printed.items()):
+        for number, lines in enumerate(pdf.layout[1:], 2):
+            text = [line for line in lines if line.strip()]
+            carried = next((i for i, line in enumerate(text) if "（續）" in line), None)
+            if carried is None:
+                continue
+            # Lines from （續） to the footer or the next row (a goal or name flush left).
+            count = 1
+            for line in text[carried + 1 : -1]:
+                if line[:1].strip():
+                    break
+                count += 1
+            if count < 3:
+                faults.append(f"{name} p.{number}: {count} lines carried over")
+    assert not faults, "\n".join(faults)
