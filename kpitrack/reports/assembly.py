@@ -80,6 +80,7 @@ class Heading:
     items: list["Heading"] = field(default_factory=list)
     missing: bool = False
     note: str | None = None  # kpitrack's recomputation, printed right after this part's text
+    tail: list[str] = field(default_factory=list)  # lines printed after the text, before `note`
 
     @property
     def own_line(self) -> bool:
@@ -135,6 +136,8 @@ def _cell_lines(analysis: list[Heading], closing_note: str | None) -> list[CellL
                 lines.append(CellLine(own, text, hang=width, indent=indent))
             else:
                 lines.append(CellLine("", line, indent=indent))
+        for line in heading.tail:
+            lines.append(CellLine("", line, indent=indent))
         if heading.note:
             lines.append(CellLine("", heading.note, indent=indent, note=True))
 
@@ -155,6 +158,8 @@ class ReportRow:
     analysis: list[Heading]
     note: str | None  # kpitrack's recomputation beside a reprinted line
     light: Status | None  # None: no light printed for this row
+    number: int = 0  # its place in the section, counted over every goal (一、二、… in print)
+    draft: str | None = None  # 「（草稿，尚未核定）」 when its figures are not approved yet
 
     def __getattr__(self, name):
         return getattr(self.achievement, name)
@@ -175,7 +180,10 @@ class ReportRow:
 
     @property
     def cell(self) -> list[CellLine]:
-        return _cell_lines(self.analysis, self.note if self.note_unplaced else None)
+        lines = _cell_lines(self.analysis, self.note if self.note_unplaced else None)
+        if self.draft:
+            lines.append(CellLine("", self.draft, note=True))
+        return lines
 
 
 @dataclass(frozen=True)
@@ -208,6 +216,18 @@ class _DraftMark:
         return _("草稿：資料未完備或未核定，非正式版本") if self.is_draft else None
 
 
+class _Titles(_RocYear):
+    """`document` names the kind of report without its year (the cover prints the year once,
+    on its own line above it); `dated_title` is both in one line, the PDF's title."""
+
+    @property
+    def dated_title(self) -> str:
+        return _("中華民國%(roc)s年度%(document)s") % {
+            "roc": self.roc_year,
+            "document": self.document,
+        }
+
+
 @dataclass
 class Section(_RocYear):
     year: int
@@ -228,7 +248,7 @@ class Section(_RocYear):
 
 
 @dataclass
-class BudgetReport(_RocYear, _DraftMark):
+class BudgetReport(_Titles, _DraftMark):
     agency: object
     year: int
     through_quarter: int
@@ -250,6 +270,10 @@ class BudgetReport(_RocYear, _DraftMark):
     @property
     def title(self):
         return _("預算總說明")
+
+    @property
+    def document(self):
+        return self.title
 
     @property
     def toc(self) -> list[tuple[str, str, int]]:
@@ -281,7 +305,7 @@ class BudgetReport(_RocYear, _DraftMark):
 
 
 @dataclass
-class PerformanceReport(_RocYear, _DraftMark):
+class PerformanceReport(_Titles, _DraftMark):
     agency: object
     year: int
     section: Section
@@ -298,8 +322,31 @@ class PerformanceReport(_RocYear, _DraftMark):
         return self.section.uses_lights
 
     @property
+    def recast_from(self) -> list[str]:
+        """The documents other than a performance report that its reprinted figures come from
+        (FY2011's, from the FY2013 budget explanation): the report is rebuilt, not a reprint."""
+        sources = {
+            row.result.source
+            for row in self.section.rows
+            if row.transcribed and not _printed_in_a_performance_report(row.result)
+        }
+        return sorted(sources)
+
+    @property
+    def recast_note(self) -> str | None:
+        if not self.recast_from:
+            return None
+        return _("本報告未經機關發布，係依%(sources)s所載內容重編，格式比照施政績效報告。") % {
+            "sources": "、".join(f"「{source}」" for source in self.recast_from)
+        }
+
+    @property
     def title(self):
         return _("%(roc)s年度施政績效報告") % {"roc": self.roc_year}
+
+    @property
+    def document(self):
+        return _("施政績效報告")
 
     @property
     def toc(self) -> list[tuple[str, str, int]]:
@@ -346,11 +393,13 @@ def _analysis(row: Achievement, kind: str) -> list[Heading]:
     layout = result.layout if transcribed else {}
     labels = layout.get("labels", {})
 
-    def part(key, default, text, items=(), note=None):
+    def part(key, default, text, items=(), note=None, tail=()):
         lines = text if isinstance(text, list) else _lines(text)
         items = [i for i in items if not (transcribed and i.empty)]
         missing = not transcribed and not lines and not items
-        return Heading(labels.get(key, default), lines, items, missing, note if lines else None)
+        tail = list(tail) if lines else []
+        label = labels.get(key, default)
+        return Heading(label, lines, items, missing, note if lines else None, tail)
 
     def text(name):
         return getattr(result, name) if result is not None else ""
@@ -361,13 +410,19 @@ def _analysis(row: Achievement, kind: str) -> list[Heading]:
     if text("shortfall_reason") or (not transcribed and is_short(row)):
         extra.append(part("", _("未達成原因"), text("shortfall_reason")))
         extra.append(part("", _("改善措施"), text("improvement")))
+    # A reprint prints only the target the document printed, never one built from parts.
+    target = layout.get("target") or (
+        row.indicator.target_text if transcribed else target_text(row.indicator)
+    )
     if kind == PERFORMANCE:
-        outcome = part("outcome", _("目標達成值"), line, extra, note)
+        stated = []
+        if _lines(target) and not _printed_in_a_performance_report(result):
+            # Entered figures, and FY2011's recast from the budget document, state the target
+            # the budget documents state (「年度目標值：8,000人」), after what was achieved.
+            first, *rest = _lines(target)
+            stated = [_("年度目標值：%(target)s") % {"target": first}, *rest]
+        outcome = part("outcome", _("目標達成值"), line, extra, note, stated)
     else:
-        # A reprint prints only the target the document printed, never one built from parts.
-        target = layout.get("target") or (
-            row.indicator.target_text if transcribed else target_text(row.indicator)
-        )
         achieved = part("achievement", _("達成度"), line, note=note)
         items = [part("target", _("年度目標值"), target), achieved]
         outcome = part("outcome", _("年度目標值及達成度"), [], items + extra)
@@ -380,6 +435,11 @@ def _analysis(row: Achievement, kind: str) -> list[Heading]:
     if text("remarks"):
         headings.append(Heading("", _lines(text("remarks"))))
     return [h for h in headings if not (transcribed and h.empty)]
+
+
+def _printed_in_a_performance_report(result) -> bool:
+    # `source` names the document a result was transcribed from, as the fixtures spell it.
+    return result is not None and result.is_transcribed and "施政績效報告" in result.source
 
 
 def _light(row: Achievement, policy: Policy, transcribed: bool) -> Status | None:
@@ -407,10 +467,11 @@ def _pending(rows: list[ReportRow], unapproved, year) -> list[str]:
         % {"roc": roc, "name": r.indicator.name, "state": r.get_state_display()}
         for r in unapproved
     ]
+    waiting = {r.pk for r in unapproved}
     for row in rows:
         name = row.indicator.name
-        if row.transcribed:
-            continue
+        if row.transcribed or (row.result is not None and row.result.pk in waiting):
+            continue  # a reprint is complete; an unapproved result is listed once, above
         if row.result is None:
             pending.append(_("%(roc)s年度「%(name)s」：尚未填報。") % {"roc": roc, "name": name})
             continue
@@ -434,20 +495,31 @@ def _section(agency, year, through_quarter, kind, lights: AchievementPolicy | No
     light column (the performance report), None when it has none (the budget explanation)."""
     uses_lights = lights is not None and lights.uses_lights
     policy = lights.engine_policy if uses_lights else None
+    # Unapproved figures print too, each marked as such (the whole report is then a draft).
+    unapproved = unapproved_results(agency=agency, year=year, quarter=through_quarter)
+    waiting = {r.pk for r in unapproved}
     rows = []
-    for achievement in achievements_for_year(
-        year=year, through_quarter=through_quarter, agency=agency
-    ):
-        transcribed = achievement.result is not None and achievement.result.is_transcribed
+    achievements = achievements_for_year(
+        year=year, through_quarter=through_quarter, agency=agency, include_unapproved=True
+    )
+    for number, achievement in enumerate(achievements, 1):
+        result = achievement.result
+        transcribed = result is not None and result.is_transcribed
+        draft = (
+            _("（%(state)s，尚未核定）") % {"state": result.get_state_display()}
+            if result is not None and result.pk in waiting
+            else None
+        )
         rows.append(
             ReportRow(
                 achievement=achievement,
                 analysis=_analysis(achievement, kind),
                 note=recompute_note(achievement),
                 light=_light(achievement, policy, transcribed) if uses_lights else None,
+                number=number,
+                draft=draft,
             )
         )
-    unapproved = unapproved_results(agency=agency, year=year, quarter=through_quarter)
     return Section(
         year,
         through_quarter,

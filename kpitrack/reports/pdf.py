@@ -32,9 +32,83 @@ def font_config() -> FontConfiguration:
 
 
 def html_to_pdf(html: str) -> bytes:
-    document = HTML(string=html).render(font_config=font_config(), pdf_tags=True)
+    source = HTML(string=html)
+    keep_labels_with_their_text(source.etree_element)
+    document = source.render(font_config=font_config(), pdf_tags=True)
+    # Laid out again while a row had to move to a new page: each move shifts the rows after it,
+    # and may cut off another name. A moved row opens its page, so this ends.
+    while push_rows_with_names_cut_off(document):
+        document = source.render(font_config=font_config(), pdf_tags=True)
     mark_continued_cells(document)
     return document.write_pdf(pdf_tags=True)
+
+
+def keep_labels_with_their_text(root) -> None:
+    """A line of an analysis cell that ends in 「：」 (「(二)困難度：」, a part's own label)
+    introduces the lines below it: it never ends a page; nor does a cell's first line, nor do
+    its last two start one. Set in the parsed tree, for print only, as the transcribed text
+    decides which lines these are."""
+    for cell in root.iter("div"):
+        if "analysis" not in (cell.get("class") or "").split():
+            continue
+        lines = list(cell.iter("p"))
+        for line in lines:
+            if "".join(line.itertext()).rstrip().endswith("："):
+                _add_style(line, "break-after: avoid")
+        # Orphans and widows for the cell as a whole (each printed line is its own <p>): a
+        # page break leaves two lines at least, and takes three at least to the next page.
+        for line in {*lines[1:2], *lines[-2:]} - {lines[0]} if lines else ():
+            _add_style(line, "break-before: avoid")
+
+
+def _add_style(element, declaration: str) -> None:
+    style = element.get("style") or ""
+    element.set("style", f"{style}; {declaration}".lstrip("; "))
+
+
+def push_rows_with_names_cut_off(document) -> bool:
+    """Moves to the next page each row that starts with a cell left empty.
+
+    A goal's or indicator's name (`td.carry > .name`, kept whole by print.html) taller than
+    the room left on the page goes whole to the next page, and so does an analysis whose first
+    lines may not stand alone; either would leave a cell empty where the row starts. Such a
+    row starts on the next page instead: its element gets `break-before: page` in the parsed
+    tree, for the next layout. True if any did.
+    """
+    pushed = False
+    seen: set[int] = set()
+    for page in document.pages:
+        for table in page._page_box.descendants():
+            if not isinstance(table, boxes.TableBox):
+                continue
+            rows = [
+                row
+                for group in table.children
+                if isinstance(group, boxes.TableRowGroupBox) and not group.is_header
+                for row in group.children
+            ]
+            for index, row in enumerate(rows):
+                if row.element is None or id(row.element) in seen:
+                    continue
+                seen.add(id(row.element))
+                if index and any(_name_cut_off(cell) for cell in row.children):
+                    style = row.element.get("style") or ""
+                    row.element.set("style", f"{style}; break-before: page".lstrip("; "))
+                    pushed = True
+    return pushed
+
+
+def _name_cut_off(cell) -> bool:
+    """Whether the cell starts here with nothing of its text: a name kept whole that did not
+    fit, or an analysis whose first lines may not stand alone (see keep_labels_with_their_text)."""
+    if cell.element is None or not "".join(cell.element.itertext()).strip():
+        return False
+    return not any(
+        isinstance(box, boxes.TextBox)
+        and box.text.strip()
+        and not box.element_tag.endswith("::before")
+        for box in cell.descendants()
+    )
 
 
 def mark_continued_cells(document) -> None:

@@ -10,7 +10,7 @@ from decimal import ROUND_CEILING, Decimal
 
 from django.utils.translation import gettext as _
 
-from kpitrack.core.engine.achievement import HUNDRED, Method
+from kpitrack.core.engine.achievement import HUNDRED, Method, Rounding, round_decimal
 from kpitrack.core.formatting import figure
 
 # Where a cell's text starts with a numbered item ((一) 1. 1、（一）), the documents begin it on
@@ -178,7 +178,8 @@ def _arithmetic(row) -> str | None:
     target = part.target if part else None
     rate_step = None
     if target is not None and outcome.rate is not None:
-        rate_step = f"{_percent(outcome.value)} ÷ {_percent(target)} = {_percent(outcome.rate)}"
+        value = _step_value(outcome, target)
+        rate_step = f"{_percent(value)} ÷ {_percent(target)} = {_percent(outcome.rate)}"
     if method == Method.RATIO:
         value_step = (
             f"{figure(values[inputs[0]])} ÷ {figure(values[inputs[1]])} = {_percent(outcome.value)}"
@@ -212,10 +213,35 @@ def _arithmetic(row) -> str | None:
     return f"{value_step}；{rate_step}"
 
 
-def _compare(published, mismatch) -> str:
+def _compare(published, mismatch, ours=None) -> str:
+    """Whether the printed figure agrees with `ours`, and how: the documents round half up,
+    but some truncated (100.558% printed as 100.55%), which the note says."""
     if mismatch:
         return _("與原列 %(p)s 不符") % {"p": _percent(published)}
+    if ours is not None and published is not None:
+        exponent = published.as_tuple().exponent
+        decimals = max(0, -exponent) if isinstance(exponent, int) else 0
+        if round_decimal(ours, decimals, Rounding.HALF_UP) != published:
+            return _("與原列 %(p)s 以無條件捨去計相符") % {"p": _percent(published)}
     return _("與原列 %(p)s 相符") % {"p": _percent(published)}
+
+
+def _row_figure(row):
+    """The unrounded figure the document's own is compared with (see `achievement_of`)."""
+    outcome = row.outcome
+    return outcome.raw_value if row.published_basis == "value" else outcome.raw_rate
+
+
+def _step_value(outcome, target):
+    """The value as a rate step shows it: two places, or four where the two would not give the
+    step's result (81.82% ÷ 80% is 102.28%; 81.8182% ÷ 80% is the 102.27% computed)."""
+    shown = outcome.value
+    raw = getattr(outcome, "raw_value", None)
+    if raw is None or not target:
+        return shown
+    if round_decimal(shown / target * HUNDRED, 2, Rounding.HALF_UP) != outcome.rate:
+        return round_decimal(raw, 4, Rounding.HALF_UP)
+    return shown
 
 
 def _unchecked(row) -> str:
@@ -242,7 +268,7 @@ def recompute_note(row) -> str | None:
                 continue
             step = f"({n}) {figure(part.value)} ÷ {figure(part.target)} = {_percent(part.rate)}"
             if part.published_rate is not None:
-                step += "，" + _compare(part.published_rate, part.mismatch)
+                step += "，" + _compare(part.published_rate, part.mismatch, part.rate)
             steps.append(step)
         if not steps:
             return _unchecked(row)
@@ -250,7 +276,7 @@ def recompute_note(row) -> str | None:
             overall = _("取各項最低者") if row.indicator.method == Method.MULTI else _("加權")
             steps.append(
                 f"{overall} {_percent(row.outcome.rate)}，"
-                + _compare(row.published_rate, row.mismatch)
+                + _compare(row.published_rate, row.mismatch, row.outcome.raw_rate)
             )
         return _("重算：%(steps)s") % {"steps": "；".join(steps)}
     arithmetic = _arithmetic(row) if row.outcome.rate is not None else None
@@ -260,5 +286,5 @@ def recompute_note(row) -> str | None:
         return _("重算：%(steps)s（原報告未列可比對之數值）") % {"steps": arithmetic}
     return _("重算：%(steps)s，%(verdict)s") % {
         "steps": arithmetic,
-        "verdict": _compare(row.published_rate, row.mismatch),
+        "verdict": _compare(row.published_rate, row.mismatch, _row_figure(row)),
     }

@@ -225,3 +225,14 @@ def test_a_write_that_fails_is_an_error_and_leaves_nothing(tmp_path, monkeypatch
     with pytest.raises(CommandError, match=os.strerror(errno.ENOSPC)):
         render(*BUDGET_2013, "--format", "html", "--output", str(path))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_it_refuses_a_quarter_for_the_performance_report(tmp_path):
+    """The performance report covers the whole year: --through-quarter is refused, not ignored."""
+    path = tmp_path / "performance-2010.html"
+    args = ["performance", "--year", "2010", "--format", "html", "--output", str(path)]
+    with pytest.raises(CommandError, match="--through-quarter.*預算總說明"):
+        render(*args, "--through-quarter", "2")
+    assert not path.exists()
+    render(*args)  # without it, the report is written
+    assert path.is_file()

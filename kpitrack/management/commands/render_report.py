@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from budget.models import Agency
 from kpitrack.core.forms import ElapsedPeriodForm
-from kpitrack.reports.assembly import KINDS, ReportNotFound, report_for
+from kpitrack.reports.assembly import BUDGET, KINDS, ReportNotFound, report_for
 from kpitrack.reports.render import pdf_bytes, print_html, xlsx_bytes
 
 FORMATS = ("html", "pdf", "xlsx")
@@ -29,6 +29,11 @@ class Command(BaseCommand):
         parser.add_argument("--agency", help="agency code (needed when several are loaded)")
 
     def handle(self, kind, year, through_quarter, format, output, agency=None, **options):
+        if kind != BUDGET and through_quarter is not None:
+            # The performance report covers its whole year: a quarter asked for is not ignored.
+            raise CommandError(
+                _("--through-quarter 只用於預算總說明（上年度已過期間）；施政績效報告為全年度。")
+            )
         period = ElapsedPeriodForm(
             {"year": year, "quarter": through_quarter, "agency": agency},
             agencies=Agency.objects.all(),
