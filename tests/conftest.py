@@ -173,6 +173,19 @@ def _default_language():
     translation.deactivate()
 
 
+def run_commit_work_now():
+    """Runs what kpitrack.core.writes scheduled for commit (the stored outcomes' refresh), as a
+    commit would, for rows written in a transaction that never commits: a test's, or a module's
+    shared rows (whose dashboards would otherwise start with nothing stored)."""
+    from django.db import connection
+
+    from kpitrack.core.writes import Flush
+
+    for entry in [e for e in connection.run_on_commit if isinstance(e[1], Flush)]:
+        connection.run_on_commit.remove(entry)
+        entry[1]()
+
+
 def make_alice():
     """alice, or the one a module's shared rows already hold (rows_for_the_module)."""
     from django.contrib.auth import get_user_model
@@ -199,17 +212,13 @@ def _commit_at_test_level(request, monkeypatch):
     from django.db import connection
     from django.db.transaction import Atomic
 
-    from kpitrack.core.writes import Flush
-
     base = list(connection.savepoint_ids)
     exit_atomic = Atomic.__exit__
 
     def exit_and_commit(self, exc_type, exc_value, traceback):
         result = exit_atomic(self, exc_type, exc_value, traceback)
         if exc_type is None and connection.savepoint_ids == base:
-            for entry in [e for e in connection.run_on_commit if isinstance(e[1], Flush)]:
-                connection.run_on_commit.remove(entry)
-                entry[1]()
+            run_commit_work_now()
         return result
 
     monkeypatch.setattr(Atomic, "__exit__", exit_and_commit)
@@ -261,7 +270,9 @@ def _cast_rows(django_db_setup, django_db_blocker):
     from .roles import build_cast
 
     with rows_for_the_module(django_db_blocker):
-        yield build_cast().ids()
+        ids = build_cast().ids()
+        run_commit_work_now()
+        yield ids
 
 
 @pytest.fixture

@@ -143,10 +143,12 @@ def build_workflow(alice) -> Workflow:
 def _workflow_rows(django_db_setup, django_db_blocker):
     """The workflow's rows, written once per test module (tests/conftest.py rows_for_the_module):
     about 80 queries, which each of some 190 tests used to pay."""
-    from tests.conftest import make_alice, rows_for_the_module
+    from tests.conftest import make_alice, rows_for_the_module, run_commit_work_now
 
     with rows_for_the_module(django_db_blocker):
-        yield build_workflow(make_alice()).ids()
+        ids = build_workflow(make_alice()).ids()
+        run_commit_work_now()
+        yield ids
 
 
 @pytest.fixture

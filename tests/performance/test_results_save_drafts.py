@@ -27,7 +27,7 @@ from performance.services import (
     result_update,
     results_save_drafts,
 )
-from tests.conftest import make_alice, rows_for_the_module
+from tests.conftest import make_alice, rows_for_the_module, run_commit_work_now
 from tests.performance.conftest import read_workflow
 
 pytestmark = pytest.mark.django_db
@@ -586,6 +586,7 @@ def _thirty_three_rows(_workflow_rows, django_db_blocker):
     the 33 indicators refreshes the agency's stored outcomes, 3 s in all."""
     with rows_for_the_module(django_db_blocker):
         made = _counts(read_workflow(_workflow_rows), make_alice(), 33)
+        run_commit_work_now()
         yield [indicator.pk for indicator in made]
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from kpitrack.core.engine.achievement import Status
 from kpitrack.core.engine.calendar import QUARTERS
-from performance import outcomes
+from performance import outcome_reads as outcomes
 from performance.models import Outcome, Result
 from performance.selectors import achievements_for_year
 from performance.services import (
