@@ -102,9 +102,16 @@ def generated_lines(row) -> list[str]:
                     }
                 )
             else:
+                # The label keeps the item number off the figure: 「1.」 then 「85次」 would
+                # read as 1.85次.
                 lines.append(
-                    _("%(n)s.%(value)s，達成率%(rate)s。")
-                    % {"n": n, "value": _value(part.value, part.unit), "rate": _percent(part.rate)}
+                    _("%(n)s.%(label)s：%(value)s，達成率%(rate)s。")
+                    % {
+                        "n": n,
+                        "label": part.label,
+                        "value": _value(part.value, part.unit),
+                        "rate": _percent(part.rate),
+                    }
                 )
         if outcome.rate is None:
             lines.append(_("整體達成率無法計算：%(reason)s") % {"reason": row.reason})
@@ -244,10 +251,19 @@ def _step_value(outcome, target):
     return shown
 
 
+def unavailable_reason(row) -> str:
+    """Why a row's achievement cannot be computed, as every report prints it: a result
+    transcribed from a document that printed no raw figure lacks them because the document
+    never gave them, not because nobody has entered them yet."""
+    result = row.result
+    transcribed = result is not None and result.is_transcribed
+    if transcribed and not any(v is not None for v in row.outcome.inputs.values()):
+        return _("原報告未列原始數值。")
+    return row.reason or ""
+
+
 def _unchecked(row) -> str:
-    if not any(v is not None for v in row.outcome.inputs.values()):
-        return _("未重算：原報告未列原始數值。")
-    return _("未重算：%(reason)s") % {"reason": row.reason}
+    return _("未重算：%(reason)s") % {"reason": unavailable_reason(row)}
 
 
 def recompute_note(row) -> str | None:

@@ -16,11 +16,12 @@ from kpitrack.core.text import cleaned, keep_as_text
 from performance.reasons import status_label
 
 from .assembly import BUDGET
-from .wording import achievement_lines, target_text
+from .wording import achievement_lines, target_text, unavailable_reason
 
 HEADER_FILL = PatternFill("solid", fgColor="E6E6E6")
 PERCENT = "0.00%"
 NUMBER = "number"  # chosen per cell by _number_format, from the figure's own decimals
+PERCENT_AS_PRINTED = "percent as printed"  # a % format with the printed figure's decimals
 
 
 def _percent(rate: Decimal | None):
@@ -33,6 +34,33 @@ def _number_format(value) -> str:
     """Whole numbers with thousands separators; others with exactly their own decimals."""
     places = min(decimals(value), 4) if isinstance(value, Decimal) else 0
     return "#,##0." + "0" * places if places else "#,##0"
+
+
+def _percent_format(fraction) -> str:
+    """A published percentage shows as printed: 1.0055 as 100.55%, 1.61 as 161%."""
+    if not isinstance(fraction, Decimal):
+        return PERCENT
+    places = min(max(decimals(fraction) - 2, 0), 4)
+    return "0." + "0" * places + "%" if places else "0%"
+
+
+def _header_text(text) -> str:
+    # 「&」 starts a header code in Excel; a literal one is doubled.
+    return _cell(text).replace("&", "&&")
+
+
+def _page_header_footer(wb, report):
+    """Each printed page names the agency, the document and its year, and says which page of how
+    many it is, as the PDF's running header and footer do."""
+    year = _("中華民國%(roc)s年度") % {"roc": report.roc_year}
+    footer = _("第 %(page)s 頁 / 共 %(pages)s 頁") % {"page": "&P", "pages": "&N"}
+    for ws in wb.worksheets:
+        for header in (ws.oddHeader, ws.evenHeader, ws.firstHeader):
+            header.left.text = _header_text(report.agency.name)
+            header.center.text = _header_text(report.title)
+            header.right.text = _header_text(year)
+        for page_footer in (ws.oddFooter, ws.evenFooter, ws.firstFooter):
+            page_footer.center.text = footer
 
 
 def _cell(value):
@@ -72,6 +100,8 @@ def _sheet(wb, title, headers, rows, widths, formats=None, title_columns=None):
         for (cell,) in ws.iter_rows(min_row=2, min_col=column, max_col=column):
             if number_format == NUMBER:
                 cell.number_format = _number_format(cell.value)
+            elif number_format == PERCENT_AS_PRINTED:
+                cell.number_format = _percent_format(cell.value)
             else:
                 cell.number_format = number_format
     for row in ws.iter_rows(min_row=2):
@@ -101,7 +131,8 @@ def _achievement_columns(section):
         (_("衡量標準"), 36, None),
         (_("辦理情形"), 60, None),
         (_("原發布達成情形"), 30, None),
-        (_("原發布數值"), 10, NUMBER),
+        # A percentage like 重算達成率 (the document's 100.55% is 1.0055), so the two compare.
+        (_("原發布數值"), 10, PERCENT_AS_PRINTED),
         (_("重算說明"), 40, None),
         (_("重算實際值"), 12, NUMBER),
         (_("重算達成率"), 10, PERCENT),
@@ -135,14 +166,14 @@ def _achievement_rows(section):
                     _lines(row.indicator.measurement_standard),
                     _lines(text("progress")),
                     text("published_text"),
-                    row.published_rate,
+                    _percent(row.published_rate),
                     row.note or "",
                     outcome.value,
                     _percent(outcome.rate),
                     "\n".join(achievement_lines(row)),
                     {True: _("不符"), False: _("相符"), None: ""}[row.mismatch],
                     *light,
-                    row.reason or "",
+                    unavailable_reason(row),
                     _lines(text("shortfall_reason")),
                     _lines(text("improvement")),
                     _lines(text("benefit")),
@@ -179,7 +210,7 @@ def _parts_rows(section):
                         part.unit,
                         part.value,
                         _percent(part.rate),
-                        part.published_rate,
+                        _percent(part.published_rate),
                     ]
                 )
     return rows
@@ -201,7 +232,7 @@ def _parts_sheet(wb, title, section):
         ],
         _parts_rows(section),
         [20, 28, 24, 14, 8, 14, 12, 12],
-        {4: NUMBER, 6: NUMBER, 7: PERCENT, 8: NUMBER},
+        {4: NUMBER, 6: NUMBER, 7: PERCENT, 8: PERCENT_AS_PRINTED},
     )
 
 
@@ -353,6 +384,7 @@ def report_workbook(report) -> bytes:
         _budget(wb, report)
     else:
         _performance(wb, report)
+    _page_header_footer(wb, report)
     if report.is_draft:
         _draft(wb, report)
     wb.properties.title = f"{report.agency.name} {report.title}"

@@ -110,7 +110,8 @@ EXPECTED = [
     "三、目標達成值：81.82%，達成率102.27%，符合並超越年度目標值。",
     "三、目標達成值：\n1.a：達成率100%（權重60%）\n2.b：達成率50%（權重40%）\n"
     "加權達成率80%，未達年度目標值。",
-    "三、目標達成值：\n1.19所，達成率158.33%。\n2.10場次，達成率50%。\n"
+    # Each figure after its item's label: 「1.19所」 read as one-point-nineteen (issue 18 item 19).
+    "三、目標達成值：\n1.a：19所，達成率158.33%。\n2.b：10場次，達成率50%。\n"
     "達成率50%（取各項最低者），未達年度目標值。",
     "三、目標達成值：2，達成率100%，符合年度目標值。",
     "三、目標達成值：已達成，符合年度目標值。",
@@ -151,3 +152,28 @@ def test_a_short_result_asks_for_its_reason_and_remedy(client, bob, entered_year
 def test_a_result_that_met_its_target_has_no_shortfall_parts(client, bob, entered_year):
     for cell in _cells(client, bob)[:3]:
         assert "未達成原因" not in cell and "改善措施" not in cell
+
+
+def test_the_workbook_keeps_an_item_number_off_its_figure(entered_year):
+    """Issue 18 item 19: 「1.」 before 「85次」 read as 1.85次 in the Excel export."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from kpitrack.reports.assembly import report_for
+    from kpitrack.reports.render import xlsx_bytes
+
+    wb = load_workbook(BytesIO(xlsx_bytes(report_for(entered_year, "performance", YEAR))))
+    ws = wb["指標達成情形"]
+    first = 1 if ws["A1"].value == "策略目標" else 2  # a draft has a banner above the header
+    names = [c.value for c in ws[first]]
+    rows = [
+        dict(zip(names, r, strict=True)) for r in ws.iter_rows(min_row=first + 1, values_only=True)
+    ]
+    multi = next(r for r in rows if r["績效指標"] == "指標5")
+    lines = multi["報告所列達成度"].splitlines()
+    assert lines[:2] == ["1.a：19所，達成率158.33%。", "2.b：10場次，達成率50%。"], lines
+    for row in rows:
+        if row["績效指標"] in ("指標4", "指標5"):  # the multi-part lines
+            for line in row["報告所列達成度"].splitlines():
+                assert not re.match(r"\d+\.\d", line), line

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from kpitrack.reports.wording import recompute_note
 from performance.selectors import achievements_for_year
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +31,6 @@ AGREES = [
     (2012, 2, "procurement", D("100.00"), D("100"), False),
     (2012, 2, "campus-alliance", D("158.33"), D("158"), False),
     (2012, 2, "repatriation", D("80.21"), D("80.2"), False),
-    (2010, 4, "care-network", D("100.00"), D("100"), False),
-    (2010, 4, "core-competency", D("100.00"), D("100"), False),
 ]
 
 
@@ -109,6 +108,27 @@ def test_it_says_why_unsourced_figures_cannot_be_computed(year, quarter, code, r
     assert reason_fragment in row.reason
     # A published figure with no raw numbers behind it is neither confirmed nor contradicted.
     assert row.mismatch is None
+
+
+@pytest.mark.parametrize(
+    ("code", "published_text"),
+    [
+        # The report printed 100% and the 10 縣市 target, but never how many were built.
+        ("care-network", "100%，指標達成率符合，並超前預定進度。"),
+        # The report printed 100% and neither a count of 核心能力 reached nor a target.
+        ("core-competency", "100%。"),
+    ],
+)
+def test_it_does_not_recompute_from_figures_the_report_never_printed(code, published_text):
+    """Issue 18 item 14: a note never uses a figure that was neither printed nor entered."""
+    row = _by_code(2010, 4)[code]
+    assert all(v is None for v in row.outcome.inputs.values())
+    assert row.outcome.rate is None
+    assert row.mismatch is None
+    # The published figure is kept and reprinted as printed.
+    assert row.published_rate == D("100")
+    assert row.result.published_text == published_text
+    assert recompute_note(row) == "未重算：原報告未列原始數值。"
 
 
 def test_year_2013_has_targets_but_no_results():

@@ -249,9 +249,10 @@ def test_it_writes_rates_as_percentage_formatted_fractions(
 def test_it_marks_published_figures_that_do_not_follow(budget_2013):
     rows = by_indicator(budget_2013["100年度績效"])
     gates = rows[seed_names("2011-results.yaml")["auto-gate-enrolment"]]
-    assert gates["原發布數值"] == 1061 and gates["與原發布比對"] == "不符"
+    # Fractions like 重算達成率 beside them (issue 18 item 19): 1,061% is 10.61.
+    assert gates["原發布數值"] == pytest.approx(10.61) and gates["與原發布比對"] == "不符"
     permit = rows[seed_names("2011-results.yaml")["e-permit"]]
-    assert permit["原發布數值"] == pytest.approx(100.55) and permit["與原發布比對"] == "相符"
+    assert permit["原發布數值"] == pytest.approx(1.0055) and permit["與原發布比對"] == "相符"
 
 
 def test_it_totals_the_budgeted_headcount(budget_2013):
@@ -321,7 +322,8 @@ def test_it_marks_no_sheet_of_a_complete_approved_report(request, name):
     assert INCOMPLETE_SHEET not in wb.sheetnames
     for ws in wb.worksheets:
         assert header_row(ws) == 1 and ws["A1"].value != DRAFT
-        assert not ws.oddHeader.center.text, f"{name}/{ws.title}: {ws.oddHeader.center.text!r}"
+        # The print header names the document (issue 18 item 19), never as a draft.
+        assert DRAFT not in (ws.oddHeader.center.text or ""), f"{name}/{ws.title}"
         values = [c.value for row in ws.iter_rows() for c in row]
         assert DRAFT not in values
 
@@ -488,3 +490,55 @@ def test_text_stored_with_control_characters_still_exports_without_them():
         assert not any(re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", t) for t in texts)
         if year == 2013:
             assert "指標" in texts
+
+
+# --- issue 18 item 19 ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "year"),
+    [
+        ("budget_2013", "預算總說明", "中華民國102年度"),
+        ("performance_2010", "99年度施政績效報告", "中華民國99年度"),
+    ],
+)
+def test_a_final_workbook_prints_the_pdfs_page_header_and_footer(request, name, title, year):
+    for ws in request.getfixturevalue(name).worksheets:
+        assert ws.oddHeader.left.text == "入出國及移民署", f"{name}/{ws.title}: {ws.oddHeader}"
+        assert title in (ws.oddHeader.center.text or ""), f"{name}/{ws.title}: {ws.oddHeader}"
+        assert ws.oddHeader.right.text == year, f"{name}/{ws.title}: {ws.oddHeader}"
+        assert ws.oddFooter.center.text == "第 &P 頁 / 共 &N 頁", f"{name}/{ws.title}"
+
+
+@pytest.mark.parametrize(
+    ("name", "sheet", "code", "seed"),
+    [
+        ("performance_2010", "指標達成情形", "tourist-arrivals", "2010-performance.yaml"),
+        ("budget_2013", "100年度績效", "anti-trafficking", "2011-results.yaml"),
+    ],
+)
+def test_a_published_result_without_raw_figures_says_the_document_gave_none(
+    request, name, sheet, code, seed
+):
+    row = by_indicator(request.getfixturevalue(name)[sheet])[seed_names(seed)[code]]
+    # The same reason as the PDF's note beside the reprinted line.
+    assert row["無法計算原因"] == "原報告未列原始數值。", row["無法計算原因"]
+    assert row["重算說明"] == "未重算：原報告未列原始數值。"
+
+
+def test_published_and_recomputed_rates_share_one_convention(budget_2013):
+    ws = budget_2013["100年度績效"]
+    permit = by_indicator(ws)[seed_names("2011-results.yaml")["e-permit"]]
+    # 100.55% printed beside 100.56% recomputed: both fractions, one cell apart by 0.0001.
+    assert permit["原發布數值"] == pytest.approx(1.0055)
+    assert permit["原發布數值"] - permit["重算達成率"] == pytest.approx(-0.0001)
+    for cell in column_cells(ws, "原發布數值"):
+        assert cell.value is None or "%" in cell.number_format, f"{cell.coordinate}"
+    published = {c.value: c.number_format for c in column_cells(ws, "原發布數值")}
+    # 100.55% shows as printed, 1,061% too: decimals as the document printed them.
+    assert "0.00%" in published.values() and "0%" in published.values(), published
+    parts = budget_2013["101年度1-6月績效（子項目）"]
+    gates = [r for r in records(parts) if r["原發布達成率"] is not None]
+    assert gates and all(r["原發布達成率"] < 2 for r in gates), gates
+    for cell in column_cells(parts, "原發布達成率"):
+        assert cell.value is None or "%" in cell.number_format
