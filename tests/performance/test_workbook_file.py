@@ -223,7 +223,9 @@ def test_it_refuses_an_empty_file():
 
 def test_it_refuses_a_file_over_the_size_limit(settings):
     settings.KPITRACK_WORKBOOK_MAX_BYTES = 1000
-    assert "檔案太大" in _refusal(_built())
+    data = _built()
+    assert "檔案太大" in _refusal(data)
+    assert _refusal(data) == f"檔案太大（{len(data):,} 位元組），上限為 1,000 位元組。"
 
 
 def test_it_refuses_a_zip_bomb_from_its_directory(settings):
@@ -231,8 +233,16 @@ def test_it_refuses_a_zip_bomb_from_its_directory(settings):
     # Highly compressible: 8 MiB of zeros deflate to a few KiB.
     members["xl/media/padding.bin"] = b"\0" * (8 * 1024 * 1024)
     assert "壓縮比異常" in _refusal(_zip(members))
+    assert _refusal(_zip(members)) == "活頁簿的壓縮比異常，可能是壓縮炸彈，已拒絕。"
     settings.KPITRACK_WORKBOOK_MAX_UNCOMPRESSED = 4 * 1024 * 1024
     assert "解壓縮後過大" in _refusal(_zip(members))
+    assert _refusal(_zip(members)) == "活頁簿解壓縮後過大，可能是壓縮炸彈，已拒絕。"
+
+
+def test_it_refuses_a_workbook_of_too_many_parts():
+    members = _members(_built())
+    members.update({f"xl/media/{i}.bin": b"" for i in range(wb.MAX_MEMBERS)})
+    assert _refusal(_zip(members)) == "活頁簿的內容結構異常（檔案數過多），已拒絕。"
 
 
 def test_it_refuses_a_workbook_with_macros():
@@ -240,11 +250,15 @@ def test_it_refuses_a_workbook_with_macros():
     members["xl/vbaProject.bin"] = b"macro"
     assert "含巨集" in _refusal(_zip(members))
     assert "含巨集" in _refusal(_built(), name="填報.xlsm")
+    # The same words whether the name or the contents give the macros away.
+    macros = "不接受含巨集的活頁簿（.xlsm），請另存為 .xlsx 後上傳。"
+    assert _refusal(_zip(members)) == _refusal(_built(), name="填報.xlsm") == macros
 
 
 def test_it_refuses_more_rows_than_the_limit(settings):
     settings.KPITRACK_WORKBOOK_MAX_ROWS = 2
     assert "列數超過上限 2 列" in _refusal(_built())
+    assert _refusal(_built()) == "活頁簿的列數超過上限 2 列。"
 
 
 def test_it_refuses_a_damaged_workbook():

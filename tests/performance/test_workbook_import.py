@@ -412,3 +412,27 @@ def test_text_stored_with_control_characters_still_downloads_and_round_trips(ali
     assert [(c.header, c.new) for row in preview.rows for c in row.changes] == [
         ("辦理情形", "辦理完成")
     ]
+
+
+def test_the_report_reads_scope_changes_unchanged_rows_and_problems_line_by_line(alice, workflow):
+    """What the command prints, line for line: the workbook's scope first, then each row's
+    changes joined by "；" (or that it has none), then each problem."""
+    year = workflow.year
+    scope = f"{workflow.agency.name} {workflow.unit.name} 民國{year - 1911}年（{year}） 第1季"
+    count, ratio = f"第 3 列「{workflow.count.name}」", f"第 4 列「{workflow.ratio.name}」"
+
+    preview = import_workbook(_good(alice, workflow), name="a.xlsx", user=alice, commit=False)
+    assert preview.lines() == [
+        scope,
+        f"{count}：{COUNT}：（空白） → 120；辦理情形：（空白） → 已完成年度查核",
+        f"{ratio}：{NUM}：（空白） → 45；{DEN}：（空白） → 50",
+    ]
+
+    unchanged = import_workbook(download(alice, workflow), name="a.xlsx", user=alice, commit=False)
+    assert unchanged.lines() == [scope, f"{count}：沒有變更", f"{ratio}：沒有變更"]
+
+    bad = fill(_good(alice, workflow), {(workflow.count, COUNT): "很多"})
+    lines = import_workbook(bad, name="a.xlsx", user=alice, commit=False).lines()
+    assert lines[-1] == (
+        f"問題：第 3 列 G 欄「{COUNT}」：「很多」不是數字，請輸入例如 1234 或 1,234.5 的數值。"
+    )
