@@ -129,6 +129,32 @@ def test_a_row_whose_indicator_was_deleted_after_the_download_is_refused(alice, 
     assert [r.name for r in report.rows] == [workflow.count.name, str(ratio_id)]
 
 
+def test_the_rows_after_a_vanished_indicator_are_still_compared(alice, workflow):
+    data = _good(alice, workflow)
+    indicator_delete(
+        indicator=workflow.count,
+        expected_version=workflow.count.version,
+        user=alice,
+        reason="指標停用",
+    )
+    report = _refused(data, alice)
+    first, second = report.rows
+    assert first.problems and not first.changes
+    assert (second.name, [(c.header, c.new) for c in second.changes]) == (
+        workflow.ratio.name,
+        [(NUM, "45"), (DEN, "50")],
+    )
+
+
+def test_a_cells_problem_is_listed_under_its_own_row(alice, workflow):
+    """The preview page shows a row's problems beside that row, the workbook's own above."""
+    data = fill(_good(alice, workflow), {(workflow.ratio, NUM): "很多"})
+    report = _refused(data, alice)
+    first, second = report.rows
+    assert not report.problems and not first.problems
+    assert [(p.row, p.header) for p in second.problems] == [(4, NUM)]
+
+
 def test_a_row_whose_indicator_moved_to_another_year_is_refused_by_its_name(alice, workflow):
     data = _good(alice, workflow)
     ratio = workflow.ratio
