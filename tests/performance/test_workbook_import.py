@@ -462,3 +462,24 @@ def test_the_report_reads_scope_changes_unchanged_rows_and_problems_line_by_line
     assert lines[-1] == (
         f"問題：第 3 列 G 欄「{COUNT}」：「很多」不是數字，請輸入例如 1234 或 1,234.5 的數值。"
     )
+
+
+def test_a_workbook_of_the_whole_agency_is_read_for_the_agency(alice, workflow):
+    report = import_workbook(
+        download(alice, workflow, unit=None), name="a.xlsx", user=alice, commit=False
+    )
+    assert report.ok, report.lines()
+    assert (report.scope.unit_id, report.scope.unit_name) == (None, "全機關")
+
+
+def test_a_figure_of_one_or_zero_reads_as_a_number_outside_a_rating(alice, workflow):
+    data = fill(
+        download(alice, workflow),
+        {(workflow.count, COUNT): 1, (workflow.ratio, NUM): 0, (workflow.ratio, DEN): 1},
+    )
+    report = import_workbook(data, name="a.xlsx", user=alice, commit=False)
+    assert [(c.header, c.new) for row in report.rows for c in row.changes] == [
+        (COUNT, "1"),
+        (NUM, "0"),
+        (DEN, "1"),
+    ]
