@@ -14,6 +14,7 @@ from budget.models import Membership
 from budget.services import membership_create
 from performance.models import Result, ResultFigure
 from performance.services import (
+    indicator_create,
     indicator_delete,
     indicator_update,
     period_lock,
@@ -482,4 +483,23 @@ def test_a_figure_of_one_or_zero_reads_as_a_number_outside_a_rating(alice, workf
         (COUNT, "1"),
         (NUM, "0"),
         (DEN, "1"),
+    ]
+
+
+def test_a_rating_reads_as_its_label(alice, workflow):
+    rating = indicator_create(
+        user=alice,
+        goal=workflow.count.goal,
+        code="rating",
+        name="指標rating",
+        method="rating",
+        responsible_unit=workflow.unit,
+        inputs=[{"key": "value", "label": "達成情形"}],
+        parts=[{"key": "value", "label": "達成", "value": Decimal(1)}],
+    )
+    data = fill(download(alice, workflow), {(rating, "達成情形"): "達成"})
+    report = import_workbook(data, name="a.xlsx", user=alice, commit=False)
+    assert report.ok, report.lines()
+    assert [(c.header, c.old, c.new) for row in report.rows for c in row.changes] == [
+        ("達成情形", "（空白）", "達成")
     ]
