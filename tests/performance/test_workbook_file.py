@@ -176,6 +176,17 @@ def test_it_reports_formulas_text_and_absurd_numbers_by_row_and_column():
     assert str(parsed.problems[0]).startswith("第 3 列 G 欄「件數（件）」：")
 
 
+def test_it_quotes_a_refused_number_as_it_was_typed():
+    """A whole float in digits (1e20 as 100…0), from 1e21 on as Excel shows it (1e+21); -0.5;
+    text as typed, without Python's quotes."""
+    data = _edit(_built(), G3=-0.5, H4="-5", I4=1e21, J5=1e20)
+    problems = {(p.row, p.column): p.message for p in wb.read(data).problems}
+    assert problems[(3, "G")].startswith("「-0.5」不可為負數")
+    assert problems[(4, "H")].startswith("「-5」不可為負數")
+    assert problems[(4, "I")].startswith("「1e+21」不符")
+    assert problems[(5, "J")].startswith("「100000000000000000000」不符")
+
+
 def test_it_refuses_figures_in_another_indicators_column_and_rows_without_a_key():
     parsed = wb.read(_edit(_built(), H3=5, B6="新的一列", G6=3))
     messages = {(p.row, p.column): p.message for p in parsed.problems}
