@@ -1,11 +1,13 @@
 """The workbook file itself: what it holds, how it is read back, and every refusal of a file
 that is not one of ours (real xlsx files written and read with openpyxl; no database)."""
 
+import datetime
 import io
 import zipfile
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from performance import workbook as wb
@@ -185,6 +187,26 @@ def test_it_quotes_a_refused_number_as_it_was_typed():
     assert problems[(4, "H")].startswith("「-5」不可為負數")
     assert problems[(4, "I")].startswith("「1e+21」不符")
     assert problems[(5, "J")].startswith("「100000000000000000000」不符")
+
+
+def test_it_refuses_a_true_or_a_date_as_not_a_number():
+    data = _edit(_built(), G3=True, H4=datetime.date(2026, 1, 2))
+    problems = {(p.row, p.column): p.message for p in wb.read(data).problems}
+    assert problems == {
+        (3, "G"): "「True」不是數字，請輸入例如 1234 或 1,234.5 的數值。",
+        (4, "H"): "「2026-01-02 00:00:00」不是數字，請輸入例如 1234 或 1,234.5 的數值。",
+    }
+
+
+def test_a_rating_typed_in_chinese_is_read_whatever_the_language():
+    """A workbook built in Chinese, uploaded by someone reading the site in English."""
+    with translation.override("en"):
+        assert {r.indicator_id: r.figures for r in wb.read(_edit(_built(), J5="達成")).rows}[
+            12
+        ] == {"met": Decimal(1)}
+        assert {r.indicator_id: r.figures for r in wb.read(_edit(_built(), J5="未達成")).rows}[
+            12
+        ] == {"met": Decimal(0)}
 
 
 def test_it_refuses_figures_in_another_indicators_column_and_rows_without_a_key():
