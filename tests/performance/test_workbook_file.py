@@ -209,6 +209,27 @@ def test_a_rating_typed_in_chinese_is_read_whatever_the_language():
         ] == {"met": Decimal(0)}
 
 
+def test_each_input_is_read_within_its_own_signed_bounds_and_kind():
+    """The layout signed into the workbook gives each input its kind and range: a count from 0,
+    a rating 0 or 1, both ends included; the message says the range (and the decimals of a
+    plain number)."""
+    parsed = wb.read(_edit(_built(), G3=0, J5=1))
+    assert not parsed.problems
+    assert {r.indicator_id: r.figures for r in parsed.rows}[10] == {"count": Decimal(0)}
+    assert {r.indicator_id: r.figures for r in parsed.rows}[12] == {"met": Decimal(1)}
+    parsed = wb.read(_edit(_built(), J5=0))
+    assert {r.indicator_id: r.figures for r in parsed.rows}[12] == {"met": Decimal(0)}
+
+    data = _edit(_built(), G3=-0.5, H4="NaN", I4=1e21, J5=5)
+    problems = {(p.row, p.column): p.message for p in wb.read(data).problems}
+    assert problems == {
+        (3, "G"): "「-0.5」不可為負數：數值必須介於 0 與 99,999,999,999.9999 之間。",
+        (4, "H"): "「NaN」不是有限的數值。",
+        (4, "I"): "「1e+21」不符：數值必須介於 0 與 99,999,999,999.9999 之間，且最多 4 位小數。",
+        (5, "J"): "「5」不符：數值必須介於 0 與 1 之間。",
+    }
+
+
 def test_it_refuses_figures_in_another_indicators_column_and_rows_without_a_key():
     parsed = wb.read(_edit(_built(), H3=5, B6="新的一列", G6=3))
     messages = {(p.row, p.column): p.message for p in parsed.problems}
