@@ -230,6 +230,19 @@ def test_each_input_is_read_within_its_own_signed_bounds_and_kind():
     }
 
 
+def test_a_narrative_is_read_as_text_up_to_its_limit():
+    parsed = wb.read(_edit(_built(), K3=123, K4="字" * wb.NARRATIVE_MAX_LENGTH))
+    assert not parsed.problems
+    narrative = {r.indicator_id: r.narrative for r in parsed.rows}
+    assert narrative[10]["progress"] == "123"
+    assert narrative[11]["progress"] == "字" * wb.NARRATIVE_MAX_LENGTH
+
+    parsed = wb.read(_edit(_built(), K4="字" * (wb.NARRATIVE_MAX_LENGTH + 1)))
+    assert [(p.row, p.column, p.message) for p in parsed.problems] == [
+        (4, "K", "文字過長（10,001 字），上限為 10,000 字。")
+    ]
+
+
 def test_it_refuses_figures_in_another_indicators_column_and_rows_without_a_key():
     parsed = wb.read(_edit(_built(), H3=5, B6="新的一列", G6=3))
     messages = {(p.row, p.column): p.message for p in parsed.problems}
