@@ -228,6 +228,12 @@ def test_each_input_is_read_within_its_own_signed_bounds_and_kind():
         (4, "I"): "「1e+21」不符：數值必須介於 0 與 99,999,999,999.9999 之間，且最多 4 位小數。",
         (5, "J"): "「5」不符：數值必須介於 0 與 1 之間。",
     }
+    [problem] = wb.read(_edit(_built(), J5=0.5)).problems
+    assert (problem.row, problem.column, problem.message) == (
+        5,
+        "J",
+        "「0.5」不符：請選擇「達成」或「未達成」。",
+    )
 
 
 def test_a_narrative_is_read_as_text_up_to_its_limit():
