@@ -332,6 +332,8 @@ def test_it_refuses_more_rows_than_the_limit(settings):
     settings.KPITRACK_WORKBOOK_MAX_ROWS = 2
     assert "列數超過上限 2 列" in _refusal(_built())
     assert _refusal(_built()) == "活頁簿的列數超過上限 2 列。"
+    settings.KPITRACK_WORKBOOK_MAX_ROWS = len(ROWS)
+    assert len(wb.read(_built()).rows) == len(ROWS)  # exactly at the limit
 
 
 def test_it_refuses_a_damaged_workbook():
