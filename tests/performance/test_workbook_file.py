@@ -1,11 +1,13 @@
 """The workbook file itself: what it holds, how it is read back, and every refusal of a file
 that is not one of ours (real xlsx files written and read with openpyxl; no database)."""
 
+import datetime
 import io
 import zipfile
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from performance import workbook as wb
@@ -176,6 +178,77 @@ def test_it_reports_formulas_text_and_absurd_numbers_by_row_and_column():
     assert str(parsed.problems[0]).startswith("第 3 列 G 欄「件數（件）」：")
 
 
+def test_it_quotes_a_refused_number_as_it_was_typed():
+    """A whole float in digits (1e20 as 100…0), from 1e21 on as Excel shows it (1e+21); -0.5;
+    text as typed, without Python's quotes."""
+    data = _edit(_built(), G3=-0.5, H4="-5", I4=1e21, J5=1e20)
+    problems = {(p.row, p.column): p.message for p in wb.read(data).problems}
+    assert problems[(3, "G")].startswith("「-0.5」不可為負數")
+    assert problems[(4, "H")].startswith("「-5」不可為負數")
+    assert problems[(4, "I")].startswith("「1e+21」不符")
+    assert problems[(5, "J")].startswith("「100000000000000000000」不符")
+
+
+def test_it_refuses_a_true_or_a_date_as_not_a_number():
+    data = _edit(_built(), G3=True, H4=datetime.date(2026, 1, 2))
+    problems = {(p.row, p.column): p.message for p in wb.read(data).problems}
+    assert problems == {
+        (3, "G"): "「True」不是數字，請輸入例如 1234 或 1,234.5 的數值。",
+        (4, "H"): "「2026-01-02 00:00:00」不是數字，請輸入例如 1234 或 1,234.5 的數值。",
+    }
+
+
+def test_a_rating_typed_in_chinese_is_read_whatever_the_language():
+    """A workbook built in Chinese, uploaded by someone reading the site in English."""
+    with translation.override("en"):
+        assert {r.indicator_id: r.figures for r in wb.read(_edit(_built(), J5="達成")).rows}[
+            12
+        ] == {"met": Decimal(1)}
+        assert {r.indicator_id: r.figures for r in wb.read(_edit(_built(), J5="未達成")).rows}[
+            12
+        ] == {"met": Decimal(0)}
+
+
+def test_each_input_is_read_within_its_own_signed_bounds_and_kind():
+    """The layout signed into the workbook gives each input its kind and range: a count from 0,
+    a rating 0 or 1, both ends included; the message says the range (and the decimals of a
+    plain number)."""
+    parsed = wb.read(_edit(_built(), G3=0, J5=1))
+    assert not parsed.problems
+    assert {r.indicator_id: r.figures for r in parsed.rows}[10] == {"count": Decimal(0)}
+    assert {r.indicator_id: r.figures for r in parsed.rows}[12] == {"met": Decimal(1)}
+    parsed = wb.read(_edit(_built(), J5=0))
+    assert {r.indicator_id: r.figures for r in parsed.rows}[12] == {"met": Decimal(0)}
+
+    data = _edit(_built(), G3=-0.5, H4="NaN", I4=1e21, J5=5)
+    problems = {(p.row, p.column): p.message for p in wb.read(data).problems}
+    assert problems == {
+        (3, "G"): "「-0.5」不可為負數：數值必須介於 0 與 99,999,999,999.9999 之間。",
+        (4, "H"): "「NaN」不是有限的數值。",
+        (4, "I"): "「1e+21」不符：數值必須介於 0 與 99,999,999,999.9999 之間，且最多 4 位小數。",
+        (5, "J"): "「5」不符：數值必須介於 0 與 1 之間。",
+    }
+    [problem] = wb.read(_edit(_built(), J5=0.5)).problems
+    assert (problem.row, problem.column, problem.message) == (
+        5,
+        "J",
+        "「0.5」不符：請選擇「達成」或「未達成」。",
+    )
+
+
+def test_a_narrative_is_read_as_text_up_to_its_limit():
+    parsed = wb.read(_edit(_built(), K3=123, K4="字" * wb.NARRATIVE_MAX_LENGTH))
+    assert not parsed.problems
+    narrative = {r.indicator_id: r.narrative for r in parsed.rows}
+    assert narrative[10]["progress"] == "123"
+    assert narrative[11]["progress"] == "字" * wb.NARRATIVE_MAX_LENGTH
+
+    parsed = wb.read(_edit(_built(), K4="字" * (wb.NARRATIVE_MAX_LENGTH + 1)))
+    assert [(p.row, p.column, p.message) for p in parsed.problems] == [
+        (4, "K", "文字過長（10,001 字），上限為 10,000 字。")
+    ]
+
+
 def test_it_refuses_figures_in_another_indicators_column_and_rows_without_a_key():
     parsed = wb.read(_edit(_built(), H3=5, B6="新的一列", G6=3))
     messages = {(p.row, p.column): p.message for p in parsed.problems}
@@ -223,7 +296,9 @@ def test_it_refuses_an_empty_file():
 
 def test_it_refuses_a_file_over_the_size_limit(settings):
     settings.KPITRACK_WORKBOOK_MAX_BYTES = 1000
-    assert "檔案太大" in _refusal(_built())
+    data = _built()
+    assert "檔案太大" in _refusal(data)
+    assert _refusal(data) == f"檔案太大（{len(data):,} 位元組），上限為 1,000 位元組。"
 
 
 def test_it_refuses_a_zip_bomb_from_its_directory(settings):
@@ -231,8 +306,16 @@ def test_it_refuses_a_zip_bomb_from_its_directory(settings):
     # Highly compressible: 8 MiB of zeros deflate to a few KiB.
     members["xl/media/padding.bin"] = b"\0" * (8 * 1024 * 1024)
     assert "壓縮比異常" in _refusal(_zip(members))
+    assert _refusal(_zip(members)) == "活頁簿的壓縮比異常，可能是壓縮炸彈，已拒絕。"
     settings.KPITRACK_WORKBOOK_MAX_UNCOMPRESSED = 4 * 1024 * 1024
     assert "解壓縮後過大" in _refusal(_zip(members))
+    assert _refusal(_zip(members)) == "活頁簿解壓縮後過大，可能是壓縮炸彈，已拒絕。"
+
+
+def test_it_refuses_a_workbook_of_too_many_parts():
+    members = _members(_built())
+    members.update({f"xl/media/{i}.bin": b"" for i in range(wb.MAX_MEMBERS)})
+    assert _refusal(_zip(members)) == "活頁簿的內容結構異常（檔案數過多），已拒絕。"
 
 
 def test_it_refuses_a_workbook_with_macros():
@@ -240,11 +323,17 @@ def test_it_refuses_a_workbook_with_macros():
     members["xl/vbaProject.bin"] = b"macro"
     assert "含巨集" in _refusal(_zip(members))
     assert "含巨集" in _refusal(_built(), name="填報.xlsm")
+    # The same words whether the name or the contents give the macros away.
+    macros = "不接受含巨集的活頁簿（.xlsm），請另存為 .xlsx 後上傳。"
+    assert _refusal(_zip(members)) == _refusal(_built(), name="填報.xlsm") == macros
 
 
 def test_it_refuses_more_rows_than_the_limit(settings):
     settings.KPITRACK_WORKBOOK_MAX_ROWS = 2
     assert "列數超過上限 2 列" in _refusal(_built())
+    assert _refusal(_built()) == "活頁簿的列數超過上限 2 列。"
+    settings.KPITRACK_WORKBOOK_MAX_ROWS = len(ROWS)
+    assert len(wb.read(_built()).rows) == len(ROWS)  # exactly at the limit
 
 
 def test_it_refuses_a_damaged_workbook():

@@ -14,6 +14,7 @@ from budget.models import Membership
 from budget.services import membership_create
 from performance.models import Result, ResultFigure
 from performance.services import (
+    indicator_create,
     indicator_delete,
     indicator_update,
     period_lock,
@@ -127,6 +128,32 @@ def test_a_row_whose_indicator_was_deleted_after_the_download_is_refused(alice, 
     [problem] = report.all_problems
     assert (problem.row, problem.message) == (4, "這個指標已不存在或不屬於此年度。")
     assert [r.name for r in report.rows] == [workflow.count.name, str(ratio_id)]
+
+
+def test_the_rows_after_a_vanished_indicator_are_still_compared(alice, workflow):
+    data = _good(alice, workflow)
+    indicator_delete(
+        indicator=workflow.count,
+        expected_version=workflow.count.version,
+        user=alice,
+        reason="指標停用",
+    )
+    report = _refused(data, alice)
+    first, second = report.rows
+    assert first.problems and not first.changes
+    assert (second.name, [(c.header, c.new) for c in second.changes]) == (
+        workflow.ratio.name,
+        [(NUM, "45"), (DEN, "50")],
+    )
+
+
+def test_a_cells_problem_is_listed_under_its_own_row(alice, workflow):
+    """The preview page shows a row's problems beside that row, the workbook's own above."""
+    data = fill(_good(alice, workflow), {(workflow.ratio, NUM): "很多"})
+    report = _refused(data, alice)
+    first, second = report.rows
+    assert not report.problems and not first.problems
+    assert [(p.row, p.header) for p in second.problems] == [(4, NUM)]
 
 
 def test_a_row_whose_indicator_moved_to_another_year_is_refused_by_its_name(alice, workflow):
@@ -411,4 +438,68 @@ def test_text_stored_with_control_characters_still_downloads_and_round_trips(ali
     # stores it; uploaded unchanged, that is the one change it brings.
     assert [(c.header, c.new) for row in preview.rows for c in row.changes] == [
         ("辦理情形", "辦理完成")
+    ]
+
+
+def test_the_report_reads_scope_changes_unchanged_rows_and_problems_line_by_line(alice, workflow):
+    """What the command prints, line for line: the workbook's scope first, then each row's
+    changes joined by "；" (or that it has none), then each problem."""
+    year = workflow.year
+    scope = f"{workflow.agency.name} {workflow.unit.name} 民國{year - 1911}年（{year}） 第1季"
+    count, ratio = f"第 3 列「{workflow.count.name}」", f"第 4 列「{workflow.ratio.name}」"
+
+    preview = import_workbook(_good(alice, workflow), name="a.xlsx", user=alice, commit=False)
+    assert preview.lines() == [
+        scope,
+        f"{count}：{COUNT}：（空白） → 120；辦理情形：（空白） → 已完成年度查核",
+        f"{ratio}：{NUM}：（空白） → 45；{DEN}：（空白） → 50",
+    ]
+
+    unchanged = import_workbook(download(alice, workflow), name="a.xlsx", user=alice, commit=False)
+    assert unchanged.lines() == [scope, f"{count}：沒有變更", f"{ratio}：沒有變更"]
+
+    bad = fill(_good(alice, workflow), {(workflow.count, COUNT): "很多"})
+    lines = import_workbook(bad, name="a.xlsx", user=alice, commit=False).lines()
+    assert lines[-1] == (
+        f"問題：第 3 列 G 欄「{COUNT}」：「很多」不是數字，請輸入例如 1234 或 1,234.5 的數值。"
+    )
+
+
+def test_a_workbook_of_the_whole_agency_is_read_for_the_agency(alice, workflow):
+    report = import_workbook(
+        download(alice, workflow, unit=None), name="a.xlsx", user=alice, commit=False
+    )
+    assert report.ok, report.lines()
+    assert (report.scope.unit_id, report.scope.unit_name) == (None, "全機關")
+
+
+def test_a_figure_of_one_or_zero_reads_as_a_number_outside_a_rating(alice, workflow):
+    data = fill(
+        download(alice, workflow),
+        {(workflow.count, COUNT): 1, (workflow.ratio, NUM): 0, (workflow.ratio, DEN): 1},
+    )
+    report = import_workbook(data, name="a.xlsx", user=alice, commit=False)
+    assert [(c.header, c.new) for row in report.rows for c in row.changes] == [
+        (COUNT, "1"),
+        (NUM, "0"),
+        (DEN, "1"),
+    ]
+
+
+def test_a_rating_reads_as_its_label(alice, workflow):
+    rating = indicator_create(
+        user=alice,
+        goal=workflow.count.goal,
+        code="rating",
+        name="指標rating",
+        method="rating",
+        responsible_unit=workflow.unit,
+        inputs=[{"key": "value", "label": "達成情形"}],
+        parts=[{"key": "value", "label": "達成", "value": Decimal(1)}],
+    )
+    data = fill(download(alice, workflow), {(rating, "達成情形"): "達成"})
+    report = import_workbook(data, name="a.xlsx", user=alice, commit=False)
+    assert report.ok, report.lines()
+    assert [(c.header, c.old, c.new) for row in report.rows for c in row.changes] == [
+        ("達成情形", "（空白）", "達成")
     ]
