@@ -1,9 +1,9 @@
 """The review workflow: submit, 初核, 複核, return and reopen, each under the row lock."""
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
+from kpitrack.core import writes
 from kpitrack.core.versioning import claim_version
 from performance.permissions import may, require
 
@@ -11,7 +11,6 @@ from ..models import (
     Result,
 )
 from ..selectors import entry_indicators
-from ._common import _require_reason, _save
 from .entry import _check_editable, _check_shortfall, _locked_result
 from .periods import ResultLocked
 from .results import NARRATIVE_FIELDS
@@ -37,7 +36,7 @@ def _transition(result: Result, expected_version: int, action: str, *, to: str |
     return current
 
 
-@transaction.atomic
+@writes.atomic
 def result_submit(*, result: Result, expected_version: int, user, reason: str = "") -> Result:
     """The unit sends a draft (or a fixed returned result) for 初核: every figure entered."""
     current = _locked_result(result)
@@ -55,10 +54,10 @@ def result_submit(*, result: Result, expected_version: int, user, reason: str = 
     narrative = {name: getattr(current, name) for name in NARRATIVE_FIELDS}
     _check_shortfall(entry, current.quarter, figures, narrative)
     current = _transition(current, expected_version, "submit")
-    return _save(current, user=user, reason=reason)
+    return writes.save(current, user=user, reason=reason)
 
 
-@transaction.atomic
+@writes.atomic
 def result_first_approve(
     *, result: Result, expected_version: int, user, reason: str = ""
 ) -> Result:
@@ -69,11 +68,11 @@ def result_first_approve(
     to = None if agency.second_review else Result.State.APPROVED
     current = _transition(current, expected_version, "first_approve", to=to)
     current.review_comment = ""
-    _save(current, user=user, reason=reason)
+    writes.save(current, user=user, reason=reason)
     return current
 
 
-@transaction.atomic
+@writes.atomic
 def result_final_approve(
     *, result: Result, expected_version: int, user, reason: str = ""
 ) -> Result:
@@ -82,11 +81,11 @@ def result_final_approve(
     _require_right(user, "final_approve", current)
     current = _transition(current, expected_version, "final_approve")
     current.review_comment = ""
-    _save(current, user=user, reason=reason)
+    writes.save(current, user=user, reason=reason)
     return current
 
 
-@transaction.atomic
+@writes.atomic
 def result_return(*, result: Result, expected_version: int, user, comment: str) -> Result:
     """初核 (a submitted result) or 複核 (a first-approved one) sends it back with a comment
     that the unit sees until it is approved."""
@@ -99,18 +98,18 @@ def result_return(*, result: Result, expected_version: int, user, comment: str) 
     _require_right(user, action, current)
     current = _transition(current, expected_version, action)
     current.review_comment = comment.strip()
-    return _save(current, user=user, reason=comment)
+    return writes.save(current, user=user, reason=comment)
 
 
-@transaction.atomic
+@writes.atomic
 def result_reopen(*, result: Result, expected_version: int, user, reason: str) -> Result:
     """An administrator reopens an approved or locked result for correction: it goes back to
     the unit as returned, with the reason as the comment."""
     current = _locked_result(result)
     _require_right(user, "reopen", current)
-    _require_reason(reason)
+    writes.require_reason(reason)
     current = _transition(current, expected_version, "reopen")
     current.locked_from = ""
     current.review_comment = reason.strip()
-    _save(current, user=user, reason=reason)
+    writes.save(current, user=user, reason=reason)
     return current
