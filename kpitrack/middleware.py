@@ -19,13 +19,13 @@ from django.utils.translation import gettext as _
 # Only the API's error shape (a module of plain Django): an API caller reads JSON, not a page.
 from kpitrack.api.errors import error as api_error
 from kpitrack.api.errors import refusal_answer
-from kpitrack.core.text import UNUSABLE
+from kpitrack.core.text import has_unusable
 from kpitrack.core.text import shown as _shown
 
 
 def unusable_part(request) -> str | None:
     """The message naming the first part of the request with an unusable character, or None."""
-    if UNUSABLE.search(request.path):
+    if has_unusable(request.path):
         return _("網址含有無法使用的控制字元，請移除後再試一次。")
     # Only form posts are read: other bodies (uploads, JSON) are their parsers' business.
     fields = [request.GET]
@@ -36,7 +36,7 @@ def unusable_part(request) -> str | None:
         fields.append(request.POST)
     for query in fields:
         for name, values in query.lists():
-            if UNUSABLE.search(name) or any(UNUSABLE.search(value) for value in values):
+            if has_unusable(name) or any(map(has_unusable, values)):
                 return _("欄位「%(name)s」含有無法使用的控制字元，請移除後再試一次。") % {
                     "name": _shown(name)
                 }

@@ -173,9 +173,7 @@ def _http_error(request, exc):
     if exc.__cause__ is not None and (answer := refusal_answer(exc.__cause__)) is not None:
         return answer
     if isinstance(exc, AuthenticationError):
-        response = error(_("請先登入。"), 401)
-        response["WWW-Authenticate"] = "Token"
-        return response
+        return refusal_answer(Unauthenticated(""))
     return error(exc.message, exc.status_code)
 
 

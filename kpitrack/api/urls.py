@@ -10,7 +10,7 @@ from django.urls import path, re_path
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from .errors import error
+from .errors import error, refusal_answer
 from .main import api
 
 
@@ -32,7 +32,7 @@ def _json_edges(view):
 
 @csrf_exempt
 def not_found(request, rest=""):
-    return error(_("找不到這個 API 網址。"), 404)
+    return refusal_answer(Http404())
 
 
 def _routes():

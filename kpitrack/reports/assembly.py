@@ -334,10 +334,11 @@ class PerformanceReport(_Titles, _DraftMark):
 
     @property
     def recast_note(self) -> str | None:
-        if not self.recast_from:
+        sources = self.recast_from
+        if not sources:
             return None
         return _("本報告未經機關發布，係依%(sources)s所載內容重編，格式比照施政績效報告。") % {
-            "sources": "、".join(f"「{source}」" for source in self.recast_from)
+            "sources": "、".join(f"「{source}」" for source in sources)
         }
 
     @property

@@ -92,8 +92,7 @@ def push_rows_with_names_cut_off(document) -> bool:
                     continue
                 seen.add(id(row.element))
                 if index and any(_name_cut_off(cell) for cell in row.children):
-                    style = row.element.get("style") or ""
-                    row.element.set("style", f"{style}; break-before: page".lstrip("; "))
+                    _add_style(row.element, "break-before: page")
                     pushed = True
     return pushed
 

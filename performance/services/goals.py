@@ -40,6 +40,6 @@ def strategic_goal_delete(*, goal: StrategicGoal, expected_version: int, user, r
     writes.require_reason(reason)
     current = StrategicGoal.objects.get(pk=goal.pk)
     claim_version(current, expected_version)
-    for indicator in current.indicators.all():
+    for indicator in current.indicators.prefetch_related("results__figures", "inputs", "parts"):
         _delete_indicator_tree(indicator, user=user, reason=reason)
     writes.delete(current, user=user, reason=reason)

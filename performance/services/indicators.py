@@ -167,6 +167,8 @@ def _delete_indicator_tree(indicator: Indicator, *, user, reason: str):
 def indicator_delete(*, indicator: Indicator, expected_version: int, user, reason: str):
     """Deletes the indicator with its inputs, parts, results and figures, every row attributed."""
     writes.require_reason(reason)
-    current = Indicator.objects.get(pk=indicator.pk)
+    current = Indicator.objects.prefetch_related("results__figures", "inputs", "parts").get(
+        pk=indicator.pk
+    )
     claim_version(current, expected_version)
     _delete_indicator_tree(current, user=user, reason=reason)

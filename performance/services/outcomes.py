@@ -64,10 +64,6 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _number(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
-
-
 def _reason(reason: Reason | None):
     if reason is None:
         return None
@@ -125,8 +121,7 @@ def compute(indicator: Indicator, last_year: Indicator | None, policy: Policy) -
     spec = indicator_spec(indicator)
     quarters = quarters_of(indicator)
     previous = previous_inputs(last_year)
-    labels = {i.key: i.label for i in indicator.inputs.all()}
-    labels.update({p.key: p.label for p in indicator.parts.all()})
+    labels = indicator.labels()
     rows = []
     for q in QUARTERS:
         outcome = evaluate(

@@ -118,9 +118,7 @@ def period_update(
     writes.check_fields(dates, PERIOD_DATES)
     current = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
     claim_version(current, expected_version)
-    for name, value in dates.items():
-        setattr(current, name, value)
-    return writes.save(current, user=user, reason=reason)
+    return writes.model_update(current, data=dates, user=user, reason=reason)[0]
 
 
 @writes.atomic

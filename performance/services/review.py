@@ -21,11 +21,11 @@ def _require_right(user, action: str, current: Result) -> None:
     require(may(user, Result.TRANSITIONS[action].right, current.indicator))
 
 
-def _transition(result: Result, expected_version: int, action: str, *, to: str | None = None):
-    """`action` from Result.TRANSITIONS on the locked row: refused unless the result is in one
-    of its starting states; `to` overrides the state it leaves."""
+def _transition(current: Result, expected_version: int, action: str, *, to: str | None = None):
+    """`action` from Result.TRANSITIONS on `current`, which the caller has locked
+    (`_locked_result`): refused unless the result is in one of its starting states; `to`
+    overrides the state it leaves."""
     move = Result.TRANSITIONS[action]
-    current = _locked_result(result)
     if current.state not in move.sources:
         raise ResultLocked(
             _("此成果目前為「%(state)s」，不能執行這個動作。")
