@@ -26,7 +26,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         request.request_id = logs.request_id_for(request.headers.get("X-Request-ID"))
-        if settings.SENTRY_DSN:
+        if settings.SENTRY_ENABLED:
             import sentry_sdk
 
             sentry_sdk.set_tag("request_id", request.request_id)

@@ -277,6 +277,7 @@ EMAIL_SUBJECT_PREFIX = "[kpitrack] "
 MIDDLEWARE.insert(0, "kpitrack.logs.RequestIdMiddleware")  # first: all after it has the id
 AUTH_PASSWORD_VALIDATORS.append({"NAME": "kpitrack.logs.PasswordChangeLog"})
 
+LOGGING_CONFIG = "kpitrack.core.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -315,11 +316,14 @@ if ADMINS:
         "class": "django.utils.log.AdminEmailHandler",
         "level": "ERROR",
         "filters": ["require_debug_false", "request_id"],
+        "formatter": "text",  # the mail's first line names the request id
     }
     LOGGING["loggers"]["django.request"] = {"handlers": ["mail_admins"], "propagate": True}
 
-SENTRY_DSN = _env.get("SENTRY_DSN", "").strip()
-if SENTRY_DSN:
+# Lower case: not a setting, so no error mail or debug page prints the project's key.
+_sentry_dsn = _env.get("SENTRY_DSN", "").strip()
+SENTRY_ENABLED = bool(_sentry_dsn)
+if _sentry_dsn:
     try:
         import sentry_sdk
         from sentry_sdk.integrations.django import DjangoIntegration
@@ -328,14 +332,14 @@ if SENTRY_DSN:
     except ImportError:
         raise ImproperlyConfigured("SENTRY_DSN is set but sentry-sdk is not installed") from None
     try:
-        Dsn(SENTRY_DSN)
+        Dsn(_sentry_dsn)
     except BadDsn as exc:
         # The DSN holds the project's key: named, not printed.
         raise ImproperlyConfigured(
             f"SENTRY_DSN is not a Sentry DSN (https://KEY@HOST/PROJECT): {exc}"
         ) from None
     sentry_sdk.init(
-        dsn=SENTRY_DSN,
+        dsn=_sentry_dsn,
         integrations=[DjangoIntegration()],
         send_default_pii=False,  # no user, address, cookie or body leaves the site
         environment=_env.get("SENTRY_ENVIRONMENT", "production"),

@@ -10,6 +10,7 @@ Security events go to the logger "kpitrack.security", one record each, with `eve
 """
 
 import logging
+import logging.config
 import re
 import uuid
 from contextvars import ContextVar
@@ -25,6 +26,13 @@ _request: ContextVar = ContextVar("kpitrack_request", default=None)
 # An id a proxy or a client sends is kept only if it is short and cannot break a log line.
 _SAFE_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 NO_REQUEST = "-"
+
+
+def configure(config: dict) -> None:
+    """LOGGING_CONFIG: Django's dictConfig, and Python's warnings made records too, so they
+    reach standard error in the same format (one JSON object a line) instead of raw text."""
+    logging.config.dictConfig(config)
+    logging.captureWarnings(True)
 
 
 def request_id_for(incoming: str | None) -> str:
