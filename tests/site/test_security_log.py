@@ -29,7 +29,9 @@ def security(caplog):
 
 def test_a_failed_sign_in_names_the_username_and_address_never_the_password(client, bob, security):
     response = client.post(
-        "/accounts/login/", {"username": "bob", "password": "not-bobs-secret"}, REMOTE_ADDR="10.1.2.3"
+        "/accounts/login/",
+        {"username": "bob", "password": "not-bobs-secret"},
+        REMOTE_ADDR="10.1.2.3",
     )
     assert response.status_code == 200
     [record] = security("login_failed")
