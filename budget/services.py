@@ -15,9 +15,11 @@ Child rows (a policy's goals and their items, a headcount's lines) are given as 
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kpitrack.core import writes
+from kpitrack.core.logs import security_event
 from kpitrack.core.versioning import claim_version
 
 from .models import (
@@ -308,6 +310,7 @@ def membership_create(
         Membership(user=member, agency=agency, unit=unit, role=role), user, why
     )
     _forget_memberships(member)
+    _log_role("role_granted", membership, user, why)
     return membership
 
 
@@ -325,6 +328,21 @@ def _membership_save(membership: Membership, user, why: str) -> Membership:
 def membership_delete(*, membership: Membership, expected_version: int, user, reason: str) -> None:
     _membership_delete(membership, expected_version, user, reason)
     _forget_memberships(membership.user)
+    _log_role("role_withdrawn", membership, user, reason.strip())
+
+
+def _log_role(event: str, membership: Membership, user, why: str) -> None:
+    """The security log's record of a grant or a withdrawal, written once it has committed (the
+    admin's own transaction may still roll it back)."""
+    facts = {
+        "user": user.get_username() if user is not None else "-",
+        "target": membership.user.get_username(),
+        "role": membership.role,
+        "agency": membership.agency.code,
+        "unit": membership.unit.code if membership.unit_id else None,
+        "reason": why,
+    }
+    transaction.on_commit(lambda: security_event(event, **facts))
 
 
 @writes.atomic

@@ -3,10 +3,12 @@ with a clear message."""
 
 import os
 import re
+from email.utils import getaddresses
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -235,3 +237,113 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = _env.get("DEFAULT_FROM_EMAIL", "kpitrack@localhost")
+
+# --- Logs: knowing what happened (issue 15; docs/logging.md) ------------------------------------
+# Every record goes to standard error with the id of the request it belongs to: one JSON object a
+# line for a log collector, or plain text for a person at a terminal. Server errors also mail
+# ADMINS and reach Sentry when those are set. Security events: logger "kpitrack.security".
+LOG_FORMAT = _env.get("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={_env['LOG_FORMAT']!r} must be json or text")
+LOG_LEVEL = _env.get("LOG_LEVEL", "INFO").strip().upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL={_env['LOG_LEVEL']!r} must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
+    )
+
+
+def env_admins(name: str) -> list[tuple[str, str]]:
+    """`Name <address>, address, …` as Django's ADMINS: (name, address) pairs."""
+    raw = _env.get(name, "").strip()
+    if not raw:
+        return []
+    admins = []
+    for display, address in getaddresses([raw]):
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ImproperlyConfigured(
+                f"{name}={raw!r} is not a comma-separated list of e-mail addresses "
+                "(`Name <a@example.org>` or `a@example.org`)"
+            ) from None
+        admins.append((display or address, address))
+    return admins
+
+
+ADMINS = env_admins("ADMINS")
+SERVER_EMAIL = _env.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)  # the sender of error mails
+EMAIL_SUBJECT_PREFIX = "[kpitrack] "
+
+MIDDLEWARE.insert(0, "kpitrack.logs.RequestIdMiddleware")  # first: all after it has the id
+AUTH_PASSWORD_VALIDATORS.append({"NAME": "kpitrack.logs.PasswordChangeLog"})
+
+LOGGING_CONFIG = "kpitrack.core.logs.configure"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "kpitrack.core.logs.RequestIdFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "json": {"()": "kpitrack.core.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        },
+    },
+    # LOG_LEVEL is kpitrack's and Django's; other libraries speak up from warnings on (WeasyPrint
+    # and fontTools narrate every PDF at INFO).
+    "root": {
+        "handlers": ["stderr"],
+        "level": LOG_LEVEL if LOG_LEVEL in ("ERROR", "CRITICAL") else "WARNING",
+    },
+    # Django's loggers print through the root handler, in this format, not their own handlers.
+    "loggers": {
+        "kpitrack": {"level": LOG_LEVEL},
+        "django": {"handlers": [], "level": LOG_LEVEL},
+        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+    },
+}
+if ADMINS:
+    # A server error (page or API) mails its traceback; not with DEBUG on, as Django's default.
+    LOGGING["handlers"]["mail_admins"] = {
+        "class": "django.utils.log.AdminEmailHandler",
+        "level": "ERROR",
+        "filters": ["require_debug_false", "request_id"],
+        "formatter": "text",  # the mail's first line names the request id
+    }
+    LOGGING["loggers"]["django.request"] = {"handlers": ["mail_admins"], "propagate": True}
+
+# Lower case: not a setting, so no error mail or debug page prints the project's key.
+_sentry_dsn = _env.get("SENTRY_DSN", "").strip()
+SENTRY_ENABLED = bool(_sentry_dsn)
+if _sentry_dsn:
+    try:
+        import sentry_sdk
+        from sentry_sdk.integrations.django import DjangoIntegration
+        from sentry_sdk.integrations.logging import ignore_logger
+        from sentry_sdk.utils import BadDsn, Dsn
+    except ImportError:
+        raise ImproperlyConfigured("SENTRY_DSN is set but sentry-sdk is not installed") from None
+    try:
+        Dsn(_sentry_dsn)
+    except BadDsn as exc:
+        # The DSN holds the project's key: named, not printed.
+        raise ImproperlyConfigured(
+            f"SENTRY_DSN is not a Sentry DSN (https://KEY@HOST/PROJECT): {exc}"
+        ) from None
+    sentry_sdk.init(
+        dsn=_sentry_dsn,
+        integrations=[DjangoIntegration()],
+        send_default_pii=False,  # no user, address, cookie or body leaves the site
+        environment=_env.get("SENTRY_ENVIRONMENT", "production"),
+        release=_env.get("SENTRY_RELEASE") or None,
+    )
+    # Security events name users and addresses: they stay in the site's own log.
+    ignore_logger("kpitrack.security")

@@ -6,6 +6,9 @@ from django.views.generic import TemplateView
 from kpitrack import views
 from kpitrack.reports import views as reports
 
+# Logs (issue 15): the 500 page shows the request id its logged traceback carries.
+handler500 = "kpitrack.logs.server_error"
+
 admin.site.site_header = "kpitrack"
 admin.site.site_title = "kpitrack"
 

@@ -7,15 +7,13 @@ This module needs nothing but Django, so the middleware can answer the API's req
 API's shape before any view (or django-ninja) is loaded.
 """
 
-import logging
-
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404, JsonResponse
+from django.utils.log import log_response
 from django.utils.translation import gettext as _
 
+from kpitrack.core.logs import current_request_id
 from kpitrack.core.refusals import Refusal, status_of
-
-logger = logging.getLogger("django.request")
 
 
 def answer(data, status: int = 200) -> JsonResponse:
@@ -81,12 +79,20 @@ def refusal_answer(exc: BaseException) -> JsonResponse | None:
     return error(message or _default_message(status), status)
 
 
+def server_error_answer(request) -> JsonResponse:
+    """The JSON 500, with the request id the logged traceback carries (kpitrack.core.logs), so
+    a caller can quote it."""
+    request_id = getattr(request, "request_id", None) or current_request_id()
+    message = _("伺服器處理時發生錯誤，請稍後再試一次；若持續發生，請通知系統管理者。")
+    return error(message, 500, request_id=request_id)
+
+
 def server_error(request, exc: BaseException) -> JsonResponse:
-    """A bug inside the API: logged as Django logs a 500 (so ADMINS hear of it), answered JSON."""
-    logger.error(
-        "Internal Server Error: %s",
-        request.path,
-        exc_info=(type(exc), exc, exc.__traceback__),
-        extra={"status_code": 500, "request": request},
+    """A bug inside the API: logged once, with its traceback, as Django logs a 500 (so ADMINS
+    and Sentry hear of it), and answered JSON. Django would log the 500 answer again, without
+    the traceback, unless log_response marks it as logged."""
+    response = server_error_answer(request)
+    log_response(
+        "Internal Server Error: %s", request.path, response=response, request=request, exception=exc
     )
-    return error(_("伺服器處理時發生錯誤，請稍後再試一次；若持續發生，請通知系統管理者。"), 500)
+    return response

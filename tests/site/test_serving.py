@@ -5,6 +5,8 @@ from django.core.management import call_command
 from django.test import Client, override_settings
 from django.urls import include, path
 
+from kpitrack.urls import handler500  # noqa: F401  (the site's own, read from the root URLconf)
+
 
 def _boom(request):
     raise RuntimeError("a bug")
