@@ -61,10 +61,31 @@ system-packages:
 
 venv: $(STAMP)
 
+# Every package pinned with its hashes (requirements*.txt, written by `make lock`): pip refuses a
+# file whose hash differs from the locked one, and a package the lock does not name.
 $(STAMP): requirements.txt requirements-dev.txt
 	@[ -x $(PY) ] || python3 -m venv .venv
-	$(PIP) install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PIP) install -q --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	@rm -f .venv/.installed-*; touch $(STAMP)
+
+# Dependency lock (deploy): requirements*.in are edited by hand (pins and reasons);
+# `make lock` writes requirements*.txt from them with every package they pull in, pinned, with
+# the hashes of all its files on PyPI, for any Python from 3.11 (markers say where a package is
+# needed). Versions already locked stay as they are unless an .in file asks for another one;
+# LOCK_ARGS="--upgrade-package NAME" moves one transitive package. uv runs from its own venv.
+UV_VERSION := 0.13.9
+UV_DIR := .tools/uv
+LOCK := $(UV_DIR)/bin/uv pip compile -q --universal --generate-hashes --python-version 3.11 \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+
+.PHONY: lock
+lock: $(UV_DIR)/bin/uv
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-dev.in -o requirements-dev.txt
+
+$(UV_DIR)/bin/uv:
+	python3 -m venv $(UV_DIR)
+	$(UV_DIR)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 
 messages: venv
 	@$(NO_ENV) $(PY) manage.py compilemessages -v 0 --ignore=.venv
