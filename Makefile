@@ -72,10 +72,12 @@ $(STAMP): requirements.txt requirements-dev.txt
 # `make lock` writes requirements*.txt from them with every package they pull in, pinned, with
 # the hashes of all its files on PyPI, for any Python from 3.11 (markers say where a package is
 # needed). Versions already locked stay as they are unless an .in file asks for another one;
-# LOCK_ARGS="--upgrade-package NAME" moves one transitive package. uv runs from its own venv.
+# LOCK_ARGS="--upgrade-package NAME" moves one transitive package. Extras stay in the lock
+# (fonttools[woff]): pip's hash mode refuses a dependency asked for with an extra the lock does
+# not spell. uv runs from its own venv.
 UV_VERSION := 0.13.9
 UV_DIR := .tools/uv
-LOCK := $(UV_DIR)/bin/uv pip compile -q --universal --generate-hashes --python-version 3.11 \
+LOCK := $(UV_DIR)/bin/uv pip compile -q --universal --no-strip-extras --generate-hashes --python-version 3.11 \
 	--custom-compile-command "make lock" $(LOCK_ARGS)
 
 .PHONY: lock
