@@ -102,13 +102,13 @@ def _setting(value):
     "value", ["protected/", "/protected", "/a b/", "/x/?y/", "/../media/", "/%2e%2e/"]
 )
 def test_a_bad_prefix_stops_start_up_naming_the_variable(value):
-    result = _setting(value)
-    assert result.returncode != 0
-    assert "EVIDENCE_ACCEL_REDIRECT" in result.stderr
-    assert "ImproperlyConfigured" in result.stderr
+    answer = _setting(value)
+    assert answer.returncode != 0
+    assert "EVIDENCE_ACCEL_REDIRECT" in answer.stderr
+    assert "ImproperlyConfigured" in answer.stderr
 
 
 def test_a_good_prefix_is_read():
-    result = _setting("/internal/evidence-files/")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "/internal/evidence-files/"
+    answer = _setting("/internal/evidence-files/")
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout.strip() == "/internal/evidence-files/"
