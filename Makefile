@@ -7,6 +7,9 @@ PIP := .venv/bin/pip
 # what the xlsx exports show and print, Java for the HTML validator (vnu-jar).
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
 	poppler-utils gettext chromium libreoffice-calc-nogui openjdk-17-jre-headless
+# Deploy: nginx and openssl run deploy/nginx/kpitrack.conf in front of kpitrack in
+# tests/deploy/test_nginx.py (each test starts its own nginx on free ports).
+SYSTEM_PACKAGES += nginx openssl
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 STAMP := .venv/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
 PORT ?= 8000
