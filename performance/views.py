@@ -190,8 +190,8 @@ def evidence_download(request, pk: int):
     prefix = settings.EVIDENCE_ACCEL_REDIRECT
     if prefix:
         # The proxy sends the file (docs/deploying.md); the headers are the ones FileResponse
-        # would send. The stored name is percent-encoded: nginx decodes it, and a name's suffix
-        # keeps what the uploader typed (CJK, spaces, ? or #).
+        # would send. The stored path is percent-encoded, as nginx expects (it decodes it): a
+        # file restored or moved by hand may carry CJK, spaces, ? or # in its name.
         response = HttpResponse(content_type=evidence.content_type)
         response["Content-Disposition"] = content_disposition_header(True, evidence.original_name)
         response["X-Accel-Redirect"] = prefix + quote(evidence.file.name, safe="/")
