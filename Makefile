@@ -7,6 +7,9 @@ PIP := .venv/bin/pip
 # what the xlsx exports show and print, Java for the HTML validator (vnu-jar).
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
 	poppler-utils gettext chromium libreoffice-calc-nogui openjdk-17-jre-headless
+# Deploy: nginx and openssl run deploy/nginx/kpitrack.conf in front of kpitrack in
+# tests/deploy/test_nginx.py (each test starts its own nginx on free ports).
+SYSTEM_PACKAGES += nginx openssl
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 STAMP := .venv/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
 PORT ?= 8000
@@ -61,10 +64,33 @@ system-packages:
 
 venv: $(STAMP)
 
+# Every package pinned with its hashes (requirements*.txt, written by `make lock`): pip refuses a
+# file whose hash differs from the locked one, and a package the lock does not name.
 $(STAMP): requirements.txt requirements-dev.txt
 	@[ -x $(PY) ] || python3 -m venv .venv
-	$(PIP) install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PIP) install -q --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	@rm -f .venv/.installed-*; touch $(STAMP)
+
+# Dependency lock (deploy): requirements*.in are edited by hand (pins and reasons);
+# `make lock` writes requirements*.txt from them with every package they pull in, pinned, with
+# the hashes of all its files on PyPI, for any Python from 3.11 (markers say where a package is
+# needed). Versions already locked stay as they are unless an .in file asks for another one;
+# LOCK_ARGS="--upgrade-package NAME" moves one transitive package. Extras stay in the lock
+# (fonttools[woff]): pip's hash mode refuses a dependency asked for with an extra the lock does
+# not spell. uv runs from its own venv.
+UV_VERSION := 0.13.9
+UV_DIR := .tools/uv
+LOCK := $(UV_DIR)/bin/uv pip compile -q --universal --no-strip-extras --generate-hashes --python-version 3.11 \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+
+.PHONY: lock
+lock: $(UV_DIR)/bin/uv
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-dev.in -o requirements-dev.txt
+
+$(UV_DIR)/bin/uv:
+	python3 -m venv $(UV_DIR)
+	$(UV_DIR)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 
 messages: venv
 	@$(NO_ENV) $(PY) manage.py compilemessages -v 0 --ignore=.venv

@@ -347,3 +347,17 @@ if _sentry_dsn:
     )
     # Security events name users and addresses: they stay in the site's own log.
     ignore_logger("kpitrack.security")
+
+# Deploy (docs/deploying.md): evidence files sent by the front proxy. When set, the evidence view
+# checks the user's rights as always, then answers with an empty body and
+# `X-Accel-Redirect: <this prefix><the file's path under MEDIA_ROOT>`, and nginx sends the file
+# from an `internal` location (deploy/nginx/kpitrack.conf); the app server's worker is free at
+# once. Unset (the default): the view streams the file itself.
+EVIDENCE_ACCEL_REDIRECT = _env.get("EVIDENCE_ACCEL_REDIRECT", "")
+if EVIDENCE_ACCEL_REDIRECT and not re.fullmatch(
+    r"(/[A-Za-z0-9_-][A-Za-z0-9._-]*)+/", EVIDENCE_ACCEL_REDIRECT
+):
+    raise ImproperlyConfigured(
+        f"EVIDENCE_ACCEL_REDIRECT={EVIDENCE_ACCEL_REDIRECT!r} must be a path that begins and ends "
+        "with / (letters, digits, . _ -), e.g. /protected-evidence/"
+    )
