@@ -18,7 +18,9 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
+from xml.etree.ElementTree import ParseError
 
+from defusedxml import DefusedXmlException
 from django.conf import settings
 from django.core import signing
 from django.utils.translation import gettext as _
@@ -602,6 +604,11 @@ def read(data: bytes, *, name: str = "") -> Parsed:
         payload = _read_signed(book)
         sheet = book.worksheets[0]
         return _read_rows(sheet, payload)
+    except (ParseError, DefusedXmlException):
+        # A read-only workbook parses its sheet while the rows are read, so a damaged or hostile
+        # sheet (an entity bomb: defusedxml refuses it, or expat's own amplification limit does
+        # without it) surfaces here, not at load_workbook.
+        raise Refused([Problem(_("無法讀取這個活頁簿，檔案可能已損壞。"))]) from None
     finally:
         book.close()
 

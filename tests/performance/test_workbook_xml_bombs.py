@@ -2,10 +2,11 @@
 entity bomb in a sheet is refused with a message, and nothing is written or kept.
 
 Without defusedxml, openpyxl opens such a file and expat's own amplification limit stops the
-expansion later, while the rows are read: a 500 instead of this refusal (seen when this test was
-run with defusedxml made unimportable)."""
+expansion later, while the rows are read; the reader turns that into the same refusal (the last
+test runs openpyxl without defusedxml: it answered 500 before)."""
 
 import io
+import os
 import subprocess
 import sys
 import zipfile
@@ -74,3 +75,36 @@ def test_an_entity_bomb_in_a_sheet_is_refused_and_nothing_is_written(
     assert not (tmp_path / "workbook-uploads").exists() or not any(
         (tmp_path / "workbook-uploads").iterdir()
     )
+
+
+@pytest.mark.django_db
+def test_an_entity_bomb_is_refused_even_where_openpyxl_parses_without_defusedxml(
+    client, alice, workflow, tmp_path
+):
+    # openpyxl then parses with the standard library, whose expat stops the expansion only while
+    # the rows are read: that must still be a refusal of the file, not a server error.
+    client.force_login(alice)
+    data = fill(_download(client, workflow), {(workflow.count, COUNT): 150})
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(_with_bomb(data, "xl/worksheets/sheet1.xml", "<v>150</v>"))
+    code = (
+        "import django, sys; django.setup()\n"
+        "import openpyxl.xml; assert openpyxl.xml.DEFUSEDXML is False\n"
+        "from performance.workbook import Refused, read\n"
+        "try:\n"
+        "    read(open(sys.argv[1], 'rb').read(), name='bomb.xlsx')\n"
+        "except Refused as exc:\n"
+        "    print('refused:', *(p.message for p in exc.problems))\n"
+    )
+    env = {
+        **os.environ,
+        "OPENPYXL_DEFUSEDXML": "False",
+        "DJANGO_SETTINGS_MODULE": "kpitrack.settings",
+        "KPITRACK_ENV_FILE": "",
+        "DEBUG": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("refused: 無法讀取這個活頁簿"), result.stdout
