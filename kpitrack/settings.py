@@ -255,7 +255,7 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "kpitrack.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "kpitrack.throttle.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "kpitrack.core.clients.client_address"
 # How many reverse proxies stand in front of the app and append to X-Forwarded-For; 0 (the
 # default): the address is REMOTE_ADDR and X-Forwarded-For is never believed.

@@ -32,7 +32,7 @@ class Unauthenticated(Refusal):
 
 
 class Throttled(Refusal):
-    """Too many failures from this address (kpitrack.lockout): wait `retry_after` seconds."""
+    """Too many failures from this address (kpitrack.throttle): wait `retry_after` seconds."""
 
     status = 429
 
