@@ -47,8 +47,7 @@ class Agency(Versioned):
         _("職務分離"),
         default=True,
         help_text=_(
-            "開啟時，送出成果或給予初核的人不能再複核同一成果；系統管理者仍可複核，"
-            "但會記錄於歷程。"
+            "開啟時，送出成果或給予初核的人不能再複核同一成果；系統管理者仍可複核，但會記錄於歷程。"
         ),
     )
     entry_window_days = models.PositiveSmallIntegerField(

@@ -31,9 +31,9 @@ from ninja.renderers import JSONRenderer
 from ninja.security import APIKeyCookie, APIKeyHeader
 from ninja.utils import check_csrf
 
+from kpitrack import throttle
 from kpitrack.core.refusals import Refusal
 from kpitrack.core.text import has_unusable, shown
-from kpitrack import throttle
 from kpitrack.tokens import TokenRefused, token_for_key
 
 from . import achievements, dashboards, results

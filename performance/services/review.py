@@ -24,12 +24,11 @@ from .entry import _check_editable, _check_shortfall, _locked_result
 from .periods import ResultLocked
 from .results import NARRATIVE_FIELDS
 
-
 security = logging.getLogger("kpitrack.security")
 
 
 class DutiesSeparated(Refusal):
-    """Separation of duties: the submitter or the 初核 approver may not give the same result 複核."""
+    """Separation of duties: who submitted or first-approved a result may not give it 複核."""
 
     status = 403
 

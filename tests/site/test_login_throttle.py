@@ -123,8 +123,7 @@ def test_the_admin_sign_in_is_throttled_too(client, alice):
 def test_a_forged_forwarded_for_header_does_not_escape_the_lock(client, bob):
     """Without trusted proxies the header is the client's own words: not believed."""
     statuses = [
-        _sign_in(client, "wrong", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").status_code
-        for n in range(5)
+        _sign_in(client, "wrong", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").status_code for n in range(5)
     ]
     assert statuses[-1] == 429
     response = _sign_in(client, "bob-password", HTTP_X_FORWARDED_FOR="192.0.2.99")
@@ -142,23 +141,31 @@ def test_behind_a_trusted_proxy_each_client_is_counted_apart(client, bob):
 
 
 @pytest.mark.parametrize(
-    ("count", "meta", "expected"),
+    ("count", "forwarded", "expected"),
     [
-        (0, {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "1.2.3.4"}, "10.0.0.5"),
-        (1, {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "1.2.3.4"}, "1.2.3.4"),
-        (1, {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "9.9.9.9, 1.2.3.4"}, "1.2.3.4"),
-        (2, {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "9.9.9.9, 1.2.3.4, 10.0.0.4"}, "1.2.3.4"),
-        # Fewer entries than proxies, or no address at all: the nearest peer.
-        (2, {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "1.2.3.4"}, "10.0.0.5"),
-        (1, {"REMOTE_ADDR": "10.0.0.5", "HTTP_X_FORWARDED_FOR": "not-an-address"}, "10.0.0.5"),
-        (1, {"REMOTE_ADDR": "10.0.0.5"}, "10.0.0.5"),
-        (0, {"REMOTE_ADDR": "::1"}, "::1"),
+        (0, "1.2.3.4", "10.0.0.5"),
+        (1, "1.2.3.4", "1.2.3.4"),
+        (1, "9.9.9.9, 1.2.3.4", "1.2.3.4"),
+        (2, "9.9.9.9, 1.2.3.4, 10.0.0.4", "1.2.3.4"),
+        # Fewer entries than proxies, a bad entry or none at all: the nearest peer.
+        (2, "1.2.3.4", "10.0.0.5"),
+        (1, "not-an-address", "10.0.0.5"),
+        (1, None, "10.0.0.5"),
     ],
 )
-def test_the_client_address(settings, count, meta, expected):
+def test_the_client_address(settings, count, forwarded, expected):
     settings.TRUSTED_PROXY_COUNT = count
-    request = RequestFactory().get("/", **meta)
-    assert client_address(request) == expected
+    meta = {"REMOTE_ADDR": "10.0.0.5"}
+    if forwarded is not None:
+        meta["HTTP_X_FORWARDED_FOR"] = forwarded
+    assert client_address(RequestFactory().get("/", **meta)) == expected
+
+
+def test_an_ipv6_peer_and_a_bare_request():
+    assert client_address(RequestFactory().get("/", REMOTE_ADDR="::1")) == "::1"
+    request = RequestFactory().get("/")
+    del request.META["REMOTE_ADDR"]
+    assert client_address(request) is None
 
 
 @pytest.mark.parametrize(
