@@ -24,6 +24,7 @@ from performance.services import (
 )
 
 from .cast import Role, member
+from .test_html_valid import _check, _missing
 
 pytestmark = pytest.mark.django_db
 
@@ -197,3 +198,19 @@ def test_the_setting_is_on_for_a_new_agency_and_in_the_admin(client, workflow, a
     client.force_login(alice)
     page = client.get(reverse("admin:budget_agency_change", args=[workflow.agency.pk]))
     assert 'name="separate_review_duties"' in page.content.decode()
+
+
+@pytest.mark.vnu
+@pytest.mark.skipif(bool(_missing()), reason=_missing() or "ready")
+def test_the_note_and_the_lockout_page_are_valid_html(client, workflow, people, bob, tmp_path):
+    _first_approved(workflow, submitter=people["admin"], approver=people["planner"])
+    client.force_login(people["admin"])
+    pages = {"separation-note": _entry(client, workflow)}
+    client.logout()
+    for _ in range(5):
+        locked = client.post("/accounts/login/", {"username": "bob", "password": "wrong"})
+    pages["locked-out"] = locked
+    assert [r.status_code for r in pages.values()] == [200, 429]
+    assert "separation-note" in pages["separation-note"].content.decode()
+    problems = _check({n: r.content.decode() for n, r in pages.items()}, tmp_path)
+    assert problems == [], "\n".join(problems)
