@@ -43,6 +43,13 @@ class Agency(Versioned):
     second_review = models.BooleanField(
         _("需要複核"), default=True, help_text=_("關閉時，初核通過即為核定。")
     )
+    separate_review_duties = models.BooleanField(
+        _("職務分離"),
+        default=True,
+        help_text=_(
+            "開啟時，送出成果或給予初核的人不能再複核同一成果；系統管理者仍可複核，但會記錄於歷程。"
+        ),
+    )
     entry_window_days = models.PositiveSmallIntegerField(
         _("填報期間（日）"),
         default=30,

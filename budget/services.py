@@ -43,6 +43,7 @@ AGENCY_FIELDS = (
     "organisation_intro",
     "leadership",
     "second_review",
+    "separate_review_duties",
     "entry_window_days",
     "review_days",
 )

@@ -18,6 +18,12 @@ class ApiToken(models.Model):
     prefix = models.CharField(_("金鑰開頭"), max_length=12)
     created_at = models.DateTimeField(_("建立時間"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("最後使用時間"), null=True, blank=True)
+    expires_at = models.DateTimeField(
+        _("到期時間"), null=True, blank=True, help_text=_("空白表示不會到期。")
+    )
+    # What the user's password hash was when the key was made (kpitrack.tokens.fingerprint):
+    # once the password changes the two differ and the key opens nothing.
+    password_fingerprint = models.CharField(_("密碼指紋"), max_length=64, default="")
 
     class Meta:
         verbose_name = _("API 金鑰")

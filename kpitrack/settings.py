@@ -3,6 +3,7 @@ with a clear message."""
 
 import os
 import re
+from datetime import timedelta
 from email.utils import getaddresses
 from pathlib import Path
 
@@ -361,3 +362,26 @@ if EVIDENCE_ACCEL_REDIRECT and not re.fullmatch(
         f"EVIDENCE_ACCEL_REDIRECT={EVIDENCE_ACCEL_REDIRECT!r} must be a path that begins and ends "
         "with / (letters, digits, . _ -), e.g. /protected-evidence/"
     )
+# --- Sign-in throttling (django-axes) and API tokens ---------------------------------------------
+# After AXES_FAILURE_LIMIT failed sign-ins for one user name from one address, that pair waits
+# AXES_COOLOFF_MINUTES (counted from its last failure); a bad API token counts against its
+# address the same way (kpitrack/tokens.py). Failures are rows in the database, so every app
+# server sees the same count. docs/security.md says how an administrator unlocks.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out pair before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Last, as axes asks: it turns a request flagged as locked out into the lockout answer.
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "kpitrack.throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "kpitrack.core.clients.client_address"
+# How many reverse proxies stand in front of the app and append to X-Forwarded-For; 0 (the
+# default): the address is REMOTE_ADDR and X-Forwarded-For is never believed.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)

@@ -9,6 +9,10 @@ check below is plain arithmetic on sets, never a query per object. Superusers ma
 - 填報人 (staff) enters the indicators of their unit; 單位主管 (head) enters and submits them.
 - 初核 (planner) and 複核 (director) review every unit of their agency.
 - 管理者 (admin) does all of that in their agency, and manages windows, exceptions and reopening.
+- Separation of duties (an agency's `separate_review_duties`, on by default): whoever submitted
+  a result or approved it at 初核, in the round now waiting for 複核, does not give it 複核
+  (approve or return). A superuser may, and the service records that it did
+  (`final_review_conflict`).
 
 A page asked for something that does not exist answers 404; for something that exists but is
 not the user's, 403 (`require`, and the `access_*` functions that fetch and check in one call).
@@ -27,6 +31,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import FilteredRelation, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from budget.models import Agency, Membership, Unit
 from kpitrack.core.engine.calendar import QUARTERS
@@ -249,7 +254,64 @@ def allowed_actions(user, result: Result | None, indicator: Indicator) -> frozen
         actions.add(VIEW)
     if ENTER in held and state in Result.EDITABLE:
         actions.add(EDIT)
+    if actions & FINAL_REVIEW_ACTIONS and not _everything(user):
+        if final_review_conflict(user, result, indicator) is not None:
+            actions -= FINAL_REVIEW_ACTIONS
     return frozenset(actions)
+
+
+# Separation of duties
+
+FINAL_REVIEW_ACTIONS = frozenset({"final_approve", "final_return"})
+SUBMITTER, FIRST_APPROVER = "submitter", "first_approver"
+
+
+def review_round(result: Result) -> dict[str, int | None]:
+    """Who submitted `result` and who approved it at 初核 in the round now waiting for 複核
+    (user ids, None when unknown), read from its history: newest first, the first-approved
+    rows, then the submitted rows before them; the oldest row of each run is the one that made
+    the move. Rows of a locked quarter are passed over (unlocking restores the state)."""
+    rows = (
+        result.history.exclude(state=Result.State.LOCKED)
+        .order_by("-history_date", "-history_id")
+        .values_list("state", "history_user_id")
+    )
+    found = {SUBMITTER: None, FIRST_APPROVER: None}
+    run = FIRST_APPROVER
+    for state, who in rows:
+        if run == FIRST_APPROVER:
+            if state == Result.State.FIRST_APPROVED:
+                found[FIRST_APPROVER] = who
+                continue
+            run = SUBMITTER
+        if state != Result.State.SUBMITTED:
+            break
+        found[SUBMITTER] = who
+    return found
+
+
+def final_review_conflict(user, result: Result | None, indicator: Indicator) -> str | None:
+    """SUBMITTER or FIRST_APPROVER when separation of duties keeps `user` from giving `result`
+    複核 (superusers included: they may override, and the service records that they did);
+    None otherwise. One query, only for a result waiting for 複核 in an agency that keeps
+    duties apart; needs the indicator's goal and agency."""
+    if result is None or result.state != Result.State.FIRST_APPROVED:
+        return None
+    if not indicator.goal.agency.separate_review_duties or not user.is_authenticated:
+        return None
+    found = review_round(result)
+    if found[FIRST_APPROVER] == user.pk:
+        return FIRST_APPROVER
+    if found[SUBMITTER] == user.pk:
+        return SUBMITTER
+    return None
+
+
+def separation_message(conflict: str) -> str:
+    """Why `conflict` (final_review_conflict) keeps the user from 複核, for the page and API."""
+    if conflict == FIRST_APPROVER:
+        return _("您已初核這筆成果，依職務分離原則不能再複核；請由其他複核人員處理。")
+    return _("這筆成果由您送出，依職務分離原則不能再複核；請由其他複核人員處理。")
 
 
 # Fetch, then check: what a page asks for by its address, in one call.

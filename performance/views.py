@@ -46,6 +46,14 @@ def _stored_figures(result: Result | None) -> dict:
     return {f.key: f.value for f in result.figures.all()} if result else {}
 
 
+def _separation_note(user, result, indicator, actions) -> str | None:
+    """Why a 複核 reviewer is offered no 複核 here (separation of duties), or None."""
+    if "final_approve" in actions or not permissions.may(user, permissions.FINAL_REVIEW, indicator):
+        return None
+    conflict = permissions.final_review_conflict(user, result, indicator)
+    return permissions.separation_message(conflict) if conflict else None
+
+
 def _page(request, indicator, quarter, result, *, form=None, review_form=None, status=200, **extra):
     actions = permissions.allowed_actions(request.user, result, indicator)
     if form is None and permissions.EDIT in actions:
@@ -63,6 +71,7 @@ def _page(request, indicator, quarter, result, *, form=None, review_form=None, s
         or ReviewForm(initial={"version": getattr(result, "version", None)}),
         "evidence_form": EvidenceForm(),
         "actions": actions,
+        "separation_note": _separation_note(request.user, result, indicator, actions),
         "stored_rows": [
             (item, _stored_figures(result).get(item.key)) for item in figure_inputs(indicator)
         ],
@@ -133,6 +142,10 @@ def review(request, indicator: int, quarter: int):
         to=(permissions.FIRST_REVIEW, permissions.FINAL_REVIEW),
     )
     actions = permissions.allowed_actions(request.user, result, indicator)
+    if not actions & permissions.REVIEW_ACTIONS and _separation_note(
+        request.user, result, indicator, actions
+    ):
+        return _page(request, indicator, quarter, result, status=403)  # the page says why
     # A reviewer whose turn it is not (yet, or any more) has nothing to do here either.
     permissions.require(bool(actions & permissions.REVIEW_ACTIONS))
     form = ReviewForm(request.POST)

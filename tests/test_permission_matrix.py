@@ -212,6 +212,9 @@ NAMESPACES: dict[str, list[Row]] = {
         Row("/admin/budget/membership/", get=STAFF_FLAG),
         Row("/admin/performance/result/", get=STAFF_FLAG),
         Row("/admin/budget/membership/add/", get=STAFF_FLAG, post=STAFF_FLAG, data={}),
+        # Sign-in throttling (django-axes): the failures an administrator unlocks.
+        Row("/admin/axes/accessattempt/", get=STAFF_FLAG),
+        Row("/admin/axes/accesslog/", get=STAFF_FLAG),
     ],
 }
 

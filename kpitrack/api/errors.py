@@ -29,6 +29,16 @@ class Unauthenticated(Refusal):
     status = 401
 
 
+class Throttled(Refusal):
+    """Too many failures from this address (kpitrack.throttle): wait `retry_after` seconds."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class TooLarge(Refusal):
     status = 413
 
@@ -74,6 +84,8 @@ def refusal_answer(exc: BaseException) -> JsonResponse | None:
         response = error(exc.message or _default_message(status), status, **extra)
         if status == 401:
             response["WWW-Authenticate"] = "Token"  # how to present oneself (RFC 9110)
+        if status == 429:
+            response["Retry-After"] = str(exc.retry_after)  # seconds (RFC 9110)
         return response
     message = str(exc) if isinstance(exc, (PermissionDenied, Http404)) and exc.args else ""
     return error(message or _default_message(status), status)

@@ -2,7 +2,9 @@
 an error. The endpoints live one module per resource (achievements, results, dashboards).
 
 - Who: `Authorization: Token <key>` (kpitrack.tokens) or the signed-in session, on every
-  endpoint. A key that is sent must be valid: a bad one is 401 even with a session beside it.
+  endpoint. A key that is sent must be valid: a bad one is 401 even with a session beside it,
+  saying why (unknown, expired, revoked by a password change, user deactivated), and counts
+  against the caller's address; too many and the address waits (429, kpitrack.throttle).
 - CSRF: a session is a browser's, so its unsafe requests keep Django's CSRF check; a token is
   never sent by a browser on its own, so token requests need none.
 - Bodies: JSON objects only, at most MAX_BODY_BYTES and MAX_DEPTH levels deep.
@@ -14,6 +16,7 @@ an error. The endpoints live one module per resource (achievements, results, das
 """
 
 import json
+import logging
 import re
 
 from django.conf import settings
@@ -28,9 +31,10 @@ from ninja.renderers import JSONRenderer
 from ninja.security import APIKeyCookie, APIKeyHeader
 from ninja.utils import check_csrf
 
+from kpitrack import throttle
 from kpitrack.core.refusals import Refusal
 from kpitrack.core.text import has_unusable, shown
-from kpitrack.tokens import user_for_token
+from kpitrack.tokens import TokenRefused, token_for_key
 
 from . import achievements, dashboards, results
 from .errors import Invalid, TooLarge, Unauthenticated, error, refusal_answer, server_error
@@ -41,6 +45,7 @@ from .schemas import BODY_MESSAGES
 MAX_BODY_BYTES = 256 * 1024
 MAX_DEPTH = 8
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+security = logging.getLogger("kpitrack.security")
 
 
 class TokenAuth(APIKeyHeader):
@@ -52,12 +57,40 @@ class TokenAuth(APIKeyHeader):
     def authenticate(self, request, key):
         if not key:
             return None  # no key sent: the session may speak
+        if not throttle.token_allowed(request):
+            throttle.token_failed(request)  # a try during the wait counts, as a sign-in's does
+            raise throttle.token_throttled()
         scheme, _sep, value = key.partition(" ")
-        user = user_for_token(value.strip()) if scheme.lower() == "token" and value else None
-        if user is None:
-            raise Unauthenticated(_("API 金鑰無效。"))
-        request.user = user  # so history and anything else reading request.user sees the caller
-        return user
+        try:
+            if scheme.lower() != "token" or not value.strip():
+                raise TokenRefused("unknown", _("API 金鑰無效。"))
+            token = token_for_key(value.strip())
+        except TokenRefused as refused:
+            security.warning(
+                "api_token_refused",
+                extra={
+                    "event": "api_token_refused",
+                    "reason": refused.reason,
+                    "token": refused.token.prefix if refused.token else None,
+                    "address": request.axes_ip_address,
+                    "path": request.path,
+                },
+            )
+            # At the limit axes flags the request and its middleware answers 429 instead.
+            throttle.token_failed(request)
+            raise Unauthenticated(refused.message) from None
+        security.info(
+            "api_token_used",
+            extra={
+                "event": "api_token_used",
+                "user": token.user.get_username(),
+                "token": token.prefix,
+                "address": request.axes_ip_address,
+                "path": request.path,
+            },
+        )
+        request.user = token.user  # so history and anything reading request.user sees the caller
+        return token.user
 
 
 class SessionAuth(APIKeyCookie):

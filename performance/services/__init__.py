@@ -57,6 +57,7 @@ from .results import (
     result_update,
 )
 from .review import (
+    DutiesSeparated,
     result_final_approve,
     result_first_approve,
     result_reopen,
@@ -66,6 +67,7 @@ from .review import (
 
 __all__ = [
     "DraftEntry",
+    "DutiesSeparated",
     "DraftsRefused",
     "GOAL_FIELDS",
     "INDICATOR_FIELDS",

@@ -1,11 +1,20 @@
 """The review workflow: submit, 初核, 複核, return and reopen, each under the row lock."""
 
+import logging
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from kpitrack.core import writes
+from kpitrack.core.refusals import Refusal
 from kpitrack.core.versioning import claim_version
-from performance.permissions import may, require
+from performance.permissions import (
+    FIRST_APPROVER,
+    final_review_conflict,
+    may,
+    require,
+    separation_message,
+)
 
 from ..models import (
     Result,
@@ -14,6 +23,39 @@ from ..selectors import entry_indicators
 from .entry import _check_editable, _check_shortfall, _locked_result
 from .periods import ResultLocked
 from .results import NARRATIVE_FIELDS
+
+security = logging.getLogger("kpitrack.security")
+
+
+class DutiesSeparated(Refusal):
+    """Separation of duties: who submitted or first-approved a result may not give it 複核."""
+
+    status = 403
+
+
+def _check_separation(user, current: Result, reason: str) -> str:
+    """Refuses 複核 to whoever submitted or first-approved `current` (permissions
+    .final_review_conflict); a superuser goes ahead, with the exception in the history's reason
+    and in the security log. Returns the reason to record."""
+    conflict = final_review_conflict(user, current, current.indicator)
+    if conflict is None:
+        return reason
+    if not (user.is_active and user.is_superuser):
+        raise DutiesSeparated(separation_message(conflict))
+    if conflict == FIRST_APPROVER:
+        note = _("職務分離例外：初核者本人複核（系統管理者）")
+    else:
+        note = _("職務分離例外：送出者本人複核（系統管理者）")
+    security.warning(
+        "separation_of_duties_override",
+        extra={
+            "event": "separation_of_duties_override",
+            "user": user.get_username(),
+            "result": current.pk,
+            "duty": conflict,
+        },
+    )
+    return f"{note}；{reason.strip()}" if reason and reason.strip() else note
 
 
 def _require_right(user, action: str, current: Result) -> None:
@@ -76,9 +118,11 @@ def result_first_approve(
 def result_final_approve(
     *, result: Result, expected_version: int, user, reason: str = ""
 ) -> Result:
-    """複核 approves: the figures are final and frozen."""
+    """複核 approves: the figures are final and frozen. Not by whoever submitted the result or
+    approved it at 初核 where the agency keeps duties apart (a superuser may, recorded)."""
     current = _locked_result(result)
     _require_right(user, "final_approve", current)
+    reason = _check_separation(user, current, reason)
     current = _transition(current, expected_version, "final_approve")
     current.review_comment = ""
     writes.save(current, user=user, reason=reason)
@@ -96,9 +140,10 @@ def result_return(*, result: Result, expected_version: int, user, comment: str) 
     # (a result in no reviewer's hands is then refused as not under review).
     action = "final_return" if current.state == Result.State.FIRST_APPROVED else "first_return"
     _require_right(user, action, current)
+    reason = _check_separation(user, current, comment) if action == "final_return" else comment
     current = _transition(current, expected_version, action)
     current.review_comment = comment.strip()
-    return writes.save(current, user=user, reason=comment)
+    return writes.save(current, user=user, reason=reason)
 
 
 @writes.atomic
