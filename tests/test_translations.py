@@ -28,6 +28,7 @@ NOT_SOURCE = {
     ".git",
     ".venv",
     "var",
+    ".tools",  # the Makefile's tools (the HTML checker, uv): not source, and large
     "test-artifacts",
     "staticfiles",
     "__pycache__",
