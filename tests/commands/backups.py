@@ -98,6 +98,20 @@ class Target:
             check=False,
         )
 
+    def restore_each(self, runs: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
+        """tests/commands/restore_each.py: each (archive, options) restored in one process."""
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.commands.restore_each"],
+            input=json.dumps(runs),
+            cwd=ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return [tuple(outcome) for outcome in json.loads(done.stdout)]
+
     def snapshot(self, *, with_api: bool = False) -> dict:
         """tests/commands/snapshot.py of this target, read in another process."""
         args = [sys.executable, "-m", "tests.commands.snapshot"] + (["--api"] if with_api else [])

@@ -154,14 +154,24 @@ def test_a_damaged_or_foreign_archive_is_refused_and_nothing_changes(tmp_path, s
 
     with fresh_target(tmp_path) as target:
         assert target.manage("restore", str(archive)).returncode == 0
+        # The target then moves on from the archive (a row and a file more), so a restore that
+        # went ahead would show.
+        assert target.manage("create_api_token", "alice").returncode == 0
+        (target.media_root / "evidence" / "later.pdf").write_bytes(PDF)
         before = target.snapshot()
+        assert before["tables"]["kpitrack_apitoken"]
         assert before["evidence"] and None not in before["evidence"].values()
-        # Neither a damaged archive, even with --replace, nor a good one into a site that holds
-        # data without it.
-        refused = {name: (path, message, "--replace") for name, (path, message) in variants.items()}
-        refused["not empty, no --replace"] = (archive, "--replace", None)
-        for name, (path, message, option) in refused.items():
-            run = target.manage("restore", str(path), *([option] if option else []))
-            assert (run.returncode, run.stdout) == (1, ""), name
-            assert message in run.stderr and "Traceback" not in run.stderr, (name, run.stderr)
+        # As an operator sees it: exit status 1 and the message, no traceback.
+        run = target.manage("restore", str(variants["a byte changed"][0]), "--replace")
+        assert (run.returncode, run.stdout) == (1, "")
+        assert run.stderr.startswith("CommandError: 備份檔") and "已損壞或不完整" in run.stderr
+        # Neither a damaged or foreign archive, even with --replace, nor a good one into a site
+        # that holds data without it.
+        runs = {name: (str(path), ["--replace"]) for name, (path, _message) in variants.items()}
+        runs["not empty, no --replace"] = (str(archive), [])
+        outcomes = dict(zip(runs, target.restore_each(list(runs.values())), strict=True))
+        messages = {name: message for name, (_path, message) in variants.items()}
+        messages["not empty, no --replace"] = "--replace"
+        for name, (outcome, text) in outcomes.items():
+            assert outcome == "refused" and messages[name] in text, (name, text)
         assert target.snapshot() == before
