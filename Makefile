@@ -7,6 +7,8 @@ PIP := .venv/bin/pip
 # what the xlsx exports show and print, Java for the HTML validator (vnu-jar).
 SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
 	poppler-utils gettext chromium libreoffice-calc-nogui openjdk-17-jre-headless
+# Backups (manage.py backup / restore, README "Backups"): pg_dump and pg_restore on PostgreSQL.
+SYSTEM_PACKAGES += postgresql-client
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 STAMP := .venv/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
 PORT ?= 8000

@@ -90,7 +90,13 @@ def _prune(folder: Path, keep: int) -> list[Path]:
         reverse=True,
     )
     for old in ours[keep:]:
-        old.unlink()
+        try:
+            old.unlink()
+        except OSError as exc:
+            raise BackupError(
+                _("備份已寫入，但無法刪除較舊的備份 %(path)s：%(error)s")
+                % {"path": old, "error": exc.strerror}
+            ) from None
     return ours[keep:]
 
 
