@@ -4,6 +4,7 @@ made and dropped here), and `manage.py` run against it as an operator runs it.""
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -97,6 +98,21 @@ class Target:
             text=True,
             check=False,
         )
+
+    def execute(self, statement: str) -> None:
+        """One SQL statement on the target, from outside kpitrack (as another program might)."""
+        if self.database_url.startswith("sqlite:///"):
+            database = sqlite3.connect(self.database_url.removeprefix("sqlite:///"))
+            try:
+                database.execute(statement)
+                database.commit()
+            finally:
+                database.close()
+            return
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as database:
+            database.execute(statement)
 
     def restore_each(self, runs: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
         """tests/commands/restore_each.py: each (archive, options) restored in one process."""

@@ -137,9 +137,10 @@ TAMPERED = {
 }
 
 
-def test_a_damaged_or_foreign_archive_is_refused_and_nothing_changes(tmp_path, settings):
+def test_only_a_sound_archive_is_restored_and_replace_replaces_everything(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     fill_source(documents=False)
+    source = snapshot.take()
     archive = tmp_path / "site.tar.gz"
     call_command("backup", str(archive))
     data = archive.read_bytes()
@@ -153,14 +154,24 @@ def test_a_damaged_or_foreign_archive_is_refused_and_nothing_changes(tmp_path, s
         variants[name] = (_edited(archive, bad / f"{len(variants)}.tar.gz", change), message)
 
     with fresh_target(tmp_path) as target:
+        # An empty database but a media folder in use: refused, and the database left empty
+        # (the restore below, without --replace, needs it so).
+        stray = target.media_root / "evidence" / "stray.pdf"
+        stray.parent.mkdir(parents=True)
+        stray.write_bytes(PDF)
+        [(outcome, text)] = target.restore_each([(str(archive), [])])
+        assert outcome == "refused" and "媒體資料夾" in text and "--replace" in text, text
+        stray.unlink()
         assert target.manage("restore", str(archive)).returncode == 0
-        # The target then moves on from the archive (a row and a file more), so a restore that
-        # went ahead would show.
+
+        # The target then moves on from the archive (a row, a table and a file more), so a
+        # restore that went ahead would show, and --replace must undo all three.
         assert target.manage("create_api_token", "alice").returncode == 0
+        target.execute("CREATE TABLE added_later (id integer)")
         (target.media_root / "evidence" / "later.pdf").write_bytes(PDF)
         before = target.snapshot()
-        assert before["tables"]["kpitrack_apitoken"]
-        assert before["evidence"] and None not in before["evidence"].values()
+        assert before["tables"]["kpitrack_apitoken"] and "added_later" in before["tables"]
+
         # As an operator sees it: exit status 1 and the message, no traceback.
         run = target.manage("restore", str(variants["a byte changed"][0]), "--replace")
         assert (run.returncode, run.stdout) == (1, "")
@@ -175,3 +186,7 @@ def test_a_damaged_or_foreign_archive_is_refused_and_nothing_changes(tmp_path, s
         for name, (outcome, text) in outcomes.items():
             assert outcome == "refused" and messages[name] in text, (name, text)
         assert target.snapshot() == before
+
+        replaced = target.manage("restore", str(archive), "--replace")
+        assert replaced.returncode == 0, replaced.stderr
+        assert target.snapshot() == source
