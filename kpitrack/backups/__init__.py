@@ -212,7 +212,13 @@ def restore_backup(path: Path, *, replace: bool = False) -> Restored:
         raise BackupError(_("無法還原到記憶體中的 SQLite 資料庫。"))
     staging = _staging_folder(media_root)
     try:
-        manifest = archive.stage(path, staging / "archive")
+        try:
+            manifest = archive.stage(path, staging / "archive")
+        except OSError as exc:  # no room to stage, or the archive cannot be read
+            raise BackupError(
+                _("無法讀取備份檔 %(path)s 或暫存其內容，未變更任何資料：%(error)s")
+                % {"path": path, "error": exc}
+            ) from None
         _check_compatible(connection, manifest, path)
         staged_database = staging / "archive" / databases.member_name(connection)
         databases.check_staged(connection, staged_database)
@@ -232,7 +238,13 @@ def restore_backup(path: Path, *, replace: bool = False) -> Restored:
                 )
         expected = manifest.get("row_counts") or {}
         databases.restore(connection, staged_database, tables=list(expected))
-        archive.move_media(staging / "archive" / MEDIA, media_root, staging / "replaced")
+        try:
+            archive.move_media(staging / "archive" / MEDIA, media_root, staging / "replaced")
+        except OSError as exc:
+            raise BackupError(
+                _("資料庫已還原，但媒體檔案無法放入 %(path)s：%(error)s")
+                % {"path": media_root, "error": exc}
+            ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     found = databases.facts(connection).row_counts
