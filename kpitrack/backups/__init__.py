@@ -68,6 +68,11 @@ def _code_version() -> dict:
 
 
 def _destination(path: Path, now: datetime, *, force: bool, keep: int | None) -> Path:
+    media_root = Path(settings.MEDIA_ROOT).resolve()
+    where = path.resolve() if path.is_dir() else path.parent.resolve()
+    if where == media_root or media_root in where.parents:
+        # Each backup would then hold the ones before it.
+        raise BackupError(_("備份不可寫在媒體資料夾 %(media)s 之內。") % {"media": media_root})
     if path.is_dir():
         return path / f"{PREFIX}{now:%Y%m%dT%H%M%SZ}{SUFFIX}"
     if keep is not None:

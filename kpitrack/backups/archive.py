@@ -6,6 +6,7 @@ only, relative names below `media/` or the two database names, no `..`, no links
 member twice. Everything is staged into a folder first and checked there, so a damaged archive
 is refused before the database or the media folder is touched."""
 
+import gzip
 import hashlib
 import io
 import json
@@ -58,7 +59,11 @@ def write(fileobj, members: list[tuple[str, Path]], manifest: dict) -> dict:
         fileobj=fileobj, mode="w:gz", compresslevel=6, format=tarfile.PAX_FORMAT
     ) as tar:
         for name, path in members:
-            with path.open("rb") as source:
+            try:
+                source = path.open("rb")
+            except FileNotFoundError:
+                continue  # a media file deleted since the folder was listed
+            with source:
                 stat = path.stat()
                 reader = _Hashing(source)
                 # tarfile copies exactly `size` bytes and fails if the file shrank meanwhile.
@@ -123,7 +128,7 @@ def stage(archive: Path, folder: Path) -> dict:
         raise
     except FileNotFoundError:
         raise BackupError(_("找不到備份檔 %(path)s。") % {"path": archive}) from None
-    except (tarfile.TarError, EOFError, zlib.error, UnicodeError) as exc:
+    except (tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error, UnicodeError) as exc:
         raise _damaged(archive, str(exc) or exc.__class__.__name__) from None
     if manifest_data is None:
         raise _damaged(archive, _("缺少 manifest.json。"))

@@ -122,3 +122,14 @@ def test_keep_needs_a_folder(tmp_path, settings):
     with pytest.raises(CommandError, match="資料夾 .* 不存在"):
         call_command("backup", str(tmp_path / "missing" / "site.tar.gz"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_backup_is_never_written_inside_the_media_folder(tmp_path, settings):
+    # Each would hold the ones before it.
+    settings.MEDIA_ROOT = tmp_path / "media"
+    inside = tmp_path / "media" / "backups"
+    inside.mkdir(parents=True)
+    for path in (inside, inside / "site.tar.gz", tmp_path / "media"):
+        with pytest.raises(CommandError, match="不可寫在媒體資料夾"):
+            call_command("backup", str(path))
+    assert list(inside.iterdir()) == []
