@@ -101,6 +101,10 @@ def _outside(members):
     return [*members, (escape, PDF)]
 
 
+def _absolute(members):
+    return [*members, (tarfile.TarInfo("/tmp/kpitrack-absolute.pdf"), PDF)]
+
+
 def _unknown_migration(manifest):
     manifest["migrations"]["performance"].append("9999_from_the_future")
 
@@ -122,6 +126,7 @@ TAMPERED = {
     ),
     "the database changed": (_replace(lambda n: n.startswith("database."), b"forged"), "sha256"),
     "a member outside the folder": (_outside, "不允許的成員"),
+    "an absolute member": (_absolute, "不允許的成員"),
     "a link": (_link, "不允許的成員"),
     "no manifest": (lambda ms: [(i, d) for i, d in ms if i.name != "manifest.json"], "缺少"),
     "a member missing": (
