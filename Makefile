@@ -10,6 +10,8 @@ SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-no
 # Deploy: nginx and openssl run deploy/nginx/kpitrack.conf in front of kpitrack in
 # tests/deploy/test_nginx.py (each test starts its own nginx on free ports).
 SYSTEM_PACKAGES += nginx openssl
+# Backups (manage.py backup / restore, README "Backups"): pg_dump and pg_restore on PostgreSQL.
+SYSTEM_PACKAGES += postgresql-client
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 STAMP := .venv/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
 PORT ?= 8000
