@@ -203,9 +203,7 @@ def exception_withdraw(request, agency: str, year: int, quarter: int, pk: int):
                 messages.success(
                     request, _("已撤回「%(unit)s」的逾期填報例外。") % {"unit": exception.unit.name}
                 )
-                return redirect(
-                    "manage-exceptions", agency=agency.code, year=year, quarter=quarter
-                )
+                return redirect("manage-exceptions", agency=agency.code, year=year, quarter=quarter)
     context = _context(agency, year, quarter, exception=exception, form=form)
     return render(request, "performance/manage/withdraw.html", context, status=status)
 

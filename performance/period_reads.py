@@ -61,9 +61,7 @@ class QuarterRow:
 def quarters_of_year(*, agency: Agency, year: int) -> list[QuarterRow]:
     """The four quarters of `year`: window, deadlines, lock, open exceptions and frozen results.
     Three queries."""
-    stored = {
-        p.quarter: p for p in ReportingPeriod.objects.filter(agency=agency, year=year)
-    }
+    stored = {p.quarter: p for p in ReportingPeriod.objects.filter(agency=agency, year=year)}
     today = timezone.localdate()
     exceptions = dict(
         EntryException.objects.filter(agency=agency, year=year, until__gte=today)
