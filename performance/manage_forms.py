@@ -5,6 +5,7 @@ name."""
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import ReportingPeriod
@@ -109,6 +110,19 @@ class ExceptionForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, *args, units, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units
+
+    def clean_until(self):
+        # An exception that ended before it was granted opens nothing: surely a typo. (The
+        # service takes any date: a past one is what an exception becomes with time.)
+        until = self.cleaned_data["until"]
+        today = timezone.localdate()
+        if until < today:
+            raise ValidationError(
+                _("開放至日期不可早於今天（%(today)s）。"),
+                code="past",
+                params={"today": today.isoformat()},
+            )
+        return until
 
 
 class ReasonForm(ServiceErrorsMixin, forms.Form):

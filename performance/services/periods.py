@@ -114,11 +114,6 @@ def entry_exception_grant(
     writes.require_reason(reason)
     _check_year_quarter(year, quarter)
     today = timezone.localdate()
-    if until < today:
-        raise ValidationError(
-            {"until": _("開放至日期不可早於今天（%(today)s）。") % {"today": today.isoformat()}},
-            code="past",
-        )
     open_one = (
         EntryException.objects.filter(
             agency=agency, unit=unit, year=year, quarter=quarter, until__gte=today
