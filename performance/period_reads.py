@@ -41,9 +41,10 @@ def period_or_default(*, agency: Agency, year: int, quarter: int) -> ReportingPe
     defaults: reading a quarter writes nothing. One query."""
     period = ReportingPeriod.objects.filter(agency=agency, year=year, quarter=quarter).first()
     if period is None:
-        period = ReportingPeriod(
+        return ReportingPeriod(
             agency=agency, year=year, quarter=quarter, **period_defaults(agency, year, quarter)
         )
+    period.agency = agency
     return period
 
 
@@ -62,6 +63,8 @@ def quarters_of_year(*, agency: Agency, year: int) -> list[QuarterRow]:
     """The four quarters of `year`: window, deadlines, lock, open exceptions and frozen results.
     Three queries."""
     stored = {p.quarter: p for p in ReportingPeriod.objects.filter(agency=agency, year=year)}
+    for period in stored.values():
+        period.agency = agency  # read once, by the caller
     today = timezone.localdate()
     exceptions = dict(
         EntryException.objects.filter(agency=agency, year=year, until__gte=today)
@@ -91,8 +94,8 @@ def years_to_manage(*, agency: Agency) -> tuple[list[int], int]:
     page opens on: this year when the agency has goals for it, else its latest year with goals.
     Two queries."""
     this_year = timezone.localdate().year
-    goal_years = set(agency.goals.values_list("year", flat=True).distinct())
-    years = goal_years | set(agency.periods.values_list("year", flat=True).distinct())
+    goal_years = set(agency.goals.order_by().values_list("year", flat=True).distinct())
+    years = goal_years | set(agency.periods.order_by().values_list("year", flat=True).distinct())
     years.add(this_year)
     default = this_year if this_year in goal_years or not goal_years else max(goal_years)
     return sorted(years, reverse=True), default
