@@ -6,6 +6,7 @@ name."""
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from .models import ReportingPeriod
@@ -28,6 +29,10 @@ class ReasonField(forms.CharField):
         )
 
 
+# A message naming its field, translated when shown (the form is built once, at import).
+_named = lazy(lambda message, label: str(message) % {"label": label}, str)
+
+
 class DayField(forms.DateField):
     """A date typed as YYYY-MM-DD (the browser's date picker sends that too)."""
 
@@ -37,9 +42,10 @@ class DayField(forms.DateField):
             input_formats=[DATE_FORMAT],
             widget=forms.DateInput(attrs={"type": "date"}, format=DATE_FORMAT),
             error_messages={
-                "required": _("請填寫「%(label)s」。") % {"label": label},
-                "invalid": _("「%(label)s」必須是日期，格式為 YYYY-MM-DD（例如 2026-04-30）。")
-                % {"label": label},
+                "required": _named(_("請填寫「%(label)s」。"), label),
+                "invalid": _named(
+                    _("「%(label)s」必須是日期，格式為 YYYY-MM-DD（例如 2026-04-30）。"), label
+                ),
             },
             **kwargs,
         )

@@ -3,11 +3,12 @@ entry exceptions, locks, the results an administrator may reopen, and the quarte
 Each in a fixed number of queries, whatever the number of quarters, units or results."""
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from budget.models import Agency, Unit
 from kpitrack.core.engine.calendar import QUARTERS
@@ -158,8 +159,13 @@ def quarter_history(*, agency: Agency, year: int, quarter: int) -> list[HistoryE
         ).select_related("history_user")
     )
     names = dict(Unit.objects.filter(agency=agency).values_list("id", "name"))
+    locked = str(ReportingPeriod._meta.get_field("locked").verbose_name)
+    words = {"True": gettext("已鎖定"), "False": gettext("未鎖定"), "": ""}
     return _newest_first(
-        _entries(periods, ReportingPeriod, PERIOD_HISTORY_FIELDS),
+        [
+            replace(e, old=words[e.old], new=words[e.new]) if e.what == locked else e
+            for e in _entries(periods, ReportingPeriod, PERIOD_HISTORY_FIELDS)
+        ],
         _entries(
             exceptions,
             EntryException,

@@ -297,6 +297,8 @@ def test_locking_and_unlocking_a_quarter(client, workflow, admin, people):
     assert states == {approved.pk: "locked", draft.pk: "locked"}
     page = client.get(_url("manage-lock", workflow)).content.decode()
     assert _url("manage-unlock", workflow) in page and "解除鎖定" in page
+    history = client.get(_url("manage-quarter", workflow)).content.decode()
+    assert "<td>未鎖定</td><td>已鎖定</td><td>年度結算</td>" in history
 
     again = client.post(_url("manage-lock", workflow), {"reason": "再鎖一次"})
     assert again.status_code == 423 and "本季已經鎖定" in _errors_at(again, None)
@@ -431,3 +433,11 @@ def test_the_screens_read_in_english(client, workflow, admin):
     client.cookies["django_language"] = "en"
     page = client.get(_url("manage-lock", workflow), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "What locking means" in page and "Lock this quarter" in page
+    period = workflow.period()
+    response = client.post(
+        _url("manage-quarter", workflow),
+        _window(period, opens_on="soon"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    assert "“Entry opens on” must be a date written YYYY-MM-DD" in response.content.decode()
