@@ -92,6 +92,17 @@ class WindowForm(ServiceErrorsMixin, forms.Form):
 
     DATES = ("opens_on", "closes_on", "first_review_due", "final_review_due")
 
+    def clean(self):
+        data = super().clean()
+        if all(data.get(name) for name in self.DATES):
+            # The model's own order rule, so a missing reason and reversed dates are both
+            # shown at once; the service checks it again when it saves.
+            try:
+                ReportingPeriod(**self.dates()).clean()
+            except ValidationError as exc:
+                self.add_service_errors(exc)
+        return data
+
     def date_fields(self):
         return [self[name] for name in self.DATES]
 

@@ -14,11 +14,10 @@ def _column(label, **kwargs) -> tables.Column:
     return tables.Column(label, attrs={"td": {"data-label": label}}, **kwargs)
 
 
-class _Table(tables.Table):
-    class Meta:
-        orderable = False
-        attrs = {"class": "data work"}
-        template_name = "django_tables2/table.html"
+class _Meta:
+    orderable = False
+    attrs = {"class": "data work"}
+    template_name = "django_tables2/table.html"
 
 
 def _window_state(period, today) -> str:
@@ -31,8 +30,11 @@ def _window_state(period, today) -> str:
     return _("開放填報中")
 
 
-class QuarterTable(_Table):
+class QuarterTable(tables.Table):
     """The four quarters of a year: window, deadlines, lock, open exceptions, frozen results."""
+
+    class Meta(_Meta):
+        pass
 
     quarter = _column(_("季別"), empty_values=())
     window = _column(_("填報期間"), empty_values=())
@@ -74,8 +76,11 @@ class QuarterTable(_Table):
         return _window_state(record.period, self.today)
 
 
-class ExceptionTable(_Table):
+class ExceptionTable(tables.Table):
     """A quarter's entry exceptions, each with its withdrawal."""
+
+    class Meta(_Meta):
+        pass
 
     unit = _column(_("單位"), accessor="unit__name")
     until = _column(_("開放至"))
@@ -114,8 +119,11 @@ class ExceptionTable(_Table):
         )
 
 
-class FrozenResultTable(_Table):
+class FrozenResultTable(tables.Table):
     """A quarter's approved and locked results, each with its reopening."""
+
+    class Meta(_Meta):
+        pass
 
     indicator = _column(_("指標"), accessor="indicator__name")
     unit = _column(_("主辦單位"), accessor="indicator__responsible_unit__name", default="—")

@@ -375,7 +375,12 @@ def test_a_result_is_reopened_only_through_its_own_agency_year_and_quarter(
     nia_result = Result.objects.filter(indicator__goal__agency__code="nia").first()
     url = reverse(
         "manage-reopen",
-        args=[workflow.agency.code, nia_result.indicator.goal.year, nia_result.quarter, nia_result.pk],
+        args=[
+            workflow.agency.code,
+            nia_result.indicator.goal.year,
+            nia_result.quarter,
+            nia_result.pk,
+        ],
     )
     assert client.post(url, {"version": nia_result.version, "reason": "x"}).status_code == 404
     assert Result.objects.get(pk=nia_result.pk).state == nia_result.state
