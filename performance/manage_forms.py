@@ -34,13 +34,18 @@ _named = lazy(lambda message, label: str(message) % {"label": label}, str)
 
 
 class DayField(forms.DateField):
-    """A date typed as YYYY-MM-DD (the browser's date picker sends that too)."""
+    """A date typed as YYYY-MM-DD."""
 
     def __init__(self, *, label, **kwargs):
         super().__init__(
             label=label,
             input_formats=[DATE_FORMAT],
-            widget=forms.DateInput(attrs={"type": "date"}, format=DATE_FORMAT),
+            # Text, not type=date: what was typed comes back as typed beside its message (a date
+            # input may hold only a valid date), and the format reads the same in every browser.
+            widget=forms.DateInput(
+                attrs={"inputmode": "numeric", "placeholder": "YYYY-MM-DD", "maxlength": 10},
+                format=DATE_FORMAT,
+            ),
             error_messages={
                 "required": _named(_("請填寫「%(label)s」。"), label),
                 "invalid": _named(

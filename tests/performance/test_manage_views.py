@@ -142,7 +142,7 @@ def test_a_bad_window_is_refused_at_its_field_and_nothing_changes(
 
 def test_a_stale_window_shows_what_is_stored_now(client, workflow, admin):
     period = workflow.period()
-    stale = _window(period, closes_on=_day(40))
+    stale = _window(period, closes_on=(period.closes_on + timedelta(days=1)).isoformat())
     assert client.post(_url("manage-quarter", workflow), _window(period)).status_code == 302
     response = client.post(_url("manage-quarter", workflow), stale)
     assert response.status_code == 409
