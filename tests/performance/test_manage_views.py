@@ -362,6 +362,16 @@ def test_an_approved_result_is_found_in_the_list_and_reopened_with_a_reason(
     assert again.status_code == 423 and "不能執行這個動作" in _errors_at(again, None)
 
 
+def test_the_result_page_links_its_administrator_to_the_reopening(client, workflow, people):
+    result = _approved(workflow, people["admin"])
+    entry = reverse("result-entry", args=[workflow.count.pk, workflow.quarter])
+    reopen = _url("manage-reopen", workflow, result.pk)
+    client.force_login(people["admin"])
+    assert reopen in client.get(entry).content.decode()
+    client.force_login(people["director"])
+    assert reopen not in client.get(entry).content.decode()
+
+
 def test_a_result_is_reopened_only_through_its_own_agency_year_and_quarter(
     client, workflow, admin, alice
 ):
