@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from budget.models import Agency
 from budget.services import agency_create, unit_create
 from performance.models import EntryException, ReportingPeriod, Result
 from performance.services import (
@@ -263,10 +264,21 @@ def test_an_exception_is_withdrawn_only_through_its_own_quarter_and_agency(
         user=alice,
         reason="第二季",
     )
-    url = _url("manage-exception-withdraw", workflow, other_quarter.pk)  # quarter 1's address
-    assert client.get(url).status_code == 404
-    assert client.post(url, {"reason": "x"}).status_code == 404
-    assert EntryException.objects.filter(pk=other_quarter.pk).exists()
+    nia = Agency.objects.get(code="nia")
+    of_nia = entry_exception_grant(
+        agency=nia,
+        unit=nia.units.first(),
+        year=workflow.year,
+        quarter=workflow.quarter,
+        until=timezone.localdate(),
+        user=alice,
+        reason="他機關",
+    )
+    for exception in (other_quarter, of_nia):
+        url = _url("manage-exception-withdraw", workflow, exception.pk)  # wf's quarter 1
+        assert client.get(url).status_code == 404
+        assert client.post(url, {"reason": "x"}).status_code == 404
+        assert EntryException.objects.filter(pk=exception.pk).exists()
 
 
 # --- locking -----------------------------------------------------------------------------------
