@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
+from kpitrack.core.forms import YearField
+
 from .models import ReportingPeriod
 
 DATE_FORMAT = "%Y-%m-%d"
@@ -158,3 +160,9 @@ class ReopenForm(ServiceErrorsMixin, forms.Form):
 
     version = VersionField()
     reason = ReasonField(label=_("重新開放理由"))
+
+
+class YearForm(forms.Form):
+    """Which year of the agency's quarters the management page lists."""
+
+    year = YearField(label=_("年度"))

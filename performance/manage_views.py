@@ -5,11 +5,10 @@ Thin, as the entry pages: `permissions.access_managed_agency` fetches the agency
 the user is its administrator (404, then 403), the address's year and quarter must exist (404),
 a form reads the request (400 with the message at the field), a service writes with the reason
 and its history row and decides every rule again, and its refusal is the page again with the
-message in one place (`page_refusals`): 400 bad input, 409 somebody changed it since the page
-was loaded, 423 frozen. Nothing is written on any refusal.
+message (`_refused`, the status from kpitrack.core.refusals): 400 bad input, 409 somebody
+changed it since the page was loaded, 423 frozen. Nothing is written on any refusal.
 """
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -19,13 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kpitrack.core.engine.calendar import QUARTERS, is_valid_year
-from kpitrack.core.forms import YearField
 from kpitrack.core.refusals import Refusal, status_of
 from kpitrack.core.versioning import ConcurrentEditError
 from performance import permissions
 
 from . import period_reads, services
-from .manage_forms import ExceptionForm, ReasonForm, ReopenForm, WindowForm
+from .manage_forms import ExceptionForm, ReasonForm, ReopenForm, WindowForm, YearForm
 from .manage_tables import ExceptionTable, FrozenResultTable, QuarterTable
 from .models import EntryException, Result
 from .page_refusals import REFUSALS
@@ -65,10 +63,6 @@ def index(request):
     agencies = list(permissions.agencies_user_manages(request.user).order_by("code"))
     permissions.require(bool(agencies))
     return render(request, "performance/manage/index.html", {"agencies": agencies})
-
-
-class YearForm(forms.Form):
-    year = YearField(label=_("年度"))
 
 
 @login_required
