@@ -39,18 +39,24 @@ def admin(client, people):
     return people["admin"]
 
 
-def _approved(flow, user, indicator=None):
+def _approved(flow, people):
+    """The count indicator's result, entered and submitted by the unit's head, approved by
+    初核 and 複核: each step by its own person."""
     result = result_save_draft(
-        indicator=indicator or flow.count,
+        indicator=flow.count,
         quarter=flow.quarter,
         figures={"value": "120"},
         narrative={},
         expected_version=None,
-        user=user,
+        user=people["head"],
     )
-    result = result_submit(result=result, expected_version=result.version, user=user)
-    result = result_first_approve(result=result, expected_version=result.version, user=user)
-    return result_final_approve(result=result, expected_version=result.version, user=user)
+    result = result_submit(result=result, expected_version=result.version, user=people["head"])
+    result = result_first_approve(
+        result=result, expected_version=result.version, user=people["planner"]
+    )
+    return result_final_approve(
+        result=result, expected_version=result.version, user=people["director"]
+    )
 
 
 def _errors_at(response, field) -> str:
@@ -285,7 +291,7 @@ def test_an_exception_is_withdrawn_only_through_its_own_quarter_and_agency(
 
 
 def test_locking_and_unlocking_a_quarter(client, workflow, admin, people):
-    approved = _approved(workflow, admin)
+    approved = _approved(workflow, people)
     draft = result_save_draft(
         indicator=workflow.ratio,
         quarter=workflow.quarter,
@@ -331,8 +337,8 @@ def test_locking_and_unlocking_a_quarter(client, workflow, admin, people):
     assert stale.status_code == 409 and "本季並未鎖定" in _errors_at(stale, None)
 
 
-def test_unlocking_leaves_a_reopened_result_as_it_is(client, workflow, admin):
-    approved = _approved(workflow, admin)
+def test_unlocking_leaves_a_reopened_result_as_it_is(client, workflow, admin, people):
+    approved = _approved(workflow, people)
     client.post(_url("manage-lock", workflow), {"reason": "年度結算"})
     locked = Result.objects.get(pk=approved.pk)
     reopen = _url("manage-reopen", workflow, locked.pk)
@@ -349,9 +355,9 @@ def test_unlock_takes_no_get(client, workflow, admin):
 
 
 def test_an_approved_result_is_found_in_the_list_and_reopened_with_a_reason(
-    client, workflow, admin
+    client, workflow, admin, people
 ):
-    result = _approved(workflow, admin)
+    result = _approved(workflow, people)
     page = client.get(_url("manage-results", workflow)).content.decode()
     reopen = _url("manage-reopen", workflow, result.pk)
     assert workflow.count.name in page and reopen in page
@@ -375,7 +381,7 @@ def test_an_approved_result_is_found_in_the_list_and_reopened_with_a_reason(
 
 
 def test_the_result_page_links_its_administrator_to_the_reopening(client, workflow, people):
-    result = _approved(workflow, people["admin"])
+    result = _approved(workflow, people)
     entry = reverse("result-entry", args=[workflow.count.pk, workflow.quarter])
     reopen = _url("manage-reopen", workflow, result.pk)
     client.force_login(people["admin"])
@@ -385,9 +391,9 @@ def test_the_result_page_links_its_administrator_to_the_reopening(client, workfl
 
 
 def test_a_result_is_reopened_only_through_its_own_agency_year_and_quarter(
-    client, workflow, admin, alice
+    client, workflow, admin, alice, people
 ):
-    result = _approved(workflow, admin)
+    result = _approved(workflow, people)
     for url in (
         _url("manage-reopen", workflow, result.pk, quarter=2),
         reverse("manage-reopen", args=[workflow.agency.code, workflow.year - 1, 1, result.pk]),
