@@ -108,6 +108,10 @@ def test_a_quarter_nobody_asked_for_shows_the_defaults_and_is_created_on_save(
     form = page.context["form"]
     data = {name: form.initial[name].isoformat() for name in form.DATES}
     earlier = (form.initial["opens_on"] - timedelta(days=6)).isoformat()
+    # A refused save (here a stale version) creates no period either.
+    refused = client.post(url, {**data, "version": 7, "reason": "x"})
+    assert refused.status_code == 409
+    assert not ReportingPeriod.objects.filter(agency=workflow.agency, quarter=3).exists()
     data.update(version=form.initial["version"], reason="第三季提早開放", opens_on=earlier)
     assert client.post(url, data).status_code == 302
     period = ReportingPeriod.objects.get(agency=workflow.agency, year=workflow.year, quarter=3)
