@@ -4,7 +4,6 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from budget.models import Agency
@@ -109,29 +108,10 @@ def entry_exception_grant(
     *, agency: Agency, unit, year: int, quarter: int, until: date, user, reason: str
 ) -> EntryException:
     """Let one unit enter one quarter until `until`, whatever the window says (administrator).
-    A unit has at most one open exception a quarter: to change its date, withdraw it first."""
+    A unit may hold several; the latest date counts."""
     require(can_manage(user, agency))
     writes.require_reason(reason)
     _check_year_quarter(year, quarter)
-    today = timezone.localdate()
-    open_one = (
-        EntryException.objects.filter(
-            agency=agency, unit=unit, year=year, quarter=quarter, until__gte=today
-        )
-        .order_by("-until")
-        .first()
-    )
-    if open_one is not None:
-        raise ValidationError(
-            {
-                "unit": _(
-                    "「%(unit)s」本季已有開放至 %(until)s 的例外；"
-                    "如需更改日期，請先撤回再重新開放。"
-                )
-                % {"unit": unit.name, "until": open_one.until.isoformat()}
-            },
-            code="duplicate",
-        )
     exception = EntryException(
         agency=agency,
         unit=unit,
@@ -146,8 +126,8 @@ def entry_exception_grant(
 
 @writes.atomic
 def entry_exception_withdraw(*, exception: EntryException, user, reason: str) -> None:
-    """Take an exception back (administrator): the unit's entry follows the window again. The
-    row is deleted; its history keeps who granted and who withdrew it, and why."""
+    """Take an exception back (administrator): it opens entry no more. The row is deleted; its
+    history keeps who granted and who withdrew it, and why."""
     require(can_manage(user, exception.agency))
     writes.require_reason(reason)
     current = EntryException.objects.select_for_update().filter(pk=exception.pk).first()

@@ -253,15 +253,6 @@ def test_a_unit_of_another_agency_is_unknown_here(client, workflow, admin, alice
     assert not EntryException.objects.exists()
 
 
-def test_a_second_open_exception_for_the_unit_is_refused(client, workflow, admin):
-    url = _url("manage-exceptions", workflow)
-    assert client.post(url, _grant(workflow)).status_code == 302
-    response = client.post(url, _grant(workflow, until=_day(20)))
-    assert response.status_code == 400
-    assert "本季已有開放至" in _errors_at(response, "unit")
-    assert EntryException.objects.filter(agency=workflow.agency).count() == 1
-
-
 def test_an_exception_is_withdrawn_only_through_its_own_quarter_and_agency(
     client, workflow, admin, alice
 ):

@@ -120,11 +120,3 @@ def test_a_withdrawn_exception_is_in_the_history_and_cannot_be_withdrawn_twice(w
             expected_version=None,
             user=alice,
         )
-
-
-def test_a_unit_has_one_open_exception_a_quarter(workflow, alice):
-    _grant(workflow, alice)
-    with pytest.raises(ValidationError) as excinfo:
-        _grant(workflow, alice)
-    assert "unit" in excinfo.value.message_dict
-    assert EntryException.objects.filter(agency=workflow.agency).count() == 1
