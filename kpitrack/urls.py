@@ -55,6 +55,8 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("workbook/", include("performance.workbook_urls")),
+    # Management screens (管理者): windows, exceptions, locks, reopening (issue 17)
+    path("manage/", include("performance.manage_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -445,17 +445,11 @@ class ResultFigureInline(admin.TabularInline):
 
 
 class ResultForm(ServiceForm):
-    indicator = IndicatorChoiceField(label=_("指標"), queryset=indicator_choices())
-
+    # No state: it moves only through the workflow's services (submit, review, return, lock,
+    # reopen), each with its own checks, on the result's page and the management screens.
     class Meta:
         model = Result
-        fields = ["indicator", "quarter", "state", *services.RESULT_FIELDS]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            # Shown read-only: figures belong to this indicator's inputs.
-            self.fields.pop("indicator", None)
+        fields = list(services.RESULT_FIELDS)
 
 
 @admin.register(Result)
@@ -474,6 +468,14 @@ class ResultAdmin(ServiceAdmin):
     search_fields = ["indicator__name", "indicator__code", "progress", "benefit"]
     list_select_related = ["indicator", "indicator__goal", "owner_unit"]
     inlines = [ResultFigureInline]
+    readonly_fields = [
+        "indicator_label",
+        "quarter",
+        "state_link",
+        "version",
+        "updated_at",
+        "history",
+    ]
 
     @admin.display(description=_("年度"), ordering="indicator__goal__year")
     def year(self, obj):
@@ -483,39 +485,39 @@ class ResultAdmin(ServiceAdmin):
     def history(self, obj):
         return history_table(result_history(result=obj))
 
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return []
-        # Figures belong to the indicator's inputs: a result does not move to another one.
-        return ["indicator_label", "quarter", "version", "updated_at", "history"]
+    @admin.display(description=_("狀態"))
+    def state_link(self, obj):
+        return format_html(
+            '{} <a href="{}">{}</a>',
+            obj.get_state_display(),
+            reverse("result-entry", args=[obj.indicator_id, obj.quarter]),
+            gettext("（狀態請在成果頁面以送出、審核或重新開放變更）"),
+        )
+
+    def has_add_permission(self, request):
+        # A result starts as a draft on the entry page, the workbook or the API, which check
+        # the window and the lock; the admin corrects what exists.
+        return False
 
     def get_fields(self, request, obj=None):
-        editable = ["state", *services.RESULT_FIELDS, *SERVICE_FIELDS]
-        if obj is None:
-            return ["indicator", "quarter", *editable]
-        return ["indicator_label", "quarter", *editable, "version", "updated_at", "history"]
+        return [
+            "indicator_label",
+            "quarter",
+            "state_link",
+            *services.RESULT_FIELDS,
+            *SERVICE_FIELDS,
+            "version",
+            "updated_at",
+            "history",
+        ]
 
     @admin.display(description=_("指標"))
     def indicator_label(self, obj):
         return indicator_label(obj.indicator)
 
-    def get_inline_instances(self, request, obj=None):
-        # Figures are entered against the indicator's inputs, known once the result is saved.
-        return super().get_inline_instances(request, obj) if obj is not None else []
-
     def write(self, request, form, formsets, change):
         data = form.cleaned_data
         fields = {name: data[name] for name in services.RESULT_FIELDS}
-        reason = data["change_reason"]
-        if not change:
-            return services.result_create(
-                indicator=data["indicator"],
-                quarter=data["quarter"],
-                state=data["state"],
-                user=request.user,
-                reason=reason,
-                **fields,
-            )
         result, version = form.instance, data["version_seen"]
         figures, published, delete = {}, {}, []
         for formset in formsets:
@@ -529,28 +531,16 @@ class ResultAdmin(ServiceAdmin):
                 if not row_data.get("DELETE"):
                     figures[row_data["key"]] = row_data["value"]
                     published[row_data["key"]] = row_data["published_rate"]
-        own = [name for name in form.changed_data if name not in (*SERVICE_FIELDS, "state")]
-        if own or figures or delete:
-            result = services.result_update(
-                result=result,
-                expected_version=version,
-                user=request.user,
-                reason=reason,
-                figures=figures,
-                published=published,
-                delete_figures=[key for key in delete if key],
-                **fields,
-            )
-            version = result.version
-        if "state" in form.changed_data:
-            result = services.result_state_set(
-                result=result,
-                state=data["state"],
-                expected_version=version,
-                user=request.user,
-                reason=reason,
-            )
-        return result
+        return services.result_update(
+            result=result,
+            expected_version=version,
+            user=request.user,
+            reason=data["change_reason"],
+            figures=figures,
+            published=published,
+            delete_figures=[key for key in delete if key],
+            **fields,
+        )
 
     def delete(self, request, obj, *, expected_version, reason):
         services.result_delete(

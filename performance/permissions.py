@@ -182,6 +182,29 @@ def can_manage(user, agency: Agency) -> bool:
     return _everything(user) or agency.pk in access(user).agencies(Role.ADMIN)
 
 
+def agencies_user_manages(user):
+    """The agencies whose quarters the user manages (管理者; every agency for a superuser)."""
+    if _everything(user):
+        return Agency.objects.all()
+    return Agency.objects.filter(pk__in=access(user).agencies(Role.ADMIN))
+
+
+def manages_any(user) -> bool:
+    """Whether the menu offers the management screens: arithmetic on the memberships the
+    request has read (or reads once)."""
+    return _everything(user) or bool(access(user).agencies(Role.ADMIN))
+
+
+def access_managed_agency(user, code: str) -> Agency:
+    """The agency of `code` for its management screens: 404 when there is none, 403 when the
+    user is not its administrator."""
+    agency = Agency.objects.filter(code=code).first()
+    if agency is None:
+        raise Http404("agency")
+    require(can_manage(user, agency))
+    return agency
+
+
 def indicators_for_user(user, *, year: int):
     """The indicators of `year` that the user may enter or review."""
     indicators = Indicator.objects.filter(goal__year=year)

@@ -95,6 +95,28 @@ def _work(suffix=""):
     return lambda cast: f"/work/{_submitted(cast).indicator_id}/q1/{suffix}"
 
 
+MANAGERS = ("admin", "superuser")
+_MANAGERS = dict.fromkeys(MANAGERS, 200)
+
+
+def _exception(cast):
+    """The entry exception _submitted grants (nia, 2013 Q1, the cast's unit)."""
+    from performance.models import EntryException
+
+    _submitted(cast)
+    return EntryException.objects.get(agency=cast.agency, unit=cast.unit, year=2013, quarter=1)
+
+
+def _reopen(cast):
+    """The reopening page of an approved FY2012 result of nia (transcribed, approved)."""
+    from performance.models import Result
+
+    result = Result.objects.filter(
+        indicator__goal__agency=cast.agency, indicator__goal__year=2012, state="approved"
+    ).order_by("pk")[0]
+    return f"/manage/nia/2012/q{result.quarter}/results/{result.pk}/reopen/"
+
+
 MATRIX: dict[str, Row] = {
     "home": Row("/", get=expect(302, outsider=200)),  # redirects to the latest year with data
     "achievements": Row("/achievements/?year=2013", get=SIGNED_IN),
@@ -180,6 +202,37 @@ MATRIX: dict[str, Row] = {
         post=expect(403, anonymous=302),  # without a token of one's own upload
         data={},
     ),
+    # Management screens (管理者, performance/manage_urls.py): nia's administrator and the
+    # superuser; an administrator of another agency (outsider) reaches only the list of the
+    # agencies they manage. An empty form is 400 and writes nothing.
+    "manage": Row("/manage/", get=expect(403, anonymous=302, outsider=200, **_MANAGERS)),
+    "manage-agency": Row("/manage/nia/?year=2013", get=only(200, MANAGERS)),
+    "manage-quarter": Row(
+        "/manage/nia/2013/q1/", get=only(200, MANAGERS), post=only(400, MANAGERS), data={}
+    ),
+    "manage-exceptions": Row(
+        "/manage/nia/2013/q1/exceptions/",
+        get=only(200, MANAGERS),
+        post=only(400, MANAGERS),
+        data={},
+    ),
+    "manage-exception-withdraw": Row(
+        lambda cast: f"/manage/nia/2013/q1/exceptions/{_exception(cast).pk}/withdraw/",
+        get=only(200, MANAGERS),
+        post=only(400, MANAGERS),
+        data={},
+    ),
+    "manage-lock": Row(
+        "/manage/nia/2013/q1/lock/", get=only(200, MANAGERS), post=only(400, MANAGERS), data={}
+    ),
+    "manage-unlock": Row(
+        "/manage/nia/2013/q1/unlock/",
+        get=expect(405, anonymous=302),
+        post=only(400, MANAGERS),
+        data={},
+    ),
+    "manage-results": Row("/manage/nia/2012/q4/results/", get=only(200, MANAGERS)),
+    "manage-reopen": Row(_reopen, get=only(200, MANAGERS), post=only(400, MANAGERS), data={}),
     # Dashboards (kpitrack/dashboards/urls.py) and their JSON twins
     "dashboards:index": Row("/dashboards/", get=expect(302)),  # on to the user's first agency
     "dashboards:overview": Row("/dashboards/nia/", get=OF_NIA),

@@ -6,7 +6,7 @@ from django.utils.safestring import mark_safe
 
 from kpitrack.core import formatting
 from kpitrack.reports import wording
-from performance import reasons
+from performance import permissions, reasons
 
 register = template.Library()
 
@@ -44,3 +44,9 @@ def css_string(text):
 
 
 _CSS_UNSAFE = frozenset("\"'\\<>&\n\r\f")
+
+
+# Management screens (管理者): the menu offers them to the agencies' administrators.
+@register.filter
+def manages_any(user) -> bool:
+    return permissions.manages_any(user)

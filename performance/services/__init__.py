@@ -39,8 +39,10 @@ from .periods import (
     ResultLocked,
     WindowClosed,
     entry_exception_grant,
+    entry_exception_withdraw,
     period_get_or_create,
     period_lock,
+    period_unlock,
     period_update,
 )
 from .reminders import (
@@ -80,6 +82,7 @@ __all__ = [
     "ResultLocked",
     "WindowClosed",
     "entry_exception_grant",
+    "entry_exception_withdraw",
     "evidence_add",
     "evidence_delete",
     "indicator_create",
@@ -87,6 +90,7 @@ __all__ = [
     "indicator_update",
     "period_get_or_create",
     "period_lock",
+    "period_unlock",
     "period_update",
     "reminders_send",
     "result_create",

@@ -1,7 +1,6 @@
 """Reporting periods: entry windows, review deadlines, exceptions and locks."""
 
-import calendar
-from datetime import date, timedelta
+from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -11,7 +10,7 @@ from budget.models import Agency
 from kpitrack.core import writes
 from kpitrack.core.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_quarter, is_valid_year
 from kpitrack.core.formatting import roc_year
-from kpitrack.core.refusals import Locked
+from kpitrack.core.refusals import Conflict, Locked
 from kpitrack.core.versioning import attribute, claim_version
 from performance.permissions import (
     can_manage,
@@ -23,6 +22,7 @@ from ..models import (
     ReportingPeriod,
     Result,
 )
+from ..period_reads import period_defaults
 
 # --- the quarterly workflow ------------------------------------------------------------------
 #
@@ -33,6 +33,7 @@ from ..models import (
 #   submitted --return--> returned            first_approved --final_approve--> approved
 #   first_approved --return--> returned       approved/locked --reopen (admin)--> returned
 #   any state --period_lock--> locked (the state it had is kept in locked_from)
+#   locked --period_unlock--> the state kept in locked_from
 #
 # Figures and narrative change only in draft or returned; approved and locked results refuse
 # every change but reopen.
@@ -48,25 +49,6 @@ class WindowClosed(Locked):
     def __init__(self, message: str, *, period: ReportingPeriod):
         super().__init__(message)
         self.period = period
-
-
-def _quarter_end(year: int, quarter: int) -> date:
-    last_month = quarter * 3
-    return date(year, last_month, calendar.monthrange(year, last_month)[1])
-
-
-def _period_defaults(agency: Agency, year: int, quarter: int) -> dict:
-    window = agency.entry_window_days
-    review = agency.review_days
-    opens_on = _quarter_end(year, quarter) + timedelta(days=1)
-    closes_on = opens_on + timedelta(days=window)
-    first_review_due = closes_on + timedelta(days=review)
-    return {
-        "opens_on": opens_on,
-        "closes_on": closes_on,
-        "first_review_due": first_review_due,
-        "final_review_due": first_review_due + timedelta(days=review),
-    }
 
 
 def _check_year_quarter(year, quarter):
@@ -92,7 +74,7 @@ def period_get_or_create(*, agency: Agency, year: int, quarter: int) -> Reportin
     if period is not None:
         return period
     period = ReportingPeriod(
-        agency=agency, year=year, quarter=quarter, **_period_defaults(agency, year, quarter)
+        agency=agency, year=year, quarter=quarter, **period_defaults(agency, year, quarter)
     )
     period.full_clean()
     attribute(period, user=None, reason=_("依機關預設建立"))
@@ -125,7 +107,8 @@ def period_update(
 def entry_exception_grant(
     *, agency: Agency, unit, year: int, quarter: int, until: date, user, reason: str
 ) -> EntryException:
-    """Let one unit enter one quarter until `until`, whatever the window says (administrator)."""
+    """Let one unit enter one quarter until `until`, whatever the window says (administrator).
+    A unit may hold several; the latest date counts."""
     require(can_manage(user, agency))
     writes.require_reason(reason)
     _check_year_quarter(year, quarter)
@@ -139,6 +122,18 @@ def entry_exception_grant(
         granted_by=user,
     )
     return writes.save(exception, user=user, reason=reason)
+
+
+@writes.atomic
+def entry_exception_withdraw(*, exception: EntryException, user, reason: str) -> None:
+    """Take an exception back (administrator): it opens entry no more. The row is deleted; its
+    history keeps who granted and who withdrew it, and why."""
+    require(can_manage(user, exception.agency))
+    writes.require_reason(reason)
+    current = EntryException.objects.select_for_update().filter(pk=exception.pk).first()
+    if current is None:
+        raise ValidationError(_("這項例外已被撤回。"), code="gone")
+    writes.delete(current, user=user, reason=reason)
 
 
 @writes.atomic
@@ -161,6 +156,36 @@ def period_lock(*, period: ReportingPeriod, user, reason: str) -> ReportingPerio
     for result in results.exclude(state=Result.State.LOCKED):
         result.locked_from = result.state
         result.state = Result.State.LOCKED
+        result.version += 1
+        writes.save(result, user=user, reason=reason)
+    return current
+
+
+@writes.atomic
+def period_unlock(*, period: ReportingPeriod, user, reason: str) -> ReportingPeriod:
+    """Undo a lock (administrator): every result the lock froze goes back to the state it was
+    in (a reopened one is left as it is now), and new results may be entered again within the
+    window."""
+    require(can_manage(user, period.agency))
+    writes.require_reason(reason)
+    current = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
+    if not current.locked:
+        # Somebody unlocked it since the page was loaded.
+        raise Conflict(_("本季並未鎖定（可能已由其他管理者解除）。"))
+    current.locked = False
+    current.version += 1
+    writes.save(current, user=user, reason=reason)
+    results = Result.objects.select_for_update().filter(
+        indicator__goal__agency=current.agency,
+        indicator__goal__year=current.year,
+        quarter=current.quarter,
+        state=Result.State.LOCKED,
+    )
+    for result in results:
+        # A result locked without a remembered state (loaded as locked) goes back to the unit,
+        # as a reopened one does, rather than being promoted to a state nobody gave it.
+        result.state = result.locked_from or Result.State.RETURNED
+        result.locked_from = ""
         result.version += 1
         writes.save(result, user=user, reason=reason)
     return current

@@ -150,7 +150,9 @@ def result_figure_delete(
 def result_state_set(
     *, result: Result, state: str, expected_version: int, user, reason: str
 ) -> Result:
-    """An administrator sets a state directly; the review workflow will add its own rules."""
+    """Sets a state directly, with no workflow rule and no permission check: for tests and
+    data set-up only. No page, admin form, API or command calls it; people move a state through
+    the workflow's services (review.py, periods.py)."""
     writes.require_reason(reason)
     if state not in Result.State.values:
         raise ValidationError(

@@ -122,9 +122,9 @@ def test_access_evidence_is_404_when_absent_and_403_when_not_theirs(
 
 # --- the page offers what allowed_actions offers -----------------------------------------------
 
-# The entry page offers every action but reopening (an administrator's, from the admin) and
-# viewing (the page itself).
-NOT_ON_THE_PAGE = {"view", "reopen"}
+# The entry page offers every action but viewing (the page itself); reopening is a link to the
+# administrator's reopening screen (/manage/…/reopen/), where the reason is asked.
+NOT_ON_THE_PAGE = {"view"}
 
 
 def _offered(response) -> set[str]:

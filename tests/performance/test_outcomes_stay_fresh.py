@@ -23,6 +23,7 @@ from performance.services import (
     indicator_delete,
     indicator_update,
     period_lock,
+    period_unlock,
     result_create,
     result_delete,
     result_figure_delete,
@@ -317,6 +318,14 @@ def lock(w, _submitted_result):
     period_lock(period=w.flow.period(), user=w.alice, reason=WHY)
 
 
+def _locked(w):
+    return period_lock(period=w.flow.period(), user=w.alice, reason=WHY)
+
+
+def unlock(w, period):
+    period_unlock(period=period, user=w.alice, reason=WHY)
+
+
 def agency_second_review(w, _first_approved_result):
     _without_second_review(w)  # the first approval becomes final
 
@@ -381,6 +390,7 @@ CASES = {
     "result_return": (_first_approved, return_, False),
     "result_reopen": (None, reopen, True),
     "period_lock": (_submitted, lock, False),
+    "period_unlock": (_locked, unlock, False),
     "agency_update": (_first_approved, agency_second_review, True),
     "achievement_policy_set": (None, policy_set, True),
     "load_folder": (_seeded_figure_changed, loader, True),

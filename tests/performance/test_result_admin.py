@@ -82,55 +82,71 @@ def test_bad_figures_are_refused_with_a_message_not_a_500(client, alice, value):
     assert _result().figures.get(key="value").value == 165
 
 
-def test_an_administrator_changes_the_state_with_a_reason(client, alice):
+def test_the_admin_cannot_set_a_state(client, alice):
+    """State moves only through the workflow's services: a change form that says another
+    state, even with other changes beside it, leaves the state as it was."""
     client.force_login(alice)
     result = _result()
-    data = result_post(result, state="returned", change_reason="數字待確認")
-    assert client.post(_url(result), data).status_code == 302
-    row = _result().history.latest()
-    assert (row.state, row.history_user, row.history_change_reason) == (
-        "returned",
-        alice,
-        "數字待確認",
-    )
+    assert result.state == Result.State.APPROVED
+    for state in ("draft", "returned", "locked"):
+        data = result_post(result, state=state, benefit=f"補充效益{state}", change_reason="更正")
+        assert client.post(_url(result), data).status_code == 302
+        result = _result()
+        assert result.state == Result.State.APPROVED
+        assert result.benefit == f"補充效益{state}"
+        assert not result.history.filter(state=state).exists()
 
 
-def test_indicator_choices_say_whose_and_which_year(client, alice):
+def test_the_state_is_shown_read_only_with_a_link_to_the_result_page(client, alice):
     client.force_login(alice)
-    page = client.get(reverse("admin:performance_result_add")).content.decode()
-    assert "入出國及移民署 民國102年（2013） 外籍專業人士申請核發就業PASS卡" in page
-    assert "入出國及移民署 民國101年（2012） 外籍專業人士申請核發就業PASS卡" in page
-    assert page.index("民國102年（2013）") < page.index("民國101年（2012）")
+    result = _result()
+    page = client.get(_url(result)).content.decode()
+    assert 'name="state"' not in page
+    entry = reverse("result-entry", args=[result.indicator_id, result.quarter])
+    assert f'href="{entry}"' in page
+    assert "已核定" in page
 
 
-def test_a_result_is_added_then_its_figures_entered(client, alice):
+def test_results_are_not_added_in_the_admin(client, alice):
+    """A result starts on the entry page, the workbook or the API, which check the window and
+    the lock: the admin's add form is refused and writes nothing."""
     client.force_login(alice)
     indicator = _result().indicator.__class__.objects.get(code="pass-card", goal__year=2013)
     data = {
         "indicator": indicator.pk,
         "quarter": "1",
-        "state": "draft",
+        "state": "approved",
         "published_basis": "rate",
         "layout": "{}",
-        "change_reason": "",
+        "change_reason": "x",
     }
-    response = client.post(reverse("admin:performance_result_add"), data)
-    assert response.status_code == 302, response.content.decode()
-    result = Result.objects.get(indicator=indicator, quarter=1)
-    data = result_post(
-        result,
-        change_reason="第一季",
-        **{
-            "figures-TOTAL_FORMS": "1",
-            "figures-0-key": "value",
-            "figures-0-value": "40",
-            "figures-0-result": result.pk,
+    assert client.get(reverse("admin:performance_result_add")).status_code == 403
+    assert client.post(reverse("admin:performance_result_add"), data).status_code == 403
+    assert not Result.objects.filter(indicator=indicator, quarter=1).exists()
+    changelist = client.get(reverse("admin:performance_result_changelist")).content.decode()
+    assert reverse("admin:performance_result_add") not in changelist
+
+
+def test_the_changelist_offers_no_way_to_set_a_state(client, alice):
+    client.force_login(alice)
+    result = _result()
+    url = reverse("admin:performance_result_changelist")
+    page = client.get(url).content.decode()
+    assert 'name="action"' not in page and "form-0-state" not in page
+    response = client.post(
+        url,
+        {
+            "action": "delete_selected",
+            "_selected_action": [result.pk],
+            "form-TOTAL_FORMS": "1",
+            "form-INITIAL_FORMS": "1",
+            "form-0-id": result.pk,
+            "form-0-state": "draft",
+            "_save": "1",
         },
     )
-    assert client.post(_url(result), data).status_code == 302
-    assert result.figures.get(key="value").value == 40
-    duplicate = client.post(reverse("admin:performance_result_add"), {**data, "quarter": "1"})
-    assert duplicate.status_code == 200
+    assert response.status_code in (200, 302)
+    assert _result().state == Result.State.APPROVED
 
 
 @pytest.mark.parametrize(
@@ -139,7 +155,6 @@ def test_a_result_is_added_then_its_figures_entered(client, alice):
         {"version_seen": "abc", "change_reason": "x"},
         {"version_seen": "", "change_reason": "x", "benefit": "改"},
         {"figures-0-id": "999999", "change_reason": "x"},
-        {"state": "lost", "change_reason": "x"},
     ],
 )
 def test_malformed_posts_answer_with_the_form_not_a_500(client, alice, overrides):
