@@ -26,13 +26,16 @@ from kpitrack.core.engine.achievement import (
     needs_previous,
     raw_rate,
 )
+from kpitrack.core.engine.milestones import judge, progress_raw_rate
 from kpitrack.core.formatting import figure
 from performance.permissions import indicators_for_user
 
+from .judgements import QuarterJudgement, judgement_of
 from .models import (
     EntryException,
     Indicator,
     IndicatorInput,
+    Milestone,
     ReportingPeriod,
     Result,
     ResultFigure,
@@ -74,6 +77,27 @@ def _spec(method, aggregation, inputs, parts, formula, baseline, part_rate_cap) 
         baseline,
         part_rate_cap,
     )
+
+
+def planned_milestones(
+    *, indicator_ids: Iterable[int], goal_ids=None
+) -> dict[int, dict[str, dict[int, Decimal]]]:
+    """The 分季目標 set for the indicators, by indicator id, part key and quarter (1-3); a
+    quarter not there takes the engine's default. One query, whatever the number. With
+    `goal_ids` (the indicators' goals) they are read by goal and kept by id: see _entry_rows."""
+    ids = set(indicator_ids)
+    rows = Milestone.objects.all()
+    if goal_ids is not None:
+        rows = rows.filter(part__indicator__goal_id__in=list(goal_ids))
+    else:
+        rows = rows.filter(part__indicator_id__in=list(ids))
+    planned: dict[int, dict[str, dict[int, Decimal]]] = {}
+    for indicator_id, key, quarter, value in rows.values_list(
+        "part__indicator_id", "part__key", "quarter", "value"
+    ):
+        if indicator_id in ids:
+            planned.setdefault(indicator_id, {}).setdefault(key, {})[quarter] = value
+    return planned
 
 
 def quarters_of(indicator: Indicator) -> dict[int, dict[str, Decimal | None]]:
@@ -240,6 +264,26 @@ def achievement_preview(
     return entry_indicators(ids=[indicator.pk])[indicator.pk].preview(quarter, figures)
 
 
+def quarter_preview(
+    *, indicator: Indicator, quarter: int, figures: dict[str, Decimal | None]
+) -> tuple[Outcome, QuarterJudgement]:
+    """`achievement_preview` and the quarter's judgement against its milestone (Q1-Q3) or the
+    annual target (Q4), read once."""
+    entry = entry_indicators(ids=[indicator.pk])[indicator.pk]
+    return entry.preview(quarter, figures), entry.judge(quarter, figures)
+
+
+def quarter_judgements(*, ids: Iterable[int], quarter: int) -> dict[int, QuarterJudgement]:
+    """Each indicator of `ids` through `quarter` judged against its milestone (Q1-Q3) or the
+    annual target (Q4), from the figures recorded in any state (a unit's or a reviewer's view
+    before approval; the dashboards read approved figures from the stored outcomes), by id. The
+    queries of `entry_indicators`, whatever the number."""
+    return {
+        pk: entry.judge(quarter, entry.quarters.get(quarter, {}))
+        for pk, entry in entry_indicators(ids=ids).items()
+    }
+
+
 # --- entry -----------------------------------------------------------------------------------
 #
 # Entering figures reads indicators as plain rows rather than model instances: a workbook of a
@@ -273,6 +317,33 @@ class EntryIndicator:
     quarters: dict[int, dict[str, Decimal | None]]
     previous: dict[str, Decimal | None] | None
     policy: Policy
+    planned: dict[str, dict[int, Decimal]]  # 分季目標 set, by part key and quarter
+
+    def judge(self, quarter: int, figures: dict[str, Decimal | None]) -> QuarterJudgement:
+        """The quarter judged against its milestone (Q1-Q3) or the annual target (Q4), with
+        `figures` entered for it."""
+        quarters = {**self.quarters, quarter: dict(figures)}
+        judgement = judge(
+            self.spec,
+            quarters,
+            through_quarter=quarter,
+            planned=self.planned,
+            previous=self.previous,
+            policy=self.policy,
+        )
+        return judgement_of(judgement, self.policy)
+
+    def progress_raw_rate(self, quarter: int, figures: dict[str, Decimal | None]) -> Decimal | None:
+        """`judge(...)`'s unrounded 達成進度, at a fraction of its cost."""
+        quarters = {**self.quarters, quarter: figures}
+        return progress_raw_rate(
+            self.spec,
+            quarters,
+            through_quarter=quarter,
+            planned=self.planned,
+            previous=self.previous,
+            rounding=self.policy.rounding,
+        )
 
     def preview(self, quarter: int, figures: dict[str, Decimal | None]) -> Outcome:
         quarters = {**self.quarters, quarter: dict(figures)}
@@ -355,9 +426,12 @@ def _entry_spec(row) -> Spec:
 
 def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
     """The indicators of `ids` that exist, as entry needs them, in a number of queries that
-    does not grow with their number: five, four more for last year's of the same codes where
-    a method reads last year (growth, formulas), and the policies."""
+    does not grow with their number: six (with their 分季目標), four more for last year's of
+    the same codes where a method reads last year (growth, formulas), and the policies."""
     rows = _entry_rows(Indicator.objects.filter(pk__in=list(ids)))
+    planned = planned_milestones(
+        indicator_ids=rows, goal_ids={row["goal_id"] for row in rows.values()}
+    )
     goals = StrategicGoal.objects.select_related("agency").in_bulk(
         {row["goal_id"] for row in rows.values()}
     )
@@ -399,6 +473,7 @@ def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
             row["quarters"],
             previous.get((goal.agency_id, row["code"])),
             policies[goal.agency_id, goal.year],
+            planned.get(pk, {}),
         )
     return answer
 
@@ -498,8 +573,8 @@ def indicators_to_enter(
 
 
 def falls_short(raw_rate: Decimal | None) -> bool:
-    """A rate (unrounded) that does not reach the target: 未達成原因 and 改善措施 are then
-    required."""
+    """A rate (unrounded) below 100%: for the quarter's 達成進度 (against its milestone through
+    Q3, the target at Q4), 未達成原因 and 改善措施 are then required on submit."""
     return raw_rate is not None and raw_rate < HUNDRED
 
 
@@ -742,6 +817,8 @@ class WorkRow:
     last_figures: tuple[tuple[str, Decimal | None], ...]  # (label, value) of the latest entry
     deadline: date | None
     days_left: int | None  # negative once the deadline has passed
+    # The quarter's figures (any state) against its milestone (Q4: the target); None: none yet.
+    judgement: QuarterJudgement | None = None
 
     @property
     def overdue(self) -> int:
@@ -777,7 +854,8 @@ def my_work(*, user, year: int, quarter: int) -> MyWork:
 
     Ten queries, whatever the number of indicators: the user's memberships, the indicators
     (with goal, agency and unit), their inputs, parts, results up to the quarter and their
-    figures, the quarter's periods and entry exceptions."""
+    figures, the quarter's periods and entry exceptions; and the quarter's judgements against
+    its milestones (`quarter_judgements`) for the indicators entered this quarter."""
     results = (
         Result.objects.filter(quarter__lte=quarter)
         .order_by("quarter")
@@ -804,6 +882,8 @@ def my_work(*, user, year: int, quarter: int) -> MyWork:
         exceptions[exception.unit_id] = max(known, exception.until) if known else exception.until
     today = timezone.localdate()
     labels = dict(Result.State.choices)
+    entered_now = [i.pk for i in indicators if any(r.quarter == quarter for r in i.results.all())]
+    judgements = quarter_judgements(ids=entered_now, quarter=quarter) if entered_now else {}
     rows = []
     for indicator in indicators:
         entered = list(indicator.results.all())
@@ -823,6 +903,7 @@ def my_work(*, user, year: int, quarter: int) -> MyWork:
                 else (),
                 deadline=deadline,
                 days_left=(deadline - today).days if deadline else None,
+                judgement=judgements.get(indicator.pk),
             )
         )
     tally = {state: 0 for state in [None, *Result.State.values]}

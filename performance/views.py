@@ -30,11 +30,15 @@ from .reasons import reason_message
 
 
 def _outcome_context(indicator: Indicator, quarter: int, figures) -> dict:
-    outcome = selectors.achievement_preview(indicator=indicator, quarter=quarter, figures=figures)
+    outcome, judgement = selectors.quarter_preview(
+        indicator=indicator, quarter=quarter, figures=figures
+    )
     return {
         "outcome": outcome,
+        "judgement": judgement,
         "outcome_reason": reason_message(outcome.reason, indicator.labels()),
-        "short": selectors.falls_short(outcome.raw_rate),
+        # Behind the quarter's milestone (Q4: short of the target): explained on submit.
+        "short": judgement.behind,
     }
 
 

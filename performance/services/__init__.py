@@ -34,6 +34,11 @@ from .indicators import (
     indicator_update,
     target_part_revise,
 )
+from .milestones import (
+    MilestoneChange,
+    milestone_set,
+    milestones_set,
+)
 from .periods import (
     PERIOD_DATES,
     ResultLocked,
@@ -70,6 +75,7 @@ __all__ = [
     "GOAL_FIELDS",
     "INDICATOR_FIELDS",
     "INPUT_FIELDS",
+    "MilestoneChange",
     "NARRATIVE_FIELDS",
     "PART_FIELDS",
     "PERIOD_DATES",
@@ -83,6 +89,8 @@ __all__ = [
     "indicator_create",
     "indicator_delete",
     "indicator_update",
+    "milestone_set",
+    "milestones_set",
     "period_get_or_create",
     "period_lock",
     "period_update",

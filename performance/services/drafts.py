@@ -23,7 +23,7 @@ from ..models import (
     ResultFigure,
 )
 from ..selectors import entry_indicators, quarter_results
-from .entry import _check_editable, _check_shortfall, _clean_figures, _Quarter
+from .entry import _check_editable, _clean_figures, _Quarter
 from .periods import ResultLocked, WindowClosed
 from .results import NARRATIVE_FIELDS
 
@@ -82,8 +82,9 @@ def _current(row: dict | None) -> Result | None:
 
 
 def _draft(entry: DraftEntry, indicator, stored, recorded, shared: _Quarter, *, user) -> _Draft:
-    """One entry through every check but the shortfall, in the order a single save has always
-    made them; raises the first refusal."""
+    """One entry through every check, in the order a single save has always made them; raises
+    the first refusal. A draft always saves however far behind its figures are: the
+    explanation of a shortfall is required on submit (services.review)."""
     if indicator is None:
         raise ValidationError(_("這個指標已不存在。"), code="missing")
     require(can_enter(user, indicator))
@@ -161,8 +162,6 @@ def results_save_drafts(
                 shared,
                 user=user,
             )
-            figures = {key: value for key, (_pk, value, _published) in draft.recorded.items()}
-            _check_shortfall(indicator, quarter, {**figures, **draft.values}, draft.row)
         except _REFUSALS as exc:
             refusals[index] = exc
         else:
