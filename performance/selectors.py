@@ -204,6 +204,28 @@ def indicators_for_years(
     return list(queryset)
 
 
+def _year_indicators(*, year, agency, agencies, include_unapproved):
+    """The indicators of `year` with last year's inputs and the policy: (indicator, previous,
+    policy) each."""
+    indicators = indicators_for_years(
+        years=[year - 1, year],
+        agency=agency,
+        agencies=agencies,
+        include_unapproved=include_unapproved,
+    )
+    previous_by_code = {
+        (i.goal.agency_id, i.code): i for i in indicators if i.goal.year == year - 1
+    }
+    policies = achievement_policies(
+        pairs={(i.goal.agency_id, year) for i in indicators if i.goal.year == year}
+    )
+    for indicator in indicators:
+        if indicator.goal.year != year:
+            continue
+        previous = previous_inputs(previous_by_code.get((indicator.goal.agency_id, indicator.code)))
+        yield indicator, previous, policies[indicator.goal.agency_id, year]
+
+
 def achievements_for_year(
     *,
     year: int,
@@ -217,27 +239,12 @@ def achievements_for_year(
     Only approved results count unless `include_unapproved`; each row's `state` then says which
     state the quarter's result is in.
     """
-    indicators = indicators_for_years(
-        years=[year - 1, year],
-        agency=agency,
-        agencies=agencies,
-        include_unapproved=include_unapproved,
-    )
-    previous_by_code = {
-        (i.goal.agency_id, i.code): i for i in indicators if i.goal.year == year - 1
-    }
-    policies = achievement_policies(
-        pairs={(i.goal.agency_id, year) for i in indicators if i.goal.year == year}
-    )
     rows = []
-    for indicator in indicators:
-        if indicator.goal.year != year:
-            continue
-        policy: Policy = policies[indicator.goal.agency_id, year]
-        spec = indicator_spec(indicator)
-        previous = previous_inputs(previous_by_code.get((indicator.goal.agency_id, indicator.code)))
+    for indicator, previous, policy in _year_indicators(
+        year=year, agency=agency, agencies=agencies, include_unapproved=include_unapproved
+    ):
         outcome = evaluate(
-            spec,
+            indicator_spec(indicator),
             quarters_of(indicator),
             through_quarter=through_quarter,
             previous=previous,
@@ -245,6 +252,38 @@ def achievements_for_year(
         )
         rows.append(achievement_of(indicator, outcome, through_quarter, previous is not None))
     return rows
+
+
+def judgements_for_year(
+    *,
+    year: int,
+    through_quarter: int,
+    agency=None,
+    agencies=None,
+    include_unapproved: bool = False,
+) -> dict[int, QuarterJudgement]:
+    """Every indicator of `year` through `through_quarter` judged against its milestone (Q1-Q3)
+    or the annual target (Q4), by indicator id: what `achievements_for_year` evaluates, with the
+    quarter's 分季目標. Only approved results count unless `include_unapproved`. The queries of
+    `achievements_for_year` and one more."""
+    rows = list(
+        _year_indicators(
+            year=year, agency=agency, agencies=agencies, include_unapproved=include_unapproved
+        )
+    )
+    planned = planned_milestones(indicator_ids=[indicator.pk for indicator, _p, _q in rows])
+    answer = {}
+    for indicator, previous, policy in rows:
+        judgement = judge(
+            indicator_spec(indicator),
+            quarters_of(indicator),
+            through_quarter=through_quarter,
+            planned=planned.get(indicator.pk),
+            previous=previous,
+            policy=policy,
+        )
+        answer[indicator.pk] = judgement_of(judgement, policy)
+    return answer
 
 
 def previous_inputs(last_year: Indicator | None) -> dict[str, Decimal | None] | None:

@@ -76,8 +76,8 @@ def judgement_to_dict(j: QuarterJudgement) -> dict:
             {
                 "key": p.key,
                 "label": p.label,
-                "target": exact(p.target),
-                "milestone": exact(p.milestone),
+                "target": plain(p.target),
+                "milestone": plain(p.milestone),
                 "default": p.default,
                 "value": exact(p.value),
                 "progress": exact(p.progress),
