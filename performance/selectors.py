@@ -356,7 +356,13 @@ class EntryIndicator:
     quarters: dict[int, dict[str, Decimal | None]]
     previous: dict[str, Decimal | None] | None
     policy: Policy
-    planned: dict[str, dict[int, Decimal]]  # 分季目標 set, by part key and quarter
+    # 分季目標 set, by part key and quarter; None when read without them (saving drafts).
+    planned: dict[str, dict[int, Decimal]] | None
+
+    def _planned(self) -> dict[str, dict[int, Decimal]]:
+        if self.planned is None:
+            raise RuntimeError("read with entry_indicators(..., milestones=False)")
+        return self.planned
 
     def judge(self, quarter: int, figures: dict[str, Decimal | None]) -> QuarterJudgement:
         """The quarter judged against its milestone (Q1-Q3) or the annual target (Q4), with
@@ -366,7 +372,7 @@ class EntryIndicator:
             self.spec,
             quarters,
             through_quarter=quarter,
-            planned=self.planned,
+            planned=self._planned(),
             previous=self.previous,
             policy=self.policy,
         )
@@ -379,7 +385,7 @@ class EntryIndicator:
             self.spec,
             quarters,
             through_quarter=quarter,
-            planned=self.planned,
+            planned=self._planned(),
             previous=self.previous,
             rounding=self.policy.rounding,
         )
@@ -463,14 +469,17 @@ def _entry_spec(row) -> Spec:
     )
 
 
-def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
+def entry_indicators(*, ids, milestones: bool = True) -> dict[int, EntryIndicator]:
     """The indicators of `ids` that exist, as entry needs them, in a number of queries that
-    does not grow with their number: six (with their 分季目標), four more for last year's of
-    the same codes where a method reads last year (growth, formulas), and the policies."""
+    does not grow with their number: six (five without their 分季目標: `milestones=False`,
+    for saving drafts, which judge nothing), four more for last year's of the same codes where a
+    method reads last year (growth, formulas), and the policies."""
     rows = _entry_rows(Indicator.objects.filter(pk__in=list(ids)))
-    planned = planned_milestones(
-        indicator_ids=rows, goal_ids={row["goal_id"] for row in rows.values()}
-    )
+    planned = None
+    if milestones:
+        planned = planned_milestones(
+            indicator_ids=rows, goal_ids={row["goal_id"] for row in rows.values()}
+        )
     goals = StrategicGoal.objects.select_related("agency").in_bulk(
         {row["goal_id"] for row in rows.values()}
     )
@@ -512,7 +521,7 @@ def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
             row["quarters"],
             previous.get((goal.agency_id, row["code"])),
             policies[goal.agency_id, goal.year],
-            planned.get(pk, {}),
+            None if planned is None else planned.get(pk, {}),
         )
     return answer
 

@@ -142,7 +142,8 @@ def results_save_drafts(
     while this ran (the database's uniqueness refuses the whole batch).
     """
     ids = [entry.indicator_id for entry in entries]
-    indicators = entry_indicators(ids=ids)
+    # A draft always saves: nothing here judges the figures against a milestone.
+    indicators = entry_indicators(ids=ids, milestones=False)
     stored, recorded = _stored_results(indicators, quarter)
     shared = _Quarter(quarter)
     drafts: dict[int, _Draft] = {}
