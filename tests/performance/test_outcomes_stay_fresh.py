@@ -340,9 +340,7 @@ def policy_set(w):
 
 def milestone_set_q1(w):
     # 50 of 100 at Q1 is 200% of the default milestone 25, and 50% of a planned 100.
-    milestone_set(
-        indicator=w.flow.count, quarter=1, value=Decimal("100"), user=w.alice, reason=WHY
-    )
+    milestone_set(indicator=w.flow.count, quarter=1, value=Decimal("100"), user=w.alice, reason=WHY)
 
 
 def milestone_removed(w):
