@@ -157,7 +157,9 @@ def test_bad_input_is_refused_with_its_reason_and_nothing_written(
 
 def test_a_reason_is_required(workflow, alice):
     with pytest.raises(ValidationError) as excinfo:
-        milestone_set(indicator=workflow.count, quarter=1, value=Decimal("1"), user=alice, reason="")
+        milestone_set(
+            indicator=workflow.count, quarter=1, value=Decimal("1"), user=alice, reason=""
+        )
     assert "修改理由" in _errors(excinfo)["reason"]
 
 
