@@ -37,6 +37,7 @@ from .indicators import (
 from .milestones import (
     MilestoneChange,
     milestone_set,
+    milestones_load,
     milestones_set,
 )
 from .periods import (
@@ -90,6 +91,7 @@ __all__ = [
     "indicator_delete",
     "indicator_update",
     "milestone_set",
+    "milestones_load",
     "milestones_set",
     "period_get_or_create",
     "period_lock",

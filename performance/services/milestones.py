@@ -72,15 +72,9 @@ def _check(quarter, value) -> None:
         raise ValidationError({"value": _("預定進度不可為負數。")}, code="negative")
 
 
-@writes.atomic
-def milestones_set(*, changes: Iterable[MilestoneChange], user, reason: str) -> int:
-    """Set (or, with value None, remove) planned values, all or none; the number of rows
-    written. Raises PermissionDenied unless the user may plan every indicator's agency, and
-    ValidationError for a quarter outside 1-3, a value that is no figure or below zero, or a
-    part the indicator does not have. A change to the value already stored writes nothing.
-    Three queries and the writes, whatever the number of changes."""
-    reason = writes.require_reason(reason)
-    changes = list(changes)
+def _write(changes: list[MilestoneChange], *, user, reason: str, check=None) -> int:
+    """The changes written, all or none (the caller's transaction); `check(indicator)` first
+    for each. Three queries and the writes, whatever the number of changes."""
     indicators = Indicator.objects.select_related("goal__agency").in_bulk(
         {c.indicator_id for c in changes}
     )
@@ -100,7 +94,8 @@ def milestones_set(*, changes: Iterable[MilestoneChange], user, reason: str) -> 
         indicator = indicators.get(change.indicator_id)
         if indicator is None:
             raise ValidationError(_("這個指標已不存在。"), code="missing")
-        require(can_plan(user, indicator.goal.agency))
+        if check is not None:
+            check(indicator)
         _check(change.quarter, change.value)
         part = _part(indicator, parts.get(indicator.pk, []), change.part)
         row = stored.get((part.pk, change.quarter))
@@ -118,6 +113,36 @@ def milestones_set(*, changes: Iterable[MilestoneChange], user, reason: str) -> 
         writes.save(row, user=user, reason=reason)
         written += 1
     return written
+
+
+@writes.atomic
+def milestones_set(*, changes: Iterable[MilestoneChange], user, reason: str) -> int:
+    """Set (or, with value None, remove) planned values for `user`, all or none; the number of
+    rows written. Raises PermissionDenied unless the user may plan every indicator's agency
+    (`permissions.can_plan`), and ValidationError for a quarter outside 1-3, a value that is
+    no figure or below zero, or a part the indicator does not have. A change to the value
+    already stored writes nothing."""
+    reason = writes.require_reason(reason)
+    return _write(
+        list(changes),
+        user=user,
+        reason=reason,
+        check=lambda indicator: require(can_plan(user, indicator.goal.agency)),
+    )
+
+
+@writes.atomic
+def milestones_load(*, indicator: Indicator, planned: dict, user, reason: str) -> int:
+    """Make the planned values of the parts named in `planned` (part key -> {quarter: value})
+    exactly those given: a quarter left out goes back to its default. What the source
+    documents say (`kpitrack.sources`), loaded by the operator: like `indicator_update`, no
+    person's role is checked here. Parts not named keep theirs. The number of rows written."""
+    changes = [
+        MilestoneChange(indicator.pk, quarter, (planned[key] or {}).get(quarter), key)
+        for key in planned
+        for quarter in PLANNED_QUARTERS
+    ]
+    return _write(changes, user=user, reason=reason)
 
 
 def milestone_set(
