@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from budget.selectors import achievement_policies
@@ -26,7 +27,12 @@ from kpitrack.core.engine.achievement import (
     needs_previous,
     raw_rate,
 )
-from kpitrack.core.engine.milestones import judge, progress_raw_rate
+from kpitrack.core.engine.milestones import (
+    PLANNED_QUARTERS,
+    default_milestone,
+    judge,
+    progress_raw_rate,
+)
 from kpitrack.core.formatting import figure
 from performance.permissions import indicators_for_user
 
@@ -98,6 +104,42 @@ def planned_milestones(
         if indicator_id in ids:
             planned.setdefault(indicator_id, {}).setdefault(key, {})[quarter] = value
     return planned
+
+
+@dataclass(frozen=True)
+class PlannedQuarter:
+    """A part's milestone through one quarter as the milestones page shows it: the value the
+    planning office set (None: none) and the default that holds without one."""
+
+    quarter: int
+    planned: Decimal | None
+    default: Decimal | None
+
+
+def milestone_plan(*, indicator: Indicator) -> list[tuple[TargetPart, list[PlannedQuarter]]]:
+    """Each target part of the indicator (prefetched `parts`) with its quarters 1-3: the
+    planned value and the default. Two queries (the planned values and the policy, whose
+    rounding the default's follows)."""
+    planned = planned_milestones(indicator_ids=[indicator.pk]).get(indicator.pk, {})
+    policy = achievement_policies(pairs={(indicator.goal.agency_id, indicator.goal.year)})[
+        indicator.goal.agency_id, indicator.goal.year
+    ]
+    return [
+        (
+            part,
+            [
+                PlannedQuarter(
+                    q,
+                    planned.get(part.key, {}).get(q),
+                    default_milestone(
+                        indicator.method, indicator.aggregation, part.value, q, policy.rounding
+                    ),
+                )
+                for q in PLANNED_QUARTERS
+            ],
+        )
+        for part in indicator.parts.all()
+    ]
 
 
 def quarters_of(indicator: Indicator) -> dict[int, dict[str, Decimal | None]]:
@@ -848,6 +890,22 @@ def indicator_history(*, indicator: Indicator) -> list[HistoryEntry]:
             ("key", "label", "value", "original_value", "revision_reason", "unit", "weight"),
             lambda row: f"{TargetPart._meta.verbose_name}「{row.label}」",
         ),
+    )
+
+
+def milestone_history(*, indicator: Indicator) -> list[HistoryEntry]:
+    """Every change of the indicator's 分季目標, newest first. One query."""
+    rows = Milestone.history.filter(part__indicator_id=indicator.pk).select_related("history_user")
+    labels = {p.pk: p.label for p in indicator.parts.all()}
+    return _newest_first(
+        _entries(
+            list(rows),
+            Milestone,
+            ("value",),
+            lambda row: (
+                _("「%(part)s」第%(q)s季") % {"part": labels.get(row.part_id, ""), "q": row.quarter}
+            ),
+        )
     )
 
 
