@@ -20,6 +20,7 @@ from kpitrack.core.engine.achievement import (
     status_for,
 )
 from kpitrack.core.engine.calendar import FULL_YEAR
+from performance.judgements import QuarterJudgement
 from performance.models import Indicator, Result, StrategicGoal
 from performance.models import Outcome as StoredOutcome
 from performance.outcome_reads import (
@@ -408,6 +409,7 @@ class Point:
     year: int
     quarter: int
     outcome: Outcome
+    judgement: QuarterJudgement | None = None  # against the quarter's milestone (Q4: target)
 
 
 @dataclass(frozen=True)
@@ -440,7 +442,9 @@ def indicator_page(*, by_year: dict[int, list[Stored]], year: int) -> IndicatorP
         if entered:
             trend.append(Point(y, entered[-1].quarter, entered[-1].achievement.outcome))
     stored = by_year[year]
-    quarterly = [Point(year, s.quarter, s.achievement.outcome) for s in stored if s.entered]
+    quarterly = [
+        Point(year, s.quarter, s.achievement.outcome, s.judgement) for s in stored if s.entered
+    ]
     latest = next((s for s in reversed(stored) if s.entered), None)
     indicator = stored[0].achievement.indicator
     result = None
