@@ -127,3 +127,23 @@ def test_anyone_signed_in_without_a_membership_sees_nothing(client, charlie):
     client.force_login(charlie)
     assert client.get("/dashboards/nia/").status_code == 403
     assert "尚無可檢視的機關" in client.get("/dashboards/").text
+
+
+def test_attention_judges_the_quarter_against_its_milestone(signed_in, alice):
+    """Issue 17: an indicator on pace is not listed red; one behind its planned progress is,
+    though the annual rate alone would not make it red."""
+    from performance.models import Indicator
+    from performance.services import milestone_set
+
+    def red():
+        rows = signed_in.get("/dashboards/nia/").context["ov"].attention
+        return [row.indicator.code for row in rows if "red" in row.attention]
+
+    assert red() == ["auto-gate"]
+    repatriation = Indicator.objects.get(code="repatriation", goal__year=2012)
+    # 5,650 of a planned 10,000 through Q2: 56.50%, red (80.21% of the year: yellow).
+    milestone_set(
+        indicator=repatriation, quarter=2, value=Decimal("10000"), user=alice, reason="計畫"
+    )
+    # Red ones by their 達成進度, lowest first: auto-gate's 14.29% before 56.50%.
+    assert red() == ["auto-gate", "repatriation"]
