@@ -93,7 +93,9 @@ def _planned(part: MilestonePart) -> str:
 
 
 def judgement_text(j: QuarterJudgement) -> str:
-    if len(j.parts) == 1:
+    if not j.parts:
+        planned = actual = "—"  # an indicator without a target part
+    elif len(j.parts) == 1:
         part = j.parts[0]
         planned, actual = _planned(part), _figure(part.value)
     else:

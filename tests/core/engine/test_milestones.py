@@ -275,3 +275,9 @@ def test_q4_judgement_equals_the_plain_evaluation():
     spec = single("count", "90", SUM)
     quarters = {q: {"value": D("25")} for q in (1, 2, 3, 4)}
     assert judge(spec, quarters, through_quarter=4).outcome == evaluate(spec, quarters)
+
+
+def test_an_indicator_without_a_target_part_cannot_be_judged():
+    spec = Spec(Method.COUNT, SUM, ("value",), ())
+    j = judge(spec, {1: {"value": D("3")}}, through_quarter=1)
+    assert j.milestones == () and j.pace is Pace.UNKNOWN
