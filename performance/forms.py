@@ -206,3 +206,58 @@ class ReviewForm(forms.Form):
 
 class EvidenceForm(forms.Form):
     file = forms.FileField(label=_("佐證資料檔案"))
+
+
+class MilestoneForm(forms.Form):
+    """An indicator's 分季目標: a planned value per target part for quarters 1-3 (empty: the
+    default), and why they are set. `plan` is `selectors.milestone_plan`'s."""
+
+    reason = forms.CharField(
+        label=_("修改理由"), strip=True, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, data=None, *, plan, **kw):
+        self.plan = plan
+        initial = {}
+        super().__init__(data, **kw)
+        for part, quarters in plan:
+            for q in quarters:
+                name = self.field_name(part.key, q.quarter)
+                label = _("「%(part)s」第%(q)s季預定進度") % {"part": part.label, "q": q.quarter}
+                self.fields[name] = FigureFormField(
+                    label=label,
+                    required=False,
+                    min_value=0,
+                    widget=forms.TextInput(
+                        attrs={
+                            "inputmode": "decimal",
+                            # The table's headers name it on screen; this names it when read.
+                            "aria-label": label,
+                            "placeholder": _("預設 %(value)s") % {"value": figure(q.default)}
+                            if q.default is not None
+                            else "",
+                        }
+                    ),
+                )
+                if q.planned is not None:
+                    initial[name] = figure(q.planned).replace(",", "")
+        self.initial.update(initial)
+
+    @staticmethod
+    def field_name(key: str, quarter: int) -> str:
+        return f"m_{key}_q{quarter}"
+
+    def rows(self):
+        """(part, [(planned quarter, bound field)]) for the template."""
+        return [
+            (part, [(q, self[self.field_name(part.key, q.quarter)]) for q in quarters])
+            for part, quarters in self.plan
+        ]
+
+    def planned(self) -> list[tuple[str, int, Decimal | None]]:
+        """(part key, quarter, value or None) for every field."""
+        return [
+            (part.key, q.quarter, self.cleaned_data.get(self.field_name(part.key, q.quarter)))
+            for part, quarters in self.plan
+            for q in quarters
+        ]

@@ -295,6 +295,37 @@ class TargetPart(models.Model):
             )
 
 
+class Milestone(models.Model):
+    """分季目標 / 預定進度: a target part's planned value through quarter 1, 2 or 3, cumulative,
+    set by the planning office. Quarter 4's is the annual target itself (the part's value), so it
+    is never stored here; a quarter without a row takes the default the engine derives
+    (kpitrack.core.engine.milestones), which is shown as a default and never stored. Written
+    only through `performance.services.milestones`."""
+
+    part = models.ForeignKey(
+        TargetPart, verbose_name=_("目標值"), on_delete=models.CASCADE, related_name="milestones"
+    )
+    quarter = models.PositiveSmallIntegerField(
+        _("季別"), validators=[MinValueValidator(1), MaxValueValidator(3)]
+    )
+    value = FigureField(_("預定進度"))
+    history = _history()
+
+    class Meta:
+        verbose_name = _("分季目標")
+        verbose_name_plural = pgettext_lazy("plural", "分季目標")
+        ordering = ["part", "quarter"]
+        constraints = [
+            models.UniqueConstraint(fields=["part", "quarter"], name="milestone_quarter_unique"),
+            models.CheckConstraint(
+                condition=models.Q(quarter__gte=1, quarter__lte=3), name="milestone_quarter_1_3"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.part} Q{self.quarter}"
+
+
 class Transition(NamedTuple):
     """One move of the review workflow (see Result.TRANSITIONS)."""
 
@@ -494,6 +525,9 @@ class Outcome(models.Model):
     status = models.CharField(_("燈號"), max_length=10, default="white")
     rate = models.DecimalField(_("達成率"), max_digits=30, decimal_places=6, null=True)
     projected_status = models.CharField(_("全年預估燈號"), max_length=10, blank=True)
+    # The quarter's 達成進度 (rounded): against its milestones through Q1-Q3, the annual rate at
+    # Q4. `status` is its light; `rate` stays the annual achievement rate shown beside it.
+    progress = models.DecimalField(_("達成進度"), max_digits=30, decimal_places=6, null=True)
     data = models.JSONField(_("計算結果"))
 
     class Meta:

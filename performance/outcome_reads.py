@@ -25,6 +25,7 @@ from kpitrack.core.engine.achievement import (
     status_for,
 )
 
+from .judgements import QuarterJudgement, judgement_of_stored
 from .models import Outcome
 from .reasons import reason_message
 from .selectors import Achievement, PartRow
@@ -59,6 +60,8 @@ class Stored:
     quarter: int
     entered: bool  # approved figures exist for exactly this quarter
     policy: Policy
+    # Q1-Q3 against the quarter's milestones, Q4 against the annual target: the light shown.
+    judgement: QuarterJudgement
 
 
 def _engine_reason(data) -> Reason | None:
@@ -136,7 +139,8 @@ def stored_of(row: Outcome, policy: Policy) -> Stored:
         mismatch=data["mismatch"],
         previous_year_used=data["previous"],
     )
-    return Stored(achievement, projection, row.through_quarter, row.entered, policy)
+    judgement = judgement_of_stored(data, row.through_quarter, outcome, policy)
+    return Stored(achievement, projection, row.through_quarter, row.entered, policy, judgement)
 
 
 def _read(queryset) -> list[Stored]:
@@ -182,8 +186,8 @@ class Brief:
     agency_id: int
     unit_id: int | None
     weight: Decimal
-    rate: Decimal | None
-    status: Status
+    rate: Decimal | None  # the annual achievement rate
+    status: Status  # the quarter's light: of `progress`
     projected_rate: Decimal | None
     projected_status: Status | None
     name: str
@@ -191,6 +195,7 @@ class Brief:
     goal_title: str
     agency_name: str
     policy: Policy
+    progress: Decimal | None = None  # 達成進度: against the milestones (Q1-Q3), else the rate
 
 
 def brief_of(stored: Stored) -> Brief:
@@ -204,7 +209,7 @@ def brief_of(stored: Stored) -> Brief:
         unit_id=indicator.responsible_unit_id,
         weight=indicator.weight,
         rate=a.outcome.rate,
-        status=a.outcome.status,
+        status=stored.judgement.status,
         projected_rate=None if projection is None else projection.rate,
         projected_status=None if projection is None else projection.status,
         name=indicator.name,
@@ -212,6 +217,7 @@ def brief_of(stored: Stored) -> Brief:
         goal_title=indicator.goal.title,
         agency_name=indicator.goal.agency.name,
         policy=stored.policy,
+        progress=stored.judgement.progress,
     )
 
 
@@ -236,6 +242,8 @@ def briefs_for_year(
         "indicator__weight",
         KT("data__rate"),
         KT("data__projection__rate"),
+        KT("data__judgement__rate"),
+        KT("data__judgement__basis"),
         "indicator__name",
         "indicator__responsible_unit__name",
         "indicator__goal__title",
@@ -243,11 +251,29 @@ def briefs_for_year(
     )
     policies = achievement_policies(pairs={(agency_id, year) for agency_id in agency_ids})
     briefs = []
-    for i, goal, agency, unit, weight, raw, projected, name, unit_name, title, agency_name in rows:
+    for (
+        i,
+        goal,
+        agency,
+        unit,
+        weight,
+        raw,
+        projected,
+        judged,
+        judgement,
+        name,
+        unit_name,
+        title,
+        agency_name,
+    ) in rows:
         policy = policies[agency, year]
         # SQLite's ->> gives the text "null" for a JSON null where PostgreSQL gives NULL.
-        raw, projected = (None if x in (None, "null") else x for x in (raw, projected))
+        raw, projected, judged = (
+            None if x in (None, "null") else x for x in (raw, projected, judged)
+        )
         rate = rounded(number(raw), policy)
+        # Stored before milestones (until `rebuild_outcomes`): judged against the year.
+        progress = rounded(number(judged), policy) if judgement not in (None, "null") else rate
         projected_rate = rounded(number(projected), policy)
         briefs.append(
             Brief(
@@ -257,7 +283,7 @@ def briefs_for_year(
                 unit_id=unit,
                 weight=weight,
                 rate=rate,
-                status=status_for(rate, policy),
+                status=status_for(progress, policy),
                 projected_rate=projected_rate,
                 projected_status=None if projected is None else status_for(projected_rate, policy),
                 name=name,
@@ -265,6 +291,7 @@ def briefs_for_year(
                 goal_title=title,
                 agency_name=agency_name,
                 policy=policy,
+                progress=progress,
             )
         )
     return briefs

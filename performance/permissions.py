@@ -177,6 +177,11 @@ def can_final_review(user, agency: Agency) -> bool:
     return _everything(user) or agency.pk in access(user).agencies(Role.DIRECTOR, Role.ADMIN)
 
 
+def can_plan(user, agency: Agency) -> bool:
+    """Annual targets' 分季目標 (milestones): the planning office (初核) or the agency's 管理者."""
+    return _everything(user) or agency.pk in access(user).agencies(Role.PLANNER, Role.ADMIN)
+
+
 def can_manage(user, agency: Agency) -> bool:
     """Windows, entry exceptions, locks and reopening approved results."""
     return _everything(user) or agency.pk in access(user).agencies(Role.ADMIN)

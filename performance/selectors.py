@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from budget.selectors import achievement_policies
@@ -26,13 +27,21 @@ from kpitrack.core.engine.achievement import (
     needs_previous,
     raw_rate,
 )
+from kpitrack.core.engine.milestones import (
+    PLANNED_QUARTERS,
+    default_milestone,
+    judge,
+    progress_raw_rate,
+)
 from kpitrack.core.formatting import figure
 from performance.permissions import indicators_for_user
 
+from .judgements import QuarterJudgement, judgement_of
 from .models import (
     EntryException,
     Indicator,
     IndicatorInput,
+    Milestone,
     ReportingPeriod,
     Result,
     ResultFigure,
@@ -74,6 +83,63 @@ def _spec(method, aggregation, inputs, parts, formula, baseline, part_rate_cap) 
         baseline,
         part_rate_cap,
     )
+
+
+def planned_milestones(
+    *, indicator_ids: Iterable[int], goal_ids=None
+) -> dict[int, dict[str, dict[int, Decimal]]]:
+    """The 分季目標 set for the indicators, by indicator id, part key and quarter (1-3); a
+    quarter not there takes the engine's default. One query, whatever the number. With
+    `goal_ids` (the indicators' goals) they are read by goal and kept by id: see _entry_rows."""
+    ids = set(indicator_ids)
+    rows = Milestone.objects.all()
+    if goal_ids is not None:
+        rows = rows.filter(part__indicator__goal_id__in=list(goal_ids))
+    else:
+        rows = rows.filter(part__indicator_id__in=list(ids))
+    planned: dict[int, dict[str, dict[int, Decimal]]] = {}
+    for indicator_id, key, quarter, value in rows.values_list(
+        "part__indicator_id", "part__key", "quarter", "value"
+    ):
+        if indicator_id in ids:
+            planned.setdefault(indicator_id, {}).setdefault(key, {})[quarter] = value
+    return planned
+
+
+@dataclass(frozen=True)
+class PlannedQuarter:
+    """A part's milestone through one quarter as the milestones page shows it: the value the
+    planning office set (None: none) and the default that holds without one."""
+
+    quarter: int
+    planned: Decimal | None
+    default: Decimal | None
+
+
+def milestone_plan(*, indicator: Indicator) -> list[tuple[TargetPart, list[PlannedQuarter]]]:
+    """Each target part of the indicator (prefetched `parts`) with its quarters 1-3: the
+    planned value and the default. Two queries (the planned values and the policy, whose
+    rounding the default's follows)."""
+    planned = planned_milestones(indicator_ids=[indicator.pk]).get(indicator.pk, {})
+    policy = achievement_policies(pairs={(indicator.goal.agency_id, indicator.goal.year)})[
+        indicator.goal.agency_id, indicator.goal.year
+    ]
+    return [
+        (
+            part,
+            [
+                PlannedQuarter(
+                    q,
+                    planned.get(part.key, {}).get(q),
+                    default_milestone(
+                        indicator.method, indicator.aggregation, part.value, q, policy.rounding
+                    ),
+                )
+                for q in PLANNED_QUARTERS
+            ],
+        )
+        for part in indicator.parts.all()
+    ]
 
 
 def quarters_of(indicator: Indicator) -> dict[int, dict[str, Decimal | None]]:
@@ -180,6 +246,28 @@ def indicators_for_years(
     return list(queryset)
 
 
+def _year_indicators(*, year, agency, agencies, include_unapproved):
+    """The indicators of `year` with last year's inputs and the policy: (indicator, previous,
+    policy) each."""
+    indicators = indicators_for_years(
+        years=[year - 1, year],
+        agency=agency,
+        agencies=agencies,
+        include_unapproved=include_unapproved,
+    )
+    previous_by_code = {
+        (i.goal.agency_id, i.code): i for i in indicators if i.goal.year == year - 1
+    }
+    policies = achievement_policies(
+        pairs={(i.goal.agency_id, year) for i in indicators if i.goal.year == year}
+    )
+    for indicator in indicators:
+        if indicator.goal.year != year:
+            continue
+        previous = previous_inputs(previous_by_code.get((indicator.goal.agency_id, indicator.code)))
+        yield indicator, previous, policies[indicator.goal.agency_id, year]
+
+
 def achievements_for_year(
     *,
     year: int,
@@ -193,27 +281,12 @@ def achievements_for_year(
     Only approved results count unless `include_unapproved`; each row's `state` then says which
     state the quarter's result is in.
     """
-    indicators = indicators_for_years(
-        years=[year - 1, year],
-        agency=agency,
-        agencies=agencies,
-        include_unapproved=include_unapproved,
-    )
-    previous_by_code = {
-        (i.goal.agency_id, i.code): i for i in indicators if i.goal.year == year - 1
-    }
-    policies = achievement_policies(
-        pairs={(i.goal.agency_id, year) for i in indicators if i.goal.year == year}
-    )
     rows = []
-    for indicator in indicators:
-        if indicator.goal.year != year:
-            continue
-        policy: Policy = policies[indicator.goal.agency_id, year]
-        spec = indicator_spec(indicator)
-        previous = previous_inputs(previous_by_code.get((indicator.goal.agency_id, indicator.code)))
+    for indicator, previous, policy in _year_indicators(
+        year=year, agency=agency, agencies=agencies, include_unapproved=include_unapproved
+    ):
         outcome = evaluate(
-            spec,
+            indicator_spec(indicator),
             quarters_of(indicator),
             through_quarter=through_quarter,
             previous=previous,
@@ -221,6 +294,38 @@ def achievements_for_year(
         )
         rows.append(achievement_of(indicator, outcome, through_quarter, previous is not None))
     return rows
+
+
+def judgements_for_year(
+    *,
+    year: int,
+    through_quarter: int,
+    agency=None,
+    agencies=None,
+    include_unapproved: bool = False,
+) -> dict[int, QuarterJudgement]:
+    """Every indicator of `year` through `through_quarter` judged against its milestone (Q1-Q3)
+    or the annual target (Q4), by indicator id: what `achievements_for_year` evaluates, with the
+    quarter's 分季目標. Only approved results count unless `include_unapproved`. The queries of
+    `achievements_for_year` and one more."""
+    rows = list(
+        _year_indicators(
+            year=year, agency=agency, agencies=agencies, include_unapproved=include_unapproved
+        )
+    )
+    planned = planned_milestones(indicator_ids=[indicator.pk for indicator, _p, _q in rows])
+    answer = {}
+    for indicator, previous, policy in rows:
+        judgement = judge(
+            indicator_spec(indicator),
+            quarters_of(indicator),
+            through_quarter=through_quarter,
+            planned=planned.get(indicator.pk),
+            previous=previous,
+            policy=policy,
+        )
+        answer[indicator.pk] = judgement_of(judgement, policy)
+    return answer
 
 
 def previous_inputs(last_year: Indicator | None) -> dict[str, Decimal | None] | None:
@@ -238,6 +343,26 @@ def achievement_preview(
     """What the engine makes of `figures` entered for `quarter`, with the indicator's other
     quarters as recorded (in any state: the unit sees its own work) and last year's figures."""
     return entry_indicators(ids=[indicator.pk])[indicator.pk].preview(quarter, figures)
+
+
+def quarter_preview(
+    *, indicator: Indicator, quarter: int, figures: dict[str, Decimal | None]
+) -> tuple[Outcome, QuarterJudgement]:
+    """`achievement_preview` and the quarter's judgement against its milestone (Q1-Q3) or the
+    annual target (Q4), read once."""
+    entry = entry_indicators(ids=[indicator.pk])[indicator.pk]
+    return entry.preview(quarter, figures), entry.judge(quarter, figures)
+
+
+def quarter_judgements(*, ids: Iterable[int], quarter: int) -> dict[int, QuarterJudgement]:
+    """Each indicator of `ids` through `quarter` judged against its milestone (Q1-Q3) or the
+    annual target (Q4), from the figures recorded in any state (a unit's or a reviewer's view
+    before approval; the dashboards read approved figures from the stored outcomes), by id. The
+    queries of `entry_indicators`, whatever the number."""
+    return {
+        pk: entry.judge(quarter, entry.quarters.get(quarter, {}))
+        for pk, entry in entry_indicators(ids=ids).items()
+    }
 
 
 # --- entry -----------------------------------------------------------------------------------
@@ -273,6 +398,39 @@ class EntryIndicator:
     quarters: dict[int, dict[str, Decimal | None]]
     previous: dict[str, Decimal | None] | None
     policy: Policy
+    # 分季目標 set, by part key and quarter; None when read without them (saving drafts).
+    planned: dict[str, dict[int, Decimal]] | None
+
+    def _planned(self) -> dict[str, dict[int, Decimal]]:
+        if self.planned is None:
+            raise RuntimeError("read with entry_indicators(..., milestones=False)")
+        return self.planned
+
+    def judge(self, quarter: int, figures: dict[str, Decimal | None]) -> QuarterJudgement:
+        """The quarter judged against its milestone (Q1-Q3) or the annual target (Q4), with
+        `figures` entered for it."""
+        quarters = {**self.quarters, quarter: dict(figures)}
+        judgement = judge(
+            self.spec,
+            quarters,
+            through_quarter=quarter,
+            planned=self._planned(),
+            previous=self.previous,
+            policy=self.policy,
+        )
+        return judgement_of(judgement, self.policy)
+
+    def progress_raw_rate(self, quarter: int, figures: dict[str, Decimal | None]) -> Decimal | None:
+        """`judge(...)`'s unrounded 達成進度, at a fraction of its cost."""
+        quarters = {**self.quarters, quarter: figures}
+        return progress_raw_rate(
+            self.spec,
+            quarters,
+            through_quarter=quarter,
+            planned=self._planned(),
+            previous=self.previous,
+            rounding=self.policy.rounding,
+        )
 
     def preview(self, quarter: int, figures: dict[str, Decimal | None]) -> Outcome:
         quarters = {**self.quarters, quarter: dict(figures)}
@@ -353,11 +511,17 @@ def _entry_spec(row) -> Spec:
     )
 
 
-def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
+def entry_indicators(*, ids, milestones: bool = True) -> dict[int, EntryIndicator]:
     """The indicators of `ids` that exist, as entry needs them, in a number of queries that
-    does not grow with their number: five, four more for last year's of the same codes where
-    a method reads last year (growth, formulas), and the policies."""
+    does not grow with their number: six (five without their 分季目標: `milestones=False`,
+    for saving drafts, which judge nothing), four more for last year's of the same codes where a
+    method reads last year (growth, formulas), and the policies."""
     rows = _entry_rows(Indicator.objects.filter(pk__in=list(ids)))
+    planned = None
+    if milestones:
+        planned = planned_milestones(
+            indicator_ids=rows, goal_ids={row["goal_id"] for row in rows.values()}
+        )
     goals = StrategicGoal.objects.select_related("agency").in_bulk(
         {row["goal_id"] for row in rows.values()}
     )
@@ -399,6 +563,7 @@ def entry_indicators(*, ids) -> dict[int, EntryIndicator]:
             row["quarters"],
             previous.get((goal.agency_id, row["code"])),
             policies[goal.agency_id, goal.year],
+            None if planned is None else planned.get(pk, {}),
         )
     return answer
 
@@ -498,8 +663,8 @@ def indicators_to_enter(
 
 
 def falls_short(raw_rate: Decimal | None) -> bool:
-    """A rate (unrounded) that does not reach the target: 未達成原因 and 改善措施 are then
-    required."""
+    """A rate (unrounded) below 100%: for the quarter's 達成進度 (against its milestone through
+    Q3, the target at Q4), 未達成原因 and 改善措施 are then required on submit."""
     return raw_rate is not None and raw_rate < HUNDRED
 
 
@@ -728,6 +893,22 @@ def indicator_history(*, indicator: Indicator) -> list[HistoryEntry]:
     )
 
 
+def milestone_history(*, indicator: Indicator) -> list[HistoryEntry]:
+    """Every change of the indicator's 分季目標, newest first. One query."""
+    rows = Milestone.history.filter(part__indicator_id=indicator.pk).select_related("history_user")
+    labels = {p.pk: p.label for p in indicator.parts.all()}
+    return _newest_first(
+        _entries(
+            list(rows),
+            Milestone,
+            ("value",),
+            lambda row: (
+                _("「%(part)s」第%(q)s季") % {"part": labels.get(row.part_id, ""), "q": row.quarter}
+            ),
+        )
+    )
+
+
 # --- my work ---------------------------------------------------------------------------------
 
 
@@ -742,6 +923,8 @@ class WorkRow:
     last_figures: tuple[tuple[str, Decimal | None], ...]  # (label, value) of the latest entry
     deadline: date | None
     days_left: int | None  # negative once the deadline has passed
+    # The quarter's figures (any state) against its milestone (Q4: the target); None: none yet.
+    judgement: QuarterJudgement | None = None
 
     @property
     def overdue(self) -> int:
@@ -777,7 +960,8 @@ def my_work(*, user, year: int, quarter: int) -> MyWork:
 
     Ten queries, whatever the number of indicators: the user's memberships, the indicators
     (with goal, agency and unit), their inputs, parts, results up to the quarter and their
-    figures, the quarter's periods and entry exceptions."""
+    figures, the quarter's periods and entry exceptions; and the quarter's judgements against
+    its milestones (`quarter_judgements`) for the indicators entered this quarter."""
     results = (
         Result.objects.filter(quarter__lte=quarter)
         .order_by("quarter")
@@ -804,6 +988,8 @@ def my_work(*, user, year: int, quarter: int) -> MyWork:
         exceptions[exception.unit_id] = max(known, exception.until) if known else exception.until
     today = timezone.localdate()
     labels = dict(Result.State.choices)
+    entered_now = [i.pk for i in indicators if any(r.quarter == quarter for r in i.results.all())]
+    judgements = quarter_judgements(ids=entered_now, quarter=quarter) if entered_now else {}
     rows = []
     for indicator in indicators:
         entered = list(indicator.results.all())
@@ -823,6 +1009,7 @@ def my_work(*, user, year: int, quarter: int) -> MyWork:
                 else (),
                 deadline=deadline,
                 days_left=(deadline - today).days if deadline else None,
+                judgement=judgements.get(indicator.pk),
             )
         )
     tally = {state: 0 for state in [None, *Result.State.values]}

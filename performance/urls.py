@@ -14,4 +14,6 @@ urlpatterns = [
     ),
     path("evidence/<int:pk>/", views.evidence_download, name="evidence-download"),
     path("indicators/<int:indicator>/history/", views.history, name="indicator-history"),
+    # Issue 17: 分季目標 (milestones), set by the planning office.
+    path("indicators/<int:indicator>/milestones/", views.milestones, name="indicator-milestones"),
 ]

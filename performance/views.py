@@ -13,6 +13,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, HttpResponse
@@ -27,18 +28,22 @@ from kpitrack.core.forms import PeriodForm
 from performance import permissions
 
 from . import selectors, services
-from .forms import EvidenceForm, ResultEntryForm, ReviewForm, figure_inputs
+from .forms import EvidenceForm, MilestoneForm, ResultEntryForm, ReviewForm, figure_inputs
 from .models import Evidence, Indicator, Result, StrategicGoal
 from .page_refusals import REFUSALS, on_form
 from .reasons import reason_message
 
 
 def _outcome_context(indicator: Indicator, quarter: int, figures) -> dict:
-    outcome = selectors.achievement_preview(indicator=indicator, quarter=quarter, figures=figures)
+    outcome, judgement = selectors.quarter_preview(
+        indicator=indicator, quarter=quarter, figures=figures
+    )
     return {
         "outcome": outcome,
+        "judgement": judgement,
         "outcome_reason": reason_message(outcome.reason, indicator.labels()),
-        "short": selectors.falls_short(outcome.raw_rate),
+        # Behind the quarter's milestone (Q4: short of the target): explained on submit.
+        "short": judgement.behind,
     }
 
 
@@ -235,6 +240,47 @@ def history(request, indicator: int):
         ],
     }
     return render(request, "performance/history.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def milestones(request, indicator: int):
+    """An indicator's 分季目標: anyone who may see it reads them; the planning office (初核) or
+    the agency's 管理者 sets them, with a reason kept in the history."""
+    indicator = permissions.access_indicator(request.user, indicator)
+    may_plan = permissions.can_plan(request.user, indicator.goal.agency)
+    if request.method == "POST":
+        permissions.require(may_plan)
+    plan = selectors.milestone_plan(indicator=indicator)
+    form = MilestoneForm(request.POST if request.method == "POST" else None, plan=plan)
+    status = 200
+    if form.is_bound:
+        status = 400
+        if form.is_valid():
+            changes = [
+                services.MilestoneChange(indicator.pk, quarter, value, key)
+                for key, quarter, value in form.planned()
+            ]
+            try:
+                written = services.milestones_set(
+                    changes=changes, user=request.user, reason=form.cleaned_data["reason"]
+                )
+            except ValidationError as exc:
+                # The form has checked each figure; what is left names no field of it.
+                form.add_error(None, exc.messages)
+            else:
+                if written:
+                    messages.success(request, _("分季目標已儲存。"))
+                else:
+                    messages.info(request, _("分季目標沒有變更。"))
+                return redirect("indicator-milestones", indicator=indicator.pk)
+    context = {
+        "indicator": indicator,
+        "form": form,
+        "may_plan": may_plan,
+        "history": selectors.milestone_history(indicator=indicator),
+    }
+    return render(request, "performance/milestones.html", context, status=status)
 
 
 @login_required

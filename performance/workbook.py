@@ -137,6 +137,21 @@ class RowSpec:
 
 
 @dataclass(frozen=True)
+class MilestoneSpec:
+    """A target part's 分季目標 on the milestones sheet: the planned values set (None: the
+    default, shown beside), editable by the planning office (初核) or 管理者 only."""
+
+    indicator_id: int
+    name: str
+    part: str  # the target part's key
+    label: str
+    target: str
+    planned: dict  # quarter 1-3 -> Decimal | None
+    defaults: dict  # quarter 1-3 -> Decimal | None
+    editable: bool
+
+
+@dataclass(frozen=True)
 class Problem:
     """What is wrong, and where: a sheet row and a column (letter and header) when known."""
 
@@ -180,10 +195,21 @@ class ParsedRow:
 
 
 @dataclass
+class ParsedMilestone:
+    row: int  # the milestones sheet's row
+    indicator_id: int
+    part: str
+    values: dict  # quarter (1-3) -> Decimal | None
+    columns: dict  # quarter -> (column letter, header)
+    problems: list = field(default_factory=list)  # [message, column letter, header]
+
+
+@dataclass
 class Parsed:
     scope: dict  # the signed scope: agency, unit, year, q
     rows: list[ParsedRow]
     problems: list[Problem]
+    milestones: list[ParsedMilestone] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """What the preview keeps for the confirm, so the file is read once (figures exact, as
@@ -202,6 +228,17 @@ class Parsed:
                 for r in self.rows
             ],
             "problems": [[p.message, p.row, p.column, p.header] for p in self.problems],
+            "milestones": [
+                [
+                    m.row,
+                    m.indicator_id,
+                    m.part,
+                    {q: None if v is None else str(v) for q, v in m.values.items()},
+                    m.columns,
+                    m.problems,
+                ]
+                for m in self.milestones
+            ],
         }
 
     @classmethod
@@ -220,6 +257,17 @@ class Parsed:
                 for r in data["rows"]
             ],
             problems=[Problem(*p) for p in data["problems"]],
+            milestones=[
+                ParsedMilestone(
+                    row,
+                    pk,
+                    part,
+                    {int(q): None if v is None else Decimal(v) for q, v in values.items()},
+                    {int(q): tuple(c) for q, c in columns.items()},
+                    problems,
+                )
+                for row, pk, part, values, columns, problems in data.get("milestones", [])
+            ],
         )
 
 
@@ -340,8 +388,11 @@ def _put(sheet, row: int, column: int, value):
     return cell
 
 
-def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
-    """The workbook for `scope` with `rows`, as xlsx bytes."""
+def build(
+    scope: Scope, rows: list[RowSpec], *, title: str, milestones: list[MilestoneSpec] = ()
+) -> bytes:
+    """The workbook for `scope` with `rows` (and, when given, a sheet of the indicators'
+    分季目標), as xlsx bytes."""
     columns = _columns(rows)
     first_input = FIXED_COLUMNS + 1
     narrative = narrative_headers()
@@ -421,6 +472,9 @@ def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
     # Every printed page names its rows: the goal and indicator beside the input columns.
     print_setup(sheet, title_rows=f"{HEADER_ROW}:{HEADER_ROW}", title_columns="B:C")
 
+    milestone_layout = None
+    if milestones:
+        milestone_layout = _milestone_sheet(book.create_sheet(_("分季目標")), milestones)
     _instructions(book.create_sheet(_("說明")), scope, last_column)
     payload = {
         "format": FORMAT,
@@ -429,10 +483,74 @@ def build(scope: Scope, rows: list[RowSpec], *, title: str) -> bytes:
         "narrative": narrative_column,
         "max_column": last_column,
     }
+    if milestone_layout is not None:
+        payload["milestones"] = milestone_layout
     _write_signed(book, signing.dumps(payload, salt=SALT, compress=True))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+# The milestones sheet: hidden indicator id and part key, then what the row is, then Q1-Q3.
+MILESTONE_SHEET_INDEX = 1
+MILESTONE_FIRST_QUARTER_COLUMN = 6
+MILESTONE_COLUMNS = 9
+
+
+def _milestone_sheet(sheet, specs: list[MilestoneSpec]) -> dict:
+    """Fills the milestones sheet; its signed layout: each row's indicator and part."""
+    headers = [
+        _("識別碼（請勿修改）"),
+        _("目標項目代號（請勿修改）"),
+        _("指標名稱"),
+        _("目標項目"),
+        _("年度目標值"),
+        *(_("第%(q)s季預定進度") % {"q": q} for q in (1, 2, 3)),
+        _("預設值（第1至第3季，留空時採用）"),
+    ]
+    _put(sheet, TITLE_ROW, 1, _("分季目標（各季累計預定進度；第4季即為年度目標值）")).font = Font(
+        bold=True, size=14
+    )
+    for n, text in enumerate(headers, start=1):
+        cell = _put(sheet, HEADER_ROW, n, str(text))
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.fill = LOCKED_FILL
+    layout = []
+    for offset, spec in enumerate(specs):
+        r = FIRST_ROW + offset
+        defaults = "、".join(
+            "—" if spec.defaults.get(q) is None else str(_plain_figure(spec.defaults[q]))
+            for q in (1, 2, 3)
+        )
+        fixed = [spec.indicator_id, spec.part, spec.name, spec.label, spec.target]
+        for n, value in enumerate(fixed, start=1):
+            cell = _put(sheet, r, n, value)
+            cell.fill = LOCKED_FILL
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for q in (1, 2, 3):
+            cell = sheet.cell(r, MILESTONE_FIRST_QUARTER_COLUMN + q - 1, spec.planned.get(q))
+            cell.number_format = "#,##0.####"
+            if spec.editable:
+                cell.protection = Protection(locked=False)
+                cell.fill = INPUT_FILL
+            else:
+                cell.fill = LOCKED_FILL
+        _put(sheet, r, MILESTONE_COLUMNS, defaults).fill = LOCKED_FILL
+        layout.append([spec.indicator_id, spec.part])
+    for n, width in enumerate([8, 8, 30, 20, 14, 14, 14, 14, 24], start=1):
+        sheet.column_dimensions[get_column_letter(n)].width = width
+    sheet.column_dimensions["A"].hidden = True
+    sheet.column_dimensions["B"].hidden = True
+    sheet.protection.sheet = True
+    sheet.protection.formatColumns = False
+    sheet.protection.formatRows = False
+    fit_rows(sheet, min_row=HEADER_ROW)
+    return {"index": MILESTONE_SHEET_INDEX, "rows": layout}
+
+
+def _plain_figure(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
 
 
 def _placed(spec: InputSpec, column: int) -> list:
@@ -451,7 +569,11 @@ def _instructions(sheet, scope: Scope, last_column: int):
         ),
         _("2. 數值請直接輸入數字（可含小數，最多 4 位），不可輸入公式、文字或單位。"),
         _("3. 等第代碼與「達成／未達成」請由下拉選單選擇。"),
-        _("4. 達成率未達目標時，「未達成原因」與「改善措施」必須填寫。"),
+        _(
+            "4. 送出時，第1至第3季落後分季目標（預定進度）、第4季未達年度目標值者，"
+            "「未達成原因」與「改善措施」必須填寫；草稿可先儲存。"
+            "「分季目標」工作表列出各季預定進度，僅初核或管理者可修改。"
+        ),
         _("5. 請勿修改、刪除或搬移第一欄（已隱藏的識別碼），也不要新增工作表或列。"),
         _(
             "6. 填好後回到 kpitrack 的「Excel 填報」頁面上傳；"
@@ -603,7 +725,11 @@ def read(data: bytes, *, name: str = "") -> Parsed:
     try:
         payload = _read_signed(book)
         sheet = book.worksheets[0]
-        return _read_rows(sheet, payload)
+        parsed = _read_rows(sheet, payload)
+        if "milestones" in payload:
+            signed = payload["milestones"]
+            _read_milestones(book.worksheets[signed["index"]], signed["rows"], parsed)
+        return parsed
     except (ParseError, DefusedXmlException):
         # A read-only workbook parses its sheet while the rows are read, so a damaged or hostile
         # sheet (an entity bomb: defusedxml refuses it, or expat's own amplification limit does
@@ -692,6 +818,51 @@ def _read_rows(sheet, payload: dict) -> Parsed:
         rows.append(parsed)
     scope = {k: payload[k] for k in ("agency", "unit", "year", "q")}
     return Parsed(scope=scope, rows=rows, problems=problems)
+
+
+def _read_milestones(sheet, signed_rows: list, parsed: Parsed) -> None:
+    """The milestones sheet's planned values, for the (indicator, part) pairs it was built with;
+    a cell's problem is kept on its row (`ParsedMilestone.problems`), a row's on the file,
+    naming the sheet (the entry sheet's row numbers are other rows)."""
+    known = {(pk, part) for pk, part in signed_rows}
+    headers: dict[int, str] = {}
+    seen = {}
+    for r, row_cells in enumerate(
+        sheet.iter_rows(min_row=HEADER_ROW, max_col=MILESTONE_COLUMNS), HEADER_ROW
+    ):
+        by_cell = dict(enumerate(row_cells, start=1))
+        values = {n: c.value for n, c in by_cell.items()}
+        if r == HEADER_ROW:
+            headers = {n: str(v or "") for n, v in values.items()}
+            continue
+        if r - FIRST_ROW + 1 > max_rows():
+            raise Refused([_too_many_rows(max_rows())])
+        key = (values.get(1), values.get(2))
+        if key[0] in (None, ""):
+            if any(v not in (None, "") for v in values.values()):
+                parsed.problems.append(
+                    Problem(
+                        _("「分季目標」工作表第 %(row)s 列沒有識別碼，請勿新增列。") % {"row": r}
+                    )
+                )
+            continue
+        if key not in known or key in seen:
+            parsed.problems.append(
+                Problem(_("「分季目標」工作表第 %(row)s 列的識別碼不是下載時的內容。") % {"row": r})
+            )
+            continue
+        seen[key] = r
+        milestone = ParsedMilestone(r, key[0], key[1], {}, {})
+        for q in (1, 2, 3):
+            column = MILESTONE_FIRST_QUARTER_COLUMN + q - 1
+            letter, header = get_column_letter(column), headers.get(column, "")
+            milestone.columns[q] = (letter, header)
+            value, problem = _figure(by_cell.get(column), header, (NUMBER, "0", str(FIGURE_LIMIT)))
+            if problem:
+                milestone.problems.append([problem, letter, header])
+            else:
+                milestone.values[q] = value
+        parsed.milestones.append(milestone)
 
 
 def _too_many_rows(limit_rows: int) -> Problem:

@@ -27,7 +27,14 @@ from performance import permissions
 from . import services
 from . import workbook as wb
 from .models import Indicator, Result
-from .selectors import goals_of_year, indicators_to_enter, quarter_results, year_indicators
+from .selectors import (
+    goals_of_year,
+    indicators_to_enter,
+    milestone_plan,
+    planned_milestones,
+    quarter_results,
+    year_indicators,
+)
 
 # Text longer than this is shortened in the preview; the whole text is what gets written.
 SHOWN_TEXT = 120
@@ -133,12 +140,45 @@ def rows_for(user, scope: wb.Scope) -> list[wb.RowSpec]:
     return rows
 
 
+def milestones_for(user, scope: wb.Scope, agency: Agency) -> list[wb.MilestoneSpec]:
+    """The 分季目標 of the scope's indicators, one row per target part: editable by the planning
+    office (初核) or the agency's 管理者, read-only for the others."""
+    editable = permissions.can_plan(user, agency)
+    specs = []
+    for indicator, _result in indicators_to_enter(
+        user=user,
+        agency_id=scope.agency_id,
+        year=scope.year,
+        quarter=scope.quarter,
+        unit_id=scope.unit_id,
+    ):
+        for part, quarters in milestone_plan(indicator=indicator):
+            specs.append(
+                wb.MilestoneSpec(
+                    indicator_id=indicator.pk,
+                    name=indicator.name,
+                    part=part.key,
+                    label=part.label,
+                    target=f"{figure(part.value)}{part.unit}" if part.value is not None else "",
+                    planned={q.quarter: q.planned for q in quarters},
+                    defaults={q.quarter: q.default for q in quarters},
+                    editable=editable,
+                )
+            )
+    return specs
+
+
 def build_for(user, *, agency: Agency, unit: Unit | None, year: int, quarter: int) -> bytes:
     """The workbook `user` may fill for the scope; PermissionDenied when it is not theirs."""
     permissions.require(may_use_scope(user, agency, unit))
     scope = make_scope(agency, unit, year, quarter)
     title = _("%(scope)s 績效指標填報") % {"scope": scope_label(scope)}
-    return wb.build(scope, rows_for(user, scope), title=title)
+    return wb.build(
+        scope,
+        rows_for(user, scope),
+        title=title,
+        milestones=milestones_for(user, scope, agency),
+    )
 
 
 def file_name(scope: wb.Scope) -> str:
@@ -183,6 +223,8 @@ class Report:
     forbidden: bool = False
     stale: bool = False
     parsed: wb.Parsed | None = None
+    # The 分季目標 sheet's rows, each named 「分季目標」 with its indicator and part.
+    milestone_rows: list[RowReport] = field(default_factory=list)
 
     @property
     def scope_label(self) -> str:
@@ -191,6 +233,7 @@ class Report:
     @property
     def all_problems(self) -> list[wb.Problem]:
         listed = [*self.problems, *(p for r in self.rows for p in r.problems)]
+        listed += [p for r in self.milestone_rows for p in r.problems]
         return sorted(listed, key=lambda p: (p.row or 0, len(p.column), p.column))
 
     @property
@@ -206,11 +249,15 @@ class Report:
                 [r.row, r.indicator_id, r.name, [[c.header, c.old, c.new] for c in r.changes]]
                 for r in self.rows
             ],
+            "milestones": [
+                [r.row, r.indicator_id, r.name, [[c.header, c.old, c.new] for c in r.changes]]
+                for r in self.milestone_rows
+            ],
         }
 
     @property
     def changed_rows(self) -> list[RowReport]:
-        return [r for r in self.rows if r.changes]
+        return [r for r in [*self.rows, *self.milestone_rows] if r.changes]
 
     def lines(self) -> list[str]:
         """The report as text, one line each: what the command prints."""
@@ -224,6 +271,10 @@ class Report:
                 lines.append(f"{head}：{changes}")
             else:
                 lines.append(f"{head}：{_('沒有變更')}")
+        for row in self.milestone_rows:
+            if row.changes:
+                changes = "；".join(f"{c.header}：{c.old} → {c.new}" for c in row.changes)
+                lines.append(f"{row.name}：{changes}")
         lines.extend(_("問題：%(problem)s") % {"problem": p} for p in self.all_problems)
         return lines
 
@@ -387,8 +438,13 @@ def _import_parsed(parsed, *, name, user, commit, expected, seen_versions, plann
             RowReport(row, pk, name, [Change(*c) for c in changes])
             for row, pk, name, changes in planned["rows"]
         ]
+        report.milestone_rows = [
+            RowReport(row, pk, name, [Change(*c) for c in changes])
+            for row, pk, name, changes in planned.get("milestones", [])
+        ]
     else:
         _plan(report, parsed, scope)
+        _plan_milestones(report, parsed, scope)
     if commit and seen_versions is not None and seen_versions != report.versions:
         report.problems.append(
             wb.Problem(
@@ -459,6 +515,69 @@ def _plan(report: Report, parsed: wb.Parsed, scope: wb.Scope):
         )
 
 
+def _plan_milestones(report: Report, parsed: wb.Parsed, scope: wb.Scope):
+    """Each milestones row's changes against the planned values stored now. Two queries."""
+    if not parsed.milestones:
+        return
+    ids = {m.indicator_id for m in parsed.milestones}
+    indicators, names = year_indicators(agency_id=scope.agency_id, year=scope.year, ids=ids)
+    held = planned_milestones(indicator_ids=indicators)
+    blank = _("（空白）")
+    for m in parsed.milestones:
+        name = (
+            indicators[m.indicator_id][0]
+            if m.indicator_id in indicators
+            else names.get(m.indicator_id, str(m.indicator_id))
+        )
+        row = RowReport(
+            m.row,
+            m.indicator_id,
+            _("「分季目標」第 %(row)s 列「%(name)s」") % {"row": m.row, "name": name},
+        )
+        report.milestone_rows.append(row)
+        row.problems.extend(
+            wb.Problem(message, row=m.row, column=letter, header=header)
+            for message, letter, header in m.problems
+        )
+        if m.indicator_id not in indicators:
+            # Its entry row says so already; here only a value typed for it is refused.
+            if any(v is not None for v in m.values.values()):
+                row.problems.append(wb.Problem(_("這個指標已不存在或不屬於此年度。"), row=m.row))
+            continue
+        stored = held.get(m.indicator_id, {}).get(m.part, {})
+        for q, new in sorted(m.values.items()):
+            old = stored.get(q)
+            if old != new:
+                header = m.columns[q][1]
+                row.changes.append(
+                    Change(header, _shown(old, None, blank), _shown(new, None, blank))
+                )
+
+
+def _milestone_refusal(exc: Exception, row: RowReport) -> list[wb.Problem]:
+    if isinstance(exc, PermissionDenied):
+        return [wb.Problem(_("只有初核或管理者可以修改分季目標。"), row=row.row)]
+    return [wb.Problem(m, row=row.row) for m in exc.messages]
+
+
+def _run_milestones(report: Report, parsed: wb.Parsed, *, user, reason: str):
+    """Each changed milestones row through the service, refused per row (who may, what)."""
+    rows = {row.row: row for row in report.milestone_rows}
+    for m in parsed.milestones:
+        row = rows.get(m.row)
+        if row is None or not row.changes or row.problems:
+            continue
+        changes = [
+            services.MilestoneChange(m.indicator_id, q, value, m.part)
+            for q, value in sorted(m.values.items())
+        ]
+        try:
+            with transaction.atomic():
+                services.milestones_set(changes=changes, user=user, reason=reason)
+        except (PermissionDenied, ValidationError) as exc:
+            row.problems.extend(_milestone_refusal(exc, row))
+
+
 def _run(report: Report, parsed: wb.Parsed, scope: wb.Scope, *, user, commit: bool):
     reason = _("Excel 匯入：%(file)s") % {"file": report.file_name}
     rows = {row.row: row for row in report.rows}
@@ -493,6 +612,7 @@ def _run(report: Report, parsed: wb.Parsed, scope: wb.Scope, *, user, commit: bo
                 )
             )
             report.stale = True
+        _run_milestones(report, parsed, user=user, reason=reason)
         report.written = commit and report.ok
         if not report.written:
             transaction.set_rollback(True)

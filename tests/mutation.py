@@ -38,6 +38,7 @@ GROUPS = {
             "kpitrack/core/engine/calendar.py",
             "kpitrack/core/engine/numbers.py",
             "kpitrack/core/engine/shape.py",
+            "kpitrack/core/engine/milestones.py",
         ],
         [
             "tests/core/engine",
@@ -63,6 +64,7 @@ GROUPS = {
             "tests/performance/test_review_transitions.py",
             "tests/performance/test_result_save_draft.py",
             "tests/performance/test_results_save_drafts.py",
+            "tests/performance/test_milestones.py",
         ],
     ),
     "workbook": (

@@ -172,6 +172,14 @@ MATRIX: dict[str, Row] = {
         lambda cast: (_submitted(cast), f"/evidence/{cast.evidence.pk}/")[1], get=OF_NIA
     ),
     "indicator-history": Row(lambda cast: f"/indicators/{cast.indicator.pk}/history/", get=OF_NIA),
+    # Issue 17 (milestones): every role of nia reads the 分季目標; the planning office (初核),
+    # the agency's admin and the superuser set them (an empty form: 400, the reason missing).
+    "indicator-milestones": Row(
+        lambda cast: f"/indicators/{cast.indicator.pk}/milestones/",
+        get=OF_NIA,
+        post=only(400, ("planner", "admin", "superuser")),
+        data={},
+    ),
     "api:results": Row(
         "/api/v1/results/?year=2013&quarter=1",
         get=expect(200, anonymous=401),  # each caller's list holds what it may see

@@ -29,6 +29,7 @@ from kpitrack.dashboards.selectors import (
     overview as overview_of,
 )
 from kpitrack.dashboards.tables import IndicatorFilter
+from performance.judgements import QuarterJudgement
 from performance.reasons import status_label
 from performance.selectors import indicator_history
 
@@ -62,6 +63,30 @@ def projection_to_dict(projection: Projection | None) -> dict | None:
     }
 
 
+def judgement_to_dict(j: QuarterJudgement) -> dict:
+    return {
+        "quarter": j.quarter,
+        "basis": j.basis.value,
+        "progress": exact(j.progress),
+        "status": j.status.value,
+        "status_label": status_label(j.status),
+        "pace": j.pace.value,
+        "text": j.text,
+        "milestones": [
+            {
+                "key": p.key,
+                "label": p.label,
+                "target": plain(p.target),
+                "milestone": plain(p.milestone),
+                "default": p.default,
+                "value": exact(p.value),
+                "progress": exact(p.progress),
+            }
+            for p in j.parts
+        ],
+    }
+
+
 def row_to_dict(row: Row) -> dict:
     return {
         **achievement_to_dict(row.achievement),
@@ -69,6 +94,7 @@ def row_to_dict(row: Row) -> dict:
         "state": row.state,
         "projection": projection_to_dict(row.projection),
         "attention": list(row.attention),
+        "judgement": judgement_to_dict(row.judgement),
     }
 
 

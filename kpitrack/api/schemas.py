@@ -189,6 +189,27 @@ class ProjectionOut(Answer):
     parts: list[ProjectedPart]
 
 
+class MilestoneOut(Answer):
+    key: str
+    label: Text
+    target: Decimal
+    milestone: Decimal
+    default: bool = Field(description="true: the default (not set by the planning office)")
+    value: Decimal
+    progress: Decimal
+
+
+class JudgementOut(Answer):
+    quarter: int
+    basis: str = Field(description="`milestone` (quarters 1-3) or `annual` (quarter 4)")
+    progress: Decimal = Field(description="達成進度: value ÷ milestone × 100, rounded")
+    status: str = Field(description="the quarter's light, of `progress`; the dashboards count it")
+    status_label: Text
+    pace: str = Field(description="`ahead`, `on`, `behind` or `unknown`")
+    text: Text
+    milestones: list[MilestoneOut]
+
+
 class RowOut(AchievementOut):
     year: int
     state: str | None
@@ -196,6 +217,10 @@ class RowOut(AchievementOut):
         description="year-end figures projected from the quarters so far (never an actual)"
     )
     attention: list[str]
+    judgement: JudgementOut = Field(
+        description="the quarter judged against its milestone (分季目標); `status` above stays "
+        "the annual achievement rate's light"
+    )
 
 
 class GoalOut(Answer):

@@ -46,6 +46,8 @@ def headers() -> list[str]:
         _("目標值"),
         _("實際值"),
         _("達成率（%）"),
+        _("本季預定進度"),
+        _("達成進度（%）"),
         _("燈號"),
         _("狀態"),
         _("全年預估值"),
@@ -70,6 +72,8 @@ def lines(rows: list[Row], year: int, quarter: int):
             i.name,
         ]
         projection = row.projection
+        judgement = row.judgement
+        milestones = {p.key: p for p in judgement.parts}
         yield [
             *common,
             None,
@@ -79,7 +83,10 @@ def lines(rows: list[Row], year: int, quarter: int):
             single.target if single else None,
             outcome.value,
             outcome.rate,
-            status_label(outcome.status),
+            milestones[single.key].milestone if single and single.key in milestones else None,
+            judgement.progress,
+            # The quarter's light: against its milestones through Q3, the target at Q4.
+            status_label(judgement.status),
             Result.State(row.state).label if row.state else _("未填報"),
             projection.value if projection else None,
             projection.rate if projection else None,
@@ -98,6 +105,8 @@ def lines(rows: list[Row], year: int, quarter: int):
                 part.target,
                 part.value,
                 part.rate,
+                milestones[part.key].milestone if part.key in milestones else None,
+                milestones[part.key].progress if part.key in milestones else None,
                 None,
                 None,
                 None,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce
 
 from budget.models import Agency, Unit
 from budget.selectors import achievement_policies
@@ -19,6 +20,7 @@ from kpitrack.core.engine.achievement import (
     status_for,
 )
 from kpitrack.core.engine.calendar import FULL_YEAR
+from performance.judgements import QuarterJudgement
 from performance.models import Indicator, Result, StrategicGoal
 from performance.models import Outcome as StoredOutcome
 from performance.outcome_reads import (
@@ -156,8 +158,14 @@ class Row:
 
     # Sort keys: django-tables2 sorts lists by comparing values, and None does not compare.
     @property
+    def judgement(self):
+        """The quarter's judgement against its milestone (Q4: the annual target)."""
+        return self.full.judgement
+
+    @property
     def rate_key(self) -> Decimal:
-        return self.brief.rate if self.brief.rate is not None else Decimal(-1)
+        # Sorted by what the light says: 達成進度 through Q3, the annual rate at Q4.
+        return self.brief.progress if self.brief.progress is not None else Decimal(-1)
 
     @property
     def status_key(self) -> int:
@@ -206,10 +214,16 @@ def with_full(rows: list[Row], quarter: int) -> list[Row]:
 # --- overview --------------------------------------------------------------------------------
 
 
+# The quarter's 達成進度 (against its milestones through Q3); an outcome stored before milestones
+# has none until `rebuild_outcomes`, and counts with its annual rate as it did then.
+JUDGED = Coalesce("progress", "rate")
+
+
 @dataclass(frozen=True)
 class GoalStanding:
-    """A strategic goal's achievement: its indicators' rates weighted by their weights, each
-    counted at most 100% so one indicator far above target cannot hide another's miss."""
+    """A strategic goal's standing: its indicators' 達成進度 (against the quarter's milestones
+    through Q3, the annual rate at Q4) weighted by their weights, each counted at most 100% so
+    one indicator far above target cannot hide another's miss."""
 
     goal_id: int
     title: str
@@ -271,7 +285,7 @@ def _goals(outcomes, agencies: dict[int, Agency], year: int) -> list[GoalStandin
         "indicator__goal_id",
         "indicator__goal__title",
         "indicator__weight",
-        "rate",
+        JUDGED,
         "status",
     )
     by_goal: dict[int, list] = {}
@@ -308,7 +322,8 @@ def _goals(outcomes, agencies: dict[int, Agency], year: int) -> list[GoalStandin
 
 def _attention(outcomes, quarter: int) -> list[tuple[int, str | None]]:
     """(indicator id, state of the quarter's result) of every indicator needing attention, the
-    most urgent first: red, returned, projected to miss, not entered; then the lowest rate."""
+    most urgent first: red (behind its milestone through Q3), returned, projected to miss, not
+    entered; then the lowest 達成進度."""
     state = Subquery(
         Result.objects.filter(indicator=OuterRef("indicator"), quarter=quarter).values("state")[:1]
     )
@@ -321,7 +336,7 @@ def _attention(outcomes, quarter: int) -> list[tuple[int, str | None]]:
     return list(
         outcomes.annotate(state=state, priority=priority)
         .filter(priority__isnull=False)
-        .order_by("priority", F("rate").asc(nulls_first=True), "indicator_id")
+        .order_by("priority", JUDGED.asc(nulls_first=True), "indicator_id")
         .values_list("indicator_id", "state")
     )
 
@@ -394,6 +409,7 @@ class Point:
     year: int
     quarter: int
     outcome: Outcome
+    judgement: QuarterJudgement | None = None  # against the quarter's milestone (Q4: target)
 
 
 @dataclass(frozen=True)
@@ -426,7 +442,9 @@ def indicator_page(*, by_year: dict[int, list[Stored]], year: int) -> IndicatorP
         if entered:
             trend.append(Point(y, entered[-1].quarter, entered[-1].achievement.outcome))
     stored = by_year[year]
-    quarterly = [Point(year, s.quarter, s.achievement.outcome) for s in stored if s.entered]
+    quarterly = [
+        Point(year, s.quarter, s.achievement.outcome, s.judgement) for s in stored if s.entered
+    ]
     latest = next((s for s in reversed(stored) if s.entered), None)
     indicator = stored[0].achievement.indicator
     result = None

@@ -93,7 +93,7 @@ class IndicatorTable(tables.Table):
     unit = _labelled(_("主辦單位"), accessor="unit_key", empty_values=())
     target = _labelled(_("目標值"), accessor="brief__name", orderable=False, empty_values=())
     value = _labelled(_("實際值"), accessor="brief__rate", orderable=False, empty_values=())
-    rate = _labelled(_("達成率"), accessor="rate_key", empty_values=())
+    rate = _labelled(_("達成進度／達成率"), accessor="rate_key", empty_values=())
     status = _labelled(_("燈號"), accessor="status_key", empty_values=())
     state = _labelled(_("狀態"), accessor="state_key", empty_values=())
     projection = _labelled(

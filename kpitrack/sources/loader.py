@@ -31,9 +31,11 @@ from kpitrack.sources.problems import DocumentError, problem, validation_problem
 from kpitrack.sources.reading import read_files
 from kpitrack.sources.schema import AgencyFile, YearFile
 from performance.models import Indicator, Result, StrategicGoal
+from performance.selectors import planned_milestones
 from performance.services import (
     indicator_create,
     indicator_update,
+    milestones_load,
     result_create,
     result_update,
     strategic_goal_create,
@@ -453,10 +455,29 @@ class _Writer:
             )
         if indicator is None:
             return
+        self.milestones(indicator, data, where)
         input_keys = [row["key"] for row in inputs]
         part_keys = {row["key"] for row in parts}
         for m, entry in enumerate(data.results or []):
             self.result(indicator, entry, f"{where}.results[{m}]", input_keys, part_keys)
+
+    def milestones(self, indicator, data, where):
+        """The parts' 分季目標 where the document gives them; only what differs is written."""
+        planned = {
+            e.key: {q: getattr(e.milestones, f"q{q}") for q in (1, 2, 3)}
+            for e in data.parts or []
+            if e.milestones is not None
+        }
+        if not planned:
+            return
+        held = planned_milestones(indicator_ids=[indicator.pk]).get(indicator.pk, {})
+        if all(
+            {q: v for q, v in values.items() if v is not None} == held.get(key, {})
+            for key, values in planned.items()
+        ):
+            return
+        self.report.updated += 1
+        self.write(where, milestones_load, indicator=indicator, planned=planned)
 
     def result(self, indicator, data, where, input_keys, part_keys):
         values = {

@@ -139,6 +139,15 @@ class InputEntry(_Section):
     unit: str | None = None
 
 
+class MilestonesEntry(_Section):
+    """分季目標: the planned value through each of quarters 1-3, cumulative; one left out takes
+    its default (quarter 4 is the target itself)."""
+
+    q1: Figure = None
+    q2: Figure = None
+    q3: Figure = None
+
+
 class PartEntry(_Section):
     key: str
     label: str
@@ -147,6 +156,9 @@ class PartEntry(_Section):
     revision_reason: str | None = None
     unit: str | None = None
     weight: Figure = None
+    # Absent: the planned values stay as they are (set in kpitrack, or none); given: exactly
+    # these ({} removes them all).
+    milestones: MilestonesEntry | None = None
 
 
 class LayoutLabels(_Section):

@@ -34,6 +34,12 @@ from .indicators import (
     indicator_update,
     target_part_revise,
 )
+from .milestones import (
+    MilestoneChange,
+    milestone_set,
+    milestones_load,
+    milestones_set,
+)
 from .periods import (
     PERIOD_DATES,
     ResultLocked,
@@ -74,6 +80,7 @@ __all__ = [
     "GOAL_FIELDS",
     "INDICATOR_FIELDS",
     "INPUT_FIELDS",
+    "MilestoneChange",
     "NARRATIVE_FIELDS",
     "PART_FIELDS",
     "PERIOD_DATES",
@@ -88,6 +95,9 @@ __all__ = [
     "indicator_create",
     "indicator_delete",
     "indicator_update",
+    "milestone_set",
+    "milestones_load",
+    "milestones_set",
     "period_get_or_create",
     "period_lock",
     "period_unlock",

@@ -23,7 +23,7 @@ from ..models import (
     ResultFigure,
 )
 from ..selectors import entry_indicators, quarter_results
-from .entry import _check_editable, _check_shortfall, _clean_figures, _Quarter
+from .entry import _check_editable, _clean_figures, _Quarter
 from .periods import ResultLocked, WindowClosed
 from .results import NARRATIVE_FIELDS
 
@@ -82,8 +82,9 @@ def _current(row: dict | None) -> Result | None:
 
 
 def _draft(entry: DraftEntry, indicator, stored, recorded, shared: _Quarter, *, user) -> _Draft:
-    """One entry through every check but the shortfall, in the order a single save has always
-    made them; raises the first refusal."""
+    """One entry through every check, in the order a single save has always made them; raises
+    the first refusal. A draft always saves however far behind its figures are: the
+    explanation of a shortfall is required on submit (services.review)."""
     if indicator is None:
         raise ValidationError(_("這個指標已不存在。"), code="missing")
     require(can_enter(user, indicator))
@@ -141,7 +142,8 @@ def results_save_drafts(
     while this ran (the database's uniqueness refuses the whole batch).
     """
     ids = [entry.indicator_id for entry in entries]
-    indicators = entry_indicators(ids=ids)
+    # A draft always saves: nothing here judges the figures against a milestone.
+    indicators = entry_indicators(ids=ids, milestones=False)
     stored, recorded = _stored_results(indicators, quarter)
     shared = _Quarter(quarter)
     drafts: dict[int, _Draft] = {}
@@ -161,8 +163,6 @@ def results_save_drafts(
                 shared,
                 user=user,
             )
-            figures = {key: value for key, (_pk, value, _published) in draft.recorded.items()}
-            _check_shortfall(indicator, quarter, {**figures, **draft.values}, draft.row)
         except _REFUSALS as exc:
             refusals[index] = exc
         else:

@@ -1,5 +1,5 @@
-"""The rules every quarterly entry passes: the window, the state, the figures and the shortfall
-explanation."""
+"""The rules every quarterly entry passes: the window, the state, the figures, and on submit the
+explanation of a result behind its milestone (Q1-Q3) or short of the target (Q4)."""
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kpitrack.core.engine.achievement import Method, allows_negative, round_decimal
+from kpitrack.core.engine.calendar import FULL_YEAR
 from kpitrack.core.engine.numbers import (
     FIGURE_DECIMAL_PLACES,
     FIGURE_LIMIT,
@@ -158,9 +159,10 @@ def _clean_figures(method: str, inputs: Iterable, raw: Mapping) -> dict[str, Dec
 
 
 def _check_shortfall(indicator, quarter: int, figures, narrative: Mapping[str, str]):
-    """Falling short of the target needs 未達成原因 and 改善措施 (`narrative` by field name);
-    `indicator` is an EntryIndicator, `figures` the quarter's."""
-    raw = indicator.raw_rate(quarter, figures)
+    """Submitting a result behind its milestone (Q1-Q3) or short of the target (Q4) needs
+    未達成原因 and 改善措施 (`narrative` by field name); `indicator` is an EntryIndicator,
+    `figures` the quarter's. A draft saves whatever it holds: this is checked on submit."""
+    raw = indicator.progress_raw_rate(quarter, figures)
     if not falls_short(raw):
         return
     policy = indicator.policy
@@ -168,10 +170,18 @@ def _check_shortfall(indicator, quarter: int, figures, narrative: Mapping[str, s
     errors = {}
     for name in ("shortfall_reason", "improvement"):
         if not (narrative.get(name) or "").strip():
-            errors[name] = _("達成率 %(rate)s%% 未達目標，必須填寫「%(field)s」。") % {
+            values = {
                 "rate": rate,
+                "q": quarter,
                 "field": Result._meta.get_field(name).verbose_name,
             }
+            if quarter == FULL_YEAR:
+                message = _("達成率 %(rate)s%% 未達目標，送出前必須填寫「%(field)s」。")
+            else:
+                message = _(
+                    "第%(q)s季達成進度 %(rate)s%% 落後預定進度，送出前必須填寫「%(field)s」。"
+                )
+            errors[name] = message % values
     if errors:
         raise ValidationError(errors, code="shortfall")
 

@@ -33,10 +33,12 @@ from kpitrack.core.engine.achievement import (
     Outcome as EngineOutcome,
 )
 from kpitrack.core.engine.calendar import FULL_YEAR, QUARTERS
+from kpitrack.core.engine.milestones import Judgement, Planned, judge
 
 from ..models import (
     Indicator,
     IndicatorInput,
+    Milestone,
     Outcome,
     Result,
     ResultFigure,
@@ -49,6 +51,7 @@ from ..selectors import (
     achievement_of,
     indicator_spec,
     indicators_for_years,
+    planned_milestones,
     previous_inputs,
     quarters_of,
 )
@@ -115,18 +118,44 @@ def _parts_data(outcome: EngineOutcome, rows: tuple[PartRow, ...] = ()) -> list[
     ]
 
 
-def compute(indicator: Indicator, last_year: Indicator | None, policy: Policy) -> list[Outcome]:
-    """The indicator's unsaved Outcome rows, one per quarter, with lights under `policy`; needs
-    what `indicators_for_years` prefetches (approved results only)."""
+def _judgement_data(judgement: Judgement) -> dict:
+    """What a reader needs to show the quarter's judgement: against what (milestones, each
+    planned or a default), and the unrounded 達成進度, whole and per part."""
+    return {
+        "basis": judgement.basis.value,
+        "rate": _text(judgement.outcome.raw_rate),
+        "milestones": [
+            {"key": m.key, "value": _text(m.value), "default": m.default}
+            for m in judgement.milestones
+        ],
+        "parts": [{"key": p.key, "rate": _text(p.raw_rate)} for p in judgement.outcome.parts],
+    }
+
+
+def compute(
+    indicator: Indicator,
+    last_year: Indicator | None,
+    policy: Policy,
+    planned: Planned | None = None,
+) -> list[Outcome]:
+    """The indicator's unsaved Outcome rows, one per quarter, with lights under `policy`
+    judged against the quarter's milestones (`planned`, or the defaults); needs what
+    `indicators_for_years` prefetches (approved results only)."""
     spec = indicator_spec(indicator)
     quarters = quarters_of(indicator)
     previous = previous_inputs(last_year)
     labels = indicator.labels()
     rows = []
     for q in QUARTERS:
-        outcome = evaluate(
-            spec, quarters, through_quarter=q, previous=previous, policy=DEFAULT_POLICY
+        judgement = judge(
+            spec,
+            quarters,
+            through_quarter=q,
+            planned=planned,
+            previous=previous,
+            policy=Policy(rounding=policy.rounding),
         )
+        outcome = judgement.annual
         achievement = achievement_of(indicator, outcome, q, previous is not None)
         projection = _project(spec, quarters, q)
         data = {
@@ -140,6 +169,7 @@ def compute(indicator: Indicator, last_year: Indicator | None, policy: Policy) -
             "basis": achievement.published_basis,
             "mismatch": achievement.mismatch,
             "previous": previous is not None,
+            "judgement": _judgement_data(judgement),
             "projection": None
             if projection is None
             else {
@@ -149,6 +179,7 @@ def compute(indicator: Indicator, last_year: Indicator | None, policy: Policy) -
             },
         }
         rate = rounded(outcome.raw_rate, policy)
+        progress = rounded(judgement.outcome.raw_rate, policy)
         projected = None if projection is None else rounded(projection.raw_rate, policy)
         rows.append(
             Outcome(
@@ -157,8 +188,9 @@ def compute(indicator: Indicator, last_year: Indicator | None, policy: Policy) -
                 year=indicator.goal.year,
                 through_quarter=q,
                 entered=q in quarters,
-                status=status_for(rate, policy).value,
+                status=status_for(progress, policy).value,
                 rate=rate,
+                progress=progress,
                 projected_status="" if projection is None else status_for(projected, policy).value,
                 data=data,
             )
@@ -193,12 +225,18 @@ def refresh(*, pairs: Iterable[tuple[int, int]]):
         indicators = list(indicators_for_years(years=[year - 1, year], agency_ids=agency_ids))
         last_years = {(i.goal.agency_id, i.code): i for i in indicators if i.goal.year < year}
         policies = achievement_policies(pairs={(agency_id, year) for agency_id in agency_ids})
+        planned = planned_milestones(
+            indicator_ids=[i.pk for i in indicators if i.goal.year == year]
+        )
         Outcome.objects.bulk_create(
             row
             for i in indicators
             if i.goal.year == year
             for row in compute(
-                i, last_years.get((i.goal.agency_id, i.code)), policies[i.goal.agency_id, year]
+                i,
+                last_years.get((i.goal.agency_id, i.code)),
+                policies[i.goal.agency_id, year],
+                planned.get(i.pk),
             )
         )
 
@@ -238,6 +276,11 @@ def _indicator(indicator: Indicator):
 @writes.scope(TargetPart)
 def _indicator_row(row):
     return {("indicator", row.indicator_id)}
+
+
+@writes.scope(Milestone)
+def _milestone(milestone: Milestone):
+    return {("indicator", milestone.part.indicator_id)}
 
 
 @writes.scope(Result)

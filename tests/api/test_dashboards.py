@@ -36,7 +36,8 @@ def test_anonymous_callers_get_401(client, url):
 def test_the_overview_has_the_counts_goals_and_attention(signed_in):
     data = signed_in.get("/api/v1/dashboards/nia/").json()
     assert (data["year"], data["roc_year"], data["through_quarter"]) == (2012, 101, 2)
-    assert data["counts"] == {"green": 5, "yellow": 1, "red": 1, "white": 4}
+    # Counted by the quarter's light, against the Q2 milestones (repatriation is on pace).
+    assert data["counts"] == {"green": 6, "yellow": 0, "red": 1, "white": 4}
     assert len(data["goals"]) == 11
     assert data["attention"][0]["code"] == "auto-gate"
     assert data["attention"][0]["achievement_rate"] == "7.14"
@@ -48,9 +49,32 @@ def test_the_indicator_list_is_paginated_and_filtered(signed_in, admin):
     assert (data["count"], data["pages"], data["page"], data["page_size"]) == (11, 3, 3, 4)
     assert len(data["results"]) == 3
     green = signed_in.get("/api/v1/dashboards/nia/indicators/?light=green").json()
-    assert green["count"] == 5
-    assert {row["status"] for row in green["results"]} == {"green"}
+    assert green["count"] == 6
+    assert {row["judgement"]["status"] for row in green["results"]} == {"green"}
     assert all(row["state"] == "approved" for row in green["results"])
+    # The annual rate and its light stay beside the quarter's judgement.
+    repatriation = next(row for row in green["results"] if row["code"] == "repatriation")
+    assert (repatriation["achievement_rate"], repatriation["status"]) == ("80.21", "yellow")
+    assert repatriation["judgement"] == {
+        "quarter": 2,
+        "basis": "milestone",
+        "progress": "160.42",
+        "status": "green",
+        "status_label": "綠燈",
+        "pace": "ahead",
+        "text": "第2季預定 3,522（預設），實際 5,650，超前進度",
+        "milestones": [
+            {
+                "key": "value",
+                "label": repatriation["parts"][0]["label"],
+                "target": "7044",
+                "milestone": "3522",
+                "default": True,
+                "value": "5650.00",
+                "progress": "160.42",
+            }
+        ],
+    }
 
 
 @pytest.mark.parametrize(

@@ -94,3 +94,21 @@ def test_an_unknown_indicator_or_year_is_answered_clearly(signed_in):
     response = signed_in.get("/dashboards/nia/indicators/pass-card/?year=2010")
     assert response.status_code == 400
     assert "這個指標在 2010 年沒有資料。" in response.text
+
+
+def test_each_quarter_is_judged_against_its_milestone_beside_the_annual_rate(signed_in, alice):
+    """Issue 17: repatriation's 5,650 through Q2 is 80.21% of the year's 7,044 (yellow against
+    the year) and 160.42% of the Q2 milestone 3,522 (the default, half the target): green."""
+    from performance.services import milestone_set
+
+    url = "/dashboards/nia/indicators/repatriation/?year=2012"
+    page = signed_in.get(url).content.decode()
+    row = page.split("第2季預定 3,522（預設），實際 5,650，超前進度", 1)[1].split("</tr>")[0]
+    assert "160.42%" in row and "80.21%" in row
+    assert 'class="light green"' in row  # the chart beside plots the annual rate, yellow
+    # A planned 7,000 through Q2 puts it behind: 80.71%, yellow.
+    indicator = Indicator.objects.get(code="repatriation", goal__year=2012)
+    milestone_set(indicator=indicator, quarter=2, value=Decimal("7000"), user=alice, reason="計畫")
+    page = signed_in.get(url).content.decode()
+    row = page.split("第2季預定 7,000，實際 5,650，落後進度", 1)[1].split("</tr>")[0]
+    assert "80.71%" in row and 'class="light yellow"' in row

@@ -48,7 +48,8 @@ def test_it_lists_every_indicator_with_values_units_and_rates(signed_in):
 def test_it_filters_by_light(signed_in):
     response = signed_in.get(URL + "?light=green")
     rows = [bound.record for bound in response.context["table"].page.object_list]
-    assert len(rows) == 5
+    # Six through Q2, judged against the quarter's milestones: repatriation is on pace.
+    assert len(rows) == 6
     assert {row.status.value for row in rows} == {"green"}
 
 
@@ -114,7 +115,7 @@ def test_the_xlsx_export_has_numbers_as_numbers(signed_in):
     rows = list(sheet.iter_rows(values_only=True))
     header = rows[0]
     names = [row[header.index("績效指標")] for row in rows[1:] if row[7] is None]
-    assert len(names) == 5
+    assert len(names) == 6  # judged against the Q2 milestones: repatriation is green
     row = next(r for r in rows[1:] if r[header.index("績效指標")] == "'@SUM(A1)")
     assert row[header.index("達成率（%）")] == Decimal("103.13") or row[
         header.index("達成率（%）")

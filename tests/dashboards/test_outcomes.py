@@ -10,7 +10,7 @@ from budget.services import achievement_policy_set
 from kpitrack.core.engine.calendar import QUARTERS
 from performance import outcome_reads
 from performance.models import Indicator, Outcome, Result, StrategicGoal
-from performance.selectors import achievements_for_year
+from performance.selectors import achievements_for_year, judgements_for_year
 from performance.services import (
     indicator_delete,
     indicator_update,
@@ -45,10 +45,20 @@ def assert_stored_matches_fresh():
                 year,
                 quarter,
             )
-            # The columns dashboards count and order by, stored under the policy in force.
+            # The quarter's judgement against its milestones (Q4: the annual target).
+            judged = judgements_for_year(year=year, through_quarter=quarter, agency=agency)
+            assert {s.achievement.indicator.pk: s.judgement for s in stored} == judged
+            # The columns dashboards count and order by, stored under the policy in force: the
+            # light is the quarter's judgement's, the rate the annual one.
             columns = Outcome.objects.filter(agency=agency, year=year, through_quarter=quarter)
-            assert {(o.indicator_id, o.status, o.rate) for o in columns} == {
-                (a.indicator.pk, a.outcome.status.value, a.outcome.rate) for a in fresh
+            assert {(o.indicator_id, o.status, o.rate, o.progress) for o in columns} == {
+                (
+                    a.indicator.pk,
+                    judged[a.indicator.pk].status.value,
+                    a.outcome.rate,
+                    judged[a.indicator.pk].progress,
+                )
+                for a in fresh
             }
 
 

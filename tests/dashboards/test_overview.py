@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from kpitrack.core.engine.achievement import round_decimal
-from performance.selectors import achievements_for_year
+from performance.selectors import achievements_for_year, judgements_for_year
 
 pytestmark = pytest.mark.django_db
 
@@ -52,23 +52,29 @@ def test_a_year_without_approved_data_says_so(signed_in):
 
 
 def test_the_counts_per_light_are_the_engines(signed_in):
+    """Through Q2 a light judges the quarter against its milestone (分季目標): repatriation's
+    5,650 is 80.21% of the year's 7,043 (yellow against the year) but 160.42% of the default Q2
+    milestone 3,522, so it counts green."""
     response = signed_in.get("/dashboards/nia/")
     engine = Counter(
-        a.outcome.status.value for a in achievements_for_year(year=2012, through_quarter=2)
+        j.status.value for j in judgements_for_year(year=2012, through_quarter=2).values()
     )
-    assert response.context["ov"].counts == {"green": 5, "yellow": 1, "red": 1, "white": 4}
+    assert response.context["ov"].counts == {"green": 6, "yellow": 0, "red": 1, "white": 4}
     assert response.context["ov"].counts == {
         k: engine.get(k, 0) for k in response.context["ov"].counts
     }
 
 
 def test_each_goal_is_its_indicators_rates_weighted_and_capped_at_100(signed_in):
+    """Through Q3 the rates are 達成進度, against each quarter's milestone."""
     response = signed_in.get("/dashboards/nia/")
     expected = {}
+    judged = judgements_for_year(year=2012, through_quarter=2)
     for a in achievements_for_year(year=2012, through_quarter=2):
-        if a.outcome.rate is not None:
+        progress = judged[a.indicator.pk].progress
+        if progress is not None:
             rates = expected.setdefault(a.goal.title, [])
-            rates.append((a.indicator.weight, min(a.outcome.rate, Decimal(100))))
+            rates.append((a.indicator.weight, min(progress, Decimal(100))))
     goals = {g.title: g for g in response.context["ov"].goals}
     assert len(goals) == 11
     for title, rates in expected.items():
@@ -93,7 +99,7 @@ def test_a_ministry_covers_the_agencies_under_it(admin):
     response = admin.get("/dashboards/moi/")
     ov = response.context["ov"]
     assert [a.code for a in ov.scope.agencies] == ["moi", "nia"]
-    assert ov.counts == {"green": 5, "yellow": 1, "red": 1, "white": 4}
+    assert ov.counts == {"green": 6, "yellow": 0, "red": 1, "white": 4}
     assert [(s.agency.code, s.total) for s in ov.agencies] == [("nia", 11)]
     assert "入出國及移民署" in response.text
 
@@ -121,3 +127,23 @@ def test_anyone_signed_in_without_a_membership_sees_nothing(client, charlie):
     client.force_login(charlie)
     assert client.get("/dashboards/nia/").status_code == 403
     assert "尚無可檢視的機關" in client.get("/dashboards/").text
+
+
+def test_attention_judges_the_quarter_against_its_milestone(signed_in, alice):
+    """Issue 17: an indicator on pace is not listed red; one behind its planned progress is,
+    though the annual rate alone would not make it red."""
+    from performance.models import Indicator
+    from performance.services import milestone_set
+
+    def red():
+        rows = signed_in.get("/dashboards/nia/").context["ov"].attention
+        return [row.indicator.code for row in rows if "red" in row.attention]
+
+    assert red() == ["auto-gate"]
+    repatriation = Indicator.objects.get(code="repatriation", goal__year=2012)
+    # 5,650 of a planned 10,000 through Q2: 56.50%, red (80.21% of the year: yellow).
+    milestone_set(
+        indicator=repatriation, quarter=2, value=Decimal("10000"), user=alice, reason="計畫"
+    )
+    # Red ones by their 達成進度, lowest first: auto-gate's 14.29% before 56.50%.
+    assert red() == ["auto-gate", "repatriation"]

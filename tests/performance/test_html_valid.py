@@ -74,6 +74,11 @@ def test_the_entry_form_workbook_preview_and_report_are_valid_html(
     pages["workbook-preview-ok"] = client.post(
         reverse("workbook-upload"), {**scope, "file": SimpleUploadedFile("a.xlsx", good)}
     )
+    # Issue 17: the milestones page, its form with an error, and 我的工作 with a judgement.
+    pages["milestones"] = client.post(
+        reverse("indicator-milestones", args=[workflow.count.pk]), {"m_value_q1": "x"}
+    )
+    pages["my-work"] = client.get(reverse("my-work"), {"year": workflow.year, "quarter": 1})
     # nia prints no lights: its indicator table is the report's only section.
     pages["report"] = client.get(reverse("report", args=["nia", "performance", 2010]))
     for name, response in pages.items():

@@ -41,6 +41,7 @@ from performance.services import (
     strategic_goal_update,
     target_part_revise,
 )
+from performance.services.milestones import milestone_set
 from performance.services.outcomes import rebuild
 from tests.conftest import SEED
 
@@ -57,6 +58,7 @@ def stored() -> dict:
             row.entered,
             row.status,
             row.rate,
+            row.progress,
             row.projected_status,
             row.data,
         )
@@ -338,9 +340,22 @@ def policy_set(w):
         expected_version=policy.version if policy else None,
         user=w.alice,
         reason=WHY,
-        green_threshold=Decimal("40"),
-        yellow_threshold=Decimal("20"),
+        # The approved Q1 figure, 50 of 100, is judged against its milestone 25 (200%): only
+        # thresholds above that change its light (green to yellow).
+        green_threshold=Decimal("250"),
+        yellow_threshold=Decimal("150"),
     )
+
+
+def milestone_set_q1(w):
+    # 50 of 100 at Q1 is 200% of the default milestone 25, and 50% of a planned 100.
+    milestone_set(indicator=w.flow.count, quarter=1, value=Decimal("100"), user=w.alice, reason=WHY)
+
+
+def milestone_removed(w):
+    milestone_set_q1(w)
+    assert stored() == fresh()
+    milestone_set(indicator=w.flow.count, quarter=1, value=None, user=w.alice, reason=WHY)
 
 
 def _seeded_figure_changed(w):
@@ -393,6 +408,8 @@ CASES = {
     "period_unlock": (_locked, unlock, False),
     "agency_update": (_first_approved, agency_second_review, True),
     "achievement_policy_set": (None, policy_set, True),
+    "milestone_set": (None, milestone_set_q1, True),
+    "milestone_removed": (None, milestone_removed, False),
     "load_folder": (_seeded_figure_changed, loader, True),
 }
 

@@ -129,14 +129,14 @@ def test_a_figure_for_an_input_the_indicator_does_not_have_is_refused(workflow, 
     assert "「nope」不是此指標的填報項目" in _field_errors(excinfo)["figures"]
 
 
-def test_a_shortfall_needs_its_reason_and_improvement(workflow, alice):
-    with pytest.raises(ValidationError) as excinfo:
-        _save(workflow, alice, {"value": "80"})
-    errors = _field_errors(excinfo)
-    assert "達成率 80.00% 未達目標" in errors["shortfall_reason"]
-    assert "改善措施" in errors["improvement"]
-    assert not Result.objects.filter(indicator=workflow.count).exists()
-    result = _save(workflow, alice, {"value": "80"}, {**MET, **SHORT})
+def test_a_draft_saves_however_far_behind_it_is(workflow, alice):
+    """Issue 17: a draft always saves; the explanation of a shortfall is due on submit
+    (tests/performance/test_milestones.py). 5 at Q1 is 20% of the default milestone 25."""
+    result = _save(workflow, alice, {"value": "5"})
+    assert (result.state, result.shortfall_reason, result.improvement) == ("draft", "", "")
+    result = _save(
+        workflow, alice, {"value": "5"}, {**MET, **SHORT}, expected_version=result.version
+    )
     assert result.shortfall_reason == "人力不足"
 
 

@@ -428,10 +428,6 @@ def _approved_result(flow, alice, extra):
     return _entry(extra, {"value": "1"}, version=result.version), ResultLocked, "已核定"
 
 
-def _shortfall_without_reason(flow, alice, extra):
-    return _entry(extra, {"value": "80"}), ValidationError, "未達目標"
-
-
 def _unknown_narrative_field(flow, alice, extra):
     return _entry(extra, {"value": "120"}, {"state": "approved"}), ValidationError, "state"
 
@@ -462,7 +458,6 @@ REFUSED = [
     _version_of_a_result_never_created,
     _another_units_indicator,
     _approved_result,
-    _shortfall_without_reason,
     _unknown_narrative_field,
     _narrative_not_text,
     _closed_window,

@@ -84,20 +84,27 @@ def test_it_answers_bad_input_next_to_the_field_and_saves_nothing(
     assert _saved(indicator) is None
 
 
-def test_a_shortfall_needs_its_reason_and_improvement(client, alice, workflow):
+def test_behind_its_milestone_a_draft_saves_and_submitting_asks_why(client, alice, workflow):
+    """Issue 17: a draft always saves; submitting a quarter behind its milestone needs
+    未達成原因 and 改善措施. 20 at Q1 is 80% of the default Q1 milestone 25 (100 × 1/4)."""
     client.force_login(alice)
-    response = _post(client, workflow.count, {"f_value": "50"})
+    assert _post(client, workflow.count, {"f_value": "20"}).status_code == 302
+    saved = _saved(workflow.count)
+    assert saved.state == "draft"
+    submit = {"version": str(saved.version), "action": "submit", "f_value": "20"}
+    response = client.post(_url(workflow.count), submit)
     assert response.status_code == 400
     page = response.content.decode()
     assert 'id="id_shortfall_reason_error"' in page
     assert 'id="id_improvement_error"' in page
-    assert _saved(workflow.count) is None
-    response = _post(
-        client,
-        workflow.count,
-        {"f_value": "50", "shortfall_reason": "人力不足", "improvement": "增補人力"},
+    assert "第1季達成進度 80.00% 落後預定進度，送出前必須填寫「未達成原因」。" in page
+    assert _saved(workflow.count).state == "draft"
+    response = client.post(
+        _url(workflow.count),
+        {**submit, "shortfall_reason": "人力不足", "improvement": "增補人力"},
     )
     assert response.status_code == 302
+    assert _saved(workflow.count).state == "submitted"
 
 
 def test_it_refuses_entry_outside_the_window(client, alice, workflow):

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from performance.models import Indicator
 from performance.services import indicator_create, result_save_draft
 
 from .cast import Role, member
@@ -91,5 +92,17 @@ def test_it_runs_the_same_queries_whatever_the_number_of_indicators(
             parts=[{"key": "value", "label": "件數", "value": Decimal("5")}],
         )
     # session, user, memberships, the plan years; the indicators with goal, agency and unit,
-    # their inputs, parts, results and figures; the quarter's periods and entry exceptions
-    assert count() == before == 11
+    # their inputs, parts, results and figures; the quarter's periods and entry exceptions (11);
+    # the judgement of the quarters entered against their milestones, as entry reads them
+    # (indicators, inputs, parts, figures, goals, 分季目標, policies: 7)
+    assert count() == before == 18
+    for indicator in Indicator.objects.filter(code__startswith="more"):
+        result_save_draft(
+            indicator=indicator,
+            quarter=1,
+            figures={"value": Decimal("1")},
+            narrative={},
+            expected_version=None,
+            user=alice,
+        )
+    assert count() == 18

@@ -25,11 +25,27 @@ def test_it_shows_value_rate_and_light_in_words(client, alice, workflow):
     assert not Result.objects.filter(indicator=workflow.ratio).exists()
 
 
-def test_a_shortfall_says_the_narrative_becomes_required(client, alice, workflow):
+def test_behind_the_milestone_says_the_narrative_is_due_on_submit(client, alice, workflow):
+    client.force_login(alice)
+    # 20 at Q1: 80% of the default Q1 milestone 25, 20% of the year's 100.
+    page = _preview(client, workflow.count, {"f_value": "20"}).content.decode()
+    assert '<dd data-testid="progress">80%</dd>' in page
+    assert '<dd data-testid="rate">20%</dd>' in page
+    assert "黃燈" in page and "紅燈" not in page
+    assert "第1季預定 25（預設），實際 20，落後進度" in page
+    assert 'data-testid="short"' in page and "送出前請填寫" in page
+
+
+def test_a_quarter_on_pace_is_not_painted_red(client, alice, workflow):
+    """The issue's case: half the year's target is not a shortfall at mid-year. 50 at Q1 is
+    twice the Q1 milestone; the annual 50% stays beside it."""
     client.force_login(alice)
     page = _preview(client, workflow.count, {"f_value": "50"}).content.decode()
-    assert "50%" in page and "紅燈" in page
-    assert 'data-testid="short"' in page
+    assert '<dd data-testid="progress">200%</dd>' in page
+    assert '<dd data-testid="rate">50%</dd>' in page
+    assert "綠燈" in page and "紅燈" not in page
+    assert "第1季預定 25（預設），實際 50，超前進度" in page
+    assert 'data-testid="short"' not in page
 
 
 def test_a_bad_figure_is_named_instead_of_a_result(client, alice, workflow):

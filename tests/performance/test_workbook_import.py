@@ -104,15 +104,16 @@ def test_an_unchanged_workbook_writes_nothing(alice, workflow):
 
 
 def test_one_refused_row_writes_no_row(alice, workflow):
+    # A draft behind its milestone saves (the explanation is due on submit), so the refused
+    # row is a ratio whose numerator exceeds its denominator; the good count row is not written.
     data = fill(
         download(alice, workflow),
-        {(workflow.count, COUNT): 50, (workflow.ratio, NUM): 45, (workflow.ratio, DEN): 50},
+        {(workflow.count, COUNT): 50, (workflow.ratio, NUM): 45, (workflow.ratio, DEN): 40},
     )
     report = _refused(data, alice)
-    # 50 of 100 falls short: the service asks for the reason, on its own column.
     problems = {(p.row, p.header): p.message for p in report.all_problems}
-    assert "必須填寫「未達成原因」" in problems[(3, "未達成原因")]
-    assert "必須填寫「改善措施」" in problems[(3, "改善措施")]
+    assert "不可大於分母「受理件數」" in problems[(4, NUM)]
+    assert all(row == 4 for row, _header in problems)
 
 
 def test_a_row_whose_indicator_was_deleted_after_the_download_is_refused(alice, workflow):

@@ -1,0 +1,134 @@
+"""分季目標 in the entry workbook: a sheet of each target part's planned values for Q1-Q3, with
+the defaults beside them. Downloaded and uploaded unchanged it writes nothing; a change by the
+planning office (初核) or 管理者 is written with history; by anyone else it is refused on its row
+and nothing at all is written."""
+
+import io
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+
+from performance import workbook as wb
+from performance.models import Milestone, Result
+from performance.services import milestone_set
+from performance.workbook_import import import_parsed, import_workbook
+
+from .cast import Role, member
+from .workbook_helpers import download
+
+pytestmark = pytest.mark.django_db
+
+
+def _sheet(data: bytes):
+    return load_workbook(io.BytesIO(data)).worksheets[wb.MILESTONE_SHEET_INDEX]
+
+
+def _row(sheet, indicator) -> int:
+    return next(
+        r for r in range(wb.FIRST_ROW, sheet.max_row + 1) if sheet.cell(r, 1).value == indicator.pk
+    )
+
+
+def _set(data: bytes, indicator, quarter: int, value) -> bytes:
+    book = load_workbook(io.BytesIO(data))
+    sheet = book.worksheets[wb.MILESTONE_SHEET_INDEX]
+    column = wb.MILESTONE_FIRST_QUARTER_COLUMN + quarter - 1
+    # .value rather than cell(…, value): openpyxl's cell() leaves a cell as it is for None.
+    sheet.cell(_row(sheet, indicator), column).value = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _state():
+    return (
+        sorted(Milestone.objects.values_list("part_id", "quarter", "value")),
+        Milestone.history.count(),
+        Result.objects.count(),
+    )
+
+
+@pytest.fixture
+def planner(django_user_model, workflow):
+    return member(django_user_model, workflow, Role.PLANNER)
+
+
+def test_the_sheet_lists_each_part_with_its_planned_values_and_defaults(workflow, alice):
+    milestone_set(
+        indicator=workflow.count, quarter=2, value=Decimal("40"), user=alice, reason="計畫"
+    )
+    sheet = _sheet(download(alice, workflow))
+    r = _row(sheet, workflow.count)
+    first = wb.MILESTONE_FIRST_QUARTER_COLUMN
+    assert [sheet.cell(r, first + n).value for n in range(3)] == [None, 40, None]
+    assert sheet.cell(r, wb.MILESTONE_COLUMNS).value == "25、50、75"
+    assert sheet.cell(r, first).protection.locked is False  # alice may plan
+
+
+def test_unchanged_it_writes_nothing(workflow, planner):
+    before = _state()
+    report = import_workbook(
+        download(planner, workflow, unit=None), name="a.xlsx", user=planner, commit=True
+    )
+    assert report.ok and not report.changed_rows
+    assert _state() == before
+
+
+def test_a_planners_change_is_written_with_history_through_preview_and_confirm(workflow, planner):
+    data = _set(download(planner, workflow, unit=None), workflow.count, 1, 20)
+    preview = import_workbook(data, name="plan.xlsx", user=planner, commit=False)
+    assert preview.ok
+    [row] = preview.changed_rows
+    assert [(c.header, c.old, c.new) for c in row.changes] == [("第1季預定進度", "（空白）", "20")]
+    assert not Milestone.objects.exists()
+    # The confirm writes what the preview read and promised (as the page keeps them in JSON).
+    parsed = wb.Parsed.from_json(preview.parsed.to_json())
+    report = import_parsed(
+        parsed, name="plan.xlsx", user=planner, commit=True, planned=preview.plan()
+    )
+    assert report.written
+    milestone = Milestone.objects.get()
+    assert (milestone.quarter, milestone.value) == (1, Decimal("20"))
+    history = milestone.history.get()
+    assert (history.history_user, history.history_change_reason) == (
+        planner,
+        "Excel 匯入：plan.xlsx",
+    )
+
+
+def test_a_change_by_a_unit_is_refused_on_its_row_and_nothing_is_written(
+    django_user_model, workflow
+):
+    staff = member(django_user_model, workflow, Role.STAFF)
+    data = download(staff, workflow)
+    sheet = _sheet(data)
+    assert sheet.cell(
+        _row(sheet, workflow.count), wb.MILESTONE_FIRST_QUARTER_COLUMN
+    ).protection.locked
+    before = _state()
+    report = import_workbook(
+        _set(data, workflow.count, 1, 5), name="a.xlsx", user=staff, commit=True
+    )
+    assert not report.written
+    assert [p.message for p in report.all_problems] == ["只有初核或管理者可以修改分季目標。"]
+    assert _state() == before
+
+
+def test_a_bad_value_is_named_by_its_cell(workflow, planner):
+    data = _set(download(planner, workflow, unit=None), workflow.count, 2, "abc")
+    report = import_workbook(data, name="a.xlsx", user=planner, commit=True)
+    [problem] = report.all_problems
+    assert (problem.column, problem.header) == ("G", "第2季預定進度")
+    assert "不是數字" in problem.message
+    assert not Milestone.objects.exists()
+
+
+def test_clearing_a_planned_value_restores_the_default(workflow, planner, alice):
+    milestone_set(
+        indicator=workflow.count, quarter=3, value=Decimal("60"), user=alice, reason="計畫"
+    )
+    data = _set(download(planner, workflow, unit=None), workflow.count, 3, None)
+    report = import_workbook(data, name="a.xlsx", user=planner, commit=True)
+    assert report.written and len(report.changed_rows) == 1
+    assert not Milestone.objects.exists()
