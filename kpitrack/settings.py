@@ -305,7 +305,9 @@ for _name in ("SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD"):
         raise ImproperlyConfigured(f"{_name}=1 needs SECURE_HSTS_SECONDS (e.g. 31536000)")
 # The browsers' preload lists take a site only with max-age of a year or more.
 if SECURE_HSTS_PRELOAD and SECURE_HSTS_SECONDS < 31536000:
-    raise ImproperlyConfigured("SECURE_HSTS_PRELOAD=1 needs SECURE_HSTS_SECONDS of 31536000 or more")
+    raise ImproperlyConfigured(
+        "SECURE_HSTS_PRELOAD=1 needs SECURE_HSTS_SECONDS of 31536000 (a year) or more"
+    )
 
 
 def origin_list(name: str) -> list[str]:
