@@ -177,6 +177,8 @@ MIDDLEWARE = [
     "kpitrack.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Inside SessionMiddleware: marks the session for saving before SessionMiddleware saves it.
+    "kpitrack.sessions.SessionIdleMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # After the language is chosen, so the refusal is in the user's language.
     "kpitrack.middleware.RejectUnusableCharactersMiddleware",
@@ -338,11 +340,12 @@ def origin_list(name: str) -> list[str]:
 # The origins a form may be posted from when the proxy changes the host or port the browser sees.
 CSRF_TRUSTED_ORIGINS = origin_list("CSRF_TRUSTED_ORIGINS")
 
-# Sessions end after SESSION_IDLE_HOURS without a request: every request saves the session and
-# so moves its expiry on. Optionally they end when the browser closes, too.
+# Sessions end after SESSION_IDLE_HOURS without a request: a request saves the session, moving its
+# expiry on, when its last save is SESSION_TOUCH_SECONDS old (kpitrack/sessions.py; not on every
+# request, as SESSION_SAVE_EVERY_REQUEST would). Optionally they end when the browser closes, too.
 SESSION_IDLE_HOURS = env_int("SESSION_IDLE_HOURS", 8, minimum=1)
 SESSION_COOKIE_AGE = SESSION_IDLE_HOURS * 3600
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_TOUCH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
 
 # Content-Security-Policy (django-csp): scripts and styles from our own static files only, no
