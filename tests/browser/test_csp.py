@@ -163,5 +163,7 @@ def test_no_page_breaks_the_content_security_policy(
     visits.check("/accounts/logged-out/ (signing out)")
     visits.open("/accounts/logged-out/")
 
-    assert not visits.refused, visits.refused
+    assert not visits.refused, "\n".join(
+        f"{path}: {refusal}" for path, refused in visits.refused.items() for refusal in refused
+    )
     assert len(visits.visited) >= 30

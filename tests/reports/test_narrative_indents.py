@@ -39,9 +39,7 @@ def cell(client, bob):
 
 def test_each_level_of_numbering_hangs_by_its_own_width(cell):
     html = cell("分3季完成外籍訂戶增加")
-    heading = (
-        '<span class="n h w-4">二、</span><span class="h">辦理情形：</span>'
-    )
+    heading = '<span class="n h w-4">二、</span><span class="h">辦理情形：</span>'
     assert '<p class="hang part i-4 h-4">' + heading in html
     assert hang("(一)", "2") + "行銷推廣創新作為：" in html
     # The source's list of 1. 2. under (一) sits under (一)'s text.
