@@ -71,7 +71,8 @@ def read_secret_file(name: str, path: str) -> str:
     if not path.strip():
         raise ImproperlyConfigured(f"{name}_FILE is set but names no file")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # Bytes, not text mode: the value exactly as stored, no newline translated.
+        text = Path(path).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {reason}") from None
