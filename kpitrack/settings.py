@@ -282,7 +282,7 @@ DEFAULT_FROM_EMAIL = _env.get("DEFAULT_FROM_EMAIL", "kpitrack@localhost")
 
 
 # --- Security: HTTPS, cookies, sessions, CSP, Permissions-Policy (issue 15) -------------------
-# What each variable does and the set that makes `check --deploy` clean: docs/security.md.
+# What each variable does, and the set that makes `check --deploy` clean: docs/security-settings.md
 # HTTPS=1: the site is reached over HTTPS only (directly or through a proxy). Cookies are then
 # sent over HTTPS only and plain-HTTP requests are redirected. Off by default, so an intranet
 # served over plain HTTP still starts with DEBUG off (`check --deploy` warns about it).

@@ -1,6 +1,6 @@
-"""The security headers every answer carries (docs/security.md, "Headers"), and no template with
-what the Content-Security-Policy refuses. tests/browser/test_csp.py checks the pages in a browser;
-these checks need none."""
+"""The security headers every answer carries (docs/security-settings.md, "Headers"), and no
+template with what the Content-Security-Policy refuses. tests/browser/test_csp.py checks the pages
+in a browser; these checks need none."""
 
 import re
 

@@ -1,7 +1,7 @@
-"""The production security settings (docs/security.md): `check --deploy` is clean under the
-documented variables, each missing or bad one stops start-up naming it or leaves the warning it
-should, secrets may come from files, and the settings have their effect on a request. Each case
-runs a fresh interpreter, as tests/site/test_settings.py does."""
+"""The production security settings (docs/security-settings.md): `check --deploy` is clean under
+the documented variables, each missing or bad one stops start-up naming it or leaves the warning
+it should, secrets may come from files, and the settings have their effect on a request. Each
+case runs a fresh interpreter, as tests/site/test_settings.py does."""
 
 import os
 import re
@@ -36,8 +36,8 @@ KEY = "kpitrack-test-key-7Hq2-Zx9!w4Lm8Rt3Vb6Np1Sd5Gf0Jk2Yc"
 
 
 def documented() -> dict[str, str]:
-    """The variables of docs/security.md's "Production settings" block, with a real key file."""
-    text = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    """The variables of docs/security-settings.md's "Production settings" block."""
+    text = (ROOT / "docs" / "security-settings.md").read_text(encoding="utf-8")
     block = re.search(r"## Production settings\n.*?```sh\n(.*?)```", text, re.S)[1]
     return dict(line.split("=", 1) for line in block.splitlines() if line.strip())
 
