@@ -77,3 +77,19 @@ def test_no_served_template_has_what_the_policy_refuses():
         found += [f"{name}: {what}" for what, pattern in REFUSED.items() if pattern.search(text)]
     assert checked > 40
     assert not found, found
+
+
+@pytest.mark.django_db
+def test_the_admin_history_list_renders_without_the_style_attribute(admin_client):
+    """templates/simple_history/object_history_list.html replaces the package's, whose paginator
+    had a style attribute; its headings are ours now, in both languages."""
+    from budget.models import Agency
+
+    nia = Agency.objects.get(code="nia")
+    html = admin_client.get(f"/admin/budget/agency/{nia.pk}/history/").content.decode()
+    assert 'id="change-history"' in html and "style=" not in html
+    assert '<th scope="col">異動內容</th>' in html and "共 " in html
+    admin_client.cookies["django_language"] = "en"
+    english = admin_client.get(f"/admin/budget/agency/{nia.pk}/history/").content.decode()
+    assert '<th scope="col">Changes</th>' in english
+    assert re.search(r"\d+ entr(y|ies)", english)
