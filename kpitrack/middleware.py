@@ -85,3 +85,23 @@ def _slash_missing(request) -> str | None:
     except Resolver404:
         return None
     return request.path + "/"
+
+
+class PermissionsPolicyMiddleware:
+    """Sends settings.PERMISSIONS_POLICY ({feature: [allowed origins]}; an empty list allows no
+    one) as the Permissions-Policy header, unless the view set its own."""
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.header = ", ".join(
+            f"{feature}=({' '.join(allowed)})"
+            for feature, allowed in getattr(settings, "PERMISSIONS_POLICY", {}).items()
+        )
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.header and "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = self.header
+        return response

@@ -6,8 +6,10 @@ import re
 from datetime import timedelta
 from email.utils import getaddresses
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
@@ -58,6 +60,39 @@ def _settings_source() -> dict[str, str]:
 
 # Lower case: not a setting, so the debug page never lists the environment.
 _env = _settings_source()
+
+
+# --- Security: secrets from files (issue 15) --------------------------------------------------
+# A secret may come from a file instead (Docker/systemd credentials, a mounted secret): NAME_FILE
+# names it. Only the names listed here, so that a variable that merely ends in _FILE (such as
+# KPITRACK_ENV_FILE) is never read as one.
+SECRET_FILE_VARIABLES = ("SECRET_KEY", "DATABASE_URL", "EMAIL_HOST_PASSWORD")
+
+
+def read_secret_file(name: str, path: str) -> str:
+    """The file's text less one trailing newline (what `echo` and editors leave)."""
+    if not path.strip():
+        raise ImproperlyConfigured(f"{name}_FILE is set but names no file")
+    try:
+        # Bytes, not text mode: the value exactly as stored, no newline translated.
+        text = Path(path).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {reason}") from None
+    if text.endswith("\r\n"):
+        text = text[:-2]
+    elif text.endswith("\n"):
+        text = text[:-1]
+    if not text:
+        raise ImproperlyConfigured(f"{name}_FILE={path!r} is empty")
+    return text
+
+
+for _name in SECRET_FILE_VARIABLES:
+    if f"{_name}_FILE" in _env:
+        if _name in _env:
+            raise ImproperlyConfigured(f"{_name} and {_name}_FILE are both set: set only one")
+        _env[_name] = read_secret_file(_name, _env[f"{_name}_FILE"])
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -130,6 +165,9 @@ INSTALLED_APPS = [
     # django-ninja's templates and vendored Swagger UI files, so the API's docs page loads
     # nothing from a CDN.
     "ninja",
+    # The Content-Security-Policy header (see the security block at the end); its app adds the
+    # checks of its settings.
+    "csp",
     "kpitrack",
     "budget",
     "performance",
@@ -137,8 +175,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Security headers second only to SecurityMiddleware, so every answer of ours carries them,
+    # the 400 of the middleware below included.
+    "csp.middleware.CSPMiddleware",
+    "kpitrack.middleware.PermissionsPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Inside SessionMiddleware: marks the session for saving before SessionMiddleware saves it.
+    "kpitrack.sessions.SessionIdleMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     # After the language is chosen, so the refusal is in the user's language.
     "kpitrack.middleware.RejectUnusableCharactersMiddleware",
@@ -147,7 +192,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "kpitrack.urls"
@@ -385,3 +429,116 @@ AXES_CLIENT_IP_CALLABLE = "kpitrack.core.clients.client_address"
 # How many reverse proxies stand in front of the app and append to X-Forwarded-For; 0 (the
 # default): the address is REMOTE_ADDR and X-Forwarded-For is never believed.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# --- Security: HTTPS, cookies, sessions, CSP, Permissions-Policy (issue 15) -------------------
+# What each variable does, and the set that makes `check --deploy` clean: docs/security-settings.md
+# HTTPS=1: the site is reached over HTTPS only (directly or through a proxy). Cookies are then
+# sent over HTTPS only and plain-HTTP requests are redirected. Off by default, so an intranet
+# served over plain HTTP still starts with DEBUG off (`check --deploy` warns about it).
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+# A proxy that terminates TLS may redirect plain HTTP itself: SECURE_SSL_REDIRECT=0 then.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+if SECURE_SSL_REDIRECT and not HTTPS:
+    raise ImproperlyConfigured("SECURE_SSL_REDIRECT=1 needs HTTPS=1")
+# Behind a proxy that terminates TLS, Django sees plain HTTP; the proxy says which scheme the
+# browser used in X-Forwarded-Proto (it must set or overwrite that header on every request).
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if SECURE_HSTS_SECONDS and not HTTPS:
+    raise ImproperlyConfigured("SECURE_HSTS_SECONDS needs HTTPS=1: HSTS is sent over HTTPS only")
+for _name in ("SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD"):
+    if globals()[_name] and not SECURE_HSTS_SECONDS:
+        raise ImproperlyConfigured(f"{_name}=1 needs SECURE_HSTS_SECONDS (e.g. 31536000)")
+# The browsers' preload lists take a site only with max-age of a year or more.
+if SECURE_HSTS_PRELOAD and SECURE_HSTS_SECONDS < 31536000:
+    raise ImproperlyConfigured(
+        "SECURE_HSTS_PRELOAD=1 needs SECURE_HSTS_SECONDS of 31536000 (a year) or more"
+    )
+
+
+def origin_list(name: str) -> list[str]:
+    """Comma-separated origins, each scheme://host[:port] with an http or https scheme."""
+    origins = env_list(name) or []
+    for origin in origins:
+        try:
+            parts = urlsplit(origin)
+            parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.username is not None
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+        ):
+            raise ImproperlyConfigured(
+                f"{name}: {origin!r} is not an origin; write https://host or https://host:port"
+                " (no path)"
+            )
+    return [origin.rstrip("/") for origin in origins]
+
+
+# The origins a form may be posted from when the proxy changes the host or port the browser sees.
+CSRF_TRUSTED_ORIGINS = origin_list("CSRF_TRUSTED_ORIGINS")
+
+# Sessions end after SESSION_IDLE_HOURS without a request: a request saves the session, moving its
+# expiry on, when its last save is SESSION_TOUCH_SECONDS old (kpitrack/sessions.py; not on every
+# request, as SESSION_SAVE_EVERY_REQUEST would). Optionally they end when the browser closes, too.
+SESSION_IDLE_HOURS = env_int("SESSION_IDLE_HOURS", 8, minimum=1)
+SESSION_COOKIE_AGE = SESSION_IDLE_HOURS * 3600
+SESSION_TOUCH_SECONDS = 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
+
+# Content-Security-Policy (django-csp): scripts and styles from our own static files only, no
+# inline script, style element or style attribute anywhere (tests/browser/test_csp.py).
+# data: images: the page's empty favicon (base.html) and the icons in the API docs' stylesheet.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Permissions-Policy (kpitrack.middleware.PermissionsPolicyMiddleware): no page uses any of these
+# powerful features, so no page, nor anything injected into one, may ask for them.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+# Sent by SecurityMiddleware and XFrameOptionsMiddleware, named here so they are plain to see:
+# X-Content-Type-Options: nosniff, Referrer-Policy, Cross-Origin-Opener-Policy, X-Frame-Options.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"

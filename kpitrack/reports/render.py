@@ -3,7 +3,9 @@
 import re
 from urllib.parse import quote
 
+from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from kpitrack.core.engine.calendar import QUARTERS
@@ -18,6 +20,14 @@ def body_template(report) -> str:
     return "reports/_budget.html" if report.kind == BUDGET else "reports/_performance.html"
 
 
+def report_css() -> str:
+    """static/css/report.css, the report page's stylesheet, for print.html to inline: the same
+    rules on screen and on paper, from one file."""
+    path = finders.find("css/report.css")
+    with open(path, encoding="utf-8") as css:
+        return mark_safe(css.read())  # our own file, inside <style>
+
+
 def print_html(report) -> str:
     return render_to_string(
         "reports/print.html",
@@ -27,6 +37,7 @@ def print_html(report) -> str:
             "toc": report.toc,
             "print": True,
             "print_face": print_font_family(),
+            "report_css": report_css(),
         },
     )
 

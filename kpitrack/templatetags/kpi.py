@@ -1,6 +1,8 @@
 """Template filters: one-line wrappers over the formatting and wording modules, plus the
 report layout's own helpers."""
 
+from decimal import ROUND_CEILING, Decimal
+
 from django import template
 from django.utils.safestring import mark_safe
 
@@ -50,3 +52,16 @@ _CSS_UNSAFE = frozenset("\"'\\<>&\n\r\f")
 @register.filter
 def manages_any(user) -> bool:
     return permissions.manages_any(user)
+
+
+# static/css/report.css has the classes i-N, h-N and w-N for N half ems, 0 to this.
+HALF_EMS_STYLED = 20
+
+
+@register.filter
+def half_ems(em):
+    """A hanging indent in em as the N of report.css's indent classes (i-N, h-N, w-N): a class,
+    since the Content-Security-Policy allows no style attribute. Indents come in half ems
+    (wording.hang_width); one wider than the widest class is printed at that width."""
+    steps = int((Decimal(em) * 2).to_integral_value(rounding=ROUND_CEILING))
+    return min(max(steps, 0), HALF_EMS_STYLED)

@@ -155,7 +155,7 @@ def test_a_reprint_adds_no_part_the_source_does_not_print(page):
 def test_numbered_targets_keep_their_lines_on_the_page(page):
     """Each numbered part of a target is a line of its own, its number hanging."""
     budget = page(BUDGET_2013)
-    line = r'\s*<p class="hang"[^>]*><span class="n"[^>]*>{}</span>{}</p>'
+    line = r'\s*<p class="hang[^"]*"><span class="n[^"]*">{}</span>{}</p>'
     campus = line.format(r"1\.", "12所。") + line.format(r"2\.", "20場次、500人次。")
     assert re.search(campus, budget)
     assert re.search(line.format(r"1\.", "28座。") + line.format(r"2\.", "300萬。"), budget)
