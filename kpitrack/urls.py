@@ -9,7 +9,13 @@ from kpitrack.reports import views as reports
 admin.site.site_header = "kpitrack"
 admin.site.site_title = "kpitrack"
 
+# A database outage met outside a view answers 503, not 500 (kpitrack.outage).
+handler500 = "kpitrack.views.server_error"
+
 urlpatterns = [
+    # Health (issue 15): for load balancers and orchestrators, outside every language prefix.
+    path("healthz/", views.healthz, name="healthz"),
+    path("readyz/", views.readyz, name="readyz"),
     path("", views.home, name="home"),
     path("achievements/", views.achievements, name="achievements"),
     path("", include("performance.urls")),

@@ -1,9 +1,16 @@
+import sys
+
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views import defaults
+from django.views.decorators.http import require_safe
 
+from kpitrack import health
 from kpitrack.core.formatting import through_quarter_choices
 from kpitrack.core.forms import PeriodForm
+from kpitrack.outage import is_database_outage, outage_answer
 from kpitrack.tables import AchievementTable
 from performance.permissions import agencies_for_user
 from performance.selectors import achievements_for_year, goal_years, latest_approved_period
@@ -53,3 +60,35 @@ def achievements(request):
     table = AchievementTable(rows, request=request)
     context.update({"year": year, "quarter": quarter, "table": table, "rows": rows})
     return render(request, "achievements.html", context)
+
+
+# --- Health (issue 15): public, no sign-in, no session, no template -----------------------------
+
+
+@require_safe
+def healthz(request):
+    """The process answers: no database, no cache, nothing that could be down but itself."""
+    return _no_store(JsonResponse({"status": "ok"}))
+
+
+@require_safe
+def readyz(request):
+    """Ready to serve: kpitrack.health's checks, 503 naming the ones that failed."""
+    failed = health.failures()
+    if failed:
+        return _no_store(JsonResponse({"status": "unavailable", "failed": failed}, status=503))
+    return _no_store(JsonResponse({"status": "ok"}))
+
+
+def _no_store(response):
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def server_error(request):
+    """The site's handler500: a database outage outside a view (the session saved after it)
+    answers 503 like one inside it (kpitrack.middleware.DatabaseOutageMiddleware)."""
+    exc = sys.exc_info()[1]
+    if is_database_outage(exc):
+        return outage_answer(request, exc)
+    return defaults.server_error(request)

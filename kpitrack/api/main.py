@@ -30,6 +30,7 @@ from ninja.utils import check_csrf
 
 from kpitrack.core.refusals import Refusal
 from kpitrack.core.text import has_unusable, shown
+from kpitrack.outage import is_database_outage, outage_answer
 from kpitrack.tokens import user_for_token
 
 from . import achievements, dashboards, results
@@ -165,6 +166,8 @@ class Api(NinjaAPI):
 def _any_exception(request, exc):
     if isinstance(exc, RawPostDataException):  # a form body already read by the CSRF check
         return error(_("請以 JSON 格式傳送資料。"), 400)
+    if is_database_outage(exc):
+        return outage_answer(request, exc)
     return refusal_answer(exc) or server_error(request, exc)
 
 
