@@ -25,13 +25,14 @@ EN_PAGE = "<h1>Service temporarily unavailable</h1>"
 ZH_API = {"error": "資料庫暫時無法使用，請稍後再試一次。"}
 
 
-def _ask(requests, tmp_path):
+def _ask(requests, tmp_path, debug="0"):
     result = subprocess.run(
         [sys.executable, "tests/site/outage_probe.py", json.dumps(requests)],
         cwd=ROOT,
         env=site_env(
             DATABASE_URL=f"sqlite:///{tmp_path}/no-such-folder/db.sqlite3",
             MEDIA_ROOT=str(tmp_path / "media"),
+            DEBUG=debug,
         ),
         capture_output=True,
         text=True,
@@ -73,6 +74,13 @@ def test_without_a_database_pages_and_the_api_answer_503_and_healthz_200(tmp_pat
     assert (saved_after_view["status"], saved_after_view["retry_after"]) == (503, "30")
     assert ZH_PAGE in saved_after_view["body"]
     assert healthz["status"] == 200
+
+
+def test_with_debug_on_a_view_meeting_the_outage_answers_503_too(tmp_path):
+    # Django's debug page replaces handler500 then: the middleware answers instead.
+    [page] = _ask([{"path": "/", "cookie": "some-session"}], tmp_path, debug="1")
+    assert (page["status"], page["retry_after"]) == (503, "30")
+    assert ZH_PAGE in page["body"]
 
 
 # PostgreSQL: a real server behind a proxy ---------------------------------------------------
