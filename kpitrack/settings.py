@@ -260,7 +260,7 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         # The pool tests a connection before handing it out, so one broken while the database
         # was away is replaced instead of failing the first request after it returns.
         _db["CONN_HEALTH_CHECKS"] = True
-        _pool_timeout = env_int("DB_POOL_TIMEOUT", 10, minimum=1)
+        _pool_timeout = env_int("DB_POOL_TIMEOUT", 5, minimum=1)
         _db["OPTIONS"]["pool"] = {
             "min_size": _pool_min,
             "max_size": _pool_max,

@@ -8,6 +8,7 @@ and gunicorn) whose every connection goes through a TCP proxy the test stops and
 import json
 import subprocess
 import sys
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -18,7 +19,7 @@ from django.db import connection
 
 from kpitrack.tokens import api_token_create
 from tests.conftest import ROOT
-from tests.site.servers import Proxy, fetch, running, site_env
+from tests.site.servers import Proxy, fetch, running, site_env, wait_until
 
 ZH_PAGE = "<h1>暫時無法服務</h1>"
 EN_PAGE = "<h1>Service temporarily unavailable</h1>"
@@ -99,8 +100,22 @@ def proxy(postgresql):
     proxy = Proxy((settings["HOST"] or "127.0.0.1", int(settings["PORT"] or 5432)))
     proxy.start()
     yield proxy
-    if proxy._running.is_set():
+    if proxy.running:
         proxy.stop()
+
+
+# The server's connections say who they are; its pool keeps this many open when idle.
+SERVER = "kpitrack-outage-test"
+IDLE = 4
+OUTAGE = 20  # seconds the database stays away
+
+
+def _server_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [SERVER]
+        )
+        return cursor.fetchone()[0]
 
 
 def _csrf(base) -> str:
@@ -139,16 +154,22 @@ def test_a_database_outage_answers_503_writes_nothing_and_service_resumes(
     key = api_token_create(user=user)
     settings = connection.settings_dict
     env = site_env(
-        DATABASE_URL=f"postgres://{settings['USER']}@127.0.0.1:{proxy.port}/{settings['NAME']}",
+        DATABASE_URL=f"postgres://{settings['USER']}@127.0.0.1:{proxy.port}/{settings['NAME']}"
+        f"?application_name={SERVER}",
         MEDIA_ROOT=str(tmp_path / "media"),
-        WEB_CONCURRENCY="2",
+        # One process whose pool keeps more idle connections than the outage's requests use up:
+        # after the outage some are still broken, and must not be handed to a request.
+        WEB_CONCURRENCY="1",
+        DB_POOL_MIN_SIZE=str(IDLE),
     )
     auth = {"Authorization": f"Token {key}"}
     with (tmp_path / f"{kind}.log").open("w") as log, running(kind, env, log) as base:
         assert fetch(base + "/readyz/")[0] == 200
+        wait_until(lambda: _server_connections() == IDLE, f"the pool's {IDLE} idle connections")
         csrf = _csrf(base)
 
         proxy.stop()
+        stopped = time.monotonic()
         # Signing in writes the session and the user's last_login: neither may be left.
         status, headers, body = _sign_in(base, csrf)
         assert (status, headers["Retry-After"]) == (503, "30")
@@ -164,6 +185,10 @@ def test_a_database_outage_answers_503_writes_nothing_and_service_resumes(
         user.refresh_from_db()
         assert user.last_login is None
 
+        # A real outage lasts: psycopg_pool's own reconnection policy (delays doubling for five
+        # minutes) would then leave the next attempt up to as long again away; the pool's
+        # reconnect_timeout (settings.py) must make the site pick up as soon as it is back.
+        time.sleep(max(0.0, OUTAGE - (time.monotonic() - stopped)))
         proxy.start()
         # The next request is served: the broken connections are replaced, nothing restarts.
         status, headers, _ = _sign_in(base, csrf)
