@@ -27,7 +27,7 @@ run: system-packages venv .env messages migrate demo-data static
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # kpitrack as deployed on this machine (kpitrack/serve.py): DEBUG off whatever .env says,
-# migrations and collectstatic, then gunicorn (kpitrack/gunicorn_conf.py) on PORT with
+# migrations and collectstatic, then gunicorn (kpitrack/gunicorn.conf.py) on PORT with
 # WEB_CONCURRENCY workers. README, "Running as a service".
 serve: system-packages venv .env messages
 	@mkdir -p var

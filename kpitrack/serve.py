@@ -1,10 +1,11 @@
 """`make serve`: kpitrack as deployed on this machine. DEBUG off whatever .env says, every other
 setting from the environment and .env; migrations and collectstatic first, then gunicorn with
-kpitrack/gunicorn_conf.py (WEB_CONCURRENCY workers on PORT).
+kpitrack/gunicorn.conf.py (WEB_CONCURRENCY workers on PORT).
 
 Run as `python -m kpitrack.serve`. A missing or bad setting stops it with one line naming it."""
 
 import os
+import runpy
 import sys
 from pathlib import Path
 
@@ -18,10 +19,11 @@ def main() -> int:
     import django
     from django.core.exceptions import ImproperlyConfigured
 
+    conf = ROOT / "kpitrack" / "gunicorn.conf.py"
     try:
         django.setup()
         # gunicorn reads its own settings when it starts: check them now, with the same message.
-        import kpitrack.gunicorn_conf  # noqa: F401
+        runpy.run_path(str(conf))
     except ImproperlyConfigured as exc:
         print(f"make serve: cannot start: {exc}", file=sys.stderr)
         print(
@@ -34,7 +36,6 @@ def main() -> int:
     call_command("migrate", interactive=False, verbosity=1)
     call_command("collectstatic", interactive=False, verbosity=0)
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    conf = ROOT / "kpitrack" / "gunicorn_conf.py"
     os.chdir(ROOT)
     os.execv(gunicorn, [str(gunicorn), "--config", str(conf)])
     return 1  # not reached

@@ -75,13 +75,13 @@ def fetch(url: str, *, data: bytes | None = None, headers=None, timeout: float =
 @contextmanager
 def running(kind: str, env: dict[str, str], log):
     """kpitrack served by `runserver` (threaded, no reloader) or gunicorn (kpitrack's own
-    gunicorn_conf.py) on a free loopback port; yields its base URL once /healthz/ answers."""
+    gunicorn.conf.py) on a free loopback port; yields its base URL once /healthz/ answers."""
     port = free_port()
     if kind == "runserver":
         command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     else:
         gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-        command = [gunicorn, "--config", "kpitrack/gunicorn_conf.py"]
+        command = [gunicorn, "--config", "kpitrack/gunicorn.conf.py"]
     process = subprocess.Popen(
         command,
         cwd=ROOT,

@@ -1,5 +1,6 @@
-"""gunicorn's settings for `make serve` (kpitrack/serve.py): read from the environment, then .env,
-like every other setting (kpitrack/settings.py), and checked the same way."""
+"""gunicorn's settings (`gunicorn -c kpitrack/gunicorn.conf.py`; `make serve` runs it through
+kpitrack/serve.py): read from the environment, then .env, like every other setting
+(kpitrack/settings.py), and checked the same way."""
 
 import os
 
@@ -22,10 +23,11 @@ bind = [f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{_port}"]
 # plus one keeps the CPU busy while some wait on the database.
 workers = env_int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1, minimum=1)
 
-# A worker silent for longer is killed and its request answers 502. The slowest request is the
-# FY2013 budget explanation as PDF (see docs/serving.md for the measurement); this leaves it
-# several times its time on a loaded machine.
-timeout = env_int("GUNICORN_TIMEOUT", 120, minimum=1)
+# A worker silent for longer is killed and its request answers 502. The slowest requests are the
+# budget explanations as PDF, 8-15 s on a loaded 2-core machine (README, "Running as a
+# service"); 90 s leaves them six times that and stays below nginx's proxy_read_timeout (120 s,
+# deploy/nginx/kpitrack.conf), so gunicorn's limit is the one that acts.
+timeout = env_int("GUNICORN_TIMEOUT", 90, minimum=1)
 graceful_timeout = 30
 
 # One line per request on stdout, errors on stderr: the service manager keeps both.
