@@ -299,3 +299,6 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
     "kpitrack.middleware.DatabaseOutageMiddleware",
 )
+# A load balancer or service manager probes the app server itself, over plain HTTP: the health
+# addresses answer it there even when SECURE_SSL_REDIRECT sends every other request to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]

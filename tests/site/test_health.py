@@ -124,3 +124,11 @@ def test_readyz_names_migrations_not_applied(tmp_path):
     failed = json.loads(answer["body"])["failed"]
     assert list(failed) == ["migrations"]
     assert failed["migrations"].endswith("not applied (run manage.py migrate)")
+
+
+@pytest.mark.django_db
+@override_settings(SECURE_SSL_REDIRECT=True)
+@pytest.mark.parametrize("address", ["/healthz/", "/readyz/"])
+def test_health_addresses_answer_plain_http_probes_when_the_site_redirects_to_https(address):
+    assert Client().get(address).status_code == 200
+    assert Client().get("/accounts/login/").status_code == 301  # the rest still goes to HTTPS
