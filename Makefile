@@ -24,12 +24,19 @@ VNU_VERSION := 26.9.27
 VNU_DIR := .tools/vnu
 VNU_JAR := $(VNU_DIR)/node_modules/vnu-jar/build/dist/vnu.jar
 
-.PHONY: run test bench bench-import system-packages venv messages migrate demo-data static clean vnu
+.PHONY: run serve test bench bench-import system-packages venv messages migrate demo-data static clean vnu
 
 run: system-packages venv .env messages migrate demo-data static
 	@$(PY) manage.py ensure_demo_users
 	@echo "kpitrack is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# kpitrack as deployed on this machine (kpitrack/serve.py): DEBUG off whatever .env says,
+# migrations and collectstatic, then gunicorn (kpitrack/gunicorn.conf.py) on PORT with
+# WEB_CONCURRENCY workers. README, "Running as a service".
+serve: system-packages venv .env messages
+	@mkdir -p var
+	$(PY) -m kpitrack.serve
 
 # On SQLite by default; DATABASE_URL=postgres://… runs it on PostgreSQL, leaving out what does not
 # touch the database (docs/testing.md). .ci/run runs both passes at once.

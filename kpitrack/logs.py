@@ -4,6 +4,7 @@ shaped by kpitrack.core.logs; where they go is LOGGING in kpitrack/settings.py
 (docs/logging.md)."""
 
 import logging
+import sys
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 # The API's error shape, so an error outside django-ninja under /api/ still answers JSON.
 from kpitrack.api.errors import server_error_answer
 from kpitrack.core import logs
+from kpitrack.outage import is_database_outage, outage_answer
 
 
 class RequestIdMiddleware:
@@ -50,7 +52,12 @@ class RequestIdMiddleware:
 def server_error(request):
     """handler500: the site's 500 page with the error reference a user can quote (the request id
     of the logged traceback). Rendered without the request's context: no database, no session,
-    as whatever failed may be those. Under /api/ the API's JSON answer."""
+    as whatever failed may be those. Under /api/ the API's JSON answer. A database outage met
+    outside a view (the session saved after it) answers 503 like one inside it
+    (kpitrack.middleware.DatabaseOutageMiddleware)."""
+    exc = sys.exc_info()[1]
+    if is_database_outage(exc):
+        return outage_answer(request, exc)
     if request.path_info.startswith("/api/"):
         return server_error_answer(request)
     request_id = getattr(request, "request_id", None) or logs.current_request_id()

@@ -21,6 +21,7 @@ from kpitrack.api.errors import error as api_error
 from kpitrack.api.errors import refusal_answer
 from kpitrack.core.text import has_unusable
 from kpitrack.core.text import shown as _shown
+from kpitrack.outage import is_database_outage, outage_answer
 
 
 def unusable_part(request) -> str | None:
@@ -105,3 +106,20 @@ class PermissionsPolicyMiddleware:
         if self.header and "Permissions-Policy" not in response:
             response["Permissions-Policy"] = self.header
         return response
+
+
+class DatabaseOutageMiddleware:
+    """A view, or the session and user it reads, that cannot reach the database answers 503
+    (kpitrack.outage), with DEBUG on too. What fails outside a view (a session saved after it)
+    reaches the same answer through kpitrack.logs.server_error, the site's handler500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if is_database_outage(exception):
+            return outage_answer(request, exception)
+        return None

@@ -542,3 +542,69 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# --- Running as a service (issue 15: make serve, connection pool, shared cache, health) ---------
+# On PostgreSQL each process takes its connections from Django's own psycopg pool: at most
+# DB_POOL_MAX_SIZE per process, whatever the number of concurrent requests (runserver's threads
+# each kept one open before, until PostgreSQL's max_connections refused every client), shrinking
+# back to DB_POOL_MIN_SIZE when idle. A gunicorn sync worker serves one request at a time, so it
+# uses one connection: WEB_CONCURRENCY workers hold at most WEB_CONCURRENCY connections busy, and
+# WEB_CONCURRENCY × DB_POOL_MIN_SIZE idle. DB_POOL_MAX_SIZE=0 turns the pool off (e.g. behind
+# PgBouncer): each request then opens and closes its own connection.
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not keep them as well
+    # An unreachable host answers 503 after this many seconds instead of hanging a worker.
+    _db.setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+    )
+    _pool_max = env_int("DB_POOL_MAX_SIZE", 4, minimum=0)
+    if _pool_max:
+        _pool_min = env_int("DB_POOL_MIN_SIZE", 1, minimum=0)
+        if _pool_min > _pool_max:
+            raise ImproperlyConfigured(
+                f"DB_POOL_MIN_SIZE={_pool_min} is larger than DB_POOL_MAX_SIZE={_pool_max}"
+            )
+        # The pool tests a connection before handing it out, so one broken while the database
+        # was away is replaced instead of failing the first request after it returns.
+        _db["CONN_HEALTH_CHECKS"] = True
+        _pool_timeout = env_int("DB_POOL_TIMEOUT", 5, minimum=1)
+        _db["OPTIONS"]["pool"] = {
+            "min_size": _pool_min,
+            "max_size": _pool_max,
+            # How long a request waits for a connection before it answers 503.
+            "timeout": _pool_timeout,
+            # Gives up reconnecting after this long and starts afresh with the next request:
+            # psycopg_pool's default (5 minutes of doubling delays) would leave the site down
+            # for minutes after the database is back.
+            "reconnect_timeout": _pool_timeout,
+            # Connections above the minimum left idle this long are closed (one per interval).
+            "max_idle": env_int("DB_POOL_MAX_IDLE", 60, minimum=1),
+        }
+
+# The cache every app server shares (throttling counters, the readiness check's probe): Redis
+# when REDIS_URL is set. Without it each process keeps its own memory cache, which is fine for
+# one development server; kpitrack itself stores nothing there that another process must see.
+REDIS_URL = _env.get("REDIS_URL", "")
+if REDIS_URL:
+    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# While the database cannot be reached, pages and the API answer 503 with this Retry-After.
+DATABASE_RETRY_AFTER = env_int("DATABASE_RETRY_AFTER", 30, minimum=1)
+# Outermost but for the security headers and static files: turns a database outage met by a view
+# (or by the session and user it reads) into 503 (kpitrack.outage).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+    "kpitrack.middleware.DatabaseOutageMiddleware",
+)
+# A load balancer or service manager probes the app server itself, over plain HTTP: the health
+# addresses answer it there even when SECURE_SSL_REDIRECT sends every other request to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]

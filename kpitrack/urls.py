@@ -6,13 +6,17 @@ from django.views.generic import TemplateView
 from kpitrack import views
 from kpitrack.reports import views as reports
 
-# Logs (issue 15): the 500 page shows the request id its logged traceback carries.
-handler500 = "kpitrack.logs.server_error"
-
 admin.site.site_header = "kpitrack"
 admin.site.site_title = "kpitrack"
 
+# A database outage met outside a view answers 503 (kpitrack.outage); any other server error the
+# 500 page with the request id its logged traceback carries (kpitrack.logs).
+handler500 = "kpitrack.logs.server_error"
+
 urlpatterns = [
+    # Health (issue 15): for load balancers and orchestrators, outside every language prefix.
+    path("healthz/", views.healthz, name="healthz"),
+    path("readyz/", views.readyz, name="readyz"),
     path("", views.home, name="home"),
     path("achievements/", views.achievements, name="achievements"),
     path("", include("performance.urls")),

@@ -1,7 +1,10 @@
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
+from kpitrack import health
 from kpitrack.core.formatting import through_quarter_choices
 from kpitrack.core.forms import PeriodForm
 from kpitrack.tables import AchievementTable
@@ -53,3 +56,26 @@ def achievements(request):
     table = AchievementTable(rows, request=request)
     context.update({"year": year, "quarter": quarter, "table": table, "rows": rows})
     return render(request, "achievements.html", context)
+
+
+# --- Health (issue 15): public, no sign-in, no session, no template -----------------------------
+
+
+@require_safe
+def healthz(request):
+    """The process answers: no database, no cache, nothing that could be down but itself."""
+    return _no_store(JsonResponse({"status": "ok"}))
+
+
+@require_safe
+def readyz(request):
+    """Ready to serve: kpitrack.health's checks, 503 naming the ones that failed."""
+    failed = health.failures()
+    if failed:
+        return _no_store(JsonResponse({"status": "unavailable", "failed": failed}, status=503))
+    return _no_store(JsonResponse({"status": "ok"}))
+
+
+def _no_store(response):
+    response["Cache-Control"] = "no-store"
+    return response

@@ -262,6 +262,9 @@ MATRIX: dict[str, Row] = {
     "api:api-root": Row("/api/v1/", get=expect(404)),
     "api:not-found": Row("/api/v1/nope/", get=expect(404), post=expect(404)),
     "api-not-found": Row("/api/v2/results/", get=expect(404), post=expect(404)),
+    # Health (issue 15): public, for load balancers; read-only.
+    "healthz": Row("/healthz/", get=ANYONE, post=NOT_ALLOWED),
+    "readyz": Row("/readyz/", get=ANYONE, post=NOT_ALLOWED),
     "set_language": Row(
         "/i18n/setlang/", get=expect(302), post=expect(302), data={"language": "en", "next": "/"}
     ),

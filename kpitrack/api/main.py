@@ -34,6 +34,7 @@ from ninja.utils import check_csrf
 from kpitrack import throttle
 from kpitrack.core.refusals import Refusal
 from kpitrack.core.text import has_unusable, shown
+from kpitrack.outage import is_database_outage, outage_answer
 from kpitrack.tokens import TokenRefused, token_for_key
 
 from . import achievements, dashboards, results
@@ -198,6 +199,8 @@ class Api(NinjaAPI):
 def _any_exception(request, exc):
     if isinstance(exc, RawPostDataException):  # a form body already read by the CSRF check
         return error(_("請以 JSON 格式傳送資料。"), 400)
+    if is_database_outage(exc):
+        return outage_answer(request, exc)
     return refusal_answer(exc) or server_error(request, exc)
 
 
