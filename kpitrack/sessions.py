@@ -37,7 +37,8 @@ class SessionIdleMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         session = getattr(request, "session", None)
-        if session is None:
+        # A server error or an outage (503) extends nothing, and the database may be unreachable.
+        if session is None or response.status_code >= 500:
             return response
         touched = session.get(TOUCHED)  # loads the session, if the view did not
         # Only a session with something in it (a signed-in user's): a visitor is given none.
