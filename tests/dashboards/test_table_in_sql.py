@@ -141,6 +141,12 @@ def _vary(built):
             result.state = Result.State.DRAFT
     Result.objects.bulk_update(results, ["state"])
     Result.objects.filter(indicator__in=indicators[::7], quarter=QUARTER).delete()
+    # Rates that cannot be computed (white, no rate), stored as a refresh would store them.
+    cannot = list(Outcome.objects.filter(indicator__in=indicators[1::6], through_quarter=QUARTER))
+    for outcome in cannot:
+        outcome.rate, outcome.status = None, "white"
+        outcome.data = {**outcome.data, "rate": None, "value": None}
+    Outcome.objects.bulk_update(cannot, ["rate", "status", "data"])
 
 
 @pytest.fixture(params=[SMALL, LARGE], ids=["small", "large"])
@@ -220,6 +226,7 @@ def test_the_table_in_the_database_is_todays_list_on_every_filter_and_sort(built
     all_rows = reference_rows(scopes[0], year, QUARTER, light=None, state=None)
     assert any(row.brief.unit_name == "" for row in all_rows)
     assert any(row.state is None for row in all_rows)
+    assert any(row.brief.rate is None for row in all_rows)
     if len(built.agencies) > 1:
         assert len({row.brief.name for row in all_rows}) < len(all_rows)
 
