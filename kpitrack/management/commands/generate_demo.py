@@ -5,9 +5,9 @@ indicators a year for 10 years (every method, valid targets, approved quarterly 
 last year only through its second quarter, so dashboards show projections) and stores their
 outcomes, agency by agency: the memory it needs is one agency's, whatever the number of agencies
 (docs/benchmarks.md). It then runs `ANALYZE` on the tables it filled (PostgreSQL), so the
-planner has statistics from the first request. Rows go in with bulk writes: no history rows are written for demo data (history records
-what people changed; nobody changed this), and the services' per-row checks are replaced by one
-shape check per kind of indicator."""
+planner has statistics from the first request. Rows go in with bulk writes: no history rows are
+written for demo data (history records what people changed; nobody changed this), and the
+services' per-row checks are replaced by one shape check per kind of indicator."""
 
 import random
 import re
