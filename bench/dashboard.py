@@ -6,7 +6,8 @@ Run: DEBUG=1 .venv/bin/python bench/dashboard.py [--agencies 50 --indicators 40 
 It builds a synthetic ministry with `generate_demo` (default 50 agencies x 40 indicators x 10
 years) and one agency with a single year of the same indicators, in a throwaway database: SQLite
 in a temporary folder, or, with `--database-url`, a PostgreSQL database of that name which it
-creates (dropping one left by an earlier run) and drops at the end (a loopback server only). It
+creates (dropping one left by an earlier run) and drops at the end unless `--keep` (a loopback
+server only). It
 then requests each page and API answer through Django's test client (the whole server side:
 middleware, views, queries, templates) and prints, per page, the SQL queries at both sizes (they
 must be equal), the median server time at both sizes and their ratio, measured in the same run.
@@ -66,6 +67,7 @@ def main():
     parser.add_argument("--years", type=int, default=10)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--database-url", help="postgres://…/<name>: created, used, dropped")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     args = parser.parse_args()
     if not (1 <= args.agencies <= 500 and 1 <= args.indicators <= 200 and 1 <= args.years <= 20):
         sys.exit("--agencies 1-500, --indicators 1-200, --years 1-20")
@@ -81,7 +83,7 @@ def main():
     try:
         run(args)
     finally:
-        if drop is not None:
+        if drop is not None and not args.keep:
             from django.db import connections
 
             connections.close_all()
