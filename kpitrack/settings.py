@@ -151,6 +151,14 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["CONN_MAX_AGE"] = 0
 DATABASES = {"default": _db}
 
+# --- PostgreSQL without JIT (issue 16: a ministry at scale) ---
+# The dashboards' queries are short; at 200 agencies PostgreSQL's JIT spent 1.4-1.8 s compiling
+# the overview's attention list, a query that runs in 99 ms without it (docs/benchmarks.md).
+# Appended to any `options` DATABASE_URL already gives.
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    _pg_options = _db.setdefault("OPTIONS", {})
+    _pg_options["options"] = f"{_pg_options.get('options', '')} -c jit=off".strip()
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

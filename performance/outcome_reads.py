@@ -10,8 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models.fields.json import KT
-
 from budget.selectors import achievement_policies
 from kpitrack.core.engine.achievement import (
     Outcome as EngineOutcome,
@@ -143,21 +141,32 @@ def stored_of(row: Outcome, policy: Policy) -> Stored:
     return Stored(achievement, projection, row.through_quarter, row.entered, policy, judgement)
 
 
-def _read(queryset) -> list[Stored]:
-    rows = list(
-        queryset.select_related("indicator__goal__agency", "indicator__responsible_unit").order_by(
-            "indicator__goal__agency__code",
-            "indicator__goal__year",
-            "indicator__goal__order",
-            "indicator__order",
-            "indicator_id",
-            "through_quarter",
-        )
-    )
+def with_related(queryset):
+    """`queryset` of outcomes with what `read_rows` needs of their indicators, in one query."""
+    return queryset.select_related("indicator__goal__agency", "indicator__responsible_unit")
+
+
+def read_rows(rows: list[Outcome]) -> list[Stored]:
+    """Outcome rows read (`with_related`), in their order, with their policies. One query."""
     policies = achievement_policies(
         pairs={(r.indicator.goal.agency_id, r.indicator.goal.year) for r in rows}
     )
     return [stored_of(r, policies[r.indicator.goal.agency_id, r.indicator.goal.year]) for r in rows]
+
+
+def _read(queryset) -> list[Stored]:
+    return read_rows(
+        list(
+            with_related(queryset).order_by(
+                "indicator__goal__agency__code",
+                "indicator__goal__year",
+                "indicator__goal__order",
+                "indicator__order",
+                "indicator_id",
+                "through_quarter",
+            )
+        )
+    )
 
 
 def stored_for_year(*, agency_ids: Iterable[int], year: int, through_quarter: int) -> list[Stored]:
@@ -219,82 +228,6 @@ def brief_of(stored: Stored) -> Brief:
         policy=stored.policy,
         progress=stored.judgement.progress,
     )
-
-
-def briefs_for_year(
-    *, agency_ids: Iterable[int], year: int, through_quarter: int, unit_id: int | None = None
-) -> list[Brief]:
-    """Every indicator of the agencies (or of one unit) in `year` through the quarter, briefly.
-    Two queries."""
-    agency_ids = list(agency_ids)
-    outcomes = Outcome.objects.filter(
-        agency_id__in=agency_ids, year=year, through_quarter=through_quarter
-    )
-    if unit_id is not None:
-        outcomes = outcomes.filter(indicator__responsible_unit_id=unit_id)
-    rows = outcomes.order_by(
-        "agency__code", "indicator__goal__order", "indicator__order", "indicator_id"
-    ).values_list(
-        "indicator_id",
-        "indicator__goal_id",
-        "agency_id",
-        "indicator__responsible_unit_id",
-        "indicator__weight",
-        KT("data__rate"),
-        KT("data__projection__rate"),
-        KT("data__judgement__rate"),
-        KT("data__judgement__basis"),
-        "indicator__name",
-        "indicator__responsible_unit__name",
-        "indicator__goal__title",
-        "agency__name",
-    )
-    policies = achievement_policies(pairs={(agency_id, year) for agency_id in agency_ids})
-    briefs = []
-    for (
-        i,
-        goal,
-        agency,
-        unit,
-        weight,
-        raw,
-        projected,
-        judged,
-        judgement,
-        name,
-        unit_name,
-        title,
-        agency_name,
-    ) in rows:
-        policy = policies[agency, year]
-        # SQLite's ->> gives the text "null" for a JSON null where PostgreSQL gives NULL.
-        raw, projected, judged = (
-            None if x in (None, "null") else x for x in (raw, projected, judged)
-        )
-        rate = rounded(number(raw), policy)
-        # Stored before milestones (until `rebuild_outcomes`): judged against the year.
-        progress = rounded(number(judged), policy) if judgement not in (None, "null") else rate
-        projected_rate = rounded(number(projected), policy)
-        briefs.append(
-            Brief(
-                indicator_id=i,
-                goal_id=goal,
-                agency_id=agency,
-                unit_id=unit,
-                weight=weight,
-                rate=rate,
-                status=status_for(progress, policy),
-                projected_rate=projected_rate,
-                projected_status=None if projected is None else status_for(projected_rate, policy),
-                name=name,
-                unit_name=unit_name or "",
-                goal_title=title,
-                agency_name=agency_name,
-                policy=policy,
-                progress=progress,
-            )
-        )
-    return briefs
 
 
 def stored_for_code(*, agency_id: int, code: str) -> list[Stored]:

@@ -26,7 +26,7 @@ from performance import permissions
 
 from . import services
 from . import workbook as wb
-from .models import Indicator, Result
+from .models import Indicator, Outcome, Result, ResultFigure
 from .selectors import (
     goals_of_year,
     indicators_to_enter,
@@ -616,3 +616,6 @@ def _run(report: Report, parsed: wb.Parsed, scope: wb.Scope, *, user, commit: bo
         report.written = commit and report.ok
         if not report.written:
             transaction.set_rollback(True)
+        elif len(todo) >= bulk.ANALYZE_AFTER_ROWS:
+            # After the stored outcomes are refreshed (registered at the first write, so first).
+            transaction.on_commit(lambda: bulk.analyze(Result, ResultFigure, Outcome))

@@ -20,15 +20,13 @@ from kpitrack.dashboards.selectors import (
     Scope,
     indicator_outcomes,
     indicator_page,
-    rows_for,
     scope_for,
     unit_of,
-    with_full,
 )
 from kpitrack.dashboards.selectors import (
     overview as overview_of,
 )
-from kpitrack.dashboards.tables import IndicatorFilter
+from kpitrack.dashboards.tables import IndicatorFilter, SqlRows
 from performance.judgements import QuarterJudgement
 from performance.reasons import status_label
 from performance.selectors import indicator_history
@@ -191,7 +189,7 @@ def unit(request, agency: str, unit: str, query: Query[DashboardQuery]):
     return _overview_answer(request, Scope(scope.agency, (scope.agency,)), found)
 
 
-def paginate(request, items: list):
+def paginate(request, items):
     """The asked page's items and its description; a bad page or size raises ValueError."""
     size_text = request.GET.get("page_size") or str(PAGE_SIZE)
     if not size_text.isdigit() or not 1 <= int(size_text) <= MAX_PAGE_SIZE:
@@ -226,9 +224,8 @@ def indicators(request, agency: str, query: Query[IndicatorsQuery]):
     filters = IndicatorFilter(request.GET, scope=scope, year=period.year)
     if not filters.is_valid():
         raise Refusal(filters.message)
-    rows = filters.keep(rows_for(scope, period.year, period.quarter))
     try:
-        shown, meta = paginate(request, rows)
+        shown, meta = paginate(request, SqlRows(filters.rows(period.quarter)))
     except ValueError as exc:
         raise Refusal(str(exc)) from None
     return {
@@ -238,7 +235,7 @@ def indicators(request, agency: str, query: Query[IndicatorsQuery]):
         "through_quarter": period.quarter,
         "notice": period.notice,
         **meta,
-        "results": [row_to_dict(row) for row in with_full(list(shown), period.quarter)],
+        "results": [row_to_dict(row) for row in shown],
     }
 
 

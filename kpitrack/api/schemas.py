@@ -284,6 +284,7 @@ class DashboardQuery(BaseModel):
 
 
 class IndicatorsQuery(DashboardQuery):
+    in_agency: str | None = Field(None, description="a ministry's: one agency's code")
     unit: str | None = Field(None, description="a unit's id")
     goal: str | None = Field(None, description="a goal's id")
     light: str | None = Field(None, description="green, yellow, red or white")

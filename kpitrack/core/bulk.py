@@ -221,3 +221,27 @@ def paused_gc():
             _gc_holders -= 1
             if _gc_holders == 0 and _gc_was_enabled:
                 gc.enable()
+
+
+# --- statistics after a bulk load (issue 16) ---------------------------------------------------
+
+# A workbook with at least this many changed rows is a bulk load: its tables are analysed after.
+ANALYZE_AFTER_ROWS = 1000
+
+
+def analyze(*models_filled: type[models.Model]):
+    """`ANALYZE` the tables of `models_filled` (and their history tables) on PostgreSQL, so the
+    planner knows their size right after a bulk load instead of when autovacuum next passes: a
+    fresh `generate_demo` without statistics made the report's prefetches scan whole tables.
+    SQLite plans without them; nothing is done there."""
+    if connection.vendor != "postgresql":
+        return
+    tables = []
+    for model in models_filled:
+        tables.append(model._meta.db_table)
+        history = getattr(model, "history", None)
+        if history is not None and hasattr(history, "model"):
+            tables.append(history.model._meta.db_table)
+    with connection.cursor() as cursor:
+        for table in dict.fromkeys(tables):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")

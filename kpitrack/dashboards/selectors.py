@@ -2,11 +2,23 @@
 agencies, indicators or years in its scope."""
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, When
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Collate
 
 from budget.models import Agency, Unit
 from budget.selectors import achievement_policies
@@ -28,9 +40,10 @@ from performance.outcome_reads import (
     Projection,
     Stored,
     brief_of,
-    briefs_for_year,
+    read_rows,
     stored_for_code,
     stored_for_indicators,
+    with_related,
 )
 from performance.permissions import access_agency, agencies_for_user
 from performance.selectors import Achievement, approved_results_q
@@ -180,35 +193,121 @@ class Row:
         return self.state or ""
 
 
-def rows_for(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None) -> list[Row]:
-    """Every indicator of the scope's agencies (or of one unit) for `year` through `quarter`
-    from the stored outcomes, briefly, with the state of the quarter's result whatever it is.
-    Three queries."""
-    states = dict(
-        Result.objects.filter(
-            indicator__goal__agency_id__in=scope.ids, indicator__goal__year=year, quarter=quarter
-        ).values_list("indicator_id", "state")
-    )
-    briefs = briefs_for_year(
-        agency_ids=scope.ids,
-        year=year,
-        through_quarter=quarter,
-        unit_id=None if unit is None else unit.pk,
-    )
-    return [Row(brief=b, state=states.get(b.indicator_id)) for b in briefs]
+# --- the indicator table: filtered, sorted, counted and paged in the database ----------------
+
+NOT_ENTERED = "none"  # the state filter's value for "nothing entered for the quarter"
+SORTS = ("agency", "goal", "indicator", "unit", "rate", "status", "state")
+# The order of a list, and of the rows a sort finds equal (a stable sort on top of it).
+LIST_ORDER = ("agency__code", "indicator__goal__order", "indicator__order", "indicator_id")
 
 
-def with_full(rows: list[Row], quarter: int) -> list[Row]:
-    """The rows with their full achievements read (two queries), for the rows a page shows."""
-    stored = {
-        s.achievement.indicator.pk: s
-        for s in stored_for_indicators(
-            ids=[row.brief.indicator_id for row in rows], through_quarter=quarter
+def _text(expression):
+    """Text compared code point by code point on both databases (SQLite's default; PostgreSQL's
+    "C" collation), so names sort the same whatever the server's locale."""
+    return Collate(expression, "C") if connection.vendor == "postgresql" else expression
+
+
+def _sort_key(name: str):
+    # What each sortable column compares; a missing rate sorts as -1 and a missing state as "",
+    # below every rate and state.
+    return {
+        "agency": lambda: _text(F("agency__name")),
+        "goal": lambda: _text(F("indicator__goal__title")),
+        "indicator": lambda: _text(F("indicator__name")),
+        "unit": lambda: _text(Coalesce(F("indicator__responsible_unit__name"), Value(""))),
+        "rate": lambda: Coalesce(
+            F("rate"),
+            Value(Decimal(-1)),
+            output_field=DecimalField(max_digits=30, decimal_places=6),
+        ),
+        "status": lambda: Case(
+            *(When(status=light.value, then=Value(n)) for n, light in enumerate(LIGHTS)),
+            default=Value(len(LIGHTS)),
+        ),
+        "state": lambda: _text(Coalesce(F("state"), Value(""))),
+    }[name]()
+
+
+def with_state(outcomes, quarter: int):
+    """`outcomes` with `state`: their indicator's result for `quarter`, whatever its state (NULL:
+    nothing entered). One join, read once however often `state` is used (a subquery would be
+    repeated at each use, with the joins of Result's default ordering)."""
+    return outcomes.annotate(
+        quarter_result=FilteredRelation(
+            "indicator__results", condition=Q(indicator__results__quarter=quarter)
+        ),
+        state=F("quarter_result__state"),
+    )
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """The indicator table's rows, read lazily: `count` is one query and a page (`rows`) is two,
+    whatever the size of the ministry. Sorting is stable over the list's order (agency code,
+    goal, indicator), ascending or descending, as a sort of the whole list would be."""
+
+    scope: Scope
+    year: int
+    quarter: int
+    agency_id: int | None = None
+    unit_id: int | None = None
+    goal_id: int | None = None
+    light: str | None = None
+    state: str | None = None  # a Result.State value or NOT_ENTERED
+    sort: tuple[str, ...] = ()  # SORTS names, "-" first for descending
+
+    def outcomes(self):
+        outcomes = StoredOutcome.objects.filter(
+            agency_id__in=self.scope.ids, year=self.year, through_quarter=self.quarter
         )
-    }
-    for row in rows:
-        row.full = stored[row.brief.indicator_id]
-    return rows
+        outcomes = with_state(outcomes, self.quarter)
+        if self.agency_id is not None:
+            outcomes = outcomes.filter(agency_id=self.agency_id)
+        if self.unit_id is not None:
+            outcomes = outcomes.filter(indicator__responsible_unit_id=self.unit_id)
+        if self.goal_id is not None:
+            outcomes = outcomes.filter(indicator__goal_id=self.goal_id)
+        if self.light:
+            outcomes = outcomes.filter(status=self.light)
+        if self.state == NOT_ENTERED:
+            outcomes = outcomes.filter(state__isnull=True)
+        elif self.state:
+            outcomes = outcomes.filter(state=self.state)
+        return outcomes
+
+    def _order(self) -> list:
+        keys = []
+        for name in self.sort:
+            key = _sort_key(name.removeprefix("-"))
+            keys.append(key.desc() if name.startswith("-") else key.asc())
+        return [*keys, *LIST_ORDER]
+
+    def ordered(self):
+        return self.outcomes().order_by(*self._order())
+
+    def sorted_by(self, sort) -> "TableRows":
+        """The same rows in another order; unknown names are left out."""
+        known = tuple(name for name in sort if name.removeprefix("-") in SORTS)
+        return replace(self, sort=known)
+
+    def count(self) -> int:
+        """One query."""
+        return self.outcomes().count()
+
+    def rows(self, start: int | None = None, stop: int | None = None) -> list[Row]:
+        """The rows from `start` to `stop` (all by default) in full. Two queries: the page is
+        chosen by sorting the ids alone (a ministry's thousands of rows, narrow), then only its
+        rows are read whole and put in the same order."""
+        page = self.ordered().values("pk")[start:stop]
+        outcomes = list(
+            with_related(
+                with_state(StoredOutcome.objects.filter(pk__in=page), self.quarter)
+            ).order_by(*self._order())
+        )
+        return [
+            Row(brief=brief_of(s), state=o.state, full=s)
+            for o, s in zip(outcomes, read_rows(outcomes), strict=True)
+        ]
 
 
 # --- overview --------------------------------------------------------------------------------
@@ -324,9 +423,6 @@ def _attention(outcomes, quarter: int) -> list[tuple[int, str | None]]:
     """(indicator id, state of the quarter's result) of every indicator needing attention, the
     most urgent first: red (behind its milestone through Q3), returned, projected to miss, not
     entered; then the lowest 達成進度."""
-    state = Subquery(
-        Result.objects.filter(indicator=OuterRef("indicator"), quarter=quarter).values("state")[:1]
-    )
     priority = Case(
         When(status=Status.RED, then=0),
         When(state=Result.State.RETURNED, then=1),
@@ -334,7 +430,8 @@ def _attention(outcomes, quarter: int) -> list[tuple[int, str | None]]:
         When(state__isnull=True, then=3),
     )
     return list(
-        outcomes.annotate(state=state, priority=priority)
+        with_state(outcomes, quarter)
+        .annotate(priority=priority)
         .filter(priority__isnull=False)
         .order_by("priority", JUDGED.asc(nulls_first=True), "indicator_id")
         .values_list("indicator_id", "state")

@@ -1,20 +1,21 @@
-"""The indicator table (django-tables2) and its filters (django-filter)."""
+"""The indicator table (django-tables2) and its filters (django-filter), sorted, filtered and
+paged in the database (`selectors.TableRows`)."""
 
 import django_filters
 import django_tables2 as tables
+from django.forms import ModelChoiceField
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django_tables2.data import TableData
 
 from budget.models import Unit
 from kpitrack.core.formatting import figure, percent
 from performance.models import Indicator, Result, StrategicGoal
 from performance.reasons import STATUS_LABELS
 
-from .selectors import LIGHTS, Row
-
-NOT_ENTERED = "none"
+from .selectors import LIGHTS, NOT_ENTERED, Scope, TableRows
 
 
 def state_choices():
@@ -22,63 +23,128 @@ def state_choices():
 
 
 class IndicatorFilter(django_filters.FilterSet):
-    """Unit and goal narrow the indicators in the database; light and state are read from each
-    row's computed outcome (`keep`)."""
+    """What the table's filters accept (`rows` applies them in the database). A ministry's table
+    also filters by agency; the unit and goal lists offer the chosen agency's (by default the
+    scope's own agency, or the chosen unit's or goal's), not the whole ministry's, while any unit
+    or goal of the scope is accepted."""
 
+    in_agency = django_filters.ChoiceFilter(
+        label=_("機關"), empty_label=_("全部"), choices=(), method="applied_in_rows"
+    )
     unit = django_filters.ModelChoiceFilter(
-        label=_("主辦單位"), field_name="responsible_unit", queryset=Unit.objects.none()
+        label=_("主辦單位"), queryset=Unit.objects.none(), method="applied_in_rows"
     )
     goal = django_filters.ModelChoiceFilter(
-        label=_("策略目標"), field_name="goal", queryset=StrategicGoal.objects.none()
+        label=_("策略目標"), queryset=StrategicGoal.objects.none(), method="applied_in_rows"
     )
     light = django_filters.ChoiceFilter(
         label=_("燈號"),
         empty_label=_("全部"),
         choices=[(light.value, STATUS_LABELS[light.value]) for light in LIGHTS],
-        method="by_outcome",
+        method="applied_in_rows",
     )
     state = django_filters.ChoiceFilter(
-        label=_("狀態"), choices=state_choices, method="by_outcome", empty_label=_("全部")
+        label=_("狀態"), choices=state_choices, method="applied_in_rows", empty_label=_("全部")
     )
 
     class Meta:
         model = Indicator
-        fields = ["unit", "goal", "light", "state"]
+        fields = ["in_agency", "unit", "goal", "light", "state"]
 
-    def __init__(self, data, *, scope, year):
-        queryset = Indicator.objects.filter(goal__agency_id__in=scope.ids, goal__year=year)
-        super().__init__(data, queryset=queryset)
-        self.filters["unit"].queryset = Unit.objects.filter(agency_id__in=scope.ids).order_by(
-            "agency__code", "order", "id"
-        )
+    def __init__(self, data, *, scope: Scope, year: int):
+        self.scope, self.year = scope, year
+        super().__init__(data, queryset=Indicator.objects.none())
+        if scope.is_ministry:
+            self.filters["in_agency"].extra["choices"] = [(a.code, a.name) for a in scope.agencies]
+        else:
+            del self.filters["in_agency"]
+        self.filters["unit"].queryset = Unit.objects.filter(agency_id__in=scope.ids)
         self.filters["goal"].queryset = StrategicGoal.objects.filter(
             agency_id__in=scope.ids, year=year
-        ).order_by("agency__code", "order")
+        )
         for name in ("unit", "goal"):
             self.form.fields[name].empty_label = _("全部")
         for name, form_field in self.form.fields.items():
             form_field.widget.attrs["id"] = f"filter-{name}"
 
-    def by_outcome(self, queryset, name, value):
-        return queryset  # applied to the rows in `keep`, where the outcome is known
+    def applied_in_rows(self, queryset, name, value):
+        return queryset  # `rows` applies every filter to the stored outcomes
 
-    def keep(self, rows: list[Row]) -> list[Row]:
-        """The rows that pass every filter. One query (the indicators unit and goal allow)."""
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if valid:
+            self._offer_the_chosen_agencys()
+        return valid
+
+    def _chosen_agency_id(self) -> int:
         data = self.form.cleaned_data
-        narrowed = data.get("unit") or data.get("goal")
-        ids = set(self.qs.values_list("pk", flat=True)) if narrowed else None
-        light, state = data.get("light"), data.get("state")
-        return [
-            row
-            for row in rows
-            if (ids is None or row.brief.indicator_id in ids)
-            and (not light or row.status.value == light)
-            and (not state or (row.state or NOT_ENTERED) == state)
-        ]
+        code = data.get("in_agency")
+        if code:
+            return next(a.pk for a in self.scope.agencies if a.code == code)
+        if data.get("unit"):
+            return data["unit"].agency_id
+        if data.get("goal"):
+            return data["goal"].agency_id
+        return self.scope.agency.pk
+
+    def _offer_the_chosen_agencys(self):
+        # Only the options change: validation still accepts any unit or goal of the scope. The
+        # choices are read when the form is rendered (the API never reads them).
+        agency_id = self._chosen_agency_id()
+        offered = {
+            "unit": Unit.objects.filter(agency_id=agency_id).order_by("order", "id"),
+            "goal": StrategicGoal.objects.filter(agency_id=agency_id, year=self.year).order_by(
+                "order", "id"
+            ),
+        }
+        for name, queryset in offered.items():
+            self.form.fields[name].widget.choices = ModelChoiceField(
+                queryset=queryset, empty_label=_("全部")
+            ).choices
+
+    def rows(self, quarter: int, *, sort=()) -> TableRows:
+        """The rows that pass every filter, for `quarter` (valid filters only)."""
+        data = self.form.cleaned_data
+        code = data.get("in_agency")
+        return TableRows(
+            scope=self.scope,
+            year=self.year,
+            quarter=quarter,
+            agency_id=next(a.pk for a in self.scope.agencies if a.code == code) if code else None,
+            unit_id=data["unit"].pk if data.get("unit") else None,
+            goal_id=data["goal"].pk if data.get("goal") else None,
+            light=data.get("light") or None,
+            state=data.get("state") or None,
+        ).sorted_by(sort)
 
     @property
     def message(self) -> str:
         return next(str(m) for errors in self.form.errors.values() for m in errors)
+
+
+class SqlRows(TableData):
+    """django-tables2's data as `TableRows`: its sorting becomes the query's order, its
+    paginator counts in one query and reads only the page shown."""
+
+    def __init__(self, rows: TableRows):
+        super().__init__(rows)
+        self._count = None
+
+    def __len__(self):
+        if self._count is None:
+            self._count = self.data.count()
+        return self._count
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return self.data.rows(key.start, key.stop)
+        return self.data.rows(key, key + 1)[0]
+
+    def __iter__(self):
+        return iter(self.data.rows())
+
+    def order_by(self, aliases):
+        self.data = self.data.sorted_by(list(aliases))
 
 
 def _labelled(label, **kwargs) -> tables.Column:

@@ -19,12 +19,10 @@ from .selectors import (
     indicator_outcomes,
     indicator_page,
     overview,
-    rows_for,
     scope_for,
     unit_of,
-    with_full,
 )
-from .tables import IndicatorFilter, IndicatorTable
+from .tables import IndicatorFilter, IndicatorTable, SqlRows
 
 
 def _scope(request, agency: str) -> Scope:
@@ -105,18 +103,17 @@ def indicators_view(request, agency):
     filters = IndicatorFilter(request.GET, scope=scope, year=period.year)
     if not filters.is_valid():
         return _bad(request, filters.message, here)
-    rows = filters.keep(rows_for(scope, period.year, period.quarter))
+    rows = filters.rows(period.quarter)
     export = request.GET.get("export")
     if export:
-        return _export(export, with_full(rows, period.quarter), scope, period) or _bad(
+        return _export(export, rows, scope, period) or _bad(
             request, _("匯出格式只能是 xlsx 或 csv。"), here
         )
-    table = IndicatorTable(rows, ministry=scope.is_ministry)
+    table = IndicatorTable(SqlRows(rows), ministry=scope.is_ministry)
     try:
         RequestConfig(request, paginate={"per_page": 25}).configure(table)
     except Http404:
         return _bad(request, _("頁碼超出範圍。"), here)
-    with_full([bound.record for bound in table.page.object_list], period.quarter)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("sort", None)
@@ -129,13 +126,16 @@ def indicators_view(request, agency):
             "quarters": through_quarter_choices(),
             "filters": filters,
             "table": table,
-            "count": len(rows),
+            "count": table.paginator.count,
             "query": query.urlencode(),
         },
     )
 
 
 def _export(kind: str, rows, scope, period):
+    if kind not in ("csv", "xlsx"):
+        return None
+    rows = rows.rows()  # every row in full: an export is the whole filtered list
     name = f"{scope.agency.code}-indicators-{period.year}-q{period.quarter}"
     if kind == "csv":
         response = HttpResponse(

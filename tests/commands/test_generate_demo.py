@@ -3,6 +3,7 @@ stored outcomes."""
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from kpitrack.core.engine.achievement import Method
 from kpitrack.core.engine.shape import indicator_shape_problems
@@ -55,3 +56,39 @@ def test_a_slug_of_twenty_characters_is_accepted():
     prefix = "Demo_2-" + "x" * 13
     call_command("generate_demo", agencies=1, indicators=1, years=1, prefix=prefix)
     assert Indicator.objects.filter(goal__agency__code=f"{prefix}-01").exists()
+
+
+def _planned_rows(model) -> float:
+    """What PostgreSQL's planner believes the table holds (pg_class.reltuples, set by ANALYZE;
+    -1 for a table never analysed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table]
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL statistics")
+def test_the_tables_it_filled_have_statistics_at_once():
+    """ANALYZE after the load: the rows it wrote are in the planner's statistics straight away
+    (autovacuum cannot see them before this test's transaction ends)."""
+    call_command("generate_demo", agencies=2, indicators=9, years=2, last_year=2050, prefix="st")
+    for model in (Indicator, Result, Outcome):
+        assert _planned_rows(model) == model.objects.count(), model
+
+
+def test_each_agency_is_built_the_same_whatever_the_number_of_agencies():
+    """Built one at a time, each from its own seed: the first agency of a ministry of three is
+    the first of a ministry of one."""
+
+    def first_agency(prefix):
+        return sorted(
+            Outcome.objects.filter(agency__code=f"{prefix}-01").values_list(
+                "indicator__code", "year", "through_quarter", "status", "rate"
+            )
+        )
+
+    call_command("generate_demo", agencies=1, indicators=9, years=2, last_year=2050, prefix="one")
+    call_command("generate_demo", agencies=3, indicators=9, years=2, last_year=2050, prefix="three")
+    assert first_agency("one") == first_agency("three")
+    assert Outcome.objects.filter(agency__code="three-03").count() == 9 * 2 * 4

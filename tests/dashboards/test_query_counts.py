@@ -21,16 +21,17 @@ def store(built):
 
 # Every signed-in request starts with 2 (session, user), then the scope: the agency and the
 # visible agencies under it (2). A period is the years (1) and the latest quarter with approved
-# data (1). A list is the results' states, the brief outcomes and their policies (3); rows shown
-# in full are their outcomes and policies (2).
+# data (1). The indicator table counts its rows in the database and reads only the page shown,
+# in full, with the results' states: count, page, policies (3).
 QUERIES = {
     # + period, counts per agency and light, the goals' lines and policies, the attention
     # list, its rows in full
     "overview": 12,
     "overview-api": 12,
-    # + period, list, the filter's unit and goal choices, the page in full
-    "indicators": 12,
-    "indicators-api": 10,
+    # + period (the years: the address gives the quarter), the table, the chosen agency's unit
+    # and goal choices
+    "indicators": 10,
+    "indicators-api": 8,
     # + the unit, period, counts, attention (nothing needs it in the factories' unit), the
     # goals from the unit's brief outcomes and policies
     "unit": 10,

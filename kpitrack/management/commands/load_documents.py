@@ -1,8 +1,19 @@
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from budget.models import Agency
+from kpitrack.core.bulk import analyze
 from kpitrack.sources import DocumentError, load_folder, read_folder
+
+
+def analyze_loaded():
+    """Statistics for the tables a load fills (PostgreSQL), so the first reports and dashboards
+    are planned on them."""
+    analyze(
+        *apps.get_app_config("budget").get_models(),
+        *apps.get_app_config("performance").get_models(),
+    )
 
 
 class Command(BaseCommand):
@@ -24,6 +35,7 @@ class Command(BaseCommand):
                     self.stdout.write(_("機關「%(code)s」已載入，略過。") % {"code": code})
                     return
             report = load_folder(folder)
+            analyze_loaded()
         except DocumentError as exc:
             # CommandError prints its message and exits with status 1, without a traceback.
             raise CommandError(
