@@ -208,14 +208,16 @@ def _text(expression):
 
 
 def _sort_key(name: str):
-    # What each sortable column compares; a missing rate sorts as -1 and a missing state as "",
-    # below every rate and state.
+    # What each sortable column compares; a missing rate or 達成進度 sorts as -1 and a missing
+    # state as "", below every rate and state.
     return {
         "agency": lambda: _text(F("agency__name")),
         "goal": lambda: _text(F("indicator__goal__title")),
         "indicator": lambda: _text(F("indicator__name")),
         "unit": lambda: _text(Coalesce(F("indicator__responsible_unit__name"), Value(""))),
+        # What the light says: 達成進度 through Q3, the annual rate at Q4 (the judgement).
         "rate": lambda: Coalesce(
+            F("progress"),
             F("rate"),
             Value(Decimal(-1)),
             output_field=DecimalField(max_digits=30, decimal_places=6),

@@ -7,6 +7,8 @@ Compared on every filter, every sort key in both directions and with no sort, fo
 for a ministry (tests/factories.py SMALL and LARGE), on data with ties (names, units and rates
 repeat across agencies), indicators without a unit, and results in several states or missing."""
 
+from collections.abc import Iterable
+
 import pytest
 from django.db import connection
 from django.db.models.fields.json import KT
@@ -14,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from budget.models import Unit
 from budget.selectors import achievement_policies
-from kpitrack.core.engine.achievement import status_for
+from kpitrack.core.engine.achievement import Status, status_for
 from kpitrack.dashboards.selectors import NOT_ENTERED, SORTS, Row, scope_for
 from kpitrack.dashboards.tables import IndicatorFilter, IndicatorTable, SqlRows
 from kpitrack.dashboards.tables import state_choices as table_state_choices
@@ -32,11 +34,16 @@ QUARTER = 4
 # --- the reference: the Python path the database path replaced --------------------------------
 
 
-def reference_briefs(*, agency_ids, year, through_quarter):
-    """performance.outcome_reads.briefs_for_year as it was."""
+def reference_briefs(
+    *, agency_ids: Iterable[int], year: int, through_quarter: int, unit_id: int | None = None
+) -> list[Brief]:
+    """performance.outcome_reads.briefs_for_year as it was (with milestones' 達成進度)."""
+    agency_ids = list(agency_ids)
     outcomes = Outcome.objects.filter(
         agency_id__in=agency_ids, year=year, through_quarter=through_quarter
     )
+    if unit_id is not None:
+        outcomes = outcomes.filter(indicator__responsible_unit_id=unit_id)
     rows = outcomes.order_by(
         "agency__code", "indicator__goal__order", "indicator__order", "indicator_id"
     ).values_list(
@@ -47,17 +54,40 @@ def reference_briefs(*, agency_ids, year, through_quarter):
         "indicator__weight",
         KT("data__rate"),
         KT("data__projection__rate"),
+        KT("data__judgement__rate"),
+        KT("data__judgement__basis"),
         "indicator__name",
         "indicator__responsible_unit__name",
         "indicator__goal__title",
         "agency__name",
+        "status",
     )
     policies = achievement_policies(pairs={(agency_id, year) for agency_id in agency_ids})
     briefs = []
-    for i, goal, agency, unit, weight, raw, projected, name, unit_name, title, agency_name in rows:
+    for (
+        i,
+        goal,
+        agency,
+        unit,
+        weight,
+        raw,
+        projected,
+        judged,
+        judgement,
+        name,
+        unit_name,
+        title,
+        agency_name,
+        stored_status,
+    ) in rows:
         policy = policies[agency, year]
-        raw, projected = (None if x in (None, "null") else x for x in (raw, projected))
+        # SQLite's ->> gives the text "null" for a JSON null where PostgreSQL gives NULL.
+        raw, projected, judged = (
+            None if x in (None, "null") else x for x in (raw, projected, judged)
+        )
         rate = rounded(number(raw), policy)
+        # Stored before milestones (until `rebuild_outcomes`): judged against the year.
+        progress = rounded(number(judged), policy) if judgement not in (None, "null") else rate
         projected_rate = rounded(number(projected), policy)
         briefs.append(
             Brief(
@@ -67,7 +97,8 @@ def reference_briefs(*, agency_ids, year, through_quarter):
                 unit_id=unit,
                 weight=weight,
                 rate=rate,
-                status=status_for(rate, policy),
+                # The stored light: what the judgement says (a rating met is green with no rate).
+                status=Status(stored_status) if stored_status else status_for(progress, policy),
                 projected_rate=projected_rate,
                 projected_status=None if projected is None else status_for(projected_rate, policy),
                 name=name,
@@ -75,6 +106,7 @@ def reference_briefs(*, agency_ids, year, through_quarter):
                 goal_title=title,
                 agency_name=agency_name,
                 policy=policy,
+                progress=progress,
             )
         )
     return briefs
@@ -144,9 +176,13 @@ def _vary(built):
     # Rates that cannot be computed (white, no rate), stored as a refresh would store them.
     cannot = list(Outcome.objects.filter(indicator__in=indicators[1::6], through_quarter=QUARTER))
     for outcome in cannot:
-        outcome.rate, outcome.status = None, "white"
-        outcome.data = {**outcome.data, "rate": None, "value": None}
-    Outcome.objects.bulk_update(cannot, ["rate", "status", "data"])
+        outcome.rate, outcome.progress, outcome.status = None, None, "white"
+        judgement = outcome.data.get("judgement")
+        if judgement is not None:
+            parts = [{**part, "rate": None} for part in judgement["parts"]]
+            judgement = {**judgement, "rate": None, "parts": parts}
+        outcome.data = {**outcome.data, "rate": None, "value": None, "judgement": judgement}
+    Outcome.objects.bulk_update(cannot, ["rate", "progress", "status", "data"])
 
 
 @pytest.fixture(params=[SMALL, LARGE], ids=["small", "large"])
