@@ -748,10 +748,25 @@ class WorkRow:
         return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
 
 
+# The state filter's value for "nothing entered yet" (a result's states are its own values).
+NOT_ENTERED_STATE = "none"
+
+
+class WorkCount(NamedTuple):
+    state: str  # a Result.State value, or NOT_ENTERED_STATE
+    label: str
+    count: int
+
+
 @dataclass(frozen=True)
 class MyWork:
-    rows: tuple[WorkRow, ...]
-    counts: tuple[tuple[str, int], ...]  # (state label, number), every state, 未填報 first
+    rows: tuple[WorkRow, ...]  # only those of the `state` asked for, when one was
+    counts: tuple[WorkCount, ...]  # every state, 未填報 first, whatever the `state` asked for
+
+
+def work_states() -> tuple[tuple[str, str], ...]:
+    """The states my work filters by, as (value, label): 未填報 first, then the workflow's."""
+    return ((NOT_ENTERED_STATE, str(NOT_ENTERED)), *Result.State.choices)
 
 
 def _deadline(indicator, quarter, periods, exceptions) -> date | None:
@@ -771,9 +786,12 @@ def _deadline(indicator, quarter, periods, exceptions) -> date | None:
     return max(closes, until) if until is not None else closes
 
 
-def my_work(*, user, year: int, quarter: int) -> MyWork:
+def my_work(*, user, year: int, quarter: int, unit=None, state: str | None = None) -> MyWork:
     """Each indicator of `year` the user may enter or review, with this quarter's state, the
-    latest figures entered up to it and the days left to enter it; counts by state.
+    latest figures entered up to it and the days left to enter it; counts by state. `unit`
+    keeps the indicators that unit is responsible for; `state` (a Result.State value or
+    NOT_ENTERED_STATE) keeps the rows in that state, while the counts still cover every state,
+    so each count can link to its own list.
 
     Ten queries, whatever the number of indicators: the user's memberships, the indicators
     (with goal, agency and unit), their inputs, parts, results up to the quarter and their
@@ -783,9 +801,11 @@ def my_work(*, user, year: int, quarter: int) -> MyWork:
         .order_by("quarter")
         .prefetch_related(Prefetch("figures", queryset=ResultFigure.objects.order_by("id")))
     )
+    indicators = indicators_for_user(user, year=year)
+    if unit is not None:
+        indicators = indicators.filter(responsible_unit=unit)
     indicators = list(
-        indicators_for_user(user, year=year)
-        .select_related("goal", "goal__agency", "responsible_unit")
+        indicators.select_related("goal", "goal__agency", "responsible_unit")
         .prefetch_related("inputs", "parts", Prefetch("results", queryset=results))
         .order_by("goal__agency__code", "goal__order", "order", "id")
     )
@@ -825,13 +845,29 @@ def my_work(*, user, year: int, quarter: int) -> MyWork:
                 days_left=(deadline - today).days if deadline else None,
             )
         )
-    tally = {state: 0 for state in [None, *Result.State.values]}
+    tally = dict.fromkeys([None, *Result.State.values], 0)
     for row in rows:
         tally[row.state] += 1
     counts = tuple(
-        (str(NOT_ENTERED) if state is None else str(labels[state]), n) for state, n in tally.items()
+        WorkCount(key or NOT_ENTERED_STATE, str(NOT_ENTERED) if key is None else str(labels[key]), n)
+        for key, n in tally.items()
     )
+    if state is not None:
+        wanted = None if state == NOT_ENTERED_STATE else state
+        rows = [row for row in rows if row.state == wanted]
     return MyWork(rows=tuple(rows), counts=counts)
+
+
+def current_quarter(*, agencies) -> tuple[int, int] | None:
+    """The (year, quarter) whose entry window is open today in one of `agencies`, else the one
+    opened most recently; None when none has opened."""
+    today = timezone.localdate()
+    opened = ReportingPeriod.objects.filter(agency__in=agencies, opens_on__lte=today)
+    period = (
+        opened.filter(closes_on__gte=today).order_by("-year", "-quarter").first()
+        or opened.order_by("-opens_on", "-year", "-quarter").first()
+    )
+    return (period.year, period.quarter) if period else None
 
 
 def indicator_by_code(*, agency, year: int, code: str) -> Indicator | None:

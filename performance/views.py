@@ -8,7 +8,7 @@ values beside the form, a locked or approved result or a closed window 423 — t
 closed to this person, not the request malformed.
 """
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -21,13 +21,13 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from budget.models import Unit
 from kpitrack.core.engine.calendar import QUARTERS
 from kpitrack.core.formatting import through_quarter_choices
-from kpitrack.core.forms import PeriodForm
 from performance import permissions
 
 from . import selectors, services
-from .forms import EvidenceForm, ResultEntryForm, ReviewForm, figure_inputs
+from .forms import EvidenceForm, ResultEntryForm, ReviewForm, WorkFilterForm, figure_inputs
 from .models import Evidence, Indicator, Result, StrategicGoal
 from .page_refusals import REFUSALS, on_form
 from .reasons import reason_message
@@ -240,17 +240,35 @@ def history(request, indicator: int):
 @login_required
 @require_GET
 def my_work(request):
-    """The chosen quarter's indicators the user enters or reviews; by default the latest plan
-    year's first quarter."""
+    """The chosen quarter's indicators the user enters or reviews, optionally of one unit and
+    one state; by default the latest plan year's first quarter."""
     years = list(StrategicGoal.objects.order_by("-year").values_list("year", flat=True).distinct())
-    data = (
-        request.GET if "year" in request.GET else {"year": years[0] if years else "", "quarter": 1}
-    )
-    form = PeriodForm(data)
+    data = request.GET.copy()
+    if "year" not in data:
+        data.update({"year": years[0] if years else "", "quarter": 1})
+    units = Unit.objects.filter(
+        agency__in=permissions.agencies_for_user(request.user)
+    ).select_related("agency")
+    form = WorkFilterForm(data, units=units, states=selectors.work_states())
     context = {"form": form, "years": years, "quarter_numbers": QUARTERS}
     if not form.is_valid():
         return render(request, "performance/my_work.html", context, status=400)
     year, quarter = form.cleaned_data["year"], form.cleaned_data["quarter"]
-    work = selectors.my_work(user=request.user, year=year, quarter=quarter)
-    context.update({"year": year, "quarter": quarter, "work": work})
+    unit, state = form.cleaned_data["unit"], form.cleaned_data["state"]
+    work = selectors.my_work(user=request.user, year=year, quarter=quarter, unit=unit, state=state)
+    base = {"year": year, "quarter": quarter, **({"unit": unit.pk} if unit else {})}
+    context.update(
+        {
+            "year": year,
+            "quarter": quarter,
+            "unit": unit,
+            "state": state,
+            "work": work,
+            # Each count links to its own list: the same year, quarter and unit, that state.
+            "count_links": [
+                (count, f"?{urlencode({**base, 'state': count.state})}") for count in work.counts
+            ],
+            "all_states_link": f"?{urlencode(base)}",
+        }
+    )
     return render(request, "performance/my_work.html", context)
