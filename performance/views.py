@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -237,6 +238,14 @@ def history(request, indicator: int):
     return render(request, "performance/history.html", context)
 
 
+def _workbook_link(unit, year: int, quarter: int) -> str:
+    """The Excel workbook page, opened on the unit and quarter shown when a unit is chosen."""
+    if unit is None:
+        return reverse("workbook")
+    scope = f"{unit.agency.code}|{unit.code}"
+    return f"{reverse('workbook')}?{urlencode({'scope': scope, 'year': year, 'quarter': quarter})}"
+
+
 @login_required
 @require_GET
 def my_work(request):
@@ -269,6 +278,7 @@ def my_work(request):
                 (count, f"?{urlencode({**base, 'state': count.state})}") for count in work.counts
             ],
             "all_states_link": f"?{urlencode(base)}",
+            "workbook_link": _workbook_link(unit, year, quarter),
         }
     )
     return render(request, "performance/my_work.html", context)

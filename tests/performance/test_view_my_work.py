@@ -187,3 +187,15 @@ def _draft(workflow, user):
         expected_version=None,
         user=user,
     )
+
+
+def test_it_links_to_the_units_workbook_for_the_quarter(client, workflow):
+    client.force_login(_planner(workflow))
+    response = _page(client, workflow, unit=workflow.unit.pk)
+    link = response.context["workbook_link"]
+    assert link.startswith(reverse("workbook") + "?")
+    assert f"scope={workflow.agency.code}%7C{workflow.unit.code}" in link
+    assert f"year={workflow.year}" in link and "quarter=1" in link
+    assert f'href="{link.replace("&", "&amp;")}"' in response.content.decode()
+    page = client.get(link)
+    assert page.status_code == 200 and reverse("workbook-download") in page.content.decode()
