@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from kpitrack.core.formatting import figure, percent
+from kpitrack.core.formatting import coded_figure, figure, percent
 from performance.reasons import status_label
 
 
@@ -23,7 +23,10 @@ class AchievementTable(tables.Table):
         attrs = {"class": "data"}
 
     def render_value(self, value, record):
-        return figure(value)
+        indicator = record.indicator
+        return coded_figure(
+            value, method=indicator.method, standard=indicator.measurement_standard
+        )
 
     def render_rate(self, value):
         return percent(value)

@@ -26,7 +26,7 @@ from kpitrack.core.engine.achievement import (
     needs_previous,
     raw_rate,
 )
-from kpitrack.core.formatting import figure
+from kpitrack.core.formatting import coded_figure, figure
 from performance.permissions import indicators_for_user
 
 from .models import (
@@ -616,9 +616,11 @@ def _who(row) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def _entries(rows, model, fields, subject=lambda row: "") -> list[HistoryEntry]:
+def _entries(rows, model, fields, subject=lambda row: "", shown=None) -> list[HistoryEntry]:
     """An entry per field that differs between consecutive history rows of the same object;
-    a deleted row gives its last values as old ones."""
+    a deleted row gives its last values as old ones. `shown` maps a field name to how its
+    value reads, where the field alone cannot say (a rating's 1 is 達成)."""
+    shown = shown or {}
     entries = []
     last = {}
     for row in sorted(rows, key=lambda r: (r.history_date, r.history_id)):
@@ -627,8 +629,9 @@ def _entries(rows, model, fields, subject=lambda row: "") -> list[HistoryEntry]:
         moved = []
         for name in fields:
             field = model._meta.get_field(name)
-            old = _shown(field, getattr(row if deleted else before, name, None))
-            new = "" if deleted else _shown(field, getattr(row, name))
+            show = shown.get(name) or (lambda value, field=field: _shown(field, value))
+            old = show(getattr(row if deleted else before, name, None))
+            new = "" if deleted else show(getattr(row, name))
             if old != new:
                 moved.append((f"{subject(row)}{field.verbose_name}", old, new))
         if deleted and not moved:
@@ -654,6 +657,16 @@ def _newest_first(*lists) -> list[HistoryEntry]:
     return sorted(merged, key=lambda e: e.when, reverse=True)
 
 
+# What a figure whose input no longer exists is called in its history.
+_FIGURE = gettext_lazy("填報數值")
+
+
+def _coded(indicator):
+    return lambda value: coded_figure(
+        value, method=indicator.method, standard=indicator.measurement_standard
+    )
+
+
 RESULT_HISTORY_FIELDS = (
     "state",
     "progress",
@@ -667,23 +680,28 @@ RESULT_HISTORY_FIELDS = (
 )
 
 
-def result_history(*, result: Result) -> list[HistoryEntry]:
+def result_history(*, result: Result, indicator: Indicator | None = None) -> list[HistoryEntry]:
     """The result's narrative, state and figures (deleted ones too) as one list, newest first.
 
-    Three queries, whatever the number of changes.
-    """
+    Two queries, whatever the number of changes, given its `indicator` with inputs and parts
+    prefetched (which name the figures and say how they read); three more without."""
     own = Result.history.filter(id=result.pk).select_related("history_user")
     figures = ResultFigure.history.filter(result_id=result.pk).select_related("history_user")
-    labels = dict(
-        IndicatorInput.objects.filter(indicator_id=result.indicator_id).values_list("key", "label")
-    )
+    if indicator is None:
+        indicator = Indicator.objects.prefetch_related("inputs", "parts").get(
+            pk=result.indicator_id
+        )
+    # A figure is named by its label, never by its key (`talks`, `value`): the input's, else the
+    # target part's, else (an input since removed) 填報數值.
+    labels = indicator.labels(inputs_win=True)
     return _newest_first(
         _entries(own, Result, RESULT_HISTORY_FIELDS),
         _entries(
             figures,
             ResultFigure,
             ("value", "published_rate"),
-            lambda row: f"「{labels.get(row.key, row.key)}」",
+            lambda row: f"「{labels.get(row.key) or _FIGURE}」",
+            shown={"value": _coded(indicator)},
         ),
     )
 
@@ -716,14 +734,15 @@ def indicator_history(*, indicator: Indicator) -> list[HistoryEntry]:
         _entries(
             inputs,
             IndicatorInput,
-            ("key", "label", "unit"),
+            ("label", "unit"),  # not `key`: an internal code the label already names
             lambda row: f"{IndicatorInput._meta.verbose_name}「{row.label}」",
         ),
         _entries(
             parts,
             TargetPart,
-            ("key", "label", "value", "original_value", "revision_reason", "unit", "weight"),
+            ("label", "value", "original_value", "revision_reason", "unit", "weight"),
             lambda row: f"{TargetPart._meta.verbose_name}「{row.label}」",
+            shown=dict.fromkeys(("value", "original_value"), _coded(indicator)),
         ),
     )
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -224,6 +224,7 @@ def evidence_download(request, pk: int):
 @require_GET
 def history(request, indicator: int):
     indicator = permissions.access_indicator(request.user, indicator)
+    prefetch_related_objects([indicator], "inputs", "parts")
     evidence = Evidence.objects.select_related("uploaded_by")
     results = list(
         indicator.results.order_by("quarter").prefetch_related(Prefetch("evidence", evidence))
@@ -232,7 +233,8 @@ def history(request, indicator: int):
         "indicator": indicator,
         "indicator_history": selectors.indicator_history(indicator=indicator),
         "result_histories": [
-            (result, selectors.result_history(result=result)) for result in results
+            (result, selectors.result_history(result=result, indicator=indicator))
+            for result in results
         ],
     }
     return render(request, "performance/history.html", context)

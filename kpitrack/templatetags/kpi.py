@@ -44,3 +44,12 @@ def css_string(text):
 
 
 _CSS_UNSAFE = frozenset("\"'\\<>&\n\r\f")
+
+
+@register.filter
+def coded_figure(value, indicator):
+    """`value` as it reads for `indicator`'s method: 達成 / 未達成, an ordinal's words, or the
+    figure (kpitrack.core.formatting.coded_figure)."""
+    return formatting.coded_figure(
+        value, method=indicator.method, standard=indicator.measurement_standard
+    )
