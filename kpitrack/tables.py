@@ -28,9 +28,7 @@ class AchievementTable(tables.Table):
 
     def render_value(self, value, record):
         indicator = record.indicator
-        return coded_figure(
-            value, method=indicator.method, standard=indicator.measurement_standard
-        )
+        return coded_figure(value, method=indicator.method, standard=indicator.measurement_standard)
 
     def render_rate(self, value):
         return percent(value)

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.utils.html import conditional_escape
 from django.utils.translation import gettext_lazy as _
 
-from kpitrack.core.engine.achievement import Method
 from budget.models import Unit
+from kpitrack.core.engine.achievement import Method
 from kpitrack.core.formatting import figure
 from kpitrack.core.forms import PeriodForm
 

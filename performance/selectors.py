@@ -868,7 +868,9 @@ def my_work(*, user, year: int, quarter: int, unit=None, state: str | None = Non
     for row in rows:
         tally[row.state] += 1
     counts = tuple(
-        WorkCount(key or NOT_ENTERED_STATE, str(NOT_ENTERED) if key is None else str(labels[key]), n)
+        WorkCount(
+            key or NOT_ENTERED_STATE, str(NOT_ENTERED) if key is None else str(labels[key]), n
+        )
         for key, n in tally.items()
     )
     if state is not None:

@@ -21,7 +21,9 @@ PAGES = (
 
 # Each menu link's and header control's box: more than one box, or taller than one line,
 # means it wrapped inside a word.
-HEADER = "header.site nav a, header.site .tools label, header.site .tools button, header.site .tools a"
+HEADER = (
+    "header.site nav a, header.site .tools label, header.site .tools button, header.site .tools a"
+)
 NAV_LINKS = """(selector) => [...document.querySelectorAll(selector)].map(a => ({
   text: a.innerText,
   boxes: a.getClientRects().length,
@@ -58,13 +60,13 @@ def test_the_page_reads_on_a_phone(
     page.set_viewport_size(PHONE)
     _sign_in(page, live_server.url)
 
-    response = page.goto(live_server.url + address.format(history=f"/indicators/{history}/history/"))
+    response = page.goto(
+        live_server.url + address.format(history=f"/indicators/{history}/history/")
+    )
     assert response.status == 200
     page.screenshot(path=str(artifacts / f"phone-{name}.png"), full_page=True)
 
-    overflow = page.evaluate(
-        "() => [document.documentElement.scrollWidth, window.innerWidth]"
-    )
+    overflow = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert overflow[0] <= overflow[1], f"{name} scrolls sideways: {overflow}"
     links = page.evaluate(NAV_LINKS, HEADER)
     assert {link["text"] for link in links} >= {"我的工作", "Excel 填報", "報表", "語言", "登出"}

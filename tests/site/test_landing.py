@@ -62,7 +62,9 @@ def test_the_quarter_whose_window_is_open_today_wins(client, cast, past_quarters
     assert (query["year"], query["quarter"]) == ("2013", "1")
 
 
-@pytest.mark.parametrize(("role", "state"), [("planner", "submitted"), ("director", "first_approved")])
+@pytest.mark.parametrize(
+    ("role", "state"), [("planner", "submitted"), ("director", "first_approved")]
+)
 def test_reviewers_land_on_what_waits_for_their_review(client, cast, past_quarters, role, state):
     path, query = _sign_in(client, cast[role])
     assert path == reverse("my-work")
