@@ -128,6 +128,11 @@ def test_the_dashboard_and_achievements_show_words(client, workflow, alice, rati
     assert "達成" in listing and "2項均達到" in listing
     table = _text(client.get(reverse("achievements"), {"year": workflow.year, "quarter": 1}))
     assert f"{rating.name} " in table and "2項均達到" in table
+    # The API keeps the number and adds how it reads.
+    body = client.get("/api/v1/achievements/", {"year": workflow.year, "quarter": 1}).json()
+    rows = {row["code"]: row for row in body["results"]}
+    assert (rows["rated"]["value"], rows["rated"]["value_text"]) == ("1.00", "達成")
+    assert (rows["graded"]["value"], rows["graded"]["value_text"]) == ("2.00", "2項均達到")
 
 
 def test_the_history_names_figures_by_label_and_shows_words(client, alice, rating):
