@@ -2,28 +2,33 @@ import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from kpitrack.core.formatting import figure, percent
+from kpitrack.core.formatting import coded_figure, figure, percent
 from performance.reasons import status_label
 
 
+def _column(label, **kwargs) -> tables.Column:
+    """A column whose cells carry their header as `data-label`, which a phone shows above
+    each value once the table is stacked into cards (static/css/site.css, `table.stack`)."""
+    return tables.Column(label, attrs={"td": {"data-label": label}}, **kwargs)
+
+
 class AchievementTable(tables.Table):
-    goal = tables.Column(_("策略目標"), accessor="indicator__goal__title")
-    indicator = tables.Column(_("績效指標"), accessor="indicator__name")
-    target = tables.Column(_("目標值"), accessor="indicator__target_text", orderable=False)
-    value = tables.Column(_("實際值"), accessor="outcome__value", orderable=False)
-    rate = tables.Column(_("達成率"), accessor="outcome__rate")
-    status = tables.Column(_("燈號"), accessor="outcome__status", orderable=False)
+    goal = _column(_("策略目標"), accessor="indicator__goal__title")
+    indicator = _column(_("績效指標"), accessor="indicator__name")
+    target = _column(_("目標值"), accessor="indicator__target_text", orderable=False)
+    value = _column(_("實際值"), accessor="outcome__value", orderable=False)
+    rate = _column(_("達成率"), accessor="outcome__rate")
+    status = _column(_("燈號"), accessor="outcome__status", orderable=False)
     # empty_values=() so a row whose mismatch is only in its parts still shows the warning.
-    published = tables.Column(
-        _("原發布"), accessor="published_rate", orderable=False, empty_values=()
-    )
+    published = _column(_("原發布"), accessor="published_rate", orderable=False, empty_values=())
 
     class Meta:
         orderable = False
-        attrs = {"class": "data"}
+        attrs = {"class": "data stack"}
 
     def render_value(self, value, record):
-        return figure(value)
+        indicator = record.indicator
+        return coded_figure(value, method=indicator.method, standard=indicator.measurement_standard)
 
     def render_rate(self, value):
         return percent(value)

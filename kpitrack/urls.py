@@ -39,7 +39,7 @@ urlpatterns = [
     ),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        views.LoginView.as_view(),  # each role's landing page (issue 17): performance/landing.py
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="logged-out"), name="logout"),

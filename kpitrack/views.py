@@ -1,3 +1,4 @@
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -8,6 +9,7 @@ from kpitrack import health
 from kpitrack.core.formatting import through_quarter_choices
 from kpitrack.core.forms import PeriodForm
 from kpitrack.tables import AchievementTable
+from performance.landing import landing_url_for
 from performance.permissions import agencies_for_user
 from performance.selectors import achievements_for_year, goal_years, latest_approved_period
 
@@ -79,3 +81,13 @@ def readyz(request):
 def _no_store(response):
     response["Cache-Control"] = "no-store"
     return response
+
+
+class LoginView(auth_views.LoginView):
+    """Sign-in that lands each role on the page it works from (`performance.landing`); a safe
+    `next` still wins, as Django's own view decides."""
+
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        return landing_url_for(self.request.user)

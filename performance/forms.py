@@ -11,8 +11,10 @@ from django.core.exceptions import ValidationError
 from django.utils.html import conditional_escape
 from django.utils.translation import gettext_lazy as _
 
+from budget.models import Unit
 from kpitrack.core.engine.achievement import Method
 from kpitrack.core.formatting import figure
+from kpitrack.core.forms import PeriodForm
 
 from .models import FigureFormField, Indicator, Result
 
@@ -261,3 +263,33 @@ class MilestoneForm(forms.Form):
             for part, quarters in self.plan
             for q in quarters
         ]
+
+
+class WorkFilterForm(PeriodForm):
+    """我的工作's query: year and quarter, and optionally one unit (by id, among the units of
+    the agencies the user may see) and one state (`selectors.work_states`)."""
+
+    unit = forms.ModelChoiceField(
+        queryset=Unit.objects.none(),
+        required=False,
+        label=_("單位"),
+        empty_label=_("全部單位"),
+        error_messages={"invalid_choice": _("找不到這個單位，或您不能查看它；請從清單選擇。")},
+    )
+    state = forms.ChoiceField(
+        required=False,
+        label=_("狀態"),
+        error_messages={"invalid_choice": _("狀態「%(value)s」不存在；請從清單選擇。")},
+    )
+
+    def __init__(self, data=None, *, units, states, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["unit"].queryset = units
+        many = len({u.agency_id for u in units}) > 1
+        self.fields["unit"].label_from_instance = (
+            (lambda u: f"{u.agency.name} {u.name}") if many else (lambda u: u.name)
+        )
+        self.fields["state"].choices = [("", _("全部狀態")), *states]
+
+    def clean_state(self):
+        return self.cleaned_data["state"] or None

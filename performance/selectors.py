@@ -33,7 +33,7 @@ from kpitrack.core.engine.milestones import (
     judge,
     progress_raw_rate,
 )
-from kpitrack.core.formatting import figure
+from kpitrack.core.formatting import coded_figure, figure
 from performance.permissions import indicators_for_user
 
 from .judgements import QuarterJudgement, judgement_of
@@ -781,9 +781,11 @@ def _who(row) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def _entries(rows, model, fields, subject=lambda row: "") -> list[HistoryEntry]:
+def _entries(rows, model, fields, subject=lambda row: "", shown=None) -> list[HistoryEntry]:
     """An entry per field that differs between consecutive history rows of the same object;
-    a deleted row gives its last values as old ones."""
+    a deleted row gives its last values as old ones. `shown` maps a field name to how its
+    value reads, where the field alone cannot say (a rating's 1 is 達成)."""
+    shown = shown or {}
     entries = []
     last = {}
     for row in sorted(rows, key=lambda r: (r.history_date, r.history_id)):
@@ -792,8 +794,9 @@ def _entries(rows, model, fields, subject=lambda row: "") -> list[HistoryEntry]:
         moved = []
         for name in fields:
             field = model._meta.get_field(name)
-            old = _shown(field, getattr(row if deleted else before, name, None))
-            new = "" if deleted else _shown(field, getattr(row, name))
+            show = shown.get(name) or (lambda value, field=field: _shown(field, value))
+            old = show(getattr(row if deleted else before, name, None))
+            new = "" if deleted else show(getattr(row, name))
             if old != new:
                 moved.append((f"{subject(row)}{field.verbose_name}", old, new))
         if deleted and not moved:
@@ -819,6 +822,16 @@ def _newest_first(*lists) -> list[HistoryEntry]:
     return sorted(merged, key=lambda e: e.when, reverse=True)
 
 
+# What a figure whose input no longer exists is called in its history.
+_FIGURE = gettext_lazy("填報數值")
+
+
+def _coded(indicator):
+    return lambda value: coded_figure(
+        value, method=indicator.method, standard=indicator.measurement_standard
+    )
+
+
 RESULT_HISTORY_FIELDS = (
     "state",
     "progress",
@@ -832,23 +845,28 @@ RESULT_HISTORY_FIELDS = (
 )
 
 
-def result_history(*, result: Result) -> list[HistoryEntry]:
+def result_history(*, result: Result, indicator: Indicator | None = None) -> list[HistoryEntry]:
     """The result's narrative, state and figures (deleted ones too) as one list, newest first.
 
-    Three queries, whatever the number of changes.
-    """
+    Two queries, whatever the number of changes, given its `indicator` with inputs and parts
+    prefetched (which name the figures and say how they read); three more without."""
     own = Result.history.filter(id=result.pk).select_related("history_user")
     figures = ResultFigure.history.filter(result_id=result.pk).select_related("history_user")
-    labels = dict(
-        IndicatorInput.objects.filter(indicator_id=result.indicator_id).values_list("key", "label")
-    )
+    if indicator is None:
+        indicator = Indicator.objects.prefetch_related("inputs", "parts").get(
+            pk=result.indicator_id
+        )
+    # A figure is named by its label, never by its key (`talks`, `value`): the input's, else the
+    # target part's, else (an input since removed) 填報數值.
+    labels = indicator.labels(inputs_win=True)
     return _newest_first(
         _entries(own, Result, RESULT_HISTORY_FIELDS),
         _entries(
             figures,
             ResultFigure,
             ("value", "published_rate"),
-            lambda row: f"「{labels.get(row.key, row.key)}」",
+            lambda row: f"「{labels.get(row.key) or _FIGURE}」",
+            shown={"value": _coded(indicator)},
         ),
     )
 
@@ -881,14 +899,15 @@ def indicator_history(*, indicator: Indicator) -> list[HistoryEntry]:
         _entries(
             inputs,
             IndicatorInput,
-            ("key", "label", "unit"),
+            ("label", "unit"),  # not `key`: an internal code the label already names
             lambda row: f"{IndicatorInput._meta.verbose_name}「{row.label}」",
         ),
         _entries(
             parts,
             TargetPart,
-            ("key", "label", "value", "original_value", "revision_reason", "unit", "weight"),
+            ("label", "value", "original_value", "revision_reason", "unit", "weight"),
             lambda row: f"{TargetPart._meta.verbose_name}「{row.label}」",
+            shown=dict.fromkeys(("value", "original_value"), _coded(indicator)),
         ),
     )
 
@@ -931,10 +950,25 @@ class WorkRow:
         return -self.days_left if self.days_left is not None and self.days_left < 0 else 0
 
 
+# The state filter's value for "nothing entered yet" (a result's states are its own values).
+NOT_ENTERED_STATE = "none"
+
+
+class WorkCount(NamedTuple):
+    state: str  # a Result.State value, or NOT_ENTERED_STATE
+    label: str
+    count: int
+
+
 @dataclass(frozen=True)
 class MyWork:
-    rows: tuple[WorkRow, ...]
-    counts: tuple[tuple[str, int], ...]  # (state label, number), every state, 未填報 first
+    rows: tuple[WorkRow, ...]  # only those of the `state` asked for, when one was
+    counts: tuple[WorkCount, ...]  # every state, 未填報 first, whatever the `state` asked for
+
+
+def work_states() -> tuple[tuple[str, str], ...]:
+    """The states my work filters by, as (value, label): 未填報 first, then the workflow's."""
+    return ((NOT_ENTERED_STATE, str(NOT_ENTERED)), *Result.State.choices)
 
 
 def _deadline(indicator, quarter, periods, exceptions) -> date | None:
@@ -954,9 +988,12 @@ def _deadline(indicator, quarter, periods, exceptions) -> date | None:
     return max(closes, until) if until is not None else closes
 
 
-def my_work(*, user, year: int, quarter: int) -> MyWork:
+def my_work(*, user, year: int, quarter: int, unit=None, state: str | None = None) -> MyWork:
     """Each indicator of `year` the user may enter or review, with this quarter's state, the
-    latest figures entered up to it and the days left to enter it; counts by state.
+    latest figures entered up to it and the days left to enter it; counts by state. `unit`
+    keeps the indicators that unit is responsible for; `state` (a Result.State value or
+    NOT_ENTERED_STATE) keeps the rows in that state, while the counts still cover every state,
+    so each count can link to its own list.
 
     Ten queries, whatever the number of indicators: the user's memberships, the indicators
     (with goal, agency and unit), their inputs, parts, results up to the quarter and their
@@ -967,9 +1004,11 @@ def my_work(*, user, year: int, quarter: int) -> MyWork:
         .order_by("quarter")
         .prefetch_related(Prefetch("figures", queryset=ResultFigure.objects.order_by("id")))
     )
+    indicators = indicators_for_user(user, year=year)
+    if unit is not None:
+        indicators = indicators.filter(responsible_unit=unit)
     indicators = list(
-        indicators_for_user(user, year=year)
-        .select_related("goal", "goal__agency", "responsible_unit")
+        indicators.select_related("goal", "goal__agency", "responsible_unit")
         .prefetch_related("inputs", "parts", Prefetch("results", queryset=results))
         .order_by("goal__agency__code", "goal__order", "order", "id")
     )
@@ -1012,13 +1051,31 @@ def my_work(*, user, year: int, quarter: int) -> MyWork:
                 judgement=judgements.get(indicator.pk),
             )
         )
-    tally = {state: 0 for state in [None, *Result.State.values]}
+    tally = dict.fromkeys([None, *Result.State.values], 0)
     for row in rows:
         tally[row.state] += 1
     counts = tuple(
-        (str(NOT_ENTERED) if state is None else str(labels[state]), n) for state, n in tally.items()
+        WorkCount(
+            key or NOT_ENTERED_STATE, str(NOT_ENTERED) if key is None else str(labels[key]), n
+        )
+        for key, n in tally.items()
     )
+    if state is not None:
+        wanted = None if state == NOT_ENTERED_STATE else state
+        rows = [row for row in rows if row.state == wanted]
     return MyWork(rows=tuple(rows), counts=counts)
+
+
+def current_quarter(*, agencies) -> tuple[int, int] | None:
+    """The (year, quarter) whose entry window is open today in one of `agencies`, else the one
+    opened most recently; None when none has opened."""
+    today = timezone.localdate()
+    opened = ReportingPeriod.objects.filter(agency__in=agencies, opens_on__lte=today)
+    period = (
+        opened.filter(closes_on__gte=today).order_by("-year", "-quarter").first()
+        or opened.order_by("-opens_on", "-year", "-quarter").first()
+    )
+    return (period.year, period.quarter) if period else None
 
 
 def indicator_by_code(*, agency, year: int, code: str) -> Indicator | None:

@@ -8,27 +8,35 @@ values beside the form, a locked or approved result or a closed window 423 — t
 closed to this person, not the request malformed.
 """
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from budget.models import Unit
 from kpitrack.core.engine.calendar import QUARTERS
 from kpitrack.core.formatting import through_quarter_choices
-from kpitrack.core.forms import PeriodForm
 from performance import permissions
 
 from . import selectors, services
-from .forms import EvidenceForm, MilestoneForm, ResultEntryForm, ReviewForm, figure_inputs
+from .forms import (
+    EvidenceForm,
+    MilestoneForm,
+    ResultEntryForm,
+    ReviewForm,
+    WorkFilterForm,
+    figure_inputs,
+)
 from .models import Evidence, Indicator, Result, StrategicGoal
 from .page_refusals import REFUSALS, on_form
 from .reasons import reason_message
@@ -228,6 +236,7 @@ def evidence_download(request, pk: int):
 @require_GET
 def history(request, indicator: int):
     indicator = permissions.access_indicator(request.user, indicator)
+    prefetch_related_objects([indicator], "inputs", "parts")
     evidence = Evidence.objects.select_related("uploaded_by")
     results = list(
         indicator.results.order_by("quarter").prefetch_related(Prefetch("evidence", evidence))
@@ -236,10 +245,19 @@ def history(request, indicator: int):
         "indicator": indicator,
         "indicator_history": selectors.indicator_history(indicator=indicator),
         "result_histories": [
-            (result, selectors.result_history(result=result)) for result in results
+            (result, selectors.result_history(result=result, indicator=indicator))
+            for result in results
         ],
     }
     return render(request, "performance/history.html", context)
+
+
+def _workbook_link(unit, year: int, quarter: int) -> str:
+    """The Excel workbook page, opened on the unit and quarter shown when a unit is chosen."""
+    if unit is None:
+        return reverse("workbook")
+    scope = f"{unit.agency.code}|{unit.code}"
+    return f"{reverse('workbook')}?{urlencode({'scope': scope, 'year': year, 'quarter': quarter})}"
 
 
 @login_required
@@ -286,17 +304,36 @@ def milestones(request, indicator: int):
 @login_required
 @require_GET
 def my_work(request):
-    """The chosen quarter's indicators the user enters or reviews; by default the latest plan
-    year's first quarter."""
+    """The chosen quarter's indicators the user enters or reviews, optionally of one unit and
+    one state; by default the latest plan year's first quarter."""
     years = list(StrategicGoal.objects.order_by("-year").values_list("year", flat=True).distinct())
-    data = (
-        request.GET if "year" in request.GET else {"year": years[0] if years else "", "quarter": 1}
-    )
-    form = PeriodForm(data)
+    data = request.GET.copy()
+    if "year" not in data:
+        data.update({"year": years[0] if years else "", "quarter": 1})
+    units = Unit.objects.filter(
+        agency__in=permissions.agencies_for_user(request.user)
+    ).select_related("agency")
+    form = WorkFilterForm(data, units=units, states=selectors.work_states())
     context = {"form": form, "years": years, "quarter_numbers": QUARTERS}
     if not form.is_valid():
         return render(request, "performance/my_work.html", context, status=400)
     year, quarter = form.cleaned_data["year"], form.cleaned_data["quarter"]
-    work = selectors.my_work(user=request.user, year=year, quarter=quarter)
-    context.update({"year": year, "quarter": quarter, "work": work})
+    unit, state = form.cleaned_data["unit"], form.cleaned_data["state"]
+    work = selectors.my_work(user=request.user, year=year, quarter=quarter, unit=unit, state=state)
+    base = {"year": year, "quarter": quarter, **({"unit": unit.pk} if unit else {})}
+    context.update(
+        {
+            "year": year,
+            "quarter": quarter,
+            "unit": unit,
+            "state": state,
+            "work": work,
+            # Each count links to its own list: the same year, quarter and unit, that state.
+            "count_links": [
+                (count, f"?{urlencode({**base, 'state': count.state})}") for count in work.counts
+            ],
+            "all_states_link": f"?{urlencode(base)}",
+            "workbook_link": _workbook_link(unit, year, quarter),
+        }
+    )
     return render(request, "performance/my_work.html", context)

@@ -29,6 +29,7 @@ from kpitrack.core.forms import QuarterField, YearField
 from kpitrack.core.refusals import Conflict, Refusal, status_of
 from performance import permissions
 
+from . import selectors
 from . import workbook as wb
 from . import workbook_import as wi
 
@@ -91,6 +92,16 @@ def _choices(user):
     return options
 
 
+def _years(user, scope) -> list[int]:
+    """The picker's years, newest first: those with goals in the user's agencies, and the
+    one the page shows."""
+    by_agency = selectors.goal_years(agencies=permissions.agencies_for_user(user))
+    years = set().union(*by_agency.values())
+    if scope is not None:
+        years.add(scope.year)
+    return sorted(years, reverse=True)
+
+
 def _scope_data(query):
     """The page's one list names agency and unit together (`scope=agency|unit`)."""
     if not query:
@@ -116,6 +127,8 @@ def _page(request, *, form=None, upload_form=None, report=None, status=200, **ex
         "scope_label": wi.scope_label(scope) if scope else "",
         "upload_form": upload_form,
         "options": _choices(request.user),
+        "years": _years(request.user, scope),
+        "chosen_year": str(source.get("year", "")),
         "quarters": through_quarter_choices(),
         "report": report,
         "scope_query": _scope_query(scope_form) if scope else "",

@@ -6,7 +6,7 @@ from ninja import Query, Router
 
 from budget.selectors import all_agencies
 from kpitrack.core.engine.calendar import to_roc
-from kpitrack.core.formatting import exact, plain
+from kpitrack.core.formatting import coded_figure, exact, plain
 from kpitrack.core.forms import PeriodForm
 from kpitrack.core.refusals import Refusal
 from performance.permissions import agencies_for_user, can_view_agency
@@ -45,6 +45,10 @@ def achievement_to_dict(row: Achievement) -> dict:
         "target": plain(single.target) if single else None,
         "target_text": indicator.target_text,
         "value": exact(row.outcome.value),
+        "value_text": coded_figure(
+            row.outcome.value, method=indicator.method, standard=indicator.measurement_standard
+        )
+        or None,
         "achievement_rate": exact(row.outcome.rate),
         "status": row.outcome.status.value,
         "status_label": status_label(row.outcome.status),

@@ -64,6 +64,10 @@ class AchievementOut(Answer):
     target: Decimal = Field(description="the single target, null for several parts")
     target_text: Text
     value: Decimal
+    value_text: Text | None = Field(
+        description="the value as it reads: 達成 / 未達成 for a rating, an ordinal code's words"
+        " from its 衡量標準, else the figure; null when value is"
+    )
     achievement_rate: Decimal
     status: str = Field(description="green, yellow, red or white (not evaluated)")
     status_label: Text

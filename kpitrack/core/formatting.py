@@ -4,6 +4,7 @@ answer: the one place that turns numbers and the calendar's data into text.
 Decimals are written exactly, whatever their size: nothing here rounds through a decimal
 context (its 28-digit precision made `quantize` fail on figures of 1e28 and more)."""
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
@@ -151,3 +152,32 @@ def through_quarter_label(quarter: int) -> str:
 
 def through_quarter_choices() -> list[tuple[int, str]]:
     return [(q, through_quarter_label(q)) for q in QUARTERS]
+
+
+# --- words for coded figures (issue 17): a rating or an ordinal code reads as what it means ---
+
+# "0代表「2項均未達到」、1代表「達到1項」": how the documents define an ordinal's codes, in the
+# indicator's 衡量標準.
+_ORDINAL_CODE = re.compile(r"(\d+)\s*(?:代表|表示)\s*[「『\"]([^」』\"]+)[」』\"]")
+
+
+def ordinal_labels(text: str) -> dict[int, str]:
+    """The words of each ordinal code as the 衡量標準 defines them ({0: "2項均未達到", …});
+    empty when the text defines none."""
+    return {int(code): label.strip() for code, label in _ORDINAL_CODE.findall(text or "")}
+
+
+def coded_figure(value, *, method: str, standard: str = "") -> str:
+    """A figure as it reads for its indicator's method: a rating as 達成 / 未達成, an ordinal
+    code as the words its 衡量標準 gives it (the number when it gives none), any other figure
+    as `figure` writes it; "" for no value."""
+    if _empty(value):
+        return ""
+    number = _decimal(value)
+    if method == "rating" and number is not None and number in (0, 1):
+        return _("達成") if number == 1 else _("未達成")
+    if method == "ordinal" and number is not None and number == number.to_integral_value():
+        label = ordinal_labels(standard).get(int(number))
+        if label:
+            return label
+    return figure(value)

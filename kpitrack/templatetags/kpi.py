@@ -65,3 +65,12 @@ def half_ems(em):
     (wording.hang_width); one wider than the widest class is printed at that width."""
     steps = int((Decimal(em) * 2).to_integral_value(rounding=ROUND_CEILING))
     return min(max(steps, 0), HALF_EMS_STYLED)
+
+
+@register.filter
+def coded_figure(value, indicator):
+    """`value` as it reads for `indicator`'s method: 達成 / 未達成, an ordinal's words, or the
+    figure (kpitrack.core.formatting.coded_figure)."""
+    return formatting.coded_figure(
+        value, method=indicator.method, standard=indicator.measurement_standard
+    )

@@ -127,3 +127,40 @@ def test_template_filters_wrap_the_module():
     template = Template("{% load kpi %}{{ v|figure }} {{ r|percent }} {{ y|roc_year }}")
     html = template.render(Context({"v": Decimal("1E+28"), "r": Decimal("103.10"), "y": 2013}))
     assert html == "10,000,000,000,000,000,000,000,000,000 103.1% 民國102年（2013）"
+
+
+# --- coded figures (issue 17) -----------------------------------------------------------------
+
+CORE_COMPETENCY = (
+    "每人當年度是否達成核心能力所規定之學習時數(各年度目標值填列符號代表意義：0代表「2項均未"
+    "達到」、1代表「達到1項」、2代表「2項均達到」)。"
+)
+
+
+def test_ordinal_labels_are_read_from_the_measurement_standard():
+    from kpitrack.core.formatting import ordinal_labels
+
+    assert ordinal_labels(CORE_COMPETENCY) == {0: "2項均未達到", 1: "達到1項", 2: "2項均達到"}
+    assert ordinal_labels("每年評核一次") == {}
+    assert ordinal_labels("") == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "method", "standard", "shown"),
+    [
+        (Decimal("1"), "rating", "", "達成"),
+        (Decimal("1.0000"), "rating", "", "達成"),
+        (Decimal("0"), "rating", "", "未達成"),
+        (Decimal("2"), "ordinal", CORE_COMPETENCY, "2項均達到"),
+        (Decimal("0"), "ordinal", CORE_COMPETENCY, "2項均未達到"),
+        (Decimal("3"), "ordinal", CORE_COMPETENCY, "3"),  # a code the standard does not name
+        (Decimal("2"), "ordinal", "", "2"),
+        (Decimal("1234.5"), "count", "", "1,234.5"),
+        (Decimal("1"), "count", CORE_COMPETENCY, "1"),
+        (None, "rating", "", ""),
+    ],
+)
+def test_a_coded_figure_reads_as_its_words(value, method, standard, shown):
+    from kpitrack.core.formatting import coded_figure
+
+    assert coded_figure(value, method=method, standard=standard) == shown

@@ -94,8 +94,9 @@ def test_it_runs_the_same_queries_whatever_the_number_of_indicators(
     # session, user, memberships, the plan years; the indicators with goal, agency and unit,
     # their inputs, parts, results and figures; the quarter's periods and entry exceptions (11);
     # the judgement of the quarters entered against their milestones, as entry reads them
-    # (indicators, inputs, parts, figures, goals, 分季目標, policies: 7)
-    assert count() == before == 18
+    # (indicators, inputs, parts, figures, goals, 分季目標, policies: 7); the units the filter
+    # offers (read once for their agencies, once to list them: 2)
+    assert count() == before == 20
     for indicator in Indicator.objects.filter(code__startswith="more"):
         result_save_draft(
             indicator=indicator,
@@ -105,4 +106,109 @@ def test_it_runs_the_same_queries_whatever_the_number_of_indicators(
             expected_version=None,
             user=alice,
         )
-    assert count() == 18
+    assert count() == 20
+
+
+# --- filters (issue 17): by unit and by state; each count links to its own list ---------------
+
+
+def test_it_filters_by_unit(client, workflow):
+    client.force_login(_planner(workflow))
+    page = _page(client, workflow, unit=workflow.other_unit.pk).content.decode()
+    assert workflow.elsewhere.name in page
+    assert workflow.count.name not in page and workflow.ratio.name not in page
+
+
+def test_it_filters_by_state_and_counts_every_state_still(client, workflow, alice):
+    _draft(workflow, alice)
+    client.force_login(_planner(workflow))
+    response = _page(client, workflow, state="draft")
+    page = response.content.decode()
+    assert workflow.count.name in page
+    assert workflow.ratio.name not in page and workflow.elsewhere.name not in page
+    counts = {c.state: c.count for c in response.context["work"].counts}
+    assert counts["draft"] == 1 and counts["none"] == 2
+
+
+def test_not_entered_is_a_state_to_filter_by(client, workflow, alice):
+    _draft(workflow, alice)
+    client.force_login(_planner(workflow))
+    page = _page(client, workflow, state="none").content.decode()
+    assert workflow.count.name not in page
+    assert workflow.ratio.name in page and workflow.elsewhere.name in page
+
+
+def test_each_count_links_to_its_filtered_list(client, workflow, alice):
+    _draft(workflow, alice)
+    client.force_login(_planner(workflow))
+    response = _page(client, workflow, unit=workflow.unit.pk)
+    page = response.content.decode()
+    links = dict((count.state, link) for count, link in response.context["count_links"])
+    draft = links["draft"]
+    assert f'href="{draft.replace("&", "&amp;")}"' in page
+    assert "unit=" + str(workflow.unit.pk) in draft and "state=draft" in draft
+    assert f"year={workflow.year}" in draft and "quarter=1" in draft
+    followed = client.get(reverse("my-work") + draft).content.decode()
+    assert workflow.count.name in followed and workflow.ratio.name not in followed
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"state": "done"}, "狀態「done」不存在"),
+        ({"unit": "999999"}, "找不到這個單位，或您不能查看它"),
+        ({"unit": "abc"}, "找不到這個單位，或您不能查看它"),
+    ],
+)
+def test_a_bad_filter_is_answered_with_400_and_a_message(client, workflow, params, message):
+    client.force_login(_planner(workflow))
+    response = _page(client, workflow, **params)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_a_unit_of_an_agency_the_user_cannot_see_is_refused(client, workflow, django_user_model):
+    from budget.models import Agency, Unit
+    from budget.services import agency_create
+
+    other = agency_create(code="far-away", name="遠方機關", user=None)
+    far_unit = Unit.objects.create(agency=Agency.objects.get(pk=other.pk), code="far", name="遠")
+    client.force_login(_planner(workflow))
+    response = _page(client, workflow, unit=far_unit.pk)
+    assert response.status_code == 400
+
+
+def test_the_filters_have_labels(client, workflow):
+    client.force_login(_planner(workflow))
+    page = _page(client, workflow).content.decode()
+    assert '<label for="id_unit">' in page and 'id="id_unit"' in page
+    assert '<label for="id_state">' in page and 'id="id_state"' in page
+
+
+def _planner(workflow):
+    from django.contrib.auth import get_user_model
+
+    return member(get_user_model(), workflow, Role.PLANNER, name="filter-planner")
+
+
+def _draft(workflow, user):
+    result_save_draft(
+        indicator=workflow.count,
+        quarter=1,
+        figures={"value": Decimal("120")},
+        narrative={},
+        expected_version=None,
+        user=user,
+    )
+
+
+def test_it_links_to_the_units_workbook_for_the_quarter(client, workflow):
+    client.force_login(_planner(workflow))
+    response = _page(client, workflow, unit=workflow.unit.pk)
+    link = response.context["workbook_link"]
+    assert link.startswith(reverse("workbook") + "?")
+    assert f"scope={workflow.agency.code}%7C{workflow.unit.code}" in link
+    assert f"year={workflow.year}" in link and "quarter=1" in link
+    assert f'href="{link.replace("&", "&amp;")}"' in response.content.decode()
+    page = client.get(link)
+    assert page.status_code == 200 and reverse("workbook-download") in page.content.decode()

@@ -235,3 +235,33 @@ def test_an_upload_changed_since_the_download_is_a_conflict_as_in_the_api(
     assert response.status_code == 409
     assert "下載活頁簿後已被修改" in response.content.decode()
     assert response.context["token"] is None
+
+
+# --- issue 17: reached from the menu and from 我的工作; its year picker reads in ROC years ------
+
+
+def test_the_year_picker_reads_in_roc_years_and_keeps_the_chosen_one(client, alice, workflow):
+    from kpitrack.core.engine.calendar import to_roc
+
+    client.force_login(alice)
+    response = client.get(
+        reverse("workbook"), {"scope": "wf|ops", "year": workflow.year, "quarter": 1}
+    )
+    text = response.content.decode()
+    roc = to_roc(workflow.year)
+    assert (
+        f'<option value="{workflow.year}" selected>民國{roc}年（{workflow.year}）</option>' in text
+    )
+    assert "年度（西元）" not in text
+
+
+def test_a_bad_year_in_the_address_is_still_a_message(client, alice, workflow):
+    client.force_login(alice)
+    response = client.get(reverse("workbook"), {"scope": "wf|ops", "year": "abc", "quarter": 1})
+    assert "年度必須是西元年的數字" in response.content.decode()
+
+
+def test_the_menu_links_to_the_workbook(client, alice, workflow):
+    client.force_login(alice)
+    header = client.get(reverse("my-work")).content.decode().split("</header>")[0]
+    assert f'href="{reverse("workbook")}"' in header
