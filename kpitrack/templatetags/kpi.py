@@ -50,3 +50,9 @@ _CSS_UNSAFE = frozenset("\"'\\<>&\n\r\f")
 @register.filter
 def manages_any(user) -> bool:
     return permissions.manages_any(user)
+
+
+# Review queue (初核, 複核): the menu offers it to the agencies' reviewers.
+@register.filter
+def reviews_any(user) -> bool:
+    return permissions.reviews_any(user)
