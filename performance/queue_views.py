@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from kpitrack.core.engine.calendar import QUARTERS
@@ -130,10 +131,12 @@ def approve(request, agency: str):
             "selected": {r.pk for r, _version in items},
         }
         return _page(request, agency, stages, _listing(form, stages), status=exc.status, **context)
+    n = len(done)
     if stage == permissions.FIRST_STAGE:
-        messages.success(request, _("已初核通過 %(n)s 筆成果。") % {"n": len(done)})
+        done_text = ngettext("已初核通過 %(n)s 筆成果。", "已初核通過 %(n)s 筆成果。", n)
     else:
-        messages.success(request, _("已核定 %(n)s 筆成果。") % {"n": len(done)})
+        done_text = ngettext("已核定 %(n)s 筆成果。", "已核定 %(n)s 筆成果。", n)
+    messages.success(request, done_text % {"n": n})
     data = form.cleaned_data
     return redirect(_queue_url(agency, data["year"], data["quarter"], stage))
 
@@ -162,7 +165,8 @@ def return_one(request, agency: str):
             comment=data["comment"],
         )
     except REFUSALS as exc:
-        form.add_error(None, exc.message if hasattr(exc, "message") else " ".join(exc.messages))
+        why = exc.message if hasattr(exc, "message") else " ".join(exc.messages)
+        form.add_error(None, f"「{review_reads.label_of(result.indicator)}」{why}")
         return _page(
             request,
             agency,
@@ -171,10 +175,10 @@ def return_one(request, agency: str):
             status=status_of(exc),
             return_form=form,
         )
-    indicator = result.indicator
     messages.success(
         request,
-        _("已退回「%(name)s」，並通知填報單位修正。") % {"name": indicator.name},
+        _("已退回「%(name)s」，並通知填報單位修正。")
+        % {"name": review_reads.label_of(result.indicator)},
     )
     return redirect(_queue_url(agency, data["year"], data["quarter"], data["stage"]))
 

@@ -30,6 +30,11 @@ WAITING = {
 NO_UNIT = gettext_lazy("未指定單位")
 
 
+def label_of(indicator) -> str:
+    """How the queue names an indicator, in its rows and its refusals: code and name."""
+    return f"{indicator.code} {indicator.name}" if indicator.code else indicator.name
+
+
 @dataclass(frozen=True)
 class QueueRow:
     result: Result  # with its indicator, goal, agency, unit and evidence
@@ -41,8 +46,7 @@ class QueueRow:
 
     @property
     def label(self) -> str:
-        indicator = self.result.indicator
-        return f"{indicator.code} {indicator.name}" if indicator.code else indicator.name
+        return label_of(self.result.indicator)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ class ApprovalsRefused(Refusal):
 
 
 def _label(result: Result) -> str:
+    # As the queue names it (performance.review_reads.label_of): code and name.
     indicator = result.indicator
     return f"{indicator.code} {indicator.name}" if indicator.code else indicator.name
 

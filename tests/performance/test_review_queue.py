@@ -229,8 +229,8 @@ def test_a_stale_row_is_refused_by_name_and_nothing_is_approved(
     assert "指標count" not in page.split('data-testid="approve-refused"')[1].split("</section>")[0]
     assert all(_state(r) == Result.State.SUBMITTED for r in results)
     # The others stay ticked to approve again; the stale one does not.
-    assert f'value="{results[0].pk}" form="approve-form" checked' in page
-    assert f'value="{stale.pk}" form="approve-form" checked' not in page
+    assert f'aria-describedby="row-{results[0].pk}-h" checked' in page
+    assert f'aria-describedby="row-{stale.pk}-h" checked' not in page
 
 
 def test_a_row_another_reviewer_approved_meanwhile_is_refused_by_name(
@@ -348,6 +348,8 @@ def test_returning_a_stale_row_is_refused(client, workflow, planner, head):
     data = {**_period(workflow), "result": result.pk, "version": result.version - 1}
     response = client.post(_url(workflow, "review-queue-return"), {**data, "comment": "補件"})
     assert response.status_code == 409
+    refused = response.content.decode().split('data-testid="return-refused"')[1]
+    assert "「count 指標count」這筆資料在您開啟後已被其他人修改" in refused.split("</section>")[0]
     assert _state(result) == Result.State.SUBMITTED
 
 
