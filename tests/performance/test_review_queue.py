@@ -437,3 +437,36 @@ def test_a_row_costs_what_the_one_transition_costs(workflow, alice, planner):
         with CaptureQueriesContext(connection) as one:
             result_first_approve(result=second, expected_version=second.version, user=planner)
     assert len(one) == PER_ROW, "\n".join(q["sql"] for q in one.captured_queries)
+
+
+def test_the_queue_keeps_duties_apart_as_the_result_page_does(
+    django_user_model, workflow, alice, planner, head
+):
+    """permissions.final_review_conflicts (all at once) answers as final_review_conflict (one
+    result) for whoever submitted, whoever first-approved, and a third reviewer."""
+    from performance.permissions import final_review_conflict, final_review_conflicts
+
+    other_head = member(django_user_model, workflow, Role.HEAD, name="head2")
+    both = member(django_user_model, workflow, Role.HEAD, name="both")
+    membership_create(
+        member=both, agency=workflow.agency, role=Role.PLANNER, user=None, reason="兼任"
+    )
+    by_head = _submitted(workflow.count, both)
+    by_head = result_first_approve(result=by_head, expected_version=by_head.version, user=planner)
+    (x0,) = _extra(workflow, alice, 1)
+    by_other = _submitted(x0, other_head)
+    by_other = result_first_approve(result=by_other, expected_version=by_other.version, user=both)
+    waiting = list(
+        Result.objects.filter(pk__in=[by_head.pk, by_other.pk]).select_related(
+            "indicator__goal__agency"
+        )
+    )
+    for user in (both, head, planner, other_head, alice):
+        one_by_one = {
+            r.pk: c for r in waiting if (c := final_review_conflict(user, r, r.indicator))
+        }
+        assert final_review_conflicts(user, waiting) == one_by_one, user.username
+    assert final_review_conflicts(both, waiting) == {
+        by_head.pk: "submitter",
+        by_other.pk: "first_approver",
+    }
