@@ -86,11 +86,17 @@ def test_a_planner_approves_all_but_one_and_returns_it(
     assert "民國" in page.inner_text("#q-year")  # the year reads in the ROC calendar
     _check(page, artifacts, size, "listed")
 
-    for result in results:
-        if result.pk != keep.pk:
-            label = page.locator(f"label[for=pick-{result.pk}]")
-            _thumb_sized(label)
-            label.click()
+    # Each unit's results ticked at once (a static script), then the one to keep unticked.
+    units = page.locator("button[data-tick-unit]")
+    assert units.count() == 2
+    for n in range(units.count()):
+        _thumb_sized(units.nth(n))
+        units.nth(n).click()
+    assert page.locator("input[name=result]:checked").count() == len(results)
+    label = page.locator(f"label[for=pick-{keep.pk}]")
+    _thumb_sized(label)
+    label.click()
+    assert page.locator("input[name=result]:checked").count() == len(results) - 1
     approve = page.locator("[data-testid=approve-selected]")
     _thumb_sized(approve)
     approve.click()
