@@ -407,10 +407,10 @@ def test_the_final_queue_reads_the_same_queries_whatever_its_length(
     assert len(queries) == QUEUE_GET_FINAL, "\n".join(q["sql"] for q in queries.captured_queries)
 
 
-# The bulk POST, exact: per row, the transition's own queries (result_first_approve: its
-# savepoint and its release, the row lock, the indicator and the agency's reviewers' rights
-# already read, the version claimed, the result saved with its history row, the unit) and
-# nothing else; once for the batch, signing in, the agency and memberships, the selected
+# The bulk POST, exact. Per row, the transition's own nine queries (result_first_approve: its
+# savepoint and release, the row locked with its indicator, goal and agency, the version
+# claimed, full_clean's two foreign keys and uniqueness, the save and its history row) and
+# nothing else; once for the batch: signing in, the agency and memberships, the selected
 # results, the outer transaction and the stored outcomes' refresh for the (agency, year).
 APPROVE = {2: 43, 6: 79}
 PER_ROW = (APPROVE[6] - APPROVE[2]) // 4
