@@ -61,6 +61,8 @@ urlpatterns = [
     path("workbook/", include("performance.workbook_urls")),
     # Management screens (管理者): windows, exceptions, locks, reopening (issue 17)
     path("manage/", include("performance.manage_urls")),
+    # Review queue (初核, 複核): the results waiting for the user, approved at once (issue 17)
+    path("review/", include("performance.queue_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

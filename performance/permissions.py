@@ -200,6 +200,45 @@ def manages_any(user) -> bool:
     return _everything(user) or bool(access(user).agencies(Role.ADMIN))
 
 
+# The review queue (issue 17): the results waiting for the user's 初核 or 複核.
+
+FIRST_STAGE, FINAL_STAGE = "first", "final"
+
+
+def review_stages(user, agency: Agency) -> tuple[str, ...]:
+    """The review stages the user holds in `agency`, 初核 first."""
+    stages = []
+    if can_first_review(user, agency):
+        stages.append(FIRST_STAGE)
+    if can_final_review(user, agency):
+        stages.append(FINAL_STAGE)
+    return tuple(stages)
+
+
+def agencies_user_reviews(user):
+    """The agencies where the user gives 初核 or 複核 (every agency for a superuser)."""
+    if _everything(user):
+        return Agency.objects.all()
+    return Agency.objects.filter(
+        pk__in=access(user).agencies(Role.PLANNER, Role.DIRECTOR, Role.ADMIN)
+    )
+
+
+def reviews_any(user) -> bool:
+    """Whether the menu offers the review queue: arithmetic on the memberships read once."""
+    return _everything(user) or bool(access(user).agencies(Role.PLANNER, Role.DIRECTOR, Role.ADMIN))
+
+
+def access_review_agency(user, code: str) -> Agency:
+    """The agency of `code` for its review queue: 404 when there is none, 403 when the user
+    gives neither 初核 nor 複核 there."""
+    agency = Agency.objects.filter(code=code).first()
+    if agency is None:
+        raise Http404("agency")
+    require(bool(review_stages(user, agency)))
+    return agency
+
+
 def access_managed_agency(user, code: str) -> Agency:
     """The agency of `code` for its management screens: 404 when there is none, 403 when the
     user is not its administrator."""
@@ -304,6 +343,11 @@ def review_round(result: Result) -> dict[str, int | None]:
         .order_by("-history_date", "-history_id")
         .values_list("state", "history_user_id")
     )
+    return _round_of(rows)
+
+
+def _round_of(rows) -> dict[str, int | None]:
+    """`review_round` of one result's history rows (state, user id), newest first."""
     found = {SUBMITTER: None, FIRST_APPROVER: None}
     run = FIRST_APPROVER
     for state, who in rows:
@@ -333,6 +377,36 @@ def final_review_conflict(user, result: Result | None, indicator: Indicator) -> 
     if found[SUBMITTER] == user.pk:
         return SUBMITTER
     return None
+
+
+def final_review_conflicts(user, results) -> dict[int, str]:
+    """`final_review_conflict` for many results of one agency at once (`results` with their
+    indicator's goal and agency), by result id, only those in conflict: one query for all of
+    them, the review queue's."""
+    waiting = [
+        r
+        for r in results
+        if r.state == Result.State.FIRST_APPROVED and r.indicator.goal.agency.separate_review_duties
+    ]
+    if not waiting or not user.is_authenticated:
+        return {}
+    by_result: dict[int, list] = {r.pk: [] for r in waiting}
+    rows = (
+        Result.history.filter(id__in=by_result)
+        .exclude(state=Result.State.LOCKED)
+        .order_by("id", "-history_date", "-history_id")
+        .values_list("id", "state", "history_user_id")
+    )
+    for pk, state, who in rows:
+        by_result[pk].append((state, who))
+    conflicts = {}
+    for pk, history in by_result.items():
+        found = _round_of(history)
+        if found[FIRST_APPROVER] == user.pk:
+            conflicts[pk] = FIRST_APPROVER
+        elif found[SUBMITTER] == user.pk:
+            conflicts[pk] = SUBMITTER
+    return conflicts
 
 
 def separation_message(conflict: str) -> str:

@@ -96,6 +96,7 @@ def _work(suffix=""):
 
 
 MANAGERS = ("admin", "superuser")
+REVIEWERS = ("planner", "director", "admin")  # of nia (the review queue)
 _MANAGERS = dict.fromkeys(MANAGERS, 200)
 
 
@@ -241,6 +242,28 @@ MATRIX: dict[str, Row] = {
     ),
     "manage-results": Row("/manage/nia/2012/q4/results/", get=only(200, MANAGERS)),
     "manage-reopen": Row(_reopen, get=only(200, MANAGERS), post=only(400, MANAGERS), data={}),
+    # Review queue (初核, 複核: performance/queue_urls.py): nia's planner, director and admin
+    # and the superuser; the index goes on to the only agency one reviews (the outsider's own),
+    # and lists them for the superuser. An empty form is 400 and writes nothing.
+    "review-queue": Row(
+        "/review/",
+        get=expect(
+            403, anonymous=302, outsider=302, **dict.fromkeys(REVIEWERS, 302), superuser=200
+        ),
+    ),
+    "review-queue-agency": Row("/review/nia/", get=only(200, (*REVIEWERS, "superuser"))),
+    "review-queue-approve": Row(
+        "/review/nia/approve/",
+        get=expect(405, anonymous=302),
+        post=only(400, (*REVIEWERS, "superuser")),
+        data={},
+    ),
+    "review-queue-return": Row(
+        "/review/nia/return/",
+        get=expect(405, anonymous=302),
+        post=only(400, (*REVIEWERS, "superuser")),
+        data={},
+    ),
     # Dashboards (kpitrack/dashboards/urls.py) and their JSON twins
     "dashboards:index": Row("/dashboards/", get=expect(302)),  # on to the user's first agency
     "dashboards:overview": Row("/dashboards/nia/", get=OF_NIA),

@@ -74,3 +74,9 @@ def coded_figure(value, indicator):
     return formatting.coded_figure(
         value, method=indicator.method, standard=indicator.measurement_standard
     )
+
+
+# Review queue (初核, 複核): the menu offers it to the agencies' reviewers.
+@register.filter
+def reviews_any(user) -> bool:
+    return permissions.reviews_any(user)
