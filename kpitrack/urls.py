@@ -57,6 +57,8 @@ urlpatterns = [
     path("workbook/", include("performance.workbook_urls")),
     # Management screens (管理者): windows, exceptions, locks, reopening (issue 17)
     path("manage/", include("performance.manage_urls")),
+    # Issue 17: a unit's quarter on one page (performance/unit_urls.py)
+    path("", include("performance.unit_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
