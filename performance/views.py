@@ -81,6 +81,9 @@ def _page(request, indicator, quarter, result, *, form=None, review_form=None, s
             (item, _stored_figures(result).get(item.key)) for item in figure_inputs(indicator)
         ],
         "quarters": through_quarter_choices(),
+        # Issue 17: the unit's whole quarter on one page, for those who enter the unit's.
+        "unit_page": indicator.responsible_unit is not None
+        and permissions.can_enter_unit(request.user, indicator.responsible_unit),
         **_outcome_context(indicator, quarter, figures),
         **extra,
     }
@@ -299,4 +302,12 @@ def my_work(request):
     year, quarter = form.cleaned_data["year"], form.cleaned_data["quarter"]
     work = selectors.my_work(user=request.user, year=year, quarter=quarter)
     context.update({"year": year, "quarter": quarter, "work": work})
+    # Issue 17: the quarter of each unit the user enters, on one page.
+    units = {}
+    for row in work.rows:
+        unit = row.indicator.responsible_unit
+        if unit is not None and unit.pk not in units:
+            if permissions.can_enter_unit(request.user, unit):
+                units[unit.pk] = (row.indicator.goal.agency.code, unit)
+    context["unit_pages"] = list(units.values())
     return render(request, "performance/my_work.html", context)

@@ -293,3 +293,18 @@ def test_the_row_preview_is_the_engine_on_the_typed_row(client, django_user_mode
     assert "落後預定進度" in answer.text
     wrong = client.post(url, {f"i{workflow.count.pk}-f_value": "abc"})
     assert "請先修正下列數值" in wrong.text
+
+
+def test_my_work_and_the_entry_page_link_the_unit_page(client, django_user_model, workflow):
+    client.force_login(member(django_user_model, workflow, Role.STAFF))
+    work = client.get(reverse("my-work"), {"year": workflow.year, "quarter": 1}).text
+    assert f'href="{_url(workflow)}"' in work
+    entry = client.get(reverse("result-entry", args=[workflow.count.pk, 1])).text
+    assert f'href="{_url(workflow)}"' in entry
+
+
+def test_reviewers_get_no_link_to_a_page_they_may_not_open(client, django_user_model, workflow):
+    client.force_login(member(django_user_model, workflow, Role.PLANNER))
+    work = client.get(reverse("my-work"), {"year": workflow.year, "quarter": 1}).text
+    assert "unit-page" not in work
+    assert client.get(_url(workflow)).status_code == 403
