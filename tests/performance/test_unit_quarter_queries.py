@@ -48,9 +48,7 @@ def _count(client, method, url, data=None):
 def test_the_page_and_its_save_do_not_grow(client, django_user_model, workflow, alice, extra):
     _more(workflow, alice, extra)
     client.force_login(member(django_user_model, workflow, Role.STAFF))
-    url = reverse(
-        "unit-quarter", args=[workflow.agency.code, workflow.unit.code, workflow.year, 1]
-    )
+    url = reverse("unit-quarter", args=[workflow.agency.code, workflow.unit.code, workflow.year, 1])
     page, queries = _count(client, "get", url)
     assert page.status_code == 200
     assert queries == GET_QUERIES
