@@ -1081,10 +1081,10 @@ class UnitRow:
 
 def unit_quarter(*, unit, year: int, quarter: int) -> list[UnitRow]:
     """The indicators of `unit` for `year` in the documents' order, each with the quarter's
-    result and what the engine needs: ten queries however many indicators (indicators with
-    goal, agency and unit; inputs; parts; the quarter's results; their figures; their evidence;
-    and `entry_indicators`' four without last year's: rows, inputs, parts, recorded figures,
-    plus milestones, goals and policies). Whose rows the user may enter is
+    result and what the engine needs: thirteen queries however many indicators (indicators with
+    goal, agency and unit; inputs; parts; the quarter's results, their figures and evidence;
+    and `entry_indicators`' seven when no method reads last year: rows, inputs, parts, recorded
+    figures, milestones, goals, policies). Whose rows the user may enter is
     `permissions.can_enter`, arithmetic on memberships already read."""
     results = Result.objects.filter(quarter=quarter).prefetch_related(
         Prefetch("figures", queryset=ResultFigure.objects.order_by("id")),

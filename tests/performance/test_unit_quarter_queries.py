@@ -14,13 +14,16 @@ from .cast import Role, member
 
 pytestmark = pytest.mark.django_db
 
-# Measured, equal for two indicators and for eight: session, user, memberships; the unit with
-# its agency; the rows (selectors.unit_quarter: indicators, inputs, parts, results, figures,
-# evidence) and the indicators as the engine reads them (entry_indicators).
+# Measured, equal for two indicators and for eight. Session, user, the unit with its agency,
+# memberships (4); the rows (selectors.unit_quarter): indicators with goal, agency and unit,
+# inputs, parts, the quarter's results (4) and, once there are results, their figures and
+# evidence (2); the indicators as the engine reads them (entry_indicators: rows, inputs, parts,
+# recorded figures, milestones, goals, policies: 7).
 GET_QUERIES = 15
+GET_QUERIES_ENTERED = 17
 # The rows bound to the typed values, then results_save_quarter (savepoint, the engine's rows,
-# policies, locked results and figures, the period, the inserts and their history in a few
-# statements each whatever the number); then the redirect.
+# policies, locked results and their figures, the period, the inserts and their history in a
+# few statements each whatever the number); then the redirect.
 POST_QUERIES = 34
 
 
@@ -63,3 +66,7 @@ def test_the_page_and_its_save_do_not_grow(client, django_user_model, workflow, 
     saved, queries = _count(client, "post", url, data)
     assert saved.status_code == 302
     assert queries == POST_QUERIES
+    page, queries = _count(client, "get", url)
+    assert len(page.context["rows"]) == 2 + extra
+    assert all(row.result is not None for row in page.context["rows"])
+    assert queries == GET_QUERIES_ENTERED
