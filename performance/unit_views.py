@@ -43,7 +43,8 @@ class PageRow:
 
     row: selectors.UnitRow
     form: ResultEntryForm | None
-    may_submit: bool
+    may_submit: bool  # submittable now, by this user
+    submitter: bool = False  # the user submits this indicator's results (whatever the state)
     outcome: object = None
     judgement: object = None
     outcome_reason: str = ""
@@ -103,7 +104,8 @@ def _rows(request, unit, year: int, quarter: int, data=None, keep=()) -> list[Pa
         if state in Result.EDITABLE:
             bound = data if data is not None and (not keep or row.indicator.pk in keep) else None
             form = _row_form(row.indicator, row.result, bound)
-        page_row = PageRow(row, form, permissions.SUBMIT in held and state in SUBMITTABLE)
+        submitter = permissions.SUBMIT in held
+        page_row = PageRow(row, form, submitter and state in SUBMITTABLE, submitter)
         typed = form.figures() if form is not None and form.is_bound and form.is_valid() else None
         _preview(page_row, quarter, typed if typed is not None else _stored(row.result))
         rows.append(page_row)
@@ -118,7 +120,7 @@ def _page(request, unit, year, quarter, rows, *, status=200, **extra):
         "quarter": quarter,
         "rows": rows,
         "form_id": FORM_ID,
-        "may_submit": any(r.may_submit for r in rows),
+        "may_submit": any(r.submitter for r in rows),
         "evidence_form": EvidenceForm(),
         **extra,
     }
@@ -220,7 +222,8 @@ def unit_quarter_submit(request, agency: str, unit: str, year: int, quarter: int
     unit = permissions.access_unit(request.user, agency, unit)
     _period(year, quarter)
     rows = _rows(request, unit, year, quarter)
-    permissions.require(any(r.may_submit for r in rows))
+    # A head whose rows are all submitted already is told so, not refused.
+    permissions.require(any(r.submitter for r in rows))
     pairs = []
     for page_row in rows:
         if page_row.may_submit and page_row.result is not None:
