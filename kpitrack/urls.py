@@ -63,6 +63,8 @@ urlpatterns = [
     path("manage/", include("performance.manage_urls")),
     # Review queue (初核, 複核): the results waiting for the user, approved at once (issue 17)
     path("review/", include("performance.queue_urls")),
+    # Issue 17: a unit's quarter on one page (performance/unit_urls.py)
+    path("", include("performance.unit_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

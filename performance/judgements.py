@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from kpitrack.core.engine.achievement import Policy, Status, round_decimal, status_for
 from kpitrack.core.engine.calendar import FULL_YEAR
 from kpitrack.core.engine.milestones import Basis, Judgement, Pace, pace_of
+from kpitrack.core.engine.warnings import Check
 from kpitrack.core.formatting import figure
 
 PACE_LABELS = {
@@ -188,3 +189,17 @@ def judgement_of_stored(data: dict, quarter: int, outcome, policy: Policy) -> Qu
         annual_rate=outcome.rate,
         annual_status=outcome.status,
     )
+
+
+def warning_message(warning, indicator) -> str:
+    """A validation warning (kpitrack.core.engine.warnings.Warning) of `indicator`'s part, in
+    words: it asks for a second look, it refuses nothing."""
+    label = indicator.labels().get(warning.key, warning.key)
+    values = {"label": label, "value": figure(warning.value), "bound": figure(warning.bound)}
+    if warning.check == Check.ABOVE_MILESTONE:
+        text = _("「%(label)s」%(value)s 超過本季預定進度 %(bound)s 的 3 倍，請確認數值與單位。")
+    elif warning.check == Check.ABOVE_TARGET:
+        text = _("「%(label)s」%(value)s 超過年度目標值 %(bound)s 的 3 倍，請確認數值與單位。")
+    else:
+        text = _("「%(label)s」累計值 %(value)s 低於上一季的 %(bound)s，請確認是否為累計數。")
+    return text % values

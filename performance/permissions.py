@@ -146,6 +146,31 @@ def units_user_enters(user, agency: Agency):
     return units.filter(pk__in=access(user).units(Role.STAFF, Role.HEAD))
 
 
+def can_enter_unit(user, unit: Unit) -> bool:
+    """Whether the user enters the indicators of `unit` (its 填報人 and 單位主管, the agency's
+    管理者, superusers): the unit's quarter page."""
+    mine = access(user)
+    return (
+        _everything(user)
+        or unit.agency_id in mine.agencies(Role.ADMIN)
+        or unit.pk in mine.units(Role.STAFF, Role.HEAD)
+    )
+
+
+def access_unit(user, agency_code: str, unit_code: str) -> Unit:
+    """The unit `unit_code` of the agency `agency_code` (with its agency): 404 when either does
+    not exist, 403 when the user does not enter its indicators."""
+    unit = (
+        Unit.objects.select_related("agency")
+        .filter(agency__code=agency_code, code=unit_code)
+        .first()
+    )
+    if unit is None:
+        raise Http404("unit")
+    require(can_enter_unit(user, unit))
+    return unit
+
+
 def _agency_id(indicator: Indicator) -> int:
     # select_related("goal") where indicators are listed: this reads the goal's agency id.
     return indicator.goal.agency_id

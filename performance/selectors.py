@@ -29,16 +29,20 @@ from kpitrack.core.engine.achievement import (
 )
 from kpitrack.core.engine.milestones import (
     PLANNED_QUARTERS,
+    Basis,
+    accumulates,
     default_milestone,
     judge,
     progress_raw_rate,
 )
+from kpitrack.core.engine.warnings import PartFigures, Warning, entry_warnings
 from kpitrack.core.formatting import coded_figure, figure
 from performance.permissions import indicators_for_user
 
 from .judgements import QuarterJudgement, judgement_of
 from .models import (
     EntryException,
+    Evidence,
     Indicator,
     IndicatorInput,
     Milestone,
@@ -431,6 +435,25 @@ class EntryIndicator:
             previous=self.previous,
             rounding=self.policy.rounding,
         )
+
+    def warnings(self, quarter: int, figures: dict[str, Decimal | None]) -> list[Warning]:
+        """What in `figures` entered for `quarter` asks for confirmation before it is saved
+        (kpitrack.core.engine.warnings): far above the milestone or the target, or a cumulative
+        figure below the one recorded for the quarter before."""
+        now = self.judge(quarter, figures)
+        before = {}
+        if quarter > 1 and self.quarters.get(quarter - 1):
+            earlier = self.judge(quarter - 1, self.quarters[quarter - 1])
+            before = {p.key: p.value for p in earlier.parts}
+        annual = now.basis is Basis.ANNUAL
+        parts = [
+            PartFigures(
+                p.key, p.value, None if annual else p.milestone, p.target, before.get(p.key)
+            )
+            for p in now.parts
+        ]
+        cumulative = accumulates(self.spec.method, self.spec.aggregation)
+        return entry_warnings(parts, cumulative=cumulative)
 
     def preview(self, quarter: int, figures: dict[str, Decimal | None]) -> Outcome:
         quarters = {**self.quarters, quarter: dict(figures)}
@@ -1097,3 +1120,43 @@ def result_of(*, indicator: Indicator, quarter: int) -> Result | None:
 def result_with_figures(*, pk: int) -> Result:
     """The result `pk` as stored now, with its figures."""
     return Result.objects.prefetch_related("figures").get(pk=pk)
+
+
+# --- a unit's quarter on one page ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One indicator of a unit's quarter page: the indicator (goal, agency, unit, inputs and
+    parts at hand), the quarter's result (figures and evidence at hand) or None, and the
+    indicator as the engine reads it (`entry.judge`, `entry.warnings`)."""
+
+    indicator: Indicator
+    result: Result | None
+    entry: "EntryIndicator"
+
+
+def unit_quarter(*, unit, year: int, quarter: int) -> list[UnitRow]:
+    """The indicators of `unit` for `year` in the documents' order, each with the quarter's
+    result and what the engine needs: thirteen queries however many indicators (indicators with
+    goal, agency and unit; inputs; parts; the quarter's results, their figures and evidence;
+    and `entry_indicators`' seven when no method reads last year: rows, inputs, parts, recorded
+    figures, milestones, goals, policies). Whose rows the user may enter is
+    `permissions.can_enter`, arithmetic on memberships already read."""
+    results = Result.objects.filter(quarter=quarter).prefetch_related(
+        Prefetch("figures", queryset=ResultFigure.objects.order_by("id")),
+        Prefetch("evidence", queryset=Evidence.objects.order_by("uploaded_at", "id")),
+    )
+    indicators = list(
+        Indicator.objects.filter(
+            goal__agency_id=unit.agency_id, goal__year=year, responsible_unit=unit
+        )
+        .select_related("goal", "goal__agency", "responsible_unit")
+        .prefetch_related("inputs", "parts", Prefetch("results", queryset=results))
+        .order_by("goal__order", "order", "pk")
+    )
+    entries = entry_indicators(ids=[i.pk for i in indicators]) if indicators else {}
+    return [
+        UnitRow(indicator, next(iter(indicator.results.all()), None), entries[indicator.pk])
+        for indicator in indicators
+    ]

@@ -89,6 +89,9 @@ def _page(request, indicator, quarter, result, *, form=None, review_form=None, s
             (item, _stored_figures(result).get(item.key)) for item in figure_inputs(indicator)
         ],
         "quarters": through_quarter_choices(),
+        # Issue 17: the unit's whole quarter on one page, for those who enter the unit's.
+        "unit_page": indicator.responsible_unit is not None
+        and permissions.can_enter_unit(request.user, indicator.responsible_unit),
         **_outcome_context(indicator, quarter, figures),
         **extra,
     }
@@ -336,4 +339,12 @@ def my_work(request):
             "workbook_link": _workbook_link(unit, year, quarter),
         }
     )
+    # Issue 17: the quarter of each unit the user enters, on one page.
+    units = {}
+    for row in work.rows:
+        row_unit = row.indicator.responsible_unit
+        if row_unit is not None and row_unit.pk not in units:
+            if permissions.can_enter_unit(request.user, row_unit):
+                units[row_unit.pk] = (row.indicator.goal.agency.code, row_unit)
+    context["unit_pages"] = list(units.values())
     return render(request, "performance/my_work.html", context)

@@ -95,6 +95,15 @@ def _work(suffix=""):
     return lambda cast: f"/work/{_submitted(cast).indicator_id}/q1/{suffix}"
 
 
+def _unit(cast, suffix=""):
+    return f"/units/nia/{cast.unit.code}/2013/q1/{suffix}"
+
+
+def _evidence(cast):
+    _submitted(cast)
+    return cast.evidence
+
+
 MANAGERS = ("admin", "superuser")
 REVIEWERS = ("planner", "director", "admin")  # of nia (the review queue)
 _MANAGERS = dict.fromkeys(MANAGERS, 200)
@@ -196,6 +205,35 @@ MATRIX: dict[str, Row] = {
             "version": None,
         },
         json=True,
+    ),
+    # Issue 17: a unit's quarter on one page (performance/unit_urls.py). Only who enters the
+    # unit's indicators sees it; an empty save changes nothing (302), only heads submit.
+    "unit-quarter": Row(
+        lambda cast: _unit(cast), get=only(200, ENTERERS), post=only(302, ENTERERS), data={}
+    ),
+    "unit-quarter-submit": Row(
+        lambda cast: _unit(cast, "submit/"),
+        get=expect(405, anonymous=302),
+        post=only(302, ("head", "admin", "superuser")),
+        data={},
+    ),
+    "unit-row-preview": Row(
+        lambda cast: _unit(cast, f"preview/{cast.indicator.pk}/"),
+        get=expect(405, anonymous=302),
+        post=only(200, ENTERERS),
+        data={},
+    ),
+    "unit-evidence-upload": Row(
+        lambda cast: _unit(cast, f"evidence/{cast.indicator.pk}/"),
+        get=expect(405, anonymous=302),
+        post=only(302, ENTERERS),  # no file: back to the page with the message
+        data={},
+    ),
+    "unit-evidence-delete": Row(
+        lambda cast: _unit(cast, f"evidence/{_evidence(cast).pk}/delete/"),
+        get=expect(405, anonymous=302),
+        post=only(302, ENTERERS),  # no reason (and a submitted result): the page says why
+        data={},
     ),
     # The entry workbook (performance/workbook_urls.py)
     "workbook": Row("/workbook/", get=SIGNED_IN),

@@ -14,6 +14,7 @@ from .drafts import (
     DraftsRefused,
     result_save_draft,
     results_save_drafts,
+    results_save_quarter,
 )
 from .evidence import (
     evidence_add,
@@ -50,6 +51,10 @@ from .periods import (
     period_lock,
     period_unlock,
     period_update,
+)
+from .quarter import (
+    QuarterSubmitted,
+    results_submit_quarter,
 )
 from .reminders import (
     REMIND_DAYS_BEFORE,
@@ -115,6 +120,9 @@ __all__ = [
     "result_submit",
     "result_update",
     "results_save_drafts",
+    "results_save_quarter",
+    "results_submit_quarter",
+    "QuarterSubmitted",
     "strategic_goal_create",
     "strategic_goal_delete",
     "strategic_goal_update",

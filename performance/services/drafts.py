@@ -141,6 +141,17 @@ def results_save_drafts(
     ConcurrentEditError when somebody else entered one of these quarters for the first time
     while this ran (the database's uniqueness refuses the whole batch).
     """
+    drafts, refusals = _checked(quarter=quarter, entries=entries, user=user)
+    if refusals:
+        raise DraftsRefused(refusals)
+    _write_drafts(list(drafts.values()), user=user, reason=reason)
+
+
+def _checked(
+    *, quarter: int, entries: Sequence[DraftEntry], user
+) -> tuple[dict[int, "_Draft"], dict[int, Exception]]:
+    """Every entry through every check, with the quarter's results locked: the drafts to write
+    and the refusals, each by the entry's index."""
     ids = [entry.indicator_id for entry in entries]
     # A draft always saves: nothing here judges the figures against a milestone.
     indicators = entry_indicators(ids=ids, milestones=False)
@@ -167,9 +178,24 @@ def results_save_drafts(
             refusals[index] = exc
         else:
             drafts[index] = draft
-    if refusals:
-        raise DraftsRefused(refusals)
-    _write_drafts(list(drafts.values()), user=user, reason=reason)
+    return drafts, refusals
+
+
+@writes.atomic
+def results_save_quarter(
+    *, quarter: int, entries: Sequence[DraftEntry], user, reason: str = ""
+) -> dict[int, Exception]:
+    """A unit's quarter page saved at once: every entry checked as `results_save_drafts` checks
+    it; those without a problem written (in one transaction, in the same few statements),
+    the refused ones not at all. Answers the refusals by the entry's index (empty when all
+    were saved), each what `result_save_draft` would have raised for that entry alone.
+
+    Raises ConcurrentEditError, having written nothing, when somebody else entered one of these
+    quarters for the first time while this ran."""
+    drafts, refusals = _checked(quarter=quarter, entries=entries, user=user)
+    if drafts:
+        _write_drafts(list(drafts.values()), user=user, reason=reason)
+    return refusals
 
 
 def _touches(drafts: list[_Draft]) -> set:

@@ -1,0 +1,72 @@
+"""The unit quarter page runs the same number of queries whatever the number of indicators:
+counted exactly with the workflow's two indicators of the unit and with eight."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from performance.services import indicator_create
+
+from .cast import Role, member
+
+pytestmark = pytest.mark.django_db
+
+# Measured, equal for two indicators and for eight. Session, user, the unit with its agency,
+# memberships (4); the rows (selectors.unit_quarter): indicators with goal, agency and unit,
+# inputs, parts, the quarter's results (4) and, once there are results, their figures and
+# evidence (2); the indicators as the engine reads them (entry_indicators: rows, inputs, parts,
+# recorded figures, milestones, goals, policies: 7).
+GET_QUERIES = 15
+GET_QUERIES_ENTERED = 17
+# The rows bound to the typed values, then results_save_quarter (savepoint, the engine's rows,
+# policies, locked results and their figures, the period, the inserts and their history in a
+# few statements each whatever the number); then the redirect.
+POST_QUERIES = 34
+
+
+def _more(flow, alice, n):
+    for i in range(n):
+        indicator_create(
+            user=alice,
+            goal=flow.count.goal,
+            code=f"extra{i}",
+            name=f"額外指標{i}",
+            method="count",
+            responsible_unit=flow.unit,
+            inputs=[{"key": "value", "label": "件數", "unit": "件"}],
+            parts=[{"key": "value", "label": "件數", "value": Decimal("40")}],
+        )
+
+
+def _count(client, method, url, data=None):
+    with CaptureQueriesContext(connection) as queries:
+        response = getattr(client, method)(url, data or {})
+    return response, len(queries)
+
+
+@pytest.mark.parametrize("extra", [0, 6], ids=["two", "eight"])
+def test_the_page_and_its_save_do_not_grow(client, django_user_model, workflow, alice, extra):
+    _more(workflow, alice, extra)
+    client.force_login(member(django_user_model, workflow, Role.STAFF))
+    url = reverse("unit-quarter", args=[workflow.agency.code, workflow.unit.code, workflow.year, 1])
+    page, queries = _count(client, "get", url)
+    assert page.status_code == 200
+    assert queries == GET_QUERIES
+    rows = page.context["rows"]
+    data = {}
+    for row in rows:
+        for bound in row.form:
+            data[bound.html_name] = bound.value() or ""
+        data[f"{row.form.prefix}-f_value"] = "30"
+        data[f"{row.form.prefix}-f_num"] = "1"
+        data[f"{row.form.prefix}-f_den"] = "2"
+    saved, queries = _count(client, "post", url, data)
+    assert saved.status_code == 302
+    assert queries == POST_QUERIES
+    page, queries = _count(client, "get", url)
+    assert len(page.context["rows"]) == 2 + extra
+    assert all(row.result is not None for row in page.context["rows"])
+    assert queries == GET_QUERIES_ENTERED
