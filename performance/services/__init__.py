@@ -34,6 +34,13 @@ from .indicators import (
     indicator_update,
     target_part_revise,
 )
+from .notifications import (
+    notification_mark_read,
+    notifications_for_transition,
+    notifications_mark_all_read,
+    reminded_today,
+    unit_remind,
+)
 from .periods import (
     PERIOD_DATES,
     ResultLocked,
@@ -85,9 +92,13 @@ __all__ = [
     "indicator_create",
     "indicator_delete",
     "indicator_update",
+    "notification_mark_read",
+    "notifications_for_transition",
+    "notifications_mark_all_read",
     "period_get_or_create",
     "period_lock",
     "period_update",
+    "reminded_today",
     "reminders_send",
     "result_create",
     "result_delete",
@@ -105,4 +116,5 @@ __all__ = [
     "strategic_goal_delete",
     "strategic_goal_update",
     "target_part_revise",
+    "unit_remind",
 ]
