@@ -2,6 +2,8 @@
 Thin, like performance/views.py: access checks in `permissions`, reads in
 `performance.completion` and the inbox's one query, writes in `services.notifications`."""
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -115,24 +117,25 @@ def _last_quarter(today) -> tuple[int, int]:
 @login_required
 @require_GET
 def board_pick(request):
-    """/board/: the picker's answer, or the user's first agency at the quarter under way."""
+    """/board/: the picker's answer (the board itself checks the agency), or with nothing
+    asked, the user's first agency at the quarter under way."""
     agencies = _board_agencies(request.user).order_by("code")
     if not request.GET:
         agency = agencies.first()
         permissions.require(agency is not None)
         year, quarter = _last_quarter(timezone.localdate())
         return redirect("board", agency=agency.code, year=year, quarter=quarter)
-    form = PeriodForm(request.GET, agencies=agencies)
-    if not form.is_valid() or form.cleaned_data["agency"] is None:
-        if form.is_valid():
-            form.add_error("agency", _("請選擇機關。"))
+    form = PeriodForm(request.GET)
+    code = request.GET.get("agency", "").strip()
+    if not code:
+        form.add_error(None, _("請選擇機關。"))
+    elif not re.fullmatch(r"[-\w]+", code, flags=re.ASCII):  # no agency code looks otherwise
+        form.add_error(None, _("找不到機關代碼「%(code)s」。") % {"code": code})
+    if not form.is_valid():
         context = {"form": form, "agencies": agencies, "columns": COLUMNS}
         return render(request, "performance/board.html", context, status=400)
     return redirect(
-        "board",
-        agency=form.cleaned_data["agency"].code,
-        year=form.cleaned_data["year"],
-        quarter=form.cleaned_data["quarter"],
+        "board", agency=code, year=form.cleaned_data["year"], quarter=form.cleaned_data["quarter"]
     )
 
 
