@@ -153,7 +153,12 @@ def board(request, agency: str, year: int, quarter: int):
     if not form.is_valid():
         return render(request, "performance/board.html", context, status=400)
     years = sorted(
-        set(StrategicGoal.objects.filter(agency=agency).values_list("year", flat=True).distinct())
+        set(
+            StrategicGoal.objects.filter(agency=agency)
+            .order_by("year")
+            .values_list("year", flat=True)
+            .distinct()
+        )
         | {year},
         reverse=True,
     )

@@ -13,4 +13,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         count = reminders_send()
-        self.stdout.write(_("已發出 %(count)s 則提醒通知；有電子郵件地址者另寄郵件。") % {"count": count})
+        self.stdout.write(
+            _("已發出 %(count)s 則提醒通知；有電子郵件地址者另寄郵件。") % {"count": count}
+        )
