@@ -1,6 +1,7 @@
-"""manage.py send_reminders (for cron, e.g. daily): notifies (inbox and e-mail) the units whose quarter is not
-submitted as the entry deadline nears and after it passed, and reviewers with results waiting.
-Each reminder goes to each person once per period, however often this runs."""
+"""manage.py send_reminders (for cron, e.g. daily): notifies (inbox, and e-mail where there is
+an address) the units whose quarter is not submitted as the entry deadline nears
+(REMIND_DAYS_BEFORE) and after it passed, and reviewers with results waiting. Each reminder
+goes to each person once per period, however often this runs."""
 
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
