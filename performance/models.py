@@ -686,9 +686,7 @@ class Notification(models.Model):
         verbose_name_plural = pgettext_lazy("plural", "通知")
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["recipient", "kind", "event"], name="notification_once"
-            )
+            models.UniqueConstraint(fields=["recipient", "kind", "event"], name="notification_once")
         ]
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_unread"),
