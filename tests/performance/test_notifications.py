@@ -9,6 +9,8 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from budget.models import Membership
+from budget.services import membership_create
 from performance.models import Notification, Result
 from performance.services import (
     notifications_for_transition,
@@ -258,3 +260,17 @@ def test_the_bell_costs_the_signed_out_nothing_and_the_signed_in_one_query(
     # session, user, the unread count
     with django_assert_num_queries(3):
         assert client.get(reverse("password_change")).status_code == 200
+
+
+def test_nobody_is_told_of_their_own_act(workflow, people, alice):
+    # The head is 初核 too: their own submission waits for 初核, but they are not told of it.
+    membership_create(
+        member=people["head"],
+        agency=workflow.agency,
+        role=Membership.Role.PLANNER,
+        user=alice,
+        reason="測試",
+    )
+    result = _submitted(workflow, people)
+    assert _told(Kind.SUBMITTED) == ["planner"]
+    assert [u.username for u in result.notified] == ["planner"]

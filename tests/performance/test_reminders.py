@@ -92,3 +92,20 @@ def test_a_locked_quarter_reminds_nobody(workflow, people, alice):
     workflow.set_window(alice, opens_in=-20, closes_in=1)
     period_lock(period=workflow.period(), user=alice, reason="結算")
     assert _run() == []
+
+
+def test_how_long_before_the_deadline_is_a_setting(workflow, people, alice, settings):
+    settings.REMIND_DAYS_BEFORE = 1
+    workflow.set_window(alice, opens_in=-20, closes_in=2)
+    assert "staff@example.org" not in _run()
+    settings.REMIND_DAYS_BEFORE = 2
+    assert "staff@example.org" in _run()
+
+
+def test_each_reminder_is_in_the_inbox_too_even_without_an_address(workflow, people, alice):
+    people["staff"].email = ""
+    people["staff"].save()
+    workflow.set_window(alice, opens_in=-20, closes_in=2)
+    assert "staff@example.org" not in _run()
+    told = Notification.objects.get(recipient=people["staff"], kind="entry_due_soon")
+    assert told.read_at is None and told.emailed_at is None
