@@ -148,8 +148,9 @@ def test_each_notification_is_mailed_once_and_only_where_there_is_an_address(
 
 
 def test_the_mail_is_in_chinese_with_the_english_below(
-    workflow, people, django_capture_on_commit_callbacks
+    workflow, people, django_capture_on_commit_callbacks, settings
 ):
+    settings.SITE_URL = "https://kpi.example.org"
     result = _draft(workflow, people)
     with django_capture_on_commit_callbacks(execute=True):
         result_submit(result=result, expected_version=result.version, user=people["head"])
@@ -158,7 +159,9 @@ def test_the_mail_is_in_chinese_with_the_english_below(
     chinese, english = message.body.split("----")
     assert "等待初核" in chinese
     assert "waiting for first review" in english
-    link = reverse("result-entry", args=[workflow.count.pk, workflow.quarter])
+    link = "https://kpi.example.org" + reverse(
+        "result-entry", args=[workflow.count.pk, workflow.quarter]
+    )
     assert link in chinese and link in english
 
 
