@@ -22,6 +22,9 @@ from performance.services import (
     result_submit,
 )
 
+from .test_html_valid import _check as _vnu_check
+from .test_html_valid import _missing as _vnu_missing
+
 pytestmark = pytest.mark.django_db
 
 
@@ -202,3 +205,22 @@ def test_days_left_counts_to_the_period_the_agency_set(workflow, people, alice):
     assert {row.closes_on for row in board.rows} == {period.closes_on}
     assert board.rows[0].days_left == (period.closes_on - timezone.localdate()).days == 12
     assert period.closes_on - timedelta(days=12) == timezone.localdate()
+
+
+@pytest.mark.vnu
+@pytest.mark.skipif(bool(_vnu_missing()), reason=_vnu_missing() or "ready")
+def test_the_inbox_and_the_board_are_valid_html(client, workflow, people, tmp_path):
+    result = _draft(workflow, people, workflow.count, {"value": "120"})
+    result = result_submit(result=result, expected_version=result.version, user=people["head"])
+    client.force_login(people["planner"])
+    pages = {
+        "board": client.get(_url(workflow)),
+        "board-bad": client.get(reverse("board-pick") + "?agency=&year=1&quarter=9"),
+        "inbox": client.get(reverse("notifications")),
+    }
+    client.force_login(people["staff"])
+    pages["inbox-empty"] = client.get(reverse("notifications"))
+    for name, response in pages.items():
+        assert response.status_code in (200, 400), f"{name}: {response.status_code}"
+    problems = _vnu_check({n: r.content.decode() for n, r in pages.items()}, tmp_path)
+    assert problems == [], "\n".join(problems)
