@@ -16,11 +16,11 @@ def carry_reminders_over(apps, schema_editor):
             kind=row.kind,
             event=f"period:{row.period_id}",
             period_id=row.period_id,
-            params={},
+            params={"year": row.period.year, "quarter": row.period.quarter},
             read_at=row.sent_at,
             emailed_at=row.sent_at,
         )
-        for row in ReminderSent.objects.iterator()
+        for row in ReminderSent.objects.select_related("period").iterator()
     )
 
 

@@ -62,10 +62,18 @@ def _period(year, quarter) -> str:
     return _("%(year)s第%(quarter)s季") % {"year": roc_year(year), "quarter": quarter}
 
 
+class _Params(dict):
+    """A notification's parameters; one a row lacks (a reminder carried over from before
+    notifications, issue 17) reads as a dash rather than failing the inbox."""
+
+    def __missing__(self, key):
+        return "—"
+
+
 def notification_text(notification: Notification) -> str:
     """The notification's sentence in the active language."""
-    params = dict(notification.params)
-    params["period"] = _period(params.get("year"), params.get("quarter"))
+    params = _Params(notification.params)
+    params["period"] = _period(params.get("year", ""), params.get("quarter", "—"))
     params.setdefault("indicator", "")
     return _texts()[notification.kind] % params
 

@@ -277,3 +277,14 @@ def test_nobody_is_told_of_their_own_act(workflow, people, alice):
     result = _submitted(workflow, people)
     assert _told(Kind.SUBMITTED) == ["planner"]
     assert [u.username for u in result.notified] == ["planner"]
+
+
+def test_a_notification_missing_its_details_still_reads(client, people):
+    # As a reminder carried over from before notifications (migration 0009) is stored.
+    Notification.objects.create(
+        recipient=people["staff"], kind=Kind.ENTRY_OVERDUE, event="period:1", params={}
+    )
+    client.force_login(people["staff"])
+    response = client.get(reverse("notifications"))
+    assert response.status_code == 200
+    assert "績效填報已於 — 截止，尚有 — 項指標未送出。" in response.content.decode()
