@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
@@ -172,8 +173,6 @@ def _agency_members(agency_id, roles) -> set:
 
 def _reviewers_of(result: Result) -> set:
     """Who approved this result at 初核 or 複核, as its history records."""
-    from django.contrib.auth import get_user_model
-
     ids = (
         Result.history.filter(
             id=result.pk, state__in=(Result.State.FIRST_APPROVED, Result.State.APPROVED)

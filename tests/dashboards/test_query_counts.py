@@ -22,20 +22,21 @@ def store(built):
 # Every signed-in request starts with 2 (session, user), then the scope: the agency and the
 # visible agencies under it (2). A period is the years (1) and the latest quarter with approved
 # data (1). A list is the results' states, the brief outcomes and their policies (3); rows shown
-# in full are their outcomes and policies (2).
+# in full are their outcomes and policies (2). An HTML page adds 1: the header bell's unread
+# notifications (issue 17); the API answers do not.
 QUERIES = {
     # + period, counts per agency and light, the goals' lines and policies, the attention
     # list, its rows in full
-    "overview": 12,
+    "overview": 13,
     "overview-api": 12,
     # + period, list, the filter's unit and goal choices, the page in full
-    "indicators": 12,
+    "indicators": 13,
     "indicators-api": 10,
     # + the unit, period, counts, attention (nothing needs it in the factories' unit), the
     # goals from the unit's brief outcomes and policies
-    "unit": 10,
+    "unit": 11,
     # + the code's outcomes and policies, the narrative, the target parts, history (3)
-    "indicator": 11,
+    "indicator": 12,
     "indicator-api": 11,
 }
 

@@ -91,5 +91,6 @@ def test_it_runs_the_same_queries_whatever_the_number_of_indicators(
             parts=[{"key": "value", "label": "件數", "value": Decimal("5")}],
         )
     # session, user, memberships, the plan years; the indicators with goal, agency and unit,
-    # their inputs, parts, results and figures; the quarter's periods and entry exceptions
-    assert count() == before == 11
+    # their inputs, parts, results and figures; the quarter's periods and entry exceptions;
+    # the header bell's unread notifications (issue 17)
+    assert count() == before == 12
