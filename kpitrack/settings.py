@@ -216,6 +216,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "performance.notification_views.notifications",  # the header's bell (issue 17)
             ],
         },
     },
@@ -290,6 +291,14 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = _env.get("DEFAULT_FROM_EMAIL", "kpitrack@localhost")
+
+# --- Notifications (issue 17; README "Notifications and the completion board") ---------------
+# How many days before the entry deadline the units are reminded (manage.py send_reminders).
+REMIND_DAYS_BEFORE = env_int("REMIND_DAYS_BEFORE", 3, minimum=0)
+# The site's address as e-mails link to it (https://kpi.example.gov.tw); empty: paths only.
+SITE_URL = _env.get("SITE_URL", "").strip()
+if SITE_URL and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", SITE_URL):
+    raise ImproperlyConfigured(f"SITE_URL={SITE_URL!r} must be an http:// or https:// address")
 
 # --- Logs: knowing what happened (issue 15; docs/logging.md) ------------------------------------
 # Every record goes to standard error with the id of the request it belongs to: one JSON object a

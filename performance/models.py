@@ -669,30 +669,63 @@ class Evidence(models.Model):
         return self.original_name
 
 
-class ReminderSent(models.Model):
-    """One reminder e-mailed to one person about one period: the key that stops a repeat."""
+class Notification(models.Model):
+    """One event told to one person: in the inbox (read_at) and, where the person has an
+    address, by e-mail (emailed_at). The unique key (recipient, kind, event) makes "each once"
+    hold in the database, whichever app server or command run writes it: `event` names the
+    occurrence (a result's transition by the version it claimed, a period's deadline, a day's
+    reminder of one unit). Its text is worded when shown, from `params`, in the reader's
+    language (performance.services.notifications)."""
 
     class Kind(models.TextChoices):
+        RETURNED = "returned", _("退回修正")
+        SUBMITTED = "submitted", _("送出待初核")
+        FIRST_APPROVED = "first_approved", _("初核通過")
+        APPROVED = "approved", _("已核定")
+        REOPENED = "reopened", _("重新開放")
         ENTRY_DUE_SOON = "entry_due_soon", _("填報即將截止")
         ENTRY_OVERDUE = "entry_overdue", _("填報已逾期")
         FIRST_REVIEW_WAITING = "first_review_waiting", _("待初核")
         FINAL_REVIEW_WAITING = "final_review_waiting", _("待複核")
+        REMINDER = "reminder", _("填報提醒")
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("收件人"), on_delete=models.CASCADE
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("收件人"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
     )
-    kind = models.CharField(_("提醒類型"), max_length=30, choices=Kind)
+    kind = models.CharField(_("通知類型"), max_length=30, choices=Kind)
+    event = models.CharField(_("事件"), max_length=80)
+    result = models.ForeignKey(
+        Result, verbose_name=_("執行成果"), null=True, blank=True, on_delete=models.CASCADE
+    )
     period = models.ForeignKey(
-        ReportingPeriod, verbose_name=_("填報期間"), on_delete=models.CASCADE
+        ReportingPeriod,
+        verbose_name=_("填報期間"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
     )
-    sent_at = models.DateTimeField(_("寄送時間"), auto_now_add=True)
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("單位"), null=True, blank=True, on_delete=models.CASCADE
+    )
+    params = models.JSONField(_("內容參數"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("建立時間"), auto_now_add=True)
+    read_at = models.DateTimeField(_("已讀時間"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("寄送時間"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("已寄送提醒")
-        verbose_name_plural = pgettext_lazy("plural", "已寄送提醒")
+        verbose_name = _("通知")
+        verbose_name_plural = pgettext_lazy("plural", "通知")
+        ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "kind", "period"], name="reminder_once")
+            models.UniqueConstraint(fields=["recipient", "kind", "event"], name="notification_once")
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread"),
+            models.Index(fields=["kind", "event"], name="notification_event"),
         ]
 
     def __str__(self):
-        return f"{self.user} {self.kind} {self.period}"
+        return f"{self.recipient} {self.kind} {self.event}"

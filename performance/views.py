@@ -148,6 +148,17 @@ def preview(request, indicator: int, quarter: int):
     return render(request, "performance/_preview.html", context)
 
 
+def _returned_message(notified) -> str:
+    """What the page after 退回修正 says: whom the return was told to, or that nobody could be."""
+    if not notified:
+        return _("已退回；填報單位沒有可通知的成員，請另行告知。")
+    names = "、".join(sorted(user.get_username() for user in notified))
+    return _("已退回，並已通知 %(count)s 人修正：%(names)s。") % {
+        "count": len(notified),
+        "names": names,
+    }
+
+
 @login_required
 @require_POST
 def review(request, indicator: int, quarter: int):
@@ -174,8 +185,8 @@ def review(request, indicator: int, quarter: int):
     }
     try:
         if form.cleaned_data["action"] == ReviewForm.RETURN:
-            services.result_return(comment=form.cleaned_data["comment"], **common)
-            done = _("已退回，並通知填報單位修正。")
+            returned = services.result_return(comment=form.cleaned_data["comment"], **common)
+            done = _returned_message(returned.notified)
         elif "final_approve" in actions:
             services.result_final_approve(**common)
             done = _("已核定。")

@@ -326,6 +326,25 @@ MATRIX: dict[str, Row] = {
     # Health (issue 15): public, for load balancers; read-only.
     "healthz": Row("/healthz/", get=ANYONE, post=NOT_ALLOWED),
     "readyz": Row("/readyz/", get=ANYONE, post=NOT_ALLOWED),
+    # Notifications and the completion board (issue 17, performance/notification_views.py).
+    "notifications": Row("/notifications/", get=SIGNED_IN),
+    "notifications-read-all": Row(
+        "/notifications/read/", get=expect(405, anonymous=302), post=expect(302)
+    ),
+    # Nobody's notification 999999: as absent to every user as another person's is.
+    "notification-read": Row(
+        "/notifications/999999/read/",
+        get=expect(405, anonymous=302),
+        post=expect(404, anonymous=302),
+    ),
+    # The picker redirects to the board, which decides who may see it.
+    "board-pick": Row("/board/?agency=nia&year=2013&quarter=1", get=expect(302)),
+    "board": Row("/board/nia/2013/q1/", get=only(200, ("planner", "admin", "superuser"))),
+    "board-remind": Row(
+        lambda cast: f"/board/nia/2013/q1/remind/{cast.unit.pk}/",
+        get=expect(405, anonymous=302),
+        post=only(302, ("planner", "admin", "superuser")),
+    ),
     "set_language": Row(
         "/i18n/setlang/", get=expect(302), post=expect(302), data={"language": "en", "next": "/"}
     ),

@@ -18,27 +18,30 @@ SIZES = [pytest.param(SMALL, id="small"), pytest.param(LARGE, id="large")]
 # (memberships with the agency tree, performance.permissions). A set of achievements
 # (`achievements_for_year`) is 6: indicators with goal, agency and unit, their inputs, parts,
 # results and figures (of the year and the year before), and the achievement policies.
+# An HTML page adds 1 more: the header bell's unread notifications (issue 17; the context
+# processor performance.notification_views.notifications, counted only when a page is rendered,
+# so the API, xlsx and redirects are unchanged).
 QUERIES = {
     # + memberships, the latest year
     "home": 4,
     # + the years with data; a set of achievements
-    "achievements": 10,
+    "achievements": 11,
     "api": 9,
     # + the agency
     "api-agency": 10,
     # + agencies; years of goals, annual policies, headcount budgets
-    "reports": 7,
+    "reports": 8,
     # + the agency
     "pick": 4,
     # A report section is a set of achievements and the results not yet approved (to list them).
     # + agency, has-year; units, policy, goals, items, headcount budgets, lines; this year's
     # indicators and parts; a set of achievements for each of years N-2 and N-1; the picker's
     # years of goals, policies and headcount budgets; the unapproved results of years N-2 and N-1
-    "budget": 30,
+    "budget": 31,
     "budget-xlsx": 27,
     # + agency, has-year, the year's achievement policy; a set of achievements; the picker's
     # years; the year's unapproved results
-    "performance": 14,
+    "performance": 15,
     "performance-xlsx": 13,
 }
 REDIRECTS = {"home", "pick"}

@@ -40,6 +40,12 @@ from .milestones import (
     milestone_set,
     milestones_load,
     milestones_set,
+from .notifications import (
+    notification_mark_read,
+    notifications_for_transition,
+    notifications_mark_all_read,
+    reminded_today,
+    unit_remind,
 )
 from .periods import (
     PERIOD_DATES,
@@ -103,10 +109,14 @@ __all__ = [
     "milestone_set",
     "milestones_load",
     "milestones_set",
+    "notification_mark_read",
+    "notifications_for_transition",
+    "notifications_mark_all_read",
     "period_get_or_create",
     "period_lock",
     "period_unlock",
     "period_update",
+    "reminded_today",
     "reminders_send",
     "result_create",
     "result_delete",
@@ -127,4 +137,5 @@ __all__ = [
     "strategic_goal_delete",
     "strategic_goal_update",
     "target_part_revise",
+    "unit_remind",
 ]

@@ -1,26 +1,26 @@
-"""E-mail reminders of open windows and pending reviews, sent once per kind and period."""
+"""Reminders of open windows and pending reviews: a notification (inbox and e-mail) once per
+person, kind and period (services.notifications keeps the "once")."""
 
 from datetime import date, timedelta
 
-from django.core.mail import send_mail
-from django.db import transaction
+from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from budget.models import Agency, Membership
-from kpitrack.core.formatting import roc_year
 
 from ..models import (
     Indicator,
-    ReminderSent,
+    Notification,
     ReportingPeriod,
     Result,
 )
+from .notifications import notifications_for_period
 from .periods import period_get_or_create
 
 # --- reminders -------------------------------------------------------------------------------
 
-REMIND_DAYS_BEFORE = 3  # how long before the entry window closes the units are reminded
+# How long before the entry window closes the units are reminded (the setting's default).
+REMIND_DAYS_BEFORE = 3
 
 
 def _reminder_periods(today: date) -> list[ReportingPeriod]:
@@ -39,19 +39,6 @@ def _reminder_periods(today: date) -> list[ReportingPeriod]:
     )
 
 
-def _send_once(user, kind: str, period: ReportingPeriod, subject: str, lines: list[str]) -> bool:
-    """E-mail `user` unless this reminder went out before; the row and the mail commit together,
-    so a failed send is retried on the next run and a sent one never is."""
-    if not user.email or not user.is_active:
-        return False
-    with transaction.atomic():
-        _, created = ReminderSent.objects.get_or_create(user=user, kind=kind, period=period)
-        if not created:
-            return False
-        send_mail(subject, "\n".join(lines), None, [user.email])
-    return True
-
-
 def _members(agency: Agency, roles, units=None):
     memberships = Membership.objects.filter(agency=agency, role__in=roles).select_related("user")
     if units is not None:
@@ -60,16 +47,14 @@ def _members(agency: Agency, roles, units=None):
 
 
 def reminders_send(*, today: date | None = None) -> int:
-    """Reminds the units whose indicators are not submitted as the window nears its end and
-    after it closed, and the reviewers with results waiting. Returns how many were sent."""
+    """Reminds the units whose indicators are not submitted as the window nears its end
+    (settings.REMIND_DAYS_BEFORE) and after it closed, and the reviewers with results waiting.
+    Returns how many notifications were made (each also e-mailed where there is an address)."""
     today = today or timezone.localdate()
+    days_before = getattr(settings, "REMIND_DAYS_BEFORE", REMIND_DAYS_BEFORE)
     Role = Membership.Role
     sent = 0
     for period in _reminder_periods(today):
-        label = _("%(year)s第%(quarter)s季") % {
-            "year": roc_year(period.year),
-            "quarter": period.quarter,
-        }
         indicators = Indicator.objects.filter(
             goal__agency=period.agency, goal__year=period.year
         ).select_related("responsible_unit")
@@ -79,18 +64,10 @@ def reminders_send(*, today: date | None = None) -> int:
             )
         )
         pending = [i for i in indicators if states.get(i.pk, Result.State.DRAFT) in Result.EDITABLE]
-        if period.closes_on - timedelta(days=REMIND_DAYS_BEFORE) <= today <= period.closes_on:
-            kind = ReminderSent.Kind.ENTRY_DUE_SOON
-            subject = _("【kpitrack】%(period)s績效填報將於 %(closes)s 截止") % {
-                "period": label,
-                "closes": period.closes_on.isoformat(),
-            }
+        if period.closes_on - timedelta(days=days_before) <= today <= period.closes_on:
+            kind = Notification.Kind.ENTRY_DUE_SOON
         elif today > period.closes_on:
-            kind = ReminderSent.Kind.ENTRY_OVERDUE
-            subject = _("【kpitrack】%(period)s績效填報已於 %(closes)s 截止，尚未送出") % {
-                "period": label,
-                "closes": period.closes_on.isoformat(),
-            }
+            kind = Notification.Kind.ENTRY_OVERDUE
         else:
             kind = None
         if kind is not None:
@@ -99,22 +76,18 @@ def reminders_send(*, today: date | None = None) -> int:
                 if indicator.responsible_unit_id is not None:
                     by_unit.setdefault(indicator.responsible_unit, []).append(indicator)
             for unit, listed in by_unit.items():
-                lines = [_("下列指標尚未送出：")] + [f"- {i.name}" for i in listed]
-                for user in _members(period.agency, (Role.STAFF, Role.HEAD), units=[unit]):
-                    sent += _send_once(user, kind, period, subject, lines)
-        for state, kind, roles, words in (
-            (
-                Result.State.SUBMITTED,
-                ReminderSent.Kind.FIRST_REVIEW_WAITING,
-                (Role.PLANNER,),
-                _("【kpitrack】%(period)s有 %(count)s 項成果待初核（期限 %(due)s）"),
-            ),
-            (
-                Result.State.FIRST_APPROVED,
-                ReminderSent.Kind.FINAL_REVIEW_WAITING,
-                (Role.DIRECTOR,),
-                _("【kpitrack】%(period)s有 %(count)s 項成果待複核（期限 %(due)s）"),
-            ),
+                params = {
+                    "closes": period.closes_on.isoformat(),
+                    "count": len(listed),
+                    "indicators": [i.name for i in listed],
+                }
+                users = _members(period.agency, (Role.STAFF, Role.HEAD), units=[unit])
+                sent += len(
+                    notifications_for_period(users, kind=kind, period=period, params=params)
+                )
+        for state, kind, roles in (
+            (Result.State.SUBMITTED, Notification.Kind.FIRST_REVIEW_WAITING, (Role.PLANNER,)),
+            (Result.State.FIRST_APPROVED, Notification.Kind.FINAL_REVIEW_WAITING, (Role.DIRECTOR,)),
         ):
             waiting = [i for i in indicators if states.get(i.pk) == state]
             if not waiting:
@@ -124,8 +97,11 @@ def reminders_send(*, today: date | None = None) -> int:
                 if state == Result.State.SUBMITTED
                 else period.final_review_due
             )
-            subject = words % {"period": label, "count": len(waiting), "due": due.isoformat()}
-            lines = [f"- {i.name}" for i in waiting]
-            for user in _members(period.agency, roles):
-                sent += _send_once(user, kind, period, subject, lines)
+            params = {
+                "count": len(waiting),
+                "due": due.isoformat(),
+                "indicators": [i.name for i in waiting],
+            }
+            users = _members(period.agency, roles)
+            sent += len(notifications_for_period(users, kind=kind, period=period, params=params))
     return sent

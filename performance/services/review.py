@@ -1,4 +1,6 @@
-"""The review workflow: submit, 初核, 複核, return and reopen, each under the row lock."""
+"""The review workflow: submit, 初核, 複核, return and reopen, each under the row lock. Each
+tells those concerned at its end (services.notifications), in its own transaction; the result
+handed back carries `notified`, the users told."""
 
 import logging
 
@@ -21,6 +23,7 @@ from ..models import (
 )
 from ..selectors import entry_indicators
 from .entry import _check_editable, _check_shortfall, _locked_result
+from .notifications import notifications_for_transition
 from .periods import ResultLocked
 from .results import NARRATIVE_FIELDS
 
@@ -96,7 +99,9 @@ def result_submit(*, result: Result, expected_version: int, user, reason: str = 
     narrative = {name: getattr(current, name) for name in NARRATIVE_FIELDS}
     _check_shortfall(entry, current.quarter, figures, narrative)
     current = _transition(current, expected_version, "submit")
-    return writes.save(current, user=user, reason=reason)
+    writes.save(current, user=user, reason=reason)
+    current.notified = notifications_for_transition(result=current, action="submit", actor=user)
+    return current
 
 
 @writes.atomic
@@ -111,6 +116,9 @@ def result_first_approve(
     current = _transition(current, expected_version, "first_approve", to=to)
     current.review_comment = ""
     writes.save(current, user=user, reason=reason)
+    current.notified = notifications_for_transition(
+        result=current, action="first_approve", actor=user
+    )
     return current
 
 
@@ -126,6 +134,9 @@ def result_final_approve(
     current = _transition(current, expected_version, "final_approve")
     current.review_comment = ""
     writes.save(current, user=user, reason=reason)
+    current.notified = notifications_for_transition(
+        result=current, action="final_approve", actor=user
+    )
     return current
 
 
@@ -143,7 +154,11 @@ def result_return(*, result: Result, expected_version: int, user, comment: str) 
     reason = _check_separation(user, current, comment) if action == "final_return" else comment
     current = _transition(current, expected_version, action)
     current.review_comment = comment.strip()
-    return writes.save(current, user=user, reason=reason)
+    writes.save(current, user=user, reason=reason)
+    current.notified = notifications_for_transition(
+        result=current, action=action, actor=user, comment=comment
+    )
+    return current
 
 
 @writes.atomic
@@ -157,4 +172,7 @@ def result_reopen(*, result: Result, expected_version: int, user, reason: str) -
     current.locked_from = ""
     current.review_comment = reason.strip()
     writes.save(current, user=user, reason=reason)
+    current.notified = notifications_for_transition(
+        result=current, action="reopen", actor=user, comment=reason
+    )
     return current

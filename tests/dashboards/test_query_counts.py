@@ -23,20 +23,22 @@ def store(built):
 # visible agencies under it (2). A period is the years (1) and the latest quarter with approved
 # data (1). The indicator table counts its rows in the database and reads only the page shown,
 # in full, with the results' states: count, page, policies (3).
+# An HTML page adds 1: the header bell's unread notifications (issue 17); the API answers do
+# not.
 QUERIES = {
     # + period, counts per agency and light, the goals' lines and policies, the attention
     # list, its rows in full
-    "overview": 12,
+    "overview": 13,
     "overview-api": 12,
     # + period (the years: the address gives the quarter), the table, the chosen agency's unit
-    # and goal choices
-    "indicators": 10,
+    # and goal choices; the HTML page also the header bell's unread notifications (1)
+    "indicators": 11,
     "indicators-api": 8,
     # + the unit, period, counts, attention (nothing needs it in the factories' unit), the
     # goals from the unit's brief outcomes and policies
-    "unit": 10,
+    "unit": 11,
     # + the code's outcomes and policies, the narrative, the target parts, history (3)
-    "indicator": 11,
+    "indicator": 12,
     "indicator-api": 11,
 }
 

@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
-from performance.models import ReminderSent
+from performance.models import Notification
 from performance.services import (
     period_lock,
     result_first_approve,
@@ -30,7 +30,7 @@ def test_the_unit_is_reminded_once_as_the_deadline_nears(workflow, people, alice
     message = next(m for m in mail.outbox if m.to == ["staff@example.org"])
     assert "將於" in message.subject and "截止" in message.subject
     assert "指標count" in message.body and "指標other" not in message.body
-    assert ReminderSent.objects.filter(kind="entry_due_soon").count() == 3
+    assert Notification.objects.filter(kind="entry_due_soon").count() == 3
 
 
 def test_no_reminder_while_the_deadline_is_far(workflow, people, alice):
@@ -46,7 +46,7 @@ def test_after_the_deadline_an_overdue_reminder_goes_once_and_due_soon_does_not_
     workflow.set_window(alice, opens_in=-20, closes_in=-1)
     overdue = _run()
     assert overdue.count("staff@example.org") == 1
-    assert "尚未送出" in mail.outbox[-1].subject
+    assert "已於" in mail.outbox[-1].subject and "未送出" in mail.outbox[-1].subject
     assert _run() == []
 
 
@@ -92,3 +92,20 @@ def test_a_locked_quarter_reminds_nobody(workflow, people, alice):
     workflow.set_window(alice, opens_in=-20, closes_in=1)
     period_lock(period=workflow.period(), user=alice, reason="結算")
     assert _run() == []
+
+
+def test_how_long_before_the_deadline_is_a_setting(workflow, people, alice, settings):
+    settings.REMIND_DAYS_BEFORE = 1
+    workflow.set_window(alice, opens_in=-20, closes_in=2)
+    assert "staff@example.org" not in _run()
+    settings.REMIND_DAYS_BEFORE = 2
+    assert "staff@example.org" in _run()
+
+
+def test_each_reminder_is_in_the_inbox_too_even_without_an_address(workflow, people, alice):
+    people["staff"].email = ""
+    people["staff"].save()
+    workflow.set_window(alice, opens_in=-20, closes_in=2)
+    assert "staff@example.org" not in _run()
+    told = Notification.objects.get(recipient=people["staff"], kind="entry_due_soon")
+    assert told.read_at is None and told.emailed_at is None

@@ -111,3 +111,28 @@ def test_a_missing_env_file_named_explicitly_stops_start_up(tmp_path):
     result = _check(KPITRACK_ENV_FILE=str(tmp_path / "nowhere.env"), DEBUG="1")
     assert result.returncode != 0
     assert "is not a file" in result.stderr
+
+
+# --- notifications (issue 17) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "1", "SITE_URL": "kpi.example.org"}, "SITE_URL='kpi.example.org' must be"),
+        ({"DEBUG": "1", "SITE_URL": "ftp://kpi.example.org"}, "SITE_URL"),
+        ({"DEBUG": "1", "REMIND_DAYS_BEFORE": "-1"}, "REMIND_DAYS_BEFORE"),
+        ({"DEBUG": "1", "REMIND_DAYS_BEFORE": "soon"}, "REMIND_DAYS_BEFORE"),
+    ],
+)
+def test_bad_notification_settings_stop_start_up(env, message):
+    result = _check(**env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_the_notification_settings_are_read():
+    site = _setting("SITE_URL", DEBUG="1", SITE_URL="https://kpi.example.org/kpi")
+    assert site.stdout.strip() == "https://kpi.example.org/kpi"
+    days = _setting("REMIND_DAYS_BEFORE", DEBUG="1", REMIND_DAYS_BEFORE="5")
+    assert days.stdout.strip() == "5"

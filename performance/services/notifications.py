@@ -1,0 +1,303 @@
+"""Notifications: who is told of each review transition, deadline and reminder, in the inbox and
+by e-mail, each once.
+
+"Once" is the database's unique key (recipient, kind, event) on `Notification`, so two app
+servers, or a command run twice, cannot double a notification: rows are written with
+`ignore_conflicts`, and only the rows that did not exist before count as made. A transition's
+rows are written in the transition's own transaction, so a rolled-back transition notified
+nobody; its e-mails go once that transaction commits. An e-mail is claimed (emailed_at set) by
+an UPDATE that only one writer wins before it is sent, and released again if sending fails, so
+the next run retries it and a sent one is never repeated.
+
+There is no per-user language: an e-mail is worded in Traditional Chinese with the English
+below it; the inbox words each notification in the reader's language when it is shown."""
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from budget.models import Membership, Unit
+from kpitrack.core.formatting import roc_year
+
+from ..models import Notification, ReportingPeriod, Result
+
+log = logging.getLogger(__name__)
+Kind = Notification.Kind
+Role = Membership.Role
+UNIT_ROLES = (Role.STAFF, Role.HEAD)
+
+# --- wording -----------------------------------------------------------------------------------
+
+
+def _texts() -> dict[str, str]:
+    # Looked up on each call so each reader gets their language.
+    return {
+        Kind.RETURNED: _("「%(indicator)s」%(period)s的成果已退回修正：%(comment)s"),
+        Kind.SUBMITTED: _("「%(indicator)s」%(period)s的成果已送出，等待初核。"),
+        Kind.FIRST_APPROVED: _("「%(indicator)s」%(period)s的成果初核通過，等待複核。"),
+        Kind.APPROVED: _("「%(indicator)s」%(period)s的成果已核定。"),
+        Kind.REOPENED: _("「%(indicator)s」%(period)s的成果已重新開放修正：%(comment)s"),
+        Kind.ENTRY_DUE_SOON: _(
+            "%(period)s績效填報將於 %(closes)s 截止，尚有 %(count)s 項指標未送出。"
+        ),
+        Kind.ENTRY_OVERDUE: _(
+            "%(period)s績效填報已於 %(closes)s 截止，尚有 %(count)s 項指標未送出。"
+        ),
+        Kind.FIRST_REVIEW_WAITING: _("%(period)s有 %(count)s 項成果待初核（期限 %(due)s）。"),
+        Kind.FINAL_REVIEW_WAITING: _("%(period)s有 %(count)s 項成果待複核（期限 %(due)s）。"),
+        Kind.REMINDER: _(
+            "%(actor)s 提醒：%(period)s績效填報截止日為 %(closes)s，"
+            "貴單位尚有 %(count)s 項指標未送出。"
+        ),
+    }
+
+
+def _period(year, quarter) -> str:
+    return _("%(year)s第%(quarter)s季") % {"year": roc_year(year), "quarter": quarter}
+
+
+class _Params(dict):
+    """A notification's parameters; one a row lacks (a reminder carried over from before
+    notifications, issue 17) reads as a dash rather than failing the inbox."""
+
+    def __missing__(self, key):
+        return "—"
+
+
+def notification_text(notification: Notification) -> str:
+    """The notification's sentence in the active language."""
+    params = _Params(notification.params)
+    params["period"] = _period(params.get("year", ""), params.get("quarter", "—"))
+    params.setdefault("indicator", "")
+    return _texts()[notification.kind] % params
+
+
+def notification_link(notification: Notification) -> str:
+    """Where the notification's matter is worked on: the result's page, or 我的工作."""
+    params = notification.params
+    if notification.result_id is not None and "indicator_id" in params:
+        return reverse(
+            "result-entry",
+            kwargs={"indicator": params["indicator_id"], "quarter": params["quarter"]},
+        )
+    return reverse("my-work")
+
+
+def _email(notification: Notification) -> tuple[str, str]:
+    """Subject and body: Traditional Chinese, then English below."""
+    link = notification_link(notification)
+    base = settings.SITE_URL.rstrip("/")
+    reviews = (Kind.FIRST_REVIEW_WAITING, Kind.FINAL_REVIEW_WAITING)
+    parts, subject = [], ""
+    for language in ("zh-hant", "en"):
+        with translation.override(language):
+            text = notification_text(notification)
+            lines = [text]
+            names = notification.params.get("indicators") or []
+            if names:
+                if notification.kind in reviews:
+                    lines.append(_("下列指標等待審核："))
+                else:
+                    lines.append(_("下列指標尚未送出："))
+                lines += [f"- {name}" for name in names]
+            lines.append(f"{base}{link}")
+            parts.append("\n".join(lines))
+            # The subject in Chinese, as the office reads it; a comment is left to the body.
+            subject = subject or "【kpitrack】" + text.splitlines()[0][:150]
+    return subject, "\n\n----\n\n".join(parts)
+
+
+def notifications_email(ids: Iterable[int]) -> int:
+    """E-mails each notification of `ids` whose recipient has an address and that was not
+    e-mailed before; how many went. Runs outside any transaction of the caller's: a claim is
+    committed before the mail is handed over."""
+    sent = 0
+    rows = Notification.objects.filter(
+        pk__in=list(ids), emailed_at__isnull=True, recipient__is_active=True
+    ).exclude(recipient__email="")
+    for notification in rows.select_related("recipient"):
+        claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
+            emailed_at=timezone.now()
+        )
+        if not claimed:
+            continue  # another process has it
+        subject, body = _email(notification)
+        try:
+            send_mail(subject, body, None, [notification.recipient.email])
+        except Exception:
+            # Released for the next run to retry; the inbox has it already.
+            Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
+            log.exception("notification_email_failed", extra={"notification": notification.pk})
+            continue
+        sent += 1
+    return sent
+
+
+# --- making them -------------------------------------------------------------------------------
+
+
+def _create(users, *, kind: str, event: str, **refs) -> list[Notification]:
+    """One notification of `kind` for `event` to each of `users` that has none yet; the ones
+    made now. get_or_create per person (a unit has a handful): exactly which rows this call
+    made, even when another writer races it to the same key."""
+    made = []
+    for user in sorted((u for u in users if u.is_active), key=lambda u: u.pk):
+        notification, created = Notification.objects.get_or_create(
+            recipient=user, kind=kind, event=event, defaults=refs
+        )
+        if created:
+            made.append(notification)
+    return made
+
+
+def _unit_members(unit_id) -> set:
+    if unit_id is None:
+        return set()
+    rows = Membership.objects.filter(unit_id=unit_id, role__in=UNIT_ROLES).select_related("user")
+    return {m.user for m in rows}
+
+
+def _agency_members(agency_id, roles) -> set:
+    rows = Membership.objects.filter(
+        agency_id=agency_id, unit__isnull=True, role__in=roles
+    ).select_related("user")
+    return {m.user for m in rows}
+
+
+def _reviewers_of(result: Result) -> set:
+    """Who approved this result at 初核 or 複核, as its history records."""
+    ids = (
+        Result.history.filter(
+            id=result.pk, state__in=(Result.State.FIRST_APPROVED, Result.State.APPROVED)
+        )
+        .exclude(history_user__isnull=True)
+        .values_list("history_user_id", flat=True)
+    )
+    return set(get_user_model().objects.filter(pk__in=set(ids)))
+
+
+def _recipients(result: Result, action: str) -> list[tuple[str, set]]:
+    """(kind, users) for `action` on `result` (after the move)."""
+    indicator = result.indicator
+    unit_id = result.owner_unit_id or indicator.responsible_unit_id
+    agency = indicator.goal.agency
+    if action in ("first_return", "final_return"):
+        return [(Kind.RETURNED, _unit_members(unit_id))]
+    if action == "submit":
+        return [(Kind.SUBMITTED, _agency_members(agency.pk, (Role.PLANNER,)))]
+    if action == "first_approve":
+        if result.state == Result.State.APPROVED:  # 複核 switched off: this approval is final
+            return [(Kind.APPROVED, _unit_members(unit_id))]
+        users = _agency_members(agency.pk, (Role.DIRECTOR,)) | _unit_members(unit_id)
+        return [(Kind.FIRST_APPROVED, users)]
+    if action == "final_approve":
+        return [(Kind.APPROVED, _unit_members(unit_id))]
+    if action == "reopen":
+        return [(Kind.REOPENED, _unit_members(unit_id) | _reviewers_of(result))]
+    raise ValueError(action)
+
+
+def notifications_for_transition(*, result: Result, action: str, actor, comment: str = ""):
+    """Tells those concerned that `action` (a key of Result.TRANSITIONS) was done on `result`,
+    which the caller has just saved in its transaction: the rows now, the e-mails on commit.
+    The actor is not told of their own act. Returns the users notified now."""
+    params = {
+        "indicator": result.indicator.name,
+        "indicator_id": result.indicator_id,
+        "year": result.indicator.goal.year,
+        "quarter": result.quarter,
+        "comment": comment.strip(),
+        "actor": actor.get_username() if actor is not None else "",
+    }
+    # The version this transition claimed names it: a later transition has another.
+    event = f"result:{result.pk}:v{result.version}"
+    made = []
+    for kind, users in _recipients(result, action):
+        users = {u for u in users if actor is None or u.pk != actor.pk}
+        made += _create(users, kind=kind, event=event, result=result, params=params)
+    ids = [n.pk for n in made]
+    if ids:
+        transaction.on_commit(lambda: notifications_email(ids))
+    return [n.recipient for n in made]
+
+
+def notifications_for_period(
+    users, *, kind: str, period: ReportingPeriod, params: dict, event: str | None = None
+) -> list[Notification]:
+    """A deadline or review-waiting notification of `period` to `users`, once per period (or
+    per `event`), e-mailed at once. For the daily reminders (services.reminders)."""
+    params = {"year": period.year, "quarter": period.quarter, **params}
+    made = _create(
+        users, kind=kind, event=event or f"period:{period.pk}", period=period, params=params
+    )
+    notifications_email([n.pk for n in made])
+    return made
+
+
+def unit_remind(*, unit: Unit, period: ReportingPeriod, pending: list[str], user) -> list:
+    """The completion board's 「提醒」: the unit's staff and head are reminded now, at most once a
+    day per unit (the day is in the event's key). Returns the users reminded; empty when the
+    unit was reminded today already or has nobody to remind (reminded_today says which)."""
+    event = remind_event(unit, period)
+    params = {
+        "actor": user.get_username(),
+        "closes": period.closes_on.isoformat(),
+        "count": len(pending),
+        "indicators": pending,
+    }
+    made = notifications_for_period(
+        _unit_members(unit.pk),
+        kind=Kind.REMINDER,
+        period=period,
+        params=params,
+        event=event,
+    )
+    return [n.recipient for n in made]
+
+
+def remind_event(unit: Unit, period: ReportingPeriod) -> str:
+    return f"remind:{period.pk}:{unit.pk}:{timezone.localdate().isoformat()}"
+
+
+def reminded_today(*, unit: Unit, period: ReportingPeriod) -> bool:
+    """Whether the unit was sent the board's reminder of `period` today."""
+    return Notification.objects.filter(
+        kind=Kind.REMINDER, event=remind_event(unit, period)
+    ).exists()
+
+
+# --- reading and marking -----------------------------------------------------------------------
+
+
+def notification_mark_read(*, notification: Notification, user) -> None:
+    """Marks one of the user's own notifications read (nobody else's: the caller fetched it
+    through the user's inbox)."""
+    Notification.objects.filter(pk=notification.pk, recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def notifications_mark_all_read(*, user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+__all__ = [
+    "notification_link",
+    "notification_mark_read",
+    "notification_text",
+    "notifications_email",
+    "notifications_for_period",
+    "notifications_for_transition",
+    "notifications_mark_all_read",
+    "reminded_today",
+    "unit_remind",
+]
