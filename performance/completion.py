@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 from budget.models import Agency, Unit
 
 from .models import Indicator, Notification, ReportingPeriod, Result
+from .period_reads import period_defaults
 from .services.notifications import remind_event
-from .services.periods import _period_defaults
 
 State = Result.State
 COLUMNS = ("not_entered", "draft", "submitted", "returned", "approved")
@@ -95,7 +95,7 @@ def completion_board(*, agency: Agency, year: int, quarter: int, today: date | N
     closes = {
         a.pk: periods[a.pk].closes_on
         if a.pk in periods
-        else _period_defaults(a, year, quarter)["closes_on"]
+        else period_defaults(a, year, quarter)["closes_on"]
         for a in agencies
     }
     units = {u.pk: u for u in Unit.objects.filter(agency_id__in=ids).order_by("order", "code")}

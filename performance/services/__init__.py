@@ -40,6 +40,7 @@ from .milestones import (
     milestone_set,
     milestones_load,
     milestones_set,
+)
 from .notifications import (
     notification_mark_read,
     notifications_for_transition,
