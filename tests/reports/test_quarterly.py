@@ -198,8 +198,14 @@ def test_the_pdf_prints_the_figures_and_the_mark_on_every_page(tmp_path, drafted
     assert "841.89 x 595.28" in size or "841.89 x 595.276" in size  # A4 landscape
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True).stdout
     assert re.search(r"Noto-?Serif-?CJK-?TC.*yes", fonts, re.IGNORECASE), fonts
-    faults = [n for n, words in enumerate(Printed("quarterly", path).pages, 1) if _overlaps(words)]
+    printed = Printed("quarterly", path).pages
+    faults = [n for n, words in enumerate(printed, 1) if _overlaps(words)]
     assert not faults, f"text printed over text on pages {faults}"
+    # The goal's heading row (「目標」, the workflow goal's title) is never left at the foot of
+    # a page: it prints on the page of its first indicator, above it.
+    page = next(words for words in printed if any(w.text == "指標count" for w in words))
+    first = next(w for w in page if w.text == "指標count")
+    assert any(w.text == "目標" and w.y1 <= first.y0 and w.x0 < first.x0 for w in page)
 
 
 @pytest.mark.pdf
