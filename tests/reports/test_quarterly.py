@@ -23,6 +23,8 @@ from kpitrack.reports.quarterly import quarterly_report, render_quarterly
 from performance.models import Result
 from performance.services import milestone_set, result_save_draft
 from tests.performance.conftest import _workflow_rows, workflow  # noqa: F401 (fixtures)
+from tests.performance.test_html_valid import _check as _vnu_check
+from tests.performance.test_html_valid import _missing as _vnu_missing
 
 from .test_pdf import flat
 from .test_print_layout import Printed, _overlaps
@@ -114,6 +116,10 @@ def test_each_indicator_with_its_milestone_actual_progress_target_rate_light_and
     assert by_unit["業務組"].count == 2 and by_unit["業務組"].behind == 1
     # The mean of the two computable 達成進度 (75 and 100), unweighted.
     assert by_unit["業務組"].average == Decimal("87.50") and by_unit["業務組"].averaged == 2
+    # Over the goal's three, the one without a 達成進度 is left out of the mean, not counted 0.
+    (goal,) = report.sections[0].by_goal
+    assert (goal.count, goal.averaged, goal.average) == (3, 2, Decimal("87.50"))
+    assert goal.lights == (1, 0, 1, 1) and goal.unapproved == 3
 
 
 def test_all_approved_is_final(approved):
@@ -299,3 +305,23 @@ def test_render_report_refuses_quarter_for_other_kinds(tmp_path):
             f"--output={tmp_path / 'x.html'}",
             "--agency=nia",
         )
+
+
+# --- valid HTML -----------------------------------------------------------------------------
+
+
+@pytest.mark.vnu
+@pytest.mark.skipif(bool(_vnu_missing()), reason=_vnu_missing() or "ready")
+def test_the_page_and_the_index_are_valid_html(client, alice, workflow, tmp_path):  # noqa: F811
+    _enter(workflow, alice)
+    ministry = agency_create(user=alice, code="ministry", name="測試部")
+    Agency.objects.filter(pk=workflow.agency.pk).update(parent=ministry)
+    client.force_login(alice)
+    pages = {
+        "quarterly": client.get(f"/reports/wf/quarterly/{workflow.year}/q1/"),
+        "ministry": client.get(f"/reports/ministry/quarterly/{workflow.year}/q4/"),
+        "index": client.get("/reports/"),
+    }
+    assert {name: r.status_code for name, r in pages.items()} == dict.fromkeys(pages, 200)
+    problems = _vnu_check({n: r.content.decode() for n, r in pages.items()}, tmp_path)
+    assert problems == [], "\n".join(problems)
