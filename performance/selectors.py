@@ -1073,9 +1073,7 @@ def quarterly_read(*, agencies, year: int, quarter: int) -> QuarterlyRead:
     results = {result.indicator_id: result for result in of_quarter}
     final = of_quarter.filter(approved_results_q()).values_list("pk", flat=True)
     transcribed = (
-        Result.objects.filter(
-            indicator__goal__agency_id__in=agency_ids, indicator__goal__year=year
-        )
+        Result.objects.filter(indicator__goal__agency_id__in=agency_ids, indicator__goal__year=year)
         .exclude(source="")
         .values_list("indicator__goal__agency_id", flat=True)
         .distinct()

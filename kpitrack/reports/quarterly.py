@@ -267,9 +267,9 @@ def quarterly_report(agency, year: int, quarter: int, *, visible=None) -> Quarte
     `visible`, or all of them when `visible` is None) for `year` through `quarter`. Raises
     ReportNotFound when no agency has indicators that year, or its figures were transcribed
     from the published annual documents (no quarters to report)."""
-    agencies = [
-        a for a in agency_subtree(agency=agency) if visible is None or a.pk in visible
-    ] or [agency]
+    agencies = [a for a in agency_subtree(agency=agency) if visible is None or a.pk in visible] or [
+        agency
+    ]
     read = quarterly_read(agencies=agencies, year=year, quarter=quarter)
     judgements = quarter_judgements(ids=[i.pk for i in read.indicators], quarter=quarter)
     roc = to_roc(year)

@@ -14,6 +14,7 @@ from performance.permissions import access_agency, agencies_for_user
 from performance.selectors import goal_years
 
 from .assembly import BUDGET, KINDS, ReportNotFound, report_for, report_years
+from .quarterly import QUARTERLY, quarterly_report, quarterly_years
 from .render import (
     body_template,
     content_disposition,
@@ -21,7 +22,6 @@ from .render import (
     quarter_choices,
     xlsx_bytes,
 )
-from .quarterly import QUARTERLY, quarterly_report, quarterly_years
 from .xlsx import quarterly_workbook
 
 

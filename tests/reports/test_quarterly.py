@@ -41,7 +41,10 @@ def _enter(flow, alice, *, everything=False):
         indicator=flow.count, quarter=1, value=Decimal("20"), user=alice, reason="分配進度"
     )
     narrative = {"shortfall_reason": REASON, "improvement": IMPROVEMENT}
-    entries = [(flow.count, {"value": "15"}, narrative), (flow.ratio, {"num": "45", "den": "50"}, {})]
+    entries = [
+        (flow.count, {"value": "15"}, narrative),
+        (flow.ratio, {"num": "45", "den": "50"}, {}),
+    ]
     if everything:
         entries.append((flow.elsewhere, {"value": "8"}, {"shortfall_reason": "颱風"}))
     for indicator, figures, text in entries:
@@ -74,9 +77,7 @@ def approved(workflow, alice):  # noqa: F811
 
 def _pdf(tmp_path, flow, name="q.pdf") -> list[str]:
     path = tmp_path / name
-    path.write_bytes(
-        render_quarterly(agency=flow.agency, year=flow.year, quarter=1, format="pdf")
-    )
+    path.write_bytes(render_quarterly(agency=flow.agency, year=flow.year, quarter=1, format="pdf"))
     return path
 
 
