@@ -21,7 +21,7 @@ from budget.services import agency_create
 from kpitrack.reports.assembly import ReportNotFound
 from kpitrack.reports.quarterly import quarterly_report, render_quarterly
 from performance.models import Result
-from performance.services import milestone_set, result_save_draft
+from performance.services import indicator_create, milestone_set, result_save_draft
 from tests.performance.conftest import _workflow_rows, workflow  # noqa: F401 (fixtures)
 from tests.performance.test_html_valid import _check as _vnu_check
 from tests.performance.test_html_valid import _missing as _vnu_missing
@@ -326,3 +326,25 @@ def test_the_page_and_the_index_are_valid_html(client, alice, workflow, tmp_path
     assert {name: r.status_code for name, r in pages.items()} == dict.fromkeys(pages, 200)
     problems = _vnu_check({n: r.content.decode() for n, r in pages.items()}, tmp_path)
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.pdf
+def test_a_long_table_repeats_its_header_and_the_mark_on_each_page(tmp_path, drafted, alice):
+    for n in range(30):
+        indicator_create(
+            user=alice,
+            goal=drafted.count.goal,
+            code=f"extra{n}",
+            name=f"加列指標{n}",
+            method="count",
+            responsible_unit=drafted.unit,
+            inputs=[{"key": "value", "label": "件數"}],
+            parts=[{"key": "value", "label": "件數", "value": Decimal("10")}],
+        )
+    path = _pdf(tmp_path, drafted)
+    pages = _pages(path)
+    # A page with a row of the table (「4.加列指標0」), not the list of what is not approved.
+    table = [page for page in pages if re.search(r"\d+\.加列指標", page)]
+    assert len(table) >= 2, "the table should run over several pages"
+    assert all("落後原因及改善措施" in page for page in table)
+    assert all(MARK in page for page in pages)
