@@ -172,6 +172,19 @@ def test_the_reports_index_picks_a_quarter(client, alice, drafted):
     assert answer["Location"] == f"/reports/wf/quarterly/{drafted.year}/q1/"
 
 
+def test_a_ministrys_page_has_a_section_per_agency_and_its_summary(client, alice, workflow):  # noqa: F811
+    _enter(workflow, alice)
+    ministry = agency_create(user=alice, code="ministry", name="測試部")
+    Agency.objects.filter(pk=workflow.agency.pk).update(parent=ministry)
+    client.force_login(alice)
+    html = client.get(f"/reports/ministry/quarterly/{workflow.year}/q1/").content.decode()
+    assert "各機關摘要" in html and "<h2>流程測試署</h2>" in html and "指標count" in html
+    # The index offers the ministry the years of its agencies.
+    index = client.get("/reports/").content.decode()
+    picker = re.search(r'aria-label="測試部季管考報告">(.*?)</form>', index, re.S)
+    assert picker and f'<option value="{workflow.year}">' in picker[1]
+
+
 @pytest.mark.parametrize(
     ("url", "status", "message"),
     [
