@@ -88,3 +88,23 @@ def budget_years(*, agencies) -> dict[int, set[int]]:
         for agency_id, year in pairs.distinct():
             years.setdefault(agency_id, set()).add(year)
     return years
+
+
+# --- the 季管考 report (issue 17) --------------------------------------------------------------
+
+
+def agency_subtree(*, agency: Agency) -> list[Agency]:
+    """`agency` and every agency under it (a ministry's agencies, and theirs), the ministry
+    first and the others by code: one query, however deep the tree."""
+    children: dict[int | None, list[Agency]] = defaultdict(list)
+    for other in Agency.objects.order_by("code"):
+        children[other.parent_id].append(other)
+    found, stack = [agency], [agency.pk]
+    seen = {agency.pk}
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child.pk not in seen:  # a cycle is refused on save; this guards old rows
+                seen.add(child.pk)
+                found.append(child)
+                stack.append(child.pk)
+    return [agency, *sorted(found[1:], key=lambda a: a.code)]

@@ -37,6 +37,22 @@ urlpatterns = [
         reports.ReportXLSXView.as_view(),
         name="report-xlsx",
     ),
+    # The 季管考 report (issue 17)
+    path(
+        "reports/<slug:agency>/quarterly/<int:year>/q<int:quarter>/",
+        reports.QuarterlyReportView.as_view(),
+        name="report-quarterly",
+    ),
+    path(
+        "reports/<slug:agency>/quarterly/<int:year>/q<int:quarter>/pdf/",
+        reports.QuarterlyPDFView.as_view(),
+        name="report-quarterly-pdf",
+    ),
+    path(
+        "reports/<slug:agency>/quarterly/<int:year>/q<int:quarter>/xlsx/",
+        reports.QuarterlyXLSXView.as_view(),
+        name="report-quarterly-xlsx",
+    ),
     path(
         "accounts/login/",
         views.LoginView.as_view(),  # each role's landing page (issue 17): performance/landing.py

@@ -1160,3 +1160,42 @@ def unit_quarter(*, unit, year: int, quarter: int) -> list[UnitRow]:
         UnitRow(indicator, next(iter(indicator.results.all()), None), entries[indicator.pk])
         for indicator in indicators
     ]
+
+
+# --- the 季管考 report (issue 17) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuarterlyRead:
+    """What the 季管考 report reads for `agencies`, a year and a quarter: the indicators in the
+    documents' order (goal with its agency, responsible unit), the quarter's results by
+    indicator id (any state), the ids of those whose figures are final (approved_results_q),
+    and the ids of the agencies whose year was transcribed from published documents (annual
+    figures only: no quarter to report)."""
+
+    indicators: list[Indicator]
+    results: dict[int, Result]
+    final: frozenset[int]
+    transcribed: frozenset[int]
+
+
+def quarterly_read(*, agencies, year: int, quarter: int) -> QuarterlyRead:
+    """Four queries, however many agencies and indicators."""
+    agency_ids = [agency.pk for agency in agencies]
+    indicators = list(
+        Indicator.objects.filter(goal__agency_id__in=agency_ids, goal__year=year)
+        .select_related("goal__agency", "responsible_unit")
+        .order_by("goal__order", "order", "id")
+    )
+    of_quarter = Result.objects.filter(
+        indicator__goal__agency_id__in=agency_ids, indicator__goal__year=year, quarter=quarter
+    )
+    results = {result.indicator_id: result for result in of_quarter}
+    final = of_quarter.filter(approved_results_q()).values_list("pk", flat=True)
+    transcribed = (
+        Result.objects.filter(indicator__goal__agency_id__in=agency_ids, indicator__goal__year=year)
+        .exclude(source="")
+        .values_list("indicator__goal__agency_id", flat=True)
+        .distinct()
+    )
+    return QuarterlyRead(indicators, results, frozenset(final), frozenset(transcribed))

@@ -140,6 +140,10 @@ MATRIX: dict[str, Row] = {
     # The PDF renderer is a stand-in here (see _PrintedReports): this row proves who reaches it.
     "report-pdf": Row("/reports/nia/performance/2010/pdf/", get=OF_NIA, prints=True),
     "report-xlsx": Row("/reports/nia/performance/2010/xlsx/", get=OF_NIA),
+    # The 季管考 report (issue 17): as the other reports of the agency.
+    "report-quarterly": Row("/reports/nia/quarterly/2013/q1/", get=OF_NIA),
+    "report-quarterly-pdf": Row("/reports/nia/quarterly/2013/q1/pdf/", get=OF_NIA, prints=True),
+    "report-quarterly-xlsx": Row("/reports/nia/quarterly/2013/q1/xlsx/", get=OF_NIA),
     "login": Row(
         "/accounts/login/",
         get=expect(302, anonymous=200),  # signed in: on to the home page

@@ -17,6 +17,8 @@ from .xlsx import report_workbook
 
 
 def body_template(report) -> str:
+    if getattr(report, "body_template", None):  # the 季管考 report names its own
+        return report.body_template
     return "reports/_budget.html" if report.kind == BUDGET else "reports/_performance.html"
 
 
@@ -53,6 +55,8 @@ def xlsx_bytes(report) -> bytes:
 def filename(report, extension: str) -> str:
     """入出國及移民署_102年度_預算總說明.pdf: agency, ROC year and document, as filed."""
     document = _("預算總說明") if report.kind == BUDGET else _("施政績效報告")
+    if hasattr(report, "quarter"):  # the 季管考 report: 113年度_第2季管考報告
+        document = report.document
     year = _("%(roc)s年度") % {"roc": report.roc_year}
     name = "_".join(_FILENAME_UNSAFE.sub("", part) for part in (report.agency.name, year, document))
     return f"{name}.{extension}"
@@ -61,7 +65,8 @@ def filename(report, extension: str) -> str:
 def ascii_filename(report, extension: str) -> str:
     """The fallback for clients that cannot read a UTF-8 file name: nia-budget-2013.pdf."""
     code = re.sub(r"[^A-Za-z0-9_-]", "", report.agency.code) or "report"
-    return f"{code}-{report.kind}-{report.year}.{extension}"
+    key = getattr(report, "file_key", None) or f"{report.kind}-{report.year}"
+    return f"{code}-{key}.{extension}"
 
 
 def content_disposition(report, extension: str, disposition: str) -> str:

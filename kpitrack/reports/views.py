@@ -9,11 +9,12 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from budget.selectors import budget_years
-from kpitrack.core.forms import ElapsedPeriodForm
+from kpitrack.core.forms import ElapsedPeriodForm, PeriodForm
 from performance.permissions import access_agency, agencies_for_user
 from performance.selectors import goal_years
 
 from .assembly import BUDGET, KINDS, ReportNotFound, report_for, report_years
+from .quarterly import QUARTERLY, quarterly_report, quarterly_years
 from .render import (
     body_template,
     content_disposition,
@@ -21,6 +22,7 @@ from .render import (
     quarter_choices,
     xlsx_bytes,
 )
+from .xlsx import quarterly_workbook
 
 
 def _error(request, message, status):
@@ -92,9 +94,25 @@ def index(request):
                 "agency": agency,
                 "budget_years": sorted(budget, reverse=True),
                 "performance_years": sorted(performance, reverse=True),
+                "quarterly_years": _subtree_years(agency, agencies, goals),
             }
         )
-    return render(request, "reports/index.html", {"agencies": rows})
+    context = {"agencies": rows, "quarters": _quarter_choices()}
+    return render(request, "reports/index.html", context)
+
+
+def _subtree_years(agency, agencies, goals) -> list[int]:
+    """The years of the agency's 季管考 report: its own and those of the agencies under it
+    (among those listed), for a ministry whose indicators are its agencies'."""
+    years, stack, seen = set(), [agency.pk], set()
+    while stack:
+        pk = stack.pop()
+        if pk in seen:
+            continue
+        seen.add(pk)
+        years |= goals.get(pk, set())
+        stack += [other.pk for other in agencies if other.parent_id == pk]
+    return sorted(years, reverse=True)
 
 
 @login_required
@@ -102,6 +120,8 @@ def pick(request):
     """The year picker's target: validates the choice and redirects to the report's address."""
     agency = access_agency(request.user, request.GET.get("agency", ""))
     kind = request.GET.get("kind", "")
+    if kind == QUARTERLY:
+        return _pick_quarter(request, agency)
     if kind not in KINDS:
         return _error(request, _("沒有這種報表。"), 400)
     period = _period(request.GET.get("year"), request)
@@ -111,3 +131,68 @@ def pick(request):
     if kind == BUDGET:
         url += f"?q={period.cleaned_data['quarter']}"
     return redirect(url)
+
+
+# --- the 季管考 report (issue 17) --------------------------------------------------------------
+
+
+def _pick_quarter(request, agency):
+    period = PeriodForm({"year": request.GET.get("year"), "quarter": request.GET.get("q")})
+    if not period.is_valid():
+        return _error(request, period.message, 400)
+    args = [agency.code, period.cleaned_data["year"], period.cleaned_data["quarter"]]
+    return redirect(reverse("report-quarterly", args=args))
+
+
+def _quarter_choices():
+    return [(q, _("第%(q)s季") % {"q": q}) for q in (1, 2, 3, 4)]
+
+
+class QuarterlyReportView(LoginRequiredMixin, View):
+    """/reports/<agency>/quarterly/<year>/q<quarter>/: a ministry's covers the agencies under
+    it that the user may see."""
+
+    def get(self, request, agency, year, quarter):
+        agency = access_agency(request.user, agency)
+        period = PeriodForm({"year": year, "quarter": quarter})
+        if not period.is_valid():
+            return _error(request, period.message, 400)
+        visible = set(agencies_for_user(request.user).values_list("pk", flat=True))
+        try:
+            report = quarterly_report(
+                agency,
+                period.cleaned_data["year"],
+                period.cleaned_data["quarter"],
+                visible=visible,
+            )
+        except ReportNotFound as exc:
+            return _error(request, str(exc), 404)
+        return self.respond(request, report)
+
+    def respond(self, request, report):
+        args = [report.agency.code, report.year, report.quarter]
+        context = {
+            "report": report,
+            "years": quarterly_years(report.agency),
+            "quarters": _quarter_choices(),
+            "pdf_url": reverse("report-quarterly-pdf", args=args),
+            "xlsx_url": reverse("report-quarterly-xlsx", args=args),
+        }
+        return render(request, "reports/quarterly.html", context)
+
+
+class QuarterlyPDFView(QuarterlyReportView):
+    def respond(self, request, report):
+        response = HttpResponse(pdf_bytes(report), content_type="application/pdf")
+        response["Content-Disposition"] = content_disposition(report, "pdf", "inline")
+        return response
+
+
+class QuarterlyXLSXView(QuarterlyReportView):
+    def respond(self, request, report):
+        response = HttpResponse(
+            quarterly_workbook(report),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = content_disposition(report, "xlsx", "attachment")
+        return response

@@ -1,5 +1,6 @@
 """Each report's tables as an Excel workbook: one sheet per table, real numbers, frozen headers."""
 
+from dataclasses import replace
 from decimal import Decimal
 from io import BytesIO
 
@@ -384,6 +385,115 @@ def report_workbook(report) -> bytes:
         _budget(wb, report)
     else:
         _performance(wb, report)
+    _page_header_footer(wb, report)
+    if report.is_draft:
+        _draft(wb, report)
+    wb.properties.title = f"{report.agency.name} {report.title}"
+    wb.properties.creator = report.agency.name
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# --- the 季管考 report (issue 17) --------------------------------------------------------------
+
+
+def _tally_sheet(wb, title, first, report, tallies):
+    """A summary table: counts by light, behind, not approved, and the mean 達成進度."""
+    headers = [
+        first,
+        _("指標數"),
+        *(label for _code, label in report.light_headings),
+        _("落後"),
+        _("未核定"),
+        _("平均達成進度"),
+        _("可計算達成進度之指標數"),
+    ]
+    rows = [
+        [t.label, t.count, *t.lights, t.behind, t.unapproved, _percent(t.average), t.averaged]
+        for t in tallies
+    ]
+    lights = len(report.light_headings)
+    counts = {column: "0" for column in range(2, 5 + lights)}
+    _sheet(
+        wb,
+        title,
+        headers,
+        rows,
+        [30, 8, *([8] * lights), 8, 8, 12, 12],
+        {**counts, 5 + lights: PERCENT, 6 + lights: "0"},
+    )
+
+
+def _quarterly_rows(report):
+    for section in report.sections:
+        for row in section.rows:
+            single = row.single
+            behind = row.behind
+            yield [
+                section.agency.name,
+                row.indicator.goal.title,
+                row.unit_name,
+                row.indicator.name,
+                # One target part: its figures as numbers; several: the worded figures.
+                single.milestone if single else row.milestone_text,
+                (_("預設") if single.default else _("已設定")) if single else "",
+                single.value if single else row.actual_text,
+                _percent(row.progress),
+                single.target if single else row.target_text,
+                _percent(row.annual_rate),
+                row.light_label,
+                row.pace_label,
+                row.state_label,
+                _lines(row.shortfall_reason) if behind else "",
+                _lines(row.improvement) if behind else "",
+            ]
+
+
+def _quarterly_sheet(wb, report):
+    headers = [
+        _("機關"),
+        _("策略目標"),
+        _("主辦單位"),
+        _("衡量指標"),
+        _("分季目標（第%(q)s季）") % {"q": report.quarter},
+        _("分季目標來源"),
+        _("實際值"),
+        _("達成進度"),
+        _("年度目標值"),
+        _("年度達成率"),
+        _("燈號"),
+        _("進度"),
+        _("狀態"),
+        _("落後原因"),
+        _("改善措施"),
+    ]
+    _sheet(
+        wb,
+        _("季管考"),
+        headers,
+        list(_quarterly_rows(report)),
+        [14, 24, 12, 30, 14, 8, 12, 10, 12, 10, 8, 10, 10, 36, 36],
+        {5: NUMBER, 7: NUMBER, 8: PERCENT, 9: NUMBER, 10: PERCENT},
+        title_columns="D:D",
+    )
+
+
+def quarterly_workbook(report) -> bytes:
+    """The 季管考 report: its indicator table, then the summaries (by agency for a ministry, by
+    goal, by unit), with the same print setup and draft marking as the other reports."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    _quarterly_sheet(wb, report)
+    if report.is_ministry:
+        _tally_sheet(wb, _("各機關摘要"), _("機關"), report, [*report.by_agency, report.total])
+    goals, units = [], []
+    for section in report.sections:
+        prefix = f"{section.agency.name}　" if report.is_ministry else ""
+        goals += [replace(t, label=prefix + t.label) for t in section.by_goal]
+        units += [replace(t, label=prefix + t.label) for t in section.by_unit]
+    _tally_sheet(wb, _("依策略目標摘要"), _("策略目標"), report, goals)
+    _tally_sheet(wb, _("依主辦單位摘要"), _("主辦單位"), report, units)
     _page_header_footer(wb, report)
     if report.is_draft:
         _draft(wb, report)

@@ -147,6 +147,7 @@ def test_no_page_breaks_the_content_security_policy(
     visits.open("/reports/")
     visits.open("/reports/nia/performance/2010/", ready=".analysis p.hang")
     visits.open("/reports/nia/budget/2013/", ready="svg.orgchart")
+    visits.open("/reports/nia/quarterly/2013/q1/", ready="table.quarterly")  # issue 17
 
     # The superuser: the admin's index, a list, a change form with inlines, a history.
     visits.log_in("demo")

@@ -7,28 +7,38 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from budget.models import Agency
-from kpitrack.core.forms import ElapsedPeriodForm
+from kpitrack.core.forms import ElapsedPeriodForm, PeriodForm
 from kpitrack.reports.assembly import BUDGET, KINDS, ReportNotFound, report_for
+from kpitrack.reports.quarterly import QUARTERLY, render_quarterly
 from kpitrack.reports.render import pdf_bytes, print_html, xlsx_bytes
 
 FORMATS = ("html", "pdf", "xlsx")
 
 
 class Command(BaseCommand):
-    help = "Render 預算總說明 (budget) or 施政績效報告 (performance) to an HTML, PDF or Excel file."
+    help = (
+        "Render 預算總說明 (budget), 施政績效報告 (performance) or the 季管考 report (quarterly, "
+        "with --quarter) to an HTML, PDF or Excel file."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=KINDS)
+        parser.add_argument("kind", choices=(*KINDS, QUARTERLY))
         parser.add_argument("--year", required=True, help="Gregorian year, e.g. 2013")
         parser.add_argument(
             "--through-quarter",
             help="budget only: the elapsed period of year N-1, 1-4 (default 2 = 1-6月)",
         )
+        parser.add_argument("--quarter", help="quarterly only: the quarter reported, 1-4")
         parser.add_argument("--format", choices=FORMATS, required=True)
         parser.add_argument("--output", required=True, help="file to write")
         parser.add_argument("--agency", help="agency code (needed when several are loaded)")
 
     def handle(self, kind, year, through_quarter, format, output, agency=None, **options):
+        quarter = options.get("quarter")
+        if kind == QUARTERLY:
+            return self._quarterly(year, quarter, through_quarter, format, output, agency)
+        if quarter is not None:
+            raise CommandError(_("--quarter 只用於季管考報告（quarterly）。"))
         if kind != BUDGET and through_quarter is not None:
             # The performance report covers its whole year: a quarter asked for is not ignored.
             raise CommandError(
@@ -55,6 +65,35 @@ class Command(BaseCommand):
             data = pdf_bytes(report)
         else:
             data = xlsx_bytes(report)
+        _write_atomically(path, data)
+        self.stdout.write(
+            _("已寫入 %(path)s（%(size)s 位元組）") % {"path": path, "size": len(data)}
+        )
+
+    def _quarterly(self, year, quarter, through_quarter, format, output, agency):
+        if through_quarter is not None:
+            raise CommandError(_("季管考報告以 --quarter 指定季別，不用 --through-quarter。"))
+        if quarter is None:
+            raise CommandError(_("季管考報告須以 --quarter 指定季別（1 到 4）。"))
+        period = PeriodForm(
+            {"year": year, "quarter": quarter, "agency": agency}, agencies=Agency.objects.all()
+        )
+        if not period.is_valid():
+            raise CommandError(period.message)
+        path = Path(output)
+        _check_output(path)
+        # A ministry (內政部) has no indicators of its own but its agencies': only --agency
+        # names it; without one, the only agency with data.
+        agency_obj = period.cleaned_data["agency"] or self._only_agency()
+        try:
+            data = render_quarterly(
+                agency=agency_obj,
+                year=period.cleaned_data["year"],
+                quarter=period.cleaned_data["quarter"],
+                format=format,
+            )
+        except ReportNotFound as exc:
+            raise CommandError(str(exc)) from exc
         _write_atomically(path, data)
         self.stdout.write(
             _("已寫入 %(path)s（%(size)s 位元組）") % {"path": path, "size": len(data)}
