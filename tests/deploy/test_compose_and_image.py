@@ -30,7 +30,7 @@ READ_ELSEWHERE = {
 }
 # Names the settings of other issue 15 branches read (docs/deploying.md); the lead removes each
 # line here when its branch is merged.
-ARRIVING = {"REDIS_URL"}
+ARRIVING: set[str] = set()
 
 
 def _read_by_settings(name: str) -> bool:

@@ -20,10 +20,11 @@ _spec.loader.exec_module(scheduler)
 TAIPEI = ZoneInfo("Asia/Taipei")
 
 
-def test_the_default_schedule_is_reminders_daily_and_the_backup_nightly():
+def test_the_default_schedule_is_reminders_and_expired_sessions_daily_and_the_backup_nightly():
     jobs = scheduler.parse(scheduler.DEFAULT)
     assert [(j.hour, j.minute, j.command) for j in jobs] == [
         (8, 0, ("send_reminders",)),
+        (3, 30, ("clearsessions",)),
         (2, 30, ("backup", "/data/backups", "--keep", "14")),
     ]
 
