@@ -33,6 +33,11 @@ urlpatterns = [
         reports.ReportXLSXView.as_view(),
         name="report-xlsx",
     ),
+    # Background jobs (issue 16): the whole ministry's reports as one job, and the job pages.
+    path(
+        "reports/<slug:agency>/<slug:kind>/<int:year>/all/", reports.bundle, name="report-bundle"
+    ),
+    path("", include("kpitrack.jobs.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
