@@ -15,7 +15,7 @@ RECENT = 30
 def can_see_job(user, job: Job) -> bool:
     if not user.is_authenticated:
         return False
-    if job.user_id == user.pk:
+    if job.user_id == user.pk or (user.is_active and user.is_superuser):
         return True
     return job.agency is not None and can_view_agency(user, job.agency)
 
