@@ -64,10 +64,12 @@ def submit_in_process(job_id: int) -> None:
 
 
 def _send(job_id: int) -> None:
-    from .tasks import run_job
+    from .tasks import app, run_job
 
-    # No retries of the publish: a broker that does not answer at once is reported, not waited for.
-    run_job.apply_async(args=[job_id], retry=False)
+    # The broker the settings name now (not one the Celery app cached), and no retries of the
+    # publish: a broker that does not answer at once is reported, not waited for.
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
+        run_job.apply_async(args=[job_id], connection=connection, retry=False)
 
 
 def _send_or_run_here(job_id: int) -> None:

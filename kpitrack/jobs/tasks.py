@@ -5,13 +5,11 @@ leaves it to be delivered again; reject_on_worker_lost puts it back at once when
 dies. job_execute then gives it one more attempt or fails it with a message (JOBS_MAX_ATTEMPTS).
 """
 
-from celery import shared_task
-
-from kpitrack.celery import app  # noqa: F401  (the app the task is sent through)
+from kpitrack.celery import app  # the app the task is sent through
 
 from .services import job_execute
 
 
-@shared_task(name="kpitrack.jobs.run_job", acks_late=True, reject_on_worker_lost=True)
+@app.task(name="kpitrack.jobs.run_job", acks_late=True, reject_on_worker_lost=True)
 def run_job(job_id: int) -> None:
     job_execute(job_id)

@@ -112,7 +112,5 @@ def test_prune_exports_removes_old_files_and_leftover_temporaries(as_bob, media,
         finished_at=job.finished_at - __import__("datetime").timedelta(days=365)
     )
     call_command("prune_exports", stdout=open(os.devnull, "w"))
-    assert sorted(p.name for p in _files(media)) == sorted(
-        [Path(kept).name, Path(job.result).name]
-    )
+    assert sorted(p.name for p in _files(media)) == sorted([Path(kept).name, Path(job.result).name])
     assert not Job.objects.filter(pk=job.pk).exists()
