@@ -9,9 +9,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from .execution import job_execute
 
 log = logging.getLogger("kpitrack.jobs")
 
@@ -57,19 +59,39 @@ def dispatch(job) -> None:
     transaction.on_commit(lambda: _send(job.pk))
 
 
-def submit_in_process(job_id: int) -> None:
-    from .services import run_in_this_thread
+def run_job_here(job_id: int) -> None:
+    """Runs the job in this process (a pool thread or a Celery worker), then hands over the
+    bundle it may have completed."""
+    bundle = job_execute(job_id)
+    if bundle is not None:
+        from .models import Job
 
-    _in_process_pool().submit(run_in_this_thread, job_id)
+        dispatch(Job.objects.get(pk=bundle))
+
+
+def submit_in_process(job_id: int) -> None:
+    _in_process_pool().submit(_run_in_this_thread, job_id)
+
+
+def _run_in_this_thread(job_id: int) -> None:
+    # A pool thread has its own database connection: closed when its job is done.
+    close_old_connections()
+    try:
+        run_job_here(job_id)
+    except Exception:
+        log.exception("job %s: the pool thread failed", job_id)
+    finally:
+        connection.close()
 
 
 def _send(job_id: int) -> None:
-    from .tasks import app, run_job
+    from kpitrack.celery import app
 
-    # The broker the settings name now (not one the Celery app cached), and no retries of the
-    # publish: a broker that does not answer at once is reported, not waited for.
-    with app.connection_for_write(settings.CELERY_BROKER_URL) as connection:
-        run_job.apply_async(args=[job_id], connection=connection, retry=False)
+    # The task by name (kpitrack.jobs.tasks): the broker the settings name now, not one the
+    # Celery app cached, and no retries of the publish: a broker that does not answer at once
+    # is reported, not waited for.
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+        app.send_task("kpitrack.jobs.run_job", args=[job_id], connection=conn, retry=False)
 
 
 def _send_or_run_here(job_id: int) -> None:

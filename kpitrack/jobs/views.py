@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from . import files
+from .execution import fail_stale_jobs
 from .models import Job
 from .selectors import access_job, jobs_for_user, jobs_of_agencies, parts_of
-from .services import fail_stale_jobs, job_cancel
+from .services import job_cancel
 
 
 def status_of(job: Job) -> dict:

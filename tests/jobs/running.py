@@ -6,8 +6,8 @@ the same function, kpitrack.jobs.services.job_execute — parts before the bundl
 them. The pool and the Celery worker themselves are tested with real commits
 (test_in_process_pool.py, test_celery.py)."""
 
+from kpitrack.jobs.execution import job_execute
 from kpitrack.jobs.models import Job
-from kpitrack.jobs.services import job_execute
 
 
 def run_queued_jobs() -> list[Job]:

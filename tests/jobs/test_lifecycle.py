@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from budget.models import Agency
 from kpitrack.jobs import files
+from kpitrack.jobs.execution import job_execute
 from kpitrack.jobs.kinds import JobFailed, Output, register
 from kpitrack.jobs.models import Job
-from kpitrack.jobs.services import job_cancel, job_execute, job_start
+from kpitrack.jobs.services import job_cancel, job_start
 
 from .running import run_queued_jobs
 
