@@ -36,3 +36,35 @@ def test_the_pool_runs_the_job_and_the_download_is_served(client, django_user_mo
     assert b"".join(download.streaming_content).startswith(b"PK")  # an xlsx is a zip
     again = client.get("/reports/nia/performance/2012/xlsx/")
     assert again.status_code == 200
+
+
+@pytest.mark.pdf
+def test_the_pool_runs_a_bundles_parts_then_the_bundle(client, django_user_model):
+    """The last part to end (counted in the database) hands the bundle to the pool."""
+    import zipfile
+    from io import BytesIO
+
+    from budget.models import Agency
+    from budget.services import agency_create
+    from kpitrack.sources import load_folder
+    from performance.services import indicator_create, strategic_goal_create
+    from tests.conftest import SEED
+
+    if not Agency.objects.filter(code="nia").exists():
+        load_folder(SEED)
+    branch = agency_create(
+        code="nia-two", name="第二署", parent=Agency.objects.get(code="moi"), user=None
+    )
+    goal = strategic_goal_create(
+        agency=branch, year=2012, code="g1", order=1, title="第二署目標", user=None
+    )
+    indicator_create(goal=goal, code="k1", name="第二署指標", method="count", user=None)
+    user = django_user_model.objects.create_superuser("bundle", "bundle@example.org", "x")
+    client.force_login(user)
+    response = client.get("/reports/moi/performance/2012/all/")
+    job = _wait_for_the_end(int(response["Location"].split("/")[2]))
+    assert (job.state, job.error, job.done, job.total) == ("done", "", 2, 2)
+    assert list(job.parts.values_list("state", flat=True)) == ["done", "done"]
+    data = b"".join(client.get(f"/jobs/{job.pk}/download/").streaming_content)
+    names = zipfile.ZipFile(BytesIO(data)).namelist()
+    assert len(names) == 3 and "manifest.json" in names
