@@ -36,6 +36,19 @@ def _in_process_pool() -> ThreadPoolExecutor:
         return _pool
 
 
+def drain_in_process_pool() -> bool:
+    """Waits until this process's pool has run every job handed to it (a graceful stop, and
+    tests, whose in-memory SQLite database one thread must not read while another writes).
+    True if there was a pool to wait for: a job it ran may have handed a bundle to a new one."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is None:
+        return False
+    pool.shutdown(wait=True)
+    return True
+
+
 def uses_broker() -> bool:
     return bool(settings.CELERY_BROKER_URL)
 
