@@ -34,9 +34,7 @@ urlpatterns = [
         name="report-xlsx",
     ),
     # Background jobs (issue 16): the whole ministry's reports as one job, and the job pages.
-    path(
-        "reports/<slug:agency>/<slug:kind>/<int:year>/all/", reports.bundle, name="report-bundle"
-    ),
+    path("reports/<slug:agency>/<slug:kind>/<int:year>/all/", reports.bundle, name="report-bundle"),
     path("", include("kpitrack.jobs.urls")),
     path(
         "accounts/login/",
