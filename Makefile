@@ -135,3 +135,9 @@ bench-import: system-packages venv messages
 .PHONY: mutants
 mutants: venv messages
 	$(NO_ENV) $(PY) tests/mutation.py $(MUTANTS)
+
+# Background jobs (issue 16; README "Background jobs"): a Celery worker, for a site whose
+# CELERY_BROKER_URL is set (.env or the environment); without one, jobs run in the web process.
+.PHONY: worker
+worker: venv .env messages migrate
+	$(PY) -m celery -A kpitrack worker -l info $(WORKER_ARGS)

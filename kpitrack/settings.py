@@ -625,3 +625,37 @@ MIDDLEWARE.insert(
 # A load balancer or service manager probes the app server itself, over plain HTTP: the health
 # addresses answer it there even when SECURE_SSL_REDIRECT sends every other request to HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]
+
+# --- Background jobs (issue 16; README "Background jobs") ---------------------------------------
+# Report PDFs and workbooks, and a ministry's reports as one zip, are rendered by jobs: rows of
+# kpitrack.jobs whose files go to shared storage (STORAGES["default"]). With CELERY_BROKER_URL
+# (redis://…) Celery workers run them (`make worker`); without it a pool of
+# JOBS_IN_PROCESS_WORKERS threads in each web process does, so `make run` needs nothing more.
+INSTALLED_APPS.append("kpitrack.jobs")
+JOB_KIND_MODULES = ["kpitrack.reports.exports"]  # modules that register job kinds
+CELERY_BROKER_URL = _env.get("CELERY_BROKER_URL", "").strip()
+if CELERY_BROKER_URL and not re.match(r"rediss?://", CELERY_BROKER_URL):
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL must be a redis:// or rediss:// URL (e.g. redis://127.0.0.1:6379/0)"
+    )
+JOBS_IN_PROCESS_WORKERS = env_int("JOBS_IN_PROCESS_WORKERS", 2, minimum=1)
+# With a broker configured but down: refuse new jobs with "queue unavailable" (off), or run them
+# in the web process instead (on).
+JOBS_FALLBACK_IN_PROCESS = env_bool("JOBS_FALLBACK_IN_PROCESS", False)
+JOBS_BROKER_TIMEOUT = env_int("JOBS_BROKER_TIMEOUT", 2, minimum=1)  # seconds
+JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 10, minimum=1)
+# A running job whose heartbeat is older than this belonged to a process that died: failed.
+JOBS_STALE_SECONDS = env_int("JOBS_STALE_SECONDS", 120, minimum=2)
+if JOBS_STALE_SECONDS <= JOBS_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("JOBS_STALE_SECONDS must be longer than JOBS_HEARTBEAT_SECONDS")
+JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 2, minimum=1)  # runs of a job a worker died in
+EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 30, minimum=1)
+# Celery: a message is acknowledged when its job has ended, and put back when the worker process
+# running it dies; one job at a time per worker process.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_TIMEOUT = JOBS_BROKER_TIMEOUT
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_IGNORE_RESULT = True

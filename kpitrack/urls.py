@@ -53,6 +53,9 @@ urlpatterns = [
         reports.QuarterlyXLSXView.as_view(),
         name="report-quarterly-xlsx",
     ),
+    # Background jobs (issue 16): the whole ministry's reports as one job, and the job pages.
+    path("reports/<slug:agency>/<slug:kind>/<int:year>/all/", reports.bundle, name="report-bundle"),
+    path("", include("kpitrack.jobs.urls")),
     path(
         "accounts/login/",
         views.LoginView.as_view(),  # each role's landing page (issue 17): performance/landing.py

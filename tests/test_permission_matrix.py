@@ -38,6 +38,7 @@ API_OF_NIA = expect(200, anonymous=401, outsider=403)
 ANYONE = expect(200)
 NOT_ALLOWED = expect(405)
 STAFF_FLAG = expect(302, superuser=200)  # the Django admin: users with is_staff only
+STARTS = expect(302, outsider=403)  # starts a job and sends the user to its page (or to login)
 # An action on the cast's indicator (tests/roles.py): staff and head of its unit, the agency's
 # admin and the superuser may; the others get 403.
 ENTERERS = ("staff", "head", "admin", "superuser")
@@ -55,7 +56,7 @@ class Row:
     data: dict = field(default_factory=dict)
     json: bool = False  # send `data` as a JSON body
     marks: tuple = ()
-    prints: bool = False  # the view answers with the PDF renderer's bytes (report-pdf)
+    prints: bool = False  # the view starts a report job (report-pdf, report-xlsx, report-bundle)
 
 
 def _submitted(cast):
@@ -89,6 +90,29 @@ def _submitted(cast):
             result=result, expected_version=result.version, user=cast["head"]
         )
     return cast.result
+
+
+def _job(suffix=""):
+    """A finished report job of the cast's staff member about nia, with its file stored."""
+
+    def url(cast):
+        from kpitrack.jobs import files
+        from kpitrack.jobs.models import Job
+
+        if not hasattr(cast, "job"):
+            name = files.save_atomically("exports/matrix/report.pdf", b"%PDF-1.7\n%%EOF\n")
+            cast.job = Job.objects.create(
+                kind="report",
+                user=cast["staff"],
+                agency=cast.agency,
+                state=Job.State.DONE,
+                result=name,
+                filename="report.pdf",
+                content_type="application/pdf",
+            )
+        return f"/jobs/{cast.job.pk}/{suffix}"
+
+    return url
 
 
 def _work(suffix=""):
@@ -137,9 +161,21 @@ MATRIX: dict[str, Row] = {
         get=expect(302, outsider=403),  # a redirect to the report (or to login)
     ),
     "report": Row("/reports/nia/performance/2010/", get=OF_NIA),
-    # The PDF renderer is a stand-in here (see _PrintedReports): this row proves who reaches it.
-    "report-pdf": Row("/reports/nia/performance/2010/pdf/", get=OF_NIA, prints=True),
-    "report-xlsx": Row("/reports/nia/performance/2010/xlsx/", get=OF_NIA),
+    # Background jobs (issue 16): the files are rendered by a job, whose page the user is sent
+    # to (302); these rows prove who may start one (see `started_jobs`).
+    "report-pdf": Row("/reports/nia/performance/2010/pdf/", get=STARTS, prints=True),
+    "report-xlsx": Row("/reports/nia/performance/2010/xlsx/", get=STARTS, prints=True),
+    "report-bundle": Row("/reports/nia/performance/2010/all/", get=STARTS, prints=True),
+    "jobs": Row("/jobs/", get=SIGNED_IN),
+    # A job of the staff member: theirs, and readable by every reader of nia.
+    "job": Row(_job(), get=OF_NIA),
+    "job-status": Row(_job("status/"), get=expect(200, anonymous=401, outsider=403)),  # JSON
+    "job-download": Row(_job("download/"), get=OF_NIA),
+    "job-cancel": Row(
+        _job("cancel/"),
+        get=expect(405, anonymous=302),
+        post=expect(403, anonymous=302, staff=302, superuser=302),  # who asked, or a superuser
+    ),
     # The 季管考 report (issue 17): as the other reports of the agency.
     "report-quarterly": Row("/reports/nia/quarterly/2013/q1/", get=OF_NIA),
     "report-quarterly-pdf": Row("/reports/nia/quarterly/2013/q1/pdf/", get=OF_NIA, prints=True),
@@ -406,23 +442,14 @@ def _rows():
     ]
 
 
-class _PrintedReports(list):
-    """Stands in for the PDF view's renderer (`pdf_bytes` in kpitrack.reports.views), keeping
-    each report it is asked to print. The matrix asks who gets which status, and the view
-    calls the renderer only after its lookup and permission check have passed; WeasyPrint
-    itself (about 4 s a report, once per role) is tested in tests/reports (test_pdf.py,
-    test_html.py's test_it_serves_the_pdf_inline)."""
-
-    def __call__(self, report) -> bytes:
-        self.append(report)
-        return b"%PDF-1.7\n%%EOF\n"
-
-
 @pytest.fixture
-def printed(monkeypatch) -> _PrintedReports:
-    printed = _PrintedReports()
-    monkeypatch.setattr("kpitrack.reports.views.pdf_bytes", printed)
-    return printed
+def printed():
+    """The report jobs requests start (report-pdf, -xlsx, -bundle). The matrix asks who gets
+    which status and who starts a job; the jobs themselves are tested in tests/jobs and the
+    rendering in tests/reports."""
+    from kpitrack.jobs.models import Job
+
+    return Job.objects.filter(kind__startswith="report")
 
 
 def _statuses(client, cast, row, method, printed) -> tuple[dict[str, int], set[str]]:
@@ -433,7 +460,7 @@ def _statuses(client, cast, row, method, printed) -> tuple[dict[str, int], set[s
         client.logout()
         if role != "anonymous":
             client.force_login(cast[role])
-        before = len(printed)
+        before = printed.count()
         if method == "get":
             seen[role] = client.get(url).status_code
         elif row.json:
@@ -441,13 +468,9 @@ def _statuses(client, cast, row, method, printed) -> tuple[dict[str, int], set[s
             seen[role] = client.post(url, body, content_type="application/json").status_code
         else:
             seen[role] = client.post(url, row.data).status_code
-        if len(printed) > before:
+        if printed.count() > before:
             reached.add(role)
     return seen, reached
-
-
-def _allowed(statuses: dict[str, int]) -> set[str]:
-    return {role for role, status in statuses.items() if status == 200}
 
 
 @pytest.mark.django_db
@@ -456,8 +479,10 @@ def test_each_role_gets_the_expected_status(client, cast, row, printed):
     statuses, reached = _statuses(client, cast, row, "get", printed)
     assert statuses == row.get
     # A PDF answer is the printed report of the asked agency, for exactly the roles let in.
-    assert reached == (_allowed(row.get) if row.prints else set())
-    assert all(report.agency.code == "nia" for report in printed)
+    # A report job is started for exactly the roles let in (sent on to its page).
+    started = {role for role, status in row.get.items() if status == 302} - {"anonymous"}
+    assert reached == (started if row.prints else set())
+    assert all(job.agency.code == "nia" for job in printed)
     if row.post is not None:
         statuses, reached = _statuses(client, cast, row, "post", printed)
         assert statuses == row.post

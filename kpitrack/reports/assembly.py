@@ -561,6 +561,17 @@ def has_year(agency, kind: str, year: int) -> bool:
     return kind == BUDGET and has_budget_data(agency=agency, year=year)
 
 
+def require_year(agency, kind: str, year: int) -> None:
+    """Raises ReportNotFound, with the message a page shows, when the year has no data."""
+    if has_year(agency, kind, year):
+        return
+    if kind == BUDGET:
+        message = _("%(agency)s沒有民國%(roc)s年度（%(year)s）的資料。")
+    else:
+        message = _("%(agency)s沒有民國%(roc)s年度（%(year)s）的績效指標。")
+    raise ReportNotFound(message % {"agency": agency.name, "roc": to_roc(year), "year": year})
+
+
 def report_years(agency, kind: str) -> list[int]:
     years = goal_years(agencies=[agency]).get(agency.pk, set())
     if kind == BUDGET:
@@ -569,11 +580,7 @@ def report_years(agency, kind: str) -> list[int]:
 
 
 def budget_report(agency, year: int, through_quarter: int = 2) -> BudgetReport:
-    if not has_year(agency, BUDGET, year):
-        raise ReportNotFound(
-            _("%(agency)s沒有民國%(roc)s年度（%(year)s）的資料。")
-            % {"agency": agency.name, "roc": to_roc(year), "year": year}
-        )
+    require_year(agency, BUDGET, year)
     units = units_of(agency=agency)
     policy, policy_goals = annual_policy(agency=agency, year=year)
     indicators = indicators_of_year(agency=agency, year=year)
@@ -610,11 +617,7 @@ def budget_report(agency, year: int, through_quarter: int = 2) -> BudgetReport:
 
 
 def performance_report(agency, year: int) -> PerformanceReport:
-    if not has_year(agency, PERFORMANCE, year):
-        raise ReportNotFound(
-            _("%(agency)s沒有民國%(roc)s年度（%(year)s）的績效指標。")
-            % {"agency": agency.name, "roc": to_roc(year), "year": year}
-        )
+    require_year(agency, PERFORMANCE, year)
     lights = achievement_policy_rows(pairs=[(agency.pk, year)])[agency.pk, year]
     return PerformanceReport(
         agency=agency,

@@ -1,26 +1,40 @@
-"""Report pages. The PDF and Excel views subclass the HTML view: same lookup, same data."""
+"""Report pages. The PDF and Excel files are stored exports, rendered by background jobs
+(kpitrack.reports.exports, kpitrack.jobs)."""
+
+from types import SimpleNamespace
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
 from budget.selectors import budget_years
+from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.forms import ElapsedPeriodForm, PeriodForm
+from kpitrack.jobs import files
+from kpitrack.jobs.runners import QueueUnavailable
+from kpitrack.jobs.selectors import active_job_for
+from kpitrack.jobs.services import bundle_start, job_start
 from performance.permissions import access_agency, agencies_for_user
 from performance.selectors import goal_years
 
-from .assembly import BUDGET, KINDS, ReportNotFound, report_for, report_years
+from .assembly import BUDGET, KINDS, ReportNotFound, report_for, report_years, require_year
+from .exports import (
+    CONTENT_TYPES,
+    bundle_agencies,
+    bundle_filename,
+    export_key,
+    stored_export,
+)
 from .quarterly import QUARTERLY, quarterly_report, quarterly_years
 from .render import (
     body_template,
     content_disposition,
     pdf_bytes,
     quarter_choices,
-    xlsx_bytes,
 )
 from .xlsx import quarterly_workbook
 
@@ -57,25 +71,127 @@ class ReportView(LoginRequiredMixin, View):
             "quarters": quarter_choices(),
             "pdf_url": reverse("report-pdf", args=args) + query,
             "xlsx_url": reverse("report-xlsx", args=args) + query,
+            "bundle_url": reverse("report-bundle", args=args) + query,
         }
         return render(request, "reports/page.html", context)
 
 
-class ReportPDFView(ReportView):
-    def respond(self, request, report):
-        response = HttpResponse(pdf_bytes(report), content_type="application/pdf")
-        response["Content-Disposition"] = content_disposition(report, "pdf", "inline")
+class ExportView(LoginRequiredMixin, View):
+    """The PDF or Excel file of a report: served at once when it is stored under its key
+    (kpitrack.reports.exports), else rendered by a background job whose page shows the
+    progress and then the download. A second request while it renders joins the same job."""
+
+    fmt = "pdf"
+    disposition = "inline"
+
+    def get(self, request, agency, kind, year):
+        agency = access_agency(request.user, agency)
+        if kind not in KINDS:
+            return _error(request, _("沒有這種報表。"), 404)
+        period = _period(year, request)
+        if not period.is_valid():
+            return _error(request, period.message, 400)
+        year, quarter = period.cleaned_data["year"], period.cleaned_data["quarter"]
+        try:
+            require_year(agency, kind, year)
+        except ReportNotFound as exc:
+            return _error(request, str(exc), 404)
+        key, stored = stored_export(agency, kind, year, quarter, self.fmt)
+        if stored is not None:
+            return self.serve(agency, kind, year, stored)
+        job = active_job_for(request.user, key)
+        if job is None:
+            title = _("%(agency)s %(roc)s年度%(document)s（%(format)s）") % {
+                "agency": agency.name,
+                "roc": to_roc(year),
+                "document": _("預算總說明") if kind == BUDGET else _("施政績效報告"),
+                "format": self.fmt.upper(),
+            }
+            params = {
+                "agency": agency.pk,
+                "kind": kind,
+                "year": year,
+                "quarter": quarter,
+                "format": self.fmt,
+            }
+            try:
+                job = job_start(
+                    kind="report",
+                    user=request.user,
+                    params=params,
+                    title=title,
+                    agency=agency,
+                    key=key,
+                )
+            except QueueUnavailable as exc:
+                return _error(request, str(exc), 503)
+        return redirect("job", pk=job.pk)
+
+    def serve(self, agency, kind, year, name):
+        files.touch(name)
+        response = FileResponse(files.open_file(name), content_type=CONTENT_TYPES[self.fmt])
+        names = SimpleNamespace(agency=agency, kind=kind, year=year, roc_year=to_roc(year))
+        response["Content-Disposition"] = content_disposition(names, self.fmt, self.disposition)
         return response
 
 
-class ReportXLSXView(ReportView):
-    def respond(self, request, report):
-        response = HttpResponse(
-            xlsx_bytes(report),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+class ReportPDFView(ExportView):
+    fmt = "pdf"
+    disposition = "inline"
+
+
+class ReportXLSXView(ExportView):
+    fmt = "xlsx"
+    disposition = "attachment"
+
+
+@login_required
+def bundle(request, agency, kind, year):
+    """The reports of an agency and of every agency under it (a whole ministry) for one year:
+    one job, one zip with a PDF per agency and manifest.json."""
+    root = access_agency(request.user, agency)
+    if kind not in KINDS:
+        return _error(request, _("沒有這種報表。"), 404)
+    period = _period(year, request)
+    if not period.is_valid():
+        return _error(request, period.message, 400)
+    year, quarter = period.cleaned_data["year"], period.cleaned_data["quarter"]
+    agencies = bundle_agencies(root, kind, year, agencies_for_user(request.user))
+    if not agencies:
+        return _error(
+            request,
+            _("%(agency)s及所屬機關沒有民國%(roc)s年度的報表資料。")
+            % {"agency": root.name, "roc": to_roc(year)},
+            404,
         )
-        response["Content-Disposition"] = content_disposition(report, "xlsx", "attachment")
-        return response
+    parts = [
+        {
+            "kind": "report",
+            "agency": agency,
+            "title": agency.name,
+            "key": export_key(agency, kind, year, quarter, "pdf"),
+            "params": {
+                "agency": agency.pk,
+                "kind": kind,
+                "year": year,
+                "quarter": quarter,
+                "format": "pdf",
+            },
+        }
+        for agency in agencies
+    ]
+    try:
+        job = bundle_start(
+            kind="report_bundle",
+            user=request.user,
+            params={"root": root.pk, "kind": kind, "year": year, "quarter": quarter},
+            title=bundle_filename(root, kind, year),
+            agency=root,
+            parts=parts,
+        )
+    except QueueUnavailable as exc:
+        return _error(request, str(exc), 503)
+    return redirect("job", pk=job.pk)
 
 
 @login_required

@@ -1,16 +1,20 @@
+import multiprocessing
 import os
 import stat
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 from django.utils.translation import gettext as _
 
 from budget.models import Agency
 from kpitrack.core.forms import ElapsedPeriodForm, PeriodForm
 from kpitrack.reports.assembly import BUDGET, KINDS, ReportNotFound, report_for
+from kpitrack.reports.exports import bundle_agencies, bundle_zip
 from kpitrack.reports.quarterly import QUARTERLY, render_quarterly
-from kpitrack.reports.render import pdf_bytes, print_html, xlsx_bytes
+from kpitrack.reports.render import filename, pdf_bytes, print_html, xlsx_bytes
 
 FORMATS = ("html", "pdf", "xlsx")
 
@@ -32,10 +36,26 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=FORMATS, required=True)
         parser.add_argument("--output", required=True, help="file to write")
         parser.add_argument("--agency", help="agency code (needed when several are loaded)")
+        parser.add_argument(
+            "--all-agencies",
+            action="store_true",
+            help="the agency (default: every top agency) and all under it, one PDF each, as "
+            "one zip with manifest.json (--format pdf, --output x.zip)",
+        )
+        parser.add_argument(
+            "--jobs", type=int, default=1, help="with --all-agencies: processes rendering at once"
+        )
 
     def handle(self, kind, year, through_quarter, format, output, agency=None, **options):
+        all_agencies, jobs = options.get("all_agencies"), options.get("jobs") or 1
+        if not all_agencies and jobs != 1:
+            raise CommandError(_("--jobs 只用於 --all-agencies。"))
         quarter = options.get("quarter")
         if kind == QUARTERLY:
+            if all_agencies:
+                raise CommandError(
+                    _("--all-agencies 不適用於季管考報告：部會的季管考報告已含所屬機關。")
+                )
             return self._quarterly(year, quarter, through_quarter, format, output, agency)
         if quarter is not None:
             raise CommandError(_("--quarter 只用於季管考報告（quarterly）。"))
@@ -52,6 +72,23 @@ class Command(BaseCommand):
             raise CommandError(period.message)
         path = Path(output)
         _check_output(path)
+        if all_agencies:
+            if format != "pdf":
+                raise CommandError(_("--all-agencies 只產生 PDF（--format pdf）。"))
+            if not 1 <= jobs <= 64:
+                raise CommandError(_("--jobs 必須介於 1 與 64 之間。"))
+            data = _bundle(
+                kind,
+                period.cleaned_data["year"],
+                period.cleaned_data["quarter"],
+                period.cleaned_data["agency"],
+                jobs,
+            )
+            _write_atomically(path, data)
+            self.stdout.write(
+                _("已寫入 %(path)s（%(size)s 位元組）") % {"path": path, "size": len(data)}
+            )
+            return
         agency_obj = period.cleaned_data["agency"] or self._only_agency()
         try:
             report = report_for(
@@ -105,6 +142,35 @@ class Command(BaseCommand):
         if len(agencies) != 1:
             raise CommandError(_("請以 --agency 指定機關代碼。"))
         return agencies[0]
+
+
+def _render_one(args) -> tuple[int, str, bytes]:
+    """One agency's PDF, in a worker process of its own (its own database connection)."""
+    agency_pk, kind, year, quarter = args
+    agency = Agency.objects.get(pk=agency_pk)
+    report = report_for(agency, kind, year, quarter)
+    return agency_pk, filename(report, "pdf"), pdf_bytes(report)
+
+
+def _bundle(kind, year, quarter, root, jobs) -> bytes:
+    """The zip of bundle_zip (the same as the web's whole-ministry job), rendered by `jobs`
+    processes at once."""
+    roots = [root] if root else list(Agency.objects.filter(parent__isnull=True).order_by("code"))
+    agencies = [a for r in roots for a in bundle_agencies(r, kind, year, Agency.objects.all())]
+    if not agencies:
+        raise CommandError(_("沒有機關有這個年度的報表資料。"))
+    work = [(a.pk, kind, year, quarter) for a in agencies]
+    if jobs == 1:
+        rendered = list(map(_render_one, work))
+    else:
+        # Forked children must not share the parent's database connection: each opens its own.
+        connections.close_all()
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            rendered = list(pool.map(_render_one, work))
+    by_pk = {a.pk: a for a in agencies}
+    entries = [{"agency": by_pk[pk], "name": name, "data": data} for pk, name, data in rendered]
+    return bundle_zip(entries, kind=kind, year=year, quarter=quarter)
 
 
 def _check_output(path: Path) -> None:

@@ -1,0 +1,125 @@
+"""Who runs a job: Celery workers when CELERY_BROKER_URL is set, else this process's pool.
+
+Either way the job is handed over when the transaction that created it commits, so a worker
+never looks for a row it cannot see yet.
+"""
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .execution import job_execute
+
+log = logging.getLogger("kpitrack.jobs")
+
+
+class QueueUnavailable(Exception):
+    """The broker is configured but cannot be reached; the message says so to the user."""
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _in_process_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=settings.JOBS_IN_PROCESS_WORKERS, thread_name_prefix="kpitrack-job"
+            )
+        return _pool
+
+
+def drain_in_process_pool() -> bool:
+    """Waits until this process's pool has run every job handed to it (a graceful stop, and
+    tests, whose in-memory SQLite database one thread must not read while another writes).
+    True if there was a pool to wait for: a job it ran may have handed a bundle to a new one."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is None:
+        return False
+    pool.shutdown(wait=True)
+    return True
+
+
+def uses_broker() -> bool:
+    return bool(settings.CELERY_BROKER_URL)
+
+
+def dispatch(job) -> None:
+    if not uses_broker():
+        transaction.on_commit(lambda: submit_in_process(job.pk))
+        return
+    if settings.JOBS_FALLBACK_IN_PROCESS:
+        transaction.on_commit(lambda: _send_or_run_here(job.pk))
+        return
+    # Checked now, not on commit: the page must say at once that the queue is unavailable.
+    from .health import broker_check
+
+    ok, reason = broker_check()
+    if not ok:
+        _fail_unqueued(job, reason)
+        raise QueueUnavailable(
+            _("排程佇列目前無法使用，無法開始這項工作；請稍後再試或通知系統管理者。")
+        )
+    transaction.on_commit(lambda: _send(job.pk))
+
+
+def run_job_here(job_id: int) -> None:
+    """Runs the job in this process (a pool thread or a Celery worker), then hands over the
+    bundle it may have completed."""
+    bundle = job_execute(job_id)
+    if bundle is not None:
+        from .models import Job
+
+        dispatch(Job.objects.get(pk=bundle))
+
+
+def submit_in_process(job_id: int) -> None:
+    _in_process_pool().submit(_run_in_this_thread, job_id)
+
+
+def _run_in_this_thread(job_id: int) -> None:
+    # A pool thread has its own database connection: closed when its job is done.
+    close_old_connections()
+    try:
+        run_job_here(job_id)
+    except Exception:
+        log.exception("job %s: the pool thread failed", job_id)
+    finally:
+        connection.close()
+
+
+def _send(job_id: int) -> None:
+    from kpitrack.celery import app
+
+    # The task by name (kpitrack.jobs.tasks): the broker the settings name now, not one the
+    # Celery app cached, and no retries of the publish: a broker that does not answer at once
+    # is reported, not waited for.
+    with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+        app.send_task("kpitrack.jobs.run_job", args=[job_id], connection=conn, retry=False)
+
+
+def _send_or_run_here(job_id: int) -> None:
+    try:
+        _send(job_id)
+    except Exception:  # kombu raises several kinds for a broker that cannot be reached
+        log.warning("job %s: broker unavailable, running it in this process", job_id)
+        submit_in_process(job_id)
+
+
+def _fail_unqueued(job, reason: str) -> None:
+    from .models import Job
+
+    message = _("排程佇列目前無法使用，工作未開始。")
+    log.error("job %s not queued: broker unavailable (%s)", job.pk, reason)
+    Job.objects.filter(pk=job.pk).update(
+        state=Job.State.FAILED, error=message, finished_at=timezone.now()
+    )

@@ -1,0 +1,55 @@
+"""Reads of jobs, and who may see one: the user who asked, or anyone who may read the agency
+whose data it renders (performance.permissions)."""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404
+
+from performance.permissions import agencies_for_user, can_view_agency
+
+from .models import Job
+
+RECENT = 30
+
+
+def can_see_job(user, job: Job) -> bool:
+    if not user.is_authenticated:
+        return False
+    if job.user_id == user.pk or (user.is_active and user.is_superuser):
+        return True
+    return job.agency is not None and can_view_agency(user, job.agency)
+
+
+def access_job(user, pk) -> Job:
+    """The job `pk`: 404 when there is none, 403 when it is not the user's to see."""
+    job = Job.objects.select_related("agency").filter(pk=pk).first()
+    if job is None:
+        raise Http404("job")
+    if not can_see_job(user, job):
+        raise PermissionDenied
+    return job
+
+
+def jobs_for_user(user, *, limit: int = RECENT) -> list[Job]:
+    """The user's own recent jobs (parts of a bundle are shown through their bundle)."""
+    return list(Job.objects.filter(user=user, parent__isnull=True).select_related("agency")[:limit])
+
+
+def jobs_of_agencies(user, *, limit: int = RECENT) -> list[Job]:
+    """Recent jobs others asked for about agencies the user may read."""
+    return list(
+        Job.objects.filter(parent__isnull=True, agency__in=agencies_for_user(user))
+        .filter(~Q(user=user))
+        .select_related("agency", "user")[:limit]
+    )
+
+
+def active_job_for(user, key: str) -> Job | None:
+    """A job of this user already making the export `key`: a second click joins it."""
+    if not key:
+        return None
+    return Job.objects.filter(user=user, key=key, state__in=Job.ACTIVE).first()
+
+
+def parts_of(job: Job) -> list[Job]:
+    return list(job.parts.select_related("agency").order_by("pk"))

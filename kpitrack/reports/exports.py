@@ -1,0 +1,248 @@
+"""Stored exports: a rendered report kept under a key made of everything it prints, and the
+report jobs that make them (registered job kinds, settings.JOB_KIND_MODULES).
+
+The key is a SHA-256 over the agency, the report (kind, year, quarter), the format, the
+language, the version of the code and templates that print it, and the version of the data it
+prints: the latest history row of each table the report assembly reads (results and their
+figures, indicators, targets, goals, narratives, policy, headcount, units, lights policy,
+agency). Every write of those tables adds a history row (kpitrack.core.writes, bulk imports
+too), so any change to what a report prints makes a new key; the same data finds the same
+file, served without rendering. The data version is global, not per agency: a write anywhere
+makes every report's key new, which costs a render, never a stale file.
+"""
+
+import hashlib
+import io
+import json
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from budget.models import (
+    AchievementPolicy,
+    Agency,
+    AnnualPolicy,
+    HeadcountBudget,
+    HeadcountLine,
+    PolicyGoal,
+    PolicyGoalItem,
+    Unit,
+)
+from kpitrack.core.engine.calendar import to_roc
+from kpitrack.jobs import files
+from kpitrack.jobs.kinds import JobFailed, Output, register
+from kpitrack.jobs.models import Job
+from performance.models import (
+    Indicator,
+    IndicatorInput,
+    Result,
+    ResultFigure,
+    StrategicGoal,
+    TargetPart,
+)
+
+from .assembly import BUDGET, ReportNotFound, report_for
+from .pdf import html_to_pdf
+from .render import ascii_filename, filename, print_html, xlsx_bytes
+
+# Raise to make every stored export new when what they print changes in a way the code hash
+# below cannot see (a font installed, a WeasyPrint upgrade).
+EXPORT_FORMAT = 1
+FOLDER = "exports"
+BUNDLES = "exports/bundles"
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "zip": "application/zip",
+}
+PRINTED_MODELS = (
+    Agency,
+    Unit,
+    AnnualPolicy,
+    PolicyGoal,
+    PolicyGoalItem,
+    HeadcountBudget,
+    HeadcountLine,
+    AchievementPolicy,
+    StrategicGoal,
+    Indicator,
+    IndicatorInput,
+    TargetPart,
+    Result,
+    ResultFigure,
+)
+_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@lru_cache(maxsize=1)
+def template_version() -> str:
+    """A hash of the code and templates that print a report, and of the translations."""
+    digest = hashlib.sha256(str(EXPORT_FORMAT).encode())
+    sources = [
+        *sorted((_ROOT / "kpitrack" / "reports").glob("*.py")),
+        *sorted((_ROOT / "templates" / "reports").glob("*")),
+        *sorted((_ROOT / "locale").glob("*/LC_MESSAGES/django.po")),
+    ]
+    for path in sources:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def data_version() -> list:
+    """The newest history id of each printed table, in one query."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        f"(SELECT MAX(history_id) FROM {quote(model.history.model._meta.db_table)})"
+        for model in PRINTED_MODELS
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns}")
+        return list(cursor.fetchone())
+
+
+def export_key(agency, kind: str, year: int, quarter: int, fmt: str) -> str:
+    quarter = quarter if kind == BUDGET else 0
+    parts = [agency.pk, agency.code, kind, year, quarter, fmt, get_language()]
+    parts += [template_version(), data_version()]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def export_name(key: str, fmt: str) -> str:
+    return f"{FOLDER}/{key[:2]}/{key}.{fmt}"
+
+
+def download_names(agency, kind: str, year: int, fmt: str) -> tuple[str, str]:
+    """(the agency's file name, its ASCII fallback), without assembling the report."""
+    stand_in = SimpleNamespace(agency=agency, kind=kind, year=year, roc_year=to_roc(year))
+    return filename(stand_in, fmt), ascii_filename(stand_in, fmt)
+
+
+def stored_export(agency, kind: str, year: int, quarter: int, fmt: str) -> tuple[str, str | None]:
+    """(key, the stored file's name or None when it must be rendered)."""
+    key = export_key(agency, kind, year, quarter, fmt)
+    name = export_name(key, fmt)
+    return key, name if files.exists(name) else None
+
+
+def render_export(agency, kind, year, quarter, fmt, progress=None) -> tuple[str, bytes | None]:
+    """Renders and stores one report; (its storage name, its bytes or None when it was stored
+    already). The key is taken before the data is read: a write during the render makes a new
+    key, so this file can never be served for data it does not show."""
+    step = progress.step if progress else (lambda *args: None)
+    key = export_key(agency, kind, year, quarter, fmt)
+    name = export_name(key, fmt)
+    if files.exists(name):
+        return name, None
+    step(0, 3, _("整理報表資料"))
+    try:
+        report = report_for(agency, kind, year, quarter)
+    except ReportNotFound as exc:
+        raise JobFailed(str(exc)) from exc
+    if fmt == "pdf":
+        step(1, 3, _("排版 PDF"))
+        data = html_to_pdf(print_html(report))
+    else:
+        step(1, 3, _("產生 Excel 活頁簿"))
+        data = xlsx_bytes(report)
+    step(2, 3, _("儲存檔案"))
+    files.save_atomically(name, data)
+    return name, data
+
+
+@register("report")
+def report_job(job: Job, progress) -> Output:
+    p = job.params
+    agency = Agency.objects.get(pk=p["agency"])
+    name, data = render_export(agency, p["kind"], p["year"], p["quarter"], p["format"], progress)
+    return Output(
+        name=name,
+        filename=download_names(agency, p["kind"], p["year"], p["format"])[0],
+        content_type=CONTENT_TYPES[p["format"]],
+        reused=data is None,
+    )
+
+
+def bundle_agencies(root, kind: str, year: int, readable) -> list:
+    """The agencies of a whole ministry (`root` and every agency under it) that have the
+    report's year, and that the user may read."""
+    from .assembly import has_year
+
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = list(Agency.objects.filter(parent__in=frontier).order_by("code"))
+        tree += frontier
+    readable = {agency.pk for agency in readable}
+    return [a for a in tree if a.pk in readable and has_year(a, kind, year)]
+
+
+def bundle_zip(entries: list[dict], *, kind: str, year: int, quarter: int) -> bytes:
+    """One zip: a PDF per agency and manifest.json listing each (code, name, file, bytes,
+    sha256). `entries` hold agency, name (file in the zip) and data."""
+    buffer = io.BytesIO()
+    manifest = {
+        "kind": kind,
+        "year": year,
+        "roc_year": to_roc(year),
+        "through_quarter": quarter if kind == BUDGET else None,
+        "created_at": timezone.now().isoformat(),
+        "files": [],
+    }
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for entry in entries:
+            archive.writestr(entry["name"], entry["data"])
+            manifest["files"].append(
+                {
+                    "agency": entry["agency"].code,
+                    "agency_name": entry["agency"].name,
+                    "file": entry["name"],
+                    "bytes": len(entry["data"]),
+                    "sha256": hashlib.sha256(entry["data"]).hexdigest(),
+                }
+            )
+        archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+    return buffer.getvalue()
+
+
+def bundle_filename(root, kind: str, year: int) -> str:
+    document = _("預算總說明") if kind == BUDGET else _("施政績效報告")
+    year_label = _("%(roc)s年度") % {"roc": to_roc(year)}
+    return f"{root.name}_{year_label}_{document}_{_('全部機關')}.zip"
+
+
+@register("report_bundle")
+def report_bundle_job(job: Job, progress) -> Output:
+    """Runs when every part (one agency's PDF each) has ended: zips their stored files."""
+    p = job.params
+    parts = list(job.parts.select_related("agency").order_by("pk"))
+    failed = [part for part in parts if part.state != Job.State.DONE]
+    if failed:
+        raise JobFailed(
+            _("有 %(count)s 個機關的報表未能產生：%(names)s")
+            % {
+                "count": len(failed),
+                "names": "；".join(f"{part.agency.name}（{part.error}）" for part in failed),
+            }
+        )
+    progress.step(len(parts), len(parts), _("壓縮檔案"))
+    entries = []
+    for part in parts:
+        if not files.exists(part.result):
+            raise JobFailed(_("%(name)s的報表檔案已不在儲存空間。") % {"name": part.agency.name})
+        with files.open_file(part.result) as stored:
+            entries.append({"agency": part.agency, "name": part.filename, "data": stored.read()})
+    data = bundle_zip(entries, kind=p["kind"], year=p["year"], quarter=p["quarter"])
+    name = files.save_atomically(f"{BUNDLES}/{job.pk}-{job.created_at:%Y%m%d%H%M%S}.zip", data)
+    root = Agency.objects.get(pk=p["root"])
+    return Output(name, bundle_filename(root, p["kind"], p["year"]), CONTENT_TYPES["zip"])
+
+
+def retained_names() -> set[str]:
+    """Files the jobs of the retention period still point to."""
+    return set(Job.objects.exclude(result="").values_list("result", flat=True))

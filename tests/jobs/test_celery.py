@@ -1,0 +1,204 @@
+"""The Celery mode: a real worker (`celery -A kpitrack worker`, a subprocess) on Redis runs the
+jobs the web process queues, against the same database. That database must be one a second
+process can open: PostgreSQL's test database (SQLite's test database lives in this process's
+memory), so these tests run in the PostgreSQL pass, with Redis on 127.0.0.1:6379 (db
+JOBS_TEST_REDIS_DB, default 9; the tests empty that db, never another)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from budget.models import Agency
+from kpitrack.jobs.models import Job
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS = f"redis://127.0.0.1:6379/{os.environ.get('JOBS_TEST_REDIS_DB', '9')}"
+PDF = "/reports/nia/budget/2013/pdf/?q=2"
+
+
+def _redis():
+    import redis
+
+    client = redis.Redis.from_url(REDIS, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {REDIS}")
+    return client
+
+
+def _database_url() -> str:
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "the worker process must open the test database: PostgreSQL pass only "
+            "(SQLite's test database is in this process's memory)"
+        )
+    s = connection.settings_dict
+    password = f":{s['PASSWORD']}" if s.get("PASSWORD") else ""
+    return f"postgres://{s['USER']}{password}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class Worker:
+    def __init__(self, media, pool: str):
+        self.log = open(media.parent / f"worker-{pool}.log", "w+")
+        env = {
+            **os.environ,
+            "KPITRACK_ENV_FILE": "",
+            "DEBUG": "1",
+            "DATABASE_URL": _database_url(),
+            "CELERY_BROKER_URL": REDIS,
+            "MEDIA_ROOT": str(media),
+            "JOBS_HEARTBEAT_SECONDS": "1",
+            "JOBS_STALE_SECONDS": "3",
+        }
+        args = [sys.executable, "-m", "celery", "-A", "kpitrack", "worker", "-l", "info"]
+        args += ["--pool", pool, "--concurrency", "1", "--without-mingle", "--without-gossip"]
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        self.wait_for_log("ready.")
+
+    def text(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+    def wait_for_log(self, needle, limit=120):
+        deadline = time.monotonic() + limit
+        while needle not in self.text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"worker: no {needle!r} in its log:\n{self.text()}")
+            time.sleep(0.2)
+
+    def pool_process(self) -> int:
+        """The pid of the prefork pool's process (the child of the worker we started)."""
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                return int(stat.parent.name)
+        pytest.fail("the worker has no pool process")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def broker(settings):
+    client = _redis()
+    for key in client.scan_iter():  # this test db's queue only
+        client.delete(key)
+    settings.CELERY_BROKER_URL = REDIS
+    yield client
+    for key in client.scan_iter():
+        client.delete(key)
+
+
+@pytest.fixture
+def worker(request, broker, media):
+    started = []
+
+    def start(pool="prefork"):
+        started.append(Worker(media, pool))
+        return started[-1]
+
+    yield start
+    for one in started:
+        one.stop()
+
+
+@pytest.fixture
+def reader(client, django_user_model):
+    if not Agency.objects.filter(code="nia").exists():  # an earlier transactional test flushed
+        from kpitrack.sources import load_folder
+        from tests.conftest import SEED
+
+        load_folder(SEED)
+    user = django_user_model.objects.create_superuser("celery", "celery@example.org", "x")
+    client.force_login(user)
+    return client
+
+
+def _job_of(response) -> int:
+    assert response.status_code == 302, response.content.decode()[:500]
+    return int(response["Location"].split("/")[2])
+
+
+def _wait(job_id, until, limit=300):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        job = Job.objects.get(pk=job_id)
+        if until(job):
+            return job
+        time.sleep(0.2)
+    pytest.fail(f"job {job_id}: still {job.state} after {limit} s")
+
+
+def _pdf_text(data: bytes) -> str:
+    return subprocess.run(
+        ["pdftotext", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
+
+
+def test_a_worker_runs_the_job_and_any_process_serves_the_file(reader, worker):
+    worker()
+    job_id = _job_of(reader.get("/reports/nia/performance/2012/xlsx/"))
+    job = _wait(job_id, lambda job: not job.active)
+    assert (job.state, job.error, job.done, job.total) == ("done", "", 3, 3)
+    status = reader.get(f"/jobs/{job_id}/status/").json()
+    assert status["download_url"] == f"/jobs/{job_id}/download/"
+    data = b"".join(reader.get(status["download_url"]).streaming_content)
+    assert data.startswith(b"PK")
+    assert reader.get("/reports/nia/performance/2012/xlsx/").status_code == 200  # stored
+
+
+def test_a_job_cancelled_before_a_worker_takes_it_is_not_run(reader, worker):
+    job_id = _job_of(reader.get("/reports/nia/performance/2012/xlsx/"))
+    reader.post(f"/jobs/{job_id}/cancel/")
+    running = worker()
+    running.wait_for_log("succeeded")  # the message was taken, and left the job alone
+    job = Job.objects.get(pk=job_id)
+    assert (job.state, job.attempts, job.result) == ("cancelled", 0, "")
+
+
+def test_a_pool_process_killed_mid_job_is_retried_and_no_partial_file_served(reader, worker):
+    running = worker("prefork")
+    job_id = _job_of(reader.get(PDF))
+    _wait(job_id, lambda job: job.state == "running")
+    os.kill(running.pool_process(), signal.SIGKILL)
+    job = _wait(job_id, lambda job: not job.active)
+    assert "WorkerLostError" in running.text() or "lost" in running.text().lower()
+    assert (job.state, job.attempts) == ("done", 2)
+    data = b"".join(reader.get(f"/jobs/{job_id}/download/").streaming_content)
+    assert "預算總說明" in _pdf_text(data)  # a whole PDF
+
+
+def test_a_worker_killed_mid_job_leaves_a_failed_job_with_a_message(reader, worker, settings):
+    settings.JOBS_STALE_SECONDS = 3
+    running = worker("solo")
+    job_id = _job_of(reader.get(PDF))
+    _wait(job_id, lambda job: job.state == "running")
+    running.process.send_signal(signal.SIGKILL)
+    running.process.wait()
+    time.sleep(settings.JOBS_STALE_SECONDS + 1)  # past the last heartbeat it wrote
+    status = reader.get(f"/jobs/{job_id}/status/").json()
+    assert status["state"] == "failed"
+    assert "程序已停止回應" in status["error"]
+    assert status["download_url"] is None
+    assert reader.get(f"/jobs/{job_id}/download/").status_code == 409
