@@ -5,7 +5,8 @@ plain server (deploy/systemd/). Standard library only.
 KPITRACK_SCHEDULE lists the jobs, `HH:MM command [arguments]` separated by `;`, times in
 Taiwan's time zone (kpitrack's TIME_ZONE). The default:
 
-    08:00 send_reminders; 03:30 clearsessions; 02:30 backup /data/backups --keep 14
+    08:00 send_reminders; 03:30 clearsessions; 03:45 prune_exports;
+    02:30 backup /data/backups --keep 14
 
 A job whose time passed while the scheduler was stopped is not caught up: it runs at its next
 time (the timers' Persistent=true does catch up). `--now` runs every job once, at once, and exits
@@ -25,7 +26,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 ZONE = ZoneInfo("Asia/Taipei")
-DEFAULT = "08:00 send_reminders; 03:30 clearsessions; 02:30 backup /data/backups --keep 14"
+DEFAULT = (
+    "08:00 send_reminders; 03:30 clearsessions; 03:45 prune_exports; "
+    "02:30 backup /data/backups --keep 14"
+)
 PROJECT = Path(__file__).resolve().parent.parent
 _JOB = re.compile(r"(?P<hour>[01]\d|2[0-3]):(?P<minute>[0-5]\d)\s+(?P<command>\S.*)")
 

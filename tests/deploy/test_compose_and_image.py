@@ -47,13 +47,14 @@ def _env_example() -> dict[str, str]:
     return values
 
 
-def test_the_services_are_the_database_the_cache_the_web_server_and_the_scheduler():
-    # No job worker until background jobs exist (issue 16).
-    assert set(COMPOSE["services"]) == {"db", "redis", "web", "scheduler"}
+def test_the_services_are_the_database_the_cache_the_web_server_the_worker_and_the_scheduler():
+    assert set(COMPOSE["services"]) == {"db", "redis", "web", "worker", "scheduler"}
+    worker = COMPOSE["services"]["worker"]["command"]
+    assert worker[:4] == ["celery", "-A", "kpitrack", "worker"]
 
 
 def test_the_app_services_build_the_image_and_run_real_files():
-    for name in ("web", "scheduler"):
+    for name in ("web", "worker", "scheduler"):
         service = COMPOSE["services"][name]
         build = service["build"]
         assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == (

@@ -25,6 +25,7 @@ def test_the_default_schedule_is_reminders_and_expired_sessions_daily_and_the_ba
     assert [(j.hour, j.minute, j.command) for j in jobs] == [
         (8, 0, ("send_reminders",)),
         (3, 30, ("clearsessions",)),
+        (3, 45, ("prune_exports",)),
         (2, 30, ("backup", "/data/backups", "--keep", "14")),
     ]
 

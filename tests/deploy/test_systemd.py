@@ -37,7 +37,7 @@ def _scratch_root(folder: Path) -> Path:
 def test_the_units_pass_systemd_analyze_verify_without_a_warning(tmp_path):
     root = _scratch_root(tmp_path)
     units = sorted(str(p) for p in (root / "etc/systemd/system").iterdir())
-    assert len(units) == 5
+    assert len(units) == 6
     result = subprocess.run(
         ["systemd-analyze", "verify", f"--root={root}", *units], capture_output=True, text=True
     )
