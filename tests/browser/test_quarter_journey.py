@@ -177,9 +177,7 @@ def test_a_quarter_from_entry_to_the_quarterly_report(
     journey.click("[data-testid=approve-selected]")
     assert "已核定 2 筆成果。" in journey.text()
     journey.seen("director-approved")
-    states = set(
-        Result.objects.filter(pk__in=[count.pk, ratio.pk]).values_list("state", flat=True)
-    )
+    states = set(Result.objects.filter(pk__in=[count.pk, ratio.pk]).values_list("state", flat=True))
     assert states == {Result.State.APPROVED}
 
     # The completion board shows the unit done and opens the quarter's 季管考 report.
