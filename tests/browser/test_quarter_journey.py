@@ -136,7 +136,9 @@ def test_a_quarter_from_entry_to_the_quarterly_report(
 
     # 填報人 finds the return, with its comment, in the inbox and fixes the row.
     journey.sign_in("staff")
-    journey.click("header a[href='/notifications/']")
+    # The bell says, in words, what waits: the 初核 of the row ahead and the return.
+    page.get_by_role("link", name="通知，2 則未讀").click()
+    page.wait_for_load_state()
     item = page.locator("ol.inbox li").filter(has_text=RETURN_COMMENT)
     assert item.count() == 1
     assert "已退回修正" in item.inner_text() and flow.count.name in item.inner_text()
