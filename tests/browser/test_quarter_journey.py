@@ -83,6 +83,8 @@ def test_a_quarter_from_entry_to_the_quarterly_report(
         membership_create(
             member=user, agency=flow.agency, unit=unit, role=role, user=alice, reason="測試"
         )
+    # Separation of duties is on (the default): 複核 may be neither submitter nor 初核.
+    assert flow.agency.separate_review_duties
     journey = Journey(browser_page, live_server.url, artifacts)
     page = journey.page
     unit_page = f"/units/{flow.agency.code}/{flow.unit.code}/{flow.year}/q1/"

@@ -1,6 +1,7 @@
 """After signing in, each role lands on the page it works from (performance/landing.py):
 staff and heads on their unit's quarter page for the current quarter, 初核 and 複核 on the
-review queue, viewers and administrators on the dashboards, a superuser on the home page; a safe `next` still wins."""
+review queue, viewers and administrators on the dashboards, a superuser on the home page; a
+safe `next` still wins."""
 
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
