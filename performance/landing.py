@@ -4,8 +4,7 @@ One mapping, `LANDINGS`, says which page each role starts on, in priority order 
 holding several roles (the first that applies wins). Staff and heads start on their unit's
 current quarter, the reviewers on what waits for their review, viewers and administrators on
 the dashboards, a superuser (or someone with no role) on the home page. Pages are named by URL
-name, so a later page (the unit quarter page, the review queue) replaces one by changing its
-entry here.
+name, so moving a role's start page is a change to its entry here.
 """
 
 from urllib.parse import urlencode
@@ -15,37 +14,29 @@ from django.urls import reverse
 from budget.models import Membership, Unit
 
 from . import permissions, selectors
-from .models import Result
 
 Role = Membership.Role
 
-# The state each reviewer's list opens on: what waits for that reviewer.
-WAITING_FOR = {Role.PLANNER: Result.State.SUBMITTED, Role.DIRECTOR: Result.State.FIRST_APPROVED}
-
 
 def _unit_quarter(user, role) -> str:
-    """我的工作 for the user's unit and the current quarter (the unit quarter page to come)."""
+    """The unit quarter page of the user's unit and its agency's current quarter; 我的工作 for
+    that unit while no quarter of the agency has opened (there is no quarter to show yet)."""
     unit = (
-        Unit.objects.filter(pk__in=permissions.access(user).units(role))
+        Unit.objects.select_related("agency")
+        .filter(pk__in=permissions.access(user).units(role))
         .order_by("agency__code", "code")
         .first()
     )
-    query = {}
     current = selectors.current_quarter(agencies=[unit.agency_id])
-    if current is not None:
-        query.update(year=current[0], quarter=current[1])
-    query["unit"] = unit.pk
-    return f"{reverse('my-work')}?{urlencode(query)}"
+    if current is None:
+        return f"{reverse('my-work')}?{urlencode({'unit': unit.pk})}"
+    return reverse("unit-quarter", args=[unit.agency.code, unit.code, *current])
 
 
 def _review_queue(user, role) -> str:
-    """我的工作 showing what waits for this reviewer (the review queue to come)."""
-    query = {}
-    current = selectors.current_quarter(agencies=permissions.access(user).agencies(role))
-    if current is not None:
-        query.update(year=current[0], quarter=current[1])
-    query["state"] = WAITING_FOR[role]
-    return f"{reverse('my-work')}?{urlencode(query)}"
+    """The review queue: it opens on the agency the user reviews (or a list of them) and the
+    newest quarter with something waiting for the user's review."""
+    return reverse("review-queue")
 
 
 def _dashboard(user, role) -> str:

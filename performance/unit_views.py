@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -122,6 +123,11 @@ def _page(request, unit, year, quarter, rows, *, status=200, **extra):
         "form_id": FORM_ID,
         "may_submit": any(r.submitter for r in rows),
         "evidence_form": EvidenceForm(),
+        # The Excel workbook of this very unit and quarter (the workbook page's `scope` names
+        # agency and unit together, as its one list does).
+        "workbook_query": urlencode(
+            {"scope": f"{unit.agency.code}|{unit.code}", "year": year, "quarter": quarter}
+        ),
         **extra,
     }
     return render(request, "performance/unit_quarter.html", context, status=status)

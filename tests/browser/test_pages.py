@@ -85,7 +85,7 @@ def test_it_logs_in_browses_and_opens_reports(
     _axe(page)
 
     page.click("header >> text=報表")
-    page.click("text=民國102年（2013） >> nth=0")
+    page.click("main a >> text=民國102年（2013） >> nth=0")  # a link, not the 季管考 year list
     page.wait_for_url("**/reports/nia/budget/2013/**")
     assert "預算員額說明表" in page.inner_text("main")
     assert page.locator("svg.orgchart title").count() == 1

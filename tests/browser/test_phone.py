@@ -11,12 +11,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
 
 # (name, address) of each page checked; `{history}` is the address of an indicator's history.
-# The unit quarter page and the review queue join this tuple once they exist.
+# The inbox and the completion board are checked at this width by test_notifications.py.
 PAGES = (
     ("achievements", "/achievements/?year=2012&quarter=2"),
     ("history", "{history}"),
     ("my-work", "/work/?year=2013&quarter=1"),
     ("workbook", "/workbook/?scope=nia|&year=2013&quarter=1"),
+    ("unit-quarter", "/units/nia/international-affairs/2013/q1/"),
+    ("review-queue", "/review/nia/?year=2013&quarter=1"),
+    ("quarterly-report", "/reports/nia/quarterly/2013/q1/"),
 )
 
 # Each menu link's and header control's box: more than one box, or taller than one line,

@@ -102,6 +102,16 @@ def test_the_page_shows_the_board_to_the_planner_and_refuses_the_unit(client, wo
     assert client.get(_url(workflow)).status_code == 403
 
 
+def test_the_board_links_the_quarterly_report_of_its_quarter(client, workflow, people):
+    client.force_login(people["planner"])
+    page = client.get(_url(workflow)).content.decode()
+    report = reverse(
+        "report-quarterly", args=[workflow.agency.code, workflow.year, workflow.quarter]
+    )
+    assert f'href="{report}" data-testid="quarterly-report"' in page
+    assert client.get(report).status_code == 200
+
+
 def test_a_bad_year_or_quarter_is_a_message_not_a_500(client, workflow, people):
     client.force_login(people["planner"])
     response = client.get(reverse("board", args=[workflow.agency.code, 1800, 1]))

@@ -187,6 +187,15 @@ def test_the_index_goes_straight_to_the_only_agency(client, workflow, planner):
     assert response.status_code == 302 and response.url == _url(workflow)
 
 
+def test_my_work_links_the_queue_for_reviewers_only(client, django_user_model, workflow, planner):
+    # The page's own link (the menu's carries the queue too, for every reviewer).
+    link = f'<a href="{reverse("review-queue")}">前往審核清單'
+    client.force_login(planner)
+    assert link in client.get(reverse("my-work"), {"year": workflow.year, "quarter": 1}).text
+    client.force_login(member(django_user_model, workflow, Role.STAFF))
+    assert link not in client.get(reverse("my-work"), {"year": workflow.year, "quarter": 1}).text
+
+
 def test_a_bad_year_is_said_and_lists_nothing(client, workflow, planner):
     client.force_login(planner)
     response = client.get(_url(workflow), {"year": "abc", "quarter": 1})

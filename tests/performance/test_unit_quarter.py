@@ -308,3 +308,21 @@ def test_reviewers_get_no_link_to_a_page_they_may_not_open(client, django_user_m
     work = client.get(reverse("my-work"), {"year": workflow.year, "quarter": 1}).text
     assert "unit-page" not in work
     assert client.get(_url(workflow)).status_code == 403
+
+
+def test_the_unit_page_links_the_workbook_of_its_unit_and_quarter(
+    client, django_user_model, workflow
+):
+    client.force_login(member(django_user_model, workflow, Role.STAFF))
+    page = client.get(_url(workflow))
+    link = page.text.split('data-testid="workbook-link"')[0].rsplit('href="', 1)[1].split('"')[0]
+    workbook = client.get(link.replace("&amp;", "&"))
+    assert workbook.status_code == 200
+    # The workbook page opens on this unit and quarter: its download is this scope's.
+    scope = workbook.context["scope"]
+    assert (scope.agency_id, scope.unit_id, scope.year, scope.quarter) == (
+        workflow.agency.pk,
+        workflow.unit.pk,
+        workflow.year,
+        workflow.quarter,
+    )

@@ -1,6 +1,7 @@
 """After signing in, each role lands on the page it works from (performance/landing.py):
-staff and heads on their unit's current quarter, 初核 and 複核 on what waits for them, viewers
-and administrators on the dashboards, a superuser on the home page; a safe `next` still wins."""
+staff and heads on their unit's quarter page for the current quarter, 初核 and 複核 on the
+review queue, viewers and administrators on the dashboards, a superuser on the home page; a
+safe `next` still wins."""
 
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -38,11 +39,14 @@ def past_quarters(cast):
 @pytest.mark.parametrize("role", ["staff", "head"])
 def test_staff_and_heads_land_on_their_units_current_quarter(client, cast, past_quarters, role):
     path, query = _sign_in(client, cast[role])
-    assert path == reverse("my-work")
-    assert query == {"year": "2013", "quarter": "2", "unit": str(cast.unit.pk)}
-    page = client.get(path, query)
+    assert (path, query) == (_unit_page(cast, 2013, 2), {})
+    page = client.get(path)
     assert page.status_code == 200
     assert cast.indicator.name in page.content.decode()
+
+
+def _unit_page(cast, year, quarter):
+    return reverse("unit-quarter", args=[cast.agency.code, cast.unit.code, year, quarter])
 
 
 def test_the_quarter_whose_window_is_open_today_wins(client, cast, past_quarters):
@@ -58,18 +62,17 @@ def test_the_quarter_whose_window_is_open_today_wins(client, cast, past_quarters
         first_review_due=today + timedelta(days=10),
         final_review_due=today + timedelta(days=15),
     )
-    _path, query = _sign_in(client, cast["staff"])
-    assert (query["year"], query["quarter"]) == ("2013", "1")
+    assert _sign_in(client, cast["staff"]) == (_unit_page(cast, 2013, 1), {})
 
 
-@pytest.mark.parametrize(
-    ("role", "state"), [("planner", "submitted"), ("director", "first_approved")]
-)
-def test_reviewers_land_on_what_waits_for_their_review(client, cast, past_quarters, role, state):
+@pytest.mark.parametrize("role", ["planner", "director"])
+def test_reviewers_land_on_their_review_queue(client, cast, past_quarters, role):
     path, query = _sign_in(client, cast[role])
-    assert path == reverse("my-work")
-    assert query == {"year": "2013", "quarter": "2", "state": state}
-    assert client.get(path, query).status_code == 200
+    assert (path, query) == (reverse("review-queue"), {})
+    # Reviewing in one agency only, the queue opens straight on that agency's list.
+    page = client.get(path, follow=True)
+    assert page.status_code == 200
+    assert page.redirect_chain[-1][0].startswith(reverse("review-queue-agency", args=["nia"]))
 
 
 def test_without_any_period_the_work_list_opens_on_its_default(client, cast):
