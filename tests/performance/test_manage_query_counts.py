@@ -19,18 +19,19 @@ pytestmark = pytest.mark.django_db
 SIZES = [pytest.param(SMALL, 1, id="small"), pytest.param(LARGE, 8, id="large")]
 
 # Every signed-in request starts with 2: the session and the user; then the agency and the
-# user's memberships (permissions.access_managed_agency; the menu reads the same memberships).
+# user's memberships (permissions.access_managed_agency; the menu reads the same memberships);
+# the header bell's unread notifications.
 QUERIES = {
     # + years of goals and of periods; the year's periods, open exceptions, frozen results
-    "agency": 9,
+    "agency": 10,
     # + the period; its history, the exceptions' history, the units' names
-    "quarter": 8,
+    "quarter": 9,
     # + the exceptions (with unit and grantor), the period, the units of the form
-    "exceptions": 7,
+    "exceptions": 8,
     # + the period, the results by state
-    "lock": 6,
+    "lock": 7,
     # + the frozen results (with indicator, goal and unit)
-    "results": 5,
+    "results": 6,
 }
 
 

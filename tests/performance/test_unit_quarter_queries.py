@@ -18,9 +18,9 @@ pytestmark = pytest.mark.django_db
 # memberships (4); the rows (selectors.unit_quarter): indicators with goal, agency and unit,
 # inputs, parts, the quarter's results (4) and, once there are results, their figures and
 # evidence (2); the indicators as the engine reads them (entry_indicators: rows, inputs, parts,
-# recorded figures, milestones, goals, policies: 7).
-GET_QUERIES = 15
-GET_QUERIES_ENTERED = 17
+# recorded figures, milestones, goals, policies: 7); the header bell's unread notifications (1).
+GET_QUERIES = 16
+GET_QUERIES_ENTERED = 18
 # The rows bound to the typed values, then results_save_quarter (savepoint, the engine's rows,
 # policies, locked results and their figures, the period, the inserts and their history in a
 # few statements each whatever the number); then the redirect.
