@@ -100,6 +100,31 @@ def test_entry_the_day_after_the_window_closes_is_refused(workflow, alice):
     assert not Result.objects.filter(indicator=workflow.count).exists()
 
 
+def test_the_refusal_says_the_year_the_quarter_the_window_and_today_exactly(workflow, alice):
+    # The whole sentence the page shows, not a fragment of it: the year in the ROC calendar with
+    # the Gregorian year, the quarter, both dates and today (a mutation run found a message that
+    # lost its year, or gained text, still matching the fragments above).
+    today = timezone.localdate()
+    year = f"民國{workflow.year - 1911}年（{workflow.year}）"
+    period = _window(workflow, alice, OPENS_TOMORROW)
+    window = f"{period.opens_on.isoformat()} 至 {period.closes_on.isoformat()}"
+    with pytest.raises(WindowClosed) as early:
+        _save(workflow, alice)
+    assert early.value.message == (
+        f"{year}第{workflow.quarter}季的填報期間為 {window}，"
+        f"尚未開放（今天是 {today.isoformat()}）。"
+    )
+    period = _window(workflow, alice, CLOSED_YESTERDAY)
+    window = f"{period.opens_on.isoformat()} 至 {period.closes_on.isoformat()}"
+    with pytest.raises(WindowClosed) as late:
+        _save(workflow, alice)
+    assert late.value.message == (
+        f"{year}第{workflow.quarter}季的填報期間為 {window}，"
+        f"已於 {period.closes_on.isoformat()} 截止"
+        f"（今天是 {today.isoformat()}）；如需逾期填報，請洽管理者開放例外。"
+    )
+
+
 def test_a_window_may_not_close_before_it_opens_but_may_be_one_day(workflow, alice):
     today = timezone.localdate()
     period = workflow.period()
