@@ -556,6 +556,24 @@ class Outcome(models.Model):
         return f"{self.indicator} Q{self.through_quarter}"
 
 
+class OutcomesVersion(models.Model):
+    """One row whose token changes, in the same transaction, whenever stored outcomes are
+    refreshed (`performance.services.outcomes.refresh`): what a cache of figures read from
+    them is keyed by, so a cached figure is never served after the outcomes changed. It lives
+    in the database, not in a process, so every app server sees a refresh made by another;
+    a random token (not a counter) so a rolled-back refresh cannot reuse a token seen by
+    readers."""
+
+    token = models.CharField(_("版本"), max_length=32)
+
+    class Meta:
+        verbose_name = _("計算結果版本")
+        verbose_name_plural = pgettext_lazy("plural", "計算結果版本")
+
+    def __str__(self):
+        return self.token
+
+
 # --- the quarterly workflow: periods, exceptions, evidence, reminders -------------------------
 
 

@@ -1,10 +1,12 @@
 """Reads for the dashboards. Each function runs a fixed number of queries, whatever the number of
 agencies, indicators or years in its scope."""
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Case,
@@ -32,7 +34,7 @@ from kpitrack.core.engine.achievement import (
 )
 from kpitrack.core.engine.calendar import FULL_YEAR
 from performance.judgements import QuarterJudgement
-from performance.models import Indicator, Result, StrategicGoal
+from performance.models import Indicator, OutcomesVersion, Result, StrategicGoal
 from performance.models import Outcome as StoredOutcome
 from performance.outcome_reads import (
     Brief,
@@ -466,10 +468,38 @@ def _attention(lines) -> list[tuple[int, str | None]]:
     return [(line[INDICATOR], line[STATE]) for _p, line in urgent]
 
 
-def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None) -> Overview:
-    """Counts per light and agency, goals, and the indicators needing attention, from one read
-    of the quarter's outcomes; only the attention list shown is read in full. Five queries, for
-    an agency as for a ministry."""
+# The cached figures change key with the outcomes' version; the timeout only frees the space
+# of versions nobody asks for any more.
+OVERVIEW_CACHE_SECONDS = 24 * 60 * 60
+
+
+@dataclass(frozen=True)
+class _Figures:
+    """What the overview computes from the quarter's outcomes, as plain values (agencies by
+    id), so it can be cached and shared by the page and the API in any language."""
+
+    per_agency: dict[int, dict]
+    projected: int
+    attention: list[tuple[int, str | None]]
+    goals: list[tuple]  # GoalStanding's fields, the agency's id for the agency
+
+
+def _figures(scope: Scope, year: int, quarter: int, unit: Unit | None) -> _Figures:
+    """The overview's figures, from the cache when the stored outcomes have not been refreshed
+    since they were computed (issue 16: a ministry's are computed from thousands of outcomes).
+    One query (the outcomes' version) when cached; three more when not.
+
+    The version is read first, in its own statement: the outcomes read after it are at least
+    as new (a refresh commits both together), so a key never holds figures older than its
+    version."""
+    token = OutcomesVersion.objects.values_list("token", flat=True).first()
+    key = None
+    if token is not None:
+        what = f"{sorted(scope.ids)}|{year}|{quarter}|{unit.pk if unit else ''}"
+        key = f"kpitrack:overview:{token}:{hashlib.sha256(what.encode()).hexdigest()}"
+        found = cache.get(key)
+        if found is not None:
+            return found
     outcomes = StoredOutcome.objects.filter(
         agency_id__in=scope.ids, year=year, through_quarter=quarter
     )
@@ -482,11 +512,54 @@ def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None)
         counts = per_agency.setdefault(line[AGENCY], dict.fromkeys([s.value for s in LIGHTS], 0))
         counts[line[STATUS]] += 1
         projected += line[PROJECTED] != ""
+    figures = _Figures(
+        per_agency=per_agency,
+        projected=projected,
+        attention=_attention(lines),
+        goals=[
+            (
+                g.goal_id,
+                g.title,
+                g.agency.pk,
+                g.rate,
+                g.status.value,
+                g.evaluated,
+                g.total,
+                g.counts,
+            )
+            for g in _goals(lines, {a.pk: a for a in scope.agencies}, year)
+        ],
+    )
+    if key is not None:
+        cache.set(key, figures, OVERVIEW_CACHE_SECONDS)
+    return figures
+
+
+def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None) -> Overview:
+    """Counts per light and agency, goals, and the indicators needing attention, from one read
+    of the quarter's outcomes (cached per version of the outcomes); only the attention list
+    shown is read in full. Three queries when cached, six when not, for an agency as for a
+    ministry."""
+    figures = _figures(scope, year, quarter, unit)
+    agencies = {a.pk: a for a in scope.agencies}
+    per_agency = figures.per_agency
     counts = {light.value: sum(c[light.value] for c in per_agency.values()) for light in LIGHTS}
-    attention = _attention(lines)
+    attention = figures.attention
     shown = dict(attention[:ATTENTION_SHOWN])
     full = stored_for_indicators(ids=list(shown), through_quarter=quarter)
-    goals = _goals(lines, {a.pk: a for a in scope.agencies}, year)
+    goals = [
+        GoalStanding(
+            goal_id=goal_id,
+            title=title,
+            agency=agencies[agency_id],
+            rate=rate,
+            status=Status(status),
+            evaluated=evaluated,
+            total=total,
+            counts=goal_counts,
+        )
+        for goal_id, title, agency_id, rate, status, evaluated, total, goal_counts in figures.goals
+    ]
     goals_of = Counter(g.agency.pk for g in goals)
     green_goals_of = Counter(g.agency.pk for g in goals if g.status is Status.GREEN)
     return Overview(
@@ -512,7 +585,7 @@ def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None)
             for a in scope.agencies
             if a.pk in per_agency
         ],
-        projected=projected,
+        projected=figures.projected,
     )
 
 
