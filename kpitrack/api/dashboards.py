@@ -12,6 +12,7 @@ from kpitrack.core.formatting import exact, plain
 from kpitrack.core.refusals import Refusal
 from kpitrack.dashboards.period import BadPeriod, parse_indicator_year, resolve_period
 from kpitrack.dashboards.selectors import (
+    LIGHTS,
     GoalStanding,
     IndicatorPage,
     Point,
@@ -96,14 +97,16 @@ def row_to_dict(row: Row) -> dict:
     }
 
 
-def goal_to_dict(goal: GoalStanding) -> dict:
+def goal_to_dict(goal: GoalStanding, labels: dict | None = None) -> dict:
+    """`labels`: the lights' labels looked up once for a list (a ministry has a thousand goals,
+    and a translation lookup each was a sixth of its answer's time, issue 16)."""
     return {
         "agency": goal.agency.code,
         "id": goal.goal_id,
         "title": goal.title,
         "achievement_rate": exact(goal.rate),
         "status": goal.status.value,
-        "status_label": status_label(goal.status),
+        "status_label": labels[goal.status] if labels else status_label(goal.status),
         "evaluated": goal.evaluated,
         "indicators": goal.total,
         "counts": goal.counts,
@@ -141,12 +144,13 @@ def _overview_answer(request, scope: Scope, unit=None) -> dict:
     if period.year is None:
         return {**base, "counts": None, "goals": [], "attention": [], "by_agency": []}
     ov = overview_of(scope, period.year, period.quarter, unit=unit)
+    labels = {light: status_label(light) for light in LIGHTS}
     return {
         **base,
         "indicators": ov.total,
         "counts": ov.counts,
         "projected": ov.projected,
-        "goals": [goal_to_dict(g) for g in ov.goals],
+        "goals": [goal_to_dict(g, labels) for g in ov.goals],
         "attention_total": ov.attention_total,
         "attention": [row_to_dict(row) for row in ov.attention],
         "by_agency": [
