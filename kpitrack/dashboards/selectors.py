@@ -367,6 +367,9 @@ class Overview:
     attention_total: int = 0
     agencies: list[AgencyStanding] = field(default_factory=list)
     projected: int = 0
+    # Where these figures are cached (None: not cached), for a caller caching what it derives
+    # from them alone; it changes with the stored outcomes' version.
+    cache_key: str | None = None
 
     @property
     def count_pairs(self):
@@ -484,7 +487,9 @@ class _Figures:
     goals: list[tuple]  # GoalStanding's fields, the agency's id for the agency
 
 
-def _figures(scope: Scope, year: int, quarter: int, unit: Unit | None) -> _Figures:
+def _figures(
+    scope: Scope, year: int, quarter: int, unit: Unit | None
+) -> tuple[_Figures, str | None]:
     """The overview's figures, from the cache when the stored outcomes have not been refreshed
     since they were computed (issue 16: a ministry's are computed from thousands of outcomes).
     One query (the outcomes' version) when cached; three more when not.
@@ -499,7 +504,7 @@ def _figures(scope: Scope, year: int, quarter: int, unit: Unit | None) -> _Figur
         key = f"kpitrack:overview:{token}:{hashlib.sha256(what.encode()).hexdigest()}"
         found = cache.get(key)
         if found is not None:
-            return found
+            return found, key
     outcomes = StoredOutcome.objects.filter(
         agency_id__in=scope.ids, year=year, through_quarter=quarter
     )
@@ -532,7 +537,7 @@ def _figures(scope: Scope, year: int, quarter: int, unit: Unit | None) -> _Figur
     )
     if key is not None:
         cache.set(key, figures, OVERVIEW_CACHE_SECONDS)
-    return figures
+    return figures, key
 
 
 def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None) -> Overview:
@@ -540,7 +545,7 @@ def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None)
     of the quarter's outcomes (cached per version of the outcomes); only the attention list
     shown is read in full. Three queries when cached, six when not, for an agency as for a
     ministry."""
-    figures = _figures(scope, year, quarter, unit)
+    figures, key = _figures(scope, year, quarter, unit)
     agencies = {a.pk: a for a in scope.agencies}
     per_agency = figures.per_agency
     counts = {light.value: sum(c[light.value] for c in per_agency.values()) for light in LIGHTS}
@@ -586,6 +591,7 @@ def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None)
             if a.pk in per_agency
         ],
         projected=figures.projected,
+        cache_key=key,
     )
 
 
