@@ -540,13 +540,38 @@ class Outcome(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["agency", "year", "through_quarter"]),
+            # A quarter of an agency's (or a ministry's) outcomes, with the columns the
+            # overview counts, weighs and orders by: on PostgreSQL read from the index alone
+            # (once vacuumed) instead of from heap pages spread over the whole table (issue 16).
+            models.Index(
+                fields=["agency", "year", "through_quarter"],
+                include=["status", "projected_status", "progress", "rate", "indicator"],
+                name="outcome_quarter_covering",
+            ),
             # The latest quarter with approved data, one index lookup per agency.
             models.Index(fields=["agency", "entered", "year", "through_quarter"]),
         ]
 
     def __str__(self):
         return f"{self.indicator} Q{self.through_quarter}"
+
+
+class OutcomesVersion(models.Model):
+    """One row whose token changes, in the same transaction, whenever stored outcomes are
+    refreshed (`performance.services.outcomes.refresh`): what a cache of figures read from
+    them is keyed by, so a cached figure is never served after the outcomes changed. It lives
+    in the database, not in a process, so every app server sees a refresh made by another;
+    a random token (not a counter) so a rolled-back refresh cannot reuse a token seen by
+    readers."""
+
+    token = models.CharField(_("版本"), max_length=32)
+
+    class Meta:
+        verbose_name = _("計算結果版本")
+        verbose_name_plural = pgettext_lazy("plural", "計算結果版本")
+
+    def __str__(self):
+        return self.token
 
 
 # --- the quarterly workflow: periods, exceptions, evidence, reminders -------------------------

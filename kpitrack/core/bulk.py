@@ -229,11 +229,18 @@ def paused_gc():
 ANALYZE_AFTER_ROWS = 1000
 
 
-def analyze(*models_filled: type[models.Model]):
+def analyze(*models_filled: type[models.Model], vacuum: bool = False):
     """`ANALYZE` the tables of `models_filled` (and their history tables) on PostgreSQL, so the
     planner knows their size right after a bulk load instead of when autovacuum next passes: a
     fresh `generate_demo` without statistics made the report's prefetches scan whole tables.
-    SQLite plans without them; nothing is done there."""
+    SQLite plans without them; nothing is done there.
+
+    `vacuum` (the management commands that load a whole database) makes it `VACUUM (ANALYZE)`
+    outside a transaction: the vacuum marks the freshly written pages all-visible, without
+    which PostgreSQL cannot read a covering index alone (the dashboards' overview reads a
+    ministry's outcomes that way, issue 16) until autovacuum passes. Inside a transaction (a
+    caller's `atomic`, a test) VACUUM cannot run and ANALYZE alone is done. A web request's
+    import leaves the vacuum to autovacuum: it would wait on the whole tables' indexes."""
     if connection.vendor != "postgresql":
         return
     tables = []
@@ -242,6 +249,7 @@ def analyze(*models_filled: type[models.Model]):
         history = getattr(model, "history", None)
         if history is not None and hasattr(history, "model"):
             tables.append(history.model._meta.db_table)
+    command = "VACUUM (ANALYZE)" if vacuum and not connection.in_atomic_block else "ANALYZE"
     with connection.cursor() as cursor:
         for table in dict.fromkeys(tables):
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+            cursor.execute(f"{command} {connection.ops.quote_name(table)}")

@@ -9,6 +9,7 @@ what a save or delete of one of its rows touches (`writes.scope`), kpitrack.core
 it for the transaction, and `refresh_touched` recomputes every (agency, year) touched, once,
 on commit. The dashboards read the rows through `performance.outcome_reads`."""
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
@@ -40,6 +41,7 @@ from ..models import (
     IndicatorInput,
     Milestone,
     Outcome,
+    OutcomesVersion,
     Result,
     ResultFigure,
     StrategicGoal,
@@ -239,6 +241,8 @@ def refresh(*, pairs: Iterable[tuple[int, int]]):
                 planned.get(i.pk),
             )
         )
+    # Last, so the one row is held only until this transaction commits, after the agencies.
+    OutcomesVersion.objects.update_or_create(pk=1, defaults={"token": uuid.uuid4().hex})
 
 
 def rebuild() -> int:

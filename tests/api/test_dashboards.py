@@ -145,3 +145,16 @@ def test_an_agency_without_approved_data_answers_only_the_period_and_empty_lists
     }
     table = admin.get("/api/v1/dashboards/empty/indicators/").json()
     assert table == {"year": None, "count": 0, "results": []}
+
+
+def test_the_cached_goals_are_answered_in_the_callers_language(signed_in):
+    """Issue 16: the goals of an overview are cached per version and per language; an English
+    caller after a Chinese one gets English labels."""
+
+    def labels(**headers):
+        goals = signed_in.get("/api/v1/dashboards/nia/", **headers).json()["goals"]
+        return {g["status"]: g["status_label"] for g in goals}
+
+    assert labels()["green"] == "綠燈"
+    assert labels(HTTP_ACCEPT_LANGUAGE="en")["green"] == "Green light"
+    assert labels()["green"] == "綠燈"

@@ -147,3 +147,24 @@ def test_attention_judges_the_quarter_against_its_milestone(signed_in, alice):
     )
     # Red ones by their 達成進度, lowest first: auto-gate's 14.29% before 56.50%.
     assert red() == ["auto-gate", "repatriation"]
+
+
+def test_a_cached_ministry_overview_changes_with_the_outcomes(admin, alice):
+    """Issue 16: a ministry's figures are cached per version of the stored outcomes; a write
+    that refreshes them is seen at once by the page and the API, never the figures before it."""
+    from performance.models import Indicator
+    from performance.services import milestone_set
+
+    def reds():
+        page = admin.get("/dashboards/moi/").context["ov"]
+        api = admin.get("/api/v1/dashboards/moi/").json()
+        return page.counts["red"], api["counts"]["red"], page.attention_total
+
+    before = reds()
+    assert before[:2] == (1, 1)
+    assert reds() == before  # served again (from the cache) unchanged
+    repatriation = Indicator.objects.get(code="repatriation", goal__year=2012)
+    milestone_set(
+        indicator=repatriation, quarter=2, value=Decimal("10000"), user=alice, reason="計畫"
+    )
+    assert reds()[:2] == (2, 2)

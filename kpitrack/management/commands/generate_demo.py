@@ -223,6 +223,7 @@ class Command(BaseCommand):
             Result,
             ResultFigure,
             Outcome,
+            vacuum=True,
         )
         self.stdout.write(
             _(

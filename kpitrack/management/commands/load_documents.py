@@ -13,6 +13,7 @@ def analyze_loaded():
     analyze(
         *apps.get_app_config("budget").get_models(),
         *apps.get_app_config("performance").get_models(),
+        vacuum=True,
     )
 
 
