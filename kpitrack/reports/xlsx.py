@@ -385,14 +385,7 @@ def report_workbook(report) -> bytes:
         _budget(wb, report)
     else:
         _performance(wb, report)
-    _page_header_footer(wb, report)
-    if report.is_draft:
-        _draft(wb, report)
-    wb.properties.title = f"{report.agency.name} {report.title}"
-    wb.properties.creator = report.agency.name
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return _finished(wb, report)
 
 
 # --- the 季管考 report (issue 17) --------------------------------------------------------------
@@ -494,6 +487,12 @@ def quarterly_workbook(report) -> bytes:
         units += [replace(t, label=prefix + t.label) for t in section.by_unit]
     _tally_sheet(wb, _("依策略目標摘要"), _("策略目標"), report, goals)
     _tally_sheet(wb, _("依主辦單位摘要"), _("主辦單位"), report, units)
+    return _finished(wb, report)
+
+
+def _finished(wb: Workbook, report) -> bytes:
+    """Every report workbook ends alike: its pages' header and footer, the draft mark while
+    anything in it is unapproved, the document's properties, the file."""
     _page_header_footer(wb, report)
     if report.is_draft:
         _draft(wb, report)
