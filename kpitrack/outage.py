@@ -13,6 +13,8 @@ from django.http import HttpResponse, JsonResponse
 from django.template import loader
 from django.utils.translation import gettext as _
 
+from kpitrack.core.logs import current_request_id
+
 logger = logging.getLogger(__name__)
 
 
@@ -28,7 +30,10 @@ def outage_answer(request, exc: BaseException) -> HttpResponse:
     if request.path_info.startswith("/api/"):
         # The API's error shape (kpitrack.api.errors), which pages may not import.
         response = JsonResponse(
-            {"error": _("資料庫暫時無法使用，請稍後再試一次。")},
+            {
+                "error": _("資料庫暫時無法使用，請稍後再試一次。"),
+                "request_id": getattr(request, "request_id", None) or current_request_id(),
+            },
             status=503,
             json_dumps_params={"ensure_ascii": False},
         )

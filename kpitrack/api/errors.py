@@ -22,6 +22,9 @@ def answer(data, status: int = 200) -> JsonResponse:
 
 
 def error(message: str, status: int, **extra) -> JsonResponse:
+    """Every API error: its message, and the id of the request (also in X-Request-ID) that the
+    log's records of it carry, so a caller can quote it."""
+    extra.setdefault("request_id", current_request_id())
     return answer({"error": str(message), **extra}, status)
 
 

@@ -30,7 +30,7 @@ def admin(client, alice):
 def test_anonymous_callers_get_401(client, url):
     response = client.get(url)
     assert response.status_code == 401
-    assert response.json() == {"error": "請先登入。"}
+    assert response.json() == {"error": "請先登入。", "request_id": response["X-Request-ID"]}
 
 
 def test_the_overview_has_the_counts_goals_and_attention(signed_in):
@@ -88,7 +88,7 @@ def test_the_indicator_list_is_paginated_and_filtered(signed_in, admin):
 def test_bad_parameters_get_400_with_a_message(signed_in, query, message):
     response = signed_in.get(f"/api/v1/dashboards/nia/indicators/?{query}")
     assert response.status_code == 400
-    assert response.json() == {"error": message}
+    assert response.json() == {"error": message, "request_id": response["X-Request-ID"]}
 
 
 def test_an_indicator_has_its_targets_quarters_trend_and_narrative(signed_in):
@@ -122,7 +122,10 @@ def test_a_unit_and_a_projection(admin):
 def test_an_agency_that_is_not_the_users_is_403(signed_in, url):
     response = signed_in.get(url)
     assert response.status_code == 403
-    assert response.json() == {"error": "您沒有檢視這個機關資料的權限。"}
+    assert response.json() == {
+        "error": "您沒有檢視這個機關資料的權限。",
+        "request_id": response["X-Request-ID"],
+    }
 
 
 def test_an_agency_without_approved_data_answers_only_the_period_and_empty_lists(admin, alice):

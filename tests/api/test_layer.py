@@ -63,6 +63,8 @@ def _assert_json_error(response, status):
     assert response["Content-Type"] == "application/json"
     body = response.json()
     assert isinstance(body["error"], str) and body["error"], body
+    # Every API error names its request, as the X-Request-ID header and the log do.
+    assert body.pop("request_id") == response["X-Request-ID"], body
     return body
 
 

@@ -37,7 +37,8 @@ def test_the_fifth_bad_key_makes_the_address_wait_even_with_a_good_key(client, b
     assert response["Content-Type"] == "application/json"
     assert response["Retry-After"] == "900"
     assert response.json() == {
-        "error": "此位址的 API 金鑰錯誤次數過多，已暫停使用 API 金鑰 15 分鐘；請於 15 分鐘後再試。"
+        "error": "此位址的 API 金鑰錯誤次數過多，已暫停使用 API 金鑰 15 分鐘；請於 15 分鐘後再試。",
+        "request_id": response["X-Request-ID"],
     }
     # Another address is not held up, and sign-ins from this one are not either.
     assert _get(client, good, address=ELSEWHERE).status_code == 200

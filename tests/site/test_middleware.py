@@ -10,7 +10,10 @@ def test_a_nul_in_an_api_parameter_answers_400_naming_the_parameter(client, bob)
     client.force_login(bob)
     response = client.get("/api/v1/achievements/?year=2013&agency=%00")
     assert response.status_code == 400
-    assert response.json() == {"error": "欄位「agency」含有無法使用的控制字元，請移除後再試一次。"}
+    assert response.json() == {
+        "error": "欄位「agency」含有無法使用的控制字元，請移除後再試一次。",
+        "request_id": response["X-Request-ID"],
+    }
 
 
 def test_the_refusal_is_in_the_users_language(client, bob):
