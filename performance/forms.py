@@ -293,3 +293,14 @@ class WorkFilterForm(PeriodForm):
 
     def clean_state(self):
         return self.cleaned_data["state"] or None
+
+
+def figure_errors(form) -> list[tuple[str, str]]:
+    """(label, message) of each refused figure of an entry form (its `f_` fields): the live
+    preview cares only for the figures, and names each bad one so it says why it waits."""
+    return [
+        (form[name].label, error)
+        for name in form.errors
+        if name.startswith("f_")
+        for error in form.errors[name]
+    ]

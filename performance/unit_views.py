@@ -27,7 +27,7 @@ from kpitrack.core.versioning import ConcurrentEditError
 from performance import permissions
 
 from . import selectors, services
-from .forms import EvidenceForm, ResultEntryForm
+from .forms import EvidenceForm, ResultEntryForm, figure_errors
 from .judgements import warning_message
 from .models import Result
 from .page_refusals import REFUSALS
@@ -282,12 +282,7 @@ def unit_row_preview(request, agency: str, unit: str, year: int, quarter: int, i
     indicator, result = _row_access(request, unit, year, quarter, indicator)
     form = _row_form(indicator, result, request.POST)
     if not form.is_valid():
-        errors = [
-            (form[name].label, error)
-            for name in form.errors
-            if name.startswith("f_")
-            for error in form.errors[name]
-        ]
+        errors = figure_errors(form)
         return render(request, "performance/_preview.html", {"preview_errors": errors})
     entry = selectors.entry_indicators(ids=[indicator.pk])[indicator.pk]
     figures = form.figures()

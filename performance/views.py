@@ -35,6 +35,7 @@ from .forms import (
     ResultEntryForm,
     ReviewForm,
     WorkFilterForm,
+    figure_errors,
     figure_inputs,
 )
 from .models import Evidence, Indicator, Result, StrategicGoal
@@ -136,13 +137,7 @@ def preview(request, indicator: int, quarter: int):
     indicator, result = permissions.access_result(request.user, indicator, quarter, entered=False)
     form = ResultEntryForm(request.POST, indicator=indicator, result=result)
     if not form.is_valid():
-        # Only the figures matter here; each bad one is named so the preview says why it waits.
-        errors = [
-            (form[name].label, error)
-            for name in form.errors
-            if name.startswith("f_")
-            for error in form.errors[name]
-        ]
+        errors = figure_errors(form)
         return render(request, "performance/_preview.html", {"preview_errors": errors})
     context = {"indicator": indicator, **_outcome_context(indicator, quarter, form.figures())}
     return render(request, "performance/_preview.html", context)
