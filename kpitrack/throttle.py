@@ -22,8 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from kpitrack.api.errors import Throttled, refusal_answer
-
-security = logging.getLogger("kpitrack.security")
+from kpitrack.core.logs import security_event
 
 TOKEN_CLIENT = "(api-token)"
 _TOKEN_CREDENTIALS = {"username": TOKEN_CLIENT}
@@ -63,10 +62,9 @@ def lockout_response(request, original_response=None, credentials=None):
     username = (credentials or {}).get("username") or ""
     api = request.path_info.startswith("/api/")
     event = "api_token_throttled" if api else "signin_locked_out"
-    details = {"event": event, "address": getattr(request, "axes_ip_address", None)}
-    if not api:
-        details["username"] = username
-    security.warning(event, extra=details)
+    security_event(
+        event, level=logging.WARNING, request=request, **({} if api else {"username": username})
+    )
     if api:
         return refusal_answer(token_throttled())
     context = {"username": username, "wait": _wait(), "limit": settings.AXES_FAILURE_LIMIT}

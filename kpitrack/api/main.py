@@ -32,6 +32,7 @@ from ninja.security import APIKeyCookie, APIKeyHeader
 from ninja.utils import check_csrf
 
 from kpitrack import throttle
+from kpitrack.core.logs import security_event
 from kpitrack.core.refusals import Refusal
 from kpitrack.core.text import has_unusable, shown
 from kpitrack.outage import is_database_outage, outage_answer
@@ -46,7 +47,6 @@ from .schemas import BODY_MESSAGES
 MAX_BODY_BYTES = 256 * 1024
 MAX_DEPTH = 8
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
-security = logging.getLogger("kpitrack.security")
 
 
 class TokenAuth(APIKeyHeader):
@@ -67,28 +67,23 @@ class TokenAuth(APIKeyHeader):
                 raise TokenRefused("unknown", _("API 金鑰無效。"))
             token = token_for_key(value.strip())
         except TokenRefused as refused:
-            security.warning(
+            security_event(
                 "api_token_refused",
-                extra={
-                    "event": "api_token_refused",
-                    "reason": refused.reason,
-                    "token": refused.token.prefix if refused.token else None,
-                    "address": request.axes_ip_address,
-                    "path": request.path,
-                },
+                level=logging.WARNING,
+                request=request,
+                reason=refused.reason,
+                token=refused.token.prefix if refused.token else None,
+                path=request.path,
             )
             # At the limit axes flags the request and its middleware answers 429 instead.
             throttle.token_failed(request)
             raise Unauthenticated(refused.message) from None
-        security.info(
+        security_event(
             "api_token_used",
-            extra={
-                "event": "api_token_used",
-                "user": token.user.get_username(),
-                "token": token.prefix,
-                "address": request.axes_ip_address,
-                "path": request.path,
-            },
+            request=request,
+            user=token.user.get_username(),
+            token=token.prefix,
+            path=request.path,
         )
         request.user = token.user  # so history and anything reading request.user sees the caller
         return token.user

@@ -18,6 +18,8 @@ from contextvars import ContextVar
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
+from kpitrack.core import clients
+
 security_log = logging.getLogger("kpitrack.security")
 
 # The request being answered in this thread (or task), set by kpitrack.logs.RequestIdMiddleware.
@@ -90,7 +92,9 @@ def _username(user) -> str:
 
 
 def client_address(request) -> str:
-    return (request.META.get("REMOTE_ADDR") if request is not None else None) or NO_REQUEST
+    """The address sign-in throttling counts (kpitrack.core.clients: behind TRUSTED_PROXY_COUNT
+    proxies, from X-Forwarded-For), so a security record names the client, not the proxy."""
+    return (clients.client_address(request) if request is not None else None) or NO_REQUEST
 
 
 def security_event(event: str, *, level: int = logging.INFO, request=None, **facts) -> None:
