@@ -120,8 +120,8 @@ def test_no_page_breaks_the_content_security_policy(
     page.fill("#id_f_countries", "5")
     page.locator("[data-testid=rate]").filter(has_text="105.56%").wait_for()
     visits.check(f"{entry} (htmx preview)")
-    page.click("button[value=save]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("button[value=save]")
     visits.check(f"{entry} (saved)")
     visits.open(f"/indicators/{indicator.pk}/history/")
     visits.open("/workbook/")
@@ -130,8 +130,8 @@ def test_no_page_breaks_the_content_security_policy(
     # 單位主管 submits; 初核 opens it for review and finds it in 我的工作.
     visits.log_in("head")
     visits.open(entry)
-    page.click("button[value=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("button[value=submit]")
     visits.check(f"{entry} (submitted)")
     visits.log_in("planner")
     visits.open(f"/work/?year={YEAR}&quarter={QUARTER}")

@@ -49,8 +49,8 @@ def test_a_manager_opens_the_overview_filters_and_drills_into_an_indicator(
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", "mia")
     page.fill("#id_password", "mia-password-1")
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("main button[type=submit]")
 
     page.goto(f"{live_server.url}/dashboards/nia/")
     assert "民國101年（2012） 績效概況" in page.inner_text("h1")

@@ -31,8 +31,8 @@ def _log_in(page, base, username):
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("main button[type=submit]")
 
 
 def _open_entry(page, base, indicator):
@@ -86,16 +86,16 @@ def test_a_quarter_goes_from_entry_to_approval(
     page.fill("#id_progress", "與 5 國完成洽談。")
     page.screenshot(path=str(artifacts / "flow-2-entry-preview.png"), full_page=True)
     _axe(page)
-    page.click("button[value=save]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("button[value=save]")
     assert "草稿已儲存" in page.inner_text("main")
     assert page.inner_text("[data-testid=state]") == "草稿"
     _axe(page)
 
     # A bad figure is answered next to its field and saves nothing.
     page.fill("#id_f_talks", "九十")
-    page.click("button[value=save]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("button[value=save]")
     assert "不是數字" in page.inner_text("#id_f_talks_error")
     assert page.get_attribute("#id_f_talks", "aria-invalid") == "true"
     _axe(page)
@@ -103,16 +103,16 @@ def test_a_quarter_goes_from_entry_to_approval(
     # head submits.
     _log_in(page, base, "head")
     _open_entry(page, base, indicator)
-    page.click("button[value=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("button[value=submit]")
     assert page.inner_text("[data-testid=state]") == "已送出"
 
     # planner returns it with a comment.
     _log_in(page, base, "planner")
     _open_entry(page, base, indicator)
     page.fill("#id_comment", "洽談次數請依會議紀錄更正為 100 次。")
-    page.click("button[value=return]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("button[value=return]")
     assert page.inner_text("[data-testid=state]") == "退回"
     _axe(page)
 
@@ -123,20 +123,20 @@ def test_a_quarter_goes_from_entry_to_approval(
     page.screenshot(path=str(artifacts / "flow-3-returned.png"), full_page=True)
     page.fill("#id_f_talks", "100")
     page.locator("[data-testid=rate]").filter(has_text="111.11%").wait_for()
-    page.click("button[value=save]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("button[value=save]")
     _log_in(page, base, "head")
     _open_entry(page, base, indicator)
-    page.click("button[value=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("button[value=submit]")
 
     # planner, then director approve.
     steps = (("planner", "初核通過", "初核通過"), ("director", "核定", "已核定"))
     for username, button, state in steps:
         _log_in(page, base, username)
         _open_entry(page, base, indicator)
-        page.click(f"form.review button:text-is('{button}')")
-        page.wait_for_load_state()
+        with page.expect_navigation(wait_until="load"):
+            page.click(f"form.review button:text-is('{button}')")
         assert page.inner_text("[data-testid=state]") == state
         _axe(page)
     page.screenshot(path=str(artifacts / "flow-4-approved.png"), full_page=True)

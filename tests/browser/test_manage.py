@@ -29,6 +29,13 @@ def _fits(page):
     assert width <= PHONE["width"], f"{page.url} is {width}px wide"
 
 
+def _go(page, selector):
+    """Click something that loads a new page and wait for it: reading the page while the next
+    one is still arriving finds no document (CI once failed on exactly that)."""
+    with page.expect_navigation(wait_until="load"):
+        page.click(selector)
+
+
 def _check(page, artifacts, name):
     _fits(page)
     _axe(page)
@@ -57,58 +64,59 @@ def test_an_administrator_manages_a_quarter_on_a_phone(
     page.goto(f"{live_server.url}/accounts/login/?next=/manage/")
     page.fill("#id_username", "manager")
     page.fill("#id_password", "manager-password")
-    page.click("main button[type=submit]")
+    _go(page, "main button[type=submit]")
     page.wait_for_url("**/manage/")
     _check(page, artifacts, "index")
 
-    page.click("main a[href='/manage/nia/']")
+    _go(page, "main a[href='/manage/nia/']")
     page.select_option("#year", "2012")
-    page.click("main form button[type=submit]")
+    _go(page, "main form button[type=submit]")
     page.wait_for_url("**/manage/nia/?year=2012")
     _check(page, artifacts, "agency")
 
-    page.click("main a[href='/manage/nia/2012/q2/']")
+    _go(page, "main a[href='/manage/nia/2012/q2/']")
     page.wait_for_url("**/manage/nia/2012/q2/")
     page.fill("#id_reason", "")
     page.fill("#id_closes_on", "2012-06-01")
-    page.click("main form.manage button[type=submit]")
+    _go(page, "main form.manage button[type=submit]")
     # Refused: closing before opening, and no reason; both named above the form and at the field.
     assert "填報截止日不可早於填報開始日" in page.inner_text("#form-errors")
     assert "請說明理由" in page.inner_text("#form-errors")
     _check(page, artifacts, "quarter-refused")
     page.fill("#id_closes_on", "2012-08-05")
     page.fill("#id_reason", "配合年度結算延後")
-    page.click("main form.manage button[type=submit]")
+    _go(page, "main form.manage button[type=submit]")
     assert "已更新" in page.inner_text("main")
     _check(page, artifacts, "quarter")
     period = ReportingPeriod.objects.get(agency__code="nia", year=2012, quarter=2)
     assert period.closes_on.isoformat() == "2012-08-05"
 
-    page.click("nav.tabs >> text=逾期填報例外")
+    _go(page, "nav.tabs >> text=逾期填報例外")
     page.select_option("#id_unit", label="國際事務組")
     page.fill("#id_until", "2999-12-31")
     page.fill("#id_reason", "系統故障延誤")
-    page.click("main form.manage button[type=submit]")
+    _go(page, "main form.manage button[type=submit]")
     assert "國際事務組" in page.inner_text("main table")
     _check(page, artifacts, "exceptions")
     assert EntryException.objects.filter(unit__name="國際事務組", year=2012, quarter=2).exists()
 
-    page.click("nav.tabs >> text=鎖定與解除")
+    _go(page, "nav.tabs >> text=鎖定與解除")
     _check(page, artifacts, "lock")
     page.fill("#id_reason", "年度結算")
-    page.click("main form.manage button[type=submit]")
+    _go(page, "main form.manage button[type=submit]")
     assert "本季已鎖定" in page.inner_text("main")
     assert ReportingPeriod.objects.get(pk=period.pk).locked
 
-    page.click("nav.tabs >> text=重新開放已核定成果")
+    _go(page, "nav.tabs >> text=重新開放已核定成果")
     _check(page, artifacts, "results")
     link = page.locator("main table a[href$='/reopen/']").first
     href = link.get_attribute("href")
-    link.click()
+    with page.expect_navigation(wait_until="load"):
+        link.click()
     page.wait_for_url(f"**{href}")
     _check(page, artifacts, "reopen")
     page.fill("#id_reason", "數字誤植")
-    page.click("main form.manage button[type=submit]")
+    _go(page, "main form.manage button[type=submit]")
     page.wait_for_url("**/results/")
     assert Result.objects.filter(
         indicator__goal__agency__code="nia", state="returned", review_comment="數字誤植"

@@ -34,8 +34,8 @@ def _log_in(page, base, username):
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("main button[type=submit]")
 
 
 def test_the_bell_inbox_and_board_on_a_phone(
@@ -80,15 +80,15 @@ def test_the_bell_inbox_and_board_on_a_phone(
     bell = page.get_by_role("link", name="通知，1 則未讀")
     assert bell.is_visible()
     _fits(page)
-    bell.click()
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        bell.click()
     assert "/notifications/" in page.url
     assert "已退回修正：請補充" in page.content()
     _axe(page)
     _fits(page)
     page.screenshot(path=str(artifacts / "notify-1-inbox-390.png"), full_page=True)
-    page.click("text=標為已讀")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("text=標為已讀")
     assert page.get_by_role("link", name="通知，0 則未讀").is_visible()
 
     _log_in(page, base, "planner")
@@ -98,7 +98,7 @@ def test_the_bell_inbox_and_board_on_a_phone(
     _axe(page)
     _fits(page)
     page.screenshot(path=str(artifacts / "notify-2-board-390.png"), full_page=True)
-    page.get_by_role("button", name="提醒「秘書室」").click()
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="提醒「秘書室」").click()
     assert "秘書室" in page.get_by_role("status").inner_text()
     _axe(page)

@@ -104,6 +104,6 @@ def test_it_logs_in_browses_and_opens_reports(
     assert download_info.value.suggested_filename == "入出國及移民署_102年度_預算總說明.xlsx"
 
     page.select_option("#lang-select", "en")
-    page.click("header form.lang button")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("header form.lang button")
     assert page.locator("html").get_attribute("lang") == "en"

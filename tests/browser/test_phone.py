@@ -39,8 +39,8 @@ def _sign_in(page, base_url):
     page.goto(f"{base_url}/accounts/login/")
     page.fill("#id_username", "phone")
     page.fill("#id_password", "phone-password")
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("main button[type=submit]")
 
 
 @pytest.mark.parametrize(("name", "address"), PAGES, ids=[name for name, _ in PAGES])

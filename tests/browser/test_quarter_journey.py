@@ -139,14 +139,14 @@ def test_a_quarter_from_entry_to_the_quarterly_report(
     # 填報人 finds the return, with its comment, in the inbox and fixes the row.
     journey.sign_in("staff")
     # The bell says, in words, what waits: the 初核 of the row ahead and the return.
-    page.get_by_role("link", name="通知，2 則未讀").click()
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name="通知，2 則未讀").click()
     item = page.locator("ol.inbox li").filter(has_text=RETURN_COMMENT)
     assert item.count() == 1
     assert "已退回修正" in item.inner_text() and flow.count.name in item.inner_text()
     journey.seen("staff-inbox")
-    item.locator("a").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        item.locator("a").first.click()
     assert RETURN_COMMENT in journey.text()
     journey.seen("staff-returned-result")
     journey.click("[data-testid=unit-page]")

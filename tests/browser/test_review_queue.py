@@ -99,8 +99,8 @@ def test_a_planner_approves_all_but_one_and_returns_it(
     assert page.locator("input[name=result]:checked").count() == len(results) - 1
     approve = page.locator("[data-testid=approve-selected]")
     _thumb_sized(approve)
-    approve.click()
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        approve.click()
     assert "已初核通過 4 筆成果。" in page.inner_text("main")
     assert page.locator("[data-testid=queue-row]").count() == 1
     _check(page, artifacts, size, "approved")
@@ -110,8 +110,8 @@ def test_a_planner_approves_all_but_one_and_returns_it(
     summary.click()
     page.fill(f"#return-{keep.pk}", "請補充人力調度的佐證")
     _check(page, artifacts, size, "returning")
-    page.click(f"#row-{keep.pk} details.return button")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click(f"#row-{keep.pk} details.return button")
     assert page.locator("[data-testid=queue-empty]").count() == 1
     _check(page, artifacts, size, "done")
 

@@ -51,8 +51,8 @@ def test_a_unit_enters_its_quarter_on_one_page(
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_username", "staff")
     page.fill("#id_password", "staff-password")
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("main button[type=submit]")
     page.goto(f"{base}/work/?year={flow.year}&quarter=1")
     page.click("[data-testid=unit-page]")
     page.wait_for_url(f"**/units/{flow.agency.code}/{flow.unit.code}/{flow.year}/q1/")
@@ -78,8 +78,8 @@ def test_a_unit_enters_its_quarter_on_one_page(
     row = page.locator(f"#preview-{flow.count.pk}")
     row.filter(has_text="落後預定進度").wait_for()
     page.screenshot(path=str(artifacts / f"unit-quarter-{width}-typed.png"), full_page=True)
-    page.click("[data-testid=save-all]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("[data-testid=save-all]")
     assert "已儲存 2 項" in page.inner_text("#messages")
     assert Result.objects.filter(indicator__in=[flow.count, flow.ratio]).count() == 2
     assert Evidence.objects.filter(result__indicator=flow.count).count() == 1
@@ -88,8 +88,8 @@ def test_a_unit_enters_its_quarter_on_one_page(
     # A refused row keeps what was typed; the other row is saved.
     page.fill(f"{c}f_value", "30")
     page.fill(f"{r}f_num", "120")
-    page.click("[data-testid=save-all]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("[data-testid=save-all]")
     assert "分子「查獲件數」不可大於分母「受理件數」" in page.inner_text(f"#row-{flow.ratio.pk}")
     assert page.input_value(f"{r}f_num") == "120"
     count = Result.objects.get(indicator=flow.count, quarter=1)

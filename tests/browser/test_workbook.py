@@ -32,8 +32,8 @@ def test_it_downloads_fills_uploads_previews_and_confirms(
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", "alice")
     page.fill("#id_password", "alice-password")
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation(wait_until="load"):
+        page.click("main button[type=submit]")
 
     page.goto(f"{live_server.url}/workbook/")
     _axe(page)
