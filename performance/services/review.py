@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from kpitrack.core import writes
+from kpitrack.core.logs import security_event
 from kpitrack.core.refusals import Refusal
 from kpitrack.core.versioning import claim_version
 from performance.permissions import (
@@ -26,8 +27,6 @@ from .entry import _check_editable, _check_shortfall, _locked_result
 from .notifications import notifications_for_transition
 from .periods import ResultLocked
 from .results import NARRATIVE_FIELDS
-
-security = logging.getLogger("kpitrack.security")
 
 
 class DutiesSeparated(Refusal):
@@ -49,14 +48,13 @@ def _check_separation(user, current: Result, reason: str) -> str:
         note = _("職務分離例外：初核者本人複核（系統管理者）")
     else:
         note = _("職務分離例外：送出者本人複核（系統管理者）")
-    security.warning(
+    # The acting superuser is named even outside a request (a command, a shell).
+    security_event(
         "separation_of_duties_override",
-        extra={
-            "event": "separation_of_duties_override",
-            "user": user.get_username(),
-            "result": current.pk,
-            "duty": conflict,
-        },
+        level=logging.WARNING,
+        user=user.get_username(),
+        result=current.pk,
+        duty=conflict,
     )
     return f"{note}；{reason.strip()}" if reason and reason.strip() else note
 

@@ -133,9 +133,36 @@ def test_a_superuser_may_and_the_history_and_the_log_say_so(workflow, alice, cap
     assert approved.state == Result.State.APPROVED
     step = next(e for e in result_history(result=approved) if e.new == "已核定")
     assert step.why == "職務分離例外：初核者本人複核（系統管理者）；年底前須核定"
+    # One security record as kpitrack.core.logs.security_event writes every one (issue 15):
+    # the event, who acted, from where ("-": no request), the facts as fields and in the text.
     [record] = [r for r in caplog.records if r.name == "kpitrack.security"]
-    assert record.getMessage() == "separation_of_duties_override"
-    assert (record.user, record.result, record.duty) == ("alice", result.pk, "first_approver")
+    assert record.levelno == logging.WARNING
+    assert (record.event, record.user, record.address) == (
+        "separation_of_duties_override",
+        "alice",
+        "-",
+    )
+    assert (record.result, record.duty) == (result.pk, "first_approver")
+    assert record.getMessage() == (
+        f"separation_of_duties_override user='alice' address='-' result={result.pk} "
+        "duty='first_approver'"
+    )
+
+
+def test_the_override_on_the_page_records_the_address_it_came_from(client, workflow, alice, caplog):
+    result = _first_approved(workflow, submitter=alice, approver=alice)
+    client.force_login(alice)
+    with caplog.at_level(logging.WARNING, logger="kpitrack.security"):
+        response = _post_review(client, result)
+    assert response.status_code == 302
+    override = "separation_of_duties_override"
+    [record] = [r for r in caplog.records if getattr(r, "event", "") == override]
+    assert (record.event, record.user, record.address, record.duty) == (
+        "separation_of_duties_override",
+        "alice",
+        "127.0.0.1",
+        "first_approver",
+    )
 
 
 def test_a_superuser_who_only_submitted_is_recorded_as_the_submitter(workflow, alice, people):
