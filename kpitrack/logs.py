@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 # The API's error shape, so an error outside django-ninja under /api/ still answers JSON.
 from kpitrack.api.errors import server_error_answer
 from kpitrack.core import logs
+from kpitrack.core.answers import answers_json
 from kpitrack.outage import is_database_outage, outage_answer
 
 
@@ -52,13 +53,13 @@ class RequestIdMiddleware:
 def server_error(request):
     """handler500: the site's 500 page with the error reference a user can quote (the request id
     of the logged traceback). Rendered without the request's context: no database, no session,
-    as whatever failed may be those. Under /api/ the API's JSON answer. A database outage met
-    outside a view (the session saved after it) answers 503 like one inside it
-    (kpitrack.middleware.DatabaseOutageMiddleware)."""
+    as whatever failed may be those. At a JSON address (the API, a job's status) the JSON
+    answer. A database outage met outside a view (the session saved after it) answers 503
+    like one inside it (kpitrack.middleware.DatabaseOutageMiddleware)."""
     exc = sys.exc_info()[1]
     if is_database_outage(exc):
         return outage_answer(request, exc)
-    if request.path_info.startswith("/api/"):
+    if answers_json(request):
         return server_error_answer(request)
     request_id = getattr(request, "request_id", None) or logs.current_request_id()
     return HttpResponseServerError(loader.render_to_string("500.html", {"request_id": request_id}))

@@ -1,11 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_safe
+from django.utils.translation import gettext as _
 
 from kpitrack import health
+from kpitrack.core.answers import answer, error, json_endpoint
 from kpitrack.core.formatting import through_quarter_choices
 from kpitrack.core.forms import PeriodForm
 from kpitrack.tables import AchievementTable
@@ -63,19 +63,22 @@ def achievements(request):
 # --- Health (issue 15): public, no sign-in, no session, no template -----------------------------
 
 
-@require_safe
+@json_endpoint("GET", "HEAD", signed_in=False)
 def healthz(request):
     """The process answers: no database, no cache, nothing that could be down but itself."""
-    return _no_store(JsonResponse({"status": "ok"}))
+    return _no_store(answer({"status": "ok"}))
 
 
-@require_safe
+@json_endpoint("GET", "HEAD", signed_in=False)
 def readyz(request):
-    """Ready to serve: kpitrack.health's checks, 503 naming the ones that failed."""
+    """Ready to serve: kpitrack.health's checks; else 503 naming the ones that failed, an
+    error in the one shape (kpitrack.core.answers) that keeps the probe's `status` and
+    `failed`."""
     failed = health.failures()
     if failed:
-        return _no_store(JsonResponse({"status": "unavailable", "failed": failed}, status=503))
-    return _no_store(JsonResponse({"status": "ok"}))
+        message = _("目前無法提供服務：部分檢查未通過。")
+        return _no_store(error(message, 503, status="unavailable", failed=failed))
+    return _no_store(answer({"status": "ok"}))
 
 
 def _no_store(response):

@@ -169,7 +169,9 @@ MATRIX: dict[str, Row] = {
     "jobs": Row("/jobs/", get=SIGNED_IN),
     # A job of the staff member: theirs, and readable by every reader of nia.
     "job": Row(_job(), get=OF_NIA),
-    "job-status": Row(_job("status/"), get=expect(200, anonymous=401, outsider=403)),  # JSON
+    "job-status": Row(  # JSON, its refusals too
+        _job("status/"), get=expect(200, anonymous=401, outsider=403), post=NOT_ALLOWED
+    ),
     "job-download": Row(_job("download/"), get=OF_NIA),
     "job-cancel": Row(
         _job("cancel/"),

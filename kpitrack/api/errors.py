@@ -1,7 +1,7 @@
-"""The one shape of every API error, and the one place a refusal becomes an HTTP answer.
-
-`{"error": "<message>"}`; a 400 for input adds `"errors": {"<field>": ["<message>", …]}`, a 409
-adds `"current"` (the values as they are now). Messages are in the request's language.
+"""The one place a refusal becomes an HTTP answer, in the one shape of every JSON error
+(kpitrack.core.answers): `{"error": "<message>", "request_id": "<id>"}`; a 400 for input adds
+`"errors": {"<field>": ["<message>", …]}`, a 409 adds `"current"` (the values as they are now).
+Messages are in the request's language.
 
 This module needs nothing but Django, so the middleware can answer the API's requests in the
 API's shape before any view (or django-ninja) is loaded.
@@ -12,20 +12,10 @@ from django.http import Http404, JsonResponse
 from django.utils.log import log_response
 from django.utils.translation import gettext as _
 
+# The shape itself is the core's, shared with the JSON addresses outside the API.
+from kpitrack.core.answers import error
 from kpitrack.core.logs import current_request_id
 from kpitrack.core.refusals import Refusal, status_of
-
-
-def answer(data, status: int = 200) -> JsonResponse:
-    """UTF-8 JSON with the text as is (not \\u-escaped), typed plain `application/json`."""
-    return JsonResponse(data, status=status, safe=False, json_dumps_params={"ensure_ascii": False})
-
-
-def error(message: str, status: int, **extra) -> JsonResponse:
-    """Every API error: its message, and the id of the request (also in X-Request-ID) that the
-    log's records of it carry, so a caller can quote it."""
-    extra.setdefault("request_id", current_request_id())
-    return answer({"error": str(message), **extra}, status)
 
 
 class Unauthenticated(Refusal):

@@ -3,12 +3,14 @@ button), its status as JSON for the page's polling, the download, and the user's
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+
+from kpitrack.core.answers import answer, error, json_endpoint
 
 from . import files
 from .execution import fail_stale_jobs
@@ -42,19 +44,18 @@ def job_page(request, pk):
     return render(request, "jobs/job.html", context)
 
 
-@require_GET
+@json_endpoint("GET")
 def job_status(request, pk):
-    """Always JSON, errors too: the page's script reads it every second or two."""
-    if not request.user.is_authenticated:
-        return JsonResponse({"detail": _("請先登入。")}, status=401)
+    """Always JSON in the one shape (kpitrack.core.answers), errors too: the page's script
+    reads it every second or two, and reads an error's `error` when the answer is not 200."""
     try:
         fail_stale_jobs()
         job = access_job(request.user, pk)
     except Http404:
-        return JsonResponse({"detail": _("沒有這項工作。")}, status=404)
+        return error(_("沒有這項工作。"), 404)
     except PermissionDenied:
-        return JsonResponse({"detail": _("您沒有權限檢視這項工作。")}, status=403)
-    return JsonResponse(status_of(job))
+        return error(_("您沒有權限檢視這項工作。"), 403)
+    return answer(status_of(job))
 
 
 @login_required

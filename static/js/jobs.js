@@ -13,8 +13,19 @@
 
   function poll() {
     fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) { return response.json(); })
+      .then(function (response) {
+        return response.json().then(function (body) {
+          // An error comes as {"error", "request_id"}: signed out, or no longer this user's
+          // to see, asking again will not change (shown, polling stops); a server error or
+          // the database away (5xx) may pass, so it is asked again later.
+          if (response.ok) { return body; }
+          if (response.status >= 500) { throw new Error(body.error); }
+          state.textContent = body.error;
+          return null;
+        });
+      })
       .then(function (status) {
+        if (status === null) { return; }
         if (status.finished) { window.location.reload(); return; }
         if (status.total) { bar.max = status.total; }
         bar.value = status.done;

@@ -5,6 +5,7 @@ who may see, download and cancel it. The kinds here are registered as any kind i
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from budget.models import Agency
@@ -187,13 +188,69 @@ def test_only_who_asked_may_cancel(client, cast):
     assert job.state == "queued"
 
 
-def test_the_json_endpoint_answers_json_when_it_refuses(client, bob, charlie):
+def _json_error(response, status):
+    """The one error shape of every JSON answer (kpitrack.core.answers), as the API's."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body.pop("request_id") == response["X-Request-ID"]
+    assert list(body) == ["error"], body
+    return body["error"]
+
+
+def test_the_json_endpoint_answers_every_refusal_in_the_one_error_shape(client, bob, charlie):
     job = _start("test-steps", bob, steps=1)
-    for expected in (401, 403, 404):
-        if expected == 403:
-            client.force_login(charlie)
-        url = f"/jobs/{job.pk + 1000 if expected == 404 else job.pk}/status/"
-        response = client.get(url)
-        assert response.status_code == expected
-        assert response["Content-Type"] == "application/json"
-        assert response.json()["detail"]
+    url = f"/jobs/{job.pk}/status/"
+    assert _json_error(client.get(url), 401) == "請先登入。"
+    client.force_login(charlie)  # of no agency that may read nia
+    assert _json_error(client.get(url), 403) == "您沒有權限檢視這項工作。"
+    assert _json_error(client.get(f"/jobs/{job.pk + 1000}/status/"), 404) == "沒有這項工作。"
+    # Not Django's empty 405, nor its HTML 403 for a POST without a CSRF token: the address
+    # takes GET only and changes nothing.
+    strict = Client(enforce_csrf_checks=True)
+    for method in (strict.post, strict.put, strict.delete, client.head):
+        response = method(url)
+        assert response["Allow"] == "GET"
+        if method != client.head:  # a HEAD answer has no body to read
+            assert _json_error(response, 405) == "這個網址不接受此請求方法。"
+        assert response.status_code == 405
+
+
+def test_the_json_endpoint_answers_in_the_users_language(client, bob, charlie):
+    job = _start("test-steps", bob, steps=1)
+    english = Client(headers={"accept-language": "en"})
+    assert _json_error(english.get(f"/jobs/{job.pk}/status/"), 401) == "Please log in first."
+    english.force_login(charlie)
+    assert _json_error(english.get(f"/jobs/{job.pk}/status/"), 403) == "You may not see this job."
+    response = english.get(f"/jobs/{job.pk + 1000}/status/")
+    assert _json_error(response, 404) == "There is no such job."
+    assert _json_error(english.post(f"/jobs/{job.pk}/status/"), 405) == (
+        "This address does not accept this request method."
+    )
+
+
+def test_the_json_endpoint_answers_json_when_the_server_fails(client, bob, monkeypatch):
+    """A bug (500) or the database away (503) is answered outside the view, by the site's
+    handlers: in the one shape here too, not the HTML pages the job page's script cannot read."""
+    from django.db import OperationalError
+
+    from kpitrack.jobs import views
+
+    job = _start("test-steps", bob, steps=1)
+    client.force_login(bob)
+    client.raise_request_exception = False
+
+    def bug(job):
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(views, "status_of", bug)
+    message = _json_error(client.get(f"/jobs/{job.pk}/status/"), 500)
+    assert message.startswith("伺服器處理時發生錯誤")
+
+    def away():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(views, "fail_stale_jobs", away)
+    response = client.get(f"/jobs/{job.pk}/status/")
+    assert _json_error(response, 503) == "資料庫暫時無法使用，請稍後再試一次。"
+    assert response["Retry-After"]

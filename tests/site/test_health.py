@@ -42,7 +42,15 @@ def test_healthz_answers_without_a_database_session_or_sign_in():
 def test_health_addresses_take_no_language_prefix_and_answer_get_only(address, db):
     response = Client(headers={"accept-language": "en"}).get(address)
     assert response.status_code == 200
-    assert Client().post(address).status_code == 405
+    # Another method: the error shape of every JSON answer (kpitrack.core.answers), not
+    # Django's empty 405, nor its HTML 403 for a POST without a CSRF token.
+    refused = Client(enforce_csrf_checks=True).post(address)
+    assert refused.status_code == 405
+    assert refused["Allow"] == "GET, HEAD"
+    assert refused.json() == {
+        "error": "這個網址不接受此請求方法。",
+        "request_id": refused["X-Request-ID"],
+    }
 
 
 @pytest.mark.django_db
@@ -68,7 +76,13 @@ def test_readyz_names_an_unreachable_cache_without_its_url():
         response = Client().get("/readyz/")
     caches.close_all()
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "failed": {"cache": "cannot be reached"}}
+    # The probe's `status` and `failed`, in the error shape of every JSON answer.
+    assert response.json() == {
+        "error": "目前無法提供服務：部分檢查未通過。",
+        "request_id": response["X-Request-ID"],
+        "status": "unavailable",
+        "failed": {"cache": "cannot be reached"},
+    }
     assert b"s3cret" not in response.content
     assert response["Cache-Control"] == "no-store"
 
@@ -111,7 +125,10 @@ def test_readyz_names_a_database_it_cannot_reach(tmp_path):
     answer = _readyz_in_a_fresh_process(f"sqlite:///{tmp_path}/no-such-folder/db.sqlite3", tmp_path)
     assert answer["status"] == 503
     # Without a database the migrations cannot be read: only the database is named.
-    assert json.loads(answer["body"]) == {
+    body = json.loads(answer["body"])
+    assert body.pop("request_id")
+    assert body == {
+        "error": "目前無法提供服務：部分檢查未通過。",
         "status": "unavailable",
         "failed": {"database": "cannot be reached"},
     }
