@@ -2,8 +2,9 @@
 by e-mail, each once.
 
 "Once" is the database's unique key (recipient, kind, event) on `Notification`, so two app
-servers, or a command run twice, cannot double a notification: rows are written with
-`ignore_conflicts`, and only the rows that did not exist before count as made. A transition's
+servers, or a command run twice, cannot double a notification: only the rows that did not
+exist before are written, and only those count as made (`_create`: a fixed number of queries
+for any number of people, moves or units). A transition's
 rows are written in the transition's own transaction, so a rolled-back transition notified
 nobody; its e-mails go once that transaction commits. An e-mail is claimed (emailed_at set) by
 an UPDATE that only one writer wins before it is sent, and released again if sending fails, so
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -143,12 +144,55 @@ def notifications_email(ids: Iterable[int]) -> int:
 # --- making them -------------------------------------------------------------------------------
 
 
-def _create(users, *, kind: str, event: str, **refs) -> list[Notification]:
-    """One notification of `kind` for `event` to each of `users` that has none yet; the ones
-    made now. get_or_create per person (a unit has a handful): exactly which rows this call
-    made, even when another writer races it to the same key."""
+def _create(batches) -> list[list[Notification]]:
+    """Each batch of `batches` is (users, kind, event, refs): one notification of `kind` for
+    `event` to each active user that has none yet. Returns, batch by batch, the ones made now.
+
+    A fixed number of queries whatever the number of batches and people: the keys that exist
+    already are read at once and the others inserted by one statement, in a savepoint. Should
+    another writer make one of them in between, that statement fails as a whole (the unique
+    key) and each is then made by get_or_create, person by person: either way exactly the rows
+    this call made. A key asked for twice in one call is made once, for the first batch."""
+    wanted = [
+        [
+            (user, kind, event, refs)
+            for user in sorted((u for u in users if u.is_active), key=lambda u: u.pk)
+        ]
+        for users, kind, event, refs in batches
+    ]
+    keys = {(user.pk, kind, event) for batch in wanted for user, kind, event, _r in batch}
+    if not keys:
+        return [[] for _batch in wanted]
+    existing = set(
+        Notification.objects.filter(
+            recipient_id__in={k[0] for k in keys},
+            kind__in={k[1] for k in keys},
+            event__in={k[2] for k in keys},
+        )
+        .order_by()
+        .values_list("recipient_id", "kind", "event")
+    )
+    made, taken = [], set(existing)
+    for batch in wanted:
+        made.append([])
+        for user, kind, event, refs in batch:
+            if (user.pk, kind, event) not in taken:
+                taken.add((user.pk, kind, event))
+                made[-1].append(Notification(recipient=user, kind=kind, event=event, **refs))
+    rows = [n for batch in made for n in batch]
+    if not rows:
+        return made
+    try:
+        with transaction.atomic():
+            Notification.objects.bulk_create(rows)
+    except IntegrityError:
+        return [_create_one_by_one(batch) for batch in wanted]
+    return made
+
+
+def _create_one_by_one(batch) -> list[Notification]:
     made = []
-    for user in sorted((u for u in users if u.is_active), key=lambda u: u.pk):
+    for user, kind, event, refs in batch:
         notification, created = Notification.objects.get_or_create(
             recipient=user, kind=kind, event=event, defaults=refs
         )
@@ -157,75 +201,105 @@ def _create(users, *, kind: str, event: str, **refs) -> list[Notification]:
     return made
 
 
-def _unit_members(unit_id) -> set:
-    if unit_id is None:
-        return set()
-    rows = Membership.objects.filter(unit_id=unit_id, role__in=UNIT_ROLES).select_related("user")
-    return {m.user for m in rows}
+def _unit_source(unit_id):
+    return ("unit", unit_id) if unit_id is not None else None
 
 
-def _agency_members(agency_id, roles) -> set:
-    rows = Membership.objects.filter(
-        agency_id=agency_id, unit__isnull=True, role__in=roles
-    ).select_related("user")
-    return {m.user for m in rows}
-
-
-def _reviewers_of(result: Result) -> set:
-    """Who approved this result at 初核 or 複核, as its history records."""
-    ids = (
-        Result.history.filter(
-            id=result.pk, state__in=(Result.State.FIRST_APPROVED, Result.State.APPROVED)
-        )
-        .exclude(history_user__isnull=True)
-        .values_list("history_user_id", flat=True)
-    )
-    return set(get_user_model().objects.filter(pk__in=set(ids)))
-
-
-def _recipients(result: Result, action: str) -> list[tuple[str, set]]:
-    """(kind, users) for `action` on `result` (after the move)."""
+def _sources(result: Result, action: str) -> list[tuple[str, list]]:
+    """(kind, [whose members are told]) for `action` on `result` (after the move): a unit's
+    staff and head ("unit", id), an agency's role ("agency", id, role), or who approved the
+    result at 初核 or 複核, as its history records ("reviewers", result id)."""
     indicator = result.indicator
-    unit_id = result.owner_unit_id or indicator.responsible_unit_id
-    agency = indicator.goal.agency
+    unit = _unit_source(result.owner_unit_id or indicator.responsible_unit_id)
+    agency_id = indicator.goal.agency_id
     if action in ("first_return", "final_return"):
-        return [(Kind.RETURNED, _unit_members(unit_id))]
+        return [(Kind.RETURNED, [unit])]
     if action == "submit":
-        return [(Kind.SUBMITTED, _agency_members(agency.pk, (Role.PLANNER,)))]
+        return [(Kind.SUBMITTED, [("agency", agency_id, Role.PLANNER)])]
     if action == "first_approve":
         if result.state == Result.State.APPROVED:  # 複核 switched off: this approval is final
-            return [(Kind.APPROVED, _unit_members(unit_id))]
-        users = _agency_members(agency.pk, (Role.DIRECTOR,)) | _unit_members(unit_id)
-        return [(Kind.FIRST_APPROVED, users)]
+            return [(Kind.APPROVED, [unit])]
+        return [(Kind.FIRST_APPROVED, [("agency", agency_id, Role.DIRECTOR), unit])]
     if action == "final_approve":
-        return [(Kind.APPROVED, _unit_members(unit_id))]
+        return [(Kind.APPROVED, [unit])]
     if action == "reopen":
-        return [(Kind.REOPENED, _unit_members(unit_id) | _reviewers_of(result))]
+        return [(Kind.REOPENED, [unit, ("reviewers", result.pk)])]
     raise ValueError(action)
 
 
-def notifications_for_transition(*, result: Result, action: str, actor, comment: str = ""):
-    """Tells those concerned that `action` (a key of Result.TRANSITIONS) was done on `result`,
-    which the caller has just saved in its transaction: the rows now, the e-mails on commit.
-    The actor is not told of their own act. Returns the users notified now."""
-    params = {
-        "indicator": result.indicator.name,
-        "indicator_id": result.indicator_id,
-        "year": result.indicator.goal.year,
-        "quarter": result.quarter,
-        "comment": comment.strip(),
-        "actor": actor.get_username() if actor is not None else "",
-    }
-    # The version this transition claimed names it: a later transition has another.
-    event = f"result:{result.pk}:v{result.version}"
-    made = []
-    for kind, users in _recipients(result, action):
-        users = {u for u in users if actor is None or u.pk != actor.pk}
-        made += _create(users, kind=kind, event=event, result=result, params=params)
-    ids = [n.pk for n in made]
+def _people(sources) -> dict:
+    """The users of each source (see _sources), one query for every unit, one for every
+    agency role and two for every result's reviewers, whatever their number."""
+    people = {source: set() for source in sources if source is not None}
+    units = {s[1] for s in people if s[0] == "unit"}
+    if units:
+        rows = Membership.objects.filter(unit_id__in=units, role__in=UNIT_ROLES)
+        for m in rows.select_related("user"):
+            people[("unit", m.unit_id)].add(m.user)
+    roles = {s[1:] for s in people if s[0] == "agency"}
+    if roles:
+        rows = Membership.objects.filter(
+            agency_id__in={agency for agency, _role in roles},
+            unit__isnull=True,
+            role__in={role for _agency, role in roles},
+        )
+        for m in rows.select_related("user"):
+            if (m.agency_id, m.role) in roles:
+                people[("agency", m.agency_id, m.role)].add(m.user)
+    results = {s[1] for s in people if s[0] == "reviewers"}
+    if results:
+        approvals = set(
+            Result.history.filter(
+                id__in=results, state__in=(Result.State.FIRST_APPROVED, Result.State.APPROVED)
+            )
+            .exclude(history_user__isnull=True)
+            .values_list("id", "history_user_id")
+        )
+        users = get_user_model().objects.in_bulk({user for _r, user in approvals})
+        for result, user in approvals:
+            people[("reviewers", result)].add(users[user])
+    return people
+
+
+def notifications_for_transitions(moves, *, actor) -> list[list]:
+    """Tells those concerned of each (result, action, comment) of `moves`: `action` (a key of
+    Result.TRANSITIONS) was done on `result`, which the caller has just saved in its
+    transaction; the rows now, the e-mails on commit. The people are read and the rows
+    written once for all the moves (review_bulk approves a batch so). The actor is not told of
+    their own act. Returns, move by move, the users notified now."""
+    batches, first = [], []
+    planned = [_sources(result, action) for result, action, _comment in moves]
+    people = _people(source for plan in planned for _kind, sources in plan for source in sources)
+    for (result, _action, comment), plan in zip(moves, planned, strict=True):
+        params = {
+            "indicator": result.indicator.name,
+            "indicator_id": result.indicator_id,
+            "year": result.indicator.goal.year,
+            "quarter": result.quarter,
+            "comment": comment.strip(),
+            "actor": actor.get_username() if actor is not None else "",
+        }
+        # The version this transition claimed names it: a later transition has another.
+        event = f"result:{result.pk}:v{result.version}"
+        first.append(len(batches))
+        for kind, sources in plan:
+            users = set().union(*(people.get(source, set()) for source in sources))
+            users = {u for u in users if actor is None or u.pk != actor.pk}
+            batches.append((users, kind, event, {"result": result, "params": params}))
+    made = _create(batches)
+    ids = [n.pk for batch in made for n in batch]
     if ids:
         transaction.on_commit(lambda: notifications_email(ids))
-    return [n.recipient for n in made]
+    ends = [*first[1:], len(batches)]
+    return [
+        [n.recipient for batch in made[start:end] for n in batch]
+        for start, end in zip(first, ends, strict=True)
+    ]
+
+
+def notifications_for_transition(*, result: Result, action: str, actor, comment: str = ""):
+    """notifications_for_transitions for one move: the users notified now."""
+    return notifications_for_transitions([(result, action, comment)], actor=actor)[0]
 
 
 def notifications_for_period(
@@ -234,9 +308,10 @@ def notifications_for_period(
     """A deadline or review-waiting notification of `period` to `users`, once per period (or
     per `event`), e-mailed at once. For the daily reminders (services.reminders)."""
     params = {"year": period.year, "quarter": period.quarter, **params}
-    made = _create(
-        users, kind=kind, event=event or f"period:{period.pk}", period=period, params=params
-    )
+    event = event or f"period:{period.pk}"
+    refs = {"period": period, "params": params}
+    users = sorted((u for u in users if u.is_active), key=lambda u: u.pk)
+    made = _create_one_by_one([(user, kind, event, refs) for user in users])
     notifications_email([n.pk for n in made])
     return made
 
@@ -253,7 +328,7 @@ def unit_remind(*, unit: Unit, period: ReportingPeriod, pending: list[str], user
         "indicators": pending,
     }
     made = notifications_for_period(
-        _unit_members(unit.pk),
+        _people([("unit", unit.pk)])[("unit", unit.pk)],
         kind=Kind.REMINDER,
         period=period,
         params=params,
@@ -297,6 +372,7 @@ __all__ = [
     "notifications_email",
     "notifications_for_period",
     "notifications_for_transition",
+    "notifications_for_transitions",
     "notifications_mark_all_read",
     "reminded_today",
     "unit_remind",

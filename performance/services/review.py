@@ -104,9 +104,10 @@ def result_submit(*, result: Result, expected_version: int, user, reason: str = 
 
 @writes.atomic
 def result_first_approve(
-    *, result: Result, expected_version: int, user, reason: str = ""
+    *, result: Result, expected_version: int, user, reason: str = "", notify: bool = True
 ) -> Result:
-    """初核 approves; when the agency has switched 複核 off this approval is final."""
+    """初核 approves; when the agency has switched 複核 off this approval is final. `notify`
+    False: the caller tells those concerned (review_bulk, once for its batch)."""
     current = _locked_result(result)
     agency = current.indicator.goal.agency
     _require_right(user, "first_approve", current)
@@ -114,26 +115,31 @@ def result_first_approve(
     current = _transition(current, expected_version, "first_approve", to=to)
     current.review_comment = ""
     writes.save(current, user=user, reason=reason)
-    current.notified = notifications_for_transition(
-        result=current, action="first_approve", actor=user
+    current.notified = (
+        notifications_for_transition(result=current, action="first_approve", actor=user)
+        if notify
+        else []
     )
     return current
 
 
 @writes.atomic
 def result_final_approve(
-    *, result: Result, expected_version: int, user, reason: str = ""
+    *, result: Result, expected_version: int, user, reason: str = "", notify: bool = True
 ) -> Result:
     """複核 approves: the figures are final and frozen. Not by whoever submitted the result or
-    approved it at 初核 where the agency keeps duties apart (a superuser may, recorded)."""
+    approved it at 初核 where the agency keeps duties apart (a superuser may, recorded).
+    `notify` as for result_first_approve."""
     current = _locked_result(result)
     _require_right(user, "final_approve", current)
     reason = _check_separation(user, current, reason)
     current = _transition(current, expected_version, "final_approve")
     current.review_comment = ""
     writes.save(current, user=user, reason=reason)
-    current.notified = notifications_for_transition(
-        result=current, action="final_approve", actor=user
+    current.notified = (
+        notifications_for_transition(result=current, action="final_approve", actor=user)
+        if notify
+        else []
     )
     return current
 

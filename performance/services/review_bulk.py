@@ -1,10 +1,11 @@
 """Approving many results at once from the review queue (issue 17): each row through the one
 transition of `review.py` (`result_first_approve` or `result_final_approve`), so each keeps its
-checks under its row lock, its history row and whatever the transition does besides; all or
-none. A row that cannot be approved (changed since the page was loaded, no longer waiting,
-separation of duties, no right) is refused by its indicator's name, every such row is named,
-and nothing is written: the reviewer selected them as one decision, and a half-done batch would
-leave them to work out which went through."""
+checks under its row lock, its history row and whatever the transition does besides, except
+telling those concerned: that is done once for the batch, to the same people. All or none: a
+row that cannot be approved (changed since the page was loaded, no longer waiting, separation
+of duties, no right) is refused by its indicator's name, every such row is named, and nothing
+is written: the reviewer selected them as one decision, and a half-done batch would leave them
+to work out which went through."""
 
 from dataclasses import dataclass
 
@@ -16,9 +17,14 @@ from kpitrack.core.refusals import Refusal
 from performance.permissions import FINAL_STAGE, FIRST_STAGE
 
 from ..models import Result
+from .notifications import notifications_for_transitions
 from .review import result_final_approve, result_first_approve
 
-_APPROVE = {FIRST_STAGE: result_first_approve, FINAL_STAGE: result_final_approve}
+# Each stage's transition, and its action in Result.TRANSITIONS (whom it notifies).
+_APPROVE = {
+    FIRST_STAGE: (result_first_approve, "first_approve"),
+    FINAL_STAGE: (result_final_approve, "final_approve"),
+}
 
 
 @dataclass(frozen=True)
@@ -71,16 +77,27 @@ def results_approve(
         raise ValidationError(_("不明的審核階段。"), code="stage")
     if not items:
         raise ValidationError(_("請至少勾選一筆要核准的成果。"), code="required")
-    approve = _APPROVE[stage]
+    approve, action = _APPROVE[stage]
     approved, refused = [], []
     for result, version in items:
         try:
             approved.append(
-                approve(result=result, expected_version=version, user=user, reason=reason)
+                approve(
+                    result=result,
+                    expected_version=version,
+                    user=user,
+                    reason=reason,
+                    notify=False,
+                )
             )
         except (Refusal, ValidationError, PermissionDenied) as exc:
             message, status = _why(exc)
             refused.append(Refused(result, _label(result), message, status))
     if refused:
         raise ApprovalsRefused(refused)
+    # Whom each approval tells, as the transition would have, read and written once for the
+    # batch: a query or two per row otherwise, for the same people.
+    told = notifications_for_transitions([(result, action, "") for result in approved], actor=user)
+    for result, users in zip(approved, told, strict=True):
+        result.notified = users
     return approved

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from budget.models import Membership
 from budget.services import agency_create, membership_create
-from performance.models import Result
+from performance.models import Notification, Result
 from performance.services import (
     evidence_add,
     indicator_create,
@@ -417,29 +417,90 @@ def test_the_final_queue_reads_the_same_queries_whatever_its_length(
     assert len(queries) == QUEUE_GET_FINAL, "\n".join(q["sql"] for q in queries.captured_queries)
 
 
-# The bulk POST, exact. Per row, the transition's own queries and nothing else: nine for the
-# transition (result_first_approve: its savepoint and release, the row locked with its
-# indicator, goal and agency, the version claimed, full_clean's two foreign keys and uniqueness,
-# the save and its history row), two for whom it notifies (the unit's members, the reviewers),
-# and, for a row whose event tells someone, its notification written (lookup, savepoint,
-# insert, release); once for the batch: signing in, the agency and memberships, the selected
-# results, the outer transaction and the stored outcomes' refresh for the (agency, year), with
-# the new data version it records (the dashboards' cache key: performance.OutcomesVersion).
-APPROVE = {2: 55, 6: 107}
-# One transition that notifies nobody new: the nine, and the two reads of whom to notify.
+# The bulk POST, exact. Per row, only the transition's own nine queries (result_first_approve:
+# its savepoint and release, the row locked with its indicator, goal and agency, the version
+# claimed, full_clean's two foreign keys and uniqueness, the save and its history row). Once
+# for the batch: signing in, the agency and memberships, the selected results, the outer
+# transaction and the stored outcomes' refresh for the (agency, year), with the new data version
+# it records (the dashboards' cache key: performance.OutcomesVersion); and whom the approvals
+# tell (services.notifications.notifications_for_transitions), however many rows: the units'
+# staff and heads, the agency's directors, the notifications that exist already, and the new
+# ones inserted in one statement in a savepoint (before, two reads of whom to tell per row and
+# four queries per notification).
+APPROVE_ONCE = 35
+APPROVE_ROW = 9
+NOTIFYING = 6
+# One transition of its own (not in a batch) that notifies nobody new: the nine, and the two
+# reads of whom to notify.
 TRANSITION = 11
 
 
-@pytest.mark.parametrize("n", [2, 6])
+def _notifying(queries) -> list[str]:
+    """The queries of whom to tell and what they are told: from reading whom, after the
+    transitions, to the savepoint of the notifications' INSERT released."""
+    sql = [q["sql"] for q in queries.captured_queries]
+    start = next(n for n, q in enumerate(sql) if 'FROM "budget_membership"' in q)
+    insert = next(n for n, q in enumerate(sql) if q.startswith('INSERT INTO "performance_notif'))
+    return sql[start : insert + 2]
+
+
+@pytest.mark.parametrize("n", [2, 10])
 def test_the_bulk_approval_costs_the_transitions_and_a_fixed_rest(
-    client, workflow, alice, planner, head, n
+    client, workflow, alice, planner, director, head, n
 ):
     results = _queue_of(workflow, alice, n)
     client.force_login(planner)
     with CaptureQueriesContext(connection) as queries:
         response = _approve(client, workflow, results)
     assert response.status_code == 302
-    assert len(queries) == APPROVE[n], "\n".join(q["sql"] for q in queries.captured_queries)
+    listing = "\n".join(q["sql"] for q in queries.captured_queries)
+    assert len(queries) == APPROVE_ONCE + APPROVE_ROW * n, listing
+    # The director and the head are told of each row: 1 + n rows in one INSERT.
+    notifying = _notifying(queries)
+    assert len(notifying) == NOTIFYING, "\n".join(notifying)
+    assert sum(q.startswith('INSERT INTO "performance_notification"') for q in notifying) == 1
+    assert Notification.objects.filter(kind="first_approved").count() == n + n // 2
+
+
+def test_the_bulk_approval_tells_whom_one_approval_at_a_time_tells(
+    django_user_model, workflow, alice, planner, director, head
+):
+    """Told once for the batch, the same people, of the same events, with the same words, as
+    when each result is approved on its own (rolled back in between)."""
+    member(django_user_model, workflow, Role.STAFF, unit=workflow.other_unit, name="other")
+    results = _queue_of(workflow, alice, 4)
+
+    def told(approve):
+        with transaction.atomic():
+            notified = approve()
+            rows = list(
+                Notification.objects.filter(kind="first_approved")
+                .order_by("pk")
+                .values_list("recipient__username", "event", "result_id", "params")
+            )
+            transaction.set_rollback(True)
+        return notified, rows
+
+    def in_batch():
+        approved = results_approve(
+            user=planner, items=[(r, r.version) for r in results], stage="first"
+        )
+        return [sorted(u.username for u in r.notified) for r in approved]
+
+    def one_by_one():
+        return [
+            sorted(
+                u.username
+                for u in result_first_approve(
+                    result=r, expected_version=r.version, user=planner
+                ).notified
+            )
+            for r in results
+        ]
+
+    batch = told(in_batch)
+    assert batch == told(one_by_one)
+    assert batch[0] == [["director", "head"], ["director", "other"]] * 2
 
 
 def test_a_row_costs_what_the_one_transition_costs(workflow, alice, planner):
