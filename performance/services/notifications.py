@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -117,28 +117,55 @@ def _email(notification: Notification) -> tuple[str, str]:
 
 def notifications_email(ids: Iterable[int]) -> int:
     """E-mails each notification of `ids` whose recipient has an address and that was not
-    e-mailed before; how many went. Runs outside any transaction of the caller's: a claim is
-    committed before the mail is handed over."""
-    sent = 0
+    e-mailed before; how many went. Runs outside any transaction of the caller's: the claim is
+    committed before the mails are handed over. A fixed number of queries however many: the
+    rows, their claim, and the release of any that could not be sent."""
     rows = Notification.objects.filter(
         pk__in=list(ids), emailed_at__isnull=True, recipient__is_active=True
     ).exclude(recipient__email="")
-    for notification in rows.select_related("recipient"):
-        claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
-            emailed_at=timezone.now()
-        )
-        if not claimed:
-            continue  # another process has it
-        subject, body = _email(notification)
-        try:
-            send_mail(subject, body, None, [notification.recipient.email])
-        except Exception:
-            # Released for the next run to retry; the inbox has it already.
-            Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
-            log.exception("notification_email_failed", extra={"notification": notification.pk})
-            continue
-        sent += 1
+    rows = list(rows.select_related("recipient"))
+    unsent = _claim([n.pk for n in rows])  # another process has the others
+    sent = 0
+    try:
+        for notification in rows:
+            if notification.pk not in unsent:
+                continue
+            subject, body = _email(notification)
+            try:
+                send_mail(subject, body, None, [notification.recipient.email])
+            except Exception:
+                log.exception("notification_email_failed", extra={"notification": notification.pk})
+                continue
+            unsent.discard(notification.pk)
+            sent += 1
+    finally:
+        # Released for the next run to retry (the inbox has them already): those that failed,
+        # and those not reached when something stopped the loop.
+        if unsent:
+            Notification.objects.filter(pk__in=unsent).update(emailed_at=None)
     return sent
+
+
+def _claim(ids: list[int]) -> set[int]:
+    """Marks the notifications of `ids` not e-mailed yet as e-mailed, in one statement, and
+    returns those this call marked: two processes mailing the same rows each get the ones they
+    won, never the same one. UPDATE … RETURNING, which Django's update() does not offer
+    (SQLite 3.35+ and PostgreSQL have it)."""
+    if not ids:
+        return set()
+    quote = connection.ops.quote_name
+    meta = Notification._meta
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    emailed = quote(meta.get_field("emailed_at").column)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    places = ", ".join(["%s"] * len(ids))
+    sql = (
+        f"UPDATE {table} SET {emailed} = %s WHERE {pk} IN ({places}) AND {emailed} IS NULL "
+        f"RETURNING {pk}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, *ids])
+        return {pk for (pk,) in cursor.fetchall()}
 
 
 # --- making them -------------------------------------------------------------------------------
@@ -227,8 +254,9 @@ def _sources(result: Result, action: str) -> list[tuple[str, list]]:
     raise ValueError(action)
 
 
-def _people(sources) -> dict:
-    """The users of each source (see _sources), one query for every unit, one for every
+def people_of(sources) -> dict:
+    """The users of each source (see _sources; the reminders ask for units and agency roles
+    too), one query for every unit, one for every
     agency role and two for every result's reviewers, whatever their number."""
     people = {source: set() for source in sources if source is not None}
     units = {s[1] for s in people if s[0] == "unit"}
@@ -269,7 +297,7 @@ def notifications_for_transitions(moves, *, actor) -> list[list]:
     their own act. Returns, move by move, the users notified now."""
     batches, first = [], []
     planned = [_sources(result, action) for result, action, _comment in moves]
-    people = _people(source for plan in planned for _kind, sources in plan for source in sources)
+    people = people_of(source for plan in planned for _kind, sources in plan for source in sources)
     for (result, _action, comment), plan in zip(moves, planned, strict=True):
         params = {
             "indicator": result.indicator.name,
@@ -302,18 +330,35 @@ def notifications_for_transition(*, result: Result, action: str, actor, comment:
     return notifications_for_transitions([(result, action, comment)], actor=actor)[0]
 
 
+def notifications_for_periods(batches) -> list[list[Notification]]:
+    """Deadline, review-waiting or reminder notifications, each batch (users, kind, period,
+    params, event) one of them to `users`, once per period (or per `event`, when not None),
+    e-mailed at once. Written and mailed together, in a fixed number of queries however many
+    batches (the daily reminders send one per unit: services.reminders). Returns, batch by
+    batch, the ones made now."""
+    made = _create(
+        [
+            (
+                users,
+                kind,
+                event or f"period:{period.pk}",
+                {
+                    "period": period,
+                    "params": {"year": period.year, "quarter": period.quarter, **params},
+                },
+            )
+            for users, kind, period, params, event in batches
+        ]
+    )
+    notifications_email([n.pk for batch in made for n in batch])
+    return made
+
+
 def notifications_for_period(
     users, *, kind: str, period: ReportingPeriod, params: dict, event: str | None = None
 ) -> list[Notification]:
-    """A deadline or review-waiting notification of `period` to `users`, once per period (or
-    per `event`), e-mailed at once. For the daily reminders (services.reminders)."""
-    params = {"year": period.year, "quarter": period.quarter, **params}
-    event = event or f"period:{period.pk}"
-    refs = {"period": period, "params": params}
-    users = sorted((u for u in users if u.is_active), key=lambda u: u.pk)
-    made = _create_one_by_one([(user, kind, event, refs) for user in users])
-    notifications_email([n.pk for n in made])
-    return made
+    """notifications_for_periods for one batch: the ones made now."""
+    return notifications_for_periods([(users, kind, period, params, event)])[0]
 
 
 def unit_remind(*, unit: Unit, period: ReportingPeriod, pending: list[str], user) -> list:
@@ -328,7 +373,7 @@ def unit_remind(*, unit: Unit, period: ReportingPeriod, pending: list[str], user
         "indicators": pending,
     }
     made = notifications_for_period(
-        _people([("unit", unit.pk)])[("unit", unit.pk)],
+        people_of([("unit", unit.pk)])[("unit", unit.pk)],
         kind=Kind.REMINDER,
         period=period,
         params=params,
@@ -371,9 +416,11 @@ __all__ = [
     "notification_text",
     "notifications_email",
     "notifications_for_period",
+    "notifications_for_periods",
     "notifications_for_transition",
     "notifications_for_transitions",
     "notifications_mark_all_read",
+    "people_of",
     "reminded_today",
     "unit_remind",
 ]

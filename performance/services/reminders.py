@@ -4,6 +4,7 @@ person, kind and period (services.notifications keeps the "once")."""
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from budget.models import Agency, Membership
@@ -14,7 +15,7 @@ from ..models import (
     ReportingPeriod,
     Result,
 )
-from .notifications import notifications_for_period
+from .notifications import notifications_for_periods, people_of
 from .periods import period_get_or_create
 
 # --- reminders -------------------------------------------------------------------------------
@@ -26,11 +27,13 @@ REMIND_DAYS_BEFORE = 3
 def _reminder_periods(today: date) -> list[ReportingPeriod]:
     """The periods with something to remind about today: entry open or overdue, or reviews
     not yet past their final deadline. The period of the quarter that ended last is created
-    with the defaults, so reminders work before anybody has opened a page."""
+    with the defaults, so reminders work before anybody has opened a page (the agencies that
+    have it already are read at once)."""
     last_ended = date(today.year, ((today.month - 1) // 3) * 3 + 1, 1) - timedelta(days=1)
     quarter = (last_ended.month - 1) // 3 + 1
     years = Indicator.objects.filter(goal__year=last_ended.year).values("goal__agency")
-    for agency in Agency.objects.filter(pk__in=years):
+    have = ReportingPeriod.objects.filter(year=last_ended.year, quarter=quarter).values("agency")
+    for agency in Agency.objects.filter(pk__in=years).exclude(pk__in=have):
         period_get_or_create(agency=agency, year=last_ended.year, quarter=quarter)
     return list(
         ReportingPeriod.objects.filter(
@@ -39,31 +42,42 @@ def _reminder_periods(today: date) -> list[ReportingPeriod]:
     )
 
 
-def _members(agency: Agency, roles, units=None):
-    memberships = Membership.objects.filter(agency=agency, role__in=roles).select_related("user")
-    if units is not None:
-        memberships = memberships.filter(unit__in=units)
-    return {m.user for m in memberships}
+def _indicators_and_states(periods) -> tuple[dict, dict]:
+    """The indicators of each period's agency and year, by (agency, year), in order, and the
+    state of each one's result by (indicator, quarter): two queries for all the periods."""
+    if not periods:
+        return {}, {}
+    years = Q()
+    for period in periods:
+        years |= Q(goal__agency_id=period.agency_id, goal__year=period.year)
+    indicators: dict = {}
+    for indicator in Indicator.objects.filter(years).select_related("goal", "responsible_unit"):
+        indicators.setdefault((indicator.goal.agency_id, indicator.goal.year), []).append(indicator)
+    ids = [i.pk for listed in indicators.values() for i in listed]
+    states = Result.objects.filter(
+        indicator_id__in=ids, quarter__in={period.quarter for period in periods}
+    ).values_list("indicator_id", "quarter", "state")
+    return indicators, {(indicator, quarter): state for indicator, quarter, state in states}
 
 
 def reminders_send(*, today: date | None = None) -> int:
     """Reminds the units whose indicators are not submitted as the window nears its end
     (settings.REMIND_DAYS_BEFORE) and after it closed, and the reviewers with results waiting.
-    Returns how many notifications were made (each also e-mailed where there is an address)."""
+    Returns how many notifications were made (each also e-mailed where there is an address).
+
+    A fixed number of queries however many periods, units and people: the periods, their
+    indicators and results, the people, then every notification written and mailed at once
+    (services.notifications). Only a period created today with the defaults adds its own."""
     today = today or timezone.localdate()
     days_before = getattr(settings, "REMIND_DAYS_BEFORE", REMIND_DAYS_BEFORE)
     Role = Membership.Role
-    sent = 0
-    for period in _reminder_periods(today):
-        indicators = Indicator.objects.filter(
-            goal__agency=period.agency, goal__year=period.year
-        ).select_related("responsible_unit")
-        states = dict(
-            Result.objects.filter(indicator__in=indicators, quarter=period.quarter).values_list(
-                "indicator_id", "state"
-            )
-        )
-        pending = [i for i in indicators if states.get(i.pk, Result.State.DRAFT) in Result.EDITABLE]
+    periods = _reminder_periods(today)
+    indicators_of, states = _indicators_and_states(periods)
+    batches = []  # (source of the users, kind, period, params), for notifications_for_periods
+    for period in periods:
+        indicators = indicators_of.get((period.agency_id, period.year), [])
+        state = {i.pk: states.get((i.pk, period.quarter)) for i in indicators}
+        pending = [i for i in indicators if (state[i.pk] or Result.State.DRAFT) in Result.EDITABLE]
         if period.closes_on - timedelta(days=days_before) <= today <= period.closes_on:
             kind = Notification.Kind.ENTRY_DUE_SOON
         elif today > period.closes_on:
@@ -81,20 +95,17 @@ def reminders_send(*, today: date | None = None) -> int:
                     "count": len(listed),
                     "indicators": [i.name for i in listed],
                 }
-                users = _members(period.agency, (Role.STAFF, Role.HEAD), units=[unit])
-                sent += len(
-                    notifications_for_period(users, kind=kind, period=period, params=params)
-                )
-        for state, kind, roles in (
-            (Result.State.SUBMITTED, Notification.Kind.FIRST_REVIEW_WAITING, (Role.PLANNER,)),
-            (Result.State.FIRST_APPROVED, Notification.Kind.FINAL_REVIEW_WAITING, (Role.DIRECTOR,)),
+                batches.append((("unit", unit.pk), kind, period, params))
+        for waiting_state, kind, role in (
+            (Result.State.SUBMITTED, Notification.Kind.FIRST_REVIEW_WAITING, Role.PLANNER),
+            (Result.State.FIRST_APPROVED, Notification.Kind.FINAL_REVIEW_WAITING, Role.DIRECTOR),
         ):
-            waiting = [i for i in indicators if states.get(i.pk) == state]
+            waiting = [i for i in indicators if state[i.pk] == waiting_state]
             if not waiting:
                 continue
             due = (
                 period.first_review_due
-                if state == Result.State.SUBMITTED
+                if waiting_state == Result.State.SUBMITTED
                 else period.final_review_due
             )
             params = {
@@ -102,6 +113,9 @@ def reminders_send(*, today: date | None = None) -> int:
                 "due": due.isoformat(),
                 "indicators": [i.name for i in waiting],
             }
-            users = _members(period.agency, roles)
-            sent += len(notifications_for_period(users, kind=kind, period=period, params=params))
-    return sent
+            batches.append((("agency", period.agency_id, role), kind, period, params))
+    people = people_of(source for source, *_rest in batches)
+    made = notifications_for_periods(
+        [(people[source], kind, period, params, None) for source, kind, period, params in batches]
+    )
+    return sum(map(len, made))

@@ -147,6 +147,36 @@ def test_each_notification_is_mailed_once_and_only_where_there_is_an_address(
     assert staff.emailed_at is not None
 
 
+def test_the_mails_are_claimed_at_once_and_one_that_fails_is_released_for_the_next_run(
+    workflow, people, monkeypatch
+):
+    from performance.services import notifications
+
+    period = workflow.period()
+    ids = [
+        Notification.objects.create(
+            recipient=people[name], kind=Kind.ENTRY_DUE_SOON, event="test", period=period
+        ).pk
+        for name in ("staff", "head", "planner")
+    ]
+    real = notifications.send_mail
+
+    def send_mail(subject, body, sender, to):
+        if to == ["head@example.org"]:
+            raise OSError("mail server away")
+        return real(subject, body, sender, to)
+
+    monkeypatch.setattr(notifications, "send_mail", send_mail)
+    assert notifications_email(ids) == 2
+    assert _mailed() == ["planner@example.org", "staff@example.org"]
+    waiting = Notification.objects.filter(pk__in=ids, emailed_at__isnull=True)
+    assert [n.recipient.username for n in waiting] == ["head"]
+    monkeypatch.setattr(notifications, "send_mail", real)
+    assert notifications_email(ids) == 1  # only the one released
+    assert _mailed() == ["head@example.org", "planner@example.org", "staff@example.org"]
+    assert notifications._claim(ids) == set()  # all taken: nobody claims them again
+
+
 def test_the_mail_is_in_chinese_with_the_english_below(
     workflow, people, django_capture_on_commit_callbacks, settings
 ):

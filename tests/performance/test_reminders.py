@@ -1,17 +1,28 @@
 """manage.py send_reminders: units before and after the entry deadline, reviewers with work
 waiting; never the same reminder twice."""
 
+from decimal import Decimal
+
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from budget.services import unit_create
 from performance.models import Notification
 from performance.services import (
+    indicator_create,
     period_lock,
+    reminders_send,
     result_first_approve,
     result_save_draft,
     result_submit,
 )
+from performance.services.reminders import _reminder_periods
+
+from .cast import Role, member
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +120,60 @@ def test_each_reminder_is_in_the_inbox_too_even_without_an_address(workflow, peo
     assert "staff@example.org" not in _run()
     told = Notification.objects.get(recipient=people["staff"], kind="entry_due_soon")
     assert told.read_at is None and told.emailed_at is None
+
+
+# --- query counts ------------------------------------------------------------------------------
+
+
+def _units(workflow, alice, django_user_model, n):
+    """`n` more units of the workflow's agency, each with an indicator not entered and a staff
+    member and a head who have an address."""
+    for k in range(n):
+        unit = unit_create(agency=workflow.agency, user=alice, code=f"r{k}", name=f"提醒單位{k}")
+        indicator_create(
+            user=alice,
+            goal=workflow.count.goal,
+            code=f"r{k}",
+            name=f"提醒指標{k}",
+            method="count",
+            responsible_unit=unit,
+            inputs=[{"key": "value", "label": "件數"}],
+            parts=[{"key": "value", "label": "件數", "value": Decimal("10")}],
+        )
+        for role in (Role.STAFF, Role.HEAD):
+            member(django_user_model, workflow, role, unit=unit, name=f"{role}{k}")
+
+
+# The periods to remind of (the agencies with indicators in the quarter that ended last but no
+# period of it yet; the open periods), their indicators and results, the units' members and the
+# planners, the notifications that exist already, the new ones inserted in one statement in a
+# savepoint (3), then for the e-mails: the rows and their claim in one UPDATE. Before: a query
+# per period for its indicators and one for its results, one for each unit's members, four for
+# each notification and one for each e-mail.
+REMINDERS = 12
+
+
+@pytest.mark.parametrize("units", [2, 6])
+def test_the_reminders_run_the_same_queries_for_few_units_or_many(
+    workflow, people, alice, django_user_model, units
+):
+    _units(workflow, alice, django_user_model, units)
+    workflow.set_window(alice, opens_in=-20, closes_in=2)
+    result = result_save_draft(
+        indicator=workflow.count,
+        quarter=workflow.quarter,
+        figures={"value": "120"},
+        narrative={},
+        expected_version=None,
+        user=people["staff"],
+    )
+    result_submit(result=result, expected_version=result.version, user=people["head"])
+    _reminder_periods(timezone.localdate())  # the default periods are made once, not counted
+    with CaptureQueriesContext(connection) as queries:
+        sent = reminders_send()
+    # Each new unit's two, the other unit's staff (the workflow unit's indicator `ratio` is
+    # not entered either: its staff and head), and the planner of the submitted one.
+    assert sent == 2 * units + 3 + 1
+    assert len(mail.outbox) == sent
+    listing = "\n".join(q["sql"] for q in queries.captured_queries)
+    assert len(queries) == REMINDERS, listing
