@@ -177,6 +177,35 @@ def test_the_mails_are_claimed_at_once_and_one_that_fails_is_released_for_the_ne
     assert notifications._claim(ids) == set()  # all taken: nobody claims them again
 
 
+def test_when_another_writer_wins_a_key_each_is_made_one_by_one(workflow, people, monkeypatch):
+    """The one INSERT fails as a whole on the unique key (here forced, as another writer's row
+    would make it fail): the rows are then made one by one, and exactly those this call made
+    are returned, the transaction still usable."""
+    from performance.services import notifications
+
+    period = workflow.period()
+    racer = Notification.objects.create(
+        recipient=people["head"], kind=Kind.ENTRY_DUE_SOON, event="race", period=period
+    )
+    real = Notification.objects.bulk_create
+
+    def lost_the_race(rows):
+        monkeypatch.setattr(Notification.objects, "bulk_create", real)
+        real([Notification(recipient=people["head"], kind=Kind.ENTRY_DUE_SOON, event="race")])
+
+    monkeypatch.setattr(Notification.objects, "bulk_create", lost_the_race)
+    users = [people["staff"], people["planner"], people["head"]]
+    batch = (users, Kind.ENTRY_DUE_SOON, "race", {"period": period})
+    [made] = notifications._create([batch])
+    assert [n.recipient.username for n in made] == ["staff", "planner"]
+    rows = Notification.objects.filter(event="race").order_by("pk")
+    assert [(n.pk == racer.pk, n.recipient.username) for n in rows] == [
+        (True, "head"),
+        (False, "staff"),
+        (False, "planner"),
+    ]
+
+
 def test_the_mail_is_in_chinese_with_the_english_below(
     workflow, people, django_capture_on_commit_callbacks, settings
 ):
