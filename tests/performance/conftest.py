@@ -52,6 +52,21 @@ class Workflow:
             final_review_due=closes_on + timedelta(days=20),
         )
 
+    def add_unit(self, user, *, code: str, name: str) -> Indicator:
+        """A new unit of the agency, and a count indicator of this year's goal (code `code`,
+        named 指標<code>) that it is responsible for."""
+        unit = unit_create(agency=self.agency, user=user, code=code, name=name)
+        return indicator_create(
+            user=user,
+            goal=self.count.goal,
+            code=code,
+            name=f"指標{code}",
+            method="count",
+            responsible_unit=unit,
+            inputs=[{"key": "value", "label": "件數"}],
+            parts=[{"key": "value", "label": "件數", "value": Decimal("10")}],
+        )
+
     def ids(self) -> dict:
         """What read_workflow() needs to read this workflow again."""
         return {

@@ -3,7 +3,6 @@ submitted, returned and approved, the days to the deadline and the on-time rate;
 per agency; its 「提醒」 reminds a unit now, at most once a day; a fixed number of queries."""
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -17,7 +16,6 @@ from budget.services import agency_create, membership_create, unit_create
 from performance.completion import completion_board
 from performance.models import Notification
 from performance.services import (
-    indicator_create,
     result_first_approve,
     result_return,
     result_save_draft,
@@ -194,19 +192,8 @@ def test_a_ministry_board_has_one_row_per_agency(client, workflow, people, alice
 
 def _grow(workflow, alice, n):
     """`n` more units, each with an indicator and a submitted result."""
-    goal = workflow.count.goal
     for i in range(n):
-        unit = unit_create(agency=workflow.agency, user=alice, code=f"u{i}", name=f"單位{i}")
-        indicator = indicator_create(
-            user=alice,
-            goal=goal,
-            code=f"grow{i}",
-            name=f"指標grow{i}",
-            method="count",
-            responsible_unit=unit,
-            inputs=[{"key": "value", "label": "件數"}],
-            parts=[{"key": "value", "label": "件數", "value": Decimal("10")}],
-        )
+        indicator = workflow.add_unit(alice, code=f"grow{i}", name=f"單位{i}")
         result = result_save_draft(
             indicator=indicator,
             quarter=1,

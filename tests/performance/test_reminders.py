@@ -1,8 +1,6 @@
 """manage.py send_reminders: units before and after the entry deadline, reviewers with work
 waiting; never the same reminder twice."""
 
-from decimal import Decimal
-
 import pytest
 from django.core import mail
 from django.core.management import call_command
@@ -10,10 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from budget.services import unit_create
 from performance.models import Notification
 from performance.services import (
-    indicator_create,
     period_lock,
     reminders_send,
     result_first_approve,
@@ -32,6 +28,20 @@ def _run() -> list[str]:
     before = len(mail.outbox)
     call_command("send_reminders", stdout=None)
     return sorted(a for message in mail.outbox[before:] for a in message.to)
+
+
+def _submitted(workflow, people, indicator=None, figures=None):
+    """The quarter's result of `indicator` (the count), entered by the staff member and
+    submitted by the head."""
+    result = result_save_draft(
+        indicator=indicator or workflow.count,
+        quarter=workflow.quarter,
+        figures=figures or {"value": "120"},
+        narrative={},
+        expected_version=None,
+        user=people["staff"],
+    )
+    return result_submit(result=result, expected_version=result.version, user=people["head"])
 
 
 def test_the_unit_is_reminded_once_as_the_deadline_nears(workflow, people, alice):
@@ -62,19 +72,8 @@ def test_after_the_deadline_an_overdue_reminder_goes_once_and_due_soon_does_not_
 
 
 def test_a_unit_that_submitted_everything_is_not_reminded(workflow, people, alice):
-    for indicator, figures in (
-        (workflow.count, {"value": "120"}),
-        (workflow.ratio, {"num": "9", "den": "9"}),
-    ):
-        result = result_save_draft(
-            indicator=indicator,
-            quarter=workflow.quarter,
-            figures=figures,
-            narrative={},
-            expected_version=None,
-            user=people["staff"],
-        )
-        result_submit(result=result, expected_version=result.version, user=people["head"])
+    _submitted(workflow, people)
+    _submitted(workflow, people, workflow.ratio, {"num": "9", "den": "9"})
     workflow.set_window(alice, opens_in=-20, closes_in=1)
     sent = _run()
     assert "staff@example.org" not in sent and "head@example.org" not in sent
@@ -82,15 +81,7 @@ def test_a_unit_that_submitted_everything_is_not_reminded(workflow, people, alic
 
 
 def test_reviewers_are_reminded_once_of_work_waiting(workflow, people, alice):
-    result = result_save_draft(
-        indicator=workflow.count,
-        quarter=workflow.quarter,
-        figures={"value": "120"},
-        narrative={},
-        expected_version=None,
-        user=people["staff"],
-    )
-    result = result_submit(result=result, expected_version=result.version, user=people["head"])
+    result = _submitted(workflow, people)
     assert "planner@example.org" in _run()
     assert "planner@example.org" not in _run()
     assert "待初核" in next(m for m in mail.outbox if "planner@example.org" in m.to).subject
@@ -129,17 +120,7 @@ def _units(workflow, alice, django_user_model, n):
     """`n` more units of the workflow's agency, each with an indicator not entered and a staff
     member and a head who have an address."""
     for k in range(n):
-        unit = unit_create(agency=workflow.agency, user=alice, code=f"r{k}", name=f"提醒單位{k}")
-        indicator_create(
-            user=alice,
-            goal=workflow.count.goal,
-            code=f"r{k}",
-            name=f"提醒指標{k}",
-            method="count",
-            responsible_unit=unit,
-            inputs=[{"key": "value", "label": "件數"}],
-            parts=[{"key": "value", "label": "件數", "value": Decimal("10")}],
-        )
+        unit = workflow.add_unit(alice, code=f"r{k}", name=f"提醒單位{k}").responsible_unit
         for role in (Role.STAFF, Role.HEAD):
             member(django_user_model, workflow, role, unit=unit, name=f"{role}{k}")
 
@@ -159,15 +140,7 @@ def test_the_reminders_run_the_same_queries_for_few_units_or_many(
 ):
     _units(workflow, alice, django_user_model, units)
     workflow.set_window(alice, opens_in=-20, closes_in=2)
-    result = result_save_draft(
-        indicator=workflow.count,
-        quarter=workflow.quarter,
-        figures={"value": "120"},
-        narrative={},
-        expected_version=None,
-        user=people["staff"],
-    )
-    result_submit(result=result, expected_version=result.version, user=people["head"])
+    _submitted(workflow, people)
     _reminder_periods(timezone.localdate())  # the default periods are made once, not counted
     with CaptureQueriesContext(connection) as queries:
         sent = reminders_send()
