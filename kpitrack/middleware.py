@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 # Only the API's error shape (a module of plain Django): an API caller reads JSON, not a page.
 from kpitrack.api.errors import error as api_error
 from kpitrack.api.errors import refusal_answer
+from kpitrack.core.answers import answers_json
 from kpitrack.core.text import has_unusable
 from kpitrack.core.text import shown as _shown
 from kpitrack.outage import is_database_outage, outage_answer
@@ -65,7 +66,7 @@ class RejectUnusableCharactersMiddleware:
                     _("API 網址須以「/」結尾，請改用 %(path)s。") % {"path": wanted}, 404
                 )
             return self.get_response(request)
-        if api:
+        if answers_json(request):  # the API, or a JSON address outside it (a job's status)
             return api_error(message, 400)
         return render(request, "400.html", {"message": message}, status=400)
 

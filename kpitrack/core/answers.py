@@ -9,6 +9,7 @@ job pages and the site's own addresses share it without importing each other."""
 from functools import wraps
 
 from django.http import JsonResponse
+from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -62,8 +63,14 @@ def json_endpoint(*methods: str, signed_in: bool = True):
 
 def answers_json(request) -> bool:
     """Whether the request's address answers JSON (the API, or a json_endpoint view), so an
-    answer given outside its view (the outage's 503, the 500) is JSON there too."""
+    answer given outside its view (a middleware's 400, the outage's 503, the 500) is JSON
+    there too. Before the view is chosen (in a middleware) the address is resolved here."""
     if request.path_info.startswith("/api/"):
         return True
     match = getattr(request, "resolver_match", None)
-    return getattr(getattr(match, "func", None), "answers_json", False)
+    if match is None:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return False
+    return getattr(match.func, "answers_json", False)

@@ -216,6 +216,16 @@ def test_the_json_endpoint_answers_every_refusal_in_the_one_error_shape(client, 
         assert response.status_code == 405
 
 
+def test_the_json_endpoint_answers_a_control_character_in_the_one_error_shape(client, bob):
+    """Refused by a middleware before any view (kpitrack.middleware), as JSON all the same."""
+    job = _start("test-steps", bob, steps=1)
+    client.force_login(bob)
+    response = client.get(f"/jobs/{job.pk}/status/", {"x": "a\x00b"})
+    assert _json_error(response, 400) == "欄位「x」含有無法使用的控制字元，請移除後再試一次。"
+    page = client.get(f"/jobs/{job.pk}/", {"x": "a\x00b"})  # a page still answers a page
+    assert (page.status_code, page["Content-Type"]) == (400, "text/html; charset=utf-8")
+
+
 def test_the_json_endpoint_answers_in_the_users_language(client, bob, charlie):
     job = _start("test-steps", bob, steps=1)
     english = Client(headers={"accept-language": "en"})
