@@ -4,11 +4,11 @@ by e-mail, each once.
 "Once" is the database's unique key (recipient, kind, event) on `Notification`, so two app
 servers, or a command run twice, cannot double a notification: only the rows that did not
 exist before are written, and only those count as made (`_create`: a fixed number of queries
-for any number of people, moves or units). A transition's
-rows are written in the transition's own transaction, so a rolled-back transition notified
-nobody; its e-mails go once that transaction commits. An e-mail is claimed (emailed_at set) by
-an UPDATE that only one writer wins before it is sent, and released again if sending fails, so
-the next run retries it and a sent one is never repeated.
+for any number of people, moves or units). A transition's rows are written in the
+transition's own transaction, so a rolled-back transition notified nobody; its e-mails go once
+that transaction commits. E-mails are claimed (emailed_at set) by one UPDATE before they are
+sent, each row won by one writer only, and released again if sending fails, so the next run
+retries it and a sent one is never repeated.
 
 There is no per-user language: an e-mail is worded in Traditional Chinese with the English
 below it; the inbox words each notification in the reader's language when it is shown."""
@@ -256,8 +256,8 @@ def _sources(result: Result, action: str) -> list[tuple[str, list]]:
 
 def people_of(sources) -> dict:
     """The users of each source (see _sources; the reminders ask for units and agency roles
-    too), one query for every unit, one for every
-    agency role and two for every result's reviewers, whatever their number."""
+    too): one query for all the units, one for all the agency roles and two for all the
+    results' reviewers, whatever their number."""
     people = {source: set() for source in sources if source is not None}
     units = {s[1] for s in people if s[0] == "unit"}
     if units:
