@@ -56,7 +56,7 @@ class Row:
     data: dict = field(default_factory=dict)
     json: bool = False  # send `data` as a JSON body
     marks: tuple = ()
-    prints: bool = False  # the view starts a report job (report-pdf, report-xlsx, report-bundle)
+    prints: bool = False  # the view starts a report job (report-pdf, -xlsx, -bundle, -quarterly-*)
 
 
 def _submitted(cast):
@@ -178,8 +178,8 @@ MATRIX: dict[str, Row] = {
     ),
     # The 季管考 report (issue 17): as the other reports of the agency.
     "report-quarterly": Row("/reports/nia/quarterly/2013/q1/", get=OF_NIA),
-    "report-quarterly-pdf": Row("/reports/nia/quarterly/2013/q1/pdf/", get=OF_NIA, prints=True),
-    "report-quarterly-xlsx": Row("/reports/nia/quarterly/2013/q1/xlsx/", get=OF_NIA),
+    "report-quarterly-pdf": Row("/reports/nia/quarterly/2013/q1/pdf/", get=STARTS, prints=True),
+    "report-quarterly-xlsx": Row("/reports/nia/quarterly/2013/q1/xlsx/", get=STARTS, prints=True),
     "login": Row(
         "/accounts/login/",
         get=expect(302, anonymous=200),  # signed in: on to the home page

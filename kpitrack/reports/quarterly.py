@@ -262,14 +262,30 @@ def quarterly_years(agency) -> list[int]:
     return sorted(set().union(*years.values()), reverse=True)
 
 
+def quarterly_members(agency, *, visible=None) -> list:
+    """The agencies the report of `agency` covers: it and, for a ministry, each agency under it
+    whose id is in `visible` (all of them when `visible` is None). One query."""
+    subtree = agency_subtree(agency=agency)
+    return [a for a in subtree if visible is None or a.pk in visible] or [agency]
+
+
+def quarterly_require(agency, year: int, members) -> None:
+    """Raises ReportNotFound, with the message a page shows, when none of `members` has
+    indicators in `year`: before a job is started for nothing. One query."""
+    if any(year in years for years in goal_years(agencies=members).values()):
+        return
+    raise ReportNotFound(
+        _("%(agency)s沒有民國%(roc)s年度（%(year)s）的績效指標。")
+        % {"agency": agency.name, "roc": to_roc(year), "year": year}
+    )
+
+
 def quarterly_report(agency, year: int, quarter: int, *, visible=None) -> QuarterlyReport:
     """The report of `agency` (and, for a ministry, of each agency under it whose id is in
     `visible`, or all of them when `visible` is None) for `year` through `quarter`. Raises
     ReportNotFound when no agency has indicators that year, or its figures were transcribed
     from the published annual documents (no quarters to report)."""
-    agencies = [a for a in agency_subtree(agency=agency) if visible is None or a.pk in visible] or [
-        agency
-    ]
+    agencies = quarterly_members(agency, visible=visible)
     read = quarterly_read(agencies=agencies, year=year, quarter=quarter)
     judgements = quarter_judgements(ids=[i.pk for i in read.indicators], quarter=quarter)
     roc = to_roc(year)
