@@ -632,7 +632,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]
 # (redis://…) Celery workers run them (`make worker`); without it a pool of
 # JOBS_IN_PROCESS_WORKERS threads in each web process does, so `make run` needs nothing more.
 INSTALLED_APPS.append("kpitrack.jobs")
-JOB_KIND_MODULES = ["kpitrack.reports.exports"]  # modules that register job kinds
+# The modules that register job kinds (kpitrack.jobs.kinds).
+JOB_KIND_MODULES = ["kpitrack.reports.exports", "kpitrack.dashboards.export_jobs"]
 CELERY_BROKER_URL = _env.get("CELERY_BROKER_URL", "").strip()
 if CELERY_BROKER_URL and not re.match(r"rediss?://", CELERY_BROKER_URL):
     raise ImproperlyConfigured(
