@@ -487,3 +487,22 @@ def test_each_role_gets_the_expected_status(client, cast, row, printed):
         statuses, reached = _statuses(client, cast, row, "post", printed)
         assert statuses == row.post
         assert reached == set()
+
+
+@pytest.mark.django_db
+def test_a_ministrys_table_export_starts_a_job_for_its_readers_only(client, cast):
+    """/dashboards/<ministry>/indicators/?export=… (the row of dashboards:indicators is one
+    agency's, exported on the request): the ministry's 檢視 and the superuser start a job; the
+    others may not see the ministry."""
+    from kpitrack.jobs.models import Job
+
+    row = Row(
+        "/dashboards/moi/indicators/?export=csv",
+        get=expect(403, anonymous=302, viewer=302, superuser=302),
+    )
+    statuses, reached = _statuses(
+        client, cast, row, "get", Job.objects.filter(kind="indicator_table")
+    )
+    assert statuses == row.get
+    assert reached == {"viewer", "superuser"}
+    assert all(job.agency.code == "moi" for job in Job.objects.all())
