@@ -651,6 +651,10 @@ if JOBS_STALE_SECONDS <= JOBS_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured("JOBS_STALE_SECONDS must be longer than JOBS_HEARTBEAT_SECONDS")
 JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 2, minimum=1)  # runs of a job a worker died in
 EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 30, minimum=1)
+# When the approval of an agency's last result of a quarter commits, queue jobs that render the
+# reports printing that quarter, so the first download is served from storage (off: rendered
+# when first asked for).
+PRERENDER_ON_APPROVAL = env_bool("PRERENDER_ON_APPROVAL", False)
 # Celery: a message is acknowledged when its job has ended, and put back when the worker process
 # running it dies; one job at a time per worker process.
 CELERY_TASK_ACKS_LATE = True

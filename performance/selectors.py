@@ -201,6 +201,14 @@ def approved_results_q() -> Q:
     return final | locked
 
 
+def quarter_final(*, agency_id: int, year: int, quarter: int) -> bool:
+    """Whether every indicator of the agency's year has final figures for `quarter`
+    (approved_results_q); true of a year without indicators. One query."""
+    final = Result.objects.filter(approved_results_q(), quarter=quarter).values("indicator_id")
+    indicators = Indicator.objects.filter(goal__agency_id=agency_id, goal__year=year)
+    return not indicators.exclude(pk__in=final).exists()
+
+
 def latest_approved_period(*, agencies) -> tuple[int, int] | None:
     """(year, quarter) of the newest approved result among `agencies`, where a page with no
     period asked for should open. One query."""

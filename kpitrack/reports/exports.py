@@ -21,8 +21,10 @@ from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 
-from django.db import connection
-from django.utils import timezone
+from django.conf import settings
+from django.db import connection, transaction
+from django.dispatch import receiver
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -40,6 +42,8 @@ from kpitrack.core.engine.calendar import to_roc
 from kpitrack.jobs import files
 from kpitrack.jobs.kinds import JobFailed, Output, register
 from kpitrack.jobs.models import Job
+from kpitrack.jobs.runners import QueueUnavailable
+from kpitrack.jobs.services import job_start
 from performance.models import (
     Indicator,
     IndicatorInput,
@@ -49,10 +53,11 @@ from performance.models import (
     StrategicGoal,
     TargetPart,
 )
+from performance.signals import quarter_approved
 
-from .assembly import BUDGET, ReportNotFound, report_for
+from .assembly import BUDGET, PERFORMANCE, ReportNotFound, has_year, report_for
 from .pdf import html_to_pdf
-from .quarterly import QUARTERLY, QuarterlyReport, quarterly_report
+from .quarterly import QUARTERLY, QuarterlyReport, quarterly_members, quarterly_report
 from .render import ascii_filename, filename, print_html, xlsx_bytes
 from .xlsx import quarterly_workbook
 
@@ -218,8 +223,6 @@ def report_job(job: Job, progress) -> Output:
 def bundle_agencies(root, kind: str, year: int, readable) -> list:
     """The agencies of a whole ministry (`root` and every agency under it) that have the
     report's year, and that the user may read."""
-    from .assembly import has_year
-
     tree, frontier = [root], [root]
     while frontier:
         frontier = list(Agency.objects.filter(parent__in=frontier).order_by("code"))
@@ -287,6 +290,69 @@ def report_bundle_job(job: Job, progress) -> Output:
     name = files.save_atomically(f"{BUNDLES}/{job.pk}-{job.created_at:%Y%m%d%H%M%S}.zip", data)
     root = Agency.objects.get(pk=p["root"])
     return Output(name, bundle_filename(root, p["kind"], p["year"]), CONTENT_TYPES["zip"])
+
+
+# --- pre-rendering on approval (settings.PRERENDER_ON_APPROVAL) ------------------------------
+
+
+def printing(agency, year: int, quarter: int) -> list[tuple[str, int, int, list | None]]:
+    """(kind, year, quarter, members) of the agency's reports that print `quarter` of `year`:
+    its 季管考 report (over its own agencies, as a reader of all of them asks for it), the
+    budget explanation of the next year (whose elapsed part is this year through `quarter`),
+    and at the fourth quarter the year's performance report."""
+    members = [a.pk for a in quarterly_members(agency)]
+    reports = [(QUARTERLY, year, quarter, members)]
+    if has_year(agency, BUDGET, year + 1):
+        reports.append((BUDGET, year + 1, quarter, None))
+    if quarter == 4:
+        reports.append((PERFORMANCE, year, quarter, None))
+    return reports
+
+
+def prerender(*, agency, year: int, quarter: int, user) -> list[Job]:
+    """Queues a job for each file (PDF and Excel, in the site's language) of the reports that
+    print the quarter and are not stored or being made already; `user` (who approved) owns
+    them. Returns the jobs."""
+    jobs = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for kind, report_year, through, members in printing(agency, year, quarter):
+            for fmt in ("pdf", "xlsx"):
+                key, stored = stored_export(agency, kind, report_year, through, fmt, members)
+                if stored or Job.objects.filter(key=key, state__in=Job.ACTIVE).exists():
+                    continue
+                params = {
+                    "agency": agency.pk,
+                    "kind": kind,
+                    "year": report_year,
+                    "quarter": through,
+                    "format": fmt,
+                    "prerender": True,
+                }
+                if members is not None:
+                    params["agencies"] = members
+                stand_in = named(agency, kind, report_year, through)
+                title = _("預先產生：%(name)s") % {"name": filename(stand_in, fmt)}
+                try:
+                    jobs.append(
+                        job_start(
+                            kind="report",
+                            user=user,
+                            params=params,
+                            title=title,
+                            agency=agency,
+                            key=key,
+                        )
+                    )
+                except QueueUnavailable:
+                    return jobs  # rendered when first asked for, as without pre-rendering
+    return jobs
+
+
+@receiver(quarter_approved, dispatch_uid="kpitrack.reports.exports.prerender")
+def _prerender_when_committed(sender, *, agency, year, quarter, user, **kwargs):
+    # After the commit: a rolled-back approval renders nothing, and the keys are taken over
+    # the data as approved.
+    transaction.on_commit(lambda: prerender(agency=agency, year=year, quarter=quarter, user=user))
 
 
 def retained_names() -> set[str]:
