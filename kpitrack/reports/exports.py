@@ -153,7 +153,10 @@ def named(agency, kind: str, year: int, quarter: int = 0):
     assembling the report."""
     if kind == QUARTERLY:
         return QuarterlyReport(agency, year, quarter, sections=[])
-    return SimpleNamespace(agency=agency, kind=kind, year=year, roc_year=to_roc(year))
+    document = _("預算總說明") if kind == BUDGET else _("施政績效報告")
+    return SimpleNamespace(
+        agency=agency, kind=kind, year=year, roc_year=to_roc(year), document=document
+    )
 
 
 def download_names(agency, kind: str, year: int, fmt: str, quarter: int = 0) -> tuple[str, str]:

@@ -105,11 +105,10 @@ class ExportView(LoginRequiredMixin, View):
             return self.serve(agency, kind, year, quarter, stored)
         job = active_job_for(request.user, key)
         if job is None:
-            document = named(agency, kind, year, quarter).document if kind == QUARTERLY else None
             title = _("%(agency)s %(roc)s年度%(document)s（%(format)s）") % {
                 "agency": agency.name,
                 "roc": to_roc(year),
-                "document": document or (_("預算總說明") if kind == BUDGET else _("施政績效報告")),
+                "document": named(agency, kind, year, quarter).document,
                 "format": self.fmt.upper(),
             }
             params = {
