@@ -168,6 +168,18 @@ def test_a_worker_runs_the_job_and_any_process_serves_the_file(reader, worker):
     assert reader.get("/reports/nia/performance/2012/xlsx/").status_code == 200  # stored
 
 
+def test_a_worker_runs_the_quarterly_report_and_a_ministrys_table(reader, worker):
+    worker()
+    quarterly = _job_of(reader.get("/reports/nia/quarterly/2013/q1/xlsx/"))
+    table = _job_of(reader.get("/dashboards/moi/indicators/?year=2012&quarter=2&export=csv"))
+    for job_id in (quarterly, table):
+        job = _wait(job_id, lambda job: not job.active)
+        assert (job.state, job.error) == ("done", "")
+    assert reader.get("/reports/nia/quarterly/2013/q1/xlsx/").status_code == 200  # stored
+    data = b"".join(reader.get(f"/jobs/{table}/download/").streaming_content)
+    assert data.startswith("\ufeff機關代碼".encode())
+
+
 def test_a_job_cancelled_before_a_worker_takes_it_is_not_run(reader, worker):
     job_id = _job_of(reader.get("/reports/nia/performance/2012/xlsx/"))
     reader.post(f"/jobs/{job_id}/cancel/")
