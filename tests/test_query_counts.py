@@ -47,8 +47,9 @@ QUERIES = {
     "performance": 15,
     "performance-xlsx": 8,
     # The 季管考 report's: + agency, the agencies the user sees, the agency's subtree, has-year
-    # (goals of the agencies covered); the data version, the user's job, the new job.
-    "quarterly-xlsx": 10,
+    # (goals of the agencies covered), which of those were transcribed (no job for a year without
+    # quarters); the data version, the user's job, the new job.
+    "quarterly-xlsx": 11,
 }
 # The job that renders the file (kpitrack.jobs.services.job_execute): + its claim (read, update),
 # the agency, the data version, the rendering's own reads, the finish; no session or user.

@@ -17,6 +17,7 @@ from kpitrack.jobs.models import Job
 from kpitrack.reports.exports import export_key
 from kpitrack.reports.quarterly import quarterly_report
 from kpitrack.reports.xlsx import quarterly_workbook
+from performance.models import Result
 from performance.services import milestone_set
 from tests.performance.conftest import _workflow_rows, workflow  # noqa: F401 (fixtures)
 from tests.reports.test_quarterly import _enter
@@ -125,14 +126,24 @@ def test_the_key_names_the_quarter_the_format_and_the_agencies_covered(drafted):
     assert len(keys) == 5
 
 
-def test_a_failed_job_says_why(as_alice):
-    # nia's 2010 figures were transcribed from the published documents: no quarters to report.
-    job = _job(as_alice.get("/reports/nia/quarterly/2010/q1/xlsx/"))
+def test_a_failed_job_says_why(as_alice, drafted):
+    job = _job(as_alice.get(_url(drafted)))
+    # Between the request and the job the year's figures were marked as transcribed from the
+    # published documents: no quarters are left to report.
+    Result.objects.filter(indicator__goal__agency=drafted.agency).update(source="年度施政績效報告")
     run_queued_jobs()
     job.refresh_from_db()
     assert job.state == "failed" and "轉錄自已發布的年度文件" in job.error
     assert "轉錄自已發布的年度文件" in as_alice.get(f"/jobs/{job.pk}/").content.decode()
     assert as_alice.get(f"/jobs/{job.pk}/download/").status_code == 409
+
+
+def test_a_transcribed_year_starts_no_job(as_alice):
+    # nia's 2010 figures were transcribed from the published documents: no quarters to report.
+    response = as_alice.get("/reports/nia/quarterly/2010/q1/xlsx/")
+    assert response.status_code == 404
+    assert "轉錄自已發布的年度文件" in response.content.decode()
+    assert not Job.objects.exists()
 
 
 def test_a_year_without_indicators_starts_no_job(as_alice):
