@@ -279,3 +279,17 @@ def test_the_command_still_writes_a_large_workbook_itself(alice, workflow, tmp_p
     assert not Job.objects.exists()
     count = Result.objects.get(indicator=workflow.count)
     assert count.history.get().history_change_reason == REASON
+
+
+def test_with_the_queue_down_the_confirm_says_so_and_writes_nothing(
+    client, alice, workflow, settings, uploads
+):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/11"  # nothing listens on port 1
+    client.force_login(alice)
+    token = _preview(client, workflow, _both_rows(alice, workflow))
+    response = client.post(reverse("workbook-confirm"), {"token": token})
+    assert response.status_code == 503
+    assert "排程佇列目前無法使用" in response.content.decode()
+    assert Job.objects.get().state == "failed"
+    assert not _written(workflow)
+    assert (uploads / f"{token}.xlsx").exists()  # kept: the confirm may be tried again
