@@ -633,7 +633,13 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]
 # JOBS_IN_PROCESS_WORKERS threads in each web process does, so `make run` needs nothing more.
 INSTALLED_APPS.append("kpitrack.jobs")
 # The modules that register job kinds (kpitrack.jobs.kinds).
-JOB_KIND_MODULES = ["kpitrack.reports.exports", "kpitrack.dashboards.export_jobs"]
+JOB_KIND_MODULES = [
+    "kpitrack.reports.exports",
+    "kpitrack.dashboards.export_jobs",
+    "performance.workbook_jobs",
+]
+# A workbook confirm that writes more rows than this runs as a job (performance.workbook_jobs).
+WORKBOOK_JOB_ROWS = env_int("WORKBOOK_JOB_ROWS", 300, minimum=0)
 CELERY_BROKER_URL = _env.get("CELERY_BROKER_URL", "").strip()
 if CELERY_BROKER_URL and not re.match(r"rediss?://", CELERY_BROKER_URL):
     raise ImproperlyConfigured(

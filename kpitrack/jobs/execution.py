@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .kinds import JobCancelled, JobFailed, kind_function
+from .kinds import JobCancelled, JobFailed, Output, kind_function
 from .models import Job
 
 log = logging.getLogger("kpitrack.jobs")
@@ -41,6 +41,26 @@ class Progress:
     def step(self, done: int, total: int, label: str = "") -> None:
         updated = Job.objects.filter(pk=self.job_id, state=State.RUNNING).update(
             done=done, total=total, step=str(label)[:200], heartbeat_at=timezone.now()
+        )
+        if not updated:
+            raise JobCancelled
+
+    def complete(self, output: Output, outcome: dict | None = None) -> None:
+        """Ends the job as done, in the caller's transaction: a kind whose work is one
+        transaction (a workbook import) calls this as that transaction's last write. A cancel
+        then either came first (this raises JobCancelled and the work rolls back) or waits on
+        this row until the commit and finds the job ended (job_cancel answers False); the job
+        can never read 「已取消」 over work that was committed. job_execute leaves it as it is."""
+        updated = Job.objects.filter(pk=self.job_id, state=State.RUNNING).update(
+            state=State.DONE,
+            finished_at=timezone.now(),
+            result=output.name,
+            filename=output.filename,
+            content_type=output.content_type,
+            reused=output.reused,
+            outcome=outcome or {},
+            step="",
+            done=F("total"),
         )
         if not updated:
             raise JobCancelled

@@ -52,6 +52,8 @@ class Job(models.Model):
     content_type = models.CharField(max_length=100, blank=True)
     reused = models.BooleanField(_("取自已存檔案"), default=False)
     error = models.TextField(_("錯誤訊息"), blank=True)
+    # What a job that makes no file did, for its page (a workbook import: the rows it wrote).
+    outcome = models.JSONField(_("結果摘要"), default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(_("執行次數"), default=0)
     created_at = models.DateTimeField(_("建立時間"), auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(_("開始時間"), null=True, blank=True)
