@@ -7,7 +7,9 @@ would behind a proxy that sends each request to either:
   Celery worker on Redis (as deployed with a broker) and, without a broker, by the pool of the
   server that started it; the other then serves the stored export without a new job;
 - a workbook uploaded and previewed on one is confirmed on the other, and its figures written;
-- AXES_FAILURE_LIMIT wrong passwords on one lock the pair out on the other too.
+- AXES_FAILURE_LIMIT wrong passwords on one lock the pair out on the other too;
+- without a broker, the jobs in the pool of a server process that died (the running one and one
+  waiting behind it) are failed on the other with a message, and asked again there, run.
 
 The servers (and the worker) open the test database, so this runs in the PostgreSQL pass only
 (SQLite's test database lives in this process's memory), with Redis on 127.0.0.1:6379, db
@@ -19,12 +21,14 @@ import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import urllib.parse
 from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from http.cookies import SimpleCookie
+from pathlib import Path
 
 import pytest
 from django.conf import global_settings
@@ -89,14 +93,15 @@ def shared(request, tmp_path_factory):
 
 
 @contextmanager
-def _two_servers(shared, name: str, **settings):
-    """Servers A and B (base URLs), each its own gunicorn on its own free port."""
+def _two_servers(shared, name: str, *, started: list | None = None, **settings):
+    """Servers A and B (base URLs), each its own gunicorn on its own free port; `started`
+    receives their processes."""
     env = site_env(**shared["env"], **settings)
     with ExitStack() as stack:
         bases = []
         for server in ("a", "b"):
             log = stack.enter_context((shared["folder"] / f"{name}-{server}.log").open("w"))
-            bases.append(stack.enter_context(running("gunicorn", env, log)))
+            bases.append(stack.enter_context(running("gunicorn", env, log, started=started)))
         yield tuple(bases)
 
 
@@ -266,6 +271,73 @@ def test_without_a_broker_the_pool_of_the_server_that_started_it_runs_it_and_the
     _signed_in(browser, b)
     job = _follow_job_and_download(browser, a, b, flow, shared["folder"])
     assert job.attempts == 1
+
+
+def _worker_of(master: subprocess.Popen) -> int:
+    """The pid of gunicorn's (one) worker process: the child of the master we started."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master.pid:
+            return int(stat.parent.name)
+    pytest.fail("gunicorn has no worker process")
+
+
+def test_jobs_left_in_the_pool_of_a_server_process_that_died_are_failed_and_asked_again(
+    shared, flow
+):
+    """Without a broker the queue of a server's pool is in its process. Killed, it leaves a
+    running job and one waiting behind it (one pool thread): the other server fails both with a
+    message once their heartbeat is JOBS_STALE_SECONDS old, and the same export asked again
+    there is a new job, which it runs and serves."""
+    started = []
+    stale = 3
+    with _two_servers(
+        shared,
+        "died",
+        started=started,
+        CELERY_BROKER_URL="",
+        JOBS_IN_PROCESS_WORKERS="1",
+        JOBS_HEARTBEAT_SECONDS="1",
+        JOBS_STALE_SECONDS=str(stale),
+    ) as (a, b):
+        browser = Browser()
+        _signed_in(browser, a)
+        jobs = []
+        for fmt in ("pdf", "xlsx"):
+            status, answer, _body = browser.get(f"{a}/reports/wf/performance/{flow.year}/{fmt}/")
+            assert status == 302, status
+            jobs.append(int(re.fullmatch(r"/jobs/(\d+)/", answer["Location"])[1]))
+        # The PDF's first render in a process (its font scan) takes seconds: the workbook waits.
+        assert Job.objects.get(pk=jobs[1]).state == "queued", "the first job ended too soon"
+        os.kill(_worker_of(started[0]), signal.SIGKILL)
+
+        def failed():
+            states = []
+            for job in jobs:
+                status, _answer, body = browser.get(f"{b}/jobs/{job}/status/")
+                assert status == 200, status
+                states.append(json.loads(body))
+            return states if all(s["state"] == "failed" for s in states) else None
+
+        for state in wait_until(failed, "both jobs failed on the other server", bound=WAIT):
+            assert "程序已停止回應" in state["error"], state
+
+        status, answer, _body = browser.get(f"{b}/reports/wf/performance/{flow.year}/xlsx/")
+        assert status == 302, status
+        again = int(re.fullmatch(r"/jobs/(\d+)/", answer["Location"])[1])
+        assert again not in jobs
+
+        def finished():
+            body = browser.get(f"{b}/jobs/{again}/status/")[2]
+            state = json.loads(body)
+            return state if state["finished"] else None
+
+        state = wait_until(finished, f"job {again} to end on {b}", bound=JOB_WAIT)
+        assert state["state"] == "done", state
+        assert browser.get(b + state["download_url"])[2].startswith(b"PK")
 
 
 def _edited(workbook: bytes, flow, count: int) -> bytes:
