@@ -26,20 +26,32 @@ def fail_stale_jobs() -> int:
     process that stopped (runners.submit_in_process), which no other process will ever run.
     They would otherwise show 「執行中」 or 「排隊中」 forever, and a request for the same
     export would join them. A job queued on the broker has no heartbeat until a worker takes
-    it, and a bundle waits for its parts: neither is failed here."""
+    it, and a bundle waits while any of its parts may still end. A part failed here counts as
+    ended for its bundle, which runs when the last one has (and names the agency)."""
     limit = timezone.now() - timedelta(seconds=settings.JOBS_STALE_SECONDS)
-    has_parts = Exists(Job.objects.filter(parent=OuterRef("pk")))
+    parts_active = Exists(Job.objects.filter(parent=OuterRef("pk"), state__in=Job.ACTIVE))
     stale = list(
         Job.objects.filter(
-            Q(state=State.RUNNING) | (Q(state=State.QUEUED) & ~has_parts),
+            Q(state=State.RUNNING) | (Q(state=State.QUEUED) & ~parts_active),
             heartbeat_at__lt=limit,
         )
     )
     for job in stale:
         with translation.override(job.params.get("language")):
             message = _("執行這項工作的程序已停止回應，工作未完成；請再試一次。")
-        _finish(job.pk, State.FAILED, from_states=(job.state,), error=message)
+        if _finish(job.pk, State.FAILED, from_states=(job.state,), error=message):
+            if job.parent_id and (bundle := _part_ended(job.parent_id)) is not None:
+                _hand_over(bundle)
     return len(stale)
+
+
+def _hand_over(bundle_id: int) -> None:
+    from .runners import QueueUnavailable, dispatch  # runners imports this module
+
+    try:
+        dispatch(Job.objects.get(pk=bundle_id))
+    except QueueUnavailable:
+        pass  # the bundle is failed with the message that says so
 
 
 class Progress:

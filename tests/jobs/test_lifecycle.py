@@ -50,6 +50,14 @@ def _cancelled_midway(job, progress):
     return Output("", "", "")
 
 
+@register("test-bundle")
+def _bundle(job, progress):
+    failed = [part.error for part in job.parts.exclude(state=Job.State.DONE)]
+    if failed:
+        raise JobFailed("；".join(failed))
+    return Output("", "", "")
+
+
 def _start(kind, user, **params):
     agency = Agency.objects.get(code="nia")
     return job_start(kind=kind, user=user, params=params, title=kind, agency=agency)
@@ -161,6 +169,29 @@ def test_a_waiting_job_held_by_a_live_pool_or_the_broker_or_a_bundle_stays_queue
     client.force_login(bob)
     for job in (held, on_the_broker, bundle):
         assert client.get(f"/jobs/{job.pk}/status/").json()["state"] == "queued"
+
+
+def test_a_part_left_by_a_process_that_died_ends_and_its_bundle_names_the_agency(
+    client, bob, settings
+):
+    nia = Agency.objects.get(code="nia")
+    bundle = bundle_start(
+        kind="test-bundle",
+        user=bob,
+        params={},
+        title="bundle",
+        agency=nia,
+        parts=[{"kind": "test-steps", "params": {"steps": 1}, "agency": nia}],
+    )
+    long_ago = timezone.now() - timedelta(seconds=settings.JOBS_STALE_SECONDS + 1)
+    Job.objects.filter(parent=bundle).update(state="running", heartbeat_at=long_ago)
+    client.force_login(bob)
+    assert client.get(f"/jobs/{bundle.pk}/status/").json()["state"] == "queued"
+    bundle.refresh_from_db()
+    assert bundle.done == 1  # the failed part counted: the bundle was handed over
+    run_queued_jobs()
+    bundle.refresh_from_db()
+    assert bundle.state == "failed" and "程序已停止回應" in bundle.error
 
 
 def test_a_job_delivered_again_after_its_worker_died_gets_one_more_attempt(bob, settings):
