@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -21,15 +21,37 @@ State = Job.State
 
 
 def fail_stale_jobs() -> int:
-    """Fails the running jobs whose process stopped writing its heartbeat (a web process or
-    worker that died mid-job): they would otherwise show 「執行中」 forever."""
+    """Fails the jobs whose process stopped writing their heartbeat: running jobs of a web
+    process or worker that died mid-job, and jobs left waiting in the in-process pool of a web
+    process that stopped (runners.submit_in_process), which no other process will ever run.
+    They would otherwise show 「執行中」 or 「排隊中」 forever, and a request for the same
+    export would join them. A job queued on the broker has no heartbeat until a worker takes
+    it, and a bundle waits while any of its parts may still end. A part failed here counts as
+    ended for its bundle, which runs when the last one has (and names the agency)."""
     limit = timezone.now() - timedelta(seconds=settings.JOBS_STALE_SECONDS)
-    stale = list(Job.objects.filter(state=State.RUNNING, heartbeat_at__lt=limit))
+    parts_active = Exists(Job.objects.filter(parent=OuterRef("pk"), state__in=Job.ACTIVE))
+    stale = list(
+        Job.objects.filter(
+            Q(state=State.RUNNING) | (Q(state=State.QUEUED) & ~parts_active),
+            heartbeat_at__lt=limit,
+        )
+    )
     for job in stale:
         with translation.override(job.params.get("language")):
             message = _("執行這項工作的程序已停止回應，工作未完成；請再試一次。")
-        _finish(job.pk, State.FAILED, from_states=(State.RUNNING,), error=message)
+        if _finish(job.pk, State.FAILED, from_states=(job.state,), error=message):
+            if job.parent_id and (bundle := _part_ended(job.parent_id)) is not None:
+                _hand_over(bundle)
     return len(stale)
+
+
+def _hand_over(bundle_id: int) -> None:
+    from .runners import QueueUnavailable, dispatch  # runners imports this module
+
+    try:
+        dispatch(Job.objects.get(pk=bundle_id))
+    except QueueUnavailable:
+        pass  # the bundle is failed with the message that says so
 
 
 class Progress:

@@ -58,8 +58,8 @@ class Job(models.Model):
     created_at = models.DateTimeField(_("建立時間"), auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(_("開始時間"), null=True, blank=True)
     finished_at = models.DateTimeField(_("結束時間"), null=True, blank=True)
-    # Written every few seconds while a process works on the job: a running job whose heartbeat
-    # stopped belongs to a process that died (kpitrack.jobs.services.fail_stale_jobs).
+    # Written every few seconds while a process works on the job, or holds it in its pool: a job
+    # whose heartbeat stopped belongs to a process that died (execution.fail_stale_jobs).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
