@@ -632,7 +632,14 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]
 # (redis://…) Celery workers run them (`make worker`); without it a pool of
 # JOBS_IN_PROCESS_WORKERS threads in each web process does, so `make run` needs nothing more.
 INSTALLED_APPS.append("kpitrack.jobs")
-JOB_KIND_MODULES = ["kpitrack.reports.exports"]  # modules that register job kinds
+# The modules that register job kinds (kpitrack.jobs.kinds).
+JOB_KIND_MODULES = [
+    "kpitrack.reports.exports",
+    "kpitrack.dashboards.export_jobs",
+    "performance.workbook_jobs",
+]
+# A workbook confirm that writes more rows than this runs as a job (performance.workbook_jobs).
+WORKBOOK_JOB_ROWS = env_int("WORKBOOK_JOB_ROWS", 300, minimum=0)
 CELERY_BROKER_URL = _env.get("CELERY_BROKER_URL", "").strip()
 if CELERY_BROKER_URL and not re.match(r"rediss?://", CELERY_BROKER_URL):
     raise ImproperlyConfigured(
@@ -650,6 +657,10 @@ if JOBS_STALE_SECONDS <= JOBS_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured("JOBS_STALE_SECONDS must be longer than JOBS_HEARTBEAT_SECONDS")
 JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 2, minimum=1)  # runs of a job a worker died in
 EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 30, minimum=1)
+# When the approval of an agency's last result of a quarter commits, queue jobs that render the
+# reports printing that quarter, so the first download is served from storage (off: rendered
+# when first asked for).
+PRERENDER_ON_APPROVAL = env_bool("PRERENDER_ON_APPROVAL", False)
 # Celery: a message is acknowledged when its job has ended, and put back when the worker process
 # running it dies; one job at a time per worker process.
 CELERY_TASK_ACKS_LATE = True

@@ -201,6 +201,14 @@ def approved_results_q() -> Q:
     return final | locked
 
 
+def quarter_final(*, agency_id: int, year: int, quarter: int) -> bool:
+    """Whether every indicator of the agency's year has final figures for `quarter`
+    (approved_results_q); true of a year without indicators. One query."""
+    final = Result.objects.filter(approved_results_q(), quarter=quarter).values("indicator_id")
+    indicators = Indicator.objects.filter(goal__agency_id=agency_id, goal__year=year)
+    return not indicators.exclude(pk__in=final).exists()
+
+
 def latest_approved_period(*, agencies) -> tuple[int, int] | None:
     """(year, quarter) of the newest approved result among `agencies`, where a page with no
     period asked for should open. One query."""
@@ -1192,10 +1200,16 @@ def quarterly_read(*, agencies, year: int, quarter: int) -> QuarterlyRead:
     )
     results = {result.indicator_id: result for result in of_quarter}
     final = of_quarter.filter(approved_results_q()).values_list("pk", flat=True)
-    transcribed = (
+    transcribed = transcribed_agency_ids(agency_ids=agency_ids, year=year)
+    return QuarterlyRead(indicators, results, frozenset(final), transcribed)
+
+
+def transcribed_agency_ids(*, agency_ids, year: int) -> frozenset[int]:
+    """Which of the agencies' `year` was transcribed from the published annual documents: it has
+    whole-year figures only, no quarters. One query."""
+    return frozenset(
         Result.objects.filter(indicator__goal__agency_id__in=agency_ids, indicator__goal__year=year)
         .exclude(source="")
         .values_list("indicator__goal__agency_id", flat=True)
         .distinct()
     )
-    return QuarterlyRead(indicators, results, frozenset(final), frozenset(transcribed))

@@ -51,6 +51,11 @@ def may_use_scope(user, agency: Agency, unit: Unit | None) -> bool:
     return unit in permissions.units_user_enters(user, agency)
 
 
+def scope_by_ids(signed: dict) -> wb.Scope | None:
+    """The scope a `Scope.signed_part()` names, read again (None: its agency or unit is gone)."""
+    return _resolve(signed)[0]
+
+
 def make_scope(agency: Agency, unit: Unit | None, year: int, quarter: int) -> wb.Scope:
     return wb.Scope(
         agency_id=agency.pk,
@@ -340,7 +345,10 @@ def _service_problems(exc: Exception, parsed: wb.ParsedRow) -> list[wb.Problem]:
 
 
 def _scope_from(parsed: wb.Parsed) -> tuple[wb.Scope | None, Agency | None, Unit | None]:
-    signed = parsed.scope
+    return _resolve(parsed.scope)
+
+
+def _resolve(signed: dict) -> tuple[wb.Scope | None, Agency | None, Unit | None]:
     agency = agency_by_pk(pk=signed["agency"])
     unit = None
     if agency is not None and signed["unit"] is not None:
@@ -386,6 +394,7 @@ def import_parsed(
     expected: wb.Scope | None = None,
     seen_versions: dict | None = None,
     planned: dict | None = None,
+    before_commit=None,
 ) -> Report:
     """Runs every changed row of a read workbook through the service in one transaction:
     rolled back unless `commit` and nothing at all was wrong. `expected` is the scope the person
@@ -394,7 +403,11 @@ def import_parsed(
     (`Report.plan()` as `planned`), so the file is read once and the confirm writes exactly the
     values the preview listed: the changes are a function of the file and the stored results,
     and every write to a result or its figures moves its version, so equal versions mean the
-    preview's changes still hold (the service checks each row again when writing)."""
+    preview's changes still hold (the service checks each row again when writing).
+
+    `before_commit(report)` is called inside the transaction once every row is written and
+    nothing was wrong, as its last step: the import job ends itself there, and an exception it
+    raises (the job was cancelled) rolls the whole import back."""
     with bulk.paused_gc():
         return _import_parsed(
             parsed,
@@ -404,10 +417,13 @@ def import_parsed(
             expected=expected,
             seen_versions=seen_versions,
             planned=planned,
+            before_commit=before_commit,
         )
 
 
-def _import_parsed(parsed, *, name, user, commit, expected, seen_versions, planned) -> Report:
+def _import_parsed(
+    parsed, *, name, user, commit, expected, seen_versions, planned, before_commit
+) -> Report:
     report = Report(file_name=name, parsed=parsed)
     scope, agency, unit = _scope_from(parsed)
     if scope is None:
@@ -456,7 +472,7 @@ def _import_parsed(parsed, *, name, user, commit, expected, seen_versions, plann
         )
         report.stale = True
         return report
-    _run(report, parsed, scope, user=user, commit=commit)
+    _run(report, parsed, scope, user=user, commit=commit, before_commit=before_commit)
     return report
 
 
@@ -578,7 +594,7 @@ def _run_milestones(report: Report, parsed: wb.Parsed, *, user, reason: str):
             row.problems.extend(_milestone_refusal(exc, row))
 
 
-def _run(report: Report, parsed: wb.Parsed, scope: wb.Scope, *, user, commit: bool):
+def _run(report: Report, parsed: wb.Parsed, scope: wb.Scope, *, user, commit: bool, before_commit):
     reason = _("Excel 匯入：%(file)s") % {"file": report.file_name}
     rows = {row.row: row for row in report.rows}
     todo = [p for p in parsed.rows if rows[p.row].changes and not rows[p.row].problems]
@@ -616,6 +632,9 @@ def _run(report: Report, parsed: wb.Parsed, scope: wb.Scope, *, user, commit: bo
         report.written = commit and report.ok
         if not report.written:
             transaction.set_rollback(True)
-        elif len(todo) >= bulk.ANALYZE_AFTER_ROWS:
+            return
+        if before_commit is not None:
+            before_commit(report)
+        if len(todo) >= bulk.ANALYZE_AFTER_ROWS:
             # After the stored outcomes are refreshed (registered at the first write, so first).
             transaction.on_commit(lambda: bulk.analyze(Result, ResultFigure, Outcome))

@@ -1,15 +1,12 @@
 """The Excel round trip: choose a unit and quarter, download its workbook, upload it filled,
 read the preview, confirm.
 
-Between the preview and the confirm the uploaded file waits under MEDIA_ROOT (never in process
-memory, so a second app server finds it), named by a random token and bound to the user who
-uploaded it, with the scope and the result versions the preview saw.
+Between the preview and the confirm the uploaded file waits in shared storage
+(performance.workbook_uploads). A confirm that writes more than settings.WORKBOOK_JOB_ROWS rows
+runs as a background job (performance.workbook_jobs) and sends the user to its page; a smaller
+one is written on the request.
 """
 
-import json
-import re
-import secrets
-import time
 from pathlib import Path
 
 from django import forms
@@ -17,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, QueryDict
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,16 +24,15 @@ from budget.models import Agency, Unit
 from kpitrack.core.formatting import through_quarter_choices
 from kpitrack.core.forms import QuarterField, YearField
 from kpitrack.core.refusals import Conflict, Refusal, status_of
+from kpitrack.jobs.runners import QueueUnavailable
 from performance import permissions
 
-from . import selectors
+from . import selectors, workbook_jobs
 from . import workbook as wb
 from . import workbook_import as wi
+from . import workbook_uploads as uploads
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
-# An upload nobody confirmed is removed after this long.
-KEEP_SECONDS = 24 * 3600
 WHOLE_AGENCY = ""
 SCOPE_FIELDS = ("agency", "unit", "year", "quarter")
 
@@ -166,56 +162,6 @@ def workbook_download(request):
     return response
 
 
-# --- the stored upload ---------------------------------------------------------------------
-
-
-def _folder() -> Path:
-    root = Path(settings.MEDIA_ROOT or Path(settings.BASE_DIR) / "var" / "media")
-    folder = root / "workbook-uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _sweep(folder: Path):
-    cutoff = time.time() - KEEP_SECONDS
-    for path in folder.iterdir():
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-
-
-def _store(data: bytes, meta: dict) -> str:
-    folder = _folder()
-    _sweep(folder)
-    token = secrets.token_urlsafe(24)
-    (folder / f"{token}.xlsx").write_bytes(data)
-    _save_meta(token, meta)
-    return token
-
-
-def _save_meta(token: str, meta: dict):
-    (_folder() / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
-
-
-def _load(token: str, user) -> tuple[bytes, dict] | None:
-    if not TOKEN_RE.match(token or ""):
-        return None
-    folder = _folder()
-    try:
-        meta = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))
-        data = (folder / f"{token}.xlsx").read_bytes()
-    except (OSError, ValueError):
-        return None
-    if meta.get("user") != user.pk:
-        return None
-    return data, meta
-
-
-def _discard(token: str):
-    folder = _folder()
-    for suffix in (".xlsx", ".json"):
-        (folder / f"{token}{suffix}").unlink(missing_ok=True)
-
-
 def _status(report: wi.Report) -> int:
     """The page's status for an import's report, as kpitrack.core.refusals gives each refusal."""
     if report.forbidden:
@@ -241,7 +187,7 @@ def workbook_upload(request):
     report = wi.import_workbook(data, name=name, user=request.user, commit=False, expected=scope)
     token = None
     if report.ok and report.changed_rows:
-        token = _store(
+        token = uploads.store(
             data,
             {
                 "user": request.user.pk,
@@ -270,13 +216,26 @@ def _scope_query(form) -> str:
 @require_POST
 def workbook_confirm(request):
     token = request.POST.get("token", "")
-    stored = _load(token, request.user)
+    stored = uploads.load(token, request.user)
     if stored is None:
         raise PermissionDenied(_("找不到這次上傳，或上傳已過期；請重新上傳活頁簿。"))
     _data, meta = stored
     form = ScopeForm(meta["scope"], user=request.user)
     if not form.is_valid():
         raise PermissionDenied(_("找不到這次上傳，或上傳已過期；請重新上傳活頁簿。"))
+    if uploads.rows_to_write(meta) > settings.WORKBOOK_JOB_ROWS:
+        try:
+            job = workbook_jobs.import_start(
+                user=request.user,
+                token=token,
+                meta=meta,
+                scope=form.scope(),
+                agency=form.cleaned_data["agency"],
+                scope_query=_scope_query(form),
+            )
+        except QueueUnavailable as exc:
+            return _page(request, form=form, status=503, refusal=str(exc))
+        return redirect("job", pk=job.pk)
     report = wi.import_parsed(
         wb.Parsed.from_json(meta["parsed"]),
         name=meta["name"],
@@ -286,13 +245,13 @@ def workbook_confirm(request):
         planned=meta["plan"],
     )
     if report.written:
-        _discard(token)
+        uploads.discard(token)
         return render(
             request,
             "performance/workbook_done.html",
             {"report": report, "scope_query": _scope_query(form)},
         )
-    _discard(token)
+    uploads.discard(token)
     return render(
         request,
         "performance/workbook_preview.html",

@@ -56,7 +56,7 @@ class Row:
     data: dict = field(default_factory=dict)
     json: bool = False  # send `data` as a JSON body
     marks: tuple = ()
-    prints: bool = False  # the view starts a report job (report-pdf, report-xlsx, report-bundle)
+    prints: bool = False  # the view starts a report job (report-pdf, -xlsx, -bundle, -quarterly-*)
 
 
 def _submitted(cast):
@@ -180,8 +180,8 @@ MATRIX: dict[str, Row] = {
     ),
     # The 季管考 report (issue 17): as the other reports of the agency.
     "report-quarterly": Row("/reports/nia/quarterly/2013/q1/", get=OF_NIA),
-    "report-quarterly-pdf": Row("/reports/nia/quarterly/2013/q1/pdf/", get=OF_NIA, prints=True),
-    "report-quarterly-xlsx": Row("/reports/nia/quarterly/2013/q1/xlsx/", get=OF_NIA),
+    "report-quarterly-pdf": Row("/reports/nia/quarterly/2013/q1/pdf/", get=STARTS, prints=True),
+    "report-quarterly-xlsx": Row("/reports/nia/quarterly/2013/q1/xlsx/", get=STARTS, prints=True),
     "login": Row(
         "/accounts/login/",
         get=expect(302, anonymous=200),  # signed in: on to the home page
@@ -489,3 +489,22 @@ def test_each_role_gets_the_expected_status(client, cast, row, printed):
         statuses, reached = _statuses(client, cast, row, "post", printed)
         assert statuses == row.post
         assert reached == set()
+
+
+@pytest.mark.django_db
+def test_a_ministrys_table_export_starts_a_job_for_its_readers_only(client, cast):
+    """/dashboards/<ministry>/indicators/?export=… (the row of dashboards:indicators is one
+    agency's, exported on the request): the ministry's 檢視 and the superuser start a job; the
+    others may not see the ministry."""
+    from kpitrack.jobs.models import Job
+
+    row = Row(
+        "/dashboards/moi/indicators/?export=csv",
+        get=expect(403, anonymous=302, viewer=302, superuser=302),
+    )
+    statuses, reached = _statuses(
+        client, cast, row, "get", Job.objects.filter(kind="indicator_table")
+    )
+    assert statuses == row.get
+    assert reached == {"viewer", "superuser"}
+    assert all(job.agency.code == "moi" for job in Job.objects.all())

@@ -46,11 +46,15 @@ QUERIES = {
     # years; the year's unapproved results
     "performance": 15,
     "performance-xlsx": 8,
+    # The 季管考 report's: + agency, the agencies the user sees, the agency's subtree, has-year
+    # (goals of the agencies covered), which of those were transcribed (no job for a year without
+    # quarters); the data version, the user's job, the new job.
+    "quarterly-xlsx": 11,
 }
 # The job that renders the file (kpitrack.jobs.services.job_execute): + its claim (read, update),
 # the agency, the data version, the rendering's own reads, the finish; no session or user.
-RENDERS = {"budget-xlsx": 33, "performance-xlsx": 19}
-REDIRECTS = {"home", "pick", "budget-xlsx", "budget-pdf", "performance-xlsx"}  # to a job
+RENDERS = {"budget-xlsx": 33, "performance-xlsx": 19, "quarterly-xlsx": 26}
+REDIRECTS = {"home", "pick", "budget-xlsx", "budget-pdf", "performance-xlsx", "quarterly-xlsx"}
 
 
 def visible(data, bob):
@@ -75,6 +79,7 @@ def urls(data) -> dict[str, str]:
         "budget-pdf": f"/reports/{agency}/budget/{year}/pdf/?q=2",
         "performance": f"/reports/{agency}/performance/{year}/",
         "performance-xlsx": f"/reports/{agency}/performance/{year}/xlsx/",
+        "quarterly-xlsx": f"/reports/{agency}/quarterly/{year}/q2/xlsx/",
     }
 
 

@@ -7,9 +7,12 @@ from django_tables2 import RequestConfig
 
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import chinese_number, quarter_label, through_quarter_choices
+from kpitrack.jobs.runners import QueueUnavailable
+from kpitrack.jobs.selectors import active_job_for
+from kpitrack.jobs.services import job_start
 from performance.selectors import indicator_history
 
-from . import exports
+from . import export_jobs, exports
 from .charts import Bar, bar_chart
 from .period import BadPeriod, parse_indicator_year, resolve_period
 from .selectors import (
@@ -106,9 +109,11 @@ def indicators_view(request, agency):
     rows = filters.rows(period.quarter)
     export = request.GET.get("export")
     if export:
-        return _export(export, rows, scope, period) or _bad(
-            request, _("匯出格式只能是 xlsx 或 csv。"), here
-        )
+        if export not in export_jobs.FORMATS:
+            return _bad(request, _("匯出格式只能是 xlsx 或 csv。"), here)
+        if scope.is_ministry:
+            return _export_job(request, export, scope, period)
+        return _export(export, rows, scope, period)
     table = IndicatorTable(SqlRows(rows), ministry=scope.is_ministry)
     try:
         RequestConfig(request, paginate={"per_page": 25}).configure(table)
@@ -133,23 +138,48 @@ def indicators_view(request, agency):
 
 
 def _export(kind: str, rows, scope, period):
-    if kind not in ("csv", "xlsx"):
-        return None
+    """One agency's table, on the request: tens of rows."""
     rows = rows.rows()  # every row in full: an export is the whole filtered list
-    name = f"{scope.agency.code}-indicators-{period.year}-q{period.quarter}"
     if kind == "csv":
-        response = HttpResponse(
-            exports.as_csv(rows, period.year, period.quarter), content_type="text/csv"
-        )
-    elif kind == "xlsx":
-        response = HttpResponse(
-            exports.as_xlsx(rows, period.year, period.quarter),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
+        data = exports.as_csv(rows, period.year, period.quarter)
     else:
-        return None
-    response["Content-Disposition"] = f'attachment; filename="{name}.{kind}"'
+        data = exports.as_xlsx(rows, period.year, period.quarter)
+    response = HttpResponse(data, content_type=export_jobs.FORMATS[kind])
+    name = export_jobs.export_filename(scope, period.year, period.quarter, kind)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def _export_job(request, kind: str, scope, period):
+    """A ministry's table, by a background job (kpitrack.dashboards.export_jobs): its page
+    shows the agencies done, then the download. A second request while it runs joins it."""
+    filters = export_jobs.table_filters(request.GET)
+    key = export_jobs.table_export_key(scope, period.year, period.quarter, filters, kind)
+    job = active_job_for(request.user, key)
+    if job is None:
+        title = _("%(agency)s %(roc)s年度截至第%(q)s季績效指標一覽（%(format)s）") % {
+            "agency": scope.agency.name,
+            "roc": to_roc(period.year),
+            "q": period.quarter,
+            "format": kind.upper(),
+        }
+        try:
+            job = job_start(
+                kind=export_jobs.KIND,
+                user=request.user,
+                params=export_jobs.job_params(scope, period.year, period.quarter, filters, kind),
+                title=title,
+                agency=scope.agency,
+                key=key,
+            )
+        except QueueUnavailable as exc:
+            return render(
+                request,
+                "dashboards/bad_request.html",
+                {"message": str(exc), "back": request.path},
+                status=503,
+            )
+    return redirect("job", pk=job.pk)
 
 
 def indicator_charts(page) -> tuple[str, str]:

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .kinds import JobCancelled, JobFailed, kind_function
+from .kinds import JobCancelled, JobFailed, Output, kind_function
 from .models import Job
 
 log = logging.getLogger("kpitrack.jobs")
@@ -21,15 +21,37 @@ State = Job.State
 
 
 def fail_stale_jobs() -> int:
-    """Fails the running jobs whose process stopped writing its heartbeat (a web process or
-    worker that died mid-job): they would otherwise show 「執行中」 forever."""
+    """Fails the jobs whose process stopped writing their heartbeat: running jobs of a web
+    process or worker that died mid-job, and jobs left waiting in the in-process pool of a web
+    process that stopped (runners.submit_in_process), which no other process will ever run.
+    They would otherwise show 「執行中」 or 「排隊中」 forever, and a request for the same
+    export would join them. A job queued on the broker has no heartbeat until a worker takes
+    it, and a bundle waits while any of its parts may still end. A part failed here counts as
+    ended for its bundle, which runs when the last one has (and names the agency)."""
     limit = timezone.now() - timedelta(seconds=settings.JOBS_STALE_SECONDS)
-    stale = list(Job.objects.filter(state=State.RUNNING, heartbeat_at__lt=limit))
+    parts_active = Exists(Job.objects.filter(parent=OuterRef("pk"), state__in=Job.ACTIVE))
+    stale = list(
+        Job.objects.filter(
+            Q(state=State.RUNNING) | (Q(state=State.QUEUED) & ~parts_active),
+            heartbeat_at__lt=limit,
+        )
+    )
     for job in stale:
         with translation.override(job.params.get("language")):
             message = _("執行這項工作的程序已停止回應，工作未完成；請再試一次。")
-        _finish(job.pk, State.FAILED, from_states=(State.RUNNING,), error=message)
+        if _finish(job.pk, State.FAILED, from_states=(job.state,), error=message):
+            if job.parent_id and (bundle := _part_ended(job.parent_id)) is not None:
+                _hand_over(bundle)
     return len(stale)
+
+
+def _hand_over(bundle_id: int) -> None:
+    from .runners import QueueUnavailable, dispatch  # runners imports this module
+
+    try:
+        dispatch(Job.objects.get(pk=bundle_id))
+    except QueueUnavailable:
+        pass  # the bundle is failed with the message that says so
 
 
 class Progress:
@@ -41,6 +63,26 @@ class Progress:
     def step(self, done: int, total: int, label: str = "") -> None:
         updated = Job.objects.filter(pk=self.job_id, state=State.RUNNING).update(
             done=done, total=total, step=str(label)[:200], heartbeat_at=timezone.now()
+        )
+        if not updated:
+            raise JobCancelled
+
+    def complete(self, output: Output, outcome: dict | None = None) -> None:
+        """Ends the job as done, in the caller's transaction: a kind whose work is one
+        transaction (a workbook import) calls this as that transaction's last write. A cancel
+        then either came first (this raises JobCancelled and the work rolls back) or waits on
+        this row until the commit and finds the job ended (job_cancel answers False); the job
+        can never read 「已取消」 over work that was committed. job_execute leaves it as it is."""
+        updated = Job.objects.filter(pk=self.job_id, state=State.RUNNING).update(
+            state=State.DONE,
+            finished_at=timezone.now(),
+            result=output.name,
+            filename=output.filename,
+            content_type=output.content_type,
+            reused=output.reused,
+            outcome=outcome or {},
+            step="",
+            done=F("total"),
         )
         if not updated:
             raise JobCancelled

@@ -4,6 +4,10 @@ A kind is `function(job, progress) -> Output`: it reads `job.params`, reports it
 `progress.step(done, total, label)` (which also stops it when the job was cancelled), writes
 its file with kpitrack.jobs.files.save_atomically and returns where it is. One line registers a
 kind (`@register("quarterly")`); the module is named in settings.JOB_KIND_MODULES.
+
+A kind whose work is one transaction and makes no file (a workbook import) instead ends the job
+inside that transaction with `progress.complete(output, outcome)`: a small JSON summary the job
+page shows through the template the kind registers (`@register("…", template="…")`).
 """
 
 from collections.abc import Callable
@@ -27,14 +31,23 @@ class JobCancelled(Exception):
 
 
 _KINDS: dict[str, Callable] = {}
+_TEMPLATES: dict[str, str] = {}
 
 
-def register(kind: str):
+def register(kind: str, *, template: str = ""):
+    """`template` shows a finished job's outcome on its page (in place of the download link)."""
+
     def add(function):
         _KINDS[kind] = function
+        if template:
+            _TEMPLATES[kind] = template
         return function
 
     return add
+
+
+def outcome_template(kind: str) -> str:
+    return _TEMPLATES.get(kind, "")
 
 
 def kind_function(kind: str) -> Callable:

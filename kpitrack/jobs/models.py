@@ -52,12 +52,14 @@ class Job(models.Model):
     content_type = models.CharField(max_length=100, blank=True)
     reused = models.BooleanField(_("取自已存檔案"), default=False)
     error = models.TextField(_("錯誤訊息"), blank=True)
+    # What a job that makes no file did, for its page (a workbook import: the rows it wrote).
+    outcome = models.JSONField(_("結果摘要"), default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(_("執行次數"), default=0)
     created_at = models.DateTimeField(_("建立時間"), auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(_("開始時間"), null=True, blank=True)
     finished_at = models.DateTimeField(_("結束時間"), null=True, blank=True)
-    # Written every few seconds while a process works on the job: a running job whose heartbeat
-    # stopped belongs to a process that died (kpitrack.jobs.services.fail_stale_jobs).
+    # Written every few seconds while a process works on the job, or holds it in its pool: a job
+    # whose heartbeat stopped belongs to a process that died (execution.fail_stale_jobs).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

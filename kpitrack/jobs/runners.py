@@ -6,10 +6,11 @@ never looks for a row it cannot see yet.
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +25,11 @@ class QueueUnavailable(Exception):
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+# The jobs this process's pool holds and has not started. Their rows carry this process's
+# heartbeat (the keeper thread below) while they wait, so that another app server can tell them
+# from the queue of a process that died, which nobody will ever run (execution.fail_stale_jobs).
+_waiting: set[int] = set()
+_keeper: threading.Thread | None = None
 
 
 def _in_process_pool() -> ThreadPoolExecutor:
@@ -83,11 +89,53 @@ def run_job_here(job_id: int) -> None:
 
 
 def submit_in_process(job_id: int) -> None:
+    global _keeper
+    from .models import Job
+
+    try:
+        Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(heartbeat_at=timezone.now())
+    except DatabaseError:  # the keeper writes it within JOBS_HEARTBEAT_SECONDS
+        log.warning("job %s: heartbeat not written", job_id, exc_info=True)
+    with _pool_lock:
+        _waiting.add(job_id)
+        if _keeper is None:
+            _keeper = threading.Thread(target=_keep_waiting_jobs, name="kpitrack-job-keeper")
+            _keeper.daemon = True
+            _keeper.start()
     _in_process_pool().submit(_run_in_this_thread, job_id)
+
+
+def _keep_waiting_jobs() -> None:
+    """Writes the heartbeat of the jobs waiting in this process's pool every
+    JOBS_HEARTBEAT_SECONDS; ends when none waits (the next submit starts another)."""
+    global _keeper
+    from .models import Job
+
+    beat = time.monotonic()
+    while True:
+        time.sleep(1)  # a second at a time: the thread ends soon after the pool's queue empties
+        with _pool_lock:
+            waiting = list(_waiting)
+            if not waiting:
+                _keeper = None
+                return
+        if time.monotonic() - beat < settings.JOBS_HEARTBEAT_SECONDS:
+            continue
+        beat = time.monotonic()
+        try:
+            Job.objects.filter(pk__in=waiting, state=Job.State.QUEUED).update(
+                heartbeat_at=timezone.now()
+            )
+        except DatabaseError:
+            log.warning("waiting jobs: heartbeat not written", exc_info=True)
+        finally:
+            connection.close()
 
 
 def _run_in_this_thread(job_id: int) -> None:
     # A pool thread has its own database connection: closed when its job is done.
+    with _pool_lock:
+        _waiting.discard(job_id)  # from here on the job's own heartbeat (execution) is written
     close_old_connections()
     try:
         run_job_here(job_id)

@@ -1,11 +1,12 @@
 """Reads of jobs, and who may see one: the user who asked, or anyone who may read the agency
-whose data it renders (performance.permissions)."""
+whose data it renders (performance.permissions) and, when the job covers several (a ministry's
+季管考 report or indicator table: the ids in its params' "agencies"), every one of them."""
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404
 
-from performance.permissions import agencies_for_user, can_view_agency
+from performance.permissions import access, agencies_for_user, can_view_agency
 
 from .models import Job
 
@@ -17,7 +18,10 @@ def can_see_job(user, job: Job) -> bool:
         return False
     if job.user_id == user.pk or (user.is_active and user.is_superuser):
         return True
-    return job.agency is not None and can_view_agency(user, job.agency)
+    if job.agency is None or not can_view_agency(user, job.agency):
+        return False
+    covered = job.params.get("agencies") or ()
+    return set(covered) <= access(user).visible
 
 
 def access_job(user, pk) -> Job:
@@ -37,11 +41,12 @@ def jobs_for_user(user, *, limit: int = RECENT) -> list[Job]:
 
 def jobs_of_agencies(user, *, limit: int = RECENT) -> list[Job]:
     """Recent jobs others asked for about agencies the user may read."""
-    return list(
+    jobs = (
         Job.objects.filter(parent__isnull=True, agency__in=agencies_for_user(user))
         .filter(~Q(user=user))
         .select_related("agency", "user")[:limit]
     )
+    return [job for job in jobs if can_see_job(user, job)]
 
 
 def active_job_for(user, key: str) -> Job | None:

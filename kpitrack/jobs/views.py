@@ -14,13 +14,15 @@ from kpitrack.core.answers import answer, error, json_endpoint
 
 from . import files
 from .execution import fail_stale_jobs
+from .kinds import outcome_template
 from .models import Job
 from .selectors import access_job, jobs_for_user, jobs_of_agencies, parts_of
 from .services import job_cancel
 
 
 def status_of(job: Job) -> dict:
-    done = job.state == Job.State.DONE
+    # A job that makes no file (a workbook import) shows its outcome on its page instead.
+    done = job.state == Job.State.DONE and bool(job.result)
     return {
         "id": job.pk,
         "state": job.state,
@@ -40,7 +42,12 @@ def status_of(job: Job) -> dict:
 def job_page(request, pk):
     fail_stale_jobs()
     job = access_job(request.user, pk)
-    context = {"job": job, "status": status_of(job), "parts": parts_of(job) if job.total else []}
+    context = {
+        "job": job,
+        "status": status_of(job),
+        "parts": parts_of(job) if job.total else [],
+        "outcome_template": outcome_template(job.kind),
+    }
     return render(request, "jobs/job.html", context)
 
 
@@ -68,6 +75,13 @@ def job_download(request, pk):
             "jobs/unavailable.html",
             {"job": job, "message": _("這項工作尚未完成。")},
             status=409,
+        )
+    if not job.result:
+        return render(
+            request,
+            "jobs/unavailable.html",
+            {"job": job, "message": _("這項工作沒有檔案可下載。")},
+            status=404,
         )
     if not files.exists(job.result):
         return render(

@@ -5,9 +5,11 @@ The key is a SHA-256 over the agency, the report (kind, year, quarter), the form
 language, the version of the code and templates that print it, and the version of the data it
 prints: the latest history row of each table the report assembly reads (results and their
 figures, indicators, targets, goals, narratives, policy, headcount, units, lights policy,
-agency). Every write of those tables adds a history row (kpitrack.core.writes, bulk imports
-too), so any change to what a report prints makes a new key; the same data finds the same
-file, served without rendering. The data version is global, not per agency: a write anywhere
+agency; for the 季管考 report, kpitrack.reports.quarterly, its milestones instead of policy
+and headcount, and the agencies of a ministry it covers, which depend on who asks). Every
+write of those tables adds a history row (kpitrack.core.writes, bulk imports too), so any
+change to what a report prints makes a new key; the same data finds the same file, served
+without rendering. The data version is global, not per agency: a write anywhere
 makes every report's key new, which costs a render, never a stale file.
 """
 
@@ -19,8 +21,10 @@ from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 
-from django.db import connection
-from django.utils import timezone
+from django.conf import settings
+from django.db import connection, transaction
+from django.dispatch import receiver
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -38,18 +42,24 @@ from kpitrack.core.engine.calendar import to_roc
 from kpitrack.jobs import files
 from kpitrack.jobs.kinds import JobFailed, Output, register
 from kpitrack.jobs.models import Job
+from kpitrack.jobs.runners import QueueUnavailable
+from kpitrack.jobs.services import job_start
 from performance.models import (
     Indicator,
     IndicatorInput,
+    Milestone,
     Result,
     ResultFigure,
     StrategicGoal,
     TargetPart,
 )
+from performance.signals import quarter_approved
 
-from .assembly import BUDGET, ReportNotFound, report_for
+from .assembly import BUDGET, PERFORMANCE, ReportNotFound, has_year, report_for
 from .pdf import html_to_pdf
+from .quarterly import QUARTERLY, QuarterlyReport, quarterly_members, quarterly_report
 from .render import ascii_filename, filename, print_html, xlsx_bytes
+from .xlsx import quarterly_workbook
 
 # Raise to make every stored export new when what they print changes in a way the code hash
 # below cannot see (a font installed, a WeasyPrint upgrade).
@@ -77,6 +87,22 @@ PRINTED_MODELS = (
     Result,
     ResultFigure,
 )
+# What the 季管考 report reads (quarterly_read, quarter_judgements): no policy or headcount, but
+# the milestones (分季目標) it judges against.
+QUARTERLY_MODELS = (
+    Agency,
+    Unit,
+    AchievementPolicy,
+    StrategicGoal,
+    Indicator,
+    IndicatorInput,
+    TargetPart,
+    Milestone,
+    Result,
+    ResultFigure,
+)
+# The kinds whose report is of one quarter (the performance report is of its whole year).
+_BY_QUARTER = (BUDGET, QUARTERLY)
 _ROOT = Path(__file__).resolve().parent.parent.parent
 
 
@@ -95,22 +121,26 @@ def template_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def data_version() -> list:
+def data_version(models=PRINTED_MODELS) -> list:
     """The newest history id of each printed table, in one query."""
     quote = connection.ops.quote_name
     columns = ", ".join(
         f"(SELECT MAX(history_id) FROM {quote(model.history.model._meta.db_table)})"
-        for model in PRINTED_MODELS
+        for model in models
     )
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {columns}")
         return list(cursor.fetchone())
 
 
-def export_key(agency, kind: str, year: int, quarter: int, fmt: str) -> str:
-    quarter = quarter if kind == BUDGET else 0
+def export_key(agency, kind: str, year: int, quarter: int, fmt: str, members=None) -> str:
+    """`members`: the ids of the agencies a 季管考 report covers (quarterly_members)."""
+    quarter = quarter if kind in _BY_QUARTER else 0
     parts = [agency.pk, agency.code, kind, year, quarter, fmt, get_language()]
-    parts += [template_version(), data_version()]
+    if kind == QUARTERLY:
+        parts.append(sorted(members or [agency.pk]))
+    models = QUARTERLY_MODELS if kind == QUARTERLY else PRINTED_MODELS
+    parts += [template_version(), data_version(models)]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
@@ -118,31 +148,52 @@ def export_name(key: str, fmt: str) -> str:
     return f"{FOLDER}/{key[:2]}/{key}.{fmt}"
 
 
-def download_names(agency, kind: str, year: int, fmt: str) -> tuple[str, str]:
+def named(agency, kind: str, year: int, quarter: int = 0):
+    """What the file names of a report are made of (kpitrack.reports.render.filename), without
+    assembling the report."""
+    if kind == QUARTERLY:
+        return QuarterlyReport(agency, year, quarter, sections=[])
+    document = _("預算總說明") if kind == BUDGET else _("施政績效報告")
+    return SimpleNamespace(
+        agency=agency, kind=kind, year=year, roc_year=to_roc(year), document=document
+    )
+
+
+def download_names(agency, kind: str, year: int, fmt: str, quarter: int = 0) -> tuple[str, str]:
     """(the agency's file name, its ASCII fallback), without assembling the report."""
-    stand_in = SimpleNamespace(agency=agency, kind=kind, year=year, roc_year=to_roc(year))
+    stand_in = named(agency, kind, year, quarter)
     return filename(stand_in, fmt), ascii_filename(stand_in, fmt)
 
 
-def stored_export(agency, kind: str, year: int, quarter: int, fmt: str) -> tuple[str, str | None]:
+def stored_export(
+    agency, kind: str, year: int, quarter: int, fmt: str, members=None
+) -> tuple[str, str | None]:
     """(key, the stored file's name or None when it must be rendered)."""
-    key = export_key(agency, kind, year, quarter, fmt)
+    key = export_key(agency, kind, year, quarter, fmt, members)
     name = export_name(key, fmt)
     return key, name if files.exists(name) else None
 
 
-def render_export(agency, kind, year, quarter, fmt, progress=None) -> tuple[str, bytes | None]:
+def _assemble(agency, kind, year, quarter, members):
+    if kind == QUARTERLY:
+        return quarterly_report(agency, year, quarter, visible=set(members or [agency.pk]))
+    return report_for(agency, kind, year, quarter)
+
+
+def render_export(
+    agency, kind, year, quarter, fmt, progress=None, members=None
+) -> tuple[str, bytes | None]:
     """Renders and stores one report; (its storage name, its bytes or None when it was stored
     already). The key is taken before the data is read: a write during the render makes a new
     key, so this file can never be served for data it does not show."""
     step = progress.step if progress else (lambda *args: None)
-    key = export_key(agency, kind, year, quarter, fmt)
+    key = export_key(agency, kind, year, quarter, fmt, members)
     name = export_name(key, fmt)
     if files.exists(name):
         return name, None
     step(0, 3, _("整理報表資料"))
     try:
-        report = report_for(agency, kind, year, quarter)
+        report = _assemble(agency, kind, year, quarter, members)
     except ReportNotFound as exc:
         raise JobFailed(str(exc)) from exc
     if fmt == "pdf":
@@ -150,7 +201,7 @@ def render_export(agency, kind, year, quarter, fmt, progress=None) -> tuple[str,
         data = html_to_pdf(print_html(report))
     else:
         step(1, 3, _("產生 Excel 活頁簿"))
-        data = xlsx_bytes(report)
+        data = quarterly_workbook(report) if kind == QUARTERLY else xlsx_bytes(report)
     step(2, 3, _("儲存檔案"))
     files.save_atomically(name, data)
     return name, data
@@ -160,10 +211,13 @@ def render_export(agency, kind, year, quarter, fmt, progress=None) -> tuple[str,
 def report_job(job: Job, progress) -> Output:
     p = job.params
     agency = Agency.objects.get(pk=p["agency"])
-    name, data = render_export(agency, p["kind"], p["year"], p["quarter"], p["format"], progress)
+    members = p.get("agencies")
+    name, data = render_export(
+        agency, p["kind"], p["year"], p["quarter"], p["format"], progress, members
+    )
     return Output(
         name=name,
-        filename=download_names(agency, p["kind"], p["year"], p["format"])[0],
+        filename=download_names(agency, p["kind"], p["year"], p["format"], p["quarter"])[0],
         content_type=CONTENT_TYPES[p["format"]],
         reused=data is None,
     )
@@ -172,8 +226,6 @@ def report_job(job: Job, progress) -> Output:
 def bundle_agencies(root, kind: str, year: int, readable) -> list:
     """The agencies of a whole ministry (`root` and every agency under it) that have the
     report's year, and that the user may read."""
-    from .assembly import has_year
-
     tree, frontier = [root], [root]
     while frontier:
         frontier = list(Agency.objects.filter(parent__in=frontier).order_by("code"))
@@ -241,6 +293,69 @@ def report_bundle_job(job: Job, progress) -> Output:
     name = files.save_atomically(f"{BUNDLES}/{job.pk}-{job.created_at:%Y%m%d%H%M%S}.zip", data)
     root = Agency.objects.get(pk=p["root"])
     return Output(name, bundle_filename(root, p["kind"], p["year"]), CONTENT_TYPES["zip"])
+
+
+# --- pre-rendering on approval (settings.PRERENDER_ON_APPROVAL) ------------------------------
+
+
+def printing(agency, year: int, quarter: int) -> list[tuple[str, int, int, list | None]]:
+    """(kind, year, quarter, members) of the agency's reports that print `quarter` of `year`:
+    its 季管考 report (over its own agencies, as a reader of all of them asks for it), the
+    budget explanation of the next year (whose elapsed part is this year through `quarter`),
+    and at the fourth quarter the year's performance report."""
+    members = [a.pk for a in quarterly_members(agency)]
+    reports = [(QUARTERLY, year, quarter, members)]
+    if has_year(agency, BUDGET, year + 1):
+        reports.append((BUDGET, year + 1, quarter, None))
+    if quarter == 4:
+        reports.append((PERFORMANCE, year, quarter, None))
+    return reports
+
+
+def prerender(*, agency, year: int, quarter: int, user) -> list[Job]:
+    """Queues a job for each file (PDF and Excel, in the site's language) of the reports that
+    print the quarter and are not stored or being made already; `user` (who approved) owns
+    them. Returns the jobs."""
+    jobs = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for kind, report_year, through, members in printing(agency, year, quarter):
+            for fmt in ("pdf", "xlsx"):
+                key, stored = stored_export(agency, kind, report_year, through, fmt, members)
+                if stored or Job.objects.filter(key=key, state__in=Job.ACTIVE).exists():
+                    continue
+                params = {
+                    "agency": agency.pk,
+                    "kind": kind,
+                    "year": report_year,
+                    "quarter": through,
+                    "format": fmt,
+                    "prerender": True,
+                }
+                if members is not None:
+                    params["agencies"] = members
+                stand_in = named(agency, kind, report_year, through)
+                title = _("預先產生：%(name)s") % {"name": filename(stand_in, fmt)}
+                try:
+                    jobs.append(
+                        job_start(
+                            kind="report",
+                            user=user,
+                            params=params,
+                            title=title,
+                            agency=agency,
+                            key=key,
+                        )
+                    )
+                except QueueUnavailable:
+                    return jobs  # rendered when first asked for, as without pre-rendering
+    return jobs
+
+
+@receiver(quarter_approved, dispatch_uid="kpitrack.reports.exports.prerender")
+def _prerender_when_committed(sender, *, agency, year, quarter, user, **kwargs):
+    # After the commit: a rolled-back approval renders nothing, and the keys are taken over
+    # the data as approved.
+    transaction.on_commit(lambda: prerender(agency=agency, year=year, quarter=quarter, user=user))
 
 
 def retained_names() -> set[str]:

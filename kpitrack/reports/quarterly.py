@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from budget.selectors import agency_subtree
 from kpitrack.core.engine.achievement import Status
@@ -20,7 +21,12 @@ from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import figure
 from performance.judgements import QuarterJudgement
 from performance.reasons import status_label
-from performance.selectors import goal_years, quarter_judgements, quarterly_read
+from performance.selectors import (
+    goal_years,
+    quarter_judgements,
+    quarterly_read,
+    transcribed_agency_ids,
+)
 
 from .assembly import ReportNotFound, _DraftMark, _Titles
 from .render import pdf_bytes, print_html
@@ -28,6 +34,12 @@ from .xlsx import quarterly_workbook
 
 QUARTERLY = "quarterly"
 FORMATS = ("html", "pdf", "xlsx")
+
+# Said before a job is started and by the report itself: a transcribed year has no quarters.
+_TRANSCRIBED = gettext_noop(
+    "%(agency)s民國%(roc)s年度的績效資料轉錄自已發布的年度文件，只有全年度數字，沒有分季資料，"
+    "無法產生季管考報表。"
+)
 
 
 def _figure(value: Decimal | None) -> str:
@@ -262,14 +274,34 @@ def quarterly_years(agency) -> list[int]:
     return sorted(set().union(*years.values()), reverse=True)
 
 
+def quarterly_members(agency, *, visible=None) -> list:
+    """The agencies the report of `agency` covers: it and, for a ministry, each agency under it
+    whose id is in `visible` (all of them when `visible` is None). One query."""
+    subtree = agency_subtree(agency=agency)
+    return [a for a in subtree if visible is None or a.pk in visible] or [agency]
+
+
+def quarterly_require(agency, year: int, members) -> None:
+    """Raises ReportNotFound, with the message the page shows, when none of `members` has
+    indicators in `year`, or every one that has was transcribed from the published documents:
+    before a job is started only to fail. Two queries."""
+    having = [pk for pk, years in goal_years(agencies=members).items() if year in years]
+    if having:
+        if set(having) - transcribed_agency_ids(agency_ids=having, year=year):
+            return
+        raise ReportNotFound(_(_TRANSCRIBED) % {"agency": agency.name, "roc": to_roc(year)})
+    raise ReportNotFound(
+        _("%(agency)s沒有民國%(roc)s年度（%(year)s）的績效指標。")
+        % {"agency": agency.name, "roc": to_roc(year), "year": year}
+    )
+
+
 def quarterly_report(agency, year: int, quarter: int, *, visible=None) -> QuarterlyReport:
     """The report of `agency` (and, for a ministry, of each agency under it whose id is in
     `visible`, or all of them when `visible` is None) for `year` through `quarter`. Raises
     ReportNotFound when no agency has indicators that year, or its figures were transcribed
     from the published annual documents (no quarters to report)."""
-    agencies = [a for a in agency_subtree(agency=agency) if visible is None or a.pk in visible] or [
-        agency
-    ]
+    agencies = quarterly_members(agency, visible=visible)
     read = quarterly_read(agencies=agencies, year=year, quarter=quarter)
     judgements = quarter_judgements(ids=[i.pk for i in read.indicators], quarter=quarter)
     roc = to_roc(year)
@@ -296,10 +328,7 @@ def quarterly_report(agency, year: int, quarter: int, *, visible=None) -> Quarte
             else:
                 groups.append(GoalRows(indicator.goal, [row]))
         sections.append(AgencySection(member, groups))
-    message = _(
-        "%(agency)s民國%(roc)s年度的績效資料轉錄自已發布的年度文件，只有全年度數字，沒有分季資料，"
-        "無法產生季管考報表。"
-    )
+    message = _(_TRANSCRIBED)
     if not sections:
         if transcribed:
             raise ReportNotFound(message % {"agency": agency.name, "roc": roc})

@@ -1,11 +1,9 @@
 """Report pages. The PDF and Excel files are stored exports, rendered by background jobs
 (kpitrack.reports.exports, kpitrack.jobs)."""
 
-from types import SimpleNamespace
-
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -27,16 +25,17 @@ from .exports import (
     bundle_agencies,
     bundle_filename,
     export_key,
+    named,
     stored_export,
 )
-from .quarterly import QUARTERLY, quarterly_report, quarterly_years
-from .render import (
-    body_template,
-    content_disposition,
-    pdf_bytes,
-    quarter_choices,
+from .quarterly import (
+    QUARTERLY,
+    quarterly_members,
+    quarterly_report,
+    quarterly_require,
+    quarterly_years,
 )
-from .xlsx import quarterly_workbook
+from .render import body_template, content_disposition, quarter_choices
 
 
 def _error(request, message, status):
@@ -96,15 +95,20 @@ class ExportView(LoginRequiredMixin, View):
             require_year(agency, kind, year)
         except ReportNotFound as exc:
             return _error(request, str(exc), 404)
-        key, stored = stored_export(agency, kind, year, quarter, self.fmt)
+        return self.export(request, agency, kind, year, quarter)
+
+    def export(self, request, agency, kind, year, quarter, members=None):
+        """The stored file, or the job that makes it. `members`: the agencies a 季管考 report
+        covers; whoever sees the job must see all of them (kpitrack.jobs.selectors)."""
+        key, stored = stored_export(agency, kind, year, quarter, self.fmt, members)
         if stored is not None:
-            return self.serve(agency, kind, year, stored)
+            return self.serve(agency, kind, year, quarter, stored)
         job = active_job_for(request.user, key)
         if job is None:
             title = _("%(agency)s %(roc)s年度%(document)s（%(format)s）") % {
                 "agency": agency.name,
                 "roc": to_roc(year),
-                "document": _("預算總說明") if kind == BUDGET else _("施政績效報告"),
+                "document": named(agency, kind, year, quarter).document,
                 "format": self.fmt.upper(),
             }
             params = {
@@ -114,6 +118,8 @@ class ExportView(LoginRequiredMixin, View):
                 "quarter": quarter,
                 "format": self.fmt,
             }
+            if members is not None:
+                params["agencies"] = sorted(members)
             try:
                 job = job_start(
                     kind="report",
@@ -127,10 +133,10 @@ class ExportView(LoginRequiredMixin, View):
                 return _error(request, str(exc), 503)
         return redirect("job", pk=job.pk)
 
-    def serve(self, agency, kind, year, name):
+    def serve(self, agency, kind, year, quarter, name):
         files.touch(name)
         response = FileResponse(files.open_file(name), content_type=CONTENT_TYPES[self.fmt])
-        names = SimpleNamespace(agency=agency, kind=kind, year=year, roc_year=to_roc(year))
+        names = named(agency, kind, year, quarter)
         response["Content-Disposition"] = content_disposition(names, self.fmt, self.disposition)
         return response
 
@@ -297,18 +303,30 @@ class QuarterlyReportView(LoginRequiredMixin, View):
         return render(request, "reports/quarterly.html", context)
 
 
-class QuarterlyPDFView(QuarterlyReportView):
-    def respond(self, request, report):
-        response = HttpResponse(pdf_bytes(report), content_type="application/pdf")
-        response["Content-Disposition"] = content_disposition(report, "pdf", "inline")
-        return response
+class QuarterlyExportView(ExportView):
+    """The 季管考 report's PDF or Excel file, as the other reports' (stored, else a job). A
+    ministry's covers the agencies under it the user may see: they are part of its key."""
+
+    def get(self, request, agency, year, quarter):
+        agency = access_agency(request.user, agency)
+        period = PeriodForm({"year": year, "quarter": quarter})
+        if not period.is_valid():
+            return _error(request, period.message, 400)
+        year, quarter = period.cleaned_data["year"], period.cleaned_data["quarter"]
+        visible = set(agencies_for_user(request.user).values_list("pk", flat=True))
+        members = quarterly_members(agency, visible=visible)
+        try:
+            quarterly_require(agency, year, members)
+        except ReportNotFound as exc:
+            return _error(request, str(exc), 404)
+        return self.export(request, agency, QUARTERLY, year, quarter, [a.pk for a in members])
 
 
-class QuarterlyXLSXView(QuarterlyReportView):
-    def respond(self, request, report):
-        response = HttpResponse(
-            quarterly_workbook(report),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        response["Content-Disposition"] = content_disposition(report, "xlsx", "attachment")
-        return response
+class QuarterlyPDFView(QuarterlyExportView):
+    fmt = "pdf"
+    disposition = "inline"
+
+
+class QuarterlyXLSXView(QuarterlyExportView):
+    fmt = "xlsx"
+    disposition = "attachment"

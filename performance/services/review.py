@@ -4,6 +4,7 @@ handed back carries `notified`, the users told."""
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -22,7 +23,8 @@ from performance.permissions import (
 from ..models import (
     Result,
 )
-from ..selectors import entry_indicators
+from ..selectors import entry_indicators, quarter_final
+from ..signals import quarter_approved
 from .entry import _check_editable, _check_shortfall, _locked_result
 from .notifications import notifications_for_transition
 from .periods import ResultLocked
@@ -102,6 +104,17 @@ def result_submit(*, result: Result, expected_version: int, user, reason: str = 
     return current
 
 
+def _tell_if_quarter_final(current: Result, user) -> None:
+    """The approval of the agency's last result of the quarter (performance.signals)."""
+    if not settings.PRERENDER_ON_APPROVAL or current.state != Result.State.APPROVED:
+        return
+    goal = current.indicator.goal
+    if quarter_final(agency_id=goal.agency_id, year=goal.year, quarter=current.quarter):
+        quarter_approved.send(
+            sender=Result, agency=goal.agency, year=goal.year, quarter=current.quarter, user=user
+        )
+
+
 @writes.atomic
 def result_first_approve(
     *, result: Result, expected_version: int, user, reason: str = "", notify: bool = True
@@ -115,6 +128,7 @@ def result_first_approve(
     current = _transition(current, expected_version, "first_approve", to=to)
     current.review_comment = ""
     writes.save(current, user=user, reason=reason)
+    _tell_if_quarter_final(current, user)
     current.notified = (
         notifications_for_transition(result=current, action="first_approve", actor=user)
         if notify
@@ -136,6 +150,7 @@ def result_final_approve(
     current = _transition(current, expected_version, "final_approve")
     current.review_comment = ""
     writes.save(current, user=user, reason=reason)
+    _tell_if_quarter_final(current, user)
     current.notified = (
         notifications_for_transition(result=current, action="final_approve", actor=user)
         if notify

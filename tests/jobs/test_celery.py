@@ -168,6 +168,18 @@ def test_a_worker_runs_the_job_and_any_process_serves_the_file(reader, worker):
     assert reader.get("/reports/nia/performance/2012/xlsx/").status_code == 200  # stored
 
 
+def test_a_worker_runs_the_quarterly_report_and_a_ministrys_table(reader, worker):
+    worker()
+    quarterly = _job_of(reader.get("/reports/nia/quarterly/2013/q1/xlsx/"))
+    table = _job_of(reader.get("/dashboards/moi/indicators/?year=2012&quarter=2&export=csv"))
+    for job_id in (quarterly, table):
+        job = _wait(job_id, lambda job: not job.active)
+        assert (job.state, job.error) == ("done", "")
+    assert reader.get("/reports/nia/quarterly/2013/q1/xlsx/").status_code == 200  # stored
+    data = b"".join(reader.get(f"/jobs/{table}/download/").streaming_content)
+    assert data.startswith("\ufeff機關代碼".encode())
+
+
 def test_a_job_cancelled_before_a_worker_takes_it_is_not_run(reader, worker):
     job_id = _job_of(reader.get("/reports/nia/performance/2012/xlsx/"))
     reader.post(f"/jobs/{job_id}/cancel/")
@@ -202,3 +214,35 @@ def test_a_worker_killed_mid_job_leaves_a_failed_job_with_a_message(reader, work
     assert "程序已停止回應" in status["error"]
     assert status["download_url"] is None
     assert reader.get(f"/jobs/{job_id}/download/").status_code == 409
+
+
+def test_a_worker_confirms_a_large_workbook_from_the_shared_upload(client, worker, settings, alice):
+    """The web process stores the upload and queues the job; the worker, another process as it
+    would be on another server, reads the upload from shared storage and writes the rows."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from performance.models import Result
+    from tests.performance.conftest import build_workflow
+    from tests.performance.workbook_helpers import download, fill
+
+    settings.WORKBOOK_JOB_ROWS = 1
+    flow = build_workflow(alice)
+    worker()
+    data = fill(
+        download(alice, flow),
+        {(flow.count, "辦理件數（件）"): 150, (flow.ratio, "分子：查獲件數"): 45},
+    )
+    client.force_login(alice)
+    scope = {"agency": flow.agency.code, "unit": "ops", "year": flow.year, "quarter": 1}
+    upload = {**scope, "file": SimpleUploadedFile("w.xlsx", data)}
+    preview = client.post("/workbook/upload/", upload)
+    job_id = _job_of(client.post("/workbook/confirm/", {"token": preview.context["token"]}))
+    job = _wait(job_id, lambda job: not job.active)
+    assert (job.state, job.error, job.done, job.total) == ("done", "", 2, 2)
+    result = Result.objects.get(indicator=flow.count, quarter=1)
+    assert result.figures.get().value == 150
+    assert (result.history.get().history_user, result.history.get().history_change_reason) == (
+        alice,
+        "Excel 匯入：w.xlsx",
+    )
+    assert "已由「w.xlsx」寫入 2 列的變更" in client.get(f"/jobs/{job_id}/").content.decode()

@@ -1,10 +1,16 @@
 """The default mode (no broker): the web process's own thread pool runs the job once the request
 has committed it, and any request (any app server) reads its progress from the database."""
 
+import threading
+import time
+
 import pytest
 
+from kpitrack.jobs.execution import fail_stale_jobs
+from kpitrack.jobs.kinds import Output, register
 from kpitrack.jobs.models import Job
 from kpitrack.jobs.runners import drain_in_process_pool
+from kpitrack.jobs.services import job_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,3 +83,47 @@ def test_the_pool_runs_a_bundles_parts_then_the_bundle(client, django_user_model
     data = b"".join(client.get(f"/jobs/{job.pk}/download/").streaming_content)
     names = zipfile.ZipFile(BytesIO(data)).namelist()
     assert len(names) == 3 and "manifest.json" in names
+
+
+_release = threading.Event()
+
+
+@register("test-waits")
+def _waits(job, progress):
+    _release.wait(60)  # bounded: a test that never releases still ends
+    return Output("", "", "")
+
+
+def test_a_job_waiting_behind_a_busy_pool_carries_its_heartbeat_and_is_not_failed(
+    django_user_model, settings
+):
+    """Another app server fails the waiting jobs of a pool whose heartbeat stopped (its process
+    died); those of a live pool that is only busy keep being stamped and wait their turn."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip(
+            "three threads write at once (the job's heartbeat, the pool's, the test): SQLite's "
+            "in-memory test database refuses instead of waiting; the PostgreSQL pass runs it"
+        )
+    settings.JOBS_IN_PROCESS_WORKERS = 1
+    settings.JOBS_HEARTBEAT_SECONDS = 1
+    settings.JOBS_STALE_SECONDS = 3
+    user = django_user_model.objects.create_user("waits", "waits@example.org", "x")
+    _release.clear()
+    try:
+        busy = job_start(kind="test-waits", user=user, params={})
+        waiting = job_start(kind="test-waits", user=user, params={})
+        deadline = time.monotonic() + 60
+        while Job.objects.get(pk=busy.pk).state != "running":
+            assert time.monotonic() < deadline, "the pool never started the first job"
+            time.sleep(0.1)
+        stamped = Job.objects.get(pk=waiting.pk).heartbeat_at
+        assert stamped is not None
+        time.sleep(settings.JOBS_STALE_SECONDS + 1)
+        assert fail_stale_jobs() == 0
+        job = Job.objects.get(pk=waiting.pk)
+        assert job.state == "queued" and job.heartbeat_at > stamped
+    finally:
+        _release.set()
+    assert _wait_for_the_end(waiting.pk).state == "done"

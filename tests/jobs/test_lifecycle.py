@@ -13,7 +13,7 @@ from kpitrack.jobs import files
 from kpitrack.jobs.execution import job_execute
 from kpitrack.jobs.kinds import JobFailed, Output, register
 from kpitrack.jobs.models import Job
-from kpitrack.jobs.services import job_cancel, job_start
+from kpitrack.jobs.services import bundle_start, job_cancel, job_start
 
 from .running import run_queued_jobs
 
@@ -48,6 +48,14 @@ def _cancelled_midway(job, progress):
     job_cancel(job=Job.objects.get(pk=job.pk))  # as the user's click would, meanwhile
     progress.step(2, 3)
     went_on.append(job.pk)  # never reached: the step above stops a cancelled job
+    return Output("", "", "")
+
+
+@register("test-bundle")
+def _bundle(job, progress):
+    failed = [part.error for part in job.parts.exclude(state=Job.State.DONE)]
+    if failed:
+        raise JobFailed("；".join(failed))
     return Output("", "", "")
 
 
@@ -126,6 +134,65 @@ def test_a_running_job_with_a_recent_heartbeat_stays_running(client, bob):
     Job.objects.filter(pk=job.pk).update(state="running", heartbeat_at=timezone.now())
     client.force_login(bob)
     assert client.get(f"/jobs/{job.pk}/status/").json()["state"] == "running"
+
+
+def test_a_job_left_waiting_in_the_pool_of_a_process_that_died_is_failed_with_a_message(
+    client, bob, settings
+):
+    # Another app server's pool held it (runners.submit_in_process) and stopped writing its
+    # heartbeat: nobody will run it, and a request for the same export would join it.
+    job = _start("test-steps", bob, steps=1)
+    long_ago = timezone.now() - timedelta(seconds=settings.JOBS_STALE_SECONDS + 1)
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=long_ago)
+    client.force_login(bob)
+    status = client.get(f"/jobs/{job.pk}/status/").json()
+    assert status["state"] == "failed"
+    assert "程序已停止回應" in status["error"]
+
+
+def test_a_waiting_job_held_by_a_live_pool_or_the_broker_or_a_bundle_stays_queued(
+    client, bob, settings
+):
+    held = _start("test-steps", bob, steps=1)
+    Job.objects.filter(pk=held.pk).update(heartbeat_at=timezone.now())
+    on_the_broker = _start("test-steps", bob, steps=1)  # no heartbeat until a worker takes it
+    bundle = bundle_start(
+        kind="test-steps",
+        user=bob,
+        params={"steps": 1},
+        title="bundle",
+        agency=Agency.objects.get(code="nia"),
+        parts=[{"kind": "test-steps", "params": {"steps": 1}}],
+    )
+    long_ago = timezone.now() - timedelta(seconds=settings.JOBS_STALE_SECONDS + 1)
+    Job.objects.filter(pk=bundle.pk).update(heartbeat_at=long_ago)  # its last part ended then
+    Job.objects.filter(parent=bundle).update(heartbeat_at=timezone.now())
+    client.force_login(bob)
+    for job in (held, on_the_broker, bundle):
+        assert client.get(f"/jobs/{job.pk}/status/").json()["state"] == "queued"
+
+
+def test_a_part_left_by_a_process_that_died_ends_and_its_bundle_names_the_agency(
+    client, bob, settings
+):
+    nia = Agency.objects.get(code="nia")
+    bundle = bundle_start(
+        kind="test-bundle",
+        user=bob,
+        params={},
+        title="bundle",
+        agency=nia,
+        parts=[{"kind": "test-steps", "params": {"steps": 1}, "agency": nia}],
+    )
+    long_ago = timezone.now() - timedelta(seconds=settings.JOBS_STALE_SECONDS + 1)
+    Job.objects.filter(parent=bundle).update(state="running", heartbeat_at=long_ago)
+    client.force_login(bob)
+    assert client.get(f"/jobs/{bundle.pk}/status/").json()["state"] == "queued"
+    bundle.refresh_from_db()
+    assert bundle.done == 1  # the failed part counted: the bundle was handed over
+    run_queued_jobs()
+    bundle.refresh_from_db()
+    assert bundle.state == "failed" and "程序已停止回應" in bundle.error
 
 
 def test_a_job_delivered_again_after_its_worker_died_gets_one_more_attempt(bob, settings):

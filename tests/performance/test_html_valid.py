@@ -85,3 +85,39 @@ def test_the_entry_form_workbook_preview_and_report_are_valid_html(
         assert response.status_code in (200, 400), f"{name}: {response.status_code}"
     problems = _check({n: r.content.decode() for n, r in pages.items()}, tmp_path)
     assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.skipif(bool(_missing()), reason=_missing() or "ready")
+def test_a_workbook_import_jobs_page_and_list_are_valid_html(
+    client, alice, workflow, tmp_path, settings
+):
+    """A large workbook's confirm runs as a job (performance.workbook_jobs): its page while
+    queued, and once done (the confirm's summary in place of a download), and the job list."""
+    from kpitrack.jobs.models import Job
+    from tests.jobs.running import run_queued_jobs
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CELERY_BROKER_URL = ""
+    settings.WORKBOOK_JOB_ROWS = 0
+    client.force_login(alice)
+    scope = {
+        "agency": workflow.agency.code,
+        "unit": workflow.unit.code,
+        "year": workflow.year,
+        "quarter": workflow.quarter,
+    }
+    good = fill(download(alice, workflow), {(workflow.count, COUNT): 120})
+    preview = client.post(
+        reverse("workbook-upload"), {**scope, "file": SimpleUploadedFile("a.xlsx", good)}
+    )
+    client.post(reverse("workbook-confirm"), {"token": preview.context["token"]})
+    job = Job.objects.get()
+    pages = {"job-queued": client.get(reverse("job", args=[job.pk]))}
+    run_queued_jobs()
+    pages["job-done"] = client.get(reverse("job", args=[job.pk]))
+    pages["jobs"] = client.get(reverse("jobs"))
+    assert "已由「a.xlsx」寫入 1 列的變更" in pages["job-done"].content.decode()
+    for name, response in pages.items():
+        assert response.status_code == 200, f"{name}: {response.status_code}"
+    problems = _check({n: r.content.decode() for n, r in pages.items()}, tmp_path)
+    assert problems == [], "\n".join(problems)

@@ -73,9 +73,10 @@ def fetch(url: str, *, data: bytes | None = None, headers=None, timeout: float =
 
 
 @contextmanager
-def running(kind: str, env: dict[str, str], log):
+def running(kind: str, env: dict[str, str], log, *, started: list | None = None):
     """kpitrack served by `runserver` (threaded, no reloader) or gunicorn (kpitrack's own
-    gunicorn.conf.py) on a free loopback port; yields its base URL once /healthz/ answers."""
+    gunicorn.conf.py) on a free loopback port; yields its base URL once /healthz/ answers.
+    `started`, if given, receives the server's process (a test that stops it itself)."""
     port = free_port()
     if kind == "runserver":
         command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
@@ -90,6 +91,8 @@ def running(kind: str, env: dict[str, str], log):
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
+    if started is not None:
+        started.append(process)
     try:
 
         def up():
