@@ -14,7 +14,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .execution import job_execute
+from .execution import fail_stale_jobs, job_execute
 
 log = logging.getLogger("kpitrack.jobs")
 
@@ -57,6 +57,21 @@ def drain_in_process_pool() -> bool:
 
 def uses_broker() -> bool:
     return bool(settings.CELERY_BROKER_URL)
+
+
+def sweep_stale_jobs() -> int:
+    """Fails the jobs of processes that died (execution.fail_stale_jobs) and hands each bundle
+    whose last part that was to the workers, which run it and name the failed agency. Returns
+    how many jobs were failed."""
+    from .models import Job
+
+    failed, bundles = fail_stale_jobs()
+    for bundle_id in bundles:
+        try:
+            dispatch(Job.objects.get(pk=bundle_id))
+        except QueueUnavailable:
+            pass  # the bundle is failed with the message that says so
+    return failed
 
 
 def dispatch(job) -> None:

@@ -6,10 +6,9 @@ import time
 
 import pytest
 
-from kpitrack.jobs.execution import fail_stale_jobs
 from kpitrack.jobs.kinds import Output, register
 from kpitrack.jobs.models import Job
-from kpitrack.jobs.runners import drain_in_process_pool
+from kpitrack.jobs.runners import drain_in_process_pool, sweep_stale_jobs
 from kpitrack.jobs.services import job_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -121,7 +120,7 @@ def test_a_job_waiting_behind_a_busy_pool_carries_its_heartbeat_and_is_not_faile
         stamped = Job.objects.get(pk=waiting.pk).heartbeat_at
         assert stamped is not None
         time.sleep(settings.JOBS_STALE_SECONDS + 1)
-        assert fail_stale_jobs() == 0
+        assert sweep_stale_jobs() == 0
         job = Job.objects.get(pk=waiting.pk)
         assert job.state == "queued" and job.heartbeat_at > stamped
     finally:

@@ -327,7 +327,7 @@ def test_the_json_endpoint_answers_json_when_the_server_fails(client, bob, monke
     def away():
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(views, "fail_stale_jobs", away)
+    monkeypatch.setattr(views, "sweep_stale_jobs", away)
     response = client.get(f"/jobs/{job.pk}/status/")
     assert _json_error(response, 503) == "資料庫暫時無法使用，請稍後再試一次。"
     assert response["Retry-After"]
