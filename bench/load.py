@@ -17,16 +17,18 @@ What it does, all on this machine and all removed at the end whatever happens:
    collectstatic, gunicorn with kpitrack/gunicorn.conf.py) on a free 127.0.0.1 port, with
    `--workers` sync workers, background jobs in-process (no broker), files in a temporary
    MEDIA_ROOT; its log goes to a file in the temporary folder.
-3. signs every user in once (its own session cookie), then for `--duration` seconds each user
-   repeats: think 3-8 s (divided by `--speed`), then one of: my work page, the ministry
-   overview, the ministry indicator table, an indicator's page, or an API save. A save reads
-   the result's version and figure (GET /api/v1/results/), writes figure+1 with that version
-   (POST), and on 409 reads again and retries (up to 5 times). The first half of the run is the
-   *quiet* phase; in the second (*pdf*) phase a `--pdf-share` of the actions is instead a
-   report PDF as a job: start, poll the job's status every 1-2 s, download. An anonymous prober
-   requests the sign-in page about once a second throughout: its median is the *floor*.
-   The run stops early after `--max-requests` requests.
-4. prints per endpoint n, errors, p50/p95/p99 and p95 / floor; the pages' pooled p95 in each
+3. measures the *floor*: the anonymous sign-in page, 30 requests one at a time on the idle
+   server (after a few to warm the workers); its p50 is what a trivial page costs here, now.
+4. signs every user in once (its own session cookie); once all have, for `--duration` seconds
+   each user repeats: think 3-8 s (divided by `--speed`), then one of: my work page, the
+   ministry overview, the ministry indicator table, an indicator's page, or an API save. A save
+   reads the result's version and figure (GET /api/v1/results/), writes figure+1 with that
+   version (POST), and on 409 reads again and retries (up to 5 times). The duration is cut in
+   four phases, quiet, pdf, pdf, quiet (so a drift of the machine's load weighs on both kinds
+   alike); in a *pdf* phase a `--pdf-share` of the actions is instead a report PDF as a job:
+   start, poll the job's status every 1-2 s, download. An anonymous user requests the sign-in
+   page about once a second throughout. The run stops early after `--max-requests` requests.
+5. prints per endpoint n, errors, p50/p95/p99 and p95 / floor; the pages' pooled p95 in each
    phase; lost and doubled writes (each contested figure in the database against the sum of the
    saves users were told succeeded, and its version against the number of saves); the peak RSS
    of each gunicorn worker (VmHWM from /proc), and the goals beside the numbers.
@@ -341,7 +343,7 @@ class User:
 
 
 def prober(port, recorder: Recorder, speed: float, stop: threading.Event):
-    """The anonymous sign-in page about once a second: the floor."""
+    """The anonymous sign-in page about once a second, under the load (a page like the others)."""
     client = Client(port, recorder)
     rng = random.Random(0)
     while not stop.wait(rng.uniform(0.5, 1.5) / max(1.0, speed)):
@@ -595,10 +597,9 @@ def drive(args, plan, port, server_pid) -> tuple[Recorder, list, dict, dict, lis
         while len(arrived) < args.users and time.monotonic() < deadline and not stop.is_set():
             time.sleep(0.2)
         stop.wait(2)
-        recorder.phase = "quiet"
-        stop.wait(args.duration / 2)
-        recorder.phase = "pdf"
-        stop.wait(args.duration / 2)
+        for phase in ("quiet", "pdf", "pdf", "quiet"):
+            recorder.phase = phase
+            stop.wait(args.duration / 4)
     finally:
         stop.set()
         for t in threads:
