@@ -86,6 +86,10 @@ class Terminated(Exception):
     pass
 
 
+class SetupFailed(Exception):
+    pass
+
+
 def _terminate(signum, frame):
     raise Terminated(f"signal {signum}")
 
@@ -429,7 +433,7 @@ def prepare(args) -> dict:
         .order_by("goal__agency__code", "code")[: args.hot]
     )
     if not counts:
-        raise SystemExit("the ministry has no count indicator: use --indicators 9 or more")
+        raise SetupFailed("the ministry has no count indicator: use --indicators 9 or more")
     until = timezone.localdate() + timedelta(days=30)
     for unit in {i.responsible_unit for i in counts}:
         entry_exception_grant(
@@ -536,7 +540,7 @@ def wait_ready(server: subprocess.Popen, port: int, bound: float = 180):
     deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"the server exited with {server.returncode} (see its log)")
+            raise SetupFailed(f"the server exited with {server.returncode}")
         try:
             conn = HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/healthz/")
@@ -545,7 +549,7 @@ def wait_ready(server: subprocess.Popen, port: int, bound: float = 180):
         except OSError:
             pass
         time.sleep(0.5)
-    raise SystemExit(f"the server did not answer /healthz/ within {bound} s")
+    raise SetupFailed(f"the server did not answer /healthz/ within {bound} s")
 
 
 def stop_server(server: subprocess.Popen):
@@ -582,13 +586,18 @@ def drive(args, plan, port, server_pid) -> tuple[Recorder, list, dict, dict, lis
     sampler = threading.Thread(target=rss_sampler, args=(server_pid, peaks, sampler_stop))
     sampler.start()
     stop = recorder.stop
-    threads = [threading.Thread(target=prober, args=(port, recorder, args.speed, stop))]
+    # Daemons: an interrupted run does not wait on a request the stopped server never answers.
+    threads = [
+        threading.Thread(target=prober, args=(port, recorder, args.speed, stop), daemon=True)
+    ]
     # Sign-ins spread over the first seconds, as people arrive.
     ramp = min(10.0, args.users * 0.2)
     now = time.monotonic()
     for user in users:
         at = now + ramp * user.n / max(1, args.users)
-        threads.append(threading.Thread(target=user.run, args=(at, stop, signed_in, arrived)))
+        threads.append(
+            threading.Thread(target=user.run, args=(at, stop, signed_in, arrived), daemon=True)
+        )
     for t in threads:
         t.start()
     try:
@@ -602,8 +611,9 @@ def drive(args, plan, port, server_pid) -> tuple[Recorder, list, dict, dict, lis
             stop.wait(args.duration / 4)
     finally:
         stop.set()
+        deadline = time.monotonic() + TIMEOUT + 10
         for t in threads:
-            t.join()
+            t.join(max(0.1, deadline - time.monotonic()))
         sampler_stop.set()
         sampler.join()
     return recorder, users, dict(saved), peaks, signed_in
@@ -800,6 +810,16 @@ def main() -> int:
     except (KeyboardInterrupt, Terminated) as exc:
         print(f"stopped: {exc or 'interrupted'}", file=sys.stderr)
         return 2
+    except (SetupFailed, OSError) as exc:
+        print(f"set-up failed: {exc}", file=sys.stderr)
+        for line in log_problems(tmp / "server.log", limit=20):
+            print(f"  {line}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if type(exc).__module__.startswith("psycopg"):  # no PostgreSQL to create the database
+            print(f"set-up failed: {exc}", file=sys.stderr)
+            return 2
+        raise
     finally:
         if server is not None:
             stop_server(server)
@@ -808,7 +828,10 @@ def main() -> int:
 
             connections.close_all()
         if not args.keep:
-            drop()
+            try:
+                drop()
+            except Exception as exc:  # noqa: BLE001 - the database may never have been made
+                print(f"could not drop the database: {exc}", file=sys.stderr)
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
