@@ -525,7 +525,8 @@ def start_server(args, tmp: Path, port: int, log) -> subprocess.Popen:
     )
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
-    # Its own session (process group): the whole server is stopped by its id at the end.
+    # Its own session (process group): the whole server is stopped by its id at the end. Should
+    # this process be killed outright, the kernel sends the master SIGTERM (its workers follow).
     return subprocess.Popen(
         [sys.executable, "-m", "kpitrack.serve"],
         cwd=ROOT,
@@ -533,7 +534,15 @@ def start_server(args, tmp: Path, port: int, log) -> subprocess.Popen:
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
+
+
+def _die_with_parent():
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def wait_ready(server: subprocess.Popen, port: int, bound: float = 180):
