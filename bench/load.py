@@ -5,7 +5,8 @@ Run: make bench-load   (or KPITRACK_ENV_FILE= .venv/bin/python bench/load.py [op
           --agencies 50 --indicators 40 --years 10 --workers 5   (the ministry of issue 16)
           --users 2 --duration 10 --speed 4 --agencies 2 --indicators 9 --years 2   (a smoke run)
 
-What it does, all on this machine and all removed at the end whatever happens:
+What it does, all on this machine and all removed at the end (killed outright, it leaves the
+database, which the next run of that name drops first):
 1. creates the PostgreSQL database `--database-url` names (loopback only; dropped first if an
    earlier run left it), migrates it and fills it with `manage.py generate_demo` (default 5
    agencies x 20 indicators x 3 years), then gives every simulated user a sign-in of its own:
@@ -30,7 +31,8 @@ What it does, all on this machine and all removed at the end whatever happens:
    page about once a second throughout. The run stops early after `--max-requests` requests.
 5. prints per endpoint n, errors, p50/p95/p99 and p95 / floor; the pages' pooled p95 in each
    phase; lost and doubled writes (each contested figure in the database against the sum of the
-   saves users were told succeeded, and its version against the number of saves); the peak RSS
+   saves users were told succeeded, and its version against the number of saves; a save whose
+   answer never came is counted apart, as it may have happened); the peak RSS
    of each gunicorn worker (VmHWM from /proc), and the goals beside the numbers.
 
 Goals (issue 16): 0 errors, 0 lost or doubled writes, every page's p95 within 10 x the floor, and
