@@ -24,7 +24,7 @@ VNU_VERSION := 26.9.27
 VNU_DIR := .tools/vnu
 VNU_JAR := $(VNU_DIR)/node_modules/vnu-jar/build/dist/vnu.jar
 
-.PHONY: run serve test bench bench-import system-packages venv messages migrate demo-data static clean vnu
+.PHONY: run serve test bench bench-import bench-ministry bench-load system-packages venv messages migrate demo-data static clean vnu
 
 run: system-packages venv .env messages migrate demo-data static
 	@$(PY) manage.py ensure_demo_users
@@ -121,7 +121,18 @@ clean:
 	rm -rf .venv var test-artifacts staticfiles .tools
 
 bench: system-packages venv messages
-	$(NO_ENV) $(PY) bench/reports.py
+	$(NO_ENV) $(PY) bench/reports.py $(BENCH_ARGS)
+
+# A ministry's reports rendered by N processes against one, and a stored export's second
+# download against the sign-in page (issue 16; docs/benchmarks.md). BENCH_ARGS="--jobs 4".
+bench-ministry: system-packages venv messages
+	$(NO_ENV) $(PY) bench/reports.py --ministry $(BENCH_ARGS)
+
+# 50 simulated users against gunicorn as `make serve` runs it, on a generated ministry in a
+# throwaway PostgreSQL database (a server on 127.0.0.1:5432, as the tests use); a few minutes.
+# BENCH_ARGS="--users 10 --duration 60 --agencies 50" and so on (bench/load.py --help).
+bench-load: system-packages venv messages
+	KPITRACK_ENV_FILE= $(PY) bench/load.py $(BENCH_ARGS)
 
 # The Excel import of 10,000 figures against openpyxl's parse of the same file (runs as
 # deployed, with DEBUG off, in a throwaway database).

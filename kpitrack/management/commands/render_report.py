@@ -164,7 +164,12 @@ def _bundle(kind, year, quarter, root, jobs) -> bytes:
         rendered = list(map(_render_one, work))
     else:
         # Forked children must not share the parent's database connection: each opens its own.
+        # close_all() hands a pooled PostgreSQL connection back to the pool, still open, and
+        # a child would inherit it with the pool: the pool itself must be closed before the fork.
         connections.close_all()
+        for conn in connections.all(initialized_only=True):
+            if conn.alias in getattr(conn, "_connection_pools", {}):
+                conn.close_pool()
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             rendered = list(pool.map(_render_one, work))
