@@ -10,6 +10,8 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from kpitrack.core.logs import current_request_id
+
 from . import files
 from .execution import fail_stale_jobs
 from .kinds import outcome_template
@@ -49,18 +51,27 @@ def job_page(request, pk):
     return render(request, "jobs/job.html", context)
 
 
-@require_GET
+def _refused(message: str, status: int) -> JsonResponse:
+    # The API's error shape (kpitrack/api/errors.py, which this layer may not import), so a
+    # caller reads every JSON refusal of the site the same way and can quote the request's id.
+    return JsonResponse({"error": str(message), "request_id": current_request_id()}, status=status)
+
+
 def job_status(request, pk):
     """Always JSON, errors too: the page's script reads it every second or two."""
+    if request.method != "GET":
+        response = _refused(_("這個網址不接受此請求方法。"), 405)
+        response["Allow"] = "GET"
+        return response
     if not request.user.is_authenticated:
-        return JsonResponse({"detail": _("請先登入。")}, status=401)
+        return _refused(_("請先登入。"), 401)
     try:
         fail_stale_jobs()
         job = access_job(request.user, pk)
     except Http404:
-        return JsonResponse({"detail": _("沒有這項工作。")}, status=404)
+        return _refused(_("沒有這項工作。"), 404)
     except PermissionDenied:
-        return JsonResponse({"detail": _("您沒有權限檢視這項工作。")}, status=403)
+        return _refused(_("您沒有權限檢視這項工作。"), 403)
     return JsonResponse(status_of(job))
 
 

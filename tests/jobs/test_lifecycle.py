@@ -263,4 +263,23 @@ def test_the_json_endpoint_answers_json_when_it_refuses(client, bob, charlie):
         response = client.get(url)
         assert response.status_code == expected
         assert response["Content-Type"] == "application/json"
-        assert response.json()["detail"]
+        _assert_api_error_shape(response)
+
+
+def _assert_api_error_shape(response):
+    """The API's shape (kpitrack/api/errors.py): the message, and the id of the request."""
+    data = response.json()
+    assert set(data) == {"error", "request_id"}
+    assert data["error"]
+    assert data["request_id"] == response["X-Request-ID"]
+
+
+def test_the_json_endpoint_refuses_another_method_in_json(client, bob):
+    job = _start("test-steps", bob, steps=1)
+    client.force_login(bob)
+    response = client.post(f"/jobs/{job.pk}/status/")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    assert response["Content-Type"] == "application/json"
+    _assert_api_error_shape(response)
+    assert response.json()["error"] == "這個網址不接受此請求方法。"
