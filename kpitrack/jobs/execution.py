@@ -20,14 +20,16 @@ log = logging.getLogger("kpitrack.jobs")
 State = Job.State
 
 
-def fail_stale_jobs() -> int:
+def fail_stale_jobs(*, hand_over) -> int:
     """Fails the jobs whose process stopped writing their heartbeat: running jobs of a web
     process or worker that died mid-job, and jobs left waiting in the in-process pool of a web
     process that stopped (runners.submit_in_process), which no other process will ever run.
     They would otherwise show 「執行中」 or 「排隊中」 forever, and a request for the same
     export would join them. A job queued on the broker has no heartbeat until a worker takes
     it, and a bundle waits while any of its parts may still end. A part failed here counts as
-    ended for its bundle, which runs when the last one has (and names the agency)."""
+    ended for its bundle, which runs when the last one has (and names the agency):
+    `hand_over(bundle_id)` gives it to the workers (runners.fail_stale_jobs, which imports this
+    module; this one does not import it back)."""
     limit = timezone.now() - timedelta(seconds=settings.JOBS_STALE_SECONDS)
     parts_active = Exists(Job.objects.filter(parent=OuterRef("pk"), state__in=Job.ACTIVE))
     stale = list(
@@ -41,17 +43,8 @@ def fail_stale_jobs() -> int:
             message = _("執行這項工作的程序已停止回應，工作未完成；請再試一次。")
         if _finish(job.pk, State.FAILED, from_states=(job.state,), error=message):
             if job.parent_id and (bundle := _part_ended(job.parent_id)) is not None:
-                _hand_over(bundle)
+                hand_over(bundle)
     return len(stale)
-
-
-def _hand_over(bundle_id: int) -> None:
-    from .runners import QueueUnavailable, dispatch  # runners imports this module
-
-    try:
-        dispatch(Job.objects.get(pk=bundle_id))
-    except QueueUnavailable:
-        pass  # the bundle is failed with the message that says so
 
 
 class Progress:

@@ -14,6 +14,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import execution
 from .execution import job_execute
 
 log = logging.getLogger("kpitrack.jobs")
@@ -76,6 +77,20 @@ def dispatch(job) -> None:
             _("排程佇列目前無法使用，無法開始這項工作；請稍後再試或通知系統管理者。")
         )
     transaction.on_commit(lambda: _send(job.pk))
+
+
+def fail_stale_jobs() -> int:
+    """execution.fail_stale_jobs, handing to the workers a bundle whose last part it failed."""
+    return execution.fail_stale_jobs(hand_over=_hand_over)
+
+
+def _hand_over(bundle_id: int) -> None:
+    from .models import Job
+
+    try:
+        dispatch(Job.objects.get(pk=bundle_id))
+    except QueueUnavailable:
+        pass  # the bundle is failed with the message that says so
 
 
 def run_job_here(job_id: int) -> None:

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 from kpitrack.core.logs import current_request_id
 
 from . import files
-from .execution import fail_stale_jobs
 from .kinds import outcome_template
 from .models import Job
+from .runners import fail_stale_jobs
 from .selectors import access_job, jobs_for_user, jobs_of_agencies, parts_of
 from .services import job_cancel
 

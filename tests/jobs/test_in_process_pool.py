@@ -6,10 +6,9 @@ import time
 
 import pytest
 
-from kpitrack.jobs.execution import fail_stale_jobs
 from kpitrack.jobs.kinds import Output, register
 from kpitrack.jobs.models import Job
-from kpitrack.jobs.runners import drain_in_process_pool
+from kpitrack.jobs.runners import drain_in_process_pool, fail_stale_jobs
 from kpitrack.jobs.services import job_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
