@@ -1,7 +1,6 @@
 """GET /api/v1/dashboards/<agency>/…: the dashboards' data as JSON (overview, indicator table,
 per unit, one indicator). Same scope, period, filters and permissions as the pages."""
 
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import Http404
@@ -9,6 +8,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
+from kpitrack.core.caching import cache_get, cache_set
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import exact, plain
 from kpitrack.core.refusals import Refusal
@@ -138,12 +138,12 @@ def _goals_answer(ov) -> list[dict]:
     ministry's thousand goals were a third of its answer's time (issue 16). Everything in them
     comes from the figures and changes with the outcomes' version, the key's first part."""
     key = f"{ov.cache_key}:goals:{get_language()}" if ov.cache_key else None
-    goals = cache.get(key) if key else None
+    goals = cache_get(key) if key else None
     if goals is None:
         labels = {light: status_label(light) for light in LIGHTS}
         goals = [goal_to_dict(g, labels) for g in ov.goals]
         if key:
-            cache.set(key, goals, OVERVIEW_CACHE_SECONDS)
+            cache_set(key, goals, OVERVIEW_CACHE_SECONDS)
     return goals
 
 

@@ -6,7 +6,6 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Case,
@@ -23,6 +22,7 @@ from django.db.models.functions import Coalesce, Collate
 
 from budget.models import Agency, Unit
 from budget.selectors import achievement_policies
+from kpitrack.core.caching import cache_get, cache_set
 from kpitrack.core.engine.achievement import (
     HUNDRED,
     ZERO,
@@ -502,7 +502,7 @@ def _figures(
     if token is not None:
         what = f"{sorted(scope.ids)}|{year}|{quarter}|{unit.pk if unit else ''}"
         key = f"kpitrack:overview:{token}:{hashlib.sha256(what.encode()).hexdigest()}"
-        found = cache.get(key)
+        found = cache_get(key)
         if found is not None:
             return found, key
     outcomes = StoredOutcome.objects.filter(
@@ -536,7 +536,7 @@ def _figures(
         ],
     )
     if key is not None:
-        cache.set(key, figures, OVERVIEW_CACHE_SECONDS)
+        cache_set(key, figures, OVERVIEW_CACHE_SECONDS)
     return figures, key
 
 

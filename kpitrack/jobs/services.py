@@ -4,7 +4,9 @@ history (kpitrack.core.writes is for the KPI data people change)."""
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from . import runners
 from .kinds import kind_function
@@ -53,10 +55,20 @@ def bundle_start(*, kind: str, user, params: dict, title: str, agency, parts: li
             )
             for part in parts
         ]
-    for child in children:
-        runners.dispatch(child)
-    if not children:
-        runners.dispatch(bundle)
+    try:
+        for child in children:
+            runners.dispatch(child)
+        if not children:
+            runners.dispatch(bundle)
+    except runners.QueueUnavailable:
+        # dispatch failed the part it could not queue; the bundle and the parts not handed
+        # over would otherwise wait in the job list for ever (a broker's queue is never stale).
+        Job.objects.filter(Q(pk=bundle.pk) | Q(parent=bundle), state__in=Job.ACTIVE).update(
+            state=State.FAILED,
+            error=_("排程佇列目前無法使用，工作未開始。"),
+            finished_at=timezone.now(),
+        )
+        raise
     return bundle
 
 

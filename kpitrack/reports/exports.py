@@ -114,6 +114,13 @@ def template_version() -> str:
         *sorted((_ROOT / "kpitrack" / "reports").glob("*.py")),
         *sorted((_ROOT / "templates" / "reports").glob("*")),
         *sorted((_ROOT / "locale").glob("*/LC_MESSAGES/django.po")),
+        # Also what prints inside them: the stylesheet print.html inlines, the template filters
+        # and number formats, and the engine that decides each rate and light. A file served by
+        # its key is touched, so a stale one would never age out.
+        *sorted((_ROOT / "static" / "css").glob("report.css")),
+        *sorted((_ROOT / "kpitrack" / "templatetags").glob("*.py")),
+        *sorted((_ROOT / "kpitrack" / "core").glob("formatting.py")),
+        *sorted((_ROOT / "kpitrack" / "core" / "engine").glob("*.py")),
     ]
     for path in sources:
         digest.update(path.name.encode())

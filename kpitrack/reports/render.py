@@ -22,12 +22,17 @@ def body_template(report) -> str:
     return "reports/_budget.html" if report.kind == BUDGET else "reports/_performance.html"
 
 
+# A `@media screen …` block (rules inside it one level deep): for the screen only. WeasyPrint
+# reads media types, not features, and warned twice per PDF on `screen and (max-width: …)`.
+_SCREEN_ONLY = re.compile(r"@media\s+screen\b[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}")
+
+
 def report_css() -> str:
     """static/css/report.css, the report page's stylesheet, for print.html to inline: the same
-    rules on screen and on paper, from one file."""
+    rules on screen and on paper, from one file (but its screen-only blocks)."""
     path = finders.find("css/report.css")
     with open(path, encoding="utf-8") as css:
-        return mark_safe(css.read())  # our own file, inside <style>
+        return mark_safe(_SCREEN_ONLY.sub("", css.read()))  # our own file, inside <style>
 
 
 def print_html(report) -> str:

@@ -10,7 +10,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
 
-# (name, address) of each page checked; `{history}` is the address of an indicator's history.
+# (name, address) of each page checked; `{history}` is the address of an indicator's history,
+# `{job}` that of a job (_waiting_bundle).
 # The inbox and the completion board are checked at this width by test_notifications.py.
 PAGES = (
     ("achievements", "/achievements/?year=2012&quarter=2"),
@@ -20,6 +21,10 @@ PAGES = (
     ("unit-quarter", "/units/nia/international-affairs/2013/q1/"),
     ("review-queue", "/review/nia/?year=2013&quarter=1"),
     ("quarterly-report", "/reports/nia/quarterly/2013/q1/"),
+    # Issue 16: the job list, and a ministry's zip of reports while its parts wait (progress bar,
+    # cancel button and the table of parts at once).
+    ("jobs", "/jobs/"),
+    ("job", "{job}"),
 )
 
 # Each menu link's and header control's box: more than one box, or taller than one line,
@@ -33,6 +38,27 @@ NAV_LINKS = """(selector) => [...document.querySelectorAll(selector)].map(a => (
   height: a.getBoundingClientRect().height,
   line: parseFloat(getComputedStyle(a).lineHeight),
 }))"""
+
+
+def _waiting_bundle(user) -> str:
+    """A ministry's zip of reports whose two parts wait: nothing runs it (made as rows, never
+    handed to a pool or a broker), so its page shows the progress bar throughout."""
+    from budget.models import Agency
+    from kpitrack.jobs.models import Job
+
+    moi, nia = Agency.objects.get(code="moi"), Agency.objects.get(code="nia")
+    bundle = Job.objects.create(
+        kind="report_bundle",
+        user=user,
+        agency=moi,
+        total=2,
+        title="內政部_102年度_施政績效報告_全部機關.zip",
+    )
+    for agency in (moi, nia):
+        Job.objects.create(
+            kind="report", user=user, agency=agency, parent=bundle, title=agency.name
+        )
+    return f"/jobs/{bundle.pk}/"
 
 
 def _sign_in(page, base_url):
@@ -57,14 +83,17 @@ def test_the_page_reads_on_a_phone(
     from tests.conftest import SEED
 
     load_folder(SEED)
-    django_user_model.objects.create_superuser("phone", "phone@example.org", "phone-password")
+    phone = django_user_model.objects.create_superuser(
+        "phone", "phone@example.org", "phone-password"
+    )
     history = Indicator.objects.get(code="intl-cooperation", goal__year=2012).pk
     page = browser_page
     page.set_viewport_size(PHONE)
     _sign_in(page, live_server.url)
 
+    job = _waiting_bundle(phone) if "{job}" in address else ""
     response = page.goto(
-        live_server.url + address.format(history=f"/indicators/{history}/history/")
+        live_server.url + address.format(history=f"/indicators/{history}/history/", job=job)
     )
     assert response.status == 200
     page.screenshot(path=str(artifacts / f"phone-{name}.png"), full_page=True)

@@ -93,6 +93,16 @@ def test_it_refuses_an_unknown_agency(tmp_path):
     assert not path.exists()
 
 
+@pytest.mark.parametrize("jobs", ["0", "-2", "65"])
+def test_it_refuses_a_number_of_processes_out_of_range(tmp_path, jobs):
+    """--jobs 0 was taken for 1 without a word."""
+    path = tmp_path / "all.zip"
+    with pytest.raises(CommandError, match="--jobs 必須介於 1 與 64 之間"):
+        render("performance", "--year", "2010", "--format", "pdf", "--all-agencies", "--jobs",
+               jobs, "--output", str(path))  # fmt: skip
+    assert not path.exists()
+
+
 def test_it_refuses_an_output_folder_that_does_not_exist(tmp_path):
     path = tmp_path / "missing" / "budget-2013.html"
     with pytest.raises(CommandError, match="輸出資料夾不存在"):

@@ -168,3 +168,28 @@ def test_a_cached_ministry_overview_changes_with_the_outcomes(admin, alice):
         indicator=repatriation, quarter=2, value=Decimal("10000"), user=alice, reason="計畫"
     )
     assert reds()[:2] == (2, 2)
+
+
+def test_with_the_shared_cache_down_the_overview_is_read_from_the_database(admin, settings):
+    """Redis down with REDIS_URL set: the page and the API still answer (a 500 before), and
+    the figures are those of the database."""
+    from django.core.cache import caches
+
+    expected = admin.get("/api/v1/dashboards/moi/").json()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/1",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+    try:
+        page = admin.get("/dashboards/moi/")
+        api = admin.get("/api/v1/dashboards/moi/")
+    finally:
+        caches.close_all()
+    assert page.status_code == 200
+    assert page.context["ov"].counts["red"] == expected["counts"]["red"]
+    assert api.status_code == 200
+    assert api.json()["counts"] == expected["counts"]
+    assert api.json()["goals"] == expected["goals"]

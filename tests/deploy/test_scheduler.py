@@ -76,3 +76,14 @@ def test_a_bad_schedule_stops_the_scheduler_at_start():
     result = _run(KPITRACK_SCHEDULE="every night backup")
     assert result.returncode == 2
     assert "KPITRACK_SCHEDULE" in result.stderr
+
+
+def test_the_documented_schedule_is_the_default():
+    """An operator copies the example or the settings table's default to change one time: a copy
+    without prune_exports would silently stop removing old stored exports (issue 16)."""
+    example = (ROOT / "deploy" / "kpitrack.env.example").read_text()
+    (line,) = [line for line in example.splitlines() if "KPITRACK_SCHEDULE=" in line]
+    assert line.split("=", 1)[1] == scheduler.DEFAULT
+    table = (ROOT / "docs" / "deploying.md").read_text()
+    (row,) = [row for row in table.splitlines() if row.startswith("| `KPITRACK_SCHEDULE` |")]
+    assert f"| `{scheduler.DEFAULT}` |" in row

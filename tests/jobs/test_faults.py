@@ -15,6 +15,7 @@ from kpitrack.jobs.health import broker_check
 from kpitrack.jobs.models import Job
 
 from .running import run_queued_jobs
+from .test_bundle import second_agency  # noqa: F401 - a ministry of two agencies
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +115,31 @@ def test_prune_exports_removes_old_files_and_leftover_temporaries(as_bob, media,
     call_command("prune_exports", stdout=open(os.devnull, "w"))
     assert sorted(p.name for p in _files(media)) == sorted([Path(kept).name, Path(job.result).name])
     assert not Job.objects.filter(pk=job.pk).exists()
+
+
+def test_with_the_broker_down_a_bundle_and_all_its_parts_fail(
+    as_bob,
+    bob,
+    settings,
+    second_agency,  # noqa: F811 - the fixture imported above
+):
+    """The first part refused used to leave the bundle and the other parts queued for ever."""
+    from budget.models import Agency, Membership
+    from budget.services import membership_create
+
+    membership_create(
+        member=bob,
+        agency=Agency.objects.get(code="moi"),
+        role=Membership.Role.VIEWER,
+        user=None,
+        reason="測試",
+    )
+    settings.CELERY_BROKER_URL = DOWN
+    response = as_bob.get("/reports/moi/performance/2012/all/")
+    assert response.status_code == 503
+    assert "排程佇列目前無法使用" in response.content.decode()
+    jobs = Job.objects.all()
+    assert len(jobs) == 3  # the bundle and a part per agency
+    for job in jobs:
+        assert job.state == "failed" and "排程佇列目前無法使用" in job.error, job
+        assert job.finished_at is not None

@@ -195,6 +195,27 @@ def test_a_part_left_by_a_process_that_died_ends_and_its_bundle_names_the_agency
     assert bundle.state == "failed" and "程序已停止回應" in bundle.error
 
 
+def test_the_bundle_of_a_part_failed_as_stale_is_handed_to_the_workers(bob, settings, monkeypatch):
+    """A test's transaction never commits, so the test above cannot see the hand-over itself."""
+    from kpitrack.jobs import runners
+
+    nia = Agency.objects.get(code="nia")
+    bundle = bundle_start(
+        kind="test-bundle",
+        user=bob,
+        params={},
+        title="bundle",
+        agency=nia,
+        parts=[{"kind": "test-steps", "params": {"steps": 1}, "agency": nia}],
+    )
+    long_ago = timezone.now() - timedelta(seconds=settings.JOBS_STALE_SECONDS + 1)
+    Job.objects.filter(parent=bundle).update(state="running", heartbeat_at=long_ago)
+    handed = []
+    monkeypatch.setattr(runners, "dispatch", lambda job: handed.append(job.pk))
+    assert runners.sweep_stale_jobs() == 1
+    assert handed == [bundle.pk]
+
+
 def test_a_job_delivered_again_after_its_worker_died_gets_one_more_attempt(bob, settings):
     settings.JOBS_MAX_ATTEMPTS = 2
     job = _start("test-steps", bob, steps=1)

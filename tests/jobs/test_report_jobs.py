@@ -122,6 +122,35 @@ def test_the_key_names_the_format_the_quarter_and_the_language():
     )
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "static/css/report.css",  # inlined into every PDF by print.html
+        "kpitrack/templatetags/kpi.py",
+        "kpitrack/core/formatting.py",
+        "kpitrack/core/engine/achievement.py",  # the rate and light each row prints
+    ],
+)
+def test_a_change_to_what_prints_the_report_makes_a_new_key(tmp_path, monkeypatch, source):
+    """A stored file is touched when it is served: under an old key it would never age out."""
+    from kpitrack.reports import exports
+
+    root = tmp_path / "root"
+    copy = root / source
+    copy.parent.mkdir(parents=True)
+    copy.write_text("/* as deployed */")
+    monkeypatch.setattr(exports, "_ROOT", root)
+    exports.template_version.cache_clear()
+    before = exports.template_version()
+    copy.write_text("/* changed */")
+    exports.template_version.cache_clear()
+    try:
+        assert exports.template_version() != before
+    finally:
+        monkeypatch.undo()
+        exports.template_version.cache_clear()
+
+
 def test_the_job_list_shows_the_users_recent_jobs(as_bob, client, alice):
     as_bob.get(XLSX)
     run_queued_jobs()

@@ -217,3 +217,34 @@ def test_it_serves_the_pdf_inline(as_bob):
         "filename*=UTF-8''" + quote("入出國及移民署_102年度_預算總說明.pdf", safe="")
     )
     assert b"".join(response.streaming_content).startswith(b"%PDF-")
+
+
+@pytest.mark.parametrize(
+    ("kind", "year", "quarter"), [("budget", 2013, 2), ("performance", 2012, 4)]
+)
+def test_the_print_stylesheet_is_css_weasyprint_reads_without_a_warning(kind, year, quarter):
+    """A comment of several lines in `{# #}` was printed into the stylesheet, and a screen-only
+    media query warned: four WeasyPrint warnings in the log for every PDF."""
+    import logging
+
+    from weasyprint import CSS
+
+    from budget.models import Agency
+    from kpitrack.reports.assembly import report_for
+    from kpitrack.reports.render import print_html
+
+    page = print_html(report_for(Agency.objects.get(code="nia"), kind, year, quarter))
+    (style,) = re.findall(r"<style>(.*?)</style>", page, re.S)
+    assert "{#" not in style and "#}" not in style
+
+    warnings = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = warnings.append
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        CSS(string=style)
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in warnings] == []
+    assert ".report .analysis p.part + p:not(.part)" in style  # the rules around them are kept

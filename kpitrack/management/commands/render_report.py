@@ -47,7 +47,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, kind, year, through_quarter, format, output, agency=None, **options):
-        all_agencies, jobs = options.get("all_agencies"), options.get("jobs") or 1
+        all_agencies, jobs = options.get("all_agencies"), options.get("jobs", 1)
         if not all_agencies and jobs != 1:
             raise CommandError(_("--jobs 只用於 --all-agencies。"))
         quarter = options.get("quarter")
