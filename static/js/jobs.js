@@ -5,6 +5,8 @@
   "use strict";
   var box = document.querySelector(".job[data-status-url]");
   if (!box || box.getAttribute("data-active") !== "1") { return; }
+  var auto = box.querySelector("[data-auto-update]");
+  if (auto) { auto.hidden = false; }
   var url = box.getAttribute("data-status-url");
   var bar = box.querySelector("progress");
   var count = box.querySelector(".job-count");

@@ -2,6 +2,7 @@
 who may see, download and cancel it. The kinds here are registered as any kind is
 (kpitrack.jobs.kinds.register); the report kinds are tested in test_report_jobs.py."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -108,6 +109,18 @@ def test_the_user_cancels_a_waiting_job_and_no_process_runs_it(client, bob):
     job.refresh_from_db()
     assert job.state == "cancelled" and seen_steps == [] and job.result == ""
     assert "這項工作已取消" in client.get(f"/jobs/{job.pk}/").content.decode()
+
+
+def test_a_waiting_jobs_page_says_how_to_look_again_without_script(client, bob):
+    """jobs.js updates the page and shows the sentence that says so; a browser without script
+    is told to reload instead, with a link to the same page."""
+    job = _start("test-steps", bob, steps=2)
+    client.force_login(bob)
+    html = client.get(f"/jobs/{job.pk}/?from=report").content.decode()
+    assert re.search(r"<p class=\"muted\" data-auto-update hidden>這頁會自動更新", html)
+    fallback = re.search(r"<noscript>(.*?)</noscript>", html, re.S).group(1)
+    assert "這頁不會自動更新" in fallback
+    assert f'<a href="/jobs/{job.pk}/?from=report">重新整理</a>' in fallback
 
 
 def test_a_job_cancelled_while_it_runs_stops_at_its_next_step(bob):
