@@ -21,6 +21,8 @@ PAGES = (
     ("unit-quarter", "/units/nia/international-affairs/2013/q1/"),
     ("review-queue", "/review/nia/?year=2013&quarter=1"),
     ("quarterly-report", "/reports/nia/quarterly/2013/q1/"),
+    ("budget-report", "/reports/nia/budget/2013/"),  # its KPI table was 459 px wide
+    ("performance-report", "/reports/nia/performance/2012/"),
     # Issue 16: the job list, and a ministry's zip of reports while its parts wait (progress bar,
     # cancel button and the table of parts at once).
     ("jobs", "/jobs/"),
