@@ -295,6 +295,8 @@ def notifications_for_transitions(moves, *, actor) -> list[list]:
     transaction; the rows now, the e-mails on commit. The people are read and the rows
     written once for all the moves (review_bulk approves a batch so). The actor is not told of
     their own act. Returns, move by move, the users notified now."""
+    if not moves:  # a quarter sent with every row refused
+        return []
     batches, first = [], []
     planned = [_sources(result, action) for result, action, _comment in moves]
     people = people_of(source for plan in planned for _kind, sources in plan for source in sources)

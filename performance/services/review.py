@@ -82,8 +82,12 @@ def _transition(current: Result, expected_version: int, action: str, *, to: str 
 
 
 @writes.atomic
-def result_submit(*, result: Result, expected_version: int, user, reason: str = "") -> Result:
-    """The unit sends a draft (or a fixed returned result) for 初核: every figure entered."""
+def result_submit(
+    *, result: Result, expected_version: int, user, reason: str = "", notify: bool = True
+) -> Result:
+    """The unit sends a draft (or a fixed returned result) for 初核: every figure entered.
+    `notify` False: the caller tells those concerned (results_submit_quarter, once for its
+    batch)."""
     current = _locked_result(result)
     _require_right(user, "submit", current)
     _check_editable(current.state, current.indicator, current.quarter)
@@ -100,7 +104,9 @@ def result_submit(*, result: Result, expected_version: int, user, reason: str = 
     _check_shortfall(entry, current.quarter, figures, narrative)
     current = _transition(current, expected_version, "submit")
     writes.save(current, user=user, reason=reason)
-    current.notified = notifications_for_transition(result=current, action="submit", actor=user)
+    current.notified = (
+        notifications_for_transition(result=current, action="submit", actor=user) if notify else []
+    )
     return current
 
 

@@ -70,3 +70,55 @@ def test_the_page_and_its_save_do_not_grow(client, django_user_model, workflow, 
     assert len(page.context["rows"]) == 2 + extra
     assert all(row.result is not None for row in page.context["rows"])
     assert queries == GET_QUERIES_ENTERED
+
+
+# Sending the quarter for 初核: a fixed part (session, user, the unit, the rows, the reviewers
+# told and their notifications, written once for the batch) and each row's own transition
+# (savepoint, lock, checks, version claim, save and its history row), which stays per row so
+# each row keeps its own lock and refusal.
+SUBMIT_FIXED = 42
+SUBMIT_PER_ROW = 23
+
+
+@pytest.mark.parametrize("extra", [0, 6], ids=["two", "eight"])
+def test_sending_the_quarter_tells_the_reviewers_once_for_the_batch(
+    client, django_user_model, workflow, alice, extra
+):
+    from performance.models import Notification, Result
+
+    _more(workflow, alice, extra)
+    head = member(django_user_model, workflow, Role.HEAD)
+    reviewer = member(django_user_model, workflow, Role.PLANNER)
+    client.force_login(head)
+    url = reverse("unit-quarter", args=[workflow.agency.code, workflow.unit.code, workflow.year, 1])
+    rows = client.get(url).context["rows"]
+    data = {}
+    for row in rows:
+        for bound in row.form:
+            data[bound.html_name] = bound.value() or ""
+        data[f"{row.form.prefix}-f_value"] = "30"
+        data[f"{row.form.prefix}-f_num"] = "1"
+        data[f"{row.form.prefix}-f_den"] = "2"
+    assert client.post(url, data).status_code == 302
+    versions = {
+        f"v{r.pk}": r.version
+        for r in Result.objects.filter(indicator__responsible_unit=workflow.unit, quarter=1)
+    }
+    sent, queries = _count(
+        client,
+        "post",
+        reverse(
+            "unit-quarter-submit", args=[workflow.agency.code, workflow.unit.code, workflow.year, 1]
+        ),
+        versions,
+    )
+    assert sent.status_code == 302
+    # Every count indicator is sent; the ratio (1 of 2, behind its target without the reason
+    # why) is refused by name and stays a draft.
+    submitted = Result.objects.filter(state="submitted", indicator__responsible_unit=workflow.unit)
+    assert submitted.count() == len(versions) - 1 == 1 + extra
+    told = Notification.objects.filter(recipient=reviewer)
+    assert sorted(told.values_list("result_id", flat=True)) == sorted(
+        submitted.values_list("pk", flat=True)
+    )
+    assert queries == SUBMIT_FIXED + SUBMIT_PER_ROW * len(versions)
