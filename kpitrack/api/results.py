@@ -98,13 +98,9 @@ def results(request, query: Query[ResultsQuery]):
         agency=agency,
         agencies=agencies_for_user(user),
         include_unapproved=True,
+        unit_code=request.GET.get("unit") or None,
     )
-    unit = request.GET.get("unit") or None
-    answers = [
-        result_to_dict(row.indicator, quarter, row.result, row.outcome)
-        for row in rows
-        if unit is None or getattr(row.indicator.responsible_unit, "code", None) == unit
-    ]
+    answers = [result_to_dict(row.indicator, quarter, row.result, row.outcome) for row in rows]
     return {"year": year, "roc_year": to_roc(year), "quarter": quarter, "results": answers}
 
 
