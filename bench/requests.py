@@ -127,9 +127,15 @@ def measure(args, plan):
             start = time.process_time()
             send(data)
             times.append(time.process_time() - start)
-        with CaptureQueriesContext(connection) as queries:
-            one()
+        data = ready()
+        # Counted as the tests count them (tests/test_query_counts.py): BEGIN and COMMIT too.
+        with CaptureQueriesContext(connection) as captured:
+            send(data)
+            queries = [q["sql"] for q in connection.queries[captured.initial_queries :]]
         rows.append((name, statistics.median(times) * 1000, len(queries), len(one().content)))
+        if args.queries == name:
+            for n, sql in enumerate(queries, 1):
+                print(f"{n:3d} {sql[:200]}")
         if args.profile and args.profile == name:
             profiler = cProfile.Profile()
             profiler.enable()
@@ -159,6 +165,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--reuse", action="store_true", help="use a kept database as it is")
     parser.add_argument("--profile", default="", help="an endpoint's name: print its profile")
+    parser.add_argument("--queries", default="", help="an endpoint's name: print its SQL")
     parser.add_argument("--sort", default="cumulative", help="the profile's order (pstats)")
     parser.add_argument("--profile-out", default="", help="also write the profile to this file")
     args = parser.parse_args()
