@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -377,8 +377,10 @@ def achievement_preview(
     *, indicator: Indicator, quarter: int, figures: dict[str, Decimal | None]
 ) -> Outcome:
     """What the engine makes of `figures` entered for `quarter`, with the indicator's other
-    quarters as recorded (in any state: the unit sees its own work) and last year's figures."""
-    return entry_indicators(ids=[indicator.pk])[indicator.pk].preview(quarter, figures)
+    quarters as recorded (in any state: the unit sees its own work) and last year's figures.
+    Without the 分季目標 (one query fewer): an achievement judges nothing against them."""
+    entry = entry_indicators(ids=[indicator.pk], milestones=False)[indicator.pk]
+    return entry.preview(quarter, figures)
 
 
 def quarter_preview(
@@ -1152,6 +1154,13 @@ def result_of(*, indicator: Indicator, quarter: int) -> Result | None:
 def result_with_figures(*, pk: int) -> Result:
     """The result `pk` as stored now, with its figures."""
     return Result.objects.prefetch_related("figures").get(pk=pk)
+
+
+def with_figures(result: Result) -> Result:
+    """`result`, just read (as a service answers it), with its figures: one query, where
+    `result_with_figures` reads the result again."""
+    prefetch_related_objects([result], "figures")
+    return result
 
 
 # --- a unit's quarter on one page ------------------------------------------------------------

@@ -29,6 +29,7 @@ from performance.selectors import (
     indicator_by_code,
     result_of,
     result_with_figures,
+    with_figures,
 )
 
 from .errors import Invalid
@@ -197,7 +198,8 @@ def result_save(request, payload: ResultIn):
             current = result_with_figures(pk=exc.current.pk)
             exc.answer_current = _saved(indicator, quarter, current)
         raise
-    return _saved(indicator, quarter, result_with_figures(pk=saved.pk))
+    # The service read the saved result inside its transaction: only its figures are missing.
+    return _saved(indicator, quarter, with_figures(saved))
 
 
 def _saved(indicator, quarter, result) -> dict:
