@@ -198,7 +198,8 @@ def main() -> int:
             plan = json.loads(plan_file.read_text())
         else:
             plan = prepare(SimpleNamespace(**vars(args)))
-            plan_file.write_text(json.dumps(plan))
+            if args.keep:  # what --reuse needs to know of the kept database
+                plan_file.write_text(json.dumps(plan))
         import logging
 
         logging.disable(logging.WARNING)
