@@ -265,6 +265,17 @@ class MilestoneForm(forms.Form):
         ]
 
 
+class _ReadOnceChoices(forms.models.ModelChoiceIterator):
+    """The choices from the queryset's own cache: Django's iterator reads the table again (a
+    server-side cursor on PostgreSQL), though the form has read the same rows already."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
 class WorkFilterForm(PeriodForm):
     """我的工作's query: year and quarter, and optionally one unit (by id, among the units of
     the agencies the user may see) and one state (`selectors.work_states`)."""
@@ -284,8 +295,11 @@ class WorkFilterForm(PeriodForm):
 
     def __init__(self, data=None, *, units, states, **kwargs):
         super().__init__(data, **kwargs)
-        self.fields["unit"].queryset = units
-        many = len({u.agency_id for u in units}) > 1
+        field = self.fields["unit"]
+        field.iterator = _ReadOnceChoices  # before the queryset, which sets the choices
+        field.queryset = units
+        # Read once, here, for the labels; the choices are then these same rows.
+        many = len({u.agency_id for u in field.queryset}) > 1
         self.fields["unit"].label_from_instance = (
             (lambda u: f"{u.agency.name} {u.name}") if many else (lambda u: u.name)
         )

@@ -107,6 +107,17 @@ def _media_root_of_this_run(tmp_path_factory):
         yield
 
 
+@pytest.fixture(autouse=True)
+def _stale_jobs_swept_on_the_first_job_page():
+    """The job pages sweep stale jobs at most once per heartbeat (a mark in the cache,
+    kpitrack.jobs.runners): each test starts without another test's mark."""
+    from django.core.cache import cache
+
+    from kpitrack.jobs.runners import SWEEP_KEY
+
+    cache.delete(SWEEP_KEY)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Every test database starts with the source documents loaded, as `make run` does."""

@@ -29,6 +29,7 @@ from performance.selectors import (
     indicator_by_code,
     result_of,
     result_with_figures,
+    with_figures,
 )
 
 from .errors import Invalid
@@ -98,13 +99,9 @@ def results(request, query: Query[ResultsQuery]):
         agency=agency,
         agencies=agencies_for_user(user),
         include_unapproved=True,
+        unit_code=request.GET.get("unit") or None,
     )
-    unit = request.GET.get("unit") or None
-    answers = [
-        result_to_dict(row.indicator, quarter, row.result, row.outcome)
-        for row in rows
-        if unit is None or getattr(row.indicator.responsible_unit, "code", None) == unit
-    ]
+    answers = [result_to_dict(row.indicator, quarter, row.result, row.outcome) for row in rows]
     return {"year": year, "roc_year": to_roc(year), "quarter": quarter, "results": answers}
 
 
@@ -201,7 +198,8 @@ def result_save(request, payload: ResultIn):
             current = result_with_figures(pk=exc.current.pk)
             exc.answer_current = _saved(indicator, quarter, current)
         raise
-    return _saved(indicator, quarter, result_with_figures(pk=saved.pk))
+    # The service read the saved result inside its transaction: only its figures are missing.
+    return _saved(indicator, quarter, with_figures(saved))
 
 
 def _saved(indicator, quarter, result) -> dict:

@@ -6,9 +6,13 @@ import django_tables2 as tables
 from django.forms import ModelChoiceField
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.formats import localize
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime
 from django.utils.translation import gettext_lazy as _
 from django_tables2.data import TableData
+from django_tables2.utils import signature
 
 from budget.models import Unit
 from kpitrack.core.formatting import figure, percent
@@ -171,13 +175,60 @@ class IndicatorTable(tables.Table):
 
     class Meta:
         attrs = {"class": "data indicators"}
-        template_name = "django_tables2/table.html"
+        # django-tables2's table.html, but for the body: rendered by `body_html`.
+        template_name = "dashboards/_indicator_table.html"
         per_page = 25
 
     def __init__(self, *args, ministry: bool, **kwargs):
         super().__init__(*args, **kwargs)
         if not ministry:
             self.columns.hide("agency")
+
+    def body_html(self):
+        """The rows, as django-tables2's table.html writes them, without its work per cell: a
+        ministry's page of 25 rows x 11 cells spent most of its time there (issue 16,
+        bench/requests.py), in the template's loop, each cell's attributes computed again, and
+        each render method's signature read again. Ours are the same for every row (a column's
+        label and its render method), so they are read once per column; a cell is then what
+        django-tables2 makes of it (BoundRow.get_cell): the accessor's value, the column's
+        default when that is empty, else its render method's answer."""
+        columns = list(self.columns)
+        cells = [self._cell_of(column) for column in columns]
+        rows = []
+        for row in self.paginated_rows:
+            record = row.record
+            html = "".join(
+                f"{td}{conditional_escape(localize(template_localtime(cell(record))))}</td>"
+                for td, cell in cells
+            )
+            rows.append(format_html("<tr {}>{}</tr>", row.attrs.as_html(), mark_safe(html)))
+        if not rows and self.empty_text:
+            return format_html('<tr><td colspan="{}">{}</td></tr>', len(columns), self.empty_text)
+        return mark_safe("\n".join(rows))
+
+    def _cell_of(self, bound):
+        """(the cell's opening tag, record -> the cell's content) of the bound column."""
+        column = bound.column
+        # Our columns' attributes are constants, our records no models (whose choices fields
+        # django-tables2 would print by label), and no column links: a column that had any of
+        # these would need django-tables2's own path per cell.
+        assert not column.link and not any(callable(v) for v in column.attrs.get("td", {}).values())
+        accessor, empty, default = bound.accessor, column.empty_values, bound.default
+        names, catch_all = signature(bound.render)
+        given = {"column": column, "bound_column": bound, "table": self}
+        assert catch_all is None and set(names) <= {"value", "record", *given}
+
+        def cell(record):
+            try:
+                value = accessor.resolve(record)
+            except Exception:  # noqa: BLE001 - as django-tables2: a value it cannot reach is empty
+                value = None
+            if value in empty:
+                return default
+            arguments = {"value": value, "record": record, **given}
+            return bound.render(**{name: arguments[name] for name in names})
+
+        return format_html("<td {}>", bound.attrs["td"].as_html()), cell
 
     def render_indicator(self, value, record):
         i = record.indicator

@@ -10,6 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -72,6 +73,22 @@ def sweep_stale_jobs() -> int:
         except QueueUnavailable:
             pass  # the bundle is failed with the message that says so
     return failed
+
+
+SWEEP_KEY = "kpitrack:jobs:swept"
+
+
+def sweep_stale_jobs_now_and_then() -> int:
+    """sweep_stale_jobs at most once per JOBS_HEARTBEAT_SECONDS (per shared cache), for the
+    pages that call it on every request: a job page polls its status every second or two, and
+    fifty users polling each swept the whole table each time. A job counts as stale only
+    JOBS_STALE_SECONDS after its last heartbeat, so one heartbeat more before it is failed
+    changes nothing a user can tell. Without the cache (Redis away) it sweeps every time."""
+    try:
+        due = cache.add(SWEEP_KEY, True, timeout=settings.JOBS_HEARTBEAT_SECONDS)
+    except Exception:  # noqa: BLE001 - the cache is an optimisation here, never a reason to fail
+        due = True
+    return sweep_stale_jobs() if due else 0
 
 
 def dispatch(job) -> None:

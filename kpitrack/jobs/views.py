@@ -15,7 +15,7 @@ from kpitrack.core.answers import answer, error, json_endpoint
 from . import files
 from .kinds import outcome_template
 from .models import Job
-from .runners import sweep_stale_jobs
+from .runners import sweep_stale_jobs_now_and_then
 from .selectors import access_job, jobs_for_user, jobs_of_agencies, parts_of
 from .services import job_cancel
 
@@ -40,7 +40,7 @@ def status_of(job: Job) -> dict:
 @login_required
 @require_GET
 def job_page(request, pk):
-    sweep_stale_jobs()
+    sweep_stale_jobs_now_and_then()
     job = access_job(request.user, pk)
     context = {
         "job": job,
@@ -56,7 +56,7 @@ def job_status(request, pk):
     """Always JSON in the one shape (kpitrack.core.answers), errors too: the page's script
     reads it every second or two, and reads an error's `error` when the answer is not 200."""
     try:
-        sweep_stale_jobs()
+        sweep_stale_jobs_now_and_then()
         job = access_job(request.user, pk)
     except Http404:
         return error(_("沒有這項工作。"), 404)
@@ -111,7 +111,7 @@ def job_cancel_view(request, pk):
 @login_required
 @require_GET
 def job_list(request):
-    sweep_stale_jobs()
+    sweep_stale_jobs_now_and_then()
     return render(
         request,
         "jobs/list.html",

@@ -142,6 +142,24 @@ def test_a_running_job_whose_process_died_is_failed_with_a_message(client, bob, 
     assert "程序已停止回應" in status["error"]
 
 
+def test_the_status_polls_sweep_stale_jobs_at_most_once_per_heartbeat(client, bob, settings):
+    """Fifty users polling their jobs' status each swept the whole table on every poll: the
+    sweep runs on the first poll, then again only after JOBS_HEARTBEAT_SECONDS."""
+    from django.core.cache import cache
+
+    from kpitrack.jobs.runners import SWEEP_KEY
+
+    job = _start("test-steps", bob, steps=1)
+    Job.objects.filter(pk=job.pk).update(state="running", heartbeat_at=timezone.now())
+    client.force_login(bob)
+    assert client.get(f"/jobs/{job.pk}/status/").json()["state"] == "running"
+    long_ago = timezone.now() - timedelta(seconds=settings.JOBS_STALE_SECONDS + 1)
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=long_ago)
+    assert client.get(f"/jobs/{job.pk}/status/").json()["state"] == "running"  # swept just now
+    cache.delete(SWEEP_KEY)  # as when JOBS_HEARTBEAT_SECONDS have passed
+    assert client.get(f"/jobs/{job.pk}/status/").json()["state"] == "failed"
+
+
 def test_a_running_job_with_a_recent_heartbeat_stays_running(client, bob):
     job = _start("test-steps", bob, steps=1)
     Job.objects.filter(pk=job.pk).update(state="running", heartbeat_at=timezone.now())
@@ -361,7 +379,7 @@ def test_the_json_endpoint_answers_json_when_the_server_fails(client, bob, monke
     def away():
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(views, "sweep_stale_jobs", away)
+    monkeypatch.setattr(views, "sweep_stale_jobs_now_and_then", away)
     response = client.get(f"/jobs/{job.pk}/status/")
     assert _json_error(response, 503) == "資料庫暫時無法使用，請稍後再試一次。"
     assert response["Retry-After"]

@@ -1,0 +1,224 @@
+"""CPU time and queries per request, for each endpoint of bench/load.py's mix, in-process.
+
+Run: KPITRACK_ENV_FILE= .venv/bin/python bench/requests.py [--runs 20] [--database-url …]
+     [--keep] [--reuse] [--profile ENDPOINT]
+
+Wall-clock load runs on a shared machine move with whatever else runs; the CPU one request
+costs the process that serves it, and the queries it sends, do not (much). This builds the data
+bench/load.py builds (its `prepare`: `generate_demo` at the same default size, the same users,
+entry exceptions and contested drafts) in a throwaway PostgreSQL database, then requests each
+endpoint of the load mix through Django's test client as one of those users, signed in, with
+DEBUG off: the median `time.process_time()` over `--runs` requests (after 3 to warm up), and the
+queries of one request. `--profile NAME` prints cProfile's top functions for that endpoint.
+`--keep` keeps the database; `--reuse` uses a kept one as it is (no rebuild).
+
+Not measured: the database server's own time (another process), and the network.
+"""
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.dashboard import _postgresql  # noqa: E402
+
+QUARTER = 3
+
+
+def endpoints(plan) -> list[tuple[str, str, str, dict]]:
+    """(name, method, path, body) of each request in bench/load.py's mix."""
+    agency, unit, code = plan["hot"][0]
+    ministry, year = plan["ministry"], plan["year"]
+    read = f"/api/v1/results/?year={year}&quarter={QUARTER}&agency={agency}&unit={unit}"
+    return [
+        ("sign-in page (anonymous)", "GET", "/accounts/login/", None),
+        ("my work", "GET", f"/work/?year={year}&quarter={QUARTER}", None),
+        ("ministry overview", "GET", f"/dashboards/{ministry}/", None),
+        ("ministry indicator table", "GET", f"/dashboards/{ministry}/indicators/", None),
+        ("indicator page", "GET", f"/dashboards/{agency}/indicators/{code}/", None),
+        ("API results (read)", "GET", read, None),
+        ("API save", "POST", "/api/v1/results/", {"agency": agency, "indicator": code}),
+        ("job status", "GET", "/jobs/{job}/status/", None),
+    ]
+
+
+def _request(client, method, path, body, plan):
+    """(ready, send): what the request sends, and sending it. A save needs the result's current
+    version and figure, read by `ready`, outside the time measured."""
+    from performance.models import Result
+
+    agency, _unit, code = plan["hot"][0]
+
+    def ready():
+        if method == "GET":
+            return None
+        result = Result.objects.get(
+            indicator__goal__agency__code=agency,
+            indicator__goal__year=plan["year"],
+            indicator__code=code,
+            quarter=QUARTER,
+        )
+        payload = dict(body, year=plan["year"], quarter=QUARTER, version=result.version)
+        payload["figures"] = {"cases": str(int(result.figures.get(key="cases").value) + 1)}
+        return json.dumps(payload)
+
+    def send(data):
+        if method == "GET":
+            return client.get(path, secure=True)
+        return client.post(path, data, content_type="application/json", secure=True)
+
+    return ready, send
+
+
+def measure(args, plan):
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from kpitrack.jobs.models import Job
+
+    user = get_user_model().objects.get(username="load000")
+    # A running job of the user's, as a PDF the load bench polls (never run here; its
+    # heartbeat is fresh, so the stale-job sweep leaves it be).
+    job = Job.objects.create(
+        kind="report-pdf",
+        user=user,
+        params={},
+        title="bench",
+        state=Job.State.RUNNING,
+        total=1,
+        heartbeat_at=timezone.now() + timedelta(days=1),
+    )
+    signed_in = Client()
+    signed_in.force_login(user)
+    anonymous = Client()
+    rows = []
+    for name, method, path, body in endpoints(plan):
+        client = anonymous if "anonymous" in name else signed_in
+        path = path.format(job=job.pk)
+
+        ready, send = _request(client, method, path, body, plan)
+
+        def one(ready=ready, send=send):
+            return send(ready())
+
+        for _ in range(3):
+            response = one()
+            if response.status_code != 200:
+                sys.exit(f"{name}: {response.status_code} for {method} {path}")
+        times = []
+        for _ in range(args.runs):
+            data = ready()
+            start = time.process_time()
+            send(data)
+            times.append(time.process_time() - start)
+        data = ready()
+        # Counted as the tests count them (tests/test_query_counts.py): BEGIN and COMMIT too.
+        with CaptureQueriesContext(connection) as captured:
+            send(data)
+            queries = [q["sql"] for q in connection.queries[captured.initial_queries :]]
+        rows.append((name, statistics.median(times) * 1000, len(queries), len(one().content)))
+        if args.queries == name:
+            for n, sql in enumerate(queries, 1):
+                print(f"{n:3d} {sql[:200]}")
+        if args.profile and args.profile == name:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(args.runs):
+                one()
+            profiler.disable()
+            stats = pstats.Stats(profiler).sort_stats(args.sort)
+            stats.print_stats(45)
+            if args.profile_out:
+                stats.dump_stats(args.profile_out)
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--agencies", type=int, default=5)
+    parser.add_argument("--indicators", type=int, default=20)
+    parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--hot", type=int, default=6)
+    parser.add_argument(
+        "--database-url",
+        default="postgres://postgres@127.0.0.1:5432/bench_requests",
+        help="postgres://…/<name> on a loopback server: created, used, dropped",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--reuse", action="store_true", help="use a kept database as it is")
+    parser.add_argument("--profile", default="", help="an endpoint's name: print its profile")
+    parser.add_argument("--queries", default="", help="an endpoint's name: print its SQL")
+    parser.add_argument("--sort", default="cumulative", help="the profile's order (pstats)")
+    parser.add_argument("--profile-out", default="", help="also write the profile to this file")
+    args = parser.parse_args()
+    create, drop = _postgresql(args.database_url)
+    tmp = tempfile.mkdtemp(prefix="kpitrack-requests-")
+    os.environ.update(
+        KPITRACK_ENV_FILE="",
+        DEBUG="0",
+        SECRET_KEY="bench-requests-" + secrets.token_urlsafe(40),
+        ALLOWED_HOSTS="testserver",
+        DATABASE_URL=args.database_url,
+        DJANGO_SETTINGS_MODULE="kpitrack.settings",
+        MEDIA_ROOT=tmp,
+        LOG_LEVEL="ERROR",
+    )
+    for name in list(os.environ):
+        if name.startswith(("REDIS", "CELERY", "JOBS_")):
+            del os.environ[name]
+    try:
+        if not args.reuse:
+            create()
+        import django
+
+        django.setup()
+        from bench.load import prepare
+
+        name = args.database_url.rsplit("/", 1)[-1]
+        plan_file = Path(tempfile.gettempdir()) / f"kpitrack-requests-{name}.json"
+        if args.reuse:
+            plan = json.loads(plan_file.read_text())
+        else:
+            plan = prepare(SimpleNamespace(**vars(args)))
+            if args.keep:  # what --reuse needs to know of the kept database
+                plan_file.write_text(json.dumps(plan))
+        import logging
+
+        logging.disable(logging.WARNING)
+        rows = measure(args, plan)
+        print(f"{'endpoint':<28} {'CPU ms':>8} {'queries':>8} {'bytes':>8}")
+        for name, ms, queries, size in rows:
+            print(f"{name:<28} {ms:8.1f} {queries:8d} {size:8d}")
+        return 0
+    finally:
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        if not args.keep and not args.reuse:
+            drop()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
