@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files.storage import FileSystemStorage, storages
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 
@@ -73,6 +74,16 @@ def broker() -> str | None:
 
 
 def media() -> str | None:
+    storage = storages["default"]
+    if not isinstance(storage, FileSystemStorage):
+        # Object storage (STORAGE_BACKEND=s3): one small request the bucket must answer; a key
+        # that does not exist is an answer, a refused key or an unreachable store is not.
+        try:
+            storage.exists(".readyz")
+        except Exception as exc:  # boto3's errors are many; any of them means "cannot serve"
+            logger.warning("readiness: the file storage cannot be reached: %s", exc)
+            return "cannot be reached"
+        return None
     root = Path(settings.MEDIA_ROOT)
     try:
         root.mkdir(parents=True, exist_ok=True)

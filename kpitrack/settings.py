@@ -66,7 +66,13 @@ _env = _settings_source()
 # A secret may come from a file instead (Docker/systemd credentials, a mounted secret): NAME_FILE
 # names it. Only the names listed here, so that a variable that merely ends in _FILE (such as
 # KPITRACK_ENV_FILE) is never read as one.
-SECRET_FILE_VARIABLES = ("SECRET_KEY", "DATABASE_URL", "EMAIL_HOST_PASSWORD")
+SECRET_FILE_VARIABLES = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "EMAIL_HOST_PASSWORD",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+)
 
 
 def read_secret_file(name: str, path: str) -> str:
@@ -280,6 +286,63 @@ for _static in (STATIC_ROOT, *STATICFILES_DIRS):
         raise ImproperlyConfigured(f"MEDIA_ROOT={str(MEDIA_ROOT)!r} overlaps the static folder")
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
 
+# --- Stored files: file system or object storage (issue 16) ------------------------------------
+# Evidence, rendered exports and workbook uploads waiting for their confirm all go through
+# STORAGES["default"]. `filesystem` (the default) keeps them under MEDIA_ROOT, which every app
+# server and worker must then share (one machine, or a network mount). `s3` keeps them in an
+# S3-compatible bucket (MinIO or Ceph on premises, or a cloud one) through django-storages, so app
+# servers on different machines need no shared disk. Objects stay private: kpitrack never hands
+# out their URLs, every download goes through its own permission checks.
+STORAGE_BACKEND = (_env.get("STORAGE_BACKEND") or "filesystem").strip().lower()
+if STORAGE_BACKEND == "s3":
+    try:
+        import storages.backends.s3  # noqa: F401
+    except ImportError:
+        raise ImproperlyConfigured(
+            "STORAGE_BACKEND=s3 needs django-storages[s3] (install requirements.txt)"
+        ) from None
+    _bucket = _env.get("AWS_STORAGE_BUCKET_NAME", "").strip()
+    if not _bucket:
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME")
+    _endpoint = _env.get("AWS_S3_ENDPOINT_URL", "").strip() or None
+    if _endpoint and not re.match(r"^https?://[^/\s]+", _endpoint):
+        raise ImproperlyConfigured(
+            f"AWS_S3_ENDPOINT_URL={_endpoint!r} must be an http:// or https:// address"
+        )
+    _key_id = _env.get("AWS_ACCESS_KEY_ID", "").strip() or None
+    _secret = _env.get("AWS_SECRET_ACCESS_KEY", "").strip() or None
+    if bool(_key_id) != bool(_secret):
+        # Neither: boto3 finds its own (an instance role, ~/.aws); one alone is a mistake.
+        raise ImproperlyConfigured(
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together (or neither)"
+        )
+    _addressing = (_env.get("AWS_S3_ADDRESSING_STYLE") or "").strip().lower() or None
+    if _addressing not in (None, "auto", "path", "virtual"):
+        raise ImproperlyConfigured(
+            f"AWS_S3_ADDRESSING_STYLE={_addressing!r} must be auto, path or virtual"
+        )
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _bucket,
+            "endpoint_url": _endpoint,
+            "region_name": _env.get("AWS_S3_REGION_NAME", "").strip() or None,
+            "access_key": _key_id,
+            "secret_key": _secret,
+            "location": _env.get("AWS_LOCATION", "").strip().strip("/"),
+            "addressing_style": _addressing,
+            # No ACL is sent: objects get the bucket's own (private) one, never public-read.
+            "default_acl": None,
+            # Like the file system: a second file of the same name gets a new name, never
+            # replaces the first (evidence of two results must not overwrite each other).
+            "file_overwrite": False,
+        },
+    }
+elif STORAGE_BACKEND != "filesystem":
+    raise ImproperlyConfigured(
+        f"STORAGE_BACKEND={STORAGE_BACKEND!r} must be filesystem (the default) or s3"
+    )
+
 # Reminders (manage.py send_reminders) print to the console unless SMTP is configured.
 EMAIL_HOST = _env.get("EMAIL_HOST", "")
 if EMAIL_HOST:
@@ -423,6 +486,9 @@ if EVIDENCE_ACCEL_REDIRECT and not re.fullmatch(
         f"EVIDENCE_ACCEL_REDIRECT={EVIDENCE_ACCEL_REDIRECT!r} must be a path that begins and ends "
         "with / (letters, digits, . _ -), e.g. /protected-evidence/"
     )
+if EVIDENCE_ACCEL_REDIRECT and STORAGE_BACKEND != "filesystem":
+    # nginx sends a file from MEDIA_ROOT; in object storage there is none for it to send.
+    raise ImproperlyConfigured("EVIDENCE_ACCEL_REDIRECT needs STORAGE_BACKEND=filesystem")
 # --- Sign-in throttling (django-axes) and API tokens ---------------------------------------------
 # After AXES_FAILURE_LIMIT failed sign-ins for one user name from one address, that pair waits
 # AXES_COOLOFF_MINUTES (counted from its last failure); a bad API token counts against its

@@ -1,58 +1,78 @@
 """A previewed workbook waiting for its confirm.
 
-The uploaded file waits under MEDIA_ROOT (never in process memory, so a second app server, or a
-job worker on another machine, finds it), named by a random token and bound to the user who
-uploaded it, with the scope and the result versions the preview saw. The confirm page reads
-it, and so does the workbook import job a large confirm starts (performance.workbook_jobs).
+The uploaded file waits in shared storage (STORAGES["default"]: MEDIA_ROOT, or object storage
+when configured), never in process memory, so a second app server, or a job worker on another
+machine, finds it. It is named by a random token and bound to the user who uploaded it, with the
+scope and the result versions the preview saw. The confirm page reads it, and so does the
+workbook import job a large confirm starts (performance.workbook_jobs).
 """
 
 import json
 import re
 import secrets
 import time
-from pathlib import Path
 
-from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 # An upload nobody confirmed is removed after this long.
 KEEP_SECONDS = 24 * 3600
+FOLDER = "workbook-uploads"
 
 
-def _folder() -> Path:
-    root = Path(settings.MEDIA_ROOT or Path(settings.BASE_DIR) / "var" / "media")
-    folder = root / "workbook-uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def _storage():
+    return storages["default"]
 
 
-def _sweep(folder: Path):
+def _name(token: str, suffix: str) -> str:
+    return f"{FOLDER}/{token}{suffix}"
+
+
+def _sweep(storage):
+    # Through the storage API (listdir, get_modified_time), not the disk: in object storage the
+    # uploads are objects, and any app server's preview sweeps every server's old ones.
     cutoff = time.time() - KEEP_SECONDS
-    for path in folder.iterdir():
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
+    try:
+        _folders, files = storage.listdir(FOLDER)
+    except FileNotFoundError:
+        return
+    for file in files:
+        name = f"{FOLDER}/{file}"
+        try:
+            if storage.get_modified_time(name).timestamp() < cutoff:
+                storage.delete(name)
+        except (OSError, NotImplementedError):
+            continue  # gone already (another server swept it), or a backend without times
 
 
 def store(data: bytes, meta: dict) -> str:
-    folder = _folder()
-    _sweep(folder)
+    storage = _storage()
+    _sweep(storage)
     token = secrets.token_urlsafe(24)
-    (folder / f"{token}.xlsx").write_bytes(data)
-    (folder / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
+    # The meta last: load() reads it first, so an upload is seen only once both are stored. The
+    # token is new, so the storage keeps the names as given (no suffix to avoid a clash).
+    storage.save(_name(token, ".xlsx"), ContentFile(data))
+    storage.save(_name(token, ".json"), ContentFile(json.dumps(meta).encode("utf-8")))
     return token
+
+
+def _read(storage, name: str) -> bytes:
+    with storage.open(name, "rb") as file:
+        return file.read()
 
 
 def load(token: str, user) -> tuple[bytes, dict] | None:
     """The upload and what its preview found; None when it is gone or not `user`'s."""
     if not TOKEN_RE.match(token or ""):
         return None
-    folder = _folder()
+    storage = _storage()
     try:
-        meta = json.loads((folder / f"{token}.json").read_text(encoding="utf-8"))
-        data = (folder / f"{token}.xlsx").read_bytes()
-    except (OSError, ValueError):
-        return None
-    if meta.get("user") != user.pk:
+        meta = json.loads(_read(storage, _name(token, ".json")).decode("utf-8"))
+        if meta.get("user") != user.pk:
+            return None
+        data = _read(storage, _name(token, ".xlsx"))
+    except (OSError, ValueError):  # FileNotFoundError is an OSError
         return None
     return data, meta
 
@@ -60,9 +80,9 @@ def load(token: str, user) -> tuple[bytes, dict] | None:
 def discard(token: str):
     if not TOKEN_RE.match(token or ""):
         return
-    folder = _folder()
+    storage = _storage()
     for suffix in (".xlsx", ".json"):
-        (folder / f"{token}{suffix}").unlink(missing_ok=True)
+        storage.delete(_name(token, suffix))
 
 
 def rows_to_write(meta: dict) -> int:

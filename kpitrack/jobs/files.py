@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
+from django.core.files.storage import FileSystemStorage, storages
 from django.utils.translation import gettext as _
 
 from .kinds import JobFailed
@@ -31,10 +31,15 @@ def _storage():
 
 
 def _local_path(name: str) -> Path | None:
-    try:
-        return Path(_storage().path(name))
-    except NotImplementedError:  # an object store has no local path
+    """The file's path on this machine, or None when the storage is not the file system.
+
+    Asked of the storage's class, not of path(): an object store has no path (S3 raises
+    NotImplementedError), but another storage may answer one where no file is written (Django's
+    InMemoryStorage), and a rename there would write beside the storage instead of into it."""
+    storage = _storage()
+    if not isinstance(storage, FileSystemStorage):
         return None
+    return Path(storage.path(name))
 
 
 def exists(name: str) -> bool:

@@ -99,6 +99,20 @@ def test_an_existing_file_is_kept_unless_forced(tmp_path, settings):
     assert archive.stat().st_mode & 0o777 == 0o600
 
 
+def test_with_object_storage_the_backup_says_the_files_are_not_in_it(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    archive = tmp_path / "site.tar.gz"
+    call_command("backup", str(archive), stdout=io.StringIO(), stderr=(quiet := io.StringIO()))
+    assert quiet.getvalue() == ""  # the file system: the files are in the archive
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    err = io.StringIO()
+    call_command("backup", str(archive), "--force", stdout=io.StringIO(), stderr=err)
+    assert "不在這份備份中" in err.getvalue()
+
+
 def test_keep_deletes_only_the_older_archives_it_named(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     folder = tmp_path / "backups"

@@ -6,7 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
+from django.core.files.storage import InMemoryStorage
 from django.test import Client, override_settings
 
 from tests.conftest import ROOT
@@ -105,6 +107,31 @@ def test_readyz_names_a_media_root_it_cannot_write(tmp_path):
     assert response.status_code == 503
     assert response.json()["failed"] == {"media": "is not writable"}
     assert str(tmp_path) not in response.content.decode()
+
+
+class UnreachableStore(InMemoryStorage):
+    """An object store that does not answer (what boto3 raises for a store that is down)."""
+
+    def exists(self, name):
+        raise ConnectionError("Could not connect to the endpoint URL")
+
+
+def _object_storage(backend):
+    return {"default": {"BACKEND": backend}, "staticfiles": settings.STORAGES["staticfiles"]}
+
+
+@pytest.mark.django_db
+def test_readyz_with_object_storage_asks_the_store_not_media_root(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    with override_settings(
+        MEDIA_ROOT=tmp_path / "a-file" / "media",  # unwritable, and not used
+        STORAGES=_object_storage("django.core.files.storage.InMemoryStorage"),
+    ):
+        assert Client().get("/readyz/").status_code == 200
+    with override_settings(STORAGES=_object_storage("tests.site.test_health.UnreachableStore")):
+        response = Client().get("/readyz/")
+    assert response.status_code == 503
+    assert response.json()["failed"] == {"media": "cannot be reached"}
 
 
 def _readyz_in_a_fresh_process(database_url, tmp_path):

@@ -1,6 +1,7 @@
 """manage.py backup PATH: the database, every media file and a manifest in one archive (README,
 "Backups"); the work is in kpitrack/backups/."""
 
+from django.core.files.storage import FileSystemStorage, storages
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
@@ -47,3 +48,12 @@ class Command(BaseCommand):
         )
         for old in written.pruned:
             self.stdout.write(_("已刪除較舊的備份 %(path)s。") % {"path": old})
+        if not isinstance(storages["default"], FileSystemStorage):
+            # The archive holds MEDIA_ROOT; with object storage the files are not there, and a
+            # backup that silently lacks every evidence file would only be found out at a restore.
+            self.stderr.write(
+                _(
+                    "注意：檔案存放於物件儲存（STORAGE_BACKEND），不在這份備份中；"
+                    "請以物件儲存本身的方式（版本保留、異地複寫）備份，時間與資料庫備份相同。"
+                )
+            )
