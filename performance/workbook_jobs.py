@@ -33,7 +33,7 @@ def import_start(*, user, token: str, meta: dict, scope: wb.Scope, agency, scope
     """The job confirming the upload `token` (a second click joins the one under way). Raises
     kpitrack.jobs.runners.QueueUnavailable as job_start does."""
     key = f"workbook:{token}"
-    job = active_job_for(user, key)
+    job = active_job_for(user, key, own=True)
     if job is not None:
         return job
     title = _("匯入活頁簿「%(file)s」（%(scope)s）") % {

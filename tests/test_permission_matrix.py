@@ -455,22 +455,26 @@ def printed():
 
 
 def _statuses(client, cast, row, method, printed) -> tuple[dict[str, int], set[str]]:
-    """The status each role gets, and the roles whose request reached the PDF renderer."""
+    """The status each role gets, and the roles whose request reached the PDF renderer: sent
+    on to the page of a report job (the first starts it, the others join it: the same file)."""
     url = row.url(cast) if callable(row.url) else row.url
     seen, reached = {}, set()
+    earlier = set(printed.values_list("pk", flat=True))
     for role in ROLES:
         client.logout()
         if role != "anonymous":
             client.force_login(cast[role])
-        before = printed.count()
         if method == "get":
-            seen[role] = client.get(url).status_code
+            response = client.get(url)
         elif row.json:
             body = json.dumps(row.data)
-            seen[role] = client.post(url, body, content_type="application/json").status_code
+            response = client.post(url, body, content_type="application/json")
         else:
-            seen[role] = client.post(url, row.data).status_code
-        if printed.count() > before:
+            response = client.post(url, row.data)
+        seen[role] = response.status_code
+        started = set(printed.values_list("pk", flat=True)) - earlier
+        jobs = {f"/jobs/{pk}/" for pk in started}
+        if response.status_code == 302 and response["Location"] in jobs:
             reached.add(role)
     return seen, reached
 

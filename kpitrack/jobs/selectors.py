@@ -49,11 +49,18 @@ def jobs_of_agencies(user, *, limit: int = RECENT) -> list[Job]:
     return [job for job in jobs if can_see_job(user, job)]
 
 
-def active_job_for(user, key: str) -> Job | None:
-    """A job of this user already making the export `key`: a second click joins it."""
+def active_job_for(user, key: str, *, own: bool = False) -> Job | None:
+    """A job already making the export `key`: a second click, or a second user asking for the
+    same file, joins it instead of rendering it twice. The key names everything the file holds
+    (agencies covered too), so any active job of that key the user may see will do; the user's
+    own first. `own`: only the user's own (a workbook import writes as whoever confirmed it)."""
     if not key:
         return None
-    return Job.objects.filter(user=user, key=key, state__in=Job.ACTIVE).first()
+    jobs = Job.objects.filter(key=key, state__in=Job.ACTIVE).select_related("agency")
+    if own:
+        return jobs.filter(user=user).first()
+    jobs = sorted(jobs, key=lambda job: (job.user_id != user.pk, job.pk))
+    return next((job for job in jobs if can_see_job(user, job)), None)
 
 
 def parts_of(job: Job) -> list[Job]:

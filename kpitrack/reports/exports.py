@@ -6,12 +6,12 @@ language, the version of the code and templates that print it, and the version o
 prints: the latest history row of each table the report assembly reads (results and their
 figures, indicators, targets, goals, narratives, policy, headcount, units, lights policy,
 agency; for the 季管考 report, kpitrack.reports.quarterly, its milestones instead of policy
-and headcount, and the agencies of a ministry it covers, which depend on who asks). Every
-write of those tables adds a history row (kpitrack.core.writes, bulk imports too), so any
-change to what a report prints makes a new key; the same data finds the same file, served
-without rendering. The data version is global, not per agency: a write anywhere
-makes every report's key new, which costs a render, never a stale file.
-"""
+and headcount, and the agencies of a ministry it covers, which depend on who asks), among the
+rows of the agencies it prints (data_version). Every write of those tables adds a history row
+(kpitrack.core.writes, bulk imports too), so any change to what a report prints makes a new
+key; the same data finds the same file, served without rendering, whatever is saved in other
+agencies. A report prints nothing of another agency: not its parent ministry, nor the agency
+tree (the organisation chart is drawn from its own units)."""
 
 import hashlib
 import io
@@ -128,15 +128,61 @@ def template_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def data_version(models=PRINTED_MODELS) -> list:
-    """The newest history id of each printed table, in one query."""
+# The parent through which each table without an agency column reaches its agency.
+_OWNER = {
+    PolicyGoal: "policy",
+    PolicyGoalItem: "goal",
+    HeadcountLine: "budget",
+    Indicator: "goal",
+    IndicatorInput: "indicator",
+    TargetPart: "indicator",
+    Milestone: "part",
+    Result: "indicator",
+    ResultFigure: "result",
+}
+
+
+def _owned_ids(model, marks: str) -> str:
+    """SQL for the ids of `model`'s rows whose history has ever placed them in the agencies
+    (`marks`: their placeholders): a row's history row carries its parent's id, joined to the
+    live parents up to the one with an agency column."""
     quote = connection.ops.quote_name
-    columns = ", ".join(
-        f"(SELECT MAX(history_id) FROM {quote(model.history.model._meta.db_table)})"
-        for model in models
-    )
+    if model is Agency:
+        return marks
+    history = quote(model.history.model._meta.db_table)
+    joins, alias, owner = [], "h", model
+    while owner in _OWNER:
+        field = owner._meta.get_field(_OWNER[owner])
+        parent, joined = field.related_model, f"p{len(joins)}"
+        joins.append(
+            f"JOIN {quote(parent._meta.db_table)} {joined} "
+            f"ON {joined}.{quote(parent._meta.pk.column)} = {alias}.{quote(field.column)}"
+        )
+        owner, alias = parent, joined
+    return f"SELECT h.id FROM {history} h {' '.join(joins)} WHERE {alias}.agency_id IN ({marks})"
+
+
+def data_version(models, agencies) -> list:
+    """The newest history id of each printed table among the rows of `agencies` (ids), in one
+    query: a save in another agency leaves this agency's key as it was.
+
+    A row counts when any of its history rows belongs to the agencies, so a row moved to
+    another agency (a goal's agency or an indicator's goal changed) makes a new key for the one
+    it left as well. A deleted row's last history row still carries its parent's id; a deleted
+    parent's own history row carries its parent's (in the end its agency's), and its deletion
+    removed the children: the parent's table changes, so the key does."""
+    quote = connection.ops.quote_name
+    agencies = sorted(set(agencies))
+    marks = ", ".join(["%s"] * len(agencies))
+    columns, params = [], []
+    for model in models:
+        history = quote(model.history.model._meta.db_table)
+        columns.append(
+            f"(SELECT MAX(history_id) FROM {history} WHERE id IN ({_owned_ids(model, marks)}))"
+        )
+        params += agencies
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns}")
+        cursor.execute(f"SELECT {', '.join(columns)}", params)
         return list(cursor.fetchone())
 
 
@@ -144,10 +190,13 @@ def export_key(agency, kind: str, year: int, quarter: int, fmt: str, members=Non
     """`members`: the ids of the agencies a 季管考 report covers (quarterly_members)."""
     quarter = quarter if kind in _BY_QUARTER else 0
     parts = [agency.pk, agency.code, kind, year, quarter, fmt, get_language()]
+    covered = [agency.pk]
     if kind == QUARTERLY:
         parts.append(sorted(members or [agency.pk]))
+        # Its heading names `agency` even when only agencies under it are covered.
+        covered += members or []
     models = QUARTERLY_MODELS if kind == QUARTERLY else PRINTED_MODELS
-    parts += [template_version(), data_version(models)]
+    parts += [template_version(), data_version(models, covered)]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 

@@ -5,7 +5,8 @@ tests/performance/conftest.py (three indicators, quarter 1)."""
 
 import pytest
 
-from budget.models import Agency
+from budget.models import Agency, Membership
+from budget.services import membership_create
 from kpitrack.jobs.execution import job_execute
 from kpitrack.jobs.models import Job
 from kpitrack.reports.exports import prerender, printing
@@ -75,6 +76,27 @@ def test_the_last_approval_of_the_quarter_queues_its_reports(
     assert Job.objects.count() == 2
     # Nothing is queued twice: the xlsx is stored, the pdf is being made.
     assert prerender(agency=flow.agency, year=flow.year, quarter=1, user=alice) == []
+
+
+def test_a_reader_asking_while_the_pre_render_waits_joins_it(
+    reviewed, alice, client, settings, django_user_model, django_capture_on_commit_callbacks
+):
+    """The approver owns the pre-render; a reader of the agency asking for the same file is
+    shown that job, not a second render of it."""
+    settings.PRERENDER_ON_APPROVAL = True
+    flow = reviewed
+    _approve(
+        flow, alice, [flow.count, flow.ratio, flow.elsewhere], django_capture_on_commit_callbacks
+    )
+    pdf = Job.objects.get(params__format="pdf")
+    erin = django_user_model.objects.create_user("erin", "erin@example.org", "erin-password")
+    membership_create(
+        member=erin, agency=flow.agency, role=Membership.Role.VIEWER, user=None, reason="測試"
+    )
+    client.force_login(erin)
+    response = client.get(f"/reports/wf/quarterly/{flow.year}/q1/pdf/")
+    assert response.status_code == 302 and response["Location"] == f"/jobs/{pdf.pk}/"
+    assert Job.objects.count() == 2
 
 
 def test_nothing_is_queued_before_the_commit(

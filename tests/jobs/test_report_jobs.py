@@ -7,8 +7,10 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
-from budget.models import Agency
+from budget.models import Agency, Membership
+from budget.services import agency_create, membership_create
 from kpitrack.jobs.models import Job
+from kpitrack.jobs.selectors import active_job_for
 from kpitrack.reports.assembly import report_for
 from kpitrack.reports.exports import export_key
 from kpitrack.reports.render import xlsx_bytes
@@ -160,3 +162,39 @@ def test_the_job_list_shows_the_users_recent_jobs(as_bob, client, alice):
     assert "完成" in page and "排隊中" in page
     client.force_login(alice)  # another user's list holds them under the agency's jobs only
     assert "您還沒有背景工作" in client.get("/jobs/").content.decode()
+
+
+def _reader(django_user_model, name, agency):
+    user = django_user_model.objects.create_user(name, f"{name}@example.org", f"{name}-password")
+    membership_create(
+        member=user, agency=agency, role=Membership.Role.VIEWER, user=None, reason="測試：檢視"
+    )
+    return user
+
+
+def test_a_second_reader_asking_for_the_same_file_joins_the_job_under_way(
+    as_bob, bob, client, django_user_model
+):
+    """One render for two users: the second is shown the first's job, and downloads its file."""
+    carol = _reader(django_user_model, "carol", Agency.objects.get(code="nia"))
+    first = as_bob.get(XLSX)["Location"]
+    client.force_login(carol)
+    assert client.get(XLSX)["Location"] == first
+    (job,) = Job.objects.all()
+    assert job.user == bob
+    assert job.state == "queued" and active_job_for(carol, job.key) == job
+    run_queued_jobs()
+    assert client.get(f"/jobs/{job.pk}/status/").json()["state"] == "done"
+    assert _download(client, job) == _download(as_bob, job)
+
+
+def test_only_who_may_see_the_job_joins_it(as_bob, alice, django_user_model):
+    as_bob.get(XLSX)
+    (job,) = Job.objects.all()
+    elsewhere = agency_create(user=alice, code="elsewhere", name="他機關")
+    dave = _reader(django_user_model, "dave", elsewhere)
+    assert active_job_for(dave, job.key) is None
+    assert active_job_for(alice, job.key) == job  # an administrator sees every job
+    # An import joins only the user's own job: it writes as whoever confirmed it.
+    assert active_job_for(alice, job.key, own=True) is None
+    assert active_job_for(dave, "") is None
