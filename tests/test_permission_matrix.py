@@ -151,6 +151,8 @@ def _reopen(cast):
     return f"/manage/nia/2012/q{result.quarter}/results/{result.pk}/reopen/"
 
 
+QUARTERLY_PDF = "/reports/nia/quarterly/2013/q1/pdf/"  # printed by the view itself (inline_pdfs)
+
 MATRIX: dict[str, Row] = {
     "home": Row("/", get=expect(302, outsider=200)),  # redirects to the latest year with data
     "achievements": Row("/achievements/?year=2013", get=SIGNED_IN),
@@ -178,7 +180,7 @@ MATRIX: dict[str, Row] = {
     ),
     # The 季管考 report (issue 17): as the other reports of the agency.
     "report-quarterly": Row("/reports/nia/quarterly/2013/q1/", get=OF_NIA),
-    "report-quarterly-pdf": Row("/reports/nia/quarterly/2013/q1/pdf/", get=OF_NIA, prints=True),
+    "report-quarterly-pdf": Row(QUARTERLY_PDF, get=OF_NIA, prints=True),
     "report-quarterly-xlsx": Row("/reports/nia/quarterly/2013/q1/xlsx/", get=OF_NIA),
     "login": Row(
         "/accounts/login/",
@@ -452,15 +454,40 @@ def printed():
     return Job.objects.filter(kind__startswith="report")
 
 
-def _statuses(client, cast, row, method, printed) -> tuple[dict[str, int], set[str]]:
-    """The status each role gets, and the roles whose request reached the PDF renderer."""
+@pytest.fixture
+def inline_pdfs(monkeypatch):
+    """The reports the views printed to PDF on the spot (the 季管考 PDF): WeasyPrint runs for the
+    first only, and its PDF is served again to the roles after it. Seven real renders cost ~10 s
+    of CPU and the matrix reads only the statuses; tests/reports/test_quarterly.py reads the
+    quarterly PDFs themselves."""
+    from kpitrack.reports import views
+
+    asked, first = [], []
+
+    def pdf_bytes(report):
+        asked.append(report)
+        if not first:
+            first.append(real(report))
+        return first[0]
+
+    real = views.pdf_bytes
+    monkeypatch.setattr(views, "pdf_bytes", pdf_bytes)
+    return asked
+
+
+def _statuses(
+    client, cast, row, method, printed, inline_pdfs
+) -> tuple[dict[str, int], set[str], set[str]]:
+    """The status each role gets, the roles whose request started a report job, and those whose
+    request reached the PDF renderer."""
     url = row.url(cast) if callable(row.url) else row.url
-    seen, reached = {}, set()
+    seen, reached, rendered = {}, set(), set()
     for role in ROLES:
         client.logout()
         if role != "anonymous":
             client.force_login(cast[role])
         before = printed.count()
+        pdfs_before = len(inline_pdfs)
         if method == "get":
             seen[role] = client.get(url).status_code
         elif row.json:
@@ -470,20 +497,26 @@ def _statuses(client, cast, row, method, printed) -> tuple[dict[str, int], set[s
             seen[role] = client.post(url, row.data).status_code
         if printed.count() > before:
             reached.add(role)
-    return seen, reached
+        if len(inline_pdfs) > pdfs_before:
+            rendered.add(role)
+    return seen, reached, rendered
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("row", _rows())
-def test_each_role_gets_the_expected_status(client, cast, row, printed):
-    statuses, reached = _statuses(client, cast, row, "get", printed)
+def test_each_role_gets_the_expected_status(client, cast, row, printed, inline_pdfs):
+    statuses, reached, rendered = _statuses(client, cast, row, "get", printed, inline_pdfs)
     assert statuses == row.get
+    # The 季管考 PDF is printed for exactly the roles let in, and only nia's.
+    let_in = {role for role, status in row.get.items() if status == 200}
+    assert rendered == (let_in if row.url == QUARTERLY_PDF else set())
+    assert all(report.agency.code == "nia" for report in inline_pdfs)
     # A PDF answer is the printed report of the asked agency, for exactly the roles let in.
     # A report job is started for exactly the roles let in (sent on to its page).
     started = {role for role, status in row.get.items() if status == 302} - {"anonymous"}
     assert reached == (started if row.prints else set())
     assert all(job.agency.code == "nia" for job in printed)
     if row.post is not None:
-        statuses, reached = _statuses(client, cast, row, "post", printed)
+        statuses, reached, rendered = _statuses(client, cast, row, "post", printed, inline_pdfs)
         assert statuses == row.post
-        assert reached == set()
+        assert reached == rendered == set()
