@@ -4,6 +4,7 @@ shown, and not one request leaving the site."""
 
 import pytest
 
+from tests.browser.conftest import chromium, chromium_browser  # noqa: F401
 from tests.browser.test_pages import browser_page  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

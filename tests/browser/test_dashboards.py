@@ -3,25 +3,12 @@
 
 import pytest
 
-from tests.browser.test_pages import ARGS, CHROMIUM, _axe
+from tests.browser.test_pages import _axe
 from tests.conftest import SEED
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-@pytest.fixture
-def chromium(monkeypatch):
-    # As in tests/browser/test_pages.py: Playwright's loop runs in this thread, the live server's
-    # database work in its own; monkeypatch restores the environment afterwards.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))

@@ -1,38 +1,18 @@
 """A person's path through the site in Debian's chromium, with axe's WCAG 2.1 AA checks."""
 
-import shutil
-
 import pytest
+
+from .conftest import ARGS, CHROMIUM  # noqa: F401 - imported from here by other modules
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
-    if not shutil.which(CHROMIUM):
-        pytest.fail("chromium is not installed: run `make test`, which installs it")
-    # Playwright's sync API runs an event loop in this thread; the live server's DB work
-    # happens in its own thread, and the test's own ORM calls are plain synchronous ones.
-    # monkeypatch restores the environment afterwards, so later tests keep Django's guard.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(locale="zh-TW", viewport={"width": 1280, "height": 900})
-        yield page
-        browser.close()
+def browser_page(chromium):
+    """A page of its own, in the module's chromium (tests/browser/conftest.py)."""
+    return chromium.new_page(locale="zh-TW", viewport={"width": 1280, "height": 900})
 
 
 def _axe(page):

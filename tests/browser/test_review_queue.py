@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from .test_pages import ARGS, CHROMIUM, _axe
+from .test_pages import _axe
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,14 +16,8 @@ THUMB = 44
 
 
 @pytest.fixture(params=list(SIZES))
-def screen(request, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield request.param, browser.new_page(locale="zh-TW", viewport=SIZES[request.param])
-        browser.close()
+def screen(request, chromium):
+    return request.param, chromium.new_page(locale="zh-TW", viewport=SIZES[request.param])
 
 
 def _check(page, artifacts, size, name):

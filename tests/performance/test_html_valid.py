@@ -3,9 +3,13 @@
 performance report (no section without a heading). Checked with the Nu HTML checker, the
 validator behind validator.w3.org/nu, which `make test` installs from npm (vnu-jar)."""
 
+import atexit
 import json
 import shutil
+import socket
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,25 +33,74 @@ def _missing() -> str:
     return ""
 
 
+# One checker for the whole run, as a local HTTP service started by the first _check: a JVM
+# started per check cost ~3 s of CPU each (seven checks in the suite), a warm one answers a page
+# in a fraction of that. Its messages are the command line's (the same checker, the same
+# options); stopped when pytest exits.
+_checker: dict[str, object] = {}
+
+
+def _checker_url() -> str:
+    if "url" not in _checker:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        process = subprocess.Popen(
+            [
+                "java",
+                "-Xss8m",
+                "-Dnu.validator.servlet.bind-address=127.0.0.1",
+                "-cp",
+                str(VNU_JAR),
+                "nu.validator.servlet.Main",
+                str(port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        atexit.register(_stop_checker, process)
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 300
+        while True:
+            assert process.poll() is None, f"the Nu HTML checker exited ({process.returncode})"
+            try:
+                urllib.request.urlopen(url, timeout=5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the Nu HTML checker did not start in 300 s"
+                time.sleep(0.2)
+        _checker["url"] = url
+    return _checker["url"]
+
+
+def _stop_checker(process):
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _check(pages: dict[str, str], folder: Path) -> list[str]:
-    """Every message of the checker (errors and warnings) as 'page: line: message'."""
-    paths = []
+    """Every message of the checker (errors and warnings) as 'page: line: message'. Each page is
+    also kept in `folder` as <name>.html, to look at when a check fails."""
+    found = []
     for name, html in pages.items():
-        path = folder / f"{name}.html"
-        path.write_text(html, encoding="utf-8")
-        paths.append(str(path))
-    run = subprocess.run(
-        ["java", "-Xss8m", "-jar", str(VNU_JAR), "--format", "json", "--exit-zero-always", *paths],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    messages = json.loads(run.stderr or run.stdout)["messages"]
-    return [
-        f"{Path(m.get('url', '')).stem}: {m.get('lastLine', '?')}: {m['type']}: {m['message']}"
-        for m in messages
-        if m["type"] in ("error", "non-document-error") or m.get("subType") == "warning"
-    ]
+        (folder / f"{name}.html").write_text(html, encoding="utf-8")
+        request = urllib.request.Request(
+            _checker_url() + "?out=json",
+            data=html.encode("utf-8"),
+            headers={"Content-Type": "text/html; charset=utf-8"},
+        )
+        with urllib.request.urlopen(request, timeout=300) as answer:
+            messages = json.loads(answer.read())["messages"]
+        found += [
+            f"{name}: {m.get('lastLine', '?')}: {m['type']}: {m['message']}"
+            for m in messages
+            if m["type"] in ("error", "non-document-error") or m.get("subType") == "warning"
+        ]
+    return found
 
 
 @pytest.mark.skipif(bool(_missing()), reason=_missing() or "ready")

@@ -152,14 +152,8 @@ class Pdf:
         return "".join(self.pages[self.body_start :])
 
 
-def _render(tmp_path_factory, django_db_blocker, kind, year, quarter, title, roc_year) -> Pdf:
-    from budget.models import Agency
-    from kpitrack.reports.assembly import report_for
-    from kpitrack.reports.render import pdf_bytes
-
-    with django_db_blocker.unblock():
-        report = report_for(Agency.objects.get(code="nia"), kind, year, quarter)
-        data = pdf_bytes(report)
+def _render(tmp_path_factory, seeded_pdf, kind, year, quarter, title, roc_year) -> Pdf:
+    data = seeded_pdf(kind, year, quarter)  # conftest.py: once per session, shared
     path = tmp_path_factory.mktemp("pdf") / f"nia-{kind}-{year}.pdf"
     path.write_bytes(data)
     assert data.startswith(b"%PDF-"), f"{kind} {year} did not render to a PDF"
@@ -167,20 +161,18 @@ def _render(tmp_path_factory, django_db_blocker, kind, year, quarter, title, roc
 
 
 @pytest.fixture(scope="module")
-def budget_2013(django_db_setup, django_db_blocker, tmp_path_factory):
-    return _render(tmp_path_factory, django_db_blocker, "budget", 2013, 2, "預算總說明", 102)
+def budget_2013(tmp_path_factory, seeded_pdf):
+    return _render(tmp_path_factory, seeded_pdf, "budget", 2013, 2, "預算總說明", 102)
 
 
 @pytest.fixture(scope="module")
-def budget_2012(django_db_setup, django_db_blocker, tmp_path_factory):
-    return _render(tmp_path_factory, django_db_blocker, "budget", 2012, 2, "預算總說明", 101)
+def budget_2012(tmp_path_factory, seeded_pdf):
+    return _render(tmp_path_factory, seeded_pdf, "budget", 2012, 2, "預算總說明", 101)
 
 
 @pytest.fixture(scope="module")
-def performance_2010(django_db_setup, django_db_blocker, tmp_path_factory):
-    return _render(
-        tmp_path_factory, django_db_blocker, "performance", 2010, 4, "99年度施政績效報告", 99
-    )
+def performance_2010(tmp_path_factory, seeded_pdf):
+    return _render(tmp_path_factory, seeded_pdf, "performance", 2010, 4, "99年度施政績效報告", 99)
 
 
 ALL_PDFS = ["budget_2013", "performance_2010", "budget_2012"]

@@ -1,6 +1,7 @@
 """Print faults an officer would not hand in, over every report of the seeded agency: every year
 of both kinds, and a performance report of results entered in kpitrack (not transcribed). Each
-PDF is rendered once per test session and read back with poppler (`pdftotext -bbox`)."""
+PDF is rendered once per test session (the seeded reports by tests/reports/conftest.py, shared
+with test_pdf.py) and read back with poppler (`pdftotext -bbox`)."""
 
 import html
 import re
@@ -87,7 +88,7 @@ def _name(row) -> str:
     return getattr(row, "indicator", row).name
 
 
-def _render_all(folder: Path) -> dict[str, Printed]:
+def _render_all(folder: Path, seeded_pdf) -> dict[str, Printed]:
     from django.db import transaction
 
     from budget.models import Agency
@@ -97,9 +98,9 @@ def _render_all(folder: Path) -> dict[str, Printed]:
     agency = Agency.objects.get(code="nia")
     printed = {}
 
-    def render(name, report):
+    def render(name, report, data=None):
         path = folder / f"{name}.pdf"
-        path.write_bytes(pdf_bytes(report))
+        path.write_bytes(data or pdf_bytes(report))
         if report.kind == "budget":
             tables = [report.kpis, report.prior.groups, report.elapsed.groups]
             results = tables[1:]
@@ -118,7 +119,7 @@ def _render_all(folder: Path) -> dict[str, Printed]:
 
     for kind in KINDS:
         for year in report_years(agency, kind):
-            render(f"{kind}-{year}", report_for(agency, kind, year, 2))
+            render(f"{kind}-{year}", report_for(agency, kind, year, 2), seeded_pdf(kind, year, 2))
     with transaction.atomic():
         _enter_results(ENTERED_YEAR)
         render(f"performance-{ENTERED_YEAR}-entered", report_for(agency, "performance", 2012))
@@ -131,9 +132,9 @@ def _render_all(folder: Path) -> dict[str, Printed]:
 
 
 @pytest.fixture(scope="session")
-def printed(django_db_setup, django_db_blocker, tmp_path_factory) -> dict[str, Printed]:
+def printed(django_db_setup, django_db_blocker, tmp_path_factory, seeded_pdf) -> dict[str, Printed]:
     with django_db_blocker.unblock():
-        return _render_all(tmp_path_factory.mktemp("reports"))
+        return _render_all(tmp_path_factory.mktemp("reports"), seeded_pdf)
 
 
 def test_it_renders_every_report_of_the_seeded_agency(printed):

@@ -12,7 +12,7 @@ import pytest
 
 from budget.models import Agency
 from kpitrack.reports.assembly import report_for
-from kpitrack.reports.render import pdf_bytes, print_html
+from kpitrack.reports.render import print_html
 
 pytestmark = pytest.mark.django_db
 
@@ -170,9 +170,9 @@ def test_the_api_keeps_the_target_newline(client, bob):
 
 
 @pytest.mark.pdf
-def test_the_pdf_prints_the_lines_and_the_notes(tmp_path):
+def test_the_pdf_prints_the_lines_and_the_notes(tmp_path, seeded_pdf):
     path = tmp_path / "budget.pdf"
-    path.write_bytes(pdf_bytes(report_for(Agency.objects.get(code="nia"), "budget", 2013, 2)))
+    path.write_bytes(seeded_pdf("budget", 2013, 2))  # conftest.py: rendered once per session
     done = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True)
     text = re.sub(r"\s+", "", done.stdout)
     # A row split across pages interleaves its columns in the page's text; the prior year's
