@@ -98,7 +98,7 @@ def test_it_shows_performance_reports_without_lights_as_the_agency_prints_them(a
     assert response.status_code == 200
     html = text(response)
     assert title in html
-    report = html[html.index('<div class="report">') :]
+    report = html[html.index('<div class="report wide"') :]
     assert "燈號" not in report and 'class="light' not in report
     assert "指標達成情形燈號統計" not in report and "二、績效目標" not in report
     headers = re.search(r'<table class="results perf">.*?<thead>(.*?)</thead>', report, re.S)
