@@ -65,6 +65,7 @@ GROUPS = {
             "tests/performance/test_result_save_draft.py",
             "tests/performance/test_results_save_drafts.py",
             "tests/performance/test_milestones.py",
+            "tests/performance/test_clean_figures.py",
         ],
     ),
     "workbook": (
