@@ -82,3 +82,23 @@ def test_a_growth_takes_negative_figures_and_names_its_bounds():
     )
     [message] = _refused(Method.COUNT, COUNT, {"value": "-1e30"})["value"]
     assert message == "「-1e30」不可為負數：數值必須介於 0 與 99,999,999,999.9999 之間。"
+
+
+@pytest.mark.parametrize("method", [Method.ORDINAL, Method.RATING])
+def test_a_code_too_large_is_refused_without_talk_of_decimals(method):
+    """An ordinal's or a rating's code is a whole number: its bounds say nothing of decimal
+    places, which only the other methods' figures have."""
+    assert _refused(method, COUNT, {"value": "1000000000000000"}) == {
+        "value": ["「1000000000000000」不符：數值必須介於 0 與 99,999,999,999.9999 之間。"]
+    }
+
+
+@pytest.mark.parametrize("method", [Method.FORMULA, Method.WEIGHTED, Method.MULTI, Method.COUNT])
+def test_two_figures_of_another_method_are_no_numerator_and_denominator(method):
+    """Only a ratio compares its two figures: a formula's (or any other method's) first figure
+    may exceed its second."""
+    two = _inputs(("cases", "案件數"), ("staff", "人力"))
+    assert _clean_figures(method, two, {"cases": "41", "staff": "40"}) == {
+        "cases": 41,
+        "staff": 40,
+    }
