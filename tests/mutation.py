@@ -66,6 +66,11 @@ GROUPS = {
             "tests/performance/test_results_save_drafts.py",
             "tests/performance/test_milestones.py",
             "tests/performance/test_clean_figures.py",
+            # the review services' helpers added since: separation of duties (issue 15), the
+            # quarter-approved signal (issue 16), and the year and quarter a manager types
+            "tests/performance/test_separation_of_duties.py",
+            "tests/jobs/test_prerender.py",
+            "tests/performance/test_manage_views.py",
         ],
     ),
     "workbook": (
