@@ -3,6 +3,7 @@ paged in the database (`selectors.TableRows`)."""
 
 import django_filters
 import django_tables2 as tables
+from django.core.exceptions import ImproperlyConfigured
 from django.forms import ModelChoiceField
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -212,11 +213,13 @@ class IndicatorTable(tables.Table):
         # Our columns' attributes are constants, our records no models (whose choices fields
         # django-tables2 would print by label), and no column links: a column that had any of
         # these would need django-tables2's own path per cell.
-        assert not column.link and not any(callable(v) for v in column.attrs.get("td", {}).values())
+        if column.link or any(callable(v) for v in column.attrs.get("td", {}).values()):
+            raise ImproperlyConfigured(f"column {bound.name!r} needs django-tables2's own cells")
         accessor, empty, default = bound.accessor, column.empty_values, bound.default
         names, catch_all = signature(bound.render)
         given = {"column": column, "bound_column": bound, "table": self}
-        assert catch_all is None and set(names) <= {"value", "record", *given}
+        if catch_all is not None or not set(names) <= {"value", "record", *given}:
+            raise ImproperlyConfigured(f"column {bound.name!r} renders with other arguments")
 
         def cell(record):
             try:
