@@ -221,12 +221,14 @@ def _write_drafts(drafts: list[_Draft], *, user, reason: str):
     for row in changed:
         row["updated_at"] = now
         row["version"] += 1
-    try:
-        with transaction.atomic():
-            pks = bulk.insert(Result, new, touches=touches)
-    except IntegrityError:
-        # A first save of the same quarter by somebody else got in between: theirs won.
-        raise ConcurrentEditError(str(_STALE), current=None) from None
+    pks = []
+    if new:  # (no savepoint for nothing to insert: two statements saved)
+        try:
+            with transaction.atomic():
+                pks = bulk.insert(Result, new, touches=touches)
+        except IntegrityError:
+            # A first save of the same quarter by somebody else got in between: theirs won.
+            raise ConcurrentEditError(str(_STALE), current=None) from None
     for row, pk in zip(new, pks, strict=True):
         row["id"] = pk
     bulk.update(Result, changed, [*NARRATIVE_FIELDS, "version", "updated_at"], touches=touches)

@@ -64,15 +64,20 @@ def _check_year_quarter(year, quarter):
         raise ValidationError(errors, code="period")
 
 
-@writes.atomic
 def period_get_or_create(*, agency: Agency, year: int, quarter: int) -> ReportingPeriod:
     """The quarter's period, created with the agency's defaults the first time it is asked for:
     entry opens the day after the quarter ends and closes `entry_window_days` later; each
-    review level is due `review_days` after the one before."""
+    review level is due `review_days` after the one before. Reading one that is there takes
+    no transaction (nor a savepoint inside one): only a creation is a write."""
     _check_year_quarter(year, quarter)
     period = ReportingPeriod.objects.filter(agency=agency, year=year, quarter=quarter).first()
     if period is not None:
         return period
+    return _period_create(agency=agency, year=year, quarter=quarter)
+
+
+@writes.atomic
+def _period_create(*, agency: Agency, year: int, quarter: int) -> ReportingPeriod:
     period = ReportingPeriod(
         agency=agency, year=year, quarter=quarter, **period_defaults(agency, year, quarter)
     )
