@@ -27,7 +27,6 @@ from performance.selectors import (
     achievement_preview,
     achievements_for_year,
     indicator_by_code,
-    result_of,
     result_with_figures,
     with_figures,
 )
@@ -171,8 +170,8 @@ def result_save(request, payload: ResultIn):
     """Saves a draft of one indicator's quarter, as the entry form does. A session needs the
     CSRF token (`X-CSRFToken`); a token does not."""
     indicator, quarter = _indicator(payload)
-    result = result_of(indicator=indicator, quarter=quarter)
-    form = _entry_form(indicator, result, payload)
+    # The form only reads what was sent: the stored result would be its initial values, unread.
+    form = _entry_form(indicator, None, payload)
     if not form.is_valid():
         raise Invalid(_form_errors(form))
     # Only the figures the caller sent change; the others keep what is stored.
@@ -180,7 +179,7 @@ def result_save(request, payload: ResultIn):
     figures = {key: value for key, value in form.figures().items() if key in sent}
     narrative = {k: v for k, v in form.narrative().items() if k in (payload.narrative or {})}
     try:
-        saved = services.result_save_draft(
+        saved = services.result_save_draft_read(
             indicator=indicator,
             quarter=quarter,
             figures=figures,
@@ -199,10 +198,15 @@ def result_save(request, payload: ResultIn):
             exc.answer_current = _saved(indicator, quarter, current)
         raise
     # The service read the saved result inside its transaction: only its figures are missing.
-    return _saved(indicator, quarter, with_figures(saved))
+    # Its indicator as read there (the other quarters, last year's, the policy) is what the
+    # engine needs to preview the saved figures: no second read.
+    return _saved(indicator, quarter, with_figures(saved.result), saved.entry)
 
 
-def _saved(indicator, quarter, result) -> dict:
+def _saved(indicator, quarter, result, entry=None) -> dict:
     figures = {f.key: f.value for f in result.figures.all()}
-    outcome = achievement_preview(indicator=indicator, quarter=quarter, figures=figures)
+    if entry is None:
+        outcome = achievement_preview(indicator=indicator, quarter=quarter, figures=figures)
+    else:
+        outcome = entry.preview(quarter, figures)
     return result_to_dict(indicator, quarter, result, outcome)

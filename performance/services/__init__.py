@@ -12,7 +12,9 @@ One module per concern; every public name is re-exported here, so callers import
 from .drafts import (
     DraftEntry,
     DraftsRefused,
+    SavedDraft,
     result_save_draft,
+    result_save_draft_read,
     results_save_drafts,
     results_save_quarter,
 )
@@ -89,6 +91,7 @@ __all__ = [
     "DraftEntry",
     "DutiesSeparated",
     "DraftsRefused",
+    "SavedDraft",
     "GOAL_FIELDS",
     "INDICATOR_FIELDS",
     "INPUT_FIELDS",
@@ -127,6 +130,7 @@ __all__ = [
     "result_reopen",
     "result_return",
     "result_save_draft",
+    "result_save_draft_read",
     "result_state_set",
     "result_submit",
     "result_update",

@@ -22,7 +22,7 @@ from ..models import (
     Result,
     ResultFigure,
 )
-from ..selectors import entry_indicators, quarter_results
+from ..selectors import EntryIndicator, entry_indicators, quarter_results
 from .entry import _check_editable, _clean_figures, _Quarter
 from .periods import ResultLocked, WindowClosed
 from .results import NARRATIVE_FIELDS
@@ -141,7 +141,7 @@ def results_save_drafts(
     ConcurrentEditError when somebody else entered one of these quarters for the first time
     while this ran (the database's uniqueness refuses the whole batch).
     """
-    drafts, refusals = _checked(quarter=quarter, entries=entries, user=user)
+    drafts, refusals, _indicators = _checked(quarter=quarter, entries=entries, user=user)
     if refusals:
         raise DraftsRefused(refusals)
     _write_drafts(list(drafts.values()), user=user, reason=reason)
@@ -149,9 +149,9 @@ def results_save_drafts(
 
 def _checked(
     *, quarter: int, entries: Sequence[DraftEntry], user
-) -> tuple[dict[int, "_Draft"], dict[int, Exception]]:
+) -> tuple[dict[int, "_Draft"], dict[int, Exception], dict[int, EntryIndicator]]:
     """Every entry through every check, with the quarter's results locked: the drafts to write
-    and the refusals, each by the entry's index."""
+    and the refusals, each by the entry's index, and the indicators as read (by id)."""
     ids = [entry.indicator_id for entry in entries]
     # A draft always saves: nothing here judges the figures against a milestone.
     indicators = entry_indicators(ids=ids, milestones=False)
@@ -178,7 +178,7 @@ def _checked(
             refusals[index] = exc
         else:
             drafts[index] = draft
-    return drafts, refusals
+    return drafts, refusals, indicators
 
 
 @writes.atomic
@@ -192,7 +192,7 @@ def results_save_quarter(
 
     Raises ConcurrentEditError, having written nothing, when somebody else entered one of these
     quarters for the first time while this ran."""
-    drafts, refusals = _checked(quarter=quarter, entries=entries, user=user)
+    drafts, refusals, _indicators = _checked(quarter=quarter, entries=entries, user=user)
     if drafts:
         _write_drafts(list(drafts.values()), user=user, reason=reason)
     return refusals
@@ -255,6 +255,16 @@ def _write_drafts(drafts: list[_Draft], *, user, reason: str):
     bulk.history(ResultFigure, altered, new=False, **logged)
 
 
+@dataclass(frozen=True)
+class SavedDraft:
+    """`result_save_draft_read`'s answer: the saved result (without its figures) and the
+    indicator as the save read it, under the result's lock (without its 分季目標): what the
+    engine makes of the saved figures is `entry.preview(quarter, figures)`, with no read more."""
+
+    result: Result
+    entry: EntryIndicator
+
+
 def result_save_draft(
     *,
     indicator: Indicator,
@@ -271,10 +281,34 @@ def result_save_draft(
     typed, or None to leave it empty. Raises ValidationError (keyed by input key or narrative
     field), PermissionDenied, ConcurrentEditError, ResultLocked, WindowClosed.
     """
+    return result_save_draft_read(
+        indicator=indicator,
+        quarter=quarter,
+        figures=figures,
+        narrative=narrative,
+        expected_version=expected_version,
+        user=user,
+        reason=reason,
+    ).result
+
+
+@writes.atomic
+def result_save_draft_read(
+    *,
+    indicator: Indicator,
+    quarter: int,
+    figures: Mapping[str, Decimal | str | None],
+    narrative: Mapping[str, str],
+    expected_version: int | None,
+    user,
+    reason: str = "",
+) -> SavedDraft:
+    """`result_save_draft`, answering the indicator as it read it too (`SavedDraft`). One
+    transaction, as `results_save_drafts` (not one inside another: no savepoint)."""
     entry = DraftEntry(indicator.pk, figures, narrative, expected_version)
-    with transaction.atomic():
-        try:
-            results_save_drafts(quarter=quarter, entries=[entry], user=user, reason=reason)
-        except DraftsRefused as exc:
-            raise exc.refusals[0] from None
-        return Result.objects.get(indicator_id=indicator.pk, quarter=quarter)
+    drafts, refusals, indicators = _checked(quarter=quarter, entries=[entry], user=user)
+    if refusals:
+        raise refusals[0]
+    _write_drafts(list(drafts.values()), user=user, reason=reason)
+    result = Result.objects.get(indicator_id=indicator.pk, quarter=quarter)
+    return SavedDraft(result, indicators[indicator.pk])
