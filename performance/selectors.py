@@ -574,14 +574,22 @@ def entry_indicators(*, ids, milestones: bool = True) -> dict[int, EntryIndicato
     for saving drafts, which judge nothing), four more for last year's of the same codes where a
     method reads last year (growth, formulas), and the policies."""
     rows = _entry_rows(Indicator.objects.filter(pk__in=list(ids)))
+    goals = StrategicGoal.objects.select_related("agency").in_bulk(
+        {row["goal_id"] for row in rows.values()}
+    )
+    return _entry_indicators(rows, goals, milestones=milestones)
+
+
+def _entry_indicators(
+    rows: dict[int, dict], goals, *, milestones: bool
+) -> dict[int, EntryIndicator]:
+    """`entry_indicators` of plain rows (as `_entry_rows` reads them) and their goals (with
+    agency, by id): the 分季目標, last year's and the policies."""
     planned = None
     if milestones:
         planned = planned_milestones(
             indicator_ids=rows, goal_ids={row["goal_id"] for row in rows.values()}
         )
-    goals = StrategicGoal.objects.select_related("agency").in_bulk(
-        {row["goal_id"] for row in rows.values()}
-    )
     by_year: dict[tuple[int, int], set[str]] = {}
     for row in rows.values():
         goal = goals[row["goal_id"]]
@@ -1084,8 +1092,8 @@ def my_work(*, user, year: int, quarter: int, unit=None, state: str | None = Non
         exceptions[exception.unit_id] = max(known, exception.until) if known else exception.until
     today = timezone.localdate()
     labels = dict(Result.State.choices)
-    entered_now = [i.pk for i in indicators if any(r.quarter == quarter for r in i.results.all())]
-    judgements = quarter_judgements(ids=entered_now, quarter=quarter) if entered_now else {}
+    entered_now = [i for i in indicators if any(r.quarter == quarter for r in i.results.all())]
+    judgements = _work_judgements(entered_now, quarter) if entered_now else {}
     rows = []
     for indicator in indicators:
         entered = list(indicator.results.all())
@@ -1121,6 +1129,39 @@ def my_work(*, user, year: int, quarter: int, unit=None, state: str | None = Non
         wanted = None if state == NOT_ENTERED_STATE else state
         rows = [row for row in rows if row.state == wanted]
     return MyWork(rows=tuple(rows), counts=counts)
+
+
+def _work_judgements(indicators: list[Indicator], quarter: int) -> dict[int, QuarterJudgement]:
+    """`quarter_judgements` of my work's indicators, from what my work read of them already
+    (goal with agency, inputs, parts, results up to the quarter with their figures): the same
+    rows `entry_indicators` would read again, but the later quarters', which judging a quarter
+    never reads. Reads the 分季目標, last year's where a method needs them, the policies."""
+    rows = {}
+    for i in indicators:
+        quarters: dict[int, dict] = {}
+        for result in i.results.all():
+            quarters[result.quarter] = {f.key: f.value for f in result.figures.all()}
+        rows[i.pk] = {
+            "pk": i.pk,
+            "code": i.code,
+            "name": i.name,
+            "method": i.method,
+            "aggregation": i.aggregation,
+            "formula": i.formula,
+            "baseline": i.baseline,
+            "part_rate_cap": i.part_rate_cap,
+            "target_text": i.target_text,
+            "goal_id": i.goal_id,
+            "responsible_unit_id": i.responsible_unit_id,
+            "inputs": tuple(EntryInput(x.key, x.label, x.unit) for x in i.inputs.all()),
+            "parts": tuple(Part(p.key, p.label, p.value, p.unit, p.weight) for p in i.parts.all()),
+            "quarters": quarters,
+        }
+    goals = {i.goal_id: i.goal for i in indicators}
+    return {
+        pk: entry.judge(quarter, entry.quarters.get(quarter, {}))
+        for pk, entry in _entry_indicators(rows, goals, milestones=True).items()
+    }
 
 
 def current_quarter(*, agencies) -> tuple[int, int] | None:
