@@ -9,6 +9,7 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from budget.models import Unit
@@ -276,6 +277,41 @@ class _ReadOnceChoices(forms.models.ModelChoiceIterator):
             yield self.choice(obj)
 
 
+def _attrs(attrs) -> str:
+    """django/forms/widgets/attrs.html, in Python."""
+    return "".join(
+        f" {conditional_escape(name)}"
+        if value is True
+        else f' {conditional_escape(name)}="{conditional_escape(str(value))}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+class PlainSelect(forms.Select):
+    """Django's Select, written in Python: the HTML of its templates (select.html,
+    select_option.html, attrs.html) character for character, without rendering a template per
+    option (a list of every unit of a ministry is most of a small page's rendering)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        html = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                html.append(f'\n  <optgroup label="{conditional_escape(str(group_name))}">')
+            for option in options:
+                value = conditional_escape(str(option["value"]))
+                label = conditional_escape(str(option["label"]))
+                html.append(
+                    f'\n  <option value="{value}"{_attrs(option["attrs"])}>{label}</option>\n'
+                )
+            if group_name:
+                html.append("\n  </optgroup>")
+        html.append("\n</select>")
+        # (Django's renderer strips what a template renders.)
+        return mark_safe("".join(html))
+
+
 class WorkFilterForm(PeriodForm):
     """我的工作's query: year and quarter, and optionally one unit (by id, among the units of
     the agencies the user may see) and one state (`selectors.work_states`)."""
@@ -283,12 +319,14 @@ class WorkFilterForm(PeriodForm):
     unit = forms.ModelChoiceField(
         queryset=Unit.objects.none(),
         required=False,
+        widget=PlainSelect,
         label=_("單位"),
         empty_label=_("全部單位"),
         error_messages={"invalid_choice": _("找不到這個單位，或您不能查看它；請從清單選擇。")},
     )
     state = forms.ChoiceField(
         required=False,
+        widget=PlainSelect,
         label=_("狀態"),
         error_messages={"invalid_choice": _("狀態「%(value)s」不存在；請從清單選擇。")},
     )
