@@ -96,7 +96,8 @@ def results(request, query: Query[ResultsQuery]):
         year=year,
         through_quarter=quarter,
         agency=agency,
-        agencies=agencies_for_user(user),
+        # An agency asked for is one the user sees (just checked): no need to narrow again.
+        agencies=agencies_for_user(user) if agency is None else None,
         include_unapproved=True,
         unit_code=request.GET.get("unit") or None,
     )
