@@ -487,8 +487,14 @@ class _Figures:
     goals: list[tuple]  # GoalStanding's fields, the agency's id for the agency
 
 
+def outcomes_version() -> str | None:
+    """The stored outcomes' version (`OutcomesVersion`): what anything cached from the outcomes
+    is keyed by. One query; None before the first refresh."""
+    return OutcomesVersion.objects.values_list("token", flat=True).first()
+
+
 def _figures(
-    scope: Scope, year: int, quarter: int, unit: Unit | None
+    scope: Scope, year: int, quarter: int, unit: Unit | None, token
 ) -> tuple[_Figures, str | None]:
     """The overview's figures, from the cache when the stored outcomes have not been refreshed
     since they were computed (issue 16: a ministry's are computed from thousands of outcomes).
@@ -497,7 +503,8 @@ def _figures(
     The version is read first, in its own statement: the outcomes read after it are at least
     as new (a refresh commits both together), so a key never holds figures older than its
     version."""
-    token = OutcomesVersion.objects.values_list("token", flat=True).first()
+    if token is ...:
+        token = outcomes_version()
     key = None
     if token is not None:
         what = f"{sorted(scope.ids)}|{year}|{quarter}|{unit.pk if unit else ''}"
@@ -540,12 +547,14 @@ def _figures(
     return figures, key
 
 
-def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None) -> Overview:
+def overview(
+    scope: Scope, year: int, quarter: int, *, unit: Unit | None = None, token=...
+) -> Overview:
     """Counts per light and agency, goals, and the indicators needing attention, from one read
     of the quarter's outcomes (cached per version of the outcomes); only the attention list
     shown is read in full. Three queries when cached, six when not, for an agency as for a
-    ministry."""
-    figures, key = _figures(scope, year, quarter, unit)
+    ministry. `token`: the outcomes' version, when the caller has read it already."""
+    figures, key = _figures(scope, year, quarter, unit, token)
     agencies = {a.pk: a for a in scope.agencies}
     per_agency = figures.per_agency
     counts = {light.value: sum(c[light.value] for c in per_agency.values()) for light in LIGHTS}

@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Q
 
-from budget.models import AchievementPolicy, Agency
+from budget.models import AchievementPolicy, Agency, Unit
 from budget.selectors import achievement_policies
 from kpitrack.core import writes
 from kpitrack.core.engine.achievement import (
@@ -254,6 +254,10 @@ def rebuild() -> int:
 
 
 # --- what a write touches -----------------------------------------------------------------------
+# VERSION_ONLY: nothing to recompute, but what the dashboards cache per outcomes' version
+# changed (a quarter first entered, a unit renamed): a new version alone.
+VERSION_ONLY = ("version",)
+
 # A key is an (agency_id, year) pair, or a reference resolved when the transaction commits
 # (a row's parent by id, so writing a hundred figures costs no query each): ("indicator", id),
 # ("result", id), ("agency", id) for every year of an agency, ("policy", agency_id, year) for
@@ -301,6 +305,12 @@ def _figure(figure: ResultFigure):
 def _agency(agency: Agency):
     # Its 複核 setting decides whether first-approved figures are final.
     return {("agency", agency.pk)}
+
+
+@writes.scope(Unit)
+def _unit(unit: Unit):
+    # The dashboards name the units; no outcome depends on them.
+    return {VERSION_ONLY}
 
 
 @writes.scope(AchievementPolicy)
