@@ -1,7 +1,6 @@
 """Reads for the dashboards. Each function runs a fixed number of queries, whatever the number of
 agencies, indicators or years in its scope."""
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -22,7 +21,7 @@ from django.db.models.functions import Coalesce, Collate
 
 from budget.models import Agency, Unit
 from budget.selectors import achievement_policies
-from kpitrack.core.caching import cache_get, cache_set
+from kpitrack.core.caching import cache_get, cache_set, versioned_key
 from kpitrack.core.engine.achievement import (
     HUNDRED,
     ZERO,
@@ -505,13 +504,11 @@ def _figures(
     version."""
     if token is ...:
         token = outcomes_version()
-    key = None
-    if token is not None:
-        what = f"{sorted(scope.ids)}|{year}|{quarter}|{unit.pk if unit else ''}"
-        key = f"kpitrack:overview:{token}:{hashlib.sha256(what.encode()).hexdigest()}"
-        found = cache_get(key)
-        if found is not None:
-            return found, key
+    what = f"{sorted(scope.ids)}|{year}|{quarter}|{unit.pk if unit else ''}"
+    key = versioned_key("overview", token, what)
+    found = None if key is None else cache_get(key)
+    if found is not None:
+        return found, key
     outcomes = StoredOutcome.objects.filter(
         agency_id__in=scope.ids, year=year, through_quarter=quarter
     )

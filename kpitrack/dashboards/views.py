@@ -1,4 +1,3 @@
-import hashlib
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -12,7 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 
-from kpitrack.core.caching import cache_get, cache_set
+from kpitrack.core.caching import cache_get, cache_set, versioned_key
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import chinese_number, quarter_label, through_quarter_choices
 from kpitrack.jobs.runners import QueueUnavailable
@@ -88,13 +87,11 @@ def _body(request, scope: Scope, build) -> _Body | HttpResponse:
     address, the language and the agencies the user may see, it names the page. `build(token)`
     answers the body, or a refusal, never cached. One query when cached (the version)."""
     token = outcomes_version()
-    key = None
-    if token is not None:
-        what = f"{get_language()}|{request.get_full_path()}|{scope.ids}"
-        key = f"kpitrack:dashboard:{token}:{hashlib.sha256(what.encode()).hexdigest()}"
-        found = cache_get(key)
-        if found is not None:
-            return found
+    what = f"{get_language()}|{request.get_full_path()}|{scope.ids}"
+    key = versioned_key("dashboard", token, what)
+    found = None if key is None else cache_get(key)
+    if found is not None:
+        return found
     built = build(token)
     if key is not None and isinstance(built, _Body):
         cache_set(key, built, PAGE_CACHE_SECONDS)
