@@ -242,7 +242,13 @@ def refresh(*, pairs: Iterable[tuple[int, int]]):
             )
         )
     # Last, so the one row is held only until this transaction commits, after the agencies.
-    OutcomesVersion.objects.update_or_create(pk=1, defaults={"token": uuid.uuid4().hex})
+    version_bump()
+
+
+def version_bump():
+    """A new version of the stored outcomes: what was cached from them is not read again."""
+    if not OutcomesVersion.objects.filter(pk=1).update(token=uuid.uuid4().hex):
+        OutcomesVersion.objects.get_or_create(pk=1, defaults={"token": uuid.uuid4().hex})
 
 
 def rebuild() -> int:
@@ -354,4 +360,8 @@ def pairs_of(keys: Iterable) -> set[tuple[int, int]]:
 
 @writes.on_commit
 def refresh_touched(keys: set):
-    refresh(pairs=pairs_of(keys))
+    pairs = pairs_of(keys)
+    if pairs:
+        refresh(pairs=pairs)
+    else:  # VERSION_ONLY alone
+        version_bump()

@@ -66,7 +66,9 @@ def test_a_unit_renamed_is_named_anew_on_the_cached_pages(world, client, alice):
     pages = _pages(world.flow)
     before = _answers(client, pages)
     unit = Unit.objects.get(pk=world.flow.unit.pk)
-    unit_update(unit=unit, expected_version=unit.version, user=alice, reason="改名", name="新名稱科")
+    unit_update(
+        unit=unit, expected_version=unit.version, user=alice, reason="改名", name="新名稱科"
+    )
     served = _answers(client, pages)
     assert served != before
     assert "新名稱科" in served[pages[-1]][1]  # the unit's own page
