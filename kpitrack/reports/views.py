@@ -80,7 +80,7 @@ class ExportView(LoginRequiredMixin, View):
     (kpitrack.reports.exports), else rendered by a background job whose page shows the
     progress and then the download. A second request while it renders joins the same job."""
 
-    fmt = "pdf"
+    fmt = "pdf"  # and the disposition: set by each address (kpitrack/urls.py)
     disposition = "inline"
 
     def get(self, request, agency, kind, year):
@@ -139,16 +139,6 @@ class ExportView(LoginRequiredMixin, View):
         names = named(agency, kind, year, quarter)
         response["Content-Disposition"] = content_disposition(names, self.fmt, self.disposition)
         return response
-
-
-class ReportPDFView(ExportView):
-    fmt = "pdf"
-    disposition = "inline"
-
-
-class ReportXLSXView(ExportView):
-    fmt = "xlsx"
-    disposition = "attachment"
 
 
 @login_required
@@ -320,13 +310,3 @@ class QuarterlyExportView(ExportView):
         except ReportNotFound as exc:
             return _error(request, str(exc), 404)
         return self.export(request, agency, QUARTERLY, year, quarter, [a.pk for a in members])
-
-
-class QuarterlyPDFView(QuarterlyExportView):
-    fmt = "pdf"
-    disposition = "inline"
-
-
-class QuarterlyXLSXView(QuarterlyExportView):
-    fmt = "xlsx"
-    disposition = "attachment"
