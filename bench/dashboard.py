@@ -22,49 +22,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+from bench import build_ministry, ministry_options, postgresql  # noqa: E402
+
 GOAL = 3.0
-
-
-def _postgresql(url: str):
-    """(create, drop) for the throwaway database `url` names, through the server's `postgres`
-    database; refuses anything but a loopback server and a plain name."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if parts.scheme not in ("postgres", "postgresql") or parts.hostname not in LOOPBACK:
-        sys.exit(f"--database-url must be postgres:// on a loopback host, not {url!r}")
-    if not name.replace("_", "").isalnum():
-        sys.exit(f"--database-url must name a database (letters, digits, _), not {name!r}")
-    admin = parts._replace(path="/postgres").geturl()
-
-    def run(statement):
-        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(statement)
-
-    return (
-        lambda: (
-            run(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))),
-            run(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))),
-        ),
-        lambda: run(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        ),
-    )
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--agencies", type=int, default=50)
-    parser.add_argument("--indicators", type=int, default=40)
-    parser.add_argument("--years", type=int, default=10)
+    ministry_options(parser, agencies=50, indicators=40, years=10)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--database-url", help="postgres://…/<name>: created, used, dropped")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
@@ -74,7 +43,7 @@ def main():
 
     drop = None
     if args.database_url:
-        create, drop = _postgresql(args.database_url)
+        create, drop = postgresql(args.database_url)
         create()
         os.environ["DATABASE_URL"] = args.database_url
     else:
@@ -103,16 +72,7 @@ def run(args):
     from django.test.utils import setup_test_environment
 
     setup_test_environment()
-    call_command("migrate", verbosity=0)
-    started = time.perf_counter()
-    call_command(
-        "generate_demo",
-        agencies=args.agencies,
-        indicators=args.indicators,
-        years=args.years,
-        prefix="demo",
-    )
-    built = time.perf_counter() - started
+    built = build_ministry(args)
     call_command("generate_demo", agencies=1, indicators=args.indicators, years=1, prefix="one")
 
     # A superuser sees every agency, as a ministry's viewer would.

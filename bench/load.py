@@ -69,7 +69,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dashboard import _postgresql  # noqa: E402
+from bench import build_ministry, ministry_options, postgresql  # noqa: E402
 
 PASSWORD = "bench-load-password-1"
 PAGE_GOAL = 10.0  # each page's p95 within this many floors
@@ -404,7 +404,6 @@ def prepare(args) -> dict:
 
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
-    from django.core.management import call_command
     from django.utils import timezone
 
     from budget.models import Agency, Membership, Unit
@@ -414,17 +413,7 @@ def prepare(args) -> dict:
 
     # The security log's line per role granted would bury the results.
     logging.disable(logging.INFO)
-    call_command("migrate", verbosity=0)
-    started = time.perf_counter()
-    call_command(
-        "generate_demo",
-        agencies=args.agencies,
-        indicators=args.indicators,
-        years=args.years,
-        prefix="demo",
-        stdout=open(os.devnull, "w"),
-    )
-    built = time.perf_counter() - started
+    built = build_ministry(args)
     User = get_user_model()
     admin = User.objects.create_superuser("load-admin", password=PASSWORD)
     ministry = Agency.objects.get(code="demo")
@@ -764,9 +753,7 @@ def main() -> int:
     parser.add_argument("--pdf-wait", type=float, default=120, help="longest wait for one job")
     parser.add_argument("--hot", type=int, default=6, help="contested count indicators")
     parser.add_argument("--workers", type=int, default=5, help="gunicorn sync workers")
-    parser.add_argument("--agencies", type=int, default=5)
-    parser.add_argument("--indicators", type=int, default=20)
-    parser.add_argument("--years", type=int, default=3)
+    ministry_options(parser, agencies=5, indicators=20, years=3)
     parser.add_argument(
         "--database-url",
         default="postgres://postgres@127.0.0.1:5432/bench_load",
@@ -785,7 +772,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
-    create, drop = _postgresql(args.database_url)
+    create, drop = postgresql(args.database_url)
     tmp = Path(tempfile.mkdtemp(prefix="kpitrack-load-"))
     server = None
     try:

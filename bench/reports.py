@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import build_ministry, ministry_options, postgresql  # noqa: E402
 
 # Undoes the report's fixed table layouts: every table measured from its content, as before.
 AUTO_LAYOUT = "<style>table { table-layout: auto !important; }</style>"
@@ -47,9 +48,7 @@ def main():
     parser.add_argument("--year", type=int, default=2013)
     parser.add_argument("--ministry", action="store_true", help="parallel bundle, stored export")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--agencies", type=int, default=4)
-    parser.add_argument("--indicators", type=int, default=20)
-    parser.add_argument("--years", type=int, default=2)
+    ministry_options(parser, agencies=4, indicators=20, years=2)
     parser.add_argument("--database-url", help="--ministry: postgres://…/<name>, made and dropped")
     args = parser.parse_args()
     if args.ministry:
@@ -130,9 +129,7 @@ def ministry(args):
     tmp = tempfile.mkdtemp(prefix="kpitrack-bench-")
     drop = None
     if args.database_url:
-        from bench.dashboard import _postgresql
-
-        create, drop = _postgresql(args.database_url)
+        create, drop = postgresql(args.database_url)
         create()
         os.environ["DATABASE_URL"] = args.database_url
     else:
@@ -161,7 +158,6 @@ def _ministry(args):
     from io import BytesIO
 
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import setup_test_environment
@@ -179,15 +175,7 @@ def _ministry(args):
     # WeasyPrint's notes on the screen-only CSS and each sign-in's security line would bury
     # the numbers.
     logging.disable(logging.WARNING)
-    call_command("migrate", verbosity=0)
-    call_command(
-        "generate_demo",
-        agencies=args.agencies,
-        indicators=args.indicators,
-        years=args.years,
-        prefix="demo",
-        stdout=open(os.devnull, "w"),
-    )
+    build_ministry(args)
     root = Agency.objects.get(code="demo")
     year = max(StrategicGoal.objects.values_list("year", flat=True))
     # The font configuration, as a running server has it.

@@ -31,7 +31,7 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.dashboard import _postgresql  # noqa: E402
+from bench import ministry_options, postgresql  # noqa: E402
 
 QUARTER = 3
 
@@ -152,9 +152,7 @@ def measure(args, plan):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--agencies", type=int, default=5)
-    parser.add_argument("--indicators", type=int, default=20)
-    parser.add_argument("--years", type=int, default=3)
+    ministry_options(parser, agencies=5, indicators=20, years=3)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--hot", type=int, default=6)
     parser.add_argument(
@@ -169,7 +167,7 @@ def main() -> int:
     parser.add_argument("--sort", default="cumulative", help="the profile's order (pstats)")
     parser.add_argument("--profile-out", default="", help="also write the profile to this file")
     args = parser.parse_args()
-    create, drop = _postgresql(args.database_url)
+    create, drop = postgresql(args.database_url)
     tmp = tempfile.mkdtemp(prefix="kpitrack-requests-")
     os.environ.update(
         KPITRACK_ENV_FILE="",

@@ -13,6 +13,10 @@ admin.site.site_title = "kpitrack"
 # 500 page with the request id its logged traceback carries (kpitrack.logs).
 handler500 = "kpitrack.logs.server_error"
 
+# A report's files: the PDF shown in the browser, the workbook saved.
+PDF = {"fmt": "pdf", "disposition": "inline"}
+XLSX = {"fmt": "xlsx", "disposition": "attachment"}
+
 urlpatterns = [
     # Health (issue 15): for load balancers and orchestrators, outside every language prefix.
     path("healthz/", views.healthz, name="healthz"),
@@ -29,12 +33,12 @@ urlpatterns = [
     ),
     path(
         "reports/<slug:agency>/<slug:kind>/<int:year>/pdf/",
-        reports.ReportPDFView.as_view(),
+        reports.ExportView.as_view(**PDF),
         name="report-pdf",
     ),
     path(
         "reports/<slug:agency>/<slug:kind>/<int:year>/xlsx/",
-        reports.ReportXLSXView.as_view(),
+        reports.ExportView.as_view(**XLSX),
         name="report-xlsx",
     ),
     # The 季管考 report (issue 17)
@@ -45,12 +49,12 @@ urlpatterns = [
     ),
     path(
         "reports/<slug:agency>/quarterly/<int:year>/q<int:quarter>/pdf/",
-        reports.QuarterlyPDFView.as_view(),
+        reports.QuarterlyExportView.as_view(**PDF),
         name="report-quarterly-pdf",
     ),
     path(
         "reports/<slug:agency>/quarterly/<int:year>/q<int:quarter>/xlsx/",
-        reports.QuarterlyXLSXView.as_view(),
+        reports.QuarterlyExportView.as_view(**XLSX),
         name="report-quarterly-xlsx",
     ),
     # Background jobs (issue 16): the whole ministry's reports as one job, and the job pages.

@@ -108,14 +108,14 @@ def _media_root_of_this_run(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _stale_jobs_swept_on_the_first_job_page():
-    """The job pages sweep stale jobs at most once per heartbeat (a mark in the cache,
-    kpitrack.jobs.runners): each test starts without another test's mark."""
+def _an_empty_cache():
+    """Each test starts with an empty cache. Every test's database rolls back to the same
+    outcomes version, so the dashboards' figures and pages another test cached under it would
+    be served; and the job pages sweep stale jobs at most once per heartbeat (a mark in the
+    cache, kpitrack.jobs.runners)."""
     from django.core.cache import cache
 
-    from kpitrack.jobs.runners import SWEEP_KEY
-
-    cache.delete(SWEEP_KEY)
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

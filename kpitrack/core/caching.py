@@ -2,6 +2,7 @@
 REDIS_URL set) reads as a miss and is not written, so the pages that use it still answer, from
 the database; /readyz/ says the cache is down (kpitrack/health.py)."""
 
+import hashlib
 import logging
 
 from django.core.cache import cache
@@ -23,3 +24,11 @@ def cache_set(key: str, value, timeout: int) -> None:
         cache.set(key, value, timeout)
     except Exception as exc:  # as above
         log.warning("cache unavailable, nothing stored: %s", exc.__class__.__name__)
+
+
+def versioned_key(name: str, version: str | None, what: str) -> str | None:
+    """The key of `what` as of the data's `version` (None: nothing to key by, do not cache). A
+    new version is a new key, so nothing is ever deleted; the timeout frees the space."""
+    if version is None:
+        return None
+    return f"kpitrack:{name}:{version}:{hashlib.sha256(what.encode()).hexdigest()}"

@@ -1,7 +1,6 @@
 """Reads for the dashboards. Each function runs a fixed number of queries, whatever the number of
 agencies, indicators or years in its scope."""
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -22,7 +21,7 @@ from django.db.models.functions import Coalesce, Collate
 
 from budget.models import Agency, Unit
 from budget.selectors import achievement_policies
-from kpitrack.core.caching import cache_get, cache_set
+from kpitrack.core.caching import cache_get, cache_set, versioned_key
 from kpitrack.core.engine.achievement import (
     HUNDRED,
     ZERO,
@@ -487,8 +486,14 @@ class _Figures:
     goals: list[tuple]  # GoalStanding's fields, the agency's id for the agency
 
 
+def outcomes_version() -> str | None:
+    """The stored outcomes' version (`OutcomesVersion`): what anything cached from the outcomes
+    is keyed by. One query; None before the first refresh."""
+    return OutcomesVersion.objects.values_list("token", flat=True).first()
+
+
 def _figures(
-    scope: Scope, year: int, quarter: int, unit: Unit | None
+    scope: Scope, year: int, quarter: int, unit: Unit | None, token
 ) -> tuple[_Figures, str | None]:
     """The overview's figures, from the cache when the stored outcomes have not been refreshed
     since they were computed (issue 16: a ministry's are computed from thousands of outcomes).
@@ -497,14 +502,13 @@ def _figures(
     The version is read first, in its own statement: the outcomes read after it are at least
     as new (a refresh commits both together), so a key never holds figures older than its
     version."""
-    token = OutcomesVersion.objects.values_list("token", flat=True).first()
-    key = None
-    if token is not None:
-        what = f"{sorted(scope.ids)}|{year}|{quarter}|{unit.pk if unit else ''}"
-        key = f"kpitrack:overview:{token}:{hashlib.sha256(what.encode()).hexdigest()}"
-        found = cache_get(key)
-        if found is not None:
-            return found, key
+    if token is ...:
+        token = outcomes_version()
+    what = f"{sorted(scope.ids)}|{year}|{quarter}|{unit.pk if unit else ''}"
+    key = versioned_key("overview", token, what)
+    found = None if key is None else cache_get(key)
+    if found is not None:
+        return found, key
     outcomes = StoredOutcome.objects.filter(
         agency_id__in=scope.ids, year=year, through_quarter=quarter
     )
@@ -540,12 +544,14 @@ def _figures(
     return figures, key
 
 
-def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None) -> Overview:
+def overview(
+    scope: Scope, year: int, quarter: int, *, unit: Unit | None = None, token=...
+) -> Overview:
     """Counts per light and agency, goals, and the indicators needing attention, from one read
     of the quarter's outcomes (cached per version of the outcomes); only the attention list
     shown is read in full. Three queries when cached, six when not, for an agency as for a
-    ministry."""
-    figures, key = _figures(scope, year, quarter, unit)
+    ministry. `token`: the outcomes' version, when the caller has read it already."""
+    figures, key = _figures(scope, year, quarter, unit, token)
     agencies = {a.pk: a for a in scope.agencies}
     per_agency = figures.per_agency
     counts = {light.value: sum(c[light.value] for c in per_agency.values()) for light in LIGHTS}

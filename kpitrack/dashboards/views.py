@@ -1,10 +1,17 @@
+from dataclasses import dataclass
+from types import SimpleNamespace
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 
+from kpitrack.core.caching import cache_get, cache_set, versioned_key
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import chinese_number, quarter_label, through_quarter_choices
 from kpitrack.jobs.runners import QueueUnavailable
@@ -17,15 +24,20 @@ from .charts import Bar, bar_chart
 from .period import BadPeriod, parse_indicator_year, resolve_period
 from .selectors import (
     LIGHTS,
+    OVERVIEW_CACHE_SECONDS,
     Scope,
     default_scope_code,
     indicator_outcomes,
     indicator_page,
+    outcomes_version,
     overview,
     scope_for,
     unit_of,
 )
 from .tables import IndicatorFilter, IndicatorTable, SqlRows
+
+# A cached body changes key with the outcomes' version; the timeout only frees the space.
+PAGE_CACHE_SECONDS = OVERVIEW_CACHE_SECONDS
 
 
 def _scope(request, agency: str) -> Scope:
@@ -60,22 +72,59 @@ def goal_chart(goals) -> str | None:
     )
 
 
+@dataclass(frozen=True)
+class _Body:
+    """A dashboard page but for what is the user's own (the header, the forms' tokens)."""
+
+    title: str
+    html: str
+    indicator: SimpleNamespace | None = None  # the indicator page's: its history is read fresh
+
+
+def _body(request, scope: Scope, build) -> _Body | HttpResponse:
+    """The page's body, cached per version of the stored outcomes (issue 16: read-mostly pages).
+    Everything a dashboard shows is refreshed with them, so the version names the data; with the
+    address, the language and the agencies the user may see, it names the page. `build(token)`
+    answers the body, or a refusal, never cached. One query when cached (the version)."""
+    token = outcomes_version()
+    what = f"{get_language()}|{request.get_full_path()}|{scope.ids}"
+    key = versioned_key("dashboard", token, what)
+    found = None if key is None else cache_get(key)
+    if found is not None:
+        return found
+    built = build(token)
+    if key is not None and isinstance(built, _Body):
+        cache_set(key, built, PAGE_CACHE_SECONDS)
+    return built
+
+
+def _page(request, body: _Body | HttpResponse, after: str = "") -> HttpResponse:
+    if isinstance(body, HttpResponse):
+        return body
+    context = {"title": body.title, "body": mark_safe(body.html), "after": after}  # noqa: S308
+    return render(request, "dashboards/page.html", context)
+
+
 def _overview_page(request, scope: Scope, *, unit=None):
-    here = request.path
-    try:
-        period = resolve_period(request.GET, scope)
-    except BadPeriod as exc:
-        return _bad(request, exc.message, here)
-    context = {
-        "scope": scope,
-        "period": period,
-        "quarters": through_quarter_choices(),
-        "unit": unit,
-    }
-    if period.year is not None:
-        ov = overview(scope, period.year, period.quarter, unit=unit)
-        context.update({"ov": ov, "lights": LIGHTS, "goal_chart": goal_chart(ov.goals)})
-    return render(request, "dashboards/overview.html", context)
+    def build(token):
+        try:
+            period = resolve_period(request.GET, scope)
+        except BadPeriod as exc:
+            return _bad(request, exc.message, request.path)
+        context = {
+            "scope": scope,
+            "period": period,
+            "quarters": through_quarter_choices(),
+            "unit": unit,
+        }
+        if period.year is not None:
+            ov = overview(scope, period.year, period.quarter, unit=unit, token=token)
+            context.update({"ov": ov, "lights": LIGHTS, "goal_chart": goal_chart(ov.goals)})
+        html = render_to_string("dashboards/_overview.html", context, request=request)
+        title = unit.name if unit else scope.agency.name
+        return _Body(f"{title} · {_('儀表板')}", html)
+
+    return _page(request, _body(request, scope, build))
 
 
 @login_required
@@ -96,6 +145,12 @@ def unit_view(request, agency, unit):
 @login_required
 def indicators_view(request, agency):
     scope = _scope(request, agency)
+    if "export" in request.GET:  # a file or a job: never cached
+        return _page(request, _indicators(request, scope, None))
+    return _page(request, _body(request, scope, lambda _token: _indicators(request, scope, None)))
+
+
+def _indicators(request, scope: Scope, _token) -> _Body | HttpResponse:
     here = request.path
     try:
         period = resolve_period(request.GET, scope)
@@ -122,9 +177,8 @@ def indicators_view(request, agency):
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("sort", None)
-    return render(
-        request,
-        "dashboards/indicators.html",
+    html = render_to_string(
+        "dashboards/_indicators.html",
         {
             "scope": scope,
             "period": period,
@@ -134,7 +188,9 @@ def indicators_view(request, agency):
             "count": table.paginator.count,
             "query": query.urlencode(),
         },
+        request=request,
     )
+    return _Body(f"{_('績效指標一覽')} · {scope.agency.name}", html)
 
 
 def _export(kind: str, rows, scope, period):
@@ -209,26 +265,38 @@ def indicator_charts(page) -> tuple[str, str]:
 @login_required
 def indicator_view(request, agency, code):
     scope = _scope(request, agency)
-    by_year = indicator_outcomes(agency=scope.agency, code=code)
-    years = list(by_year)
-    if not years:
-        raise Http404("indicator")
-    back = reverse("dashboards:overview", args=[agency])
-    try:
-        year = parse_indicator_year(request.GET, years)
-    except BadPeriod as exc:
-        return _bad(request, exc.message, back)
-    page = indicator_page(by_year=by_year, year=year)
-    quarterly_chart, trend_chart = indicator_charts(page)
-    return render(
-        request,
-        "dashboards/indicator.html",
-        {
+
+    def build(_token):
+        by_year = indicator_outcomes(agency=scope.agency, code=code)
+        years = list(by_year)
+        if not years:
+            raise Http404("indicator")
+        back = reverse("dashboards:overview", args=[agency])
+        try:
+            year = parse_indicator_year(request.GET, years)
+        except BadPeriod as exc:
+            return _bad(request, exc.message, back)
+        page = indicator_page(by_year=by_year, year=year)
+        quarterly_chart, trend_chart = indicator_charts(page)
+        context = {
             "scope": scope,
             "page": page,
             "years": years,
             "quarterly_chart": quarterly_chart,
             "trend_chart": trend_chart,
-            "history": indicator_history(indicator=page.indicator),
-        },
-    )
+        }
+        html = render_to_string("dashboards/_indicator.html", context, request=request)
+        i = page.indicator
+        # What the history needs of the indicator, kept with the body.
+        brief = SimpleNamespace(
+            pk=i.pk, method=i.method, measurement_standard=i.measurement_standard
+        )
+        return _Body(i.name, html, brief)
+
+    body = _body(request, scope, build)
+    after = ""
+    if isinstance(body, _Body):
+        # Read fresh, not cached: it names people, whose names change without a new version.
+        history = indicator_history(indicator=body.indicator)
+        after = render_to_string("dashboards/_indicator_history.html", {"history": history})
+    return _page(request, body, after)

@@ -38,6 +38,7 @@ from budget.models import (
     PolicyGoalItem,
     Unit,
 )
+from kpitrack.core.bulk import historical_model
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.jobs import files
 from kpitrack.jobs.kinds import JobFailed, Output, register
@@ -149,7 +150,7 @@ def _owned_ids(model, marks: str) -> str:
     quote = connection.ops.quote_name
     if model is Agency:
         return marks
-    history = quote(model.history.model._meta.db_table)
+    history = quote(historical_model(model)._meta.db_table)
     joins, alias, owner = [], "h", model
     while owner in _OWNER:
         field = owner._meta.get_field(_OWNER[owner])
@@ -176,7 +177,7 @@ def data_version(models, agencies) -> list:
     marks = ", ".join(["%s"] * len(agencies))
     columns, params = [], []
     for model in models:
-        history = quote(model.history.model._meta.db_table)
+        history = quote(historical_model(model)._meta.db_table)
         columns.append(
             f"(SELECT MAX(history_id) FROM {history} WHERE id IN ({_owned_ids(model, marks)}))"
         )

@@ -3,7 +3,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -46,16 +46,25 @@ def _period(year, request) -> ElapsedPeriodForm:
     return ElapsedPeriodForm({"year": year, "quarter": request.GET.get("q")})
 
 
+def _asked(request, agency: str, kind: str, year):
+    """The agency (checked), and the year and quarter asked for; or the page refusing them."""
+    agency = access_agency(request.user, agency)
+    if kind not in KINDS:
+        return _error(request, _("沒有這種報表。"), 404)
+    period = _period(year, request)
+    if not period.is_valid():
+        return _error(request, period.message, 400)
+    return agency, period.cleaned_data["year"], period.cleaned_data["quarter"]
+
+
 class ReportView(LoginRequiredMixin, View):
     def get(self, request, agency, kind, year):
-        agency = access_agency(request.user, agency)
-        if kind not in KINDS:
-            return _error(request, _("沒有這種報表。"), 404)
-        period = _period(year, request)
-        if not period.is_valid():
-            return _error(request, period.message, 400)
+        asked = _asked(request, agency, kind, year)
+        if isinstance(asked, HttpResponse):
+            return asked
+        agency, year, quarter = asked
         try:
-            report = report_for(agency, kind, year, period.cleaned_data["quarter"])
+            report = report_for(agency, kind, year, quarter)
         except ReportNotFound as exc:
             return _error(request, str(exc), 404)
         return self.respond(request, report)
@@ -80,17 +89,14 @@ class ExportView(LoginRequiredMixin, View):
     (kpitrack.reports.exports), else rendered by a background job whose page shows the
     progress and then the download. A second request while it renders joins the same job."""
 
-    fmt = "pdf"
+    fmt = "pdf"  # and the disposition: set by each address (kpitrack/urls.py)
     disposition = "inline"
 
     def get(self, request, agency, kind, year):
-        agency = access_agency(request.user, agency)
-        if kind not in KINDS:
-            return _error(request, _("沒有這種報表。"), 404)
-        period = _period(year, request)
-        if not period.is_valid():
-            return _error(request, period.message, 400)
-        year, quarter = period.cleaned_data["year"], period.cleaned_data["quarter"]
+        asked = _asked(request, agency, kind, year)
+        if isinstance(asked, HttpResponse):
+            return asked
+        agency, year, quarter = asked
         try:
             require_year(agency, kind, year)
         except ReportNotFound as exc:
@@ -141,27 +147,14 @@ class ExportView(LoginRequiredMixin, View):
         return response
 
 
-class ReportPDFView(ExportView):
-    fmt = "pdf"
-    disposition = "inline"
-
-
-class ReportXLSXView(ExportView):
-    fmt = "xlsx"
-    disposition = "attachment"
-
-
 @login_required
 def bundle(request, agency, kind, year):
     """The reports of an agency and of every agency under it (a whole ministry) for one year:
     one job, one zip with a PDF per agency and manifest.json."""
-    root = access_agency(request.user, agency)
-    if kind not in KINDS:
-        return _error(request, _("沒有這種報表。"), 404)
-    period = _period(year, request)
-    if not period.is_valid():
-        return _error(request, period.message, 400)
-    year, quarter = period.cleaned_data["year"], period.cleaned_data["quarter"]
+    asked = _asked(request, agency, kind, year)
+    if isinstance(asked, HttpResponse):
+        return asked
+    root, year, quarter = asked
     agencies = bundle_agencies(root, kind, year, agencies_for_user(request.user))
     if not agencies:
         return _error(
@@ -320,13 +313,3 @@ class QuarterlyExportView(ExportView):
         except ReportNotFound as exc:
             return _error(request, str(exc), 404)
         return self.export(request, agency, QUARTERLY, year, quarter, [a.pk for a in members])
-
-
-class QuarterlyPDFView(QuarterlyExportView):
-    fmt = "pdf"
-    disposition = "inline"
-
-
-class QuarterlyXLSXView(QuarterlyExportView):
-    fmt = "xlsx"
-    disposition = "attachment"

@@ -23,6 +23,7 @@ from ..models import (
     ResultFigure,
 )
 from ..selectors import EntryIndicator, entry_indicators, quarter_results
+from . import outcomes
 from .entry import _check_editable, _clean_figures, _Quarter
 from .periods import ResultLocked, WindowClosed
 from .results import NARRATIVE_FIELDS
@@ -200,12 +201,17 @@ def results_save_quarter(
 
 def _touches(drafts: list[_Draft]) -> set:
     """What the drafts touch (kpitrack.core.writes): the stored outcomes count approved figures
-    only, and a draft is written only where the result may be edited, so today nothing."""
-    return {
+    only, and a draft is written only where the result may be edited, so no outcome. But a
+    first draft makes a quarter entered, which the dashboards show (their attention list and
+    state filter, cached per outcomes' version): that needs a new version, not a refresh."""
+    touches = {
         ("indicator", d.row["indicator_id"])
         for d in drafts
         if d.row["state"] not in Result.EDITABLE
     }
+    if any(d.new for d in drafts):
+        touches.add(outcomes.VERSION_ONLY)
+    return touches
 
 
 def _write_drafts(drafts: list[_Draft], *, user, reason: str):

@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Q
 
-from budget.models import AchievementPolicy, Agency
+from budget.models import AchievementPolicy, Agency, Unit
 from budget.selectors import achievement_policies
 from kpitrack.core import writes
 from kpitrack.core.engine.achievement import (
@@ -242,7 +242,13 @@ def refresh(*, pairs: Iterable[tuple[int, int]]):
             )
         )
     # Last, so the one row is held only until this transaction commits, after the agencies.
-    OutcomesVersion.objects.update_or_create(pk=1, defaults={"token": uuid.uuid4().hex})
+    version_bump()
+
+
+def version_bump():
+    """A new version of the stored outcomes: what was cached from them is not read again."""
+    if not OutcomesVersion.objects.filter(pk=1).update(token=uuid.uuid4().hex):
+        OutcomesVersion.objects.get_or_create(pk=1, defaults={"token": uuid.uuid4().hex})
 
 
 def rebuild() -> int:
@@ -254,6 +260,10 @@ def rebuild() -> int:
 
 
 # --- what a write touches -----------------------------------------------------------------------
+# VERSION_ONLY: nothing to recompute, but what the dashboards cache per outcomes' version
+# changed (a quarter first entered, a unit renamed): a new version alone.
+VERSION_ONLY = ("version",)
+
 # A key is an (agency_id, year) pair, or a reference resolved when the transaction commits
 # (a row's parent by id, so writing a hundred figures costs no query each): ("indicator", id),
 # ("result", id), ("agency", id) for every year of an agency, ("policy", agency_id, year) for
@@ -303,6 +313,12 @@ def _agency(agency: Agency):
     return {("agency", agency.pk)}
 
 
+@writes.scope(Unit)
+def _unit(unit: Unit):
+    # The dashboards name the units; no outcome depends on them.
+    return {VERSION_ONLY}
+
+
 @writes.scope(AchievementPolicy)
 def _policy(policy: AchievementPolicy):
     return {("policy", policy.agency_id, policy.year)}
@@ -344,4 +360,8 @@ def pairs_of(keys: Iterable) -> set[tuple[int, int]]:
 
 @writes.on_commit
 def refresh_touched(keys: set):
-    refresh(pairs=pairs_of(keys))
+    pairs = pairs_of(keys)
+    if pairs:
+        refresh(pairs=pairs)
+    else:  # VERSION_ONLY alone
+        version_bump()

@@ -1,0 +1,76 @@
+"""The dashboards' cached pages are never older than the data (issue 16 caches a page's body per
+version of the stored outcomes): after every public service of
+tests/performance/test_outcomes_stay_fresh.py, each page asked for before the write answers
+what it answers with nothing cached."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+
+from tests.performance.test_outcomes_stay_fresh import CASES, World, _approved
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+
+
+def _pages(flow) -> list[str]:
+    code, period = flow.agency.code, f"?year={flow.year}&quarter={flow.quarter}"
+    return [
+        f"/dashboards/{code}/{period}",
+        f"/dashboards/{code}/indicators/{period}",
+        f"/dashboards/{code}/indicators/{period}&state=draft",
+        f"/dashboards/{code}/indicators/{flow.count.code}/?year={flow.year}",
+        f"/dashboards/{code}/indicators/{flow.ratio.code}/?year={flow.year}",
+        f"/dashboards/{code}/units/{flow.unit.code}/{period}",
+    ]
+
+
+def _answers(client, pages) -> dict:
+    answers = {}
+    for url in pages:
+        response = client.get(url)
+        answers[url] = (response.status_code, TOKEN.sub("", response.content.decode()))
+    return answers
+
+
+@pytest.fixture
+def world(workflow, alice) -> World:
+    return World(workflow, alice, _approved(workflow, alice, quarter=workflow.quarter))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_page_cached_before_a_write_is_not_served_after_it(world, case, client, alice):
+    setup, write, _changes = CASES[case]
+    given = None if setup is None else setup(world)
+    client.force_login(alice)
+    pages = _pages(world.flow)
+    before = _answers(client, pages)  # cached now
+    assert _answers(client, pages) == before
+    if setup is None:
+        write(world)
+    else:
+        write(world, given)
+    served = _answers(client, pages)
+    cache.clear()
+    assert served == _answers(client, pages)
+
+
+def test_a_unit_renamed_is_named_anew_on_the_cached_pages(world, client, alice):
+    """No outcome depends on a unit's name, but the dashboards show it: a new version alone."""
+    from budget.models import Unit
+    from budget.services import unit_update
+
+    client.force_login(alice)
+    pages = _pages(world.flow)
+    before = _answers(client, pages)
+    unit = Unit.objects.get(pk=world.flow.unit.pk)
+    unit_update(
+        unit=unit, expected_version=unit.version, user=alice, reason="改名", name="新名稱科"
+    )
+    served = _answers(client, pages)
+    assert served != before
+    assert "新名稱科" in served[pages[-1]][1]  # the unit's own page
+    cache.clear()
+    assert served == _answers(client, pages)
