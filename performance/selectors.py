@@ -234,7 +234,7 @@ def indicators_for_years(
     """`agency` narrows to one agency; `agencies` (a queryset) to those a user may see;
     `agency_ids` to a set of agencies by id; `codes` to indicators of those codes; `where` by
     any other condition on the indicators."""
-    results = Result.objects.select_related("owner_unit").prefetch_related(
+    results = Result.objects.prefetch_related(
         Prefetch("figures", queryset=ResultFigure.objects.order_by("id"))
     )
     if not include_unapproved:
