@@ -98,9 +98,9 @@ def pytest_collection_modifyitems(config, items):
         items[:] = kept
 
 
-# pytest-xdist (`-n 2`, as .ci/run runs each pass; docs/testing.md, "CI time"): a test file is
-# one unit of work, handed to whichever worker is free, so that its module fixtures are still
-# built once. The files below share a worker, for what they share beyond a module.
+# pytest-xdist (`-n 2`, as .ci/run runs each pass; docs/testing.md, "CI time"): the tests of a
+# file are one unit of work, handed to whichever worker is free, so that its module fixtures are
+# still built once. The files below share a unit, for what they share beyond a module.
 _SAME_WORKER = {
     # Redis db JOBS_TEST_REDIS_DB, which each of these tests empties: one test at a time.
     "tests/jobs/test_celery.py": "redis",
@@ -111,21 +111,6 @@ _SAME_WORKER = {
     "tests/reports/test_quarterly.py": "seeded_pdf",
     "tests/reports/test_reprint_published_lines.py": "seeded_pdf",
 }
-# The units that take longest (mostly waiting on servers, subprocesses and browsers) go first,
-# so that none of them starts last while the other worker has nothing left to do.
-_LONG_FIRST = (
-    "redis",
-    "tests/site/test_outage.py",
-    "tests/browser/test_csp.py",
-    "tests/commands/test_restore.py",
-    "tests/dashboards/test_table_in_sql.py",
-    "tests/browser/test_phone.py",
-    "seeded_pdf",
-    "tests/browser/test_quarter_journey.py",
-    "tests/site/test_security_settings.py",
-    "tests/site/test_connection_leak.py",
-    "tests/browser/test_entry_flow.py",
-)
 
 
 class _Workers:
@@ -133,22 +118,26 @@ class _Workers:
 
     @pytest.hookimpl
     def pytest_xdist_make_scheduler(self, config, log):
+        """Units in the order pytest-django sorted the tests (the database tests, then the
+        transactional ones, whose teardown empties the database and its seed, then those without
+        a database): a file whose tests fall in two of these parts is two units, so no worker
+        runs a database test after a transactional one (_no_database_test_after_a_flush)."""
         from xdist.scheduler import LoadScopeScheduling
 
         class ByFile(LoadScopeScheduling):
             def _split_scope(self, nodeid):
-                path = nodeid.split("::", 1)[0]
-                return _SAME_WORKER.get(path, path)
+                if not hasattr(self, "_units"):
+                    self._units = {}
+                    parts, previous = {}, None
+                    for each in self.collection:
+                        path = each.split("::", 1)[0]
+                        if path != previous:  # a file's next run of tests in the order
+                            parts[path] = parts.get(path, -1) + 1
+                            previous = path
+                        self._units[each] = f"{_SAME_WORKER.get(path, path)}#{parts[path]}"
+                return self._units[nodeid]
 
-            def _assign_work_unit(self, node):
-                # The queue holds the units by their number of tests: the long ones go first.
-                if not getattr(self, "_long_first", False):
-                    self._long_first = True
-                    for unit in reversed(_LONG_FIRST):
-                        if unit in self.workqueue:
-                            self.workqueue.move_to_end(unit, last=False)
-                super()._assign_work_unit(node)
-
+        config.option.loadscopereorder = False  # the order collected, as above
         return ByFile(config, log)
 
     @pytest.hookimpl
@@ -237,6 +226,25 @@ def _is_transactional(item) -> bool:
             getattr(item, "fixturenames", ())
         )
     )
+
+
+# Set once a transactional test has started: its teardown empties the database, seed included.
+_flushed = False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """pytest-django runs the database tests before the transactional ones; a worker of
+    pytest-xdist must too (_Workers): a database test after a flush would find no seed."""
+    global _flushed
+    if _is_transactional(item):
+        _flushed = True
+    elif _flushed and (item.get_closest_marker("django_db") or "db" in item.fixturenames):
+        pytest.fail(
+            "a database test runs after a transactional test emptied the database (tests out "
+            "of pytest-django's order: see _Workers in tests/conftest.py)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(autouse=True)
