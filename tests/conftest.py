@@ -121,7 +121,7 @@ class _Workers:
         """Units in the order pytest-django sorted the tests (the database tests, then the
         transactional ones, whose teardown empties the database and its seed, then those without
         a database): a file whose tests fall in two of these parts is two units, so no worker
-        runs a database test after a transactional one (_no_database_test_after_a_flush)."""
+        runs a database test after a transactional one (pytest_runtest_setup checks)."""
         from xdist.scheduler import LoadScopeScheduling
 
         class ByFile(LoadScopeScheduling):
