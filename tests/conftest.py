@@ -1,5 +1,7 @@
+import os
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -49,13 +51,18 @@ def pytest_configure(config):
     # tests/site/test_settings.py::test_production_hashes_passwords_slowly.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # .ci/run runs the SQLite and PostgreSQL passes at once: each keeps its own Hypothesis folder
-    # (saved examples, cached constants) instead of both writing .hypothesis/.
+    # (saved examples, cached constants) instead of both writing .hypothesis/; and each pass runs
+    # on pytest-xdist workers, each with a folder of its own in its pass's.
     home = ROOT / ".hypothesis" / _vendor()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        home = home / os.environ["PYTEST_XDIST_WORKER"]
     set_hypothesis_home_dir(home)
     hypothesis_settings.register_profile(
         "kpitrack", database=DirectoryBasedExampleDatabase(home / "examples")
     )
     hypothesis_settings.load_profile("kpitrack")
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_Workers(), "kpitrack-workers")
 
 
 def _uses_the_database(item) -> bool:
@@ -83,9 +90,66 @@ def pytest_collection_modifyitems(config, items):
             kept.append(item)
     config.stash[_LEFT_OUT] = {why: len(some) for why, some in left_out.items()}
     deselected = [item for some in left_out.values() for item in some]
+    if hasattr(config, "workeroutput"):  # a pytest-xdist worker: told to the controller (below)
+        config.workeroutput["left_out"] = config.stash[_LEFT_OUT]
+        config.workeroutput["deselected"] = [item.nodeid for item in deselected]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
+
+
+# pytest-xdist (`-n 2`, as .ci/run runs each pass; docs/testing.md, "CI time"): the tests of a
+# file are one unit of work, handed to whichever worker is free, so that its module fixtures are
+# still built once. The files below share a unit, for what they share beyond a module.
+_SAME_WORKER = {
+    # Redis db JOBS_TEST_REDIS_DB, which each of these tests empties: one test at a time.
+    "tests/jobs/test_celery.py": "redis",
+    "tests/site/test_two_servers.py": "redis",
+    # seeded_pdf (tests/reports/conftest.py) renders each report once per worker.
+    "tests/reports/test_pdf.py": "seeded_pdf",
+    "tests/reports/test_print_layout.py": "seeded_pdf",
+    "tests/reports/test_quarterly.py": "seeded_pdf",
+    "tests/reports/test_reprint_published_lines.py": "seeded_pdf",
+}
+
+
+class _Workers:
+    """Registered when pytest-xdist is installed; its hooks run only with `-n`."""
+
+    @pytest.hookimpl
+    def pytest_xdist_make_scheduler(self, config, log):
+        """Units in the order pytest-django sorted the tests (the database tests, then the
+        transactional ones, whose teardown empties the database and its seed, then those without
+        a database): a file whose tests fall in two of these parts is two units, so no worker
+        runs a database test after a transactional one (pytest_runtest_setup checks)."""
+        from xdist.scheduler import LoadScopeScheduling
+
+        class ByFile(LoadScopeScheduling):
+            def _split_scope(self, nodeid):
+                if not hasattr(self, "_units"):
+                    self._units = {}
+                    parts, previous = {}, None
+                    for each in self.collection:
+                        path = each.split("::", 1)[0]
+                        if path != previous:  # a file's next run of tests in the order
+                            parts[path] = parts.get(path, -1) + 1
+                            previous = path
+                        self._units[each] = f"{_SAME_WORKER.get(path, path)}#{parts[path]}"
+                return self._units[nodeid]
+
+        config.option.loadscopereorder = False  # the order collected, as above
+        return ByFile(config, log)
+
+    @pytest.hookimpl
+    def pytest_testnodedown(self, node, error):
+        """The PostgreSQL pass's deselection happens on each worker: the first one to finish tells
+        the controller, which lists them as a single process would."""
+        output = getattr(node, "workeroutput", {})
+        if "left_out" in output and _LEFT_OUT not in node.config.stash:
+            node.config.stash[_LEFT_OUT] = output["left_out"]
+            # The controller has no items: stand-ins that carry the ids, for the count.
+            deselected = [SimpleNamespace(nodeid=nodeid) for nodeid in output["deselected"]]
+            node.config.hook.pytest_deselected(items=deselected)
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -162,6 +226,25 @@ def _is_transactional(item) -> bool:
             getattr(item, "fixturenames", ())
         )
     )
+
+
+# Set once a transactional test has started: its teardown empties the database, seed included.
+_flushed = False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """pytest-django runs the database tests before the transactional ones; a worker of
+    pytest-xdist must too (_Workers): a database test after a flush would find no seed."""
+    global _flushed
+    if _is_transactional(item):
+        _flushed = True
+    elif _flushed and (item.get_closest_marker("django_db") or "db" in item.fixturenames):
+        pytest.fail(
+            "a database test runs after a transactional test emptied the database (tests out "
+            "of pytest-django's order: see _Workers in tests/conftest.py)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(autouse=True)
