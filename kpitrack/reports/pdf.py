@@ -1,13 +1,14 @@
-"""HTML to PDF with WeasyPrint: tagged, with metadata taken from the document's <head>."""
+"""HTML to PDF with WeasyPrint: tagged, with metadata taken from the document's <head>.
+
+WeasyPrint is imported when a PDF is made, not with this module: importing it costs about
+0.6 s of CPU (its C bindings), which every process that loads the URLs — each app server
+worker, each `manage.py` command, each test's fresh interpreter — would otherwise pay."""
 
 import re
 from functools import lru_cache
 
 from django.conf import settings
 from django.utils.safestring import mark_safe
-from weasyprint import HTML
-from weasyprint.formatting_structure import boxes
-from weasyprint.text.fonts import FontConfiguration
 
 # An official print face, Ming (Noto Serif CJK TC, fonts-noto-cjk) or Kai (AR PL UKai TC,
 # fonts-arphic-ukai), whichever is installed first; Noto Sans CJK TC as the last resort. Each is
@@ -26,12 +27,17 @@ _FAMILY_UNSAFE = re.compile(r"[^\w \-]")
 
 
 @lru_cache(maxsize=1)
-def font_config() -> FontConfiguration:
+def font_config():
+    """WeasyPrint's FontConfiguration."""
+    from weasyprint.text.fonts import FontConfiguration
+
     # Scanning the system fonts (the CJK collection is large) once per process, not per PDF.
     return FontConfiguration()
 
 
 def html_to_pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
     source = HTML(string=html)
     keep_labels_with_their_text(source.etree_element)
     document = source.render(font_config=font_config(), pdf_tags=True)
@@ -75,6 +81,8 @@ def push_rows_with_names_cut_off(document) -> bool:
     row starts on the next page instead: its element gets `break-before: page` in the parsed
     tree, for the next layout. True if any did.
     """
+    from weasyprint.formatting_structure import boxes
+
     pushed = False
     seen: set[int] = set()
     for page in document.pages:
@@ -100,6 +108,8 @@ def push_rows_with_names_cut_off(document) -> bool:
 def _name_cut_off(cell) -> bool:
     """Whether the cell starts here with nothing of its text: a name kept whole that did not
     fit, or an analysis whose first lines may not stand alone (see keep_labels_with_their_text)."""
+    from weasyprint.formatting_structure import boxes
+
     if cell.element is None or not "".join(cell.element.itertext()).strip():
         return False
     return not any(
@@ -118,6 +128,8 @@ def mark_continued_cells(document) -> None:
     was already on an earlier page) or a goal whose first row is earlier (class `more`). Such a
     cell gets a copy of the hidden `::before` label that print.html gives every carry cell.
     """
+    from weasyprint.formatting_structure import boxes
+
     label = None
     seen: set[int] = set()
     for page in document.pages:
@@ -149,6 +161,8 @@ def _classes(box) -> list[str]:
 
 
 def _is_carry(box) -> bool:
+    from weasyprint.formatting_structure import boxes
+
     return isinstance(box, boxes.TableCellBox) and "carry" in _classes(box)
 
 
