@@ -71,6 +71,8 @@ GROUPS = {
             "tests/performance/test_separation_of_duties.py",
             "tests/jobs/test_prerender.py",
             "tests/performance/test_manage_views.py",
+            # the evidence services, the one caller of _locked_result with a bare primary key
+            "tests/performance/test_evidence.py",
         ],
     ),
     "workbook": (
