@@ -600,3 +600,18 @@ def test_the_milestones_sheet_counts_toward_the_row_limit(settings):
         "「分季目標」工作表第 5 列的識別碼不是下載時的內容。"
     ]
     assert _refusal(_milestones_edited(A6=10, B6="x")) == "活頁簿的列數超過上限 3 列。"
+
+
+def test_cells_outside_the_table_are_not_read_and_a_blank_header_is_named_blank():
+    """Only the signed layout's columns are read: something typed to the right of the table, on
+    a row of its own, is no row. A header somebody emptied (the sheets are protected, but not
+    with a password) leaves the problem's header empty rather than made up."""
+    data = _edit(_built(), H2=None, H4="許多", Q7="備註")
+    [problem] = wb.read(data).problems
+    assert (problem.row, problem.column, problem.header) == (4, "H", "")
+    data = _milestones_edited(G2=None, G3=-1, K6="備註")
+    parsed = wb.read(data)
+    assert parsed.problems == []
+    assert parsed.milestones[0].problems == [
+        ["「-1」不可為負數：數值必須介於 0 與 99,999,999,999.9999 之間。", "G", ""]
+    ]
