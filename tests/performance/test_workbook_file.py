@@ -10,6 +10,7 @@ import pytest
 from django.core import signing
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
+from openpyxl.worksheet.formula import ArrayFormula
 
 from performance import workbook as wb
 
@@ -615,3 +616,29 @@ def test_cells_outside_the_table_are_not_read_and_a_blank_header_is_named_blank(
     assert parsed.milestones[0].problems == [
         ["「-1」不可為負數：數值必須介於 0 與 99,999,999,999.9999 之間。", "G", ""]
     ]
+
+
+def test_an_array_formula_is_refused_as_a_formula_in_a_figure_and_in_a_text():
+    book = load_workbook(io.BytesIO(_built()))
+    sheet = book.worksheets[0]
+    sheet["G3"] = ArrayFormula("G3", "=SUM(G4:G5)")
+    sheet["K4"] = ArrayFormula("K4", '=CONCAT("a","b")')
+    out = io.BytesIO()
+    book.save(out)
+    problems = {(p.row, p.column): p.message for p in wb.read(out.getvalue()).problems}
+    assert problems == {
+        (3, "G"): "不可使用公式，請直接填入數值。",
+        (4, "K"): "不可使用公式，請直接填入文字。",
+    }
+
+
+def test_the_limits_without_settings(settings):
+    for name in ("MAX_BYTES", "MAX_UNCOMPRESSED", "MAX_RATIO", "MAX_ROWS"):
+        if hasattr(settings, f"KPITRACK_WORKBOOK_{name}"):
+            delattr(settings, f"KPITRACK_WORKBOOK_{name}")
+    assert (wb.max_bytes(), wb.max_uncompressed(), wb.max_ratio(), wb.max_rows()) == (
+        5 * 1024 * 1024,
+        100 * 1024 * 1024,
+        200,
+        20_000,
+    )
