@@ -642,3 +642,17 @@ def test_the_limits_without_settings(settings):
         200,
         20_000,
     )
+
+
+def test_a_file_of_exactly_the_size_limit_is_read(settings):
+    data = _built()
+    settings.KPITRACK_WORKBOOK_MAX_BYTES = len(data)
+    assert len(wb.read(data).rows) == len(ROWS)
+    settings.KPITRACK_WORKBOOK_MAX_BYTES = len(data) - 1
+    assert _refusal(data) == f"檔案太大（{len(data):,} 位元組），上限為 {len(data) - 1:,} 位元組。"
+
+
+def test_the_suffix_is_the_names_last():
+    """A flat OpenDocument file (not a zip) is known by its suffix, after any other dot."""
+    flat = b'<?xml version="1.0"?><office:document/>'
+    assert _refusal(flat, name="第1季.填報.FODS") == _save_as("OpenDocument")
