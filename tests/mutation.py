@@ -71,12 +71,70 @@ GROUPS = {
             "tests/performance/test_separation_of_duties.py",
             "tests/jobs/test_prerender.py",
             "tests/performance/test_manage_views.py",
+            # the evidence services, the one caller of _locked_result with a bare primary key
+            "tests/performance/test_evidence.py",
         ],
     ),
     "workbook": (
         ["performance/workbook.py", "performance/workbook_import.py"],
-        ["tests/performance/test_workbook_file.py", "tests/performance/test_workbook_import.py"],
+        [
+            "tests/performance/test_workbook_file.py",
+            "tests/performance/test_workbook_import.py",
+            # the checks' own tests beside those two: the milestones sheet's rows, the bounds
+            # each input states, a hostile sheet
+            "tests/performance/test_workbook_milestones.py",
+            "tests/performance/test_workbook_numbers.py",
+            "tests/performance/test_workbook_xml_bombs.py",
+        ],
     ),
+}
+
+# The mutants a group runs when no --only is given, where the issue names less than its files:
+# "the workbook checks" are the reading of an uploaded workbook (the file-level refusals, the
+# signed layout, each row's and cell's validation, the limits they use, how a problem is said)
+# and the import's refusals of a whole file or a row (scope gone or not the person's, a row's
+# indicator gone, a service's refusal put on its row and column). Building the workbook, the
+# preview's table of changes and the writing are left out.
+CHECKS = {
+    "workbook": [
+        f"performance.workbook.{name}__mutmut_*"
+        for name in (
+            "x_limit",
+            "x_max_bytes",
+            "x_max_uncompressed",
+            "x_max_ratio",
+            "x_max_rows",
+            "xǁProblemǁwhere",
+            "xǁProblemǁ__str__",
+            "xǁRefusedǁ__init__",
+            "x_too_big",
+            "x__save_as_xlsx",
+            "x_check_archive",
+            "x__archive_messages",
+            "x__read_signed",
+            "x__is_formula",
+            "x_read",
+            "x__read_rows",
+            "x__read_milestones",
+            "x__too_many_rows",
+            "x__typed",
+            "x__figure",
+            "x__text",
+        )
+    ]
+    + [
+        f"performance.workbook_import.{name}__mutmut_*"
+        for name in (
+            "x_may_use_scope",
+            "x__scope_from",
+            "x__resolve",
+            "x__import_parsed",
+            "x__plan",
+            "x__plan_milestones",
+            "x__service_problems",
+            "x__milestone_refusal",
+        )
+    ],
 }
 
 
@@ -138,6 +196,13 @@ def report(group: str, folder: Path) -> str:
             f"{module}: killed {counts['killed'] + counts['timeout']}/{run} run"
             f" ({counts.total()} mutants; " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")"
         )
+    by_function = {}
+    for name, status in statuses.items():
+        if status != "not checked":
+            by_function.setdefault(name.rsplit("__mutmut_", 1)[0], Counter())[status] += 1
+    for function, counts in sorted(by_function.items()):
+        killed = counts["killed"] + counts["timeout"]
+        lines.append(f"  {function}: killed {killed}/{counts.total()} run")
     for name, status in sorted(statuses.items()):
         if status in ("survived", "no tests"):
             lines.append(f"  {status}: {name}")
@@ -159,9 +224,11 @@ def main() -> int:
         folder = prepare(group)
         command = [mutmut, "run", "--max-children", str(args.max_children)]
         names = list(args.only)
+        if not names and not args.survivors:
+            names = list(CHECKS.get(group, []))
         if args.survivors:
             names += [name for name, status in results(folder).items() if status == "survived"]
-        if (args.only or args.survivors) and not names:
+        if (args.only or args.survivors or group in CHECKS) and not names:
             print(f"== {group}: nothing to run")
             continue
         command += names

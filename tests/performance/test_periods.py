@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from django.utils.translation import override
 
 from budget.services import agency_create, unit_create
 from kpitrack.core.versioning import ConcurrentEditError
@@ -48,6 +49,58 @@ def test_a_quarter_outside_one_to_four_is_refused(workflow):
     with pytest.raises(ValidationError) as excinfo:
         period_get_or_create(agency=workflow.agency, year=2031, quarter=5)
     assert "quarter" in excinfo.value.message_dict
+
+
+@pytest.mark.parametrize(
+    ("year", "quarter", "refused"),
+    [
+        (1911, 1, {"year": ["年度必須介於 1912 與 2200 之間。"]}),
+        (2201, 4, {"year": ["年度必須介於 1912 與 2200 之間。"]}),
+        (2031, 0, {"quarter": ["季別必須是 1 至 4。"]}),
+        (2031, 5, {"quarter": ["季別必須是 1 至 4。"]}),
+        (
+            1911,
+            5,
+            {"year": ["年度必須介於 1912 與 2200 之間。"], "quarter": ["季別必須是 1 至 4。"]},
+        ),
+    ],
+)
+def test_a_year_or_quarter_out_of_range_is_refused_saying_which_and_why(
+    workflow, alice, year, quarter, refused
+):
+    """Both services that take a year and a quarter refuse one out of range, each field with its
+    own sentence (the management pages check the address before calling them, so these are the
+    service's own words, for any other caller)."""
+    with pytest.raises(ValidationError) as excinfo:
+        period_get_or_create(agency=workflow.agency, year=year, quarter=quarter)
+    assert excinfo.value.message_dict == refused
+    with pytest.raises(ValidationError) as excinfo:
+        entry_exception_grant(
+            agency=workflow.agency,
+            unit=workflow.unit,
+            year=year,
+            quarter=quarter,
+            until=timezone.localdate(),
+            user=alice,
+            reason="補登",
+        )
+    assert excinfo.value.message_dict == refused
+    assert not ReportingPeriod.objects.filter(agency=workflow.agency, year=year).exists()
+    assert not EntryException.objects.filter(agency=workflow.agency, year=year).exists()
+
+
+def test_the_year_and_quarter_refusals_read_in_english(workflow):
+    with override("en"), pytest.raises(ValidationError) as excinfo:
+        period_get_or_create(agency=workflow.agency, year=2201, quarter=0)
+    assert excinfo.value.message_dict == {
+        "year": ["The year must be between 1912 and 2200."],
+        "quarter": ["The quarter must be 1 to 4."],
+    }
+
+
+def test_the_first_and_the_last_year_are_accepted(workflow):
+    assert period_get_or_create(agency=workflow.agency, year=1912, quarter=1).year == 1912
+    assert period_get_or_create(agency=workflow.agency, year=2200, quarter=4).year == 2200
 
 
 def test_moving_the_window_is_kept_in_the_history(workflow, alice):

@@ -15,11 +15,20 @@ import time
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, connections, transaction
 
 from kpitrack.core.versioning import ConcurrentEditError
-from performance.models import Result, ResultFigure
-from performance.services import DraftEntry, DraftsRefused, result_save_draft, results_save_drafts
+from performance.models import Evidence, Result, ResultFigure
+from performance.services import (
+    DraftEntry,
+    DraftsRefused,
+    ResultLocked,
+    evidence_add,
+    result_save_draft,
+    result_submit,
+    results_save_drafts,
+)
 from tests.performance.conftest import build_workflow
 
 WAIT = 30  # seconds before a test gives up on the other connection: only when something hangs
@@ -202,3 +211,77 @@ def test_of_two_first_saves_of_one_quarter_one_wins_and_no_row_is_written_twice(
     assert _history(flow.count, flow.quarter) == [("+", 1), ("+", 120)]
     assert not Result.objects.filter(indicator=flow.ratio).exists()
     assert not Result.history.filter(indicator_id=flow.ratio.pk).exists()
+
+
+class _Act(threading.Thread):
+    """`act(user)` in a transaction on this thread's own connection, as `_Save` runs a save (the
+    same events and outcome, so `_race` runs two of them): "done" or what it raised."""
+
+    def __init__(self, act, *, username, hold: bool, after=None):
+        super().__init__()
+        self.act, self.username, self.hold, self.after = act, username, hold, after
+        self.pid = None
+        self.ready = threading.Event()
+        self.commit = threading.Event()
+        self.outcome = None
+
+    def run(self):
+        try:
+            if self.after is not None:
+                assert self.after.ready.wait(WAIT), "the first never acted"
+            user = get_user_model().objects.get(username=self.username)
+            self.pid = _backend_pid()
+            with transaction.atomic():
+                if not self.hold:
+                    self.ready.set()
+                self.act(user)
+                if self.hold:
+                    self.ready.set()
+                    assert self.commit.wait(WAIT), "never told to commit"
+            self.outcome = "done"
+        except Exception as exc:  # what the act raised is what the test looks at
+            self.outcome = exc
+        finally:
+            self.ready.set()
+            connections.close_all()
+
+
+def test_evidence_added_while_the_result_is_submitted_waits_and_is_refused(
+    postgresql, transactional_db, workflow, alice, settings, tmp_path
+):
+    """The services that check a result's state before changing what hangs on it read the result
+    FOR UPDATE (`_locked_result`): evidence added while another connection submits the result
+    waits for the submit, then sees the result under review and is refused. Read without the
+    lock, it would see the draft and attach the file to a result already submitted."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    flow = workflow
+    draft = result_save_draft(
+        indicator=flow.count,
+        quarter=flow.quarter,
+        figures={"value": "120"},
+        narrative=MET,
+        expected_version=None,
+        user=alice,
+        reason="先存一版",
+    )
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    first = _Act(
+        lambda user: result_submit(result=draft, expected_version=draft.version, user=user),
+        username="alice",
+        hold=True,
+    )
+    second = _Act(
+        lambda user: evidence_add(
+            result=draft, upload=SimpleUploadedFile("清冊.pdf", pdf), user=user, reason="補件"
+        ),
+        username="alice",
+        hold=False,
+        after=first,
+    )
+
+    _race(first, second)
+
+    assert first.outcome == "done"
+    assert isinstance(second.outcome, ResultLocked), second.outcome
+    assert Result.objects.get(pk=draft.pk).state == Result.State.SUBMITTED
+    assert not Evidence.objects.filter(result=draft).exists()

@@ -205,6 +205,13 @@ def test_a_locked_quarter_refuses_a_new_result(workflow, alice):
     assert not Result.objects.filter(indicator=workflow.count).exists()
 
 
+def test_a_locked_quarter_tells_a_new_result_who_locked_it(workflow, alice):
+    period_lock(period=workflow.period(), user=alice, reason="年度結算")
+    with pytest.raises(ResultLocked) as excinfo:
+        _save(workflow, alice, {"value": "120"})
+    assert excinfo.value.message == "本季已由管理者鎖定，不可再填報。"
+
+
 def test_someone_without_an_entry_role_is_refused(workflow, bob):
     with pytest.raises(PermissionDenied):
         _save(workflow, bob, {"value": "120"})

@@ -550,6 +550,27 @@ def test_the_same_indicator_twice_in_one_batch_is_refused(workflow, alice):
     assert _state() == before
 
 
+@pytest.mark.parametrize("version", [None, 3])
+def test_a_quarter_out_of_range_is_refused_before_anything_else_of_each_entry(
+    workflow, alice, version
+):
+    """However the entry stands (new, or naming a version no result of quarter 5 can have), the
+    quarter is what is wrong with it, for every entry of the batch."""
+    before = _state()
+    entries = [
+        _entry(workflow.count, {"value": "120"}, version=version),
+        _entry(workflow.ratio, {"num": "45", "den": "50"}, version=version),
+    ]
+    with pytest.raises(DraftsRefused) as excinfo:
+        results_save_drafts(quarter=5, entries=entries, user=alice, reason=REASON)
+    refusals = excinfo.value.refusals
+    assert list(refusals) == [0, 1]
+    for refusal in refusals.values():
+        assert isinstance(refusal, ValidationError)
+        assert refusal.message_dict == {"quarter": ["季別必須是 1 至 4。"]}
+    assert _state() == before
+
+
 def test_a_missing_indicator_is_refused_with_a_message(workflow, alice):
     missing = Indicator.objects.order_by("-pk").first().pk + 1000
     before = _state()

@@ -149,6 +149,22 @@ def test_a_superuser_may_and_the_history_and_the_log_say_so(workflow, alice, cap
     )
 
 
+@pytest.mark.parametrize(
+    ("reason", "why"),
+    [
+        ("   ", "職務分離例外：初核者本人複核（系統管理者）"),
+        ("  年底前須核定 ", "職務分離例外：初核者本人複核（系統管理者）；年底前須核定"),
+    ],
+)
+def test_the_override_note_takes_the_reason_trimmed_and_no_empty_one(workflow, alice, reason, why):
+    """A reason of spaces (a command or a shell may pass one; the page passes none) adds no empty
+    「；」 to the history's note, and a reason is recorded without its spaces."""
+    result = _first_approved(workflow, submitter=alice, approver=alice)
+    approved = _final(result, alice, reason=reason)
+    step = next(e for e in result_history(result=approved) if e.new == "已核定")
+    assert step.why == why
+
+
 def test_the_override_on_the_page_records_the_address_it_came_from(client, workflow, alice, caplog):
     result = _first_approved(workflow, submitter=alice, approver=alice)
     client.force_login(alice)

@@ -7,8 +7,10 @@ import zipfile
 from decimal import Decimal
 
 import pytest
+from django.core import signing
 from django.utils import translation
 from openpyxl import Workbook, load_workbook
+from openpyxl.worksheet.formula import ArrayFormula
 
 from performance import workbook as wb
 
@@ -340,3 +342,317 @@ def test_it_refuses_a_damaged_workbook():
     members = _members(_built())
     members["xl/workbook.xml"] = b"<not xml"
     assert "無法讀取" in _refusal(_zip(members))
+
+
+# --- every refusal's exact words (the mutation run of the checks: a partial match let a changed
+# sentence through) ---------------------------------------------------------------------------
+
+NOT_XLSX = "這不是 Excel 活頁簿（.xlsx）檔案。"
+MACROS = "不接受含巨集的活頁簿（.xlsm），請另存為 .xlsx 後上傳。"
+NOT_OURS = "這不是 kpitrack 下載的填報活頁簿（找不到識別資料），請使用本系統下載的範本。"
+OTHER_VERSION = "這不是此版本 kpitrack 的填報活頁簿，請重新下載範本。"
+TAMPERED = "活頁簿的識別資料與簽章不符（可能被修改過），請重新下載範本後再填寫。"
+DAMAGED = "無法讀取這個活頁簿，檔案可能已損壞。"
+
+
+def _save_as(kind: str) -> str:
+    return (
+        f"這是 {kind} 格式的試算表，系統只能讀取 Excel 活頁簿（.xlsx）。"
+        "請在試算表程式中以「另存新檔」選擇「Excel 活頁簿（.xlsx）」格式儲存後再上傳。"
+    )
+
+
+ODS_DIRECTORY = {
+    "mimetype": b"application/vnd.oasis.opendocument.spreadsheet",
+    "content.xml": b"<x/>",
+}
+OLE2 = wb.OLE2_MAGIC + b"\0" * 504
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "refused"),
+    [
+        ("填報.XLSM", None, MACROS),
+        ("填報.xltm", None, MACROS),
+        ("填報.xlam", None, MACROS),
+        ("填報.xlsx", OLE2, _save_as("Excel 97-2003")),
+        ("填報", OLE2, _save_as("Excel 97-2003")),
+        ("填報.XLS", None, _save_as("Excel 97-2003")),
+        ("填報.ods", None, _save_as("OpenDocument")),
+        ("填報.fods", None, _save_as("OpenDocument")),
+        ("填報.xlsx", "ods", _save_as("OpenDocument")),
+        ("填報.xlsx", b"not a zip at all", NOT_XLSX),
+        ("填報.xlsx", "no content types", NOT_XLSX),
+        ("填報.xlsx", "no workbook part", NOT_XLSX),
+        ("填報.xlsx", "ods and xlsx", NOT_XLSX),
+        ("填報.xlsx", "damaged", DAMAGED),
+    ],
+)
+def test_a_file_that_is_not_one_of_ours_is_refused_in_exact_words(name, data, refused):
+    """Each file-level refusal says what the file is and what to do, whatever the name's case."""
+    members = _members(_built())
+    if data is None:
+        data = _built()
+    elif data == "ods":
+        data = _zip(ODS_DIRECTORY)
+    elif data == "no content types":
+        del members["[Content_Types].xml"]
+        data = _zip(members)
+    elif data == "no workbook part":
+        del members["xl/workbook.xml"]
+        data = _zip(members)
+    elif data == "ods and xlsx":
+        # An xlsx directory that also holds a content.xml is no OpenDocument file; without its
+        # content types it is no xlsx either.
+        del members["[Content_Types].xml"]
+        data = _zip({**members, **ODS_DIRECTORY})
+    elif data == "damaged":
+        members["xl/workbook.xml"] = b"<not xml"
+        data = _zip(members)
+    with pytest.raises(wb.Refused) as caught:
+        wb.read(data, name=name)
+    assert [str(p) for p in caught.value.problems] == [refused]
+    assert str(caught.value) == refused
+
+
+def test_a_workbook_named_without_a_suffix_or_in_capitals_is_read():
+    assert len(wb.read(_built(), name="填報").rows) == len(ROWS)
+    assert len(wb.read(_built(), name="填報.XLSX").rows) == len(ROWS)
+
+
+def _with_meta(*values) -> bytes:
+    """Our workbook with its hidden sheet's first column replaced by `values`."""
+    book = load_workbook(io.BytesIO(_built()))
+    meta = book[wb.META_SHEET]
+    for row in range(1, meta.max_row + 1):
+        meta.cell(row, 1).value = None
+    for row, value in enumerate(values, start=1):
+        meta.cell(row, 1).value = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _signed_payload() -> dict:
+    book = load_workbook(io.BytesIO(_built()))
+    values = [row[0] for row in book[wb.META_SHEET].iter_rows(max_col=1, values_only=True)]
+    return signing.loads("".join(v for v in values[1:] if isinstance(v, str)), salt=wb.SALT)
+
+
+def test_a_workbook_without_our_signed_sheet_or_of_another_version_is_refused_in_exact_words():
+    book = Workbook()
+    book.active["A3"] = 10
+    out = io.BytesIO()
+    book.save(out)
+    assert _refusal(out.getvalue()) == NOT_OURS
+    assert _refusal(_with_meta()) == OTHER_VERSION  # the sheet, but empty
+    assert _refusal(_with_meta("kpitrack-entry-workbook/0")) == OTHER_VERSION
+    payload = _signed_payload()
+    # Signed with our key but not a layout of this version: a list, another format.
+    assert _refusal(_with_meta(wb.FORMAT, signing.dumps([1], salt=wb.SALT))) == OTHER_VERSION
+    other = {**payload, "format": "kpitrack-entry-workbook/0"}
+    assert _refusal(_with_meta(wb.FORMAT, signing.dumps(other, salt=wb.SALT))) == OTHER_VERSION
+    assert _refusal(_with_meta(wb.FORMAT, signing.dumps(payload, salt="another"))) == TAMPERED
+    # The signed text in chunks, with a number between them that is no part of it: still read.
+    signed = signing.dumps(payload, salt=wb.SALT)
+    assert len(wb.read(_with_meta(wb.FORMAT, signed[:10], 7, signed[10:])).rows) == len(ROWS)
+
+
+def test_each_rows_problem_is_said_in_exact_words_and_the_rows_after_it_are_read():
+    """A row of another workbook, a repeated row and a row without a key are each refused by
+    their row, in full; the rows after a refused or a blank row are still read."""
+    data = _edit(_built(), H3=5, A4=999, A5=10, B6="新的一列", A8=12, J8=0)
+    parsed = wb.read(data)
+    assert [str(p) for p in parsed.problems] == [
+        "第 3 列 H 欄「分子：完成件數（件）」：此欄不適用於這個指標，請清空。",
+        "第 4 列：識別碼「999」不屬於這份活頁簿的單位、年度與季別。",
+        "第 5 列：與第 3 列是同一個指標，一個指標只能有一列。",
+        "第 6 列：這一列沒有識別碼，不是下載時的列；請勿新增列。",
+    ]
+    # Row 7 is blank (nothing to say); row 8 is indicator 12's, moved down: read.
+    assert [(row.row, row.indicator_id) for row in parsed.rows] == [(3, 10), (8, 12)]
+    assert parsed.rows[1].figures == {"met": Decimal(0)}
+
+
+def test_a_key_typed_as_text_is_not_the_indicators():
+    [problem] = wb.read(_edit(_built(), A4="11")).problems
+    assert str(problem) == "第 4 列：識別碼「11」不屬於這份活頁簿的單位、年度與季別。"
+
+
+def test_a_cells_problem_names_its_row_column_and_header():
+    [problem] = wb.read(_edit(_built(), I4="許多")).problems
+    assert (problem.row, problem.column, problem.header) == (4, "I", "分母：受理件數（件）")
+    assert str(problem) == (
+        "第 4 列 I 欄「分母：受理件數（件）」："
+        "「許多」不是數字，請輸入例如 1234 或 1,234.5 的數值。"
+    )
+    [problem] = wb.read(_edit(_built(), L3="=A1")).problems
+    assert str(problem) == "第 3 列 L 欄「效益」：不可使用公式，請直接填入文字。"
+
+
+CODED = [
+    wb.RowSpec(
+        indicator_id=30,
+        version=None,
+        goal="目標",
+        name="等第指標",
+        measure="",
+        target="2",
+        state="未填報",
+        editable=True,
+        inputs=(wb.InputSpec("grade", "等第代碼", wb.CODE, Decimal(0), Decimal(2)),),
+    )
+]
+
+
+def test_a_code_is_read_as_a_whole_number_within_its_range():
+    def read(value):
+        data = wb.build(SCOPE, CODED, title="t")
+        parsed = wb.read(_edit(data, G3=value))
+        return parsed.rows[0].figures if parsed.rows else None, [str(p) for p in parsed.problems]
+
+    assert read(2) == ({"grade": Decimal(2)}, [])
+    assert read(0) == ({"grade": Decimal(0)}, [])
+    assert read(1.5) == (
+        {},
+        ["第 3 列 G 欄「等第代碼」：「1.5」不是整數的等第代碼（0 至 2）。"],
+    )
+    assert read(3) == ({}, ["第 3 列 G 欄「等第代碼」：「3」不符：數值必須介於 0 與 2 之間。"])
+
+
+def test_a_workbook_signed_without_input_bounds_reads_any_figure_within_the_limit():
+    """A workbook built before each input's kind and bounds were signed: its inputs take any
+    figure from -FIGURE_LIMIT to FIGURE_LIMIT."""
+    payload = _signed_payload()
+    payload["rows"] = [
+        [pk, version, [entry[:2] for entry in placed]] for pk, version, placed in payload["rows"]
+    ]
+    data = _edit(_built(), G3=-5, H4=7)
+    book = load_workbook(io.BytesIO(data))
+    meta = book[wb.META_SHEET]
+    for row in range(2, meta.max_row + 1):
+        meta.cell(row, 1).value = None
+    meta["A2"] = signing.dumps(payload, salt=wb.SALT)
+    out = io.BytesIO()
+    book.save(out)
+    parsed = wb.read(out.getvalue())
+    assert parsed.problems == []
+    assert {r.indicator_id: r.figures for r in parsed.rows}[10] == {"count": Decimal(-5)}
+    assert {r.indicator_id: r.figures for r in parsed.rows}[11]["num"] == Decimal(7)
+
+
+MILESTONES = [
+    wb.MilestoneSpec(10, "指標甲", "value", "件數", "100件", {2: Decimal(40)}, {}, True),
+    wb.MilestoneSpec(11, "指標乙", "rate", "比率", "90%", {}, {}, True),
+]
+
+
+def _milestones_edited(**cells) -> bytes:
+    data = wb.build(SCOPE, ROWS, title="測試", milestones=MILESTONES)
+    book = load_workbook(io.BytesIO(data))
+    sheet = book.worksheets[wb.MILESTONE_SHEET_INDEX]
+    for coordinate, value in cells.items():
+        sheet[coordinate] = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_the_milestones_sheet_is_read_back_by_indicator_part_and_quarter():
+    parsed = wb.read(_milestones_edited(F4=10, H4=wb.FIGURE_LIMIT))
+    assert parsed.problems == []
+    assert [(m.row, m.indicator_id, m.part, m.values, m.problems) for m in parsed.milestones] == [
+        (3, 10, "value", {1: None, 2: Decimal(40), 3: None}, []),
+        (4, 11, "rate", {1: Decimal(10), 2: None, 3: Decimal(wb.FIGURE_LIMIT)}, []),
+    ]
+    assert parsed.milestones[0].columns == {
+        1: ("F", "第1季預定進度"),
+        2: ("G", "第2季預定進度"),
+        3: ("H", "第3季預定進度"),
+    }
+
+
+def test_the_milestones_sheets_refusals_name_the_sheet_and_the_cell():
+    """A planned value below 0, a row added without a key, a key changed or repeated: each said
+    in full; the rows after a refused or a blank one are still read."""
+    parsed = wb.read(
+        _milestones_edited(G3=-1, A5="", B6="新增", A7=10, B7="other", A8=11, B8="rate", F9=1)
+    )
+    assert [str(p) for p in parsed.problems] == [
+        "「分季目標」工作表第 6 列沒有識別碼，請勿新增列。",
+        "「分季目標」工作表第 7 列的識別碼不是下載時的內容。",
+        "「分季目標」工作表第 8 列的識別碼不是下載時的內容。",
+        "「分季目標」工作表第 9 列沒有識別碼，請勿新增列。",
+    ]
+    first, second = parsed.milestones
+    assert (first.row, second.row) == (3, 4)
+    assert first.problems == [
+        ["「-1」不可為負數：數值必須介於 0 與 99,999,999,999.9999 之間。", "G", "第2季預定進度"]
+    ]
+    assert first.values == {1: None, 3: None}
+
+
+def test_the_milestones_sheet_counts_toward_the_row_limit(settings):
+    """Its rows are limited as the entry sheet's are: the limit's own row is read (here a
+    row of a changed key, refused by itself), the one after it refuses the file."""
+    settings.KPITRACK_WORKBOOK_MAX_ROWS = len(ROWS)
+    parsed = wb.read(_milestones_edited(A5=10, B5="x"))
+    assert [str(p) for p in parsed.problems] == [
+        "「分季目標」工作表第 5 列的識別碼不是下載時的內容。"
+    ]
+    assert _refusal(_milestones_edited(A6=10, B6="x")) == "活頁簿的列數超過上限 3 列。"
+
+
+def test_cells_outside_the_table_are_not_read_and_a_blank_header_is_named_blank():
+    """Only the signed layout's columns are read: something typed to the right of the table, on
+    a row of its own, is no row. A header somebody emptied (the sheets are protected, but not
+    with a password) leaves the problem's header empty rather than made up."""
+    data = _edit(_built(), H2=None, H4="許多", Q7="備註")
+    [problem] = wb.read(data).problems
+    assert (problem.row, problem.column, problem.header) == (4, "H", "")
+    data = _milestones_edited(G2=None, G3=-1, K6="備註")
+    parsed = wb.read(data)
+    assert parsed.problems == []
+    assert parsed.milestones[0].problems == [
+        ["「-1」不可為負數：數值必須介於 0 與 99,999,999,999.9999 之間。", "G", ""]
+    ]
+
+
+def test_an_array_formula_is_refused_as_a_formula_in_a_figure_and_in_a_text():
+    book = load_workbook(io.BytesIO(_built()))
+    sheet = book.worksheets[0]
+    sheet["G3"] = ArrayFormula("G3", "=SUM(G4:G5)")
+    sheet["K4"] = ArrayFormula("K4", '=CONCAT("a","b")')
+    out = io.BytesIO()
+    book.save(out)
+    problems = {(p.row, p.column): p.message for p in wb.read(out.getvalue()).problems}
+    assert problems == {
+        (3, "G"): "不可使用公式，請直接填入數值。",
+        (4, "K"): "不可使用公式，請直接填入文字。",
+    }
+
+
+def test_the_limits_without_settings(settings):
+    for name in ("MAX_BYTES", "MAX_UNCOMPRESSED", "MAX_RATIO", "MAX_ROWS"):
+        if hasattr(settings, f"KPITRACK_WORKBOOK_{name}"):
+            delattr(settings, f"KPITRACK_WORKBOOK_{name}")
+    assert (wb.max_bytes(), wb.max_uncompressed(), wb.max_ratio(), wb.max_rows()) == (
+        5 * 1024 * 1024,
+        100 * 1024 * 1024,
+        200,
+        20_000,
+    )
+
+
+def test_a_file_of_exactly_the_size_limit_is_read(settings):
+    data = _built()
+    settings.KPITRACK_WORKBOOK_MAX_BYTES = len(data)
+    assert len(wb.read(data).rows) == len(ROWS)
+    settings.KPITRACK_WORKBOOK_MAX_BYTES = len(data) - 1
+    assert _refusal(data) == f"檔案太大（{len(data):,} 位元組），上限為 {len(data) - 1:,} 位元組。"
+
+
+def test_the_suffix_is_the_names_last():
+    """A flat OpenDocument file (not a zip) is known by its suffix, after any other dot."""
+    flat = b'<?xml version="1.0"?><office:document/>'
+    assert _refusal(flat, name="第1季.填報.FODS") == _save_as("OpenDocument")

@@ -7,11 +7,13 @@ import zipfile
 from decimal import Decimal
 
 import pytest
+from django.core import signing
 from django.core.management import CommandError, call_command
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from budget.models import Membership
 from budget.services import membership_create
+from performance import workbook as wb
 from performance.models import Result, ResultFigure
 from performance.services import (
     indicator_create,
@@ -21,7 +23,7 @@ from performance.services import (
     result_save_draft,
     strategic_goal_create,
 )
-from performance.workbook_import import import_workbook, make_scope
+from performance.workbook_import import import_workbook, make_scope, scope_label
 
 from .workbook_helpers import download, fill
 
@@ -504,3 +506,88 @@ def test_a_rating_reads_as_its_label(alice, workflow):
     assert [(c.header, c.old, c.new) for row in report.rows for c in row.changes] == [
         ("達成情形", "（空白）", "達成")
     ]
+
+
+# --- the import's refusals in exact words (the mutation run of the workbook checks) ----------
+
+STALE = (
+    "預覽之後，有列的成果已被其他人修改；為免覆蓋他人的資料，這次匯入不寫入。"
+    "請重新上傳活頁簿，確認新的預覽後再匯入。"
+)
+
+
+def _resigned(data: bytes, **signed) -> bytes:
+    """`data` with its signed scope changed (`unit`, `agency`…) and signed again with the
+    site's key, as a workbook downloaded before a unit or agency was removed would be."""
+    book = load_workbook(io.BytesIO(data))
+    meta = book[wb.META_SHEET]
+    values = [row[0] for row in meta.iter_rows(max_col=1, values_only=True)]
+    payload = signing.loads("".join(v for v in values[1:] if isinstance(v, str)), salt=wb.SALT)
+    payload.update(signed)
+    for row in range(2, meta.max_row + 1):
+        meta.cell(row, 1).value = None
+    meta["A2"] = signing.dumps(payload, salt=wb.SALT)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("gone", ["unit", "agency"])
+def test_a_workbook_of_a_unit_or_agency_that_no_longer_exists_is_refused(alice, workflow, gone):
+    data = _resigned(_good(alice, workflow), **{gone: 999_999})
+    report = _refused(data, alice)
+    assert [str(p) for p in report.all_problems] == ["這份活頁簿的機關或單位已不存在。"]
+    assert report.scope is None and not report.rows
+
+
+def test_the_scope_and_row_refusals_are_said_in_full(alice, bob, workflow):
+    data = _good(alice, workflow)
+    theirs = make_scope(workflow.agency, workflow.unit, workflow.year, workflow.quarter)
+    chosen = make_scope(workflow.agency, workflow.unit, workflow.year, workflow.quarter + 1)
+    report = import_workbook(data, name="a.xlsx", user=alice, commit=True, expected=chosen)
+    assert [str(p) for p in report.all_problems] == [
+        f"這份活頁簿屬於「{scope_label(theirs)}」，不是此頁選擇的「{scope_label(chosen)}」。"
+    ]
+    assert not report.forbidden and not report.rows
+    # The page's own scope is no refusal.
+    assert import_workbook(data, name="a.xlsx", user=alice, commit=False, expected=theirs).ok
+
+    membership_create(
+        member=bob,
+        agency=workflow.agency,
+        unit=workflow.other_unit,
+        role=Membership.Role.STAFF,
+        user=alice,
+        reason="測試",
+    )
+    report = _refused(data, bob)
+    assert [str(p) for p in report.all_problems] == [
+        f"您沒有「{scope_label(theirs)}」的填報權限，不能上傳這份活頁簿。"
+    ]
+    assert report.forbidden and not report.rows
+
+
+def test_a_stale_confirm_and_a_row_changed_since_the_download_are_said_in_full(alice, workflow):
+    data = _good(alice, workflow)
+    preview = import_workbook(data, name="a.xlsx", user=alice, commit=False)
+    result_save_draft(
+        indicator=workflow.ratio,
+        quarter=workflow.quarter,
+        figures={"num": Decimal("95"), "den": Decimal("100")},
+        narrative={},
+        expected_version=None,
+        user=alice,
+        reason="表單填報",
+    )
+    before = _state()
+    done = import_workbook(
+        data, name="a.xlsx", user=alice, commit=True, seen_versions=preview.versions
+    )
+    assert done.stale and [str(p) for p in done.all_problems] == [STALE]
+    assert _state() == before
+    # Without the preview's versions the same row is refused by itself, as changed.
+    report = _refused(data, alice)
+    assert [str(p) for p in report.all_problems] == [
+        "第 4 列：這一列的成果在您下載活頁簿後已被修改，請重新下載後再填寫。"
+    ]
+    assert report.stale
