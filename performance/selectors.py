@@ -1142,17 +1142,7 @@ def _work_judgements(indicators: list[Indicator], quarter: int) -> dict[int, Qua
         for result in i.results.all():
             quarters[result.quarter] = {f.key: f.value for f in result.figures.all()}
         rows[i.pk] = {
-            "pk": i.pk,
-            "code": i.code,
-            "name": i.name,
-            "method": i.method,
-            "aggregation": i.aggregation,
-            "formula": i.formula,
-            "baseline": i.baseline,
-            "part_rate_cap": i.part_rate_cap,
-            "target_text": i.target_text,
-            "goal_id": i.goal_id,
-            "responsible_unit_id": i.responsible_unit_id,
+            **{name: getattr(i, name) for name in _ENTRY_FIELDS},  # as _entry_rows reads them
             "inputs": tuple(EntryInput(x.key, x.label, x.unit) for x in i.inputs.all()),
             "parts": tuple(Part(p.key, p.label, p.value, p.unit, p.weight) for p in i.parts.all()),
             "quarters": quarters,
