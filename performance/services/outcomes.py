@@ -6,8 +6,10 @@ results are final depends on the agency's 複核 setting), and, for growth and `
 last year's figures of the same code; its lights on the agency's policy of that year, which
 holds for later years without their own. No service refreshes by hand: each model below says
 what a save or delete of one of its rows touches (`writes.scope`), kpitrack.core.writes records
-it for the transaction, and `refresh_touched` recomputes every (agency, year) touched, once,
-on commit. The dashboards read the rows through `performance.outcome_reads`."""
+it for the transaction, and `refresh_touched` recomputes what was touched, once, on commit:
+a whole (agency, year) where a goal, an indicator's place, a policy or the agency changed, and
+only the indicator and its next year's namesakes where its figures, targets or inputs did. The
+dashboards read the rows through `performance.outcome_reads`."""
 
 import uuid
 from collections import defaultdict
@@ -201,18 +203,32 @@ def compute(
 
 
 @transaction.atomic
-def refresh(*, pairs: Iterable[tuple[int, int]]):
-    """Recompute the stored outcomes of every indicator of each (agency_id, year)."""
+def refresh(*, pairs: Iterable[tuple[int, int]] = (), indicators: Iterable[int] = ()):
+    """Recompute the stored outcomes of every indicator of each (agency_id, year) of `pairs`,
+    and of each indicator of `indicators` (ids) with its namesakes of the next year (same agency
+    and code), whose growth and prev() read its figures."""
+    pairs = set(pairs)
     by_year: dict[int, set[int]] = defaultdict(set)
     for agency_id, year in pairs:
         by_year[year].add(agency_id)
+    # Where each indicator is, by (agency, year, code), which is how next year's namesakes and
+    # last year's figures are found; an indicator whose whole (agency, year) is refreshed anyway
+    # needs nothing of its own.
+    named = set()
+    if indicators:
+        for agency_id, year, code in Indicator.objects.filter(pk__in=list(indicators)).values_list(
+            "goal__agency_id", "goal__year", "code"
+        ):
+            for y in (year, year + 1):
+                if (agency_id, y) not in pairs:
+                    named.add((agency_id, y, code))
     # A refresh runs after its write committed, and reads what is committed when it starts. Two
     # refreshes of one agency at once could otherwise store the older reading last: holding the
     # agencies' rows makes them take turns, so the later one reads both writes. (Ordered by id so
     # two refreshes never wait on each other crosswise; SQLite has one writer at a time anyway.)
     list(
         Agency.objects.select_for_update()
-        .filter(id__in={a for ids in by_year.values() for a in ids})
+        .filter(id__in={a for a, _year in pairs} | {a for a, _year, _code in named})
         .order_by("id")
         .values_list("id", flat=True)
     )
@@ -241,8 +257,42 @@ def refresh(*, pairs: Iterable[tuple[int, int]]):
                 planned.get(i.pk),
             )
         )
+    if named:
+        _refresh_named(named)
     # Last, so the one row is held only until this transaction commits, after the agencies.
     version_bump()
+
+
+def _refresh_named(named: set[tuple[int, int, str]]):
+    """The stored outcomes of the indicators at (agency_id, year, code), read and computed as
+    `refresh` does for a whole (agency, year): each against last year's namesake of the same
+    agency, the last one in the indicators' order where a code repeats across goals."""
+    agency_ids = {a for a, _y, _c in named}
+    years = {y for _a, y, _c in named}
+    indicators = indicators_for_years(
+        years=sorted(years | {y - 1 for y in years}),
+        agency_ids=agency_ids,
+        codes={c for _a, _y, c in named},
+    )
+    targets = [i for i in indicators if (i.goal.agency_id, i.goal.year, i.code) in named]
+    if not targets:
+        return
+    # Their rows wherever they were stored: an indicator moved from another goal may only have
+    # one row per quarter.
+    Outcome.objects.filter(indicator__in=[i.pk for i in targets]).delete()
+    last_years = {(i.goal.agency_id, i.goal.year, i.code): i for i in indicators}
+    policies = achievement_policies(pairs={(i.goal.agency_id, i.goal.year) for i in targets})
+    planned = planned_milestones(indicator_ids=[i.pk for i in targets])
+    Outcome.objects.bulk_create(
+        row
+        for i in targets
+        for row in compute(
+            i,
+            last_years.get((i.goal.agency_id, i.goal.year - 1, i.code)),
+            policies[i.goal.agency_id, i.goal.year],
+            planned.get(i.pk),
+        )
+    )
 
 
 def version_bump():
@@ -324,29 +374,19 @@ def _policy(policy: AchievementPolicy):
     return {("policy", policy.agency_id, policy.year)}
 
 
-def pairs_of(keys: Iterable) -> set[tuple[int, int]]:
-    """The (agency_id, year) pairs that `keys` reach; a query per kind of reference."""
+def targets_of(keys: Iterable) -> tuple[set[tuple[int, int]], set[int]]:
+    """What `keys` reach: (agency_id, year) pairs to refresh whole, and indicators (ids) to
+    refresh with their next year's namesakes; a query per kind of reference."""
     pairs, refs = set(), defaultdict(set)
     for key in keys:
         if isinstance(key[0], str):
             refs[key[0]].add(key[1:])
         else:
             pairs.add(key)
-    years = set()
-    if refs["indicator"]:
-        ids = [pk for (pk,) in refs["indicator"]]
-        years |= set(
-            Indicator.objects.filter(pk__in=ids).values_list("goal__agency_id", "goal__year")
-        )
+    indicators = {pk for (pk,) in refs["indicator"]}
     if refs["result"]:
         ids = [pk for (pk,) in refs["result"]]
-        years |= set(
-            Result.objects.filter(pk__in=ids).values_list(
-                "indicator__goal__agency_id", "indicator__goal__year"
-            )
-        )
-    for agency_id, year in years:
-        pairs |= _years(agency_id, year)
+        indicators |= set(Result.objects.filter(pk__in=ids).values_list("indicator_id", flat=True))
     goals = Q(pk__in=[])
     for (agency_id,) in refs["agency"]:
         goals |= Q(agency_id=agency_id)
@@ -355,13 +395,13 @@ def pairs_of(keys: Iterable) -> set[tuple[int, int]]:
         goals |= Q(agency_id=agency_id, year__gte=year)
     if refs["agency"] or refs["policy"]:
         pairs |= set(StrategicGoal.objects.filter(goals).values_list("agency_id", "year"))
-    return pairs
+    return pairs, indicators
 
 
 @writes.on_commit
 def refresh_touched(keys: set):
-    pairs = pairs_of(keys)
-    if pairs:
-        refresh(pairs=pairs)
+    pairs, indicators = targets_of(keys)
+    if pairs or indicators:
+        refresh(pairs=pairs, indicators=indicators)
     else:  # VERSION_ONLY alone
         version_bump()

@@ -445,15 +445,20 @@ def test_a_transaction_refreshes_each_agency_and_year_once(world, monkeypatch):
 
     calls = []
     refresh = outcomes.refresh
-    monkeypatch.setattr(
-        outcomes, "refresh", lambda *, pairs: calls.append(pairs) or refresh(pairs=pairs)
-    )
+    monkeypatch.setattr(outcomes, "refresh", lambda **kw: calls.append(kw) or refresh(**kw))
     with transaction.atomic():
         result_update_(world)
         target_revise(world)
         assert calls == []  # nothing before the commit
     flow = world.flow
-    assert calls == [{(flow.agency.pk, flow.year), (flow.agency.pk, flow.year + 1)}]
+    # The target's indicator was saved (its version): its agency's year and the next, whole; the
+    # figure reaches its own indicator only, which that covers.
+    assert calls == [
+        {
+            "pairs": {(flow.agency.pk, flow.year), (flow.agency.pk, flow.year + 1)},
+            "indicators": {world.approved.indicator_id},
+        }
+    ]
 
 
 def test_a_rolled_back_write_leaves_nothing_to_refresh(world, monkeypatch):
@@ -463,7 +468,7 @@ def test_a_rolled_back_write_leaves_nothing_to_refresh(world, monkeypatch):
     from performance.services import outcomes
 
     calls = []
-    monkeypatch.setattr(outcomes, "refresh", lambda *, pairs: calls.append(pairs))
+    monkeypatch.setattr(outcomes, "refresh", lambda **kw: calls.append(kw))
 
     class Undo(Exception):
         pass
