@@ -82,13 +82,12 @@ def test_no_page_breaks_the_content_security_policy(
     from django.contrib.auth import get_user_model
 
     from budget.models import Agency, Unit
-    from kpitrack.sources import load_folder
     from performance.models import Indicator
     from performance.services import entry_exception_grant
-    from tests.conftest import SEED
+    from tests.conftest import seeded
 
     monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
-    load_folder(SEED)
+    seeded()
     call_command("ensure_demo_users")
     nia = Agency.objects.get(code="nia")
     indicator = Indicator.objects.get(goal__agency=nia, goal__year=YEAR, code=INDICATOR)

@@ -4,7 +4,7 @@
 import pytest
 
 from tests.browser.test_pages import _axe
-from tests.conftest import SEED
+from tests.conftest import seeded
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,10 +15,7 @@ VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, 
 def test_a_manager_opens_the_overview_filters_and_drills_into_an_indicator(
     live_server, chromium, artifacts, django_user_model, viewport
 ):
-    from kpitrack.sources import load_folder
-
-    # A transactional test may start from a flushed database; loading is idempotent.
-    load_folder(SEED)
+    seeded()  # a transactional test may start from a flushed database
     from budget.models import Agency, Membership
     from budget.services import membership_create
 

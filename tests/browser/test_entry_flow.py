@@ -47,13 +47,12 @@ def test_a_quarter_goes_from_entry_to_approval(
     monkeypatch,
 ):
     from budget.models import Agency, Unit
-    from kpitrack.sources import load_folder
     from performance.models import Indicator, Result
     from performance.services import entry_exception_grant
-    from tests.conftest import SEED
+    from tests.conftest import seeded
 
     monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
-    load_folder(SEED)
+    seeded()
     call_command("ensure_demo_users")
     admin = get_user_model().objects.get(username="demo")
     nia = Agency.objects.get(code="nia")

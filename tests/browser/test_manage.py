@@ -47,11 +47,10 @@ def test_an_administrator_manages_a_quarter_on_a_phone(
 ):
     from budget.models import Agency, Membership
     from budget.services import membership_create
-    from kpitrack.sources import load_folder
     from performance.models import EntryException, ReportingPeriod, Result
-    from tests.conftest import SEED
+    from tests.conftest import seeded
 
-    load_folder(SEED)
+    seeded()
     admin = django_user_model.objects.create_user("manager", password="manager-password")
     membership_create(
         member=admin,

@@ -25,11 +25,9 @@ def _axe(page):
 def test_it_logs_in_browses_and_opens_reports(
     live_server, browser_page, artifacts, django_user_model
 ):
-    from kpitrack.sources import load_folder
-    from tests.conftest import SEED
+    from tests.conftest import seeded
 
-    # A transactional test may start from a flushed database; loading is idempotent.
-    load_folder(SEED)
+    seeded()  # a transactional test may start from a flushed database
     django_user_model.objects.create_superuser("alice", "alice@example.org", "alice-password")
     page = browser_page
 

@@ -80,11 +80,10 @@ def test_the_page_reads_on_a_phone(
     name,
     address,
 ):
-    from kpitrack.sources import load_folder
     from performance.models import Indicator
-    from tests.conftest import SEED
+    from tests.conftest import seeded
 
-    load_folder(SEED)
+    seeded()
     phone = django_user_model.objects.create_superuser(
         "phone", "phone@example.org", "phone-password"
     )

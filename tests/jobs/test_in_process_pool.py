@@ -36,10 +36,9 @@ def _wait_for_the_end(job_id):
 
 
 def test_the_pool_runs_the_job_and_the_download_is_served(client, django_user_model):
-    from kpitrack.sources import load_folder
-    from tests.conftest import SEED
+    from tests.conftest import seeded
 
-    load_folder(SEED)  # transactional tests start empty
+    seeded()  # transactional tests may start empty
     user = django_user_model.objects.create_superuser("pool", "pool@example.org", "x")
     client.force_login(user)
     response = client.get("/reports/nia/performance/2012/xlsx/")
@@ -60,12 +59,10 @@ def test_the_pool_runs_a_bundles_parts_then_the_bundle(client, django_user_model
 
     from budget.models import Agency
     from budget.services import agency_create
-    from kpitrack.sources import load_folder
     from performance.services import indicator_create, strategic_goal_create
-    from tests.conftest import SEED
+    from tests.conftest import seeded
 
-    if not Agency.objects.filter(code="nia").exists():
-        load_folder(SEED)
+    seeded()
     branch = agency_create(
         code="nia-two", name="第二署", parent=Agency.objects.get(code="moi"), user=None
     )
