@@ -74,10 +74,68 @@ def _uses_the_database(item) -> bool:
 _LEFT_OUT = pytest.StashKey[dict]()
 
 
+# Wall seconds of the files that take longest (one process, a quiet machine, 6 December 2026,
+# the longer of the two passes). Within each part of pytest-django's order they go first, so
+# that two workers are not left with one long file at the end of a pass while the other has
+# nothing left to do. A file not listed counts as short; a stale figure only moves a file.
+_LONG_FILES = {
+    "tests/site/test_outage.py": 47,
+    "tests/jobs/test_celery.py": 42,
+    "tests/test_permission_matrix.py": 36,
+    "tests/browser/test_phone.py": 33,
+    "tests/dashboards/test_table_in_sql.py": 32,
+    "tests/browser/test_csp.py": 32,
+    "tests/performance/test_dashboard_pages_stay_fresh.py": 29,
+    "tests/performance/test_outcomes_stay_fresh.py": 23,
+    "tests/browser/test_quarter_journey.py": 22,
+    "tests/commands/test_restore.py": 22,
+    "tests/site/test_security_settings.py": 21,
+    "tests/site/test_two_servers.py": 21,
+    "tests/browser/test_entry_flow.py": 15,
+    "tests/performance/test_review_queue.py": 15,
+    "tests/reports/test_pdf.py": 14,
+    "tests/reports/test_reprint_published_lines.py": 14,
+    "tests/test_query_counts.py": 12,
+    "tests/performance/test_allowed_actions_in_the_workflow.py": 12,
+    "tests/reports/test_print_layout.py": 11,
+    "tests/sources/test_bad_files.py": 11,
+    "tests/browser/test_dashboards.py": 11,
+    "tests/performance/test_workbook_import.py": 10,
+    "tests/dashboards/test_outcomes.py": 10,
+    "tests/site/test_connection_leak.py": 10,
+}
+
+
+def _django_part(item) -> int:
+    """pytest-django's order of a test: 0 database, 1 transactional, 2 neither (its
+    pytest_collection_modifyitems, for tests that are functions, as all of ours are)."""
+    if _is_transactional(item):
+        return 1
+    if item.get_closest_marker("django_db") or "db" in getattr(item, "fixturenames", ()):
+        return 0
+    return 2
+
+
+def _long_files_first(items):
+    parts = [_django_part(item) for item in items]
+    if parts != sorted(parts):  # not the order this was written for: leave it as it is
+        return
+    order = {id(item): n for n, item in enumerate(items)}
+    items.sort(
+        key=lambda item: (
+            _django_part(item),
+            -_LONG_FILES.get(item.nodeid.split("::", 1)[0], 0),
+            order[id(item)],
+        )
+    )
+
+
 def pytest_collection_modifyitems(config, items):
     """On PostgreSQL, leave out what the SQLite pass already proves: tests that use no database
     (the engine's among them) and the PDF, browser, LibreOffice and HTML-validator tests, which
-    check what a file or page shows, not SQL. Reported as deselected."""
+    check what a file or page shows, not SQL. Reported as deselected. On both, the long files
+    first within each part of pytest-django's order (_LONG_FILES)."""
+    _long_files_first(items)
     if _vendor() != "postgresql" or config.getoption("postgresql_all"):
         return
     kept, left_out = [], {"no database": [], "pdf, browser, LibreOffice or HTML validator": []}
