@@ -1,5 +1,7 @@
 """With DEBUG off the site still looks like itself: its own 404 and 500 pages, static files."""
 
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 from django.test import Client, override_settings
@@ -59,3 +61,13 @@ def test_static_files_are_served_with_debug_off(tmp_path):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/css")
     assert b"--accent" in b"".join(response.streaming_content)
+
+
+def test_collectstatic_leaves_out_what_no_page_loads(tmp_path):
+    """Source maps and django-ninja's ReDoc (the API page is its Swagger UI, whose files stay)."""
+    out = StringIO()
+    with override_settings(STATIC_ROOT=tmp_path):
+        call_command("collectstatic", interactive=False, verbosity=2, dry_run=True, stdout=out)
+    listed = out.getvalue()
+    assert "ninja/swagger-ui-bundle.js'" in listed and "css/site.css" in listed
+    assert ".map'" not in listed and "redoc" not in listed
