@@ -39,6 +39,7 @@ from kpitrack.core.engine.warnings import PartFigures, Warning, entry_warnings
 from kpitrack.core.formatting import coded_figure, figure
 from performance.permissions import indicators_for_user
 
+from .forms import NARRATIVE_FIELDS
 from .judgements import QuarterJudgement, judgement_of
 from .models import (
     EntryException,
@@ -631,6 +632,201 @@ def _entry_indicators(
             None if planned is None else planned.get(pk, {}),
         )
     return answer
+
+
+# --- a quarter's results as entered, for the API ---------------------------------------------
+#
+# The API's read (a unit's client reads it before each save) and its save's answer, as plain
+# rows like entry's: model instances and Django's prefetches cost most of such a read, whose
+# answer is the rows' values and what the engine makes of them.
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorRow:
+    """An indicator as the API names it, with what its figures are: its inputs and target
+    parts (the engine's Part), in order."""
+
+    pk: int
+    agency_code: str
+    year: int
+    code: str
+    name: str
+    method: str
+    unit_code: str | None
+    unit_name: str | None
+    inputs: tuple[EntryInput, ...]
+    parts: tuple[Part, ...]
+
+    def labels(self) -> dict[str, str]:
+        """As `Indicator.labels()`: each input's and part's key -> its label, a part's where
+        both have the key."""
+        return {**{i.key: i.label for i in self.inputs}, **{p.key: p.label for p in self.parts}}
+
+
+class ResultRow(NamedTuple):
+    """A stored result as the API shows it: its row (by attname; at least RESULT_SHOWN) and its
+    figures, key -> value, in the order they were entered."""
+
+    row: dict
+    figures: dict[str, Decimal | None]
+
+
+RESULT_SHOWN = ("state", "version", "review_comment", *NARRATIVE_FIELDS)
+
+
+class EnteredResult(NamedTuple):
+    """An indicator's quarter: its result (None when nothing is entered) and what the engine
+    makes of the quarters entered so far, in any state, with last year's."""
+
+    indicator: IndicatorRow
+    result: ResultRow | None
+    outcome: Outcome
+
+
+_ROW_FIELDS = (
+    "pk",
+    "code",
+    "name",
+    "method",
+    "aggregation",
+    "formula",
+    "baseline",
+    "part_rate_cap",
+    "goal__agency_id",
+    "goal__agency__code",
+    "goal__year",
+)
+_UNIT_FIELDS = ("responsible_unit__code", "responsible_unit__name")
+# `indicators_for_years`'s order.
+_ORDER = ("goal__agency__code", "goal__year", "goal__order", "order", "id")
+
+
+def _indicator_rows(indicators, *extra: str) -> dict[int, dict]:
+    """Plain rows of `indicators` (a queryset) by id, in _ORDER."""
+    return {row["pk"]: row for row in indicators.order_by(*_ORDER).values(*_ROW_FIELDS, *extra)}
+
+
+def _details(rows: dict[int, dict], *, quarter: int | None = None) -> dict[int, ResultRow]:
+    """Each row's `inputs` and `parts` (in order), read by id: two queries; with `quarter`,
+    its `quarters` too (its figures by quarter, any state: a third), answering the results of
+    `quarter` by indicator id."""
+    ids = list(rows)
+    for row in rows.values():
+        row["inputs"], row["parts"], row["quarters"] = [], [], {}
+    for indicator_id, key, label, unit in (
+        IndicatorInput.objects.filter(indicator_id__in=ids)
+        .order_by("indicator_id", "order", "id")
+        .values_list("indicator_id", "key", "label", "unit")
+    ):
+        rows[indicator_id]["inputs"].append(EntryInput(key, label, unit))
+    for indicator_id, key, label, value, unit, weight in (
+        TargetPart.objects.filter(indicator_id__in=ids)
+        .order_by("indicator_id", "order", "id")
+        .values_list("indicator_id", "key", "label", "value", "unit", "weight")
+    ):
+        rows[indicator_id]["parts"].append(Part(key, label, value, unit, weight))
+    for row in rows.values():
+        row["inputs"], row["parts"] = tuple(row["inputs"]), tuple(row["parts"])
+    shown: dict[int, ResultRow] = {}
+    if quarter is None:
+        return shown
+    for indicator_id, result_quarter, key, value, *fields in (
+        Result.objects.filter(indicator_id__in=ids)
+        .order_by("indicator_id", "quarter", "figures__id")
+        .values_list("indicator_id", "quarter", "figures__key", "figures__value", *RESULT_SHOWN)
+    ):
+        figures = rows[indicator_id]["quarters"].setdefault(result_quarter, {})
+        if key is not None:
+            figures[key] = value
+        if result_quarter == quarter and indicator_id not in shown:
+            shown[indicator_id] = ResultRow(dict(zip(RESULT_SHOWN, fields, strict=True)), figures)
+    return shown
+
+
+def _indicator_row(row: dict) -> IndicatorRow:
+    return IndicatorRow(
+        row["pk"],
+        row["goal__agency__code"],
+        row["goal__year"],
+        row["code"],
+        row["name"],
+        row["method"],
+        row["responsible_unit__code"],
+        row["responsible_unit__name"],
+        row["inputs"],
+        row["parts"],
+    )
+
+
+def results_as_entered(
+    *, year: int, quarter: int, agency=None, agencies=None, unit_code: str | None = None
+) -> list[EnteredResult]:
+    """Every indicator of `year` with its result of `quarter` and its outcome through it, the
+    results in any state counting (what `achievements_for_year(include_unapproved=True)`
+    evaluates), in its order. `agency` narrows to one agency, `agencies` (a queryset) to those
+    a user may see, `unit_code` to the indicators that unit (by code) is responsible for.
+    Five queries, six where a method reads last year's figures (growth, formulas)."""
+    indicators = Indicator.objects.filter(goal__year=year)
+    if agency is not None:
+        indicators = indicators.filter(goal__agency=agency)
+    if agencies is not None:
+        indicators = indicators.filter(goal__agency__in=agencies)
+    if unit_code is not None:
+        indicators = indicators.filter(responsible_unit__code=unit_code)
+    rows = _indicator_rows(indicators, *_UNIT_FIELDS)
+    if not rows:
+        return []
+    # Last year's of the same agency and code, whichever unit had them, where the method
+    # reads them (needs_previous): the last one in order, as achievements_for_year keeps.
+    wanted: dict[int, set[str]] = {}
+    for row in rows.values():
+        if needs_previous(row["method"]):
+            wanted.setdefault(row["goal__agency_id"], set()).add(row["code"])
+    earlier: dict[int, dict] = {}
+    if wanted:
+        last_year = Q()
+        for agency_id, codes in wanted.items():
+            last_year |= Q(goal__agency_id=agency_id, code__in=sorted(codes))
+        earlier = _indicator_rows(Indicator.objects.filter(last_year, goal__year=year - 1))
+    shown = _details({**rows, **earlier}, quarter=quarter)
+    previous = {}
+    for row in earlier.values():
+        inputs = aggregate_inputs(_entry_spec(row), row["quarters"], 4)
+        key = (row["goal__agency_id"], row["code"])
+        previous[key] = inputs if any(v is not None for v in inputs.values()) else None
+    policies = achievement_policies(pairs={(row["goal__agency_id"], year) for row in rows.values()})
+    answer = []
+    for pk, row in rows.items():
+        agency_id = row["goal__agency_id"]
+        outcome = evaluate(
+            _entry_spec(row),
+            row["quarters"],
+            through_quarter=quarter,
+            previous=previous.get((agency_id, row["code"])),
+            policy=policies[agency_id, year],
+        )
+        answer.append(EnteredResult(_indicator_row(row), shown.get(pk), outcome))
+    return answer
+
+
+def indicator_row(*, agency, year: int, code: str) -> IndicatorRow | None:
+    """`agency`'s indicator `code` of `year`, or None: three queries (one when there is none)."""
+    rows = _indicator_rows(
+        Indicator.objects.filter(goal__agency=agency, goal__year=year, code=code), *_UNIT_FIELDS
+    )
+    if not rows:
+        return None
+    _details(rows)
+    return _indicator_row(next(iter(rows.values())))
+
+
+def result_row(*, pk: int) -> ResultRow:
+    """The result `pk` as stored now, with its figures: two queries."""
+    row = Result.objects.values(*RESULT_SHOWN).get(pk=pk)
+    figures = dict(
+        ResultFigure.objects.filter(result_id=pk).order_by("id").values_list("key", "value")
+    )
+    return ResultRow(row, figures)
 
 
 # The quarter's stored results as plain rows, for whatever compares with or writes them: the

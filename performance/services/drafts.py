@@ -22,7 +22,7 @@ from ..models import (
     Result,
     ResultFigure,
 )
-from ..selectors import EntryIndicator, entry_indicators, quarter_results
+from ..selectors import EntryIndicator, ResultRow, entry_indicators, quarter_results
 from . import outcomes
 from .entry import _check_editable, _clean_figures, _Quarter
 from .periods import ResultLocked, WindowClosed
@@ -263,14 +263,16 @@ def _write_drafts(drafts: list[_Draft], *, user, reason: str):
 
 @dataclass(frozen=True)
 class SavedDraft:
-    """`result_save_draft_read`'s answer: the saved result (without its figures) and the
-    indicator as the save read it, under the result's lock (without its 分季目標): what the
-    engine makes of the saved figures is `entry.preview(quarter, figures)`, with no read more."""
+    """`result_save_draft_read`'s answer: the saved result as written, a plain row with its
+    figures, and the indicator as the save read it, under the result's lock (without its
+    分季目標): what the engine makes of the saved figures is `entry.preview(quarter,
+    result.figures)`, with no read more."""
 
-    result: Result
+    result: ResultRow
     entry: EntryIndicator
 
 
+@writes.atomic
 def result_save_draft(
     *,
     indicator: Indicator,
@@ -287,21 +289,14 @@ def result_save_draft(
     typed, or None to leave it empty. Raises ValidationError (keyed by input key or narrative
     field), PermissionDenied, ConcurrentEditError, ResultLocked, WindowClosed.
     """
-    return result_save_draft_read(
-        indicator=indicator,
-        quarter=quarter,
-        figures=figures,
-        narrative=narrative,
-        expected_version=expected_version,
-        user=user,
-        reason=reason,
-    ).result
+    _save_one(indicator, quarter, figures, narrative, expected_version, user=user, reason=reason)
+    return Result.objects.get(indicator_id=indicator.pk, quarter=quarter)
 
 
 @writes.atomic
 def result_save_draft_read(
     *,
-    indicator: Indicator,
+    indicator,
     quarter: int,
     figures: Mapping[str, Decimal | str | None],
     narrative: Mapping[str, str],
@@ -309,12 +304,24 @@ def result_save_draft_read(
     user,
     reason: str = "",
 ) -> SavedDraft:
-    """`result_save_draft`, answering the indicator as it read it too (`SavedDraft`). One
-    transaction, as `results_save_drafts` (not one inside another: no savepoint)."""
+    """`result_save_draft` of `indicator` (anything with its `pk`: an Indicator, a
+    selectors.IndicatorRow), answering the result as written and the indicator as it read it
+    (`SavedDraft`). One transaction, as `results_save_drafts` (not one inside another: no
+    savepoint)."""
+    draft, entry = _save_one(
+        indicator, quarter, figures, narrative, expected_version, user=user, reason=reason
+    )
+    # The row is as written; the figures are read back, as the database keeps them (its scale).
+    saved = ResultFigure.objects.filter(result_id=draft.row["id"]).order_by("id")
+    return SavedDraft(ResultRow(draft.row, dict(saved.values_list("key", "value"))), entry)
+
+
+def _save_one(
+    indicator, quarter, figures, narrative, expected_version, *, user, reason
+) -> tuple[_Draft, EntryIndicator]:
     entry = DraftEntry(indicator.pk, figures, narrative, expected_version)
     drafts, refusals, indicators = _checked(quarter=quarter, entries=[entry], user=user)
     if refusals:
         raise refusals[0]
     _write_drafts(list(drafts.values()), user=user, reason=reason)
-    result = Result.objects.get(indicator_id=indicator.pk, quarter=quarter)
-    return SavedDraft(result, indicators[indicator.pk])
+    return drafts[0], indicators[indicator.pk]
