@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, prefetch_related_objects
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -230,11 +230,9 @@ def indicators_for_years(
     agency_ids=None,
     include_unapproved: bool = False,
     codes=None,
-    where: Q | None = None,
 ):
     """`agency` narrows to one agency; `agencies` (a queryset) to those a user may see;
-    `agency_ids` to a set of agencies by id; `codes` to indicators of those codes; `where` by
-    any other condition on the indicators."""
+    `agency_ids` to a set of agencies by id; `codes` to indicators of those codes."""
     results = Result.objects.prefetch_related(
         Prefetch("figures", queryset=ResultFigure.objects.order_by("id"))
     )
@@ -258,32 +256,17 @@ def indicators_for_years(
         queryset = queryset.filter(goal__agency_id__in=list(agency_ids))
     if codes is not None:
         queryset = queryset.filter(code__in=list(codes))
-    if where is not None:
-        queryset = queryset.filter(where)
     return list(queryset)
 
 
-def _year_indicators(*, year, agency, agencies, include_unapproved, unit_code=None):
+def _year_indicators(*, year, agency, agencies, include_unapproved):
     """The indicators of `year` with last year's inputs and the policy: (indicator, previous,
-    policy) each. `unit_code` keeps those that unit is responsible for, and of last year's the
-    ones of the same agency and code, whichever unit had them then (their inputs count)."""
-    where = None
-    if unit_code is not None:
-        this_years = Indicator.objects.filter(
-            goal__agency_id=OuterRef("goal__agency_id"),
-            goal__year=year,
-            code=OuterRef("code"),
-            responsible_unit__code=unit_code,
-        )
-        where = Q(goal__year=year, responsible_unit__code=unit_code) | Q(
-            Exists(this_years), goal__year=year - 1
-        )
+    policy) each."""
     indicators = indicators_for_years(
         years=[year - 1, year],
         agency=agency,
         agencies=agencies,
         include_unapproved=include_unapproved,
-        where=where,
     )
     previous_by_code = {
         (i.goal.agency_id, i.code): i for i in indicators if i.goal.year == year - 1
@@ -305,22 +288,15 @@ def achievements_for_year(
     agency=None,
     agencies=None,
     include_unapproved: bool = False,
-    unit_code: str | None = None,
 ) -> list[Achievement]:
     """Evaluate every indicator of `year` through `through_quarter`, with last year's actuals.
 
     Only approved results count unless `include_unapproved`; each row's `state` then says which
-    state the quarter's result is in. `unit_code` keeps the indicators that unit (by code) is
-    responsible for, read alone (the API's `unit`, which a unit's client asks for before each
-    save).
+    state the quarter's result is in.
     """
     rows = []
     for indicator, previous, policy in _year_indicators(
-        year=year,
-        agency=agency,
-        agencies=agencies,
-        include_unapproved=include_unapproved,
-        unit_code=unit_code,
+        year=year, agency=agency, agencies=agencies, include_unapproved=include_unapproved
     ):
         outcome = evaluate(
             indicator_spec(indicator),
@@ -1362,32 +1338,9 @@ def current_quarter(*, agencies) -> tuple[int, int] | None:
     return (period.year, period.quarter) if period else None
 
 
-def indicator_by_code(*, agency, year: int, code: str) -> Indicator | None:
-    """`agency`'s indicator `code` of `year`, with what its entry reads (goal, agency, unit,
-    inputs, parts), or None."""
-    return (
-        Indicator.objects.select_related("goal", "goal__agency", "responsible_unit")
-        .prefetch_related("inputs", "parts")
-        .filter(goal__agency=agency, goal__year=year, code=code)
-        .first()
-    )
-
-
 def result_of(*, indicator: Indicator, quarter: int) -> Result | None:
     """The indicator's result of `quarter`, or None when nothing is entered yet."""
     return Result.objects.filter(indicator=indicator, quarter=quarter).first()
-
-
-def result_with_figures(*, pk: int) -> Result:
-    """The result `pk` as stored now, with its figures."""
-    return Result.objects.prefetch_related("figures").get(pk=pk)
-
-
-def with_figures(result: Result) -> Result:
-    """`result`, just read (as a service answers it), with its figures: one query, where
-    `result_with_figures` reads the result again."""
-    prefetch_related_objects([result], "figures")
-    return result
 
 
 # --- a unit's quarter on one page ------------------------------------------------------------
