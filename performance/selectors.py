@@ -350,21 +350,13 @@ def previous_inputs(last_year: Indicator | None) -> dict[str, Decimal | None] | 
     return previous if any(v is not None for v in previous.values()) else None
 
 
-def achievement_preview(
-    *, indicator: Indicator, quarter: int, figures: dict[str, Decimal | None]
-) -> Outcome:
-    """What the engine makes of `figures` entered for `quarter`, with the indicator's other
-    quarters as recorded (in any state: the unit sees its own work) and last year's figures.
-    Without the 分季目標 (one query fewer): an achievement judges nothing against them."""
-    entry = entry_indicators(ids=[indicator.pk], milestones=False)[indicator.pk]
-    return entry.preview(quarter, figures)
-
-
 def quarter_preview(
     *, indicator: Indicator, quarter: int, figures: dict[str, Decimal | None]
 ) -> tuple[Outcome, QuarterJudgement]:
-    """`achievement_preview` and the quarter's judgement against its milestone (Q1-Q3) or the
-    annual target (Q4), read once."""
+    """What the engine makes of `figures` entered for `quarter`, with the indicator's other
+    quarters as recorded (in any state: the unit sees its own work) and last year's figures,
+    and the quarter's judgement against its milestone (Q1-Q3) or the annual target (Q4), read
+    once."""
     entry = entry_indicators(ids=[indicator.pk])[indicator.pk]
     return entry.preview(quarter, figures), entry.judge(quarter, figures)
 
@@ -682,10 +674,9 @@ def _indicator_rows(indicators, *extra: str) -> dict[int, dict]:
     return {row["pk"]: row for row in indicators.order_by(*_ORDER).values(*_ROW_FIELDS, *extra)}
 
 
-def _details(rows: dict[int, dict], *, quarter: int | None = None) -> dict[int, ResultRow]:
-    """Each row's `inputs` and `parts` (in order), read by id: two queries; with `quarter`,
-    its `quarters` too (its figures by quarter, any state: a third), answering the results of
-    `quarter` by indicator id."""
+def _details(rows: dict[int, dict], *, quarter: int) -> dict[int, ResultRow]:
+    """Each row's `inputs` and `parts` (in order) and `quarters` (its figures by quarter, any
+    state), read by id: three queries. Answers the results of `quarter` by indicator id."""
     ids = list(rows)
     for row in rows.values():
         row["inputs"], row["parts"], row["quarters"] = [], [], {}
@@ -704,8 +695,6 @@ def _details(rows: dict[int, dict], *, quarter: int | None = None) -> dict[int, 
     for row in rows.values():
         row["inputs"], row["parts"] = tuple(row["inputs"]), tuple(row["parts"])
     shown: dict[int, ResultRow] = {}
-    if quarter is None:
-        return shown
     for indicator_id, result_quarter, key, value, *fields in (
         Result.objects.filter(indicator_id__in=ids)
         .order_by("indicator_id", "quarter", "figures__id")
@@ -785,15 +774,35 @@ def results_as_entered(
     return answer
 
 
-def indicator_row(*, agency, year: int, code: str) -> IndicatorRow | None:
-    """`agency`'s indicator `code` of `year`, or None: three queries (one when there is none)."""
-    rows = _indicator_rows(
+def entry_indicator_by_code(
+    *, agency, year: int, code: str
+) -> tuple[IndicatorRow, EntryIndicator] | None:
+    """`agency`'s indicator `code` of `year` as the API names it, and as entry reads it without
+    its 分季目標 (what saving a draft needs), or None: the queries of
+    `entry_indicators(milestones=False)`, one when there is none."""
+    rows = _entry_rows(
         Indicator.objects.filter(goal__agency=agency, goal__year=year, code=code), *_UNIT_FIELDS
     )
     if not rows:
         return None
-    _details(rows)
-    return _indicator_row(next(iter(rows.values())))
+    goals = StrategicGoal.objects.select_related("agency").in_bulk(
+        {row["goal_id"] for row in rows.values()}
+    )
+    row = next(iter(rows.values()))
+    entry = _entry_indicators(rows, goals, milestones=False)[row["pk"]]
+    named = IndicatorRow(
+        entry.pk,
+        entry.goal.agency.code,
+        entry.goal.year,
+        entry.code,
+        entry.name,
+        entry.method,
+        row["responsible_unit__code"],
+        row["responsible_unit__name"],
+        entry.inputs,
+        entry.spec.parts,
+    )
+    return named, entry
 
 
 def result_row(*, pk: int) -> ResultRow:

@@ -24,10 +24,10 @@ from performance.permissions import agencies_for_user, can_view_agency
 from performance.reasons import reason_message, status_label, undeclared_inputs_message
 from performance.selectors import (
     NOT_ENTERED,
+    EntryIndicator,
     IndicatorRow,
     ResultRow,
-    achievement_preview,
-    indicator_row,
+    entry_indicator_by_code,
     result_row,
     results_as_entered,
 )
@@ -111,7 +111,7 @@ def results(request, query: Query[ResultsQuery]):
     return {"year": year, "roc_year": to_roc(year), "quarter": quarter, "results": answers}
 
 
-def _indicator(payload: ResultIn) -> tuple[IndicatorRow, int]:
+def _indicator(payload: ResultIn) -> tuple[IndicatorRow, EntryIndicator, int]:
     period = PeriodForm(
         {"year": payload.year, "quarter": payload.quarter, "agency": payload.agency},
         agencies=all_agencies(),
@@ -119,16 +119,16 @@ def _indicator(payload: ResultIn) -> tuple[IndicatorRow, int]:
     if not period.is_valid():
         raise Invalid(period.errors)
     year, quarter = period.cleaned_data["year"], period.cleaned_data["quarter"]
-    indicator = indicator_row(
+    found = entry_indicator_by_code(
         agency=period.cleaned_data["agency"], year=year, code=payload.indicator
     )
-    if indicator is None:
+    if found is None:
         message = _("%(year)s 年度沒有代碼為「%(code)s」的指標。") % {
             "year": year,
             "code": payload.indicator,
         }
         raise Invalid({"indicator": [message]})
-    return indicator, quarter
+    return *found, quarter
 
 
 def _entry_form(indicator: IndicatorRow, payload: ResultIn) -> ResultEntryForm:
@@ -176,7 +176,7 @@ def _form_errors(form: ResultEntryForm) -> dict:
 def result_save(request, payload: ResultIn):
     """Saves a draft of one indicator's quarter, as the entry form does. A session needs the
     CSRF token (`X-CSRFToken`); a token does not."""
-    indicator, quarter = _indicator(payload)
+    indicator, entry, quarter = _indicator(payload)
     # The form only reads what was sent: the stored result would be its initial values, unread.
     form = _entry_form(indicator, payload)
     if not form.is_valid():
@@ -187,7 +187,7 @@ def result_save(request, payload: ResultIn):
     narrative = {k: v for k, v in form.narrative().items() if k in (payload.narrative or {})}
     try:
         saved = services.result_save_draft_read(
-            indicator=indicator,
+            indicator=entry,
             quarter=quarter,
             figures=figures,
             narrative=narrative,
@@ -202,17 +202,13 @@ def result_save(request, payload: ResultIn):
     except ConcurrentEditError as exc:
         if exc.current is not None:  # the other person's values, to show beside the refusal
             current = result_row(pk=exc.current.pk)
-            exc.answer_current = _saved(indicator, quarter, current)
+            exc.answer_current = _answer(indicator, entry, quarter, current)
         raise
-    # The service answers the saved result as it wrote it, and its indicator as read there
-    # (the other quarters, last year's, the policy): what the engine needs to preview the
-    # saved figures, with no read more.
-    return _saved(indicator, quarter, saved.result, saved.entry)
+    return _answer(indicator, entry, quarter, saved)
 
 
-def _saved(indicator: IndicatorRow, quarter: int, result: ResultRow, entry=None) -> dict:
-    if entry is None:
-        outcome = achievement_preview(indicator=indicator, quarter=quarter, figures=result.figures)
-    else:
-        outcome = entry.preview(quarter, result.figures)
+def _answer(indicator: IndicatorRow, entry: EntryIndicator, quarter: int, result: ResultRow):
+    # The indicator as read for the save (the other quarters, last year's, the policy) is what
+    # the engine needs to preview the result's figures: no read more.
+    outcome = entry.preview(quarter, result.figures)
     return result_to_dict(indicator, quarter, result, outcome)

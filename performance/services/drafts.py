@@ -149,13 +149,15 @@ def results_save_drafts(
 
 
 def _checked(
-    *, quarter: int, entries: Sequence[DraftEntry], user
+    *, quarter: int, entries: Sequence[DraftEntry], user, indicators=None
 ) -> tuple[dict[int, "_Draft"], dict[int, Exception], dict[int, EntryIndicator]]:
     """Every entry through every check, with the quarter's results locked: the drafts to write
-    and the refusals, each by the entry's index, and the indicators as read (by id)."""
-    ids = [entry.indicator_id for entry in entries]
-    # A draft always saves: nothing here judges the figures against a milestone.
-    indicators = entry_indicators(ids=ids, milestones=False)
+    and the refusals, each by the entry's index, and the indicators as read (by id), unless
+    the caller read them (`indicators`)."""
+    if indicators is None:
+        ids = [entry.indicator_id for entry in entries]
+        # A draft always saves: nothing here judges the figures against a milestone.
+        indicators = entry_indicators(ids=ids, milestones=False)
     stored, recorded = _stored_results(indicators, quarter)
     shared = _Quarter(quarter)
     drafts: dict[int, _Draft] = {}
@@ -261,17 +263,6 @@ def _write_drafts(drafts: list[_Draft], *, user, reason: str):
     bulk.history(ResultFigure, altered, new=False, **logged)
 
 
-@dataclass(frozen=True)
-class SavedDraft:
-    """`result_save_draft_read`'s answer: the saved result as written, a plain row with its
-    figures, and the indicator as the save read it, under the result's lock (without its
-    分季目標): what the engine makes of the saved figures is `entry.preview(quarter,
-    result.figures)`, with no read more."""
-
-    result: ResultRow
-    entry: EntryIndicator
-
-
 @writes.atomic
 def result_save_draft(
     *,
@@ -289,39 +280,61 @@ def result_save_draft(
     typed, or None to leave it empty. Raises ValidationError (keyed by input key or narrative
     field), PermissionDenied, ConcurrentEditError, ResultLocked, WindowClosed.
     """
-    _save_one(indicator, quarter, figures, narrative, expected_version, user=user, reason=reason)
+    _save_one(indicator.pk, quarter, figures, narrative, expected_version, user=user, reason=reason)
     return Result.objects.get(indicator_id=indicator.pk, quarter=quarter)
 
 
 @writes.atomic
 def result_save_draft_read(
     *,
-    indicator,
+    indicator: EntryIndicator,
     quarter: int,
     figures: Mapping[str, Decimal | str | None],
     narrative: Mapping[str, str],
     expected_version: int | None,
     user,
     reason: str = "",
-) -> SavedDraft:
-    """`result_save_draft` of `indicator` (anything with its `pk`: an Indicator, a
-    selectors.IndicatorRow), answering the result as written and the indicator as it read it
-    (`SavedDraft`). One transaction, as `results_save_drafts` (not one inside another: no
-    savepoint)."""
-    draft, entry = _save_one(
-        indicator, quarter, figures, narrative, expected_version, user=user, reason=reason
+) -> ResultRow:
+    """`result_save_draft` of an indicator the caller has read as `entry_indicators(...,
+    milestones=False)` reads it (the API, which reads the body with it): not read again.
+    Answers the result as written, with its figures: what the engine makes of them is
+    `indicator.preview(quarter, result.figures)`. One transaction, as `results_save_drafts`
+    (not one inside another: no savepoint).
+
+    The indicator is read before the transaction begins, not inside it before the result is
+    locked: on PostgreSQL (read committed) the same, each statement seeing what was committed
+    when it ran."""
+    draft = _save_one(
+        indicator.pk,
+        quarter,
+        figures,
+        narrative,
+        expected_version,
+        user=user,
+        reason=reason,
+        indicators={indicator.pk: indicator},
     )
     # The row is as written; the figures are read back, as the database keeps them (its scale).
     saved = ResultFigure.objects.filter(result_id=draft.row["id"]).order_by("id")
-    return SavedDraft(ResultRow(draft.row, dict(saved.values_list("key", "value"))), entry)
+    return ResultRow(draft.row, dict(saved.values_list("key", "value")))
 
 
 def _save_one(
-    indicator, quarter, figures, narrative, expected_version, *, user, reason
-) -> tuple[_Draft, EntryIndicator]:
-    entry = DraftEntry(indicator.pk, figures, narrative, expected_version)
-    drafts, refusals, indicators = _checked(quarter=quarter, entries=[entry], user=user)
+    indicator_id: int,
+    quarter,
+    figures,
+    narrative,
+    expected_version,
+    *,
+    user,
+    reason,
+    indicators=None,
+) -> _Draft:
+    entry = DraftEntry(indicator_id, figures, narrative, expected_version)
+    drafts, refusals, _indicators = _checked(
+        quarter=quarter, entries=[entry], user=user, indicators=indicators
+    )
     if refusals:
         raise refusals[0]
     _write_drafts(list(drafts.values()), user=user, reason=reason)
-    return drafts[0], indicators[indicator.pk]
+    return drafts[0]
