@@ -485,16 +485,23 @@ _ENTRY_FIELDS = (
 )
 
 
+_BY_ID_AT_MOST = 20
+
+
 def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
     """Plain rows of `indicators` (a queryset), each with its inputs (EntryInput), target parts
     (the engine's Part) and recorded figures by quarter: four queries."""
     rows = {row["pk"]: row for row in indicators.values(*_ENTRY_FIELDS, *extra)}
     # The rest is read by goal and kept for these indicators: a goal has few indicators
     # besides, while an IN list of thousands of ids costs Django time per id in every query.
-    goals = {row["goal_id"] for row in rows.values()}
+    # A few (a save's one) are read by id: no join to the indicators, nor their neighbours' rows.
+    if len(rows) <= _BY_ID_AT_MOST:
+        where = {"indicator_id__in": list(rows)}
+    else:
+        where = {"indicator__goal_id__in": {row["goal_id"] for row in rows.values()}}
     inputs: dict[int, list[EntryInput]] = {}
     for indicator_id, key, label, unit in (
-        IndicatorInput.objects.filter(indicator__goal_id__in=goals)
+        IndicatorInput.objects.filter(**where)
         .order_by("indicator_id", "order", "id")
         .values_list("indicator_id", "key", "label", "unit")
     ):
@@ -502,7 +509,7 @@ def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
             inputs.setdefault(indicator_id, []).append(EntryInput(key, label, unit))
     parts: dict[int, list[Part]] = {}
     for indicator_id, key, label, value, unit, weight in (
-        TargetPart.objects.filter(indicator__goal_id__in=goals)
+        TargetPart.objects.filter(**where)
         .order_by("indicator_id", "order", "id")
         .values_list("indicator_id", "key", "label", "value", "unit", "weight")
     ):
@@ -510,7 +517,7 @@ def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
             parts.setdefault(indicator_id, []).append(Part(key, label, value, unit, weight))
     quarters: dict[int, dict[int, dict]] = {}
     for indicator_id, quarter, key, value in (
-        Result.objects.filter(indicator__goal_id__in=goals)
+        Result.objects.filter(**where)
         .order_by("indicator_id", "quarter", "figures__id")
         .values_list("indicator_id", "quarter", "figures__key", "figures__value")
     ):
@@ -537,15 +544,18 @@ def _entry_spec(row) -> Spec:
     )
 
 
+def _goals_by_id(ids) -> dict[int, StrategicGoal]:
+    # By id: their order (the model's, through the agency's) would only cost.
+    return StrategicGoal.objects.select_related("agency").order_by().in_bulk(ids)
+
+
 def entry_indicators(*, ids, milestones: bool = True) -> dict[int, EntryIndicator]:
     """The indicators of `ids` that exist, as entry needs them, in a number of queries that
     does not grow with their number: six (five without their 分季目標: `milestones=False`,
     for saving drafts, which judge nothing), four more for last year's of the same codes where a
     method reads last year (growth, formulas), and the policies."""
     rows = _entry_rows(Indicator.objects.filter(pk__in=list(ids)))
-    goals = StrategicGoal.objects.select_related("agency").in_bulk(
-        {row["goal_id"] for row in rows.values()}
-    )
+    goals = _goals_by_id({row["goal_id"] for row in rows.values()})
     return _entry_indicators(rows, goals, milestones=milestones)
 
 
@@ -780,14 +790,11 @@ def entry_indicator_by_code(
     """`agency`'s indicator `code` of `year` as the API names it, and as entry reads it without
     its 分季目標 (what saving a draft needs), or None: the queries of
     `entry_indicators(milestones=False)`, one when there is none."""
-    rows = _entry_rows(
-        Indicator.objects.filter(goal__agency=agency, goal__year=year, code=code), *_UNIT_FIELDS
-    )
+    one = Indicator.objects.filter(goal__agency=agency, goal__year=year, code=code).order_by()
+    rows = _entry_rows(one, *_UNIT_FIELDS)
     if not rows:
         return None
-    goals = StrategicGoal.objects.select_related("agency").in_bulk(
-        {row["goal_id"] for row in rows.values()}
-    )
+    goals = _goals_by_id({row["goal_id"] for row in rows.values()})
     row = next(iter(rows.values()))
     entry = _entry_indicators(rows, goals, milestones=False)[row["pk"]]
     named = IndicatorRow(
@@ -847,6 +854,12 @@ def quarter_results(
     results = Result.objects.filter(quarter=quarter)
     if for_update:
         results = results.select_for_update().filter(indicator_id__in=list(ids))
+        if len(ids) == 1:
+            # One row has no order to keep (several are locked in the model's order, as locking
+            # the quarter locks them), and without it no join: FOR UPDATE would lock the joined
+            # rows too, the agency's among them, so every save of the agency waited for the
+            # others.
+            results = results.order_by()
     else:
         results = results.filter(indicator__goal_id__in=goal_ids)
     fields = RESULT_COLUMNS if columns is None else ("id", "indicator_id", *columns)
@@ -856,9 +869,17 @@ def quarter_results(
     recorded: dict[int, dict[str, tuple[int, Decimal | None, str]]] = {}
     if figures:
         by_result = {row["id"]: indicator_id for indicator_id, row in rows.items()}
-        for pk, result_id, key, value, published in ResultFigure.objects.filter(
-            result__quarter=quarter, result__indicator__goal_id__in=goal_ids
-        ).values_list("id", "result_id", "key", "value", "published_rate"):
+        if len(by_result) <= _BY_ID_AT_MOST:  # as _entry_rows reads a few
+            figures_of = ResultFigure.objects.filter(result_id__in=list(by_result))
+        else:
+            figures_of = ResultFigure.objects.filter(
+                result__quarter=quarter, result__indicator__goal_id__in=goal_ids
+            )
+        # In the order entered (by id) within each result; the model's order (through the
+        # result's indicator, goal and agency) would only cost.
+        for pk, result_id, key, value, published in figures_of.order_by("id").values_list(
+            "id", "result_id", "key", "value", "published_rate"
+        ):
             if result_id in by_result:
                 recorded.setdefault(by_result[result_id], {})[key] = (pk, value, published)
     return rows, recorded
