@@ -492,6 +492,14 @@ def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
     """Plain rows of `indicators` (a queryset), each with its inputs (EntryInput), target parts
     (the engine's Part) and recorded figures by quarter: four queries."""
     rows = {row["pk"]: row for row in indicators.values(*_ENTRY_FIELDS, *extra)}
+    _with_details(rows)
+    return rows
+
+
+def _with_details(rows: dict[int, dict], *, shown: int | None = None) -> dict[int, "ResultRow"]:
+    """Adds each row's `inputs` (EntryInput), target `parts` (the engine's Part), in order, and
+    `quarters` (its recorded figures by quarter, any state): three queries. With `shown` (a
+    quarter), answers that quarter's results as the API shows them, by indicator id."""
     # The rest is read by goal and kept for these indicators: a goal has few indicators
     # besides, while an IN list of thousands of ids costs Django time per id in every query.
     # A few (a save's one) are read by id: no join to the indicators, nor their neighbours' rows.
@@ -516,20 +524,31 @@ def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
         if indicator_id in rows:
             parts.setdefault(indicator_id, []).append(Part(key, label, value, unit, weight))
     quarters: dict[int, dict[int, dict]] = {}
-    for indicator_id, quarter, key, value in (
+    results: dict[int, ResultRow] = {}
+    for indicator_id, quarter, key, value, *fields in (
         Result.objects.filter(**where)
         .order_by("indicator_id", "quarter", "figures__id")
-        .values_list("indicator_id", "quarter", "figures__key", "figures__value")
+        .values_list(
+            "indicator_id",
+            "quarter",
+            "figures__key",
+            "figures__value",
+            *(RESULT_SHOWN if shown is not None else ()),
+        )
     ):
         if indicator_id in rows:
             figures = quarters.setdefault(indicator_id, {}).setdefault(quarter, {})
             if key is not None:
                 figures[key] = value
+            if quarter == shown and indicator_id not in results:
+                results[indicator_id] = ResultRow(
+                    dict(zip(RESULT_SHOWN, fields, strict=True)), figures
+                )
     for pk, row in rows.items():
         row["inputs"] = tuple(inputs.get(pk, ()))
         row["parts"] = tuple(parts.get(pk, ()))
         row["quarters"] = quarters.get(pk, {})
-    return rows
+    return results
 
 
 def _entry_spec(row) -> Spec:
@@ -670,6 +689,7 @@ _ROW_FIELDS = (
     "formula",
     "baseline",
     "part_rate_cap",
+    "goal_id",
     "goal__agency_id",
     "goal__agency__code",
     "goal__year",
@@ -682,40 +702,6 @@ _ORDER = ("goal__agency__code", "goal__year", "goal__order", "order", "id")
 def _indicator_rows(indicators, *extra: str) -> dict[int, dict]:
     """Plain rows of `indicators` (a queryset) by id, in _ORDER."""
     return {row["pk"]: row for row in indicators.order_by(*_ORDER).values(*_ROW_FIELDS, *extra)}
-
-
-def _details(rows: dict[int, dict], *, quarter: int) -> dict[int, ResultRow]:
-    """Each row's `inputs` and `parts` (in order) and `quarters` (its figures by quarter, any
-    state), read by id: three queries. Answers the results of `quarter` by indicator id."""
-    ids = list(rows)
-    for row in rows.values():
-        row["inputs"], row["parts"], row["quarters"] = [], [], {}
-    for indicator_id, key, label, unit in (
-        IndicatorInput.objects.filter(indicator_id__in=ids)
-        .order_by("indicator_id", "order", "id")
-        .values_list("indicator_id", "key", "label", "unit")
-    ):
-        rows[indicator_id]["inputs"].append(EntryInput(key, label, unit))
-    for indicator_id, key, label, value, unit, weight in (
-        TargetPart.objects.filter(indicator_id__in=ids)
-        .order_by("indicator_id", "order", "id")
-        .values_list("indicator_id", "key", "label", "value", "unit", "weight")
-    ):
-        rows[indicator_id]["parts"].append(Part(key, label, value, unit, weight))
-    for row in rows.values():
-        row["inputs"], row["parts"] = tuple(row["inputs"]), tuple(row["parts"])
-    shown: dict[int, ResultRow] = {}
-    for indicator_id, result_quarter, key, value, *fields in (
-        Result.objects.filter(indicator_id__in=ids)
-        .order_by("indicator_id", "quarter", "figures__id")
-        .values_list("indicator_id", "quarter", "figures__key", "figures__value", *RESULT_SHOWN)
-    ):
-        figures = rows[indicator_id]["quarters"].setdefault(result_quarter, {})
-        if key is not None:
-            figures[key] = value
-        if result_quarter == quarter and indicator_id not in shown:
-            shown[indicator_id] = ResultRow(dict(zip(RESULT_SHOWN, fields, strict=True)), figures)
-    return shown
 
 
 def _indicator_row(row: dict) -> IndicatorRow:
@@ -763,7 +749,7 @@ def results_as_entered(
         for agency_id, codes in wanted.items():
             last_year |= Q(goal__agency_id=agency_id, code__in=sorted(codes))
         earlier = _indicator_rows(Indicator.objects.filter(last_year, goal__year=year - 1))
-    shown = _details({**rows, **earlier}, quarter=quarter)
+    shown = _with_details({**rows, **earlier}, shown=quarter)
     previous = {}
     for row in earlier.values():
         inputs = aggregate_inputs(_entry_spec(row), row["quarters"], 4)
@@ -785,31 +771,37 @@ def results_as_entered(
 
 
 def entry_indicator_by_code(
-    *, agency, year: int, code: str
+    *, agency_code: str, year: int, code: str
 ) -> tuple[IndicatorRow, EntryIndicator] | None:
-    """`agency`'s indicator `code` of `year` as the API names it, and as entry reads it without
-    its 分季目標 (what saving a draft needs), or None: the queries of
-    `entry_indicators(milestones=False)`, one when there is none."""
-    one = Indicator.objects.filter(goal__agency=agency, goal__year=year, code=code).order_by()
-    rows = _entry_rows(one, *_UNIT_FIELDS)
-    if not rows:
-        return None
-    goals = _goals_by_id({row["goal_id"] for row in rows.values()})
-    row = next(iter(rows.values()))
-    entry = _entry_indicators(rows, goals, milestones=False)[row["pk"]]
-    named = IndicatorRow(
-        entry.pk,
-        entry.goal.agency.code,
-        entry.goal.year,
-        entry.code,
-        entry.name,
-        entry.method,
-        row["responsible_unit__code"],
-        row["responsible_unit__name"],
-        entry.inputs,
-        entry.spec.parts,
+    """The indicator `code` of `year` of the agency `agency_code` as the API names it, and as
+    entry reads it without its 分季目標 (what saving a draft needs), or None: five queries (one
+    when there is none), four more where its method reads last year's figures. The indicator
+    is read with its goal, agency and unit at once, an instance each: one read of one row."""
+    indicator = (
+        Indicator.objects.select_related("goal__agency", "responsible_unit")
+        .filter(goal__agency__code=agency_code, goal__year=year, code=code)
+        .order_by()  # one at most: the model's order would only cost
+        .first()
     )
-    return named, entry
+    if indicator is None:
+        return None
+    rows = {indicator.pk: {name: getattr(indicator, name) for name in _ENTRY_FIELDS}}
+    _with_details(rows)
+    entry = _entry_indicators(rows, {indicator.goal_id: indicator.goal}, milestones=False)
+    unit = indicator.responsible_unit
+    named = IndicatorRow(
+        indicator.pk,
+        indicator.goal.agency.code,
+        indicator.goal.year,
+        indicator.code,
+        indicator.name,
+        indicator.method,
+        unit.code if unit else None,
+        unit.name if unit else None,
+        entry[indicator.pk].inputs,
+        entry[indicator.pk].spec.parts,
+    )
+    return named, entry[indicator.pk]
 
 
 def result_row(*, pk: int) -> ResultRow:

@@ -112,23 +112,25 @@ def results(request, query: Query[ResultsQuery]):
 
 
 def _indicator(payload: ResultIn) -> tuple[IndicatorRow, EntryIndicator, int]:
-    period = PeriodForm(
-        {"year": payload.year, "quarter": payload.quarter, "agency": payload.agency},
-        agencies=all_agencies(),
-    )
+    data = {"year": payload.year, "quarter": payload.quarter, "agency": payload.agency}
+    # The agency is read with the indicator (one query less); only a refusal reads it alone,
+    # to say which of the two is not there, as the period form with the agency says it.
+    period = PeriodForm(data)
+    if period.is_valid():
+        year, quarter = period.cleaned_data["year"], period.cleaned_data["quarter"]
+        found = entry_indicator_by_code(
+            agency_code=payload.agency, year=year, code=payload.indicator
+        )
+        if found is not None:
+            return *found, quarter
+    period = PeriodForm(data, agencies=all_agencies())
     if not period.is_valid():
         raise Invalid(period.errors)
-    year, quarter = period.cleaned_data["year"], period.cleaned_data["quarter"]
-    found = entry_indicator_by_code(
-        agency=period.cleaned_data["agency"], year=year, code=payload.indicator
-    )
-    if found is None:
-        message = _("%(year)s 年度沒有代碼為「%(code)s」的指標。") % {
-            "year": year,
-            "code": payload.indicator,
-        }
-        raise Invalid({"indicator": [message]})
-    return *found, quarter
+    message = _("%(year)s 年度沒有代碼為「%(code)s」的指標。") % {
+        "year": period.cleaned_data["year"],
+        "code": payload.indicator,
+    }
+    raise Invalid({"indicator": [message]})
 
 
 def _entry_form(indicator: IndicatorRow, payload: ResultIn) -> ResultEntryForm:
