@@ -125,12 +125,13 @@ def _figure_field(item: FigureInput) -> forms.Field:
 
 
 class ResultEntryForm(forms.Form):
-    """A quarter's figures and narrative for one indicator; `version` is the result's version
+    """A quarter's figures and narrative for one indicator (what `figure_inputs` reads: an
+    Indicator, or the API's plain `selectors.IndicatorRow`); `version` is the result's version
     the person loaded (empty when there was no result yet)."""
 
     version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
-    def __init__(self, data=None, *, indicator: Indicator, result: Result | None = None, **kw):
+    def __init__(self, data=None, *, indicator, result: Result | None = None, **kw):
         initial = kw.pop("initial", None) or {}
         self.inputs = figure_inputs(indicator)
         if result is not None:
