@@ -787,7 +787,8 @@ def entry_indicator_by_code(
         return None
     rows = {indicator.pk: {name: getattr(indicator, name) for name in _ENTRY_FIELDS}}
     _with_details(rows)
-    entry = _entry_indicators(rows, {indicator.goal_id: indicator.goal}, milestones=False)
+    goals = {indicator.goal_id: indicator.goal}
+    entry = _entry_indicators(rows, goals, milestones=False)[indicator.pk]
     unit = indicator.responsible_unit
     named = IndicatorRow(
         indicator.pk,
@@ -798,10 +799,10 @@ def entry_indicator_by_code(
         indicator.method,
         unit.code if unit else None,
         unit.name if unit else None,
-        entry[indicator.pk].inputs,
-        entry[indicator.pk].spec.parts,
+        entry.inputs,
+        entry.spec.parts,
     )
-    return named, entry[indicator.pk]
+    return named, entry
 
 
 def result_row(*, pk: int) -> ResultRow:

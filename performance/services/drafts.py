@@ -301,9 +301,9 @@ def result_save_draft_read(
     `indicator.preview(quarter, result.figures)`. One transaction, as `results_save_drafts`
     (not one inside another: no savepoint).
 
-    The indicator is read before the transaction begins, not inside it before the result is
-    locked: on PostgreSQL (read committed) the same, each statement seeing what was committed
-    when it ran."""
+    The caller reads the indicator before the transaction begins, where `result_save_draft`
+    reads it inside, before locking the result: on PostgreSQL (read committed) the same, each
+    statement seeing what was committed when it ran."""
     draft = _save_one(
         indicator.pk,
         quarter,
@@ -321,14 +321,14 @@ def result_save_draft_read(
 
 def _save_one(
     indicator_id: int,
-    quarter,
-    figures,
-    narrative,
-    expected_version,
+    quarter: int,
+    figures: Mapping[str, Decimal | str | None],
+    narrative: Mapping[str, str],
+    expected_version: int | None,
     *,
     user,
-    reason,
-    indicators=None,
+    reason: str,
+    indicators: dict[int, EntryIndicator] | None = None,
 ) -> _Draft:
     entry = DraftEntry(indicator_id, figures, narrative, expected_version)
     drafts, refusals, _indicators = _checked(
