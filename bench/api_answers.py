@@ -275,6 +275,9 @@ def run(plan, out) -> int:
             {"agency": agency, "indicator": code, "year": last, "quarter": 5},
             {"agency": agency, "indicator": code, "year": last},
             {"agency": "", "indicator": code, "year": last, "quarter": QUARTER},
+            {"agency": f" {agency} ", "indicator": code, "year": last, "quarter": QUARTER},
+            {"agency": agency.upper(), "indicator": code, "year": last, "quarter": QUARTER},
+            {"agency": agency, "indicator": f" {code}", "year": last, "quarter": QUARTER},
             {"indicator": code, "year": "x", "quarter": QUARTER},
             {"agency": agency, "indicator": code, "year": last, "quarter": QUARTER, "figures": "x"},
         ):

@@ -119,7 +119,10 @@ def _indicator(payload: ResultIn) -> tuple[IndicatorRow, EntryIndicator, int]:
     if period.is_valid():
         year, quarter = period.cleaned_data["year"], period.cleaned_data["quarter"]
         found = entry_indicator_by_code(
-            agency_code=payload.agency, year=year, code=payload.indicator
+            # Stripped, as the form's agency field reads it.
+            agency_code=payload.agency.strip(),
+            year=year,
+            code=payload.indicator,
         )
         if found is not None:
             return *found, quarter

@@ -282,6 +282,18 @@ def _count_post(client, body) -> tuple:
     return response, len(queries)
 
 
+def test_a_saves_agency_is_read_as_the_period_form_reads_it(client, alice, workflow):
+    """The agency's code is looked up with the indicator, stripped as the form strips it; an
+    unknown one is refused by the form, as before."""
+    client.force_login(alice)
+    padded = _post(client, _body(workflow, agency=f" {workflow.agency.code} "))
+    assert padded.status_code == 200, padded.content
+    assert padded.json()["agency"] == workflow.agency.code
+    unknown = _post(client, _body(workflow, agency="nowhere"))
+    assert unknown.status_code == 400
+    assert list(unknown.json()["errors"]) == ["agency"]
+
+
 def test_a_save_runs_a_fixed_number_of_queries(client, alice, workflow):
     client.force_login(alice)
     client.get(URL, {"year": workflow.year, "quarter": 1, "agency": "wf"})  # warm the session
