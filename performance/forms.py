@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from budget.models import Unit
-from kpitrack.core.engine.achievement import Method
+from kpitrack.core.engine.achievement import Method, Part
 from kpitrack.core.formatting import figure
 from kpitrack.core.forms import PeriodForm
 
@@ -43,13 +43,17 @@ class FigureInput:
         return FIGURE_PREFIX + self.key
 
 
-def figure_inputs(indicator: Indicator) -> list[FigureInput]:
-    """What `indicator`'s method needs, in order, by label and unit; needs `inputs` and `parts`
-    prefetched. Per-part methods (weighted, multi) record one figure per target part under the
-    part's key; ratio its numerator then denominator; the others their declared inputs."""
+def figure_inputs(indicator) -> list[FigureInput]:
+    """What `indicator`'s method needs, in order, by label and unit: an Indicator with `inputs`
+    and `parts` prefetched, or a plain `selectors.IndicatorRow`. Per-part methods (weighted,
+    multi) record one figure per target part under the part's key; ratio its numerator then
+    denominator; the others their declared inputs."""
     method = Method(indicator.method)
-    inputs = list(indicator.inputs.all())
-    parts = list(indicator.parts.all())
+    if isinstance(indicator, Indicator):
+        inputs = list(indicator.inputs.all())
+        parts = [Part(p.key, p.label, p.value, p.unit, p.weight) for p in indicator.parts.all()]
+    else:
+        inputs, parts = indicator.inputs, indicator.parts
     if method in (Method.WEIGHTED, Method.MULTI):
         units = {i.key: i.unit for i in inputs}
         return [
@@ -58,12 +62,12 @@ def figure_inputs(indicator: Indicator) -> list[FigureInput]:
                 label=p.label,
                 unit=p.unit or units.get(p.key, ""),
                 role="part",
-                target=p.value,
+                target=p.target,
                 weight=p.weight if method is Method.WEIGHTED else None,
             )
             for p in parts
         ]
-    target = parts[0].value if parts else None
+    target = parts[0].target if parts else None
     if method is Method.RATIO:
         roles = ("numerator", "denominator")
         return [
@@ -121,12 +125,13 @@ def _figure_field(item: FigureInput) -> forms.Field:
 
 
 class ResultEntryForm(forms.Form):
-    """A quarter's figures and narrative for one indicator; `version` is the result's version
+    """A quarter's figures and narrative for one indicator (what `figure_inputs` reads: an
+    Indicator, or the API's plain `selectors.IndicatorRow`); `version` is the result's version
     the person loaded (empty when there was no result yet)."""
 
     version = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
-    def __init__(self, data=None, *, indicator: Indicator, result: Result | None = None, **kw):
+    def __init__(self, data=None, *, indicator, result: Result | None = None, **kw):
         initial = kw.pop("initial", None) or {}
         self.inputs = figure_inputs(indicator)
         if result is not None:

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, prefetch_related_objects
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -39,6 +39,7 @@ from kpitrack.core.engine.warnings import PartFigures, Warning, entry_warnings
 from kpitrack.core.formatting import coded_figure, figure
 from performance.permissions import indicators_for_user
 
+from .forms import NARRATIVE_FIELDS
 from .judgements import QuarterJudgement, judgement_of
 from .models import (
     EntryException,
@@ -229,11 +230,9 @@ def indicators_for_years(
     agency_ids=None,
     include_unapproved: bool = False,
     codes=None,
-    where: Q | None = None,
 ):
     """`agency` narrows to one agency; `agencies` (a queryset) to those a user may see;
-    `agency_ids` to a set of agencies by id; `codes` to indicators of those codes; `where` by
-    any other condition on the indicators."""
+    `agency_ids` to a set of agencies by id; `codes` to indicators of those codes."""
     results = Result.objects.prefetch_related(
         Prefetch("figures", queryset=ResultFigure.objects.order_by("id"))
     )
@@ -257,32 +256,17 @@ def indicators_for_years(
         queryset = queryset.filter(goal__agency_id__in=list(agency_ids))
     if codes is not None:
         queryset = queryset.filter(code__in=list(codes))
-    if where is not None:
-        queryset = queryset.filter(where)
     return list(queryset)
 
 
-def _year_indicators(*, year, agency, agencies, include_unapproved, unit_code=None):
+def _year_indicators(*, year, agency, agencies, include_unapproved):
     """The indicators of `year` with last year's inputs and the policy: (indicator, previous,
-    policy) each. `unit_code` keeps those that unit is responsible for, and of last year's the
-    ones of the same agency and code, whichever unit had them then (their inputs count)."""
-    where = None
-    if unit_code is not None:
-        this_years = Indicator.objects.filter(
-            goal__agency_id=OuterRef("goal__agency_id"),
-            goal__year=year,
-            code=OuterRef("code"),
-            responsible_unit__code=unit_code,
-        )
-        where = Q(goal__year=year, responsible_unit__code=unit_code) | Q(
-            Exists(this_years), goal__year=year - 1
-        )
+    policy) each."""
     indicators = indicators_for_years(
         years=[year - 1, year],
         agency=agency,
         agencies=agencies,
         include_unapproved=include_unapproved,
-        where=where,
     )
     previous_by_code = {
         (i.goal.agency_id, i.code): i for i in indicators if i.goal.year == year - 1
@@ -304,22 +288,15 @@ def achievements_for_year(
     agency=None,
     agencies=None,
     include_unapproved: bool = False,
-    unit_code: str | None = None,
 ) -> list[Achievement]:
     """Evaluate every indicator of `year` through `through_quarter`, with last year's actuals.
 
     Only approved results count unless `include_unapproved`; each row's `state` then says which
-    state the quarter's result is in. `unit_code` keeps the indicators that unit (by code) is
-    responsible for, read alone (the API's `unit`, which a unit's client asks for before each
-    save).
+    state the quarter's result is in.
     """
     rows = []
     for indicator, previous, policy in _year_indicators(
-        year=year,
-        agency=agency,
-        agencies=agencies,
-        include_unapproved=include_unapproved,
-        unit_code=unit_code,
+        year=year, agency=agency, agencies=agencies, include_unapproved=include_unapproved
     ):
         outcome = evaluate(
             indicator_spec(indicator),
@@ -373,21 +350,13 @@ def previous_inputs(last_year: Indicator | None) -> dict[str, Decimal | None] | 
     return previous if any(v is not None for v in previous.values()) else None
 
 
-def achievement_preview(
-    *, indicator: Indicator, quarter: int, figures: dict[str, Decimal | None]
-) -> Outcome:
-    """What the engine makes of `figures` entered for `quarter`, with the indicator's other
-    quarters as recorded (in any state: the unit sees its own work) and last year's figures.
-    Without the 分季目標 (one query fewer): an achievement judges nothing against them."""
-    entry = entry_indicators(ids=[indicator.pk], milestones=False)[indicator.pk]
-    return entry.preview(quarter, figures)
-
-
 def quarter_preview(
     *, indicator: Indicator, quarter: int, figures: dict[str, Decimal | None]
 ) -> tuple[Outcome, QuarterJudgement]:
-    """`achievement_preview` and the quarter's judgement against its milestone (Q1-Q3) or the
-    annual target (Q4), read once."""
+    """What the engine makes of `figures` entered for `quarter`, with the indicator's other
+    quarters as recorded (in any state: the unit sees its own work) and last year's figures,
+    and the quarter's judgement against its milestone (Q1-Q3) or the annual target (Q4), read
+    once."""
     entry = entry_indicators(ids=[indicator.pk])[indicator.pk]
     return entry.preview(quarter, figures), entry.judge(quarter, figures)
 
@@ -516,16 +485,31 @@ _ENTRY_FIELDS = (
 )
 
 
+_BY_ID_AT_MOST = 20
+
+
 def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
     """Plain rows of `indicators` (a queryset), each with its inputs (EntryInput), target parts
     (the engine's Part) and recorded figures by quarter: four queries."""
     rows = {row["pk"]: row for row in indicators.values(*_ENTRY_FIELDS, *extra)}
+    _with_details(rows)
+    return rows
+
+
+def _with_details(rows: dict[int, dict], *, shown: int | None = None) -> dict[int, "ResultRow"]:
+    """Adds each row's `inputs` (EntryInput), target `parts` (the engine's Part), in order, and
+    `quarters` (its recorded figures by quarter, any state): three queries. With `shown` (a
+    quarter), answers that quarter's results as the API shows them, by indicator id."""
     # The rest is read by goal and kept for these indicators: a goal has few indicators
     # besides, while an IN list of thousands of ids costs Django time per id in every query.
-    goals = {row["goal_id"] for row in rows.values()}
+    # A few (a save's one) are read by id: no join to the indicators, nor their neighbours' rows.
+    if len(rows) <= _BY_ID_AT_MOST:
+        where = {"indicator_id__in": list(rows)}
+    else:
+        where = {"indicator__goal_id__in": {row["goal_id"] for row in rows.values()}}
     inputs: dict[int, list[EntryInput]] = {}
     for indicator_id, key, label, unit in (
-        IndicatorInput.objects.filter(indicator__goal_id__in=goals)
+        IndicatorInput.objects.filter(**where)
         .order_by("indicator_id", "order", "id")
         .values_list("indicator_id", "key", "label", "unit")
     ):
@@ -533,27 +517,38 @@ def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
             inputs.setdefault(indicator_id, []).append(EntryInput(key, label, unit))
     parts: dict[int, list[Part]] = {}
     for indicator_id, key, label, value, unit, weight in (
-        TargetPart.objects.filter(indicator__goal_id__in=goals)
+        TargetPart.objects.filter(**where)
         .order_by("indicator_id", "order", "id")
         .values_list("indicator_id", "key", "label", "value", "unit", "weight")
     ):
         if indicator_id in rows:
             parts.setdefault(indicator_id, []).append(Part(key, label, value, unit, weight))
     quarters: dict[int, dict[int, dict]] = {}
-    for indicator_id, quarter, key, value in (
-        Result.objects.filter(indicator__goal_id__in=goals)
+    results: dict[int, ResultRow] = {}
+    for indicator_id, quarter, key, value, *fields in (
+        Result.objects.filter(**where)
         .order_by("indicator_id", "quarter", "figures__id")
-        .values_list("indicator_id", "quarter", "figures__key", "figures__value")
+        .values_list(
+            "indicator_id",
+            "quarter",
+            "figures__key",
+            "figures__value",
+            *(RESULT_SHOWN if shown is not None else ()),
+        )
     ):
         if indicator_id in rows:
             figures = quarters.setdefault(indicator_id, {}).setdefault(quarter, {})
             if key is not None:
                 figures[key] = value
+            if quarter == shown and indicator_id not in results:
+                results[indicator_id] = ResultRow(
+                    dict(zip(RESULT_SHOWN, fields, strict=True)), figures
+                )
     for pk, row in rows.items():
         row["inputs"] = tuple(inputs.get(pk, ()))
         row["parts"] = tuple(parts.get(pk, ()))
         row["quarters"] = quarters.get(pk, {})
-    return rows
+    return results
 
 
 def _entry_spec(row) -> Spec:
@@ -568,15 +563,18 @@ def _entry_spec(row) -> Spec:
     )
 
 
+def _goals_by_id(ids) -> dict[int, StrategicGoal]:
+    # By id: their order (the model's, through the agency's) would only cost.
+    return StrategicGoal.objects.select_related("agency").order_by().in_bulk(ids)
+
+
 def entry_indicators(*, ids, milestones: bool = True) -> dict[int, EntryIndicator]:
     """The indicators of `ids` that exist, as entry needs them, in a number of queries that
     does not grow with their number: six (five without their 分季目標: `milestones=False`,
     for saving drafts, which judge nothing), four more for last year's of the same codes where a
     method reads last year (growth, formulas), and the policies."""
     rows = _entry_rows(Indicator.objects.filter(pk__in=list(ids)))
-    goals = StrategicGoal.objects.select_related("agency").in_bulk(
-        {row["goal_id"] for row in rows.values()}
-    )
+    goals = _goals_by_id({row["goal_id"] for row in rows.values()})
     return _entry_indicators(rows, goals, milestones=milestones)
 
 
@@ -633,6 +631,189 @@ def _entry_indicators(
     return answer
 
 
+# --- a quarter's results as entered, for the API ---------------------------------------------
+#
+# The API's read (a unit's client reads it before each save) and its save's answer, as plain
+# rows like entry's: model instances and Django's prefetches cost most of such a read, whose
+# answer is the rows' values and what the engine makes of them.
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorRow:
+    """An indicator as the API names it, with what its figures are: its inputs and target
+    parts (the engine's Part), in order."""
+
+    pk: int
+    agency_code: str
+    year: int
+    code: str
+    name: str
+    method: str
+    unit_code: str | None
+    unit_name: str | None
+    inputs: tuple[EntryInput, ...]
+    parts: tuple[Part, ...]
+
+    def labels(self) -> dict[str, str]:
+        """As `Indicator.labels()`: each input's and part's key -> its label, a part's where
+        both have the key."""
+        return {**{i.key: i.label for i in self.inputs}, **{p.key: p.label for p in self.parts}}
+
+
+class ResultRow(NamedTuple):
+    """A stored result as the API shows it: its row (by attname; at least RESULT_SHOWN) and its
+    figures, key -> value, in the order they were entered."""
+
+    row: dict
+    figures: dict[str, Decimal | None]
+
+
+RESULT_SHOWN = ("state", "version", "review_comment", *NARRATIVE_FIELDS)
+
+
+class EnteredResult(NamedTuple):
+    """An indicator's quarter: its result (None when nothing is entered) and what the engine
+    makes of the quarters entered so far, in any state, with last year's."""
+
+    indicator: IndicatorRow
+    result: ResultRow | None
+    outcome: Outcome
+
+
+_ROW_FIELDS = (
+    "pk",
+    "code",
+    "name",
+    "method",
+    "aggregation",
+    "formula",
+    "baseline",
+    "part_rate_cap",
+    "goal_id",
+    "goal__agency_id",
+    "goal__agency__code",
+    "goal__year",
+)
+_UNIT_FIELDS = ("responsible_unit__code", "responsible_unit__name")
+# `indicators_for_years`'s order.
+_ORDER = ("goal__agency__code", "goal__year", "goal__order", "order", "id")
+
+
+def _indicator_rows(indicators, *extra: str) -> dict[int, dict]:
+    """Plain rows of `indicators` (a queryset) by id, in _ORDER."""
+    return {row["pk"]: row for row in indicators.order_by(*_ORDER).values(*_ROW_FIELDS, *extra)}
+
+
+def _indicator_row(row: dict) -> IndicatorRow:
+    return IndicatorRow(
+        row["pk"],
+        row["goal__agency__code"],
+        row["goal__year"],
+        row["code"],
+        row["name"],
+        row["method"],
+        row["responsible_unit__code"],
+        row["responsible_unit__name"],
+        row["inputs"],
+        row["parts"],
+    )
+
+
+def results_as_entered(
+    *, year: int, quarter: int, agency=None, agencies=None, unit_code: str | None = None
+) -> list[EnteredResult]:
+    """Every indicator of `year` with its result of `quarter` and its outcome through it, the
+    results in any state counting (what `achievements_for_year(include_unapproved=True)`
+    evaluates), in its order. `agency` narrows to one agency, `agencies` (a queryset) to those
+    a user may see, `unit_code` to the indicators that unit (by code) is responsible for.
+    Five queries, six where a method reads last year's figures (growth, formulas)."""
+    indicators = Indicator.objects.filter(goal__year=year)
+    if agency is not None:
+        indicators = indicators.filter(goal__agency=agency)
+    if agencies is not None:
+        indicators = indicators.filter(goal__agency__in=agencies)
+    if unit_code is not None:
+        indicators = indicators.filter(responsible_unit__code=unit_code)
+    rows = _indicator_rows(indicators, *_UNIT_FIELDS)
+    if not rows:
+        return []
+    # Last year's of the same agency and code, whichever unit had them, where the method
+    # reads them (needs_previous): the last one in order, as achievements_for_year keeps.
+    wanted: dict[int, set[str]] = {}
+    for row in rows.values():
+        if needs_previous(row["method"]):
+            wanted.setdefault(row["goal__agency_id"], set()).add(row["code"])
+    earlier: dict[int, dict] = {}
+    if wanted:
+        last_year = Q()
+        for agency_id, codes in wanted.items():
+            last_year |= Q(goal__agency_id=agency_id, code__in=sorted(codes))
+        earlier = _indicator_rows(Indicator.objects.filter(last_year, goal__year=year - 1))
+    shown = _with_details({**rows, **earlier}, shown=quarter)
+    previous = {}
+    for row in earlier.values():
+        inputs = aggregate_inputs(_entry_spec(row), row["quarters"], 4)
+        key = (row["goal__agency_id"], row["code"])
+        previous[key] = inputs if any(v is not None for v in inputs.values()) else None
+    policies = achievement_policies(pairs={(row["goal__agency_id"], year) for row in rows.values()})
+    answer = []
+    for pk, row in rows.items():
+        agency_id = row["goal__agency_id"]
+        outcome = evaluate(
+            _entry_spec(row),
+            row["quarters"],
+            through_quarter=quarter,
+            previous=previous.get((agency_id, row["code"])),
+            policy=policies[agency_id, year],
+        )
+        answer.append(EnteredResult(_indicator_row(row), shown.get(pk), outcome))
+    return answer
+
+
+def entry_indicator_by_code(
+    *, agency_code: str, year: int, code: str
+) -> tuple[IndicatorRow, EntryIndicator] | None:
+    """The indicator `code` of `year` of the agency `agency_code` as the API names it, and as
+    entry reads it without its 分季目標 (what saving a draft needs), or None: five queries (one
+    when there is none), four more where its method reads last year's figures. The indicator
+    is read with its goal, agency and unit at once, an instance each: one read of one row."""
+    indicator = (
+        Indicator.objects.select_related("goal__agency", "responsible_unit")
+        .filter(goal__agency__code=agency_code, goal__year=year, code=code)
+        .order_by()  # one at most: the model's order would only cost
+        .first()
+    )
+    if indicator is None:
+        return None
+    rows = {indicator.pk: {name: getattr(indicator, name) for name in _ENTRY_FIELDS}}
+    _with_details(rows)
+    goals = {indicator.goal_id: indicator.goal}
+    entry = _entry_indicators(rows, goals, milestones=False)[indicator.pk]
+    unit = indicator.responsible_unit
+    named = IndicatorRow(
+        indicator.pk,
+        indicator.goal.agency.code,
+        indicator.goal.year,
+        indicator.code,
+        indicator.name,
+        indicator.method,
+        unit.code if unit else None,
+        unit.name if unit else None,
+        entry.inputs,
+        entry.spec.parts,
+    )
+    return named, entry
+
+
+def result_row(*, pk: int) -> ResultRow:
+    """The result `pk` as stored now, with its figures: two queries."""
+    row = Result.objects.values(*RESULT_SHOWN).get(pk=pk)
+    figures = dict(
+        ResultFigure.objects.filter(result_id=pk).order_by("id").values_list("key", "value")
+    )
+    return ResultRow(row, figures)
+
+
 # The quarter's stored results as plain rows, for whatever compares with or writes them: the
 # workbook's preview and confirm, and the drafts service (locked).
 
@@ -666,6 +847,12 @@ def quarter_results(
     results = Result.objects.filter(quarter=quarter)
     if for_update:
         results = results.select_for_update().filter(indicator_id__in=list(ids))
+        if len(ids) == 1:
+            # One row has no order to keep (several are locked in the model's order, as locking
+            # the quarter locks them), and without it no join: FOR UPDATE would lock the joined
+            # rows too, the agency's among them, so every save of the agency waited for the
+            # others.
+            results = results.order_by()
     else:
         results = results.filter(indicator__goal_id__in=goal_ids)
     fields = RESULT_COLUMNS if columns is None else ("id", "indicator_id", *columns)
@@ -675,9 +862,17 @@ def quarter_results(
     recorded: dict[int, dict[str, tuple[int, Decimal | None, str]]] = {}
     if figures:
         by_result = {row["id"]: indicator_id for indicator_id, row in rows.items()}
-        for pk, result_id, key, value, published in ResultFigure.objects.filter(
-            result__quarter=quarter, result__indicator__goal_id__in=goal_ids
-        ).values_list("id", "result_id", "key", "value", "published_rate"):
+        if len(by_result) <= _BY_ID_AT_MOST:  # as _entry_rows reads a few
+            figures_of = ResultFigure.objects.filter(result_id__in=list(by_result))
+        else:
+            figures_of = ResultFigure.objects.filter(
+                result__quarter=quarter, result__indicator__goal_id__in=goal_ids
+            )
+        # In the order entered (by id) within each result; the model's order (through the
+        # result's indicator, goal and agency) would only cost.
+        for pk, result_id, key, value, published in figures_of.order_by("id").values_list(
+            "id", "result_id", "key", "value", "published_rate"
+        ):
             if result_id in by_result:
                 recorded.setdefault(by_result[result_id], {})[key] = (pk, value, published)
     return rows, recorded
@@ -1166,32 +1361,9 @@ def current_quarter(*, agencies) -> tuple[int, int] | None:
     return (period.year, period.quarter) if period else None
 
 
-def indicator_by_code(*, agency, year: int, code: str) -> Indicator | None:
-    """`agency`'s indicator `code` of `year`, with what its entry reads (goal, agency, unit,
-    inputs, parts), or None."""
-    return (
-        Indicator.objects.select_related("goal", "goal__agency", "responsible_unit")
-        .prefetch_related("inputs", "parts")
-        .filter(goal__agency=agency, goal__year=year, code=code)
-        .first()
-    )
-
-
 def result_of(*, indicator: Indicator, quarter: int) -> Result | None:
     """The indicator's result of `quarter`, or None when nothing is entered yet."""
     return Result.objects.filter(indicator=indicator, quarter=quarter).first()
-
-
-def result_with_figures(*, pk: int) -> Result:
-    """The result `pk` as stored now, with its figures."""
-    return Result.objects.prefetch_related("figures").get(pk=pk)
-
-
-def with_figures(result: Result) -> Result:
-    """`result`, just read (as a service answers it), with its figures: one query, where
-    `result_with_figures` reads the result again."""
-    prefetch_related_objects([result], "figures")
-    return result
 
 
 # --- a unit's quarter on one page ------------------------------------------------------------

@@ -19,16 +19,17 @@ from kpitrack.core.refusals import Refusal
 from kpitrack.core.versioning import ConcurrentEditError
 from performance import services
 from performance.forms import FIGURE_PREFIX, NARRATIVE_FIELDS, ResultEntryForm, figure_inputs
-from performance.models import Indicator, Result
+from performance.models import Result
 from performance.permissions import agencies_for_user, can_view_agency
 from performance.reasons import reason_message, status_label, undeclared_inputs_message
 from performance.selectors import (
     NOT_ENTERED,
-    achievement_preview,
-    achievements_for_year,
-    indicator_by_code,
-    result_with_figures,
-    with_figures,
+    EntryIndicator,
+    IndicatorRow,
+    ResultRow,
+    entry_indicator_by_code,
+    result_row,
+    results_as_entered,
 )
 
 from .errors import Invalid
@@ -37,7 +38,7 @@ from .schemas import ERRORS, ConflictError, Error, ResultIn, ResultOut, ResultsO
 router = Router(tags=["results"])
 
 
-def inputs_to_dict(indicator: Indicator) -> list[dict]:
+def inputs_to_dict(indicator: IndicatorRow) -> list[dict]:
     return [
         {
             "key": item.key,
@@ -51,29 +52,35 @@ def inputs_to_dict(indicator: Indicator) -> list[dict]:
     ]
 
 
-def result_to_dict(indicator: Indicator, quarter: int, result: Result | None, outcome) -> dict:
-    labels = indicator.labels()
+# A result's state by value -> its label, as Result.get_state_display() says it.
+_STATE_LABELS = dict(Result.State.choices)
+
+
+def result_to_dict(
+    indicator: IndicatorRow, quarter: int, result: ResultRow | None, outcome
+) -> dict:
+    row = result.row if result else None
     return {
-        "agency": indicator.goal.agency.code,
+        "agency": indicator.agency_code,
         "indicator": indicator.code,
         "name": indicator.name,
-        "unit": indicator.responsible_unit.code if indicator.responsible_unit else None,
-        "unit_name": indicator.responsible_unit.name if indicator.responsible_unit else None,
-        "year": indicator.goal.year,
+        "unit": indicator.unit_code,
+        "unit_name": indicator.unit_name,
+        "year": indicator.year,
         "quarter": quarter,
         "method": indicator.method,
         "inputs": inputs_to_dict(indicator),
-        "state": result.state if result else None,
-        "state_label": result.get_state_display() if result else str(NOT_ENTERED),
-        "version": result.version if result else None,
-        "figures": {f.key: plain(f.value) for f in result.figures.all()} if result else {},
-        "narrative": {name: getattr(result, name) if result else "" for name in NARRATIVE_FIELDS},
-        "review_comment": result.review_comment if result else "",
+        "state": row["state"] if row else None,
+        "state_label": str(_STATE_LABELS[row["state"]] if row else NOT_ENTERED),
+        "version": row["version"] if row else None,
+        "figures": {key: plain(value) for key, value in result.figures.items()} if row else {},
+        "narrative": {name: row[name] if row else "" for name in NARRATIVE_FIELDS},
+        "review_comment": row["review_comment"] if row else "",
         "value": exact(outcome.value),
         "achievement_rate": exact(outcome.rate),
         "status": outcome.status.value,
         "status_label": status_label(outcome.status),
-        "reason": reason_message(outcome.reason, labels),
+        "reason": reason_message(outcome.reason, indicator.labels()),
     }
 
 
@@ -92,40 +99,44 @@ def results(request, query: Query[ResultsQuery]):
     year, quarter, agency = (form.cleaned_data[k] for k in ("year", "quarter", "agency"))
     if agency is not None and not can_view_agency(user, agency):
         raise PermissionDenied(_("您沒有檢視這個機關的權限。"))
-    rows = achievements_for_year(
+    rows = results_as_entered(
         year=year,
-        through_quarter=quarter,
+        quarter=quarter,
         agency=agency,
         # An agency asked for is one the user sees (just checked): no need to narrow again.
         agencies=agencies_for_user(user) if agency is None else None,
-        include_unapproved=True,
         unit_code=request.GET.get("unit") or None,
     )
     answers = [result_to_dict(row.indicator, quarter, row.result, row.outcome) for row in rows]
     return {"year": year, "roc_year": to_roc(year), "quarter": quarter, "results": answers}
 
 
-def _indicator(payload: ResultIn) -> tuple[Indicator, int]:
-    period = PeriodForm(
-        {"year": payload.year, "quarter": payload.quarter, "agency": payload.agency},
-        agencies=all_agencies(),
-    )
+def _indicator(payload: ResultIn) -> tuple[IndicatorRow, EntryIndicator, int]:
+    data = {"year": payload.year, "quarter": payload.quarter, "agency": payload.agency}
+    # The agency is read with the indicator (one query less); only a refusal reads it alone,
+    # to say which of the two is not there, as the period form with the agency says it.
+    period = PeriodForm(data)
+    if period.is_valid():
+        year, quarter = period.cleaned_data["year"], period.cleaned_data["quarter"]
+        found = entry_indicator_by_code(
+            # Stripped, as the form's agency field reads it.
+            agency_code=payload.agency.strip(),
+            year=year,
+            code=payload.indicator,
+        )
+        if found is not None:
+            return *found, quarter
+    period = PeriodForm(data, agencies=all_agencies())
     if not period.is_valid():
         raise Invalid(period.errors)
-    year, quarter = period.cleaned_data["year"], period.cleaned_data["quarter"]
-    indicator = indicator_by_code(
-        agency=period.cleaned_data["agency"], year=year, code=payload.indicator
-    )
-    if indicator is None:
-        message = _("%(year)s 年度沒有代碼為「%(code)s」的指標。") % {
-            "year": year,
-            "code": payload.indicator,
-        }
-        raise Invalid({"indicator": [message]})
-    return indicator, quarter
+    message = _("%(year)s 年度沒有代碼為「%(code)s」的指標。") % {
+        "year": period.cleaned_data["year"],
+        "code": payload.indicator,
+    }
+    raise Invalid({"indicator": [message]})
 
 
-def _entry_form(indicator, result, payload: ResultIn) -> ResultEntryForm:
+def _entry_form(indicator: IndicatorRow, payload: ResultIn) -> ResultEntryForm:
     """The entry form, filled from the JSON body, so the API reads figures as the page does."""
     figures = payload.figures or {}
     narrative = payload.narrative or {}
@@ -144,7 +155,7 @@ def _entry_form(indicator, result, payload: ResultIn) -> ResultEntryForm:
     data = {FIGURE_PREFIX + key: "" if value is None else value for key, value in figures.items()}
     data.update({name: "" if v is None else str(v) for name, v in narrative.items()})
     data["version"] = "" if payload.version is None else str(payload.version)
-    return ResultEntryForm(data, indicator=indicator, result=result)
+    return ResultEntryForm(data, indicator=indicator)
 
 
 def _form_errors(form: ResultEntryForm) -> dict:
@@ -170,9 +181,9 @@ def _form_errors(form: ResultEntryForm) -> dict:
 def result_save(request, payload: ResultIn):
     """Saves a draft of one indicator's quarter, as the entry form does. A session needs the
     CSRF token (`X-CSRFToken`); a token does not."""
-    indicator, quarter = _indicator(payload)
+    indicator, entry, quarter = _indicator(payload)
     # The form only reads what was sent: the stored result would be its initial values, unread.
-    form = _entry_form(indicator, None, payload)
+    form = _entry_form(indicator, payload)
     if not form.is_valid():
         raise Invalid(_form_errors(form))
     # Only the figures the caller sent change; the others keep what is stored.
@@ -181,7 +192,7 @@ def result_save(request, payload: ResultIn):
     narrative = {k: v for k, v in form.narrative().items() if k in (payload.narrative or {})}
     try:
         saved = services.result_save_draft_read(
-            indicator=indicator,
+            indicator=entry,
             quarter=quarter,
             figures=figures,
             narrative=narrative,
@@ -195,19 +206,14 @@ def result_save(request, payload: ResultIn):
         raise PermissionDenied(_("您沒有填報此指標的權限。")) from exc
     except ConcurrentEditError as exc:
         if exc.current is not None:  # the other person's values, to show beside the refusal
-            current = result_with_figures(pk=exc.current.pk)
-            exc.answer_current = _saved(indicator, quarter, current)
+            current = result_row(pk=exc.current.pk)
+            exc.answer_current = _answer(indicator, entry, quarter, current)
         raise
-    # The service read the saved result inside its transaction: only its figures are missing.
-    # Its indicator as read there (the other quarters, last year's, the policy) is what the
-    # engine needs to preview the saved figures: no second read.
-    return _saved(indicator, quarter, with_figures(saved.result), saved.entry)
+    return _answer(indicator, entry, quarter, saved)
 
 
-def _saved(indicator, quarter, result, entry=None) -> dict:
-    figures = {f.key: f.value for f in result.figures.all()}
-    if entry is None:
-        outcome = achievement_preview(indicator=indicator, quarter=quarter, figures=figures)
-    else:
-        outcome = entry.preview(quarter, figures)
+def _answer(indicator: IndicatorRow, entry: EntryIndicator, quarter: int, result: ResultRow):
+    # The indicator as read for the save (the other quarters, last year's, the policy) is what
+    # the engine needs to preview the result's figures: no read more.
+    outcome = entry.preview(quarter, result.figures)
     return result_to_dict(indicator, quarter, result, outcome)

@@ -12,7 +12,6 @@ One module per concern; every public name is re-exported here, so callers import
 from .drafts import (
     DraftEntry,
     DraftsRefused,
-    SavedDraft,
     result_save_draft,
     result_save_draft_read,
     results_save_drafts,
@@ -91,7 +90,6 @@ __all__ = [
     "DraftEntry",
     "DutiesSeparated",
     "DraftsRefused",
-    "SavedDraft",
     "GOAL_FIELDS",
     "INDICATOR_FIELDS",
     "INPUT_FIELDS",

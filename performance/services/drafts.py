@@ -22,7 +22,7 @@ from ..models import (
     Result,
     ResultFigure,
 )
-from ..selectors import EntryIndicator, entry_indicators, quarter_results
+from ..selectors import EntryIndicator, ResultRow, entry_indicators, quarter_results
 from . import outcomes
 from .entry import _check_editable, _clean_figures, _Quarter
 from .periods import ResultLocked, WindowClosed
@@ -149,13 +149,15 @@ def results_save_drafts(
 
 
 def _checked(
-    *, quarter: int, entries: Sequence[DraftEntry], user
+    *, quarter: int, entries: Sequence[DraftEntry], user, indicators=None
 ) -> tuple[dict[int, "_Draft"], dict[int, Exception], dict[int, EntryIndicator]]:
     """Every entry through every check, with the quarter's results locked: the drafts to write
-    and the refusals, each by the entry's index, and the indicators as read (by id)."""
-    ids = [entry.indicator_id for entry in entries]
-    # A draft always saves: nothing here judges the figures against a milestone.
-    indicators = entry_indicators(ids=ids, milestones=False)
+    and the refusals, each by the entry's index, and the indicators as read (by id), unless
+    the caller read them (`indicators`)."""
+    if indicators is None:
+        ids = [entry.indicator_id for entry in entries]
+        # A draft always saves: nothing here judges the figures against a milestone.
+        indicators = entry_indicators(ids=ids, milestones=False)
     stored, recorded = _stored_results(indicators, quarter)
     shared = _Quarter(quarter)
     drafts: dict[int, _Draft] = {}
@@ -261,16 +263,7 @@ def _write_drafts(drafts: list[_Draft], *, user, reason: str):
     bulk.history(ResultFigure, altered, new=False, **logged)
 
 
-@dataclass(frozen=True)
-class SavedDraft:
-    """`result_save_draft_read`'s answer: the saved result (without its figures) and the
-    indicator as the save read it, under the result's lock (without its 分季目標): what the
-    engine makes of the saved figures is `entry.preview(quarter, figures)`, with no read more."""
-
-    result: Result
-    entry: EntryIndicator
-
-
+@writes.atomic
 def result_save_draft(
     *,
     indicator: Indicator,
@@ -287,34 +280,61 @@ def result_save_draft(
     typed, or None to leave it empty. Raises ValidationError (keyed by input key or narrative
     field), PermissionDenied, ConcurrentEditError, ResultLocked, WindowClosed.
     """
-    return result_save_draft_read(
-        indicator=indicator,
-        quarter=quarter,
-        figures=figures,
-        narrative=narrative,
-        expected_version=expected_version,
-        user=user,
-        reason=reason,
-    ).result
+    _save_one(indicator.pk, quarter, figures, narrative, expected_version, user=user, reason=reason)
+    return Result.objects.get(indicator_id=indicator.pk, quarter=quarter)
 
 
 @writes.atomic
 def result_save_draft_read(
     *,
-    indicator: Indicator,
+    indicator: EntryIndicator,
     quarter: int,
     figures: Mapping[str, Decimal | str | None],
     narrative: Mapping[str, str],
     expected_version: int | None,
     user,
     reason: str = "",
-) -> SavedDraft:
-    """`result_save_draft`, answering the indicator as it read it too (`SavedDraft`). One
-    transaction, as `results_save_drafts` (not one inside another: no savepoint)."""
-    entry = DraftEntry(indicator.pk, figures, narrative, expected_version)
-    drafts, refusals, indicators = _checked(quarter=quarter, entries=[entry], user=user)
+) -> ResultRow:
+    """`result_save_draft` of an indicator the caller has read as `entry_indicators(...,
+    milestones=False)` reads it (the API, which reads the body with it): not read again.
+    Answers the result as written, with its figures: what the engine makes of them is
+    `indicator.preview(quarter, result.figures)`. One transaction, as `results_save_drafts`
+    (not one inside another: no savepoint).
+
+    The caller reads the indicator before the transaction begins, where `result_save_draft`
+    reads it inside, before locking the result: on PostgreSQL (read committed) the same, each
+    statement seeing what was committed when it ran."""
+    draft = _save_one(
+        indicator.pk,
+        quarter,
+        figures,
+        narrative,
+        expected_version,
+        user=user,
+        reason=reason,
+        indicators={indicator.pk: indicator},
+    )
+    # The row is as written; the figures are read back, as the database keeps them (its scale).
+    saved = ResultFigure.objects.filter(result_id=draft.row["id"]).order_by("id")
+    return ResultRow(draft.row, dict(saved.values_list("key", "value")))
+
+
+def _save_one(
+    indicator_id: int,
+    quarter: int,
+    figures: Mapping[str, Decimal | str | None],
+    narrative: Mapping[str, str],
+    expected_version: int | None,
+    *,
+    user,
+    reason: str,
+    indicators: dict[int, EntryIndicator] | None = None,
+) -> _Draft:
+    entry = DraftEntry(indicator_id, figures, narrative, expected_version)
+    drafts, refusals, _indicators = _checked(
+        quarter=quarter, entries=[entry], user=user, indicators=indicators
+    )
     if refusals:
         raise refusals[0]
     _write_drafts(list(drafts.values()), user=user, reason=reason)
-    result = Result.objects.get(indicator_id=indicator.pk, quarter=quarter)
-    return SavedDraft(result, indicators[indicator.pk])
+    return drafts[0]

@@ -71,7 +71,9 @@ class _Quarter:
                     year=goal.year,
                     quarter=self.quarter,
                     until__gte=self.today,
-                ).values_list("unit_id", flat=True)
+                )
+                .order_by()  # a set: the model's order (through agency and unit) would only cost
+                .values_list("unit_id", flat=True)
             )
         return self._excepted[key]
 

@@ -70,7 +70,9 @@ def period_get_or_create(*, agency: Agency, year: int, quarter: int) -> Reportin
     review level is due `review_days` after the one before. Reading one that is there takes
     no transaction (nor a savepoint inside one): only a creation is a write."""
     _check_year_quarter(year, quarter)
-    period = ReportingPeriod.objects.filter(agency=agency, year=year, quarter=quarter).first()
+    # One at most: the model's order (through the agency) would only cost.
+    period = ReportingPeriod.objects.filter(agency=agency, year=year, quarter=quarter).order_by()
+    period = period.first()
     if period is not None:
         return period
     return _period_create(agency=agency, year=year, quarter=quarter)
