@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.contrib.staticfiles.apps import StaticFilesConfig
 
 
 class KpitrackConfig(AppConfig):
@@ -25,11 +24,3 @@ class KpitrackConfig(AppConfig):
         )
         # Idle expiry counts from the sign-in (kpitrack/sessions.py).
         user_logged_in.connect(stamp_on_login, dispatch_uid="kpitrack.sessions.stamp_on_login")
-
-
-class StaticFiles(StaticFilesConfig):
-    """collectstatic leaves out what no page loads: source maps, and django-ninja's ReDoc (the
-    API page is its Swagger UI). They were 5 of the 8 MB it compressed twice (gzip, brotli) at
-    each deploy and each `make serve`."""
-
-    ignore_patterns = [*StaticFilesConfig.ignore_patterns, "*.map", "ninja/redoc*"]

@@ -173,7 +173,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     # WhiteNoise serves static files under runserver too, so development matches deployment.
     "whitenoise.runserver_nostatic",
-    "kpitrack.apps.StaticFiles",  # django.contrib.staticfiles, leaving out unused files
+    "kpitrack.staticfiles.StaticFiles",  # django.contrib.staticfiles, leaving out unused files
     "django_tables2",
     "simple_history",
     # django-ninja's templates and vendored Swagger UI files, so the API's docs page loads
