@@ -53,14 +53,20 @@ def endpoints(plan) -> list[tuple[str, str, str, dict]]:
     ]
 
 
-def _request(client, method, path, body, plan):
+def _request(client, method, path, body, plan, cold=False):
     """(ready, send): what the request sends, and sending it. A save needs the result's current
-    version and figure, read by `ready`, outside the time measured."""
+    version and figure, read by `ready`, outside the time measured; with `cold`, `ready` empties
+    the cache, so a cached page is built again (as most of the load bench's visits of an
+    indicator's page are: 100 pages over 5 workers' own caches)."""
+    from django.core.cache import cache
+
     from performance.models import Result
 
     agency, _unit, code = plan["hot"][0]
 
     def ready():
+        if cold:
+            cache.clear()
         if method == "GET":
             return None
         result = Result.objects.get(
@@ -112,7 +118,7 @@ def measure(args, plan):
         client = anonymous if "anonymous" in name else signed_in
         path = path.format(job=job.pk)
 
-        ready, send = _request(client, method, path, body, plan)
+        ready, send = _request(client, method, path, body, plan, args.cold)
 
         def one(ready=ready, send=send):
             return send(ready())
@@ -164,6 +170,9 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="use a kept database as it is")
     parser.add_argument("--profile", default="", help="an endpoint's name: print its profile")
     parser.add_argument("--queries", default="", help="an endpoint's name: print its SQL")
+    parser.add_argument(
+        "--cold", action="store_true", help="empty the cache before each request (not timed)"
+    )
     parser.add_argument("--sort", default="cumulative", help="the profile's order (pstats)")
     parser.add_argument("--profile-out", default="", help="also write the profile to this file")
     args = parser.parse_args()

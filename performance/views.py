@@ -351,6 +351,6 @@ def my_work(request):
         row_unit = row.indicator.responsible_unit
         if row_unit is not None and row_unit.pk not in units:
             if permissions.can_enter_unit(request.user, row_unit):
-                units[row_unit.pk] = (row.indicator.goal.agency.code, row_unit)
+                units[row_unit.pk] = (row.indicator.agency_code, row_unit)
     context["unit_pages"] = list(units.values())
     return render(request, "performance/my_work.html", context)
