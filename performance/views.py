@@ -41,6 +41,7 @@ from .forms import (
 from .models import Evidence, Indicator, Result, StrategicGoal
 from .page_refusals import REFUSALS, on_form
 from .reasons import reason_message
+from .work_rows import work_rows_html
 
 
 def _outcome_context(indicator: Indicator, quarter: int, figures) -> dict:
@@ -337,6 +338,7 @@ def my_work(request):
             "unit": unit,
             "state": state,
             "work": work,
+            "work_rows": work_rows_html(work.rows, quarter),
             # Each count links to its own list: the same year, quarter and unit, that state.
             "count_links": [
                 (count, f"?{urlencode({**base, 'state': count.state})}") for count in work.counts
