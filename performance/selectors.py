@@ -2,12 +2,13 @@
 
 from calendar import monthrange
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -844,6 +845,7 @@ class HistoryEntry:
     new: str
     why: str
     action: str
+    user_id: int | None = None  # who made the change: to name them anew (`history_named_anew`)
 
 
 def _shown(field, value) -> str:
@@ -856,14 +858,24 @@ def _shown(field, value) -> str:
     return str(value)
 
 
-_WHO = ("history_user__first_name", "history_user__last_name", "history_user__username")
+_WHO = (
+    "history_user_id",
+    "history_user__first_name",
+    "history_user__last_name",
+    "history_user__username",
+)
+
+
+def _who(first, last, username) -> str:
+    # As the user model's get_full_name() or get_username() read them; "" for nobody.
+    return "" if username is None else f"{first} {last}".strip() or username
 
 
 def _history(model, fields, extra=(), **where) -> list[SimpleNamespace]:
     """The history rows of `model` that match `where` as plain rows, in no order (_entries
     sorts them): `fields`, `extra` (what names a row) and the history's own columns, with who
-    made the change as `who` (the user's full name, else username; "" for nobody). Rows, not
-    instances with their users: the indicator page reads its history on every visit."""
+    made the change as `user_id` and `who` (the user's full name, else username; "" for
+    nobody). Rows, not instances with their users: the indicator page reads its history."""
     rows = []
     for row in (
         historical_model(model)
@@ -880,11 +892,24 @@ def _history(model, fields, extra=(), **where) -> list[SimpleNamespace]:
             *_WHO,
         )
     ):
-        first, last, username = (row.pop(name) for name in _WHO)
-        # As the user model's get_full_name() or get_username() read them.
-        row["who"] = "" if username is None else f"{first} {last}".strip() or username
-        rows.append(SimpleNamespace(**row))
+        user_id, first, last, username = (row.pop(name) for name in _WHO)
+        rows.append(SimpleNamespace(**row, user_id=user_id, who=_who(first, last, username)))
     return rows
+
+
+def history_named_anew(entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """`entries` read earlier, with the people who made them named as they are named now (a
+    rename is no change to the history): one query, none when no entry names anybody."""
+    ids = {e.user_id for e in entries if e.user_id is not None}
+    if not ids:
+        return entries
+    names = {
+        pk: _who(first, last, username)
+        for pk, first, last, username in get_user_model()
+        .objects.filter(pk__in=ids)
+        .values_list("pk", "first_name", "last_name", "username")
+    }
+    return [e if e.user_id is None else replace(e, who=names.get(e.user_id, "")) for e in entries]
 
 
 def _entries(rows, model, fields, subject=lambda row: "", shown=None) -> list[HistoryEntry]:
@@ -911,6 +936,7 @@ def _entries(rows, model, fields, subject=lambda row: "", shown=None) -> list[Hi
             HistoryEntry(
                 when=row.history_date,
                 who=row.who,
+                user_id=row.user_id,
                 what=what,
                 old=old,
                 new=new,
