@@ -1,7 +1,7 @@
 """CPU time and queries per request, for each endpoint of bench/load.py's mix, in-process.
 
 Run: KPITRACK_ENV_FILE= .venv/bin/python bench/requests.py [--runs 20] [--database-url …]
-     [--keep] [--reuse] [--profile ENDPOINT]
+     [--keep] [--reuse] [--cold] [--profile ENDPOINT]
 
 Wall-clock load runs on a shared machine move with whatever else runs; the CPU one request
 costs the process that serves it, and the queries it sends, do not (much). This builds the data
@@ -10,7 +10,9 @@ entry exceptions and contested drafts) in a throwaway PostgreSQL database, then 
 endpoint of the load mix through Django's test client as one of those users, signed in, with
 DEBUG off: the median `time.process_time()` over `--runs` requests (after 3 to warm up), and the
 queries of one request. `--profile NAME` prints cProfile's top functions for that endpoint.
-`--keep` keeps the database; `--reuse` uses a kept one as it is (no rebuild).
+`--keep` keeps the database; `--reuse` uses a kept one as it is (no rebuild). `--cold` empties
+the cache before each request (outside the time measured): the dashboards' pages are then built,
+as most visits of an indicator's page are under bench/load.py.
 
 Not measured: the database server's own time (another process), and the network.
 """
