@@ -1152,6 +1152,7 @@ _WORK_FIELDS = (
     "goal__agency_id",
     "goal__agency__code",
     "goal__agency__entry_window_days",
+    "responsible_unit__agency_id",
     "responsible_unit__code",
     "responsible_unit__name",
 )
@@ -1232,7 +1233,7 @@ def my_work(*, user, year: int, quarter: int, unit=None, state: str | None = Non
         if unit_id is not None and unit_id not in units:
             units[unit_id] = Unit(
                 pk=unit_id,
-                agency_id=row["goal__agency_id"],
+                agency_id=row["responsible_unit__agency_id"],
                 code=row["responsible_unit__code"],
                 name=row["responsible_unit__name"],
             )
