@@ -1,7 +1,7 @@
 """CPU time and queries per request, for each endpoint of bench/load.py's mix, in-process.
 
 Run: KPITRACK_ENV_FILE= .venv/bin/python bench/requests.py [--runs 20] [--database-url …]
-     [--keep] [--reuse] [--profile ENDPOINT]
+     [--keep] [--reuse] [--cold] [--profile ENDPOINT]
 
 Wall-clock load runs on a shared machine move with whatever else runs; the CPU one request
 costs the process that serves it, and the queries it sends, do not (much). This builds the data
@@ -10,7 +10,9 @@ entry exceptions and contested drafts) in a throwaway PostgreSQL database, then 
 endpoint of the load mix through Django's test client as one of those users, signed in, with
 DEBUG off: the median `time.process_time()` over `--runs` requests (after 3 to warm up), and the
 queries of one request. `--profile NAME` prints cProfile's top functions for that endpoint.
-`--keep` keeps the database; `--reuse` uses a kept one as it is (no rebuild).
+`--keep` keeps the database; `--reuse` uses a kept one as it is (no rebuild). `--cold` empties
+the cache before each request (outside the time measured): the dashboards' pages are then built,
+as most visits of an indicator's page are under bench/load.py.
 
 Not measured: the database server's own time (another process), and the network.
 """
@@ -53,14 +55,20 @@ def endpoints(plan) -> list[tuple[str, str, str, dict]]:
     ]
 
 
-def _request(client, method, path, body, plan):
+def _request(client, method, path, body, plan, cold=False):
     """(ready, send): what the request sends, and sending it. A save needs the result's current
-    version and figure, read by `ready`, outside the time measured."""
+    version and figure, read by `ready`, outside the time measured; with `cold`, `ready` empties
+    the cache, so a cached page is built again (as most of the load bench's visits of an
+    indicator's page are: 100 pages over 5 workers' own caches)."""
+    from django.core.cache import cache
+
     from performance.models import Result
 
     agency, _unit, code = plan["hot"][0]
 
     def ready():
+        if cold:
+            cache.clear()
         if method == "GET":
             return None
         result = Result.objects.get(
@@ -112,7 +120,7 @@ def measure(args, plan):
         client = anonymous if "anonymous" in name else signed_in
         path = path.format(job=job.pk)
 
-        ready, send = _request(client, method, path, body, plan)
+        ready, send = _request(client, method, path, body, plan, args.cold)
 
         def one(ready=ready, send=send):
             return send(ready())
@@ -165,6 +173,9 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="use a kept database as it is")
     parser.add_argument("--profile", default="", help="an endpoint's name: print its profile")
     parser.add_argument("--queries", default="", help="an endpoint's name: print its SQL")
+    parser.add_argument(
+        "--cold", action="store_true", help="empty the cache before each request (not timed)"
+    )
     parser.add_argument("--sort", default="cumulative", help="the profile's order (pstats)")
     parser.add_argument("--profile-out", default="", help="also write the profile to this file")
     args = parser.parse_args()

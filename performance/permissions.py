@@ -63,10 +63,14 @@ _NOBODY = Access()
 def _load(user) -> Access:
     # One query: every agency with the user's memberships in it (NULLs where none). Agencies are
     # few (a ministry has tens), and the whole tree is what a viewer of a parent agency needs,
-    # at any depth.
-    rows = Agency.objects.annotate(
-        mine=FilteredRelation("memberships", condition=Q(memberships__user=user))
-    ).values_list("id", "parent_id", "mine__role", "mine__unit_id")
+    # at any depth. In no order: the agencies' (by code) would cost building the query more.
+    rows = (
+        Agency.objects.annotate(
+            mine=FilteredRelation("memberships", condition=Q(memberships__user=user))
+        )
+        .order_by()
+        .values_list("id", "parent_id", "mine__role", "mine__unit_id")
+    )
     children: dict[int, set[int]] = {}
     visible: set[int] = set()
     roles: dict[str, set[int]] = {}

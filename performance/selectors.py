@@ -2,17 +2,21 @@
 
 from calendar import monthrange
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from budget.models import Unit
 from budget.selectors import achievement_policies
+from kpitrack.core.bulk import historical_model
 from kpitrack.core.engine.achievement import (
     HUNDRED,
     Aggregation,
@@ -36,7 +40,7 @@ from kpitrack.core.engine.milestones import (
     progress_raw_rate,
 )
 from kpitrack.core.engine.warnings import PartFigures, Warning, entry_warnings
-from kpitrack.core.formatting import coded_figure, figure
+from kpitrack.core.formatting import coded_figure, figure, target_wording
 from performance.permissions import indicators_for_user
 
 from .forms import NARRATIVE_FIELDS
@@ -103,7 +107,8 @@ def planned_milestones(
     else:
         rows = rows.filter(part__indicator_id__in=list(ids))
     planned: dict[int, dict[str, dict[int, Decimal]]] = {}
-    for indicator_id, key, quarter, value in rows.values_list(
+    # In no order: the milestones' own (by part, then its indicator's) joins four tables.
+    for indicator_id, key, quarter, value in rows.order_by().values_list(
         "part__indicator_id", "part__key", "quarter", "value"
     ):
         if indicator_id in ids:
@@ -507,22 +512,7 @@ def _with_details(rows: dict[int, dict], *, shown: int | None = None) -> dict[in
         where = {"indicator_id__in": list(rows)}
     else:
         where = {"indicator__goal_id__in": {row["goal_id"] for row in rows.values()}}
-    inputs: dict[int, list[EntryInput]] = {}
-    for indicator_id, key, label, unit in (
-        IndicatorInput.objects.filter(**where)
-        .order_by("indicator_id", "order", "id")
-        .values_list("indicator_id", "key", "label", "unit")
-    ):
-        if indicator_id in rows:
-            inputs.setdefault(indicator_id, []).append(EntryInput(key, label, unit))
-    parts: dict[int, list[Part]] = {}
-    for indicator_id, key, label, value, unit, weight in (
-        TargetPart.objects.filter(**where)
-        .order_by("indicator_id", "order", "id")
-        .values_list("indicator_id", "key", "label", "value", "unit", "weight")
-    ):
-        if indicator_id in rows:
-            parts.setdefault(indicator_id, []).append(Part(key, label, value, unit, weight))
+    inputs, parts = _inputs_of(rows, where), _parts_of(rows, where)
     quarters: dict[int, dict[int, dict]] = {}
     results: dict[int, ResultRow] = {}
     for indicator_id, quarter, key, value, *fields in (
@@ -549,6 +539,34 @@ def _with_details(rows: dict[int, dict], *, shown: int | None = None) -> dict[in
         row["parts"] = tuple(parts.get(pk, ()))
         row["quarters"] = quarters.get(pk, {})
     return results
+
+
+def _inputs_of(ids, where: dict) -> dict[int, list[EntryInput]]:
+    """The inputs of the indicators `ids`, read by `where` (their ids, or their goals': see
+    _with_details), by indicator id, in their order: one query."""
+    inputs: dict[int, list[EntryInput]] = {}
+    for indicator_id, key, label, unit in (
+        IndicatorInput.objects.filter(**where)
+        .order_by("indicator_id", "order", "id")
+        .values_list("indicator_id", "key", "label", "unit")
+    ):
+        if indicator_id in ids:
+            inputs.setdefault(indicator_id, []).append(EntryInput(key, label, unit))
+    return inputs
+
+
+def _parts_of(ids, where: dict) -> dict[int, list[Part]]:
+    """The target parts of the indicators `ids`, read by `where` (as _inputs_of), as the
+    engine's Part, by indicator id, in their order: one query."""
+    parts: dict[int, list[Part]] = {}
+    for indicator_id, key, label, value, unit, weight in (
+        TargetPart.objects.filter(**where)
+        .order_by("indicator_id", "order", "id")
+        .values_list("indicator_id", "key", "label", "value", "unit", "weight")
+    ):
+        if indicator_id in ids:
+            parts.setdefault(indicator_id, []).append(Part(key, label, value, unit, weight))
+    return parts
 
 
 def _entry_spec(row) -> Spec:
@@ -1022,6 +1040,7 @@ class HistoryEntry:
     new: str
     why: str
     action: str
+    user_id: int | None = None  # who made the change: to name them anew (`history_named_anew`)
 
 
 def _shown(field, value) -> str:
@@ -1034,11 +1053,58 @@ def _shown(field, value) -> str:
     return str(value)
 
 
-def _who(row) -> str:
-    user = row.history_user
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
+_WHO = (
+    "history_user_id",
+    "history_user__first_name",
+    "history_user__last_name",
+    "history_user__username",
+)
+
+
+def _who(first, last, username) -> str:
+    # As the user model's get_full_name() or get_username() read them; "" for nobody.
+    return "" if username is None else f"{first} {last}".strip() or username
+
+
+def _history(model, fields, extra=(), **where) -> list[SimpleNamespace]:
+    """The history rows of `model` that match `where` as plain rows, in no order (_entries
+    sorts them): `fields`, `extra` (what names a row) and the history's own columns, with who
+    made the change as `user_id` and `who` (the user's full name, else username; "" for
+    nobody). Rows, not instances with their users: the indicator page reads its history."""
+    rows = []
+    for row in (
+        historical_model(model)
+        .objects.filter(**where)
+        .order_by()
+        .values(
+            "id",
+            "history_id",
+            "history_date",
+            "history_type",
+            "history_change_reason",
+            *fields,
+            *extra,
+            *_WHO,
+        )
+    ):
+        user_id, first, last, username = (row.pop(name) for name in _WHO)
+        rows.append(SimpleNamespace(**row, user_id=user_id, who=_who(first, last, username)))
+    return rows
+
+
+def history_named_anew(entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """`entries` read earlier, with the people who made them named as they are named now (a
+    rename is no change to the history): one query, none when no entry names anybody."""
+    ids = {e.user_id for e in entries if e.user_id is not None}
+    if not ids:
+        return entries
+    names = {
+        pk: _who(first, last, username)
+        for pk, first, last, username in get_user_model()
+        .objects.filter(pk__in=ids)
+        .values_list("pk", "first_name", "last_name", "username")
+    }
+    return [e if e.user_id is None else replace(e, who=names.get(e.user_id, "")) for e in entries]
 
 
 def _entries(rows, model, fields, subject=lambda row: "", shown=None) -> list[HistoryEntry]:
@@ -1064,7 +1130,8 @@ def _entries(rows, model, fields, subject=lambda row: "", shown=None) -> list[Hi
         entries.extend(
             HistoryEntry(
                 when=row.history_date,
-                who=_who(row),
+                who=row.who,
+                user_id=row.user_id,
                 what=what,
                 old=old,
                 new=new,
@@ -1110,8 +1177,8 @@ def result_history(*, result: Result, indicator: Indicator | None = None) -> lis
 
     Two queries, whatever the number of changes, given its `indicator` with inputs and parts
     prefetched (which name the figures and say how they read); three more without."""
-    own = Result.history.filter(id=result.pk).select_related("history_user")
-    figures = ResultFigure.history.filter(result_id=result.pk).select_related("history_user")
+    own = _history(Result, RESULT_HISTORY_FIELDS, id=result.pk)
+    figures = _history(ResultFigure, ("value", "published_rate"), ("key",), result_id=result.pk)
     if indicator is None:
         indicator = Indicator.objects.prefetch_related("inputs", "parts").get(
             pk=result.indicator_id
@@ -1151,21 +1218,23 @@ INDICATOR_HISTORY_FIELDS = (
 def indicator_history(*, indicator: Indicator) -> list[HistoryEntry]:
     """The indicator's definition, inputs and target parts (revisions, deletions) as one list,
     newest first. Three queries, whatever the number of changes."""
-    own = Indicator.history.filter(id=indicator.pk).select_related("history_user")
-    inputs = IndicatorInput.history.filter(indicator_id=indicator.pk).select_related("history_user")
-    parts = TargetPart.history.filter(indicator_id=indicator.pk).select_related("history_user")
+    input_fields = ("label", "unit")  # not `key`: an internal code the label already names
+    part_fields = ("label", "value", "original_value", "revision_reason", "unit", "weight")
+    own = _history(Indicator, INDICATOR_HISTORY_FIELDS, id=indicator.pk)
+    inputs = _history(IndicatorInput, input_fields, indicator_id=indicator.pk)
+    parts = _history(TargetPart, part_fields, indicator_id=indicator.pk)
     return _newest_first(
         _entries(own, Indicator, INDICATOR_HISTORY_FIELDS),
         _entries(
             inputs,
             IndicatorInput,
-            ("label", "unit"),  # not `key`: an internal code the label already names
+            input_fields,
             lambda row: f"{IndicatorInput._meta.verbose_name}「{row.label}」",
         ),
         _entries(
             parts,
             TargetPart,
-            ("label", "value", "original_value", "revision_reason", "unit", "weight"),
+            part_fields,
             lambda row: f"{TargetPart._meta.verbose_name}「{row.label}」",
             shown=dict.fromkeys(("value", "original_value"), _coded(indicator)),
         ),
@@ -1174,11 +1243,11 @@ def indicator_history(*, indicator: Indicator) -> list[HistoryEntry]:
 
 def milestone_history(*, indicator: Indicator) -> list[HistoryEntry]:
     """Every change of the indicator's 分季目標, newest first. One query."""
-    rows = Milestone.history.filter(part__indicator_id=indicator.pk).select_related("history_user")
+    rows = _history(Milestone, ("value",), ("part_id", "quarter"), part__indicator_id=indicator.pk)
     labels = {p.pk: p.label for p in indicator.parts.all()}
     return _newest_first(
         _entries(
-            list(rows),
+            rows,
             Milestone,
             ("value",),
             lambda row: (
@@ -1189,14 +1258,42 @@ def milestone_history(*, indicator: Indicator) -> list[HistoryEntry]:
 
 
 # --- my work ---------------------------------------------------------------------------------
+#
+# My work is read as plain rows, as entry reads them: a person's list is small, but the page is
+# the one everybody opens, and model instances (with a queryset per prefetch) cost more than
+# everything else it does.
+
+
+@dataclass(frozen=True, slots=True)
+class WorkIndicator:
+    """An indicator as my work lists it: `target` is its 目標值 as listed (`target_wording`),
+    `responsible_unit` an unsaved Unit of the values read (pk, agency_id, code, name) or None."""
+
+    pk: int
+    code: str
+    name: str
+    method: str
+    measurement_standard: str
+    target: str
+    agency_code: str
+    responsible_unit: Unit | None
+
+
+class WorkResult(NamedTuple):
+    """A result as my work reads it: its quarter, state and figures (key, value) in their
+    order."""
+
+    quarter: int
+    state: str
+    figures: tuple[tuple[str, Decimal | None], ...]
 
 
 @dataclass(frozen=True)
 class WorkRow:
     """One indicator on a person's list for a quarter."""
 
-    indicator: Indicator
-    result: Result | None  # this quarter's, in any state
+    indicator: WorkIndicator
+    result: WorkResult | None  # this quarter's, in any state
     state: str | None  # None: 未填報
     state_label: str
     last_figures: tuple[tuple[str, Decimal | None], ...]  # (label, value) of the latest entry
@@ -1231,21 +1328,48 @@ def work_states() -> tuple[tuple[str, str], ...]:
     return ((NOT_ENTERED_STATE, str(NOT_ENTERED)), *Result.State.choices)
 
 
-def _deadline(indicator, quarter, periods, exceptions) -> date | None:
-    """The day entry closes for the indicator's unit: the period's (or, before anyone asked
-    for the period, the agency's default), or a later exception's."""
-    agency = indicator.goal.agency
-    period = periods.get(agency.pk)
-    if period is not None:
-        closes = period.closes_on
-    else:
+def _deadline(row, year, quarter, periods, exceptions) -> date | None:
+    """The day entry closes for the indicator's unit (`row` as my work reads it): the
+    period's (or, before anyone asked for the period, the agency's default), or a later
+    exception's."""
+    closes = periods.get(row["goal__agency_id"])
+    if closes is None:
         last_month = quarter * 3
-        quarter_end = date(
-            indicator.goal.year, last_month, monthrange(indicator.goal.year, last_month)[1]
-        )
-        closes = quarter_end + timedelta(days=1 + agency.entry_window_days)
-    until = exceptions.get(indicator.responsible_unit_id)
+        quarter_end = date(year, last_month, monthrange(year, last_month)[1])
+        closes = quarter_end + timedelta(days=1 + row["goal__agency__entry_window_days"])
+    until = exceptions.get(row["responsible_unit_id"])
     return max(closes, until) if until is not None else closes
+
+
+_WORK_FIELDS = (
+    *_ENTRY_FIELDS,
+    "measurement_standard",
+    "goal__agency_id",
+    "goal__agency__code",
+    "goal__agency__entry_window_days",
+    "responsible_unit__agency_id",
+    "responsible_unit__code",
+    "responsible_unit__name",
+)
+
+
+def _work_results(ids, goal_ids, quarter: int) -> dict[int, list[WorkResult]]:
+    """The results up to `quarter` of the indicators `ids` (of the goals `goal_ids`), by
+    indicator id, in quarter order: one query, by goal (see _entry_rows)."""
+    read: dict[int, dict[int, tuple[str, list]]] = {}
+    for indicator_id, number, state, key, value in (
+        Result.objects.filter(indicator__goal_id__in=goal_ids, quarter__lte=quarter)
+        .order_by("indicator_id", "quarter", "figures__id")
+        .values_list("indicator_id", "quarter", "state", "figures__key", "figures__value")
+    ):
+        if indicator_id in ids:
+            _state, figures = read.setdefault(indicator_id, {}).setdefault(number, (state, []))
+            if key is not None:
+                figures.append((key, value))
+    return {
+        pk: [WorkResult(number, state, tuple(figures)) for number, (state, figures) in by.items()]
+        for pk, by in read.items()
+    }
 
 
 def my_work(*, user, year: int, quarter: int, unit=None, state: str | None = None) -> MyWork:
@@ -1255,64 +1379,87 @@ def my_work(*, user, year: int, quarter: int, unit=None, state: str | None = Non
     NOT_ENTERED_STATE) keeps the rows in that state, while the counts still cover every state,
     so each count can link to its own list.
 
-    Ten queries, whatever the number of indicators: the user's memberships, the indicators
-    (with goal, agency and unit), their inputs, parts, results up to the quarter and their
-    figures, the quarter's periods and entry exceptions; and the quarter's judgements against
-    its milestones (`quarter_judgements`) for the indicators entered this quarter."""
-    results = (
-        Result.objects.filter(quarter__lte=quarter)
-        .order_by("quarter")
-        .prefetch_related(Prefetch("figures", queryset=ResultFigure.objects.order_by("id")))
-    )
+    Eight queries, whatever the number of indicators: the user's memberships, the indicators
+    (with their agency and unit), their inputs, parts, results up to the quarter with their
+    figures, the quarter's periods and entry exceptions; and for the indicators entered this
+    quarter, their judgements against the milestones (as `quarter_judgements` judges them:
+    the 分季目標, the policies, and last year's where a method reads it)."""
     indicators = indicators_for_user(user, year=year)
     if unit is not None:
         indicators = indicators.filter(responsible_unit=unit)
-    indicators = list(
-        indicators.select_related("goal", "goal__agency", "responsible_unit")
-        .prefetch_related("inputs", "parts", Prefetch("results", queryset=results))
-        .order_by("goal__agency__code", "goal__order", "order", "id")
-    )
-    agency_ids = {i.goal.agency_id for i in indicators}
-    periods = {
-        p.agency_id: p
-        for p in ReportingPeriod.objects.filter(
-            agency_id__in=agency_ids, year=year, quarter=quarter
+    rows = {
+        row["pk"]: row
+        for row in indicators.order_by("goal__agency__code", "goal__order", "order", "id").values(
+            *_WORK_FIELDS
         )
     }
+    goal_ids = {row["goal_id"] for row in rows.values()}
+    by_goal = {"indicator__goal_id__in": goal_ids}
+    inputs, parts = _inputs_of(rows, by_goal), _parts_of(rows, by_goal)
+    results = _work_results(rows, goal_ids, quarter)
+    agency_ids = {row["goal__agency_id"] for row in rows.values()}
+    # In no order (one period per agency; the latest exception wins): their own orders join
+    # the agencies and units.
+    periods = dict(
+        ReportingPeriod.objects.filter(agency_id__in=agency_ids, year=year, quarter=quarter)
+        .order_by()
+        .values_list("agency_id", "closes_on")
+    )
     exceptions = {}
-    for exception in EntryException.objects.filter(
-        agency_id__in=agency_ids, year=year, quarter=quarter
+    for unit_id, until in (
+        EntryException.objects.filter(agency_id__in=agency_ids, year=year, quarter=quarter)
+        .order_by()
+        .values_list("unit_id", "until")
     ):
-        known = exceptions.get(exception.unit_id)
-        exceptions[exception.unit_id] = max(known, exception.until) if known else exception.until
+        known = exceptions.get(unit_id)
+        exceptions[unit_id] = max(known, until) if known else until
+    judgements = _work_judgements(rows, inputs, parts, results, year, quarter)
     today = timezone.localdate()
     labels = dict(Result.State.choices)
-    entered_now = [i for i in indicators if any(r.quarter == quarter for r in i.results.all())]
-    judgements = _work_judgements(entered_now, quarter) if entered_now else {}
-    rows = []
-    for indicator in indicators:
-        entered = list(indicator.results.all())
+    units: dict[int, Unit] = {}
+    work = []
+    for pk, row in rows.items():
+        entered = results.get(pk, ())
         result = next((r for r in entered if r.quarter == quarter), None)
-        latest = next((r for r in reversed(entered) if r.figures.all()), None)
+        latest = next((r for r in reversed(entered) if r.figures), None)
+        own_inputs, own_parts = inputs.get(pk, ()), parts.get(pk, ())
         # The figures are entered against the inputs, so their labels win over the parts'.
-        names = indicator.labels(inputs_win=True)
-        deadline = _deadline(indicator, quarter, periods, exceptions)
-        rows.append(
+        names = {**{p.key: p.label for p in own_parts}, **{i.key: i.label for i in own_inputs}}
+        unit_id = row["responsible_unit_id"]
+        if unit_id is not None and unit_id not in units:
+            units[unit_id] = Unit(
+                pk=unit_id,
+                agency_id=row["responsible_unit__agency_id"],
+                code=row["responsible_unit__code"],
+                name=row["responsible_unit__name"],
+            )
+        indicator = WorkIndicator(
+            pk,
+            row["code"],
+            row["name"],
+            row["method"],
+            row["measurement_standard"],
+            target_wording(row["target_text"], [(p.target, p.unit) for p in own_parts]),
+            row["goal__agency__code"],
+            units.get(unit_id),
+        )
+        deadline = _deadline(row, year, quarter, periods, exceptions)
+        work.append(
             WorkRow(
                 indicator=indicator,
                 result=result,
                 state=result.state if result else None,
                 state_label=str(labels[result.state]) if result else str(NOT_ENTERED),
-                last_figures=tuple((names.get(f.key, f.key), f.value) for f in latest.figures.all())
+                last_figures=tuple((names.get(k, k), v) for k, v in latest.figures)
                 if latest
                 else (),
                 deadline=deadline,
                 days_left=(deadline - today).days if deadline else None,
-                judgement=judgements.get(indicator.pk),
+                judgement=judgements.get(pk),
             )
         )
     tally = dict.fromkeys([None, *Result.State.values], 0)
-    for row in rows:
+    for row in work:
         tally[row.state] += 1
     counts = tuple(
         WorkCount(
@@ -1322,30 +1469,41 @@ def my_work(*, user, year: int, quarter: int, unit=None, state: str | None = Non
     )
     if state is not None:
         wanted = None if state == NOT_ENTERED_STATE else state
-        rows = [row for row in rows if row.state == wanted]
-    return MyWork(rows=tuple(rows), counts=counts)
+        work = [row for row in work if row.state == wanted]
+    return MyWork(rows=tuple(work), counts=counts)
 
 
-def _work_judgements(indicators: list[Indicator], quarter: int) -> dict[int, QuarterJudgement]:
-    """`quarter_judgements` of my work's indicators, from what my work read of them already
-    (goal with agency, inputs, parts, results up to the quarter with their figures): the same
-    rows `entry_indicators` would read again, but the later quarters', which judging a quarter
-    never reads. Reads the 分季目標, last year's where a method needs them, the policies."""
-    rows = {}
-    for i in indicators:
-        quarters: dict[int, dict] = {}
-        for result in i.results.all():
-            quarters[result.quarter] = {f.key: f.value for f in result.figures.all()}
-        rows[i.pk] = {
-            **{name: getattr(i, name) for name in _ENTRY_FIELDS},  # as _entry_rows reads them
-            "inputs": tuple(EntryInput(x.key, x.label, x.unit) for x in i.inputs.all()),
-            "parts": tuple(Part(p.key, p.label, p.value, p.unit, p.weight) for p in i.parts.all()),
-            "quarters": quarters,
+def _work_judgements(
+    rows, inputs, parts, results, year: int, quarter: int
+) -> dict[int, QuarterJudgement]:
+    """`quarter_judgements` of my work's indicators entered this quarter, from the rows my work
+    read of them (results up to the quarter, with their figures): the same rows `_entry_rows`
+    would read again, but the later quarters', which judging a quarter never reads. Reads the
+    分季目標, last year's where a method needs them, the policies; nothing when none was
+    entered."""
+    entry_rows = {}
+    for pk, entered in results.items():
+        if not any(r.quarter == quarter for r in entered):
+            continue
+        row = rows[pk]
+        entry_rows[pk] = {
+            **{name: row[name] for name in _ENTRY_FIELDS},
+            "inputs": tuple(inputs.get(pk, ())),
+            "parts": tuple(parts.get(pk, ())),
+            "quarters": {r.quarter: dict(r.figures) for r in entered},
         }
-    goals = {i.goal_id: i.goal for i in indicators}
+    if not entry_rows:
+        return {}
+    # What _entry_indicators reads of a goal: its agency and year (the page's).
+    goals = {
+        row["goal_id"]: StrategicGoal(
+            pk=row["goal_id"], agency_id=row["goal__agency_id"], year=year
+        )
+        for row in rows.values()
+    }
     return {
         pk: entry.judge(quarter, entry.quarters.get(quarter, {}))
-        for pk, entry in _entry_indicators(rows, goals, milestones=True).items()
+        for pk, entry in _entry_indicators(entry_rows, goals, milestones=True).items()
     }
 
 

@@ -41,6 +41,7 @@ from .forms import (
 from .models import Evidence, Indicator, Result, StrategicGoal
 from .page_refusals import REFUSALS, on_form
 from .reasons import reason_message
+from .work_rows import work_rows_html
 
 
 def _outcome_context(indicator: Indicator, quarter: int, figures) -> dict:
@@ -337,6 +338,7 @@ def my_work(request):
             "unit": unit,
             "state": state,
             "work": work,
+            "work_rows": work_rows_html(work.rows, quarter),
             # Each count links to its own list: the same year, quarter and unit, that state.
             "count_links": [
                 (count, f"?{urlencode({**base, 'state': count.state})}") for count in work.counts
@@ -351,6 +353,6 @@ def my_work(request):
         row_unit = row.indicator.responsible_unit
         if row_unit is not None and row_unit.pk not in units:
             if permissions.can_enter_unit(request.user, row_unit):
-                units[row_unit.pk] = (row.indicator.goal.agency.code, row_unit)
+                units[row_unit.pk] = (row.indicator.agency_code, row_unit)
     context["unit_pages"] = list(units.values())
     return render(request, "performance/my_work.html", context)

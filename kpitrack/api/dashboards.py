@@ -298,7 +298,7 @@ def indicator_page_to_dict(page: IndicatorPage) -> dict:
                 "revised": p.is_revised,
                 "revision_reason": p.revision_reason or None,
             }
-            for p in i.parts.all()
+            for p in page.parts
         ],
         "quarterly": [point_to_dict(p) for p in page.quarterly],
         "projection": projection_to_dict(page.projection),

@@ -96,6 +96,14 @@ def figure(value) -> str:
     return format(trimmed(number), ",f")
 
 
+def target_wording(text: str, parts) -> str:
+    """An indicator's 目標值 as listed: its own text, else each target part's value with its
+    unit (`parts`: (value, unit) pairs), 、 between them."""
+    if text:
+        return text
+    return "、".join(f"{figure(value)}{unit}" for value, unit in parts if value is not None)
+
+
 def percent(value) -> str:
     if _empty(value):
         return ""

@@ -18,6 +18,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Collate
+from django.http import Http404
 
 from budget.models import Agency, Unit
 from budget.selectors import achievement_policies
@@ -33,7 +34,7 @@ from kpitrack.core.engine.achievement import (
 )
 from kpitrack.core.engine.calendar import FULL_YEAR
 from performance.judgements import QuarterJudgement
-from performance.models import Indicator, OutcomesVersion, Result, StrategicGoal
+from performance.models import Indicator, OutcomesVersion, Result, StrategicGoal, TargetPart
 from performance.models import Outcome as StoredOutcome
 from performance.outcome_reads import (
     Brief,
@@ -45,7 +46,7 @@ from performance.outcome_reads import (
     stored_for_indicators,
     with_related,
 )
-from performance.permissions import access_agency, agencies_for_user
+from performance.permissions import agencies_for_user, can_view_agency, require
 from performance.selectors import Achievement, approved_results_q
 
 LIGHTS = (Status.GREEN, Status.YELLOW, Status.RED, Status.WHITE)
@@ -74,9 +75,14 @@ class Scope:
 def scope_for(*, user, code: str) -> Scope:
     """The agency `code` with the agencies directly under it that `user` may see. Raises Http404
     for an unknown code and PermissionDenied for an agency that is not the user's."""
-    agency = access_agency(user, code)
-    visible = agencies_for_user(user).filter(Q(pk=agency.pk) | Q(parent=agency)).order_by("code")
-    return Scope(agency=agency, agencies=tuple(visible))
+    # One query for the agency and those under it (codes are unique), then arithmetic on the
+    # user's memberships, as `access_agency` and `agencies_for_user` would check them.
+    family = list(Agency.objects.filter(Q(code=code) | Q(parent__code=code)).order_by("code"))
+    agency = next((a for a in family if a.code == code), None)
+    if agency is None:
+        raise Http404("agency")
+    require(can_view_agency(user, agency))
+    return Scope(agency=agency, agencies=tuple(a for a in family if can_view_agency(user, a)))
 
 
 def default_scope_code(*, user) -> str | None:
@@ -629,6 +635,7 @@ class IndicatorPage:
     projection: Projection | None
     result: Result | None  # the latest approved result of the year, for its narrative
     policy: Policy
+    parts: list[TargetPart]  # the indicator's target parts, in their order
 
 
 def indicator_outcomes(*, agency: Agency, code: str) -> dict[int, list[Stored]]:
@@ -641,8 +648,12 @@ def indicator_outcomes(*, agency: Agency, code: str) -> dict[int, list[Stored]]:
 
 
 def indicator_page(*, by_year: dict[int, list[Stored]], year: int) -> IndicatorPage:
-    """The indicator in `year` through each quarter, and its outcome in every year. One query
-    (the narrative)."""
+    """The indicator in `year` through each quarter, and its outcome in every year. Two
+    queries (the target parts, the narrative).
+
+    Both in an order of their own: their models' orderings begin with the indicator, whose
+    own ordering joins its goal and agency to a query that needs neither (a result's quarter
+    is unique to its indicator)."""
     trend = []
     for y, stored in by_year.items():
         entered = [s for s in stored if s.entered]
@@ -656,9 +667,11 @@ def indicator_page(*, by_year: dict[int, list[Stored]], year: int) -> IndicatorP
     indicator = stored[0].achievement.indicator
     result = None
     if latest is not None:
-        result = Result.objects.filter(
-            approved_results_q(), indicator=indicator, quarter=latest.quarter
-        ).first()
+        result = (
+            Result.objects.filter(approved_results_q(), indicator=indicator, quarter=latest.quarter)
+            .order_by("pk")
+            .first()
+        )
     return IndicatorPage(
         indicator=indicator,
         year=year,
@@ -668,4 +681,5 @@ def indicator_page(*, by_year: dict[int, list[Stored]], year: int) -> IndicatorP
         projection=latest.projection if latest else None,
         result=result,
         policy=stored[0].policy,
+        parts=list(TargetPart.objects.filter(indicator=indicator).order_by("order", "id")),
     )

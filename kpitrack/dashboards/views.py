@@ -1,5 +1,4 @@
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -17,7 +16,7 @@ from kpitrack.core.formatting import chinese_number, quarter_label, through_quar
 from kpitrack.jobs.runners import QueueUnavailable
 from kpitrack.jobs.selectors import active_job_for
 from kpitrack.jobs.services import job_start
-from performance.selectors import indicator_history
+from performance.selectors import HistoryEntry, history_named_anew, indicator_history
 
 from . import export_jobs, exports
 from .charts import Bar, bar_chart
@@ -78,7 +77,9 @@ class _Body:
 
     title: str
     html: str
-    indicator: SimpleNamespace | None = None  # the indicator page's: its history is read fresh
+    # The indicator page's change history, read with the body (the same version of the data:
+    # every write that makes history makes a new one); its people are named anew on each visit.
+    history: list[HistoryEntry] | None = None
 
 
 def _body(request, scope: Scope, build) -> _Body | HttpResponse:
@@ -88,7 +89,8 @@ def _body(request, scope: Scope, build) -> _Body | HttpResponse:
     answers the body, or a refusal, never cached. One query when cached (the version)."""
     token = outcomes_version()
     what = f"{get_language()}|{request.get_full_path()}|{scope.ids}"
-    key = versioned_key("dashboard", token, what)
+    # "-2": a body now keeps its page's history; one cached in the former shape is never read.
+    key = versioned_key("dashboard-2", token, what)
     found = None if key is None else cache_get(key)
     if found is not None:
         return found
@@ -265,6 +267,7 @@ def indicator_charts(page) -> tuple[str, str]:
 @login_required
 def indicator_view(request, agency, code):
     scope = _scope(request, agency)
+    built = []
 
     def build(_token):
         by_year = indicator_outcomes(agency=scope.agency, code=code)
@@ -286,17 +289,14 @@ def indicator_view(request, agency, code):
             "trend_chart": trend_chart,
         }
         html = render_to_string("dashboards/_indicator.html", context, request=request)
-        i = page.indicator
-        # What the history needs of the indicator, kept with the body.
-        brief = SimpleNamespace(
-            pk=i.pk, method=i.method, measurement_standard=i.measurement_standard
-        )
-        return _Body(i.name, html, brief)
+        built.append(True)
+        return _Body(page.indicator.name, html, indicator_history(indicator=page.indicator))
 
     body = _body(request, scope, build)
     after = ""
     if isinstance(body, _Body):
-        # Read fresh, not cached: it names people, whose names change without a new version.
-        history = indicator_history(indicator=body.indicator)
+        # People's names change without a new version: a kept history names them anew (one
+        # query, none without entries); one just read names them as they are.
+        history = body.history if built else history_named_anew(body.history)
         after = render_to_string("dashboards/_indicator_history.html", {"history": history})
     return _page(request, body, after)

@@ -11,7 +11,7 @@ from decimal import ROUND_CEILING, Decimal
 from django.utils.translation import gettext as _
 
 from kpitrack.core.engine.achievement import HUNDRED, Method, Rounding, round_decimal
-from kpitrack.core.formatting import figure
+from kpitrack.core.formatting import figure, target_wording
 
 # Where a cell's text starts with a numbered item ((一) 1. 1、（一）), the documents begin it on
 # its own line under the heading instead of after the colon.
@@ -41,8 +41,7 @@ def hang_width(number: str) -> Decimal:
 def target_text(indicator) -> str:
     if indicator.target_text:
         return indicator.target_text
-    parts = [p for p in indicator.parts.all() if p.value is not None]
-    return "、".join(f"{figure(p.value)}{p.unit}" for p in parts)
+    return target_wording("", [(p.value, p.unit) for p in indicator.parts.all()])
 
 
 def _value(value, unit) -> str:

@@ -74,3 +74,21 @@ def test_a_unit_renamed_is_named_anew_on_the_cached_pages(world, client, alice):
     assert "新名稱科" in served[pages[-1]][1]  # the unit's own page
     cache.clear()
     assert served == _answers(client, pages)
+
+
+def test_a_person_renamed_is_named_anew_in_a_cached_indicator_pages_history(world, client, alice):
+    """An indicator page's history is kept with its body, but people are named as they are now:
+    a rename (the admin's auth screens) makes no new version."""
+    from django.contrib.auth import get_user_model
+
+    client.force_login(alice)
+    page = _pages(world.flow)[3]
+    before = _answers(client, [page])[page][1]
+    assert "<td>alice</td>" in before  # the factories' indicators were written by alice
+    user = get_user_model().objects.get(pk=alice.pk)
+    user.first_name, user.last_name = "愛麗絲", "王"
+    user.save()
+    served = _answers(client, [page])[page][1]
+    assert "<td>alice</td>" not in served and "<td>愛麗絲 王</td>" in served
+    cache.clear()
+    assert served == _answers(client, [page])[page][1]
