@@ -14,7 +14,7 @@ from budget.models import Agency, Unit
 from kpitrack.core.engine.calendar import QUARTERS
 
 from .models import EntryException, ReportingPeriod, Result
-from .selectors import HistoryEntry, _entries, _newest_first
+from .selectors import HistoryEntry, _entries, _history, _newest_first
 
 
 def quarter_end(year: int, quarter: int) -> date:
@@ -150,14 +150,9 @@ PERIOD_HISTORY_FIELDS = ("opens_on", "closes_on", "first_review_due", "final_rev
 def quarter_history(*, agency: Agency, year: int, quarter: int) -> list[HistoryEntry]:
     """Who moved the quarter's window, locked or unlocked it, granted or withdrew an exception,
     when and why; newest first. Three queries (periods, exceptions, the units' names)."""
-    periods = ReportingPeriod.history.filter(
-        agency_id=agency.pk, year=year, quarter=quarter
-    ).select_related("history_user")
-    exceptions = list(
-        EntryException.history.filter(
-            agency_id=agency.pk, year=year, quarter=quarter
-        ).select_related("history_user")
-    )
+    where = {"agency_id": agency.pk, "year": year, "quarter": quarter}
+    periods = _history(ReportingPeriod, PERIOD_HISTORY_FIELDS, **where)
+    exceptions = _history(EntryException, ("until",), extra=("unit_id",), **where)
     names = dict(Unit.objects.filter(agency=agency).values_list("id", "name"))
     locked = str(ReportingPeriod._meta.get_field("locked").verbose_name)
     words = {"True": gettext("已鎖定"), "False": gettext("未鎖定"), "": ""}
