@@ -475,7 +475,8 @@ class EntryIndicator:
         return raw_rate(self.spec, quarters, through_quarter=quarter, previous=self.previous)
 
 
-_ENTRY_FIELDS = (
+# What the engine's spec of an indicator reads (`_spec`), with its id and names.
+_SPEC_FIELDS = (
     "pk",
     "code",
     "name",
@@ -484,10 +485,8 @@ _ENTRY_FIELDS = (
     "formula",
     "baseline",
     "part_rate_cap",
-    "target_text",
-    "goal_id",
-    "responsible_unit_id",
 )
+_ENTRY_FIELDS = (*_SPEC_FIELDS, "target_text", "goal_id", "responsible_unit_id")
 
 
 _BY_ID_AT_MOST = 20
@@ -698,20 +697,7 @@ class EnteredResult(NamedTuple):
     outcome: Outcome
 
 
-_ROW_FIELDS = (
-    "pk",
-    "code",
-    "name",
-    "method",
-    "aggregation",
-    "formula",
-    "baseline",
-    "part_rate_cap",
-    "goal_id",
-    "goal__agency_id",
-    "goal__agency__code",
-    "goal__year",
-)
+_ROW_FIELDS = (*_SPEC_FIELDS, "goal_id", "goal__agency_id", "goal__agency__code", "goal__year")
 _UNIT_FIELDS = ("responsible_unit__code", "responsible_unit__name")
 # `indicators_for_years`'s order.
 _ORDER = ("goal__agency__code", "goal__year", "goal__order", "order", "id")
