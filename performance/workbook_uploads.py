@@ -10,10 +10,11 @@ workbook import job a large confirm starts (performance.workbook_jobs).
 import json
 import re
 import secrets
-import time
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
+
+from kpitrack.core.stored_files import remove_older
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 # An upload nobody confirmed is removed after this long.
@@ -29,26 +30,9 @@ def _name(token: str, suffix: str) -> str:
     return f"{FOLDER}/{token}{suffix}"
 
 
-def _sweep(storage):
-    # Through the storage API (listdir, get_modified_time), not the disk: in object storage the
-    # uploads are objects, and any app server's preview sweeps every server's old ones.
-    cutoff = time.time() - KEEP_SECONDS
-    try:
-        _folders, files = storage.listdir(FOLDER)
-    except FileNotFoundError:
-        return
-    for file in files:
-        name = f"{FOLDER}/{file}"
-        try:
-            if storage.get_modified_time(name).timestamp() < cutoff:
-                storage.delete(name)
-        except (OSError, NotImplementedError):
-            continue  # gone already (another server swept it), or a backend without times
-
-
 def store(data: bytes, meta: dict) -> str:
     storage = _storage()
-    _sweep(storage)
+    remove_older(storage, FOLDER, seconds=KEEP_SECONDS)
     token = secrets.token_urlsafe(24)
     # The meta last: load() reads it first, so an upload is seen only once both are stored. The
     # token is new, so the storage keeps the names as given (no suffix to avoid a clash).

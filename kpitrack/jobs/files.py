@@ -10,12 +10,13 @@ one request. A full disk fails the write with StorageFull and leaves nothing beh
 import errno
 import os
 import tempfile
-import time
 from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 from django.utils.translation import gettext as _
+
+from kpitrack.core.stored_files import remove_older
 
 from .kinds import JobFailed
 
@@ -108,30 +109,10 @@ def _write_error(exc: OSError) -> JobFailed:
 def prune(folder: str, *, older_than_days: int, keep: set[str] = frozenset()) -> list[str]:
     """Removes the files under `folder` not used for `older_than_days` days (and temporary files
     left by a killed writer, after a day), except those named in `keep`. Returns their names."""
-    storage = _storage()
-    removed = []
-    now = time.time()
-    limit = now - older_than_days * 86400
-
-    def walk(prefix):
-        try:
-            folders, files = storage.listdir(prefix)
-        except FileNotFoundError:
-            return
-        for sub in folders:
-            yield from walk(f"{prefix}/{sub}")
-        for file in files:
-            yield f"{prefix}/{file}"
-
-    for name in list(walk(folder)):
-        if name in keep:
-            continue
-        try:
-            used = storage.get_modified_time(name).timestamp()
-        except (OSError, NotImplementedError):
-            continue
-        stale = now - 86400 if name.endswith(TEMPORARY_SUFFIX) else limit
-        if used < stale:
-            storage.delete(name)
-            removed.append(name)
-    return removed
+    return remove_older(
+        _storage(),
+        folder,
+        seconds=older_than_days * 86400,
+        keep=keep,
+        temporary_suffix=TEMPORARY_SUFFIX,
+    )

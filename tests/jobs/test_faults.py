@@ -106,14 +106,24 @@ def test_prune_exports_removes_old_files_and_leftover_temporaries(as_bob, media,
     old = files.save_atomically("exports/cd/old.pdf", b"%PDF-1.7")
     leftover = media / "exports" / "cd" / ".x.pdf.abc.tmp"
     leftover.write_bytes(b"partial")
+    settings.EXPORT_RETENTION_DAYS = 30
     long_ago = time.time() - (settings.EXPORT_RETENTION_DAYS + 1) * 86400
     for path in (media / old, leftover):
         os.utime(path, (long_ago, long_ago))
+    # Two days old: a kept file stays for the retention period, a temporary goes after a day.
+    young = files.save_atomically("exports/ef/young.pdf", b"%PDF-1.7")
+    young_leftover = media / "exports" / "ef" / ".y.pdf.def.tmp"
+    young_leftover.write_bytes(b"partial")
+    two_days_ago = time.time() - 2 * 86400
+    for path in (media / young, young_leftover):
+        os.utime(path, (two_days_ago, two_days_ago))
     Job.objects.filter(pk=job.pk).update(
         finished_at=job.finished_at - __import__("datetime").timedelta(days=365)
     )
     call_command("prune_exports", stdout=open(os.devnull, "w"))
-    assert sorted(p.name for p in _files(media)) == sorted([Path(kept).name, Path(job.result).name])
+    assert sorted(p.name for p in _files(media)) == sorted(
+        [Path(kept).name, Path(young).name, Path(job.result).name]
+    )
     assert not Job.objects.filter(pk=job.pk).exists()
 
 
