@@ -14,7 +14,10 @@ queries of one request. `--profile NAME` prints cProfile's top functions for tha
 the cache before each request (outside the time measured): the dashboards' pages are then built,
 as most visits of an indicator's page are under bench/load.py.
 
-Not measured: the database server's own time (another process), and the network.
+Also the median wall time of a request in the process (the database's answers included) and,
+where the server runs on this machine, its own CPU per request ("DB ms": the backend's
+/proc/<pid>/schedstat over the runs; a save's includes the bench's read of the version before
+each save). Not measured: the network to a remote server.
 """
 
 import argparse
@@ -89,6 +92,24 @@ def _request(client, method, path, body, plan, cold=False):
     return ready, send
 
 
+def _server_cpu():
+    """A callable answering the CPU seconds the database server's backend for this connection
+    spent since this call, or None where the server is not a process of this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{cursor.fetchone()[0]}/schedstat")
+
+    def spent():
+        return int(stat.read_text().split()[0]) / 1e9  # nanoseconds on the CPU
+
+    if not stat.exists():
+        return lambda: None
+    before = spent()
+    return lambda: spent() - before
+
+
 def measure(args, plan):
     from datetime import timedelta
 
@@ -129,18 +150,30 @@ def measure(args, plan):
             response = one()
             if response.status_code != 200:
                 sys.exit(f"{name}: {response.status_code} for {method} {path}")
-        times = []
+        times, walls = [], []
+        server = _server_cpu()
         for _ in range(args.runs):
             data = ready()
-            start = time.process_time()
+            start, wall = time.process_time(), time.perf_counter()
             send(data)
             times.append(time.process_time() - start)
+            walls.append(time.perf_counter() - wall)
+        server = server()
         data = ready()
         # Counted as the tests count them (tests/test_query_counts.py): BEGIN and COMMIT too.
         with CaptureQueriesContext(connection) as captured:
             send(data)
             queries = [q["sql"] for q in connection.queries[captured.initial_queries :]]
-        rows.append((name, statistics.median(times) * 1000, len(queries), len(one().content)))
+        rows.append(
+            (
+                name,
+                statistics.median(times) * 1000,
+                statistics.median(walls) * 1000,
+                None if server is None else server / args.runs * 1000,
+                len(queries),
+                len(one().content),
+            )
+        )
         if args.queries == name:
             for n, sql in enumerate(queries, 1):
                 print(f"{n:3d} {sql[:200]}")
@@ -214,9 +247,13 @@ def main() -> int:
 
         logging.disable(logging.WARNING)
         rows = measure(args, plan)
-        print(f"{'endpoint':<28} {'CPU ms':>8} {'queries':>8} {'bytes':>8}")
-        for name, ms, queries, size in rows:
-            print(f"{name:<28} {ms:8.1f} {queries:8d} {size:8d}")
+        print(
+            f"{'endpoint':<28} {'CPU ms':>8} {'wall ms':>8} {'DB ms':>8} {'queries':>8} "
+            f"{'bytes':>8}"
+        )
+        for name, ms, wall, db, queries, size in rows:
+            db_ms = "-" if db is None else f"{db:.2f}"
+            print(f"{name:<28} {ms:8.1f} {wall:8.1f} {db_ms:>8} {queries:8d} {size:8d}")
         return 0
     finally:
         if "django" in sys.modules:

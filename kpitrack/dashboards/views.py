@@ -28,10 +28,10 @@ from .selectors import (
     default_scope_code,
     indicator_outcomes,
     indicator_page,
-    outcomes_version,
     overview,
     scope_for,
     unit_of,
+    versioned_scope_for,
 )
 from .tables import IndicatorFilter, IndicatorTable, SqlRows
 
@@ -41,6 +41,10 @@ PAGE_CACHE_SECONDS = OVERVIEW_CACHE_SECONDS
 
 def _scope(request, agency: str) -> Scope:
     return scope_for(user=request.user, code=agency)
+
+
+def _versioned_scope(request, agency: str) -> tuple[Scope, str | None]:
+    return versioned_scope_for(user=request.user, code=agency)
 
 
 def _bad(request, message: str, back: str):
@@ -82,12 +86,12 @@ class _Body:
     history: list[HistoryEntry] | None = None
 
 
-def _body(request, scope: Scope, build) -> _Body | HttpResponse:
+def _body(request, scope: Scope, token: str | None, build) -> _Body | HttpResponse:
     """The page's body, cached per version of the stored outcomes (issue 16: read-mostly pages).
     Everything a dashboard shows is refreshed with them, so the version names the data; with the
-    address, the language and the agencies the user may see, it names the page. `build(token)`
-    answers the body, or a refusal, never cached. One query when cached (the version)."""
-    token = outcomes_version()
+    address, the language and the agencies the user may see, it names the page. `token` is the
+    version, read with the scope (`versioned_scope_for`), before anything the page shows.
+    `build(token)` answers the body, or a refusal, never cached. No query when cached."""
     what = f"{get_language()}|{request.get_full_path()}|{scope.ids}"
     # "-2": a body now keeps its page's history; one cached in the former shape is never read.
     key = versioned_key("dashboard-2", token, what)
@@ -107,7 +111,7 @@ def _page(request, body: _Body | HttpResponse, after: str = "") -> HttpResponse:
     return render(request, "dashboards/page.html", context)
 
 
-def _overview_page(request, scope: Scope, *, unit=None):
+def _overview_page(request, scope: Scope, token: str | None, *, unit=None):
     def build(token):
         try:
             period = resolve_period(request.GET, scope)
@@ -126,30 +130,34 @@ def _overview_page(request, scope: Scope, *, unit=None):
         title = unit.name if unit else scope.agency.name
         return _Body(f"{title} · {_('儀表板')}", html)
 
-    return _page(request, _body(request, scope, build))
+    return _page(request, _body(request, scope, token, build))
 
 
 @login_required
 def overview_view(request, agency):
-    return _overview_page(request, _scope(request, agency))
+    return _overview_page(request, *_versioned_scope(request, agency))
 
 
 @login_required
 def unit_view(request, agency, unit):
-    scope = _scope(request, agency)
+    scope, token = _versioned_scope(request, agency)
     found = unit_of(scope, unit)
     if found is None:
         raise Http404("unit")
     own = Scope(agency=scope.agency, agencies=(scope.agency,))
-    return _overview_page(request, own, unit=found)
+    return _overview_page(request, own, token, unit=found)
 
 
 @login_required
 def indicators_view(request, agency):
-    scope = _scope(request, agency)
     if "export" in request.GET:  # a file or a job: never cached
-        return _page(request, _indicators(request, scope, None))
-    return _page(request, _body(request, scope, lambda _token: _indicators(request, scope, None)))
+        return _page(request, _indicators(request, _scope(request, agency), None))
+    scope, token = _versioned_scope(request, agency)
+
+    def build(_token):
+        return _indicators(request, scope, None)
+
+    return _page(request, _body(request, scope, token, build))
 
 
 def _indicators(request, scope: Scope, _token) -> _Body | HttpResponse:
@@ -266,7 +274,7 @@ def indicator_charts(page) -> tuple[str, str]:
 
 @login_required
 def indicator_view(request, agency, code):
-    scope = _scope(request, agency)
+    scope, token = _versioned_scope(request, agency)
     built = []
 
     def build(_token):
@@ -292,7 +300,7 @@ def indicator_view(request, agency, code):
         built.append(True)
         return _Body(page.indicator.name, html, indicator_history(indicator=page.indicator))
 
-    body = _body(request, scope, build)
+    body = _body(request, scope, token, build)
     after = ""
     if isinstance(body, _Body):
         # People's names change without a new version: a kept history names them anew (one

@@ -36,20 +36,20 @@ MET = {"progress": "依計畫辦理"}
 SHORT = {"shortfall_reason": "人力不足", "improvement": "增派人力"}
 REASON = "第一季批次填報"
 
-# Measured, the same on SQLite and PostgreSQL, for 3 entries and for 30: the batch's savepoint
-# and its release (2); the indicators as entry reads them (5: indicators, inputs, parts, recorded
-# figures, goals; last year's are not read, as no method here uses them); the policies (1); the
-# quarter's results locked and their figures (2; 1 when none is there yet); the memberships (1);
-# the period (1, read outside a savepoint since it is there); the results' INSERT … RETURNING in
-# a savepoint (3,
-# none when there is no new result); then a statement for each of figures, result history,
-# figure history, and the results' UPDATE when they change. Django logs an executemany as one
-# query. A first draft also makes a new version of the stored outcomes, on commit (1): the
-# dashboards show a quarter entered (issue 16 caches their pages per version). (21 and 20 while
-# the period was read in a savepoint and the insert took one always; 19 for new results while
-# their figures were looked for with no result to have any.)
-QUERIES_NEW = 18  # 2 + 5 + 1 + 1 + 1 + 1 + 3 (results) + 1 (figures) + 2 (history) + 1
-QUERIES_CHANGED = 16  # 2 + 5 + 1 + 2 + 1 + 1 + 0 (no insert) + 2 (updates) + 2 (history)
+# Measured, the same on SQLite and PostgreSQL, for 3 entries and for 30: the batch's savepoint and
+# its release (2); the indicators as entry reads them (4: indicators, inputs and parts in one query,
+# recorded figures, goals; last year's are not read, as no method here uses them); the policies (1);
+# the quarter's results locked and their figures (2; 1 when none is there yet); the memberships (1);
+# the period (1, read outside a savepoint since it is there); the results' INSERT … RETURNING in a
+# savepoint (3, none when there is no new result); then a statement for each of figures, result
+# history, figure history, and the results' UPDATE when they change. Django logs an executemany as
+# one query. A first draft also makes a new version of the stored outcomes, on commit (1): the
+# dashboards show a quarter entered (issue 16 caches their pages per version). (21 and 20 while the
+# period was read in a savepoint and the insert took one always; 19 for new results while their
+# figures were looked for with no result to have any; 18 and 16 while the inputs and parts were two
+# queries.)
+QUERIES_NEW = 17  # 2 + 4 + 1 + 1 + 1 + 1 + 3 (results) + 1 (figures) + 2 (history) + 1
+QUERIES_CHANGED = 15  # 2 + 4 + 1 + 2 + 1 + 1 + 0 (no insert) + 2 (updates) + 2 (history)
 
 
 def _entry(indicator, figures, narrative=MET, version=None) -> DraftEntry:
