@@ -320,9 +320,9 @@ def _service_problems(exc: Exception, parsed: wb.ParsedRow) -> list[wb.Problem]:
     """A service's refusal, each message on the column it names."""
     if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
         problems = []
+        # The services name a figure by its input's key, as the sheet's columns are keyed.
         for name, errors in exc.error_dict.items():
-            key = name.removeprefix("figures.")
-            letter, header = parsed.columns.get(key, ("", ""))
+            letter, header = parsed.columns.get(name, ("", ""))
             for message in ValidationError(errors).messages:
                 if name == NON_FIELD_ERRORS or not letter:
                     problems.append(wb.Problem(message, row=parsed.row))

@@ -11,7 +11,12 @@ from openpyxl import load_workbook
 
 from performance import workbook as wb
 from performance.models import Milestone, Result
-from performance.services import milestone_set
+from performance.services import (
+    indicator_delete,
+    indicator_update,
+    milestone_set,
+    strategic_goal_create,
+)
 from performance.workbook_import import import_parsed, import_workbook
 
 from .cast import Role, member
@@ -132,3 +137,62 @@ def test_clearing_a_planned_value_restores_the_default(workflow, planner, alice)
     report = import_workbook(data, name="a.xlsx", user=planner, commit=True)
     assert report.written and len(report.changed_rows) == 1
     assert not Milestone.objects.exists()
+
+
+GONE = "這個指標已不存在或不屬於此年度。"
+
+
+def _gone_since_the_download(workflow, planner, alice, remove):
+    """The planner types a value for each indicator; `remove` takes the count away before the
+    upload. The milestones rows of the count and of the ratio, as the preview reads them."""
+    data = _set(download(planner, workflow, unit=None), workflow.count, 1, 20)
+    data = _set(data, workflow.ratio, 2, 30)
+    row = _row(_sheet(data), workflow.count)
+    remove(workflow.count)
+    report = import_workbook(data, name="a.xlsx", user=planner, commit=False)
+    rows = {r.indicator_id: r for r in report.milestone_rows}
+    return row, rows[workflow.count.pk], rows[workflow.ratio.pk]
+
+
+def test_a_value_planned_for_an_indicator_deleted_since_the_download_is_refused_on_its_row(
+    workflow, planner, alice
+):
+    """Named by its id (nothing else is left of it); the rows after it are still compared."""
+    count_id = workflow.count.pk
+
+    def delete(indicator):
+        indicator_delete(
+            indicator=indicator, expected_version=indicator.version, user=alice, reason="指標停用"
+        )
+
+    row, gone, kept = _gone_since_the_download(workflow, planner, alice, delete)
+    assert gone.name == f"「分季目標」第 {row} 列「{count_id}」"
+    assert [(p.row, p.message) for p in gone.problems] == [(row, GONE)]
+    assert not gone.changes
+    assert [(c.header, c.old, c.new) for c in kept.changes] == [("第2季預定進度", "（空白）", "30")]
+    assert not kept.problems
+    assert kept.name == f"「分季目標」第 {kept.row} 列「{workflow.ratio.name}」"
+
+
+def test_a_value_planned_for_an_indicator_moved_to_another_year_is_refused_by_its_name(
+    workflow, planner, alice
+):
+    def move(indicator):
+        later = strategic_goal_create(
+            user=alice,
+            agency=indicator.goal.agency,
+            year=indicator.goal.year + 1,
+            code="g1",
+            title="目標",
+        )
+        indicator_update(
+            indicator=indicator,
+            expected_version=indicator.version,
+            user=alice,
+            reason="改列",
+            goal=later,
+        )
+
+    row, gone, _kept = _gone_since_the_download(workflow, planner, alice, move)
+    assert gone.name == f"「分季目標」第 {row} 列「{workflow.count.name}」"
+    assert [(p.row, p.message) for p in gone.problems] == [(row, GONE)]
