@@ -117,6 +117,7 @@ def test_a_change_by_a_unit_is_refused_on_its_row_and_nothing_is_written(
     )
     assert not report.written
     assert [p.message for p in report.all_problems] == ["只有初核或管理者可以修改分季目標。"]
+    assert [p.row for p in report.all_problems] == [_row(sheet, workflow.count)]
     assert _state() == before
 
 
