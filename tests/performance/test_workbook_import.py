@@ -246,6 +246,12 @@ def test_a_locked_result_is_refused(alice, workflow):
     report = _refused(data, alice)
     messages = " ".join(p.message for p in report.all_problems)
     assert "不可修改" in messages or "鎖定" in messages
+    # Each on its own row: the lock changed the entered result's version since the download,
+    # and the service refuses the other row's new result in a locked quarter.
+    assert [(p.row, p.message) for p in report.all_problems] == [
+        (3, "這一列的成果在您下載活頁簿後已被修改，請重新下載後再填寫。"),
+        (4, "本季已由管理者鎖定，不可再填報。"),
+    ]
 
 
 def test_another_units_workbook_is_refused_to_its_staff(alice, bob, workflow):
