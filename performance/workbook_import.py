@@ -47,7 +47,7 @@ def may_use_scope(user, agency: Agency, unit: Unit | None) -> bool:
     """A unit's workbook is for those who enter its figures; the whole agency's is for the
     planning office (初核) and administrators."""
     if unit is None:
-        return permissions.can_first_review(user, agency) or permissions.can_manage(user, agency)
+        return permissions.can_first_review(user, agency)  # 初核, whom 管理者 are too
     return unit in permissions.units_user_enters(user, agency)
 
 

@@ -125,7 +125,11 @@ def test_a_bad_value_is_named_by_its_cell(workflow, planner):
     data = _set(download(planner, workflow, unit=None), workflow.count, 2, "abc")
     report = import_workbook(data, name="a.xlsx", user=planner, commit=True)
     [problem] = report.all_problems
-    assert (problem.column, problem.header) == ("G", "第2季預定進度")
+    assert (problem.row, problem.column, problem.header) == (
+        _row(_sheet(data), workflow.count),
+        "G",
+        "第2季預定進度",
+    )
     assert "不是數字" in problem.message
     assert not Milestone.objects.exists()
 
