@@ -46,6 +46,12 @@ def _set(data: bytes, indicator, quarter: int, value) -> bytes:
     return out.getvalue()
 
 
+def _listed(rows):
+    return [
+        (r.row, r.indicator_id, r.name, [(c.header, c.old, c.new) for c in r.changes]) for r in rows
+    ]
+
+
 def _state():
     return (
         sorted(Milestone.objects.values_list("part_id", "quarter", "value")),
@@ -93,6 +99,9 @@ def test_a_planners_change_is_written_with_history_through_preview_and_confirm(w
         parsed, name="plan.xlsx", user=planner, commit=True, planned=preview.plan()
     )
     assert report.written
+    # The confirm's page lists what the preview listed, row by row.
+    assert _listed(report.milestone_rows) == _listed(preview.milestone_rows)
+    assert _listed(report.changed_rows) == _listed(preview.changed_rows) != []
     milestone = Milestone.objects.get()
     assert (milestone.quarter, milestone.value) == (1, Decimal("20"))
     history = milestone.history.get()
