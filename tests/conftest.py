@@ -283,7 +283,10 @@ def seeded():
     media = Path(settings.MEDIA_ROOT)
     if media.is_dir():
         for entry in media.iterdir():
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
     if _seeded_copy is not None and connection.vendor == "sqlite":
         connection.ensure_connection()
         _seeded_copy.backup(connection.connection)

@@ -241,21 +241,10 @@ def refresh(*, pairs: Iterable[tuple[int, int]] = (), indicators: Iterable[int] 
         ).delete()
     for year, agency_ids in sorted(by_year.items()):
         indicators = list(indicators_for_years(years=[year - 1, year], agency_ids=agency_ids))
-        last_years = {(i.goal.agency_id, i.code): i for i in indicators if i.goal.year < year}
-        policies = achievement_policies(pairs={(agency_id, year) for agency_id in agency_ids})
-        planned = planned_milestones(
-            indicator_ids=[i.pk for i in indicators if i.goal.year == year]
-        )
-        Outcome.objects.bulk_create(
-            row
-            for i in indicators
-            if i.goal.year == year
-            for row in compute(
-                i,
-                last_years.get((i.goal.agency_id, i.code)),
-                policies[i.goal.agency_id, year],
-                planned.get(i.pk),
-            )
+        _store(
+            indicators,
+            [i for i in indicators if i.goal.year == year],
+            policy_pairs={(agency_id, year) for agency_id in agency_ids},
         )
     if named:
         _refresh_named(named)
@@ -264,9 +253,8 @@ def refresh(*, pairs: Iterable[tuple[int, int]] = (), indicators: Iterable[int] 
 
 
 def _refresh_named(named: set[tuple[int, int, str]]):
-    """The stored outcomes of the indicators at (agency_id, year, code), read and computed as
-    `refresh` does for a whole (agency, year): each against last year's namesake of the same
-    agency, the last one in the indicators' order where a code repeats across goals."""
+    """The stored outcomes of the indicators at (agency_id, year, code), with what they read
+    of last year's namesakes."""
     agency_ids = {a for a, _y, _c in named}
     years = {y for _a, y, _c in named}
     indicators = indicators_for_years(
@@ -280,8 +268,15 @@ def _refresh_named(named: set[tuple[int, int, str]]):
     # Their rows wherever they were stored: an indicator moved from another goal may only have
     # one row per quarter.
     Outcome.objects.filter(indicator__in=[i.pk for i in targets]).delete()
+    _store(indicators, targets, policy_pairs={(i.goal.agency_id, i.goal.year) for i in targets})
+
+
+def _store(indicators: list[Indicator], targets: list[Indicator], *, policy_pairs):
+    """Writes the outcomes of `targets`, each computed against last year's namesake among
+    `indicators` (same agency and code; the last in their order where a code repeats across
+    goals), under its agency's policy for its year (read for `policy_pairs`)."""
     last_years = {(i.goal.agency_id, i.goal.year, i.code): i for i in indicators}
-    policies = achievement_policies(pairs={(i.goal.agency_id, i.goal.year) for i in targets})
+    policies = achievement_policies(pairs=policy_pairs)
     planned = planned_milestones(indicator_ids=[i.pk for i in targets])
     Outcome.objects.bulk_create(
         row
