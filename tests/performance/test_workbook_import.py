@@ -3,6 +3,7 @@ what it promised through result_save_draft (history naming the file), and every 
 leaves the database as it was."""
 
 import io
+import json
 import zipfile
 from decimal import Decimal
 
@@ -23,7 +24,7 @@ from performance.services import (
     result_save_draft,
     strategic_goal_create,
 )
-from performance.workbook_import import import_workbook, make_scope, scope_label
+from performance.workbook_import import import_parsed, import_workbook, make_scope, scope_label
 
 from .workbook_helpers import download, fill
 
@@ -597,3 +598,39 @@ def test_a_stale_confirm_and_a_row_changed_since_the_download_are_said_in_full(a
         "第 4 列：這一列的成果在您下載活頁簿後已被修改，請重新下載後再填寫。"
     ]
     assert report.stale
+
+
+def test_the_pages_confirm_is_refused_when_a_row_it_leaves_alone_changed_after_the_preview(
+    alice, workflow
+):
+    """The confirm as the page makes it, from what the preview kept (the file read and the
+    changes found, through JSON): the versions the preview saw are compared for every row, so
+    a row the workbook leaves as it is, saved by somebody in between, stops the whole import,
+    though no write would have touched it."""
+    data = fill(download(alice, workflow), {(workflow.count, COUNT): 120})
+    preview = import_workbook(data, name="a.xlsx", user=alice, commit=False)
+    assert [r.name for r in preview.changed_rows] == [workflow.count.name]
+    kept = json.loads(json.dumps({"parsed": preview.parsed.to_json(), "plan": preview.plan()}))
+    result_save_draft(
+        indicator=workflow.ratio,
+        quarter=workflow.quarter,
+        figures={"num": Decimal("95"), "den": Decimal("100")},
+        narrative={},
+        expected_version=None,
+        user=alice,
+        reason="表單填報",
+    )
+    before = _state()
+
+    done = import_parsed(
+        wb.Parsed.from_json(kept["parsed"]),
+        name="a.xlsx",
+        user=alice,
+        commit=True,
+        planned=kept["plan"],
+    )
+
+    assert done.stale and not done.written
+    assert [str(p) for p in done.all_problems] == [STALE]
+    assert _state() == before
+    assert not Result.objects.filter(indicator=workflow.count).exists()

@@ -7,9 +7,12 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from openpyxl import load_workbook
 
 from performance import workbook as wb
+from performance import workbook_uploads as uploads
 from performance.models import Milestone, Result
 from performance.services import (
     indicator_delete,
@@ -20,7 +23,7 @@ from performance.services import (
 from performance.workbook_import import import_parsed, import_workbook
 
 from .cast import Role, member
-from .workbook_helpers import download
+from .workbook_helpers import download, fill
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +213,31 @@ def test_a_value_planned_for_an_indicator_moved_to_another_year_is_refused_by_it
     row, gone, _kept = _gone_since_the_download(workflow, planner, alice, move)
     assert gone.name == f"「分季目標」第 {row} 列「{workflow.count.name}」"
     assert [(p.row, p.message) for p in gone.problems] == [(row, GONE)]
+
+
+def test_an_upload_previewed_before_the_sheet_existed_is_still_confirmed(client, alice, workflow):
+    """An upload waiting for its confirm across the deploy that added this sheet: its stored
+    preview (the file read and the changes found) has no milestones, and the confirm writes its
+    rows all the same."""
+    client.force_login(alice)
+    scope = {
+        "agency": workflow.agency.code,
+        "unit": "ops",
+        "year": workflow.year,
+        "quarter": workflow.quarter,
+    }
+    data = fill(download(alice, workflow), {(workflow.count, "辦理件數（件）"): 150})
+    preview = client.post(
+        reverse("workbook-upload"), {**scope, "file": SimpleUploadedFile("填報.xlsx", data)}
+    )
+    # Kept as the release before this sheet kept it: no "milestones" in either part.
+    kept, meta = uploads.load(preview.context["token"], alice)
+    del meta["parsed"]["milestones"], meta["plan"]["milestones"]
+    token = uploads.store(kept, meta)
+
+    done = client.post(reverse("workbook-confirm"), {"token": token})
+
+    assert done.status_code == 200
+    assert "已由「填報.xlsx」寫入 1 列的變更" in done.content.decode()
+    result = Result.objects.get(indicator=workflow.count, quarter=workflow.quarter)
+    assert result.figures.get().value == Decimal("150")
