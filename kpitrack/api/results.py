@@ -20,7 +20,7 @@ from kpitrack.core.versioning import ConcurrentEditError
 from performance import services
 from performance.forms import FIGURE_PREFIX, NARRATIVE_FIELDS, ResultEntryForm, figure_inputs
 from performance.models import Result
-from performance.permissions import agencies_for_user, can_view_agency
+from performance.permissions import can_view_agency, visible_agency_ids
 from performance.reasons import reason_message, status_label, undeclared_inputs_message
 from performance.selectors import (
     NOT_ENTERED,
@@ -104,7 +104,7 @@ def results(request, query: Query[ResultsQuery]):
         quarter=quarter,
         agency=agency,
         # An agency asked for is one the user sees (just checked): no need to narrow again.
-        agencies=agencies_for_user(user) if agency is None else None,
+        agency_ids=visible_agency_ids(user) if agency is None else None,
         unit_code=request.GET.get("unit") or None,
     )
     answers = [result_to_dict(row.indicator, quarter, row.result, row.outcome) for row in rows]
