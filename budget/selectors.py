@@ -50,9 +50,22 @@ def achievement_policies(*, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int,
     return {pair: row.engine_policy for pair, row in achievement_policy_rows(pairs=pairs).items()}
 
 
-def all_agencies():
-    """Every agency, as a lazy queryset: where a period form looks up the code it was given."""
-    return Agency.objects.all()
+# Every column, in the model's order (what `from_db` takes). The API's reads and refusals look
+# an agency up by code on every request: the SQL is built once (kpitrack.core.prepared).
+_AGENCY_BY_CODE = Prepared(
+    lambda code: (
+        Agency.objects.filter(code=code)
+        .order_by()  # one at most (the code is unique)
+        .values_list(*(f.attname for f in Agency._meta.concrete_fields))
+    )
+)
+
+
+def agency_by_code(code: str) -> Agency | None:
+    """The agency of `code`, or None: one query. What a period form looks a code up with
+    (its `agencies`) where it may be any agency."""
+    found = _AGENCY_BY_CODE(code)
+    return Agency.from_db(DEFAULT_DB_ALIAS, None, found[0]) if found else None
 
 
 def agency_by_pk(*, pk) -> Agency | None:

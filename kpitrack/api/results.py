@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
-from budget.selectors import all_agencies
+from budget.selectors import agency_by_code
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import exact, plain
 from kpitrack.core.forms import PeriodForm
@@ -93,7 +93,7 @@ def result_to_dict(
 def results(request, query: Query[ResultsQuery]):
     """The quarter's results the caller may see, entered or not, with each indicator's inputs."""
     user = request.auth
-    form = PeriodForm(request.GET, agencies=all_agencies())
+    form = PeriodForm(request.GET, agencies=agency_by_code)
     if not form.is_valid():
         raise Refusal(form.message)
     year, quarter, agency = (form.cleaned_data[k] for k in ("year", "quarter", "agency"))
@@ -126,7 +126,7 @@ def _indicator(payload: ResultIn) -> tuple[IndicatorRow, EntryIndicator, int]:
         )
         if found is not None:
             return *found, quarter
-    period = PeriodForm(data, agencies=all_agencies())
+    period = PeriodForm(data, agencies=agency_by_code)
     if not period.is_valid():
         raise Invalid(period.errors)
     message = _("%(year)s 年度沒有代碼為「%(code)s」的指標。") % {
