@@ -147,7 +147,8 @@ class Prepared:
             tuple(converters),
             compiler.col_count if compiler.has_extra_select else None,
             queryset._iterable_class is FlatValuesListIterable,
-            bool(queryset.query.select_for_update),
+            # As Django checks it: only where the database locks rows (not SQLite).
+            queryset.query.select_for_update and connection.features.has_select_for_update,
         )
 
     @staticmethod
