@@ -3,9 +3,22 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db import DEFAULT_DB_ALIAS
+
 from kpitrack.core.engine.achievement import Policy
+from kpitrack.core.prepared import Prepared
 
 from .models import AchievementPolicy, Agency, AnnualPolicy, HeadcountBudget, PolicyGoal, Unit
+
+# Every column, in the model's order (what `from_db` takes): read by every evaluation of a
+# quarter's figures (each API read and save), its SQL built once (kpitrack.core.prepared).
+_POLICY_ROWS = Prepared(
+    lambda agency_ids, latest_year: (
+        AchievementPolicy.objects.filter(agency_id__in=agency_ids, year__lte=latest_year)
+        .order_by("-year")
+        .values_list(*(f.attname for f in AchievementPolicy._meta.concrete_fields))
+    )
+)
 
 
 def achievement_policy_rows(
@@ -21,9 +34,9 @@ def achievement_policy_rows(
         return {}
     latest_year = max(year for _agency_id, year in pairs)
     rows_by_agency: dict[int, list[AchievementPolicy]] = defaultdict(list)
-    for row in AchievementPolicy.objects.filter(
-        agency_id__in={agency_id for agency_id, _year in pairs}, year__lte=latest_year
-    ).order_by("-year"):
+    agency_ids = sorted({agency_id for agency_id, _year in pairs})
+    for values in _POLICY_ROWS(agency_ids, latest_year):
+        row = AchievementPolicy.from_db(DEFAULT_DB_ALIAS, None, values)
         rows_by_agency[row.agency_id].append(row)
     answer = {}
     for agency_id, year in pairs:
@@ -37,9 +50,22 @@ def achievement_policies(*, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int,
     return {pair: row.engine_policy for pair, row in achievement_policy_rows(pairs=pairs).items()}
 
 
-def all_agencies():
-    """Every agency, as a lazy queryset: where a period form looks up the code it was given."""
-    return Agency.objects.all()
+# Every column, in the model's order (what `from_db` takes). The API's reads and refusals look
+# an agency up by code on every request: the SQL is built once (kpitrack.core.prepared).
+_AGENCY_BY_CODE = Prepared(
+    lambda code: (
+        Agency.objects.filter(code=code)
+        .order_by()  # one at most (the code is unique)
+        .values_list(*(f.attname for f in Agency._meta.concrete_fields))
+    )
+)
+
+
+def agency_by_code(code: str) -> Agency | None:
+    """The agency of `code`, or None: one query. What a period form looks a code up with
+    (its `agencies`) where it may be any agency."""
+    found = _AGENCY_BY_CODE(code)
+    return Agency.from_db(DEFAULT_DB_ALIAS, None, found[0]) if found else None
 
 
 def agency_by_pk(*, pk) -> Agency | None:

@@ -12,6 +12,10 @@ cache) holds the expiry, so every app server agrees on it.
 import time
 
 from django.conf import settings
+from django.contrib.sessions.backends import db
+from django.utils import timezone
+
+from kpitrack.core.prepared import Prepared
 
 # When the session was last saved for its expiry (seconds since the epoch), in its own data.
 TOUCHED = "_kpitrack_touched"
@@ -47,3 +51,28 @@ class SessionIdleMiddleware:
         if touched is None or time.time() - touched >= settings.SESSION_TOUCH_SECONDS:
             touch(session)
         return response
+
+
+def _session(session_key):
+    return (
+        db.SessionStore.get_model_class()
+        .objects.filter(session_key=session_key)
+        .values_list("session_key", "session_data", "expire_date")
+    )
+
+
+# Every signed-in request reads its session: the SQL is built once (kpitrack.core.prepared).
+_SESSION = Prepared(_session)
+
+
+class SessionStore(db.SessionStore):
+    """Django's database sessions (SESSION_ENGINE = "kpitrack.sessions"), the session read by
+    its key alone and its expiry compared here, where Django compares it in SQL: the same
+    session, or none when it has expired."""
+
+    def _get_session_from_db(self):
+        found = _SESSION(self.session_key) if isinstance(self.session_key, str) else []
+        if found and found[0][2] > timezone.now():
+            return self.model(*found[0])
+        self._session_key = None
+        return None

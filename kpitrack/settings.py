@@ -579,6 +579,8 @@ CSRF_TRUSTED_ORIGINS = origin_list("CSRF_TRUSTED_ORIGINS")
 SESSION_IDLE_HOURS = env_int("SESSION_IDLE_HOURS", 8, minimum=1)
 SESSION_COOKIE_AGE = SESSION_IDLE_HOURS * 3600
 SESSION_TOUCH_SECONDS = 60
+# Django's database sessions, read a little cheaper (kpitrack/sessions.py, SessionStore).
+SESSION_ENGINE = "kpitrack.sessions"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
 
 # Content-Security-Policy (django-csp): scripts and styles from our own static files only, no

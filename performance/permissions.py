@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 
 from budget.models import Agency, Membership, Unit
 from kpitrack.core.engine.calendar import QUARTERS
+from kpitrack.core.prepared import Prepared
 from performance.models import Evidence, Indicator, Result
 
 Role = Membership.Role
@@ -60,17 +61,23 @@ class Access:
 _NOBODY = Access()
 
 
-def _load(user) -> Access:
-    # One query: every agency with the user's memberships in it (NULLs where none). Agencies are
-    # few (a ministry has tens), and the whole tree is what a viewer of a parent agency needs,
-    # at any depth. In no order: the agencies' (by code) would cost building the query more.
-    rows = (
+# One query: every agency with the user's memberships in it (NULLs where none). Agencies are
+# few (a ministry has tens), and the whole tree is what a viewer of a parent agency needs, at
+# any depth. In no order: the agencies' (by code) would cost building the query more. Read on
+# every signed-in request: its SQL is built once (kpitrack.core.prepared).
+_MEMBERSHIPS = Prepared(
+    lambda user_id: (
         Agency.objects.annotate(
-            mine=FilteredRelation("memberships", condition=Q(memberships__user=user))
+            mine=FilteredRelation("memberships", condition=Q(memberships__user_id=user_id))
         )
         .order_by()
         .values_list("id", "parent_id", "mine__role", "mine__unit_id")
     )
+)
+
+
+def _load(user) -> Access:
+    rows = _MEMBERSHIPS(user.pk)
     children: dict[int, set[int]] = {}
     visible: set[int] = set()
     roles: dict[str, set[int]] = {}
@@ -124,6 +131,14 @@ def agencies_for_user(user):
     if _everything(user):
         return Agency.objects.all()
     return Agency.objects.filter(pk__in=access(user).visible)
+
+
+def visible_agency_ids(user) -> frozenset[int] | None:
+    """The ids of `agencies_for_user`, or None where that is every agency (a superuser): no
+    query beyond the memberships."""
+    if _everything(user):
+        return None
+    return access(user).visible
 
 
 def can_view_agency(user, agency: Agency) -> bool:

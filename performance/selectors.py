@@ -9,12 +9,13 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import DecimalField, Prefetch, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from budget.models import Unit
+from budget.models import Agency, Unit
 from budget.selectors import achievement_policies
 from kpitrack.core.bulk import historical_model
 from kpitrack.core.engine.achievement import (
@@ -41,6 +42,7 @@ from kpitrack.core.engine.milestones import (
 )
 from kpitrack.core.engine.warnings import PartFigures, Warning, entry_warnings
 from kpitrack.core.formatting import coded_figure, figure, target_wording
+from kpitrack.core.prepared import Prepared
 from performance.permissions import indicators_for_user
 
 from .forms import NARRATIVE_FIELDS
@@ -514,16 +516,8 @@ def _with_details(rows: dict[int, dict], *, shown: int | None = None) -> dict[in
     inputs, parts = _inputs_and_parts_of(rows, where)
     quarters: dict[int, dict[int, dict]] = {}
     results: dict[int, ResultRow] = {}
-    for indicator_id, quarter, key, value, *fields in (
-        Result.objects.filter(**where)
-        .order_by("indicator_id", "quarter", "figures__id")
-        .values_list(
-            "indicator_id",
-            "quarter",
-            "figures__key",
-            "figures__value",
-            *(RESULT_SHOWN if shown is not None else ()),
-        )
+    for indicator_id, quarter, key, value, *fields in _RESULT_FIGURES(
+        *_by_id_or_goal(where), shown is not None
     ):
         if indicator_id in rows:
             figures = quarters.setdefault(indicator_id, {}).setdefault(quarter, {})
@@ -540,17 +534,44 @@ def _with_details(rows: dict[int, dict], *, shown: int | None = None) -> dict[in
     return results
 
 
-def _inputs_and_parts_of(
-    ids, where: dict
-) -> tuple[dict[int, list[EntryInput]], dict[int, list[Part]]]:
-    """The inputs (EntryInput) and the target parts (the engine's Part) of the indicators `ids`,
-    read by `where` (their ids, or their goals': see _with_details), by indicator id, each in
-    their order: one query, the two tables' rows as one list (UNION ALL), which costs one
-    round trip to the database where two did. The parts come first: the union's columns take
-    their types from its first SELECT, and a part's value and weight are decimals of the
-    model's scale (an input's are NULL)."""
+def _by_id_or_goal(where: dict) -> tuple[list | None, list | None]:
+    """The arguments of the reads below for `where` (see _with_details): the indicators' ids,
+    or their goals'."""
+    (name, values), *_none = where.items()
+    if name == "indicator_id__in":
+        return list(values), None
+    assert name == "indicator__goal_id__in", name
+    return None, sorted(values)
+
+
+def _of_ids_or_goals(indicator_ids, goal_ids) -> Q:
+    if indicator_ids is not None:
+        return Q(indicator_id__in=indicator_ids)
+    return Q(indicator__goal_id__in=goal_ids)
+
+
+# The results with their figures, each (indicator id, quarter, figure key, figure value) and,
+# with `shown`, the result's RESULT_SHOWN; by indicator and quarter, the figures in the order
+# entered. Every API read and save runs it: its SQL is built once (kpitrack.core.prepared).
+_RESULT_FIGURES = Prepared(
+    lambda indicator_ids, goal_ids, shown: (
+        Result.objects.filter(_of_ids_or_goals(indicator_ids, goal_ids))
+        .order_by("indicator_id", "quarter", "figures__id")
+        .values_list(
+            "indicator_id",
+            "quarter",
+            "figures__key",
+            "figures__value",
+            *(RESULT_SHOWN if shown else ()),
+        )
+    )
+)
+
+
+def _inputs_and_parts(indicator_ids, goal_ids):
+    where = _of_ids_or_goals(indicator_ids, goal_ids)
     parts_rows = (
-        TargetPart.objects.filter(**where)
+        TargetPart.objects.filter(where)
         .order_by()
         .annotate(kind=Value(1))
         .values_list(
@@ -558,7 +579,7 @@ def _inputs_and_parts_of(
         )
     )
     input_rows = (
-        IndicatorInput.objects.filter(**where)
+        IndicatorInput.objects.filter(where)
         .order_by()
         .annotate(
             kind=Value(0),
@@ -569,11 +590,26 @@ def _inputs_and_parts_of(
             "indicator_id", "kind", "order", "id", "key", "label", "unit", "no_value", "no_weight"
         )
     )
+    return parts_rows.union(input_rows, all=True).order_by("indicator_id", "kind", "order", "id")
+
+
+_INPUTS_AND_PARTS = Prepared(_inputs_and_parts)
+
+
+def _inputs_and_parts_of(
+    ids, where: dict
+) -> tuple[dict[int, list[EntryInput]], dict[int, list[Part]]]:
+    """The inputs (EntryInput) and the target parts (the engine's Part) of the indicators `ids`,
+    read by `where` (their ids, or their goals': see _with_details), by indicator id, each in
+    their order: one query, the two tables' rows as one list (UNION ALL), which costs one
+    round trip to the database where two did. The parts come first: the union's columns take
+    their types from its first SELECT, and a part's value and weight are decimals of the
+    model's scale (an input's are NULL). Its SQL is built once (kpitrack.core.prepared)."""
     inputs: dict[int, list[EntryInput]] = {}
     parts: dict[int, list[Part]] = {}
-    for indicator_id, is_part, _order, _id, key, label, unit, value, weight in parts_rows.union(
-        input_rows, all=True
-    ).order_by("indicator_id", "kind", "order", "id"):
+    for indicator_id, is_part, _order, _id, key, label, unit, value, weight in _INPUTS_AND_PARTS(
+        *_by_id_or_goal(where)
+    ):
         if indicator_id not in ids:
             continue
         if is_part:
@@ -738,22 +774,41 @@ def _indicator_row(row: dict) -> IndicatorRow:
     )
 
 
+def _entered_indicators(year, agency_id, agency_ids, unit_code):
+    indicators = Indicator.objects.filter(goal__year=year)
+    if agency_id is not None:
+        indicators = indicators.filter(goal__agency_id=agency_id)
+    if agency_ids is not None:
+        indicators = indicators.filter(goal__agency_id__in=agency_ids)
+    if unit_code is not None:
+        indicators = indicators.filter(responsible_unit__code=unit_code)
+    return indicators.order_by(*_ORDER).values_list(*_ROW_FIELDS, *_UNIT_FIELDS)
+
+
+# results_as_entered's indicators: every API read runs it, its SQL built once
+# (kpitrack.core.prepared).
+_YEAR_INDICATORS = Prepared(_entered_indicators)
+
+
 def results_as_entered(
-    *, year: int, quarter: int, agency=None, agencies=None, unit_code: str | None = None
+    *,
+    year: int,
+    quarter: int,
+    agency=None,
+    agency_ids: Iterable[int] | None = None,
+    unit_code: str | None = None,
 ) -> list[EnteredResult]:
     """Every indicator of `year` with its result of `quarter` and its outcome through it, the
     results in any state counting (what `achievements_for_year(include_unapproved=True)`
-    evaluates), in its order. `agency` narrows to one agency, `agencies` (a queryset) to those
-    a user may see, `unit_code` to the indicators that unit (by code) is responsible for.
+    evaluates), in its order. `agency` narrows to one agency, `agency_ids` to those a user may
+    see (permissions.visible_agency_ids), `unit_code` to the indicators that unit (by code) is
+    responsible for.
     Five queries, six where a method reads last year's figures (growth, formulas)."""
-    indicators = Indicator.objects.filter(goal__year=year)
-    if agency is not None:
-        indicators = indicators.filter(goal__agency=agency)
-    if agencies is not None:
-        indicators = indicators.filter(goal__agency__in=agencies)
-    if unit_code is not None:
-        indicators = indicators.filter(responsible_unit__code=unit_code)
-    rows = _indicator_rows(indicators, *_UNIT_FIELDS)
+    if agency_ids is not None:
+        agency_ids = sorted(agency_ids)
+    names = (*_ROW_FIELDS, *_UNIT_FIELDS)
+    found = _YEAR_INDICATORS(year, None if agency is None else agency.pk, agency_ids, unit_code)
+    rows = {values[0]: dict(zip(names, values, strict=True)) for values in found}
     if not rows:
         return []
     # Last year's of the same agency and code, whichever unit had them, where the method
@@ -789,6 +844,27 @@ def results_as_entered(
     return answer
 
 
+_GOAL_COLUMNS = tuple(f.attname for f in StrategicGoal._meta.concrete_fields)
+_AGENCY_COLUMNS = tuple(f.attname for f in Agency._meta.concrete_fields)
+
+# An indicator by its agency's code, year and code, one row at most: entry's fields, its goal's
+# and agency's every column (what `from_db` takes), its unit's code and name (NULL where none).
+# Every API save runs it: its SQL is built once (kpitrack.core.prepared).
+_INDICATOR_BY_CODE = Prepared(
+    lambda agency_code, year, code: (
+        Indicator.objects.filter(goal__agency__code=agency_code, goal__year=year, code=code)
+        .order_by()  # one at most: the model's order would only cost
+        .values_list(
+            *_ENTRY_FIELDS,
+            *(f"goal__{name}" for name in _GOAL_COLUMNS),
+            *(f"goal__agency__{name}" for name in _AGENCY_COLUMNS),
+            "responsible_unit__code",
+            "responsible_unit__name",
+        )[:1]
+    )
+)
+
+
 def entry_indicator_by_code(
     *, agency_code: str, year: int, code: str
 ) -> tuple[IndicatorRow, EntryIndicator] | None:
@@ -796,28 +872,28 @@ def entry_indicator_by_code(
     entry reads it without its 分季目標 (what saving a draft needs), or None: five queries (one
     when there is none), four more where its method reads last year's figures. The indicator
     is read with its goal, agency and unit at once, an instance each: one read of one row."""
-    indicator = (
-        Indicator.objects.select_related("goal__agency", "responsible_unit")
-        .filter(goal__agency__code=agency_code, goal__year=year, code=code)
-        .order_by()  # one at most: the model's order would only cost
-        .first()
-    )
-    if indicator is None:
+    found = _INDICATOR_BY_CODE(agency_code, year, code)
+    if not found:
         return None
-    rows = {indicator.pk: {name: getattr(indicator, name) for name in _ENTRY_FIELDS}}
+    values = found[0]
+    row = dict(zip(_ENTRY_FIELDS, values, strict=False))
+    values = values[len(_ENTRY_FIELDS) :]
+    goal = StrategicGoal.from_db(DEFAULT_DB_ALIAS, None, values[: len(_GOAL_COLUMNS)])
+    values = values[len(_GOAL_COLUMNS) :]
+    goal.agency = Agency.from_db(DEFAULT_DB_ALIAS, None, values[: len(_AGENCY_COLUMNS)])
+    unit_code, unit_name = values[len(_AGENCY_COLUMNS) :]
+    rows = {row["pk"]: row}
     _with_details(rows)
-    goals = {indicator.goal_id: indicator.goal}
-    entry = _entry_indicators(rows, goals, milestones=False)[indicator.pk]
-    unit = indicator.responsible_unit
+    entry = _entry_indicators(rows, {goal.pk: goal}, milestones=False)[row["pk"]]
     named = IndicatorRow(
-        indicator.pk,
-        indicator.goal.agency.code,
-        indicator.goal.year,
-        indicator.code,
-        indicator.name,
-        indicator.method,
-        unit.code if unit else None,
-        unit.name if unit else None,
+        row["pk"],
+        goal.agency.code,
+        goal.year,
+        row["code"],
+        row["name"],
+        row["method"],
+        unit_code,
+        unit_name,
         entry.inputs,
         entry.spec.parts,
     )
@@ -845,6 +921,38 @@ def goals_of_year(*, agency_id: int, year: int):
     return StrategicGoal.objects.filter(agency_id=agency_id, year=year).values("pk")
 
 
+# A save's one result, locked (see quarter_results), and then its figures: two statements, the
+# figures read once the lock is held. Every API save runs them: their SQL is built once
+# (kpitrack.core.prepared).
+_LOCKED_RESULT = Prepared(
+    lambda quarter, indicator_ids: (
+        Result.objects.filter(quarter=quarter)
+        .select_for_update()
+        .filter(indicator_id__in=indicator_ids)
+        .order_by()
+        .values_list(*RESULT_COLUMNS)
+    )
+)
+_FIGURES_OF = Prepared(
+    lambda result_id: (
+        ResultFigure.objects.filter(result_id=result_id)
+        .order_by("id")
+        .values_list("id", "key", "value", "published_rate")
+    )
+)
+
+
+def _locked_result(quarter: int, indicator_id: int):
+    """quarter_results(…, for_update=True) of one indicator."""
+    rows = {}
+    recorded = {}
+    for values in _LOCKED_RESULT(quarter, [indicator_id]):
+        row = rows[indicator_id] = dict(zip(RESULT_COLUMNS, values, strict=True))
+        for pk, key, value, published in _FIGURES_OF(row["id"]):
+            recorded.setdefault(indicator_id, {})[key] = (pk, value, published)
+    return rows, recorded
+
+
 def quarter_results(
     *,
     quarter: int,
@@ -863,6 +971,8 @@ def quarter_results(
     writes them) the results are read by id instead and locked: read by goal, the lock would
     hold the goal's other results too."""
     ids = set(indicator_ids)
+    if for_update and len(ids) == 1 and columns is None and figures:
+        return _locked_result(quarter, *ids)
     results = Result.objects.filter(quarter=quarter)
     if for_update:
         results = results.select_for_update().filter(indicator_id__in=list(ids))

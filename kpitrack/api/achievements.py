@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
-from budget.selectors import all_agencies
+from budget.selectors import agency_by_code
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import coded_figure, exact, plain
 from kpitrack.core.forms import PeriodForm
@@ -69,7 +69,7 @@ def achievement_to_dict(row: Achievement) -> dict:
 def achievements(request, query: Query[AchievementsQuery]):
     """Every indicator of the agencies the caller may see (or of `agency`): achievement rate,
     light and, where it cannot be computed, the reason; as published and recomputed."""
-    form = PeriodForm(request.GET, agencies=all_agencies())
+    form = PeriodForm(request.GET, agencies=agency_by_code)
     if not form.is_valid():
         raise Refusal(form.message)
     year, quarter, agency = (form.cleaned_data[k] for k in ("year", "quarter", "agency"))

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 
-from budget.selectors import all_agencies
+from budget.selectors import agency_by_code
 from kpitrack.core.engine.calendar import to_roc
 from kpitrack.core.formatting import exact, plain
 from kpitrack.core.forms import PeriodForm
@@ -20,7 +20,7 @@ from kpitrack.core.versioning import ConcurrentEditError
 from performance import services
 from performance.forms import FIGURE_PREFIX, NARRATIVE_FIELDS, ResultEntryForm, figure_inputs
 from performance.models import Result
-from performance.permissions import agencies_for_user, can_view_agency
+from performance.permissions import can_view_agency, visible_agency_ids
 from performance.reasons import reason_message, status_label, undeclared_inputs_message
 from performance.selectors import (
     NOT_ENTERED,
@@ -93,7 +93,7 @@ def result_to_dict(
 def results(request, query: Query[ResultsQuery]):
     """The quarter's results the caller may see, entered or not, with each indicator's inputs."""
     user = request.auth
-    form = PeriodForm(request.GET, agencies=all_agencies())
+    form = PeriodForm(request.GET, agencies=agency_by_code)
     if not form.is_valid():
         raise Refusal(form.message)
     year, quarter, agency = (form.cleaned_data[k] for k in ("year", "quarter", "agency"))
@@ -104,7 +104,7 @@ def results(request, query: Query[ResultsQuery]):
         quarter=quarter,
         agency=agency,
         # An agency asked for is one the user sees (just checked): no need to narrow again.
-        agencies=agencies_for_user(user) if agency is None else None,
+        agency_ids=visible_agency_ids(user) if agency is None else None,
         unit_code=request.GET.get("unit") or None,
     )
     answers = [result_to_dict(row.indicator, quarter, row.result, row.outcome) for row in rows]
@@ -126,7 +126,7 @@ def _indicator(payload: ResultIn) -> tuple[IndicatorRow, EntryIndicator, int]:
         )
         if found is not None:
             return *found, quarter
-    period = PeriodForm(data, agencies=all_agencies())
+    period = PeriodForm(data, agencies=agency_by_code)
     if not period.is_valid():
         raise Invalid(period.errors)
     message = _("%(year)s 年度沒有代碼為「%(code)s」的指標。") % {

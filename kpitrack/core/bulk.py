@@ -115,6 +115,8 @@ def insert(model: type[models.Model], rows: list[dict], *, touches: Iterable[Has
     work out per row the way `writes.save` does; required, so it is said, if only as nothing.
     """
     writes.touch(touches)
+    if not rows:  # (nothing to prepare: a single save often has no new row of some kind)
+        return []
     if not connection.features.can_return_rows_from_bulk_insert:
         raise NotImplementedError("needs INSERT … RETURNING (SQLite 3.35+ or PostgreSQL)")
     columns = _columns([f for f in model._meta.concrete_fields if not f.primary_key])
@@ -166,6 +168,8 @@ def update(
     """Set the fields `names` of each row (a dict with the primary key and those fields);
     `touches` as for `insert`."""
     writes.touch(touches)
+    if not rows:
+        return
     meta = model._meta
     columns = _columns([meta.get_field(name) for name in names])
     quote = connection.ops.quote_name
@@ -190,6 +194,8 @@ def history(
 ) -> None:
     """simple-history's rows for `rows` (each every tracked field of `model`, by attname, the
     primary key included), as saved by `user_id` for `reason` at `when`."""
+    if not rows:
+        return
     historical = historical_model(model)
     tracked = {f.attname for f in historical.tracked_fields}
     fields = [f for f in historical._meta.concrete_fields if f.attname in tracked]

@@ -61,8 +61,9 @@ class QuarterField(_CalendarField):
 
 class PeriodForm(forms.Form):
     """A year and a quarter-to-date (default: the whole year), and an agency code when the
-    caller passes the agencies the user may see (`agencies`); without it there is no agency
-    field. `cleaned_data["agency"]` is then an Agency or None."""
+    caller passes the agencies the user may see (`agencies`: a queryset, or a function of a
+    code answering its agency or None); without it there is no agency field.
+    `cleaned_data["agency"]` is then an Agency or None."""
 
     year = YearField()
     quarter = QuarterField(default=FULL_YEAR)
@@ -78,7 +79,10 @@ class PeriodForm(forms.Form):
         code = self.cleaned_data["agency"]
         if not code:
             return None
-        agency = self.agencies.filter(code=code).first()
+        if callable(self.agencies):  # a lookup of any agency by code (budget.selectors)
+            agency = self.agencies(code)
+        else:
+            agency = self.agencies.filter(code=code).first()
         if agency is None:
             raise forms.ValidationError(
                 _("找不到機關代碼「%(code)s」。"), code="unknown", params={"code": code}

@@ -314,9 +314,24 @@ def result_save_draft_read(
         reason=reason,
         indicators={indicator.pk: indicator},
     )
-    # The row is as written; the figures are read back, as the database keeps them (its scale).
-    saved = ResultFigure.objects.filter(result_id=draft.row["id"]).order_by("id")
-    return ResultRow(draft.row, dict(saved.values_list("key", "value")))
+    # The row is as written, and so are the figures: those recorded (read under the lock, by
+    # id), each changed one where it was, the new ones after them in the order inserted (their
+    # ids are later); values as the database keeps them, at the field's scale.
+    figures = {key: value for key, (_pk, value, _published) in draft.recorded.items()}
+    for key in sorted(draft.values):
+        figures[key] = _as_stored(draft.values[key])
+    return ResultRow(draft.row, figures)
+
+
+_FIGURE_SCALE = Decimal(10) ** -ResultFigure._meta.get_field("value").decimal_places
+
+
+def _as_stored(value: Decimal | None) -> Decimal | None:
+    """A figure as the database answers it once stored: at the column's scale (PostgreSQL's
+    numeric, Django's converter on SQLite), a zero without its sign."""
+    if value is None:
+        return None
+    return Decimal(0).quantize(_FIGURE_SCALE) if value.is_zero() else value.quantize(_FIGURE_SCALE)
 
 
 def _save_one(

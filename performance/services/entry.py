@@ -16,6 +16,7 @@ from kpitrack.core.engine.numbers import (
     FigureError,
     parse_figure,
 )
+from kpitrack.core.prepared import Prepared
 
 from ..models import (
     EntryException,
@@ -34,6 +35,16 @@ from .periods import (
     period_get_or_create,
 )
 from .results import _declared_inputs_error
+
+# An agency's exceptions of a year's quarter, (unit id, until). In no order: a set (the model's,
+# through agency and unit, would only cost). Its SQL is built once (kpitrack.core.prepared).
+_EXCEPTIONS = Prepared(
+    lambda agency_id, year, quarter: (
+        EntryException.objects.filter(agency_id=agency_id, year=year, quarter=quarter)
+        .order_by()
+        .values_list("unit_id", "until")
+    )
+)
 
 
 class _Quarter:
@@ -65,16 +76,13 @@ class _Quarter:
     def excepted_units(self, goal: StrategicGoal) -> set[int]:
         key = (goal.agency_id, goal.year)
         if key not in self._excepted:
-            self._excepted[key] = set(
-                EntryException.objects.filter(
-                    agency_id=goal.agency_id,
-                    year=goal.year,
-                    quarter=self.quarter,
-                    until__gte=self.today,
-                )
-                .order_by()  # a set: the model's order (through agency and unit) would only cost
-                .values_list("unit_id", flat=True)
-            )
+            # The exceptions open today: the quarter's few, kept by their date here (a date is
+            # not a parameter a prepared read takes).
+            self._excepted[key] = {
+                unit_id
+                for unit_id, until in _EXCEPTIONS(goal.agency_id, goal.year, self.quarter)
+                if until >= self.today
+            }
         return self._excepted[key]
 
 

@@ -263,17 +263,18 @@ def test_get_runs_the_same_queries_whatever_the_number_of_indicators(client, ali
 # … COMMIT, 2): the quarter's result locked and its figures (2; 1 for a first draft: no result, no
 # figures), the memberships (1), the period (1), the writes (a new result: its INSERT in a
 # savepoint, 3, its history, its figure and the figure's history: 6; a changed one: UPDATE and
-# history of the result and of the figure, 4) and the saved figures (1: the result's row is as
-# written); a first draft makes a new version of the stored outcomes on commit (1: the dashboards
-# show a quarter entered). The engine previews the saved figures with the indicator as read for the
-# save: no read more. (39 for a change, measured by bench/requests.py, before the preview reused
-# that read, the stored result was no longer read for the form, which only reads what is sent, and
-# the save took no savepoint inside its transaction nor any for reading the period; 24 before the
-# saved result was answered as written rather than read again with its figures, and the indicator
-# read once, with its goal, agency and unit, for the form and the save rather than twice.) (20 and
-# 18 while the inputs and parts were read in two queries.)
-SAVE_QUERIES_NEW = 19  # 2 + 4 + 2 + 1 + 1 + 1 + 6 + 1 + 1
-SAVE_QUERIES_CHANGED = 17  # 2 + 4 + 2 + 2 + 1 + 1 + 4 + 1
+# history of the result and of the figure, 4); a first draft makes a new version of the stored
+# outcomes on commit (1: the dashboards show a quarter entered). The answer is the result's row and
+# figures as written, at the figures' scale, not read back. The engine previews the saved figures
+# with the indicator as read for the save: no read more. (39 for a change, measured by
+# bench/requests.py, before the preview reused that read, the stored result was no longer read for
+# the form, which only reads what is sent, and the save took no savepoint inside its transaction nor
+# any for reading the period; 24 before the saved result was answered as written rather than read
+# again with its figures, and the indicator read once, with its goal, agency and unit, for the form
+# and the save rather than twice.) (20 and 18 while the inputs and parts were read in two queries;
+# 19 and 17 while the saved figures were read back.)
+SAVE_QUERIES_NEW = 18  # 2 + 4 + 2 + 1 + 1 + 1 + 6 + 1
+SAVE_QUERIES_CHANGED = 16  # 2 + 4 + 2 + 2 + 1 + 1 + 4
 
 
 def _count_post(client, body) -> tuple:

@@ -248,3 +248,31 @@ def test_a_result_under_review_says_who_can_send_it_back(workflow, alice):
     with pytest.raises(ResultLocked) as excinfo:
         _save(workflow, alice, {"value": "1"}, expected_version=result.version)
     assert excinfo.value.message == "此成果已送出，審核中不可修改；如需修改，請審核人退回。"
+
+
+def test_the_answered_figures_are_the_stored_ones(workflow, alice):
+    """result_save_draft_read answers the figures as written, not read back: the same values,
+    scale and order as the database then answers (a zero without its sign, new keys last)."""
+    from performance.selectors import entry_indicators, result_row
+    from performance.services import result_save_draft_read
+
+    def save(indicator, figures, version):
+        entry = entry_indicators(ids=[indicator.pk], milestones=False)[indicator.pk]
+        return result_save_draft_read(
+            indicator=entry,
+            quarter=workflow.quarter,
+            figures=figures,
+            narrative=MET,
+            expected_version=version,
+            user=alice,
+        )
+
+    ratio = workflow.ratio
+    steps = [({"den": "10"}, None), ({"num": "-0", "den": "1E+1"}, 1), ({"den": ""}, 2)]
+    steps += [({"num": "3.25", "den": "7"}, 3), ({"num": "3.25"}, 4)]
+    for figures, version in steps:
+        saved = save(ratio, figures, version)
+        stored = result_row(pk=saved.row["id"])
+        assert list(saved.figures.items()) == list(stored.figures.items())
+        assert [str(v) for v in saved.figures.values()] == [str(v) for v in stored.figures.values()]
+        assert saved.row["version"] == stored.row["version"]

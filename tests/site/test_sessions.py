@@ -103,3 +103,20 @@ def test_the_session_may_end_with_the_browser(client, bob, settings):
     answer = client.get(PAGE)
     assert answer.cookies["sessionid"]["max-age"] == ""
     assert answer.cookies["sessionid"]["expires"] == ""
+
+
+def test_the_store_answers_a_session_until_it_expires(client, bob, settings):
+    """kpitrack.sessions.SessionStore compares the expiry itself (Django compares it in SQL)."""
+    from django.contrib.sessions.backends.base import SessionBase
+
+    from kpitrack.sessions import SessionStore
+
+    assert settings.SESSION_ENGINE == "kpitrack.sessions"
+    client.force_login(bob)
+    key = client.cookies["sessionid"].value
+    assert SessionStore(key).load()["_auth_user_id"] == str(bob.pk)
+    Session.objects.filter(session_key=key).update(expire_date=timezone.now())
+    expired = SessionStore(key)
+    assert expired.load() == {} and expired.session_key is None
+    assert SessionStore("no-such-session-key").load() == {}
+    assert isinstance(expired, SessionBase)
