@@ -480,3 +480,26 @@ def cast(_cast_rows, db):
     from .roles import read_cast
 
     return read_cast(_cast_rows)
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server, serving static files from the apps' and STATICFILES_DIRS'
+    folders as `runserver` does. pytest-django does so only when INSTALLED_APPS names
+    "django.contrib.staticfiles"; kpitrack installs it through its own AppConfig
+    (kpitrack/staticfiles.py), so pytest-django's would serve STATIC_ROOT alone: an htmx or
+    Swagger UI file would answer 404 unless collectstatic had run first (in CI, `make serve`'s
+    check beside the passes did)."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from pytest_django.live_server_helper import LiveServer
+
+    addr = (
+        request.config.getvalue("liveserver")
+        or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS")
+        or "localhost"
+    )
+    server = LiveServer(addr, start=False)
+    server.thread.static_handler = StaticFilesHandler
+    server.start()
+    yield server
+    server.stop()
