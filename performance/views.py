@@ -40,6 +40,7 @@ from .forms import (
 from .models import Evidence, Indicator, Result, StrategicGoal
 from .page_refusals import REFUSALS, on_form
 from .reasons import reason_message
+from .work_page import work_page_html
 from .work_rows import work_rows_html
 
 
@@ -323,6 +324,7 @@ def my_work(request):
     form = WorkFilterForm(data, units=units, states=selectors.work_states())
     context = {"form": form, "years": years, "quarter_numbers": QUARTERS}
     if not form.is_valid():
+        context["page"] = work_page_html(request.user, context)
         return render(request, "performance/my_work.html", context, status=400)
     year, quarter = form.cleaned_data["year"], form.cleaned_data["quarter"]
     unit, state = form.cleaned_data["unit"], form.cleaned_data["state"]
@@ -352,4 +354,5 @@ def my_work(request):
             if permissions.can_enter_unit(request.user, row_unit):
                 units[row_unit.pk] = (row.indicator.agency_code, row_unit)
     context["unit_pages"] = list(units.values())
+    context["page"] = work_page_html(request.user, context)
     return render(request, "performance/my_work.html", context)
