@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import ProhibitNullCharactersValidator
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from budget.models import Unit
 from kpitrack.core.engine.achievement import Method, Part
 from kpitrack.core.formatting import figure
 from kpitrack.core.forms import PeriodForm
@@ -271,17 +271,6 @@ class MilestoneForm(forms.Form):
         ]
 
 
-class _ReadOnceChoices(forms.models.ModelChoiceIterator):
-    """The choices from the queryset's own cache: Django's iterator reads the table again (a
-    server-side cursor on PostgreSQL), though the form has read the same rows already."""
-
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        for obj in self.queryset:
-            yield self.choice(obj)
-
-
 def _attrs(attrs) -> str:
     """django/forms/widgets/attrs.html, in Python."""
     return "".join(
@@ -317,12 +306,44 @@ class PlainSelect(forms.Select):
         return mark_safe("".join(html))
 
 
+class UnitChoiceField(forms.ChoiceField):
+    """One of the units `units` (read before the form), by id, cleaned to that unit: what
+    ModelChoiceField answers (an id as the database reads it, so "07" is unit 7), from the rows
+    already read, not by reading the unit again."""
+
+    def __init__(self, *, empty_label, **kwargs):
+        super().__init__(**kwargs)
+        self.empty_label = empty_label
+        self.units = {}
+
+    def set_units(self, units, label) -> None:
+        self.units = {unit.pk: unit for unit in units}
+        self.choices = [("", self.empty_label), *((unit.pk, label(unit)) for unit in units)]
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        ProhibitNullCharactersValidator()(value)
+        try:
+            return self.units[int(value)]
+        except (KeyError, ValueError, TypeError):
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            ) from None
+
+    def validate(self, value):
+        # The choice was checked by to_python; ChoiceField's check compares strings.
+        forms.Field.validate(self, value)
+
+
 class WorkFilterForm(PeriodForm):
     """我的工作's query: year and quarter, and optionally one unit (by id, among the units of
-    the agencies the user may see) and one state (`selectors.work_states`)."""
+    the agencies the user may see: `selectors.work_units`) and one state
+    (`selectors.work_states`)."""
 
-    unit = forms.ModelChoiceField(
-        queryset=Unit.objects.none(),
+    unit = UnitChoiceField(
         required=False,
         widget=PlainSelect,
         label=_("單位"),
@@ -338,13 +359,10 @@ class WorkFilterForm(PeriodForm):
 
     def __init__(self, data=None, *, units, states, **kwargs):
         super().__init__(data, **kwargs)
-        field = self.fields["unit"]
-        field.iterator = _ReadOnceChoices  # before the queryset, which sets the choices
-        field.queryset = units
-        # Read once, here, for the labels; the choices are then these same rows.
-        many = len({u.agency_id for u in field.queryset}) > 1
-        self.fields["unit"].label_from_instance = (
-            (lambda u: f"{u.agency.name} {u.name}") if many else (lambda u: u.name)
+        # Named with their agency when they are of more than one.
+        many = len({u.agency_id for u in units}) > 1
+        self.fields["unit"].set_units(
+            units, (lambda u: f"{u.agency_name} {u.name}") if many else (lambda u: u.name)
         )
         self.fields["state"].choices = [("", _("全部狀態")), *states]
 

@@ -43,7 +43,7 @@ from kpitrack.core.engine.milestones import (
 from kpitrack.core.engine.warnings import PartFigures, Warning, entry_warnings
 from kpitrack.core.formatting import coded_figure, figure, target_wording
 from kpitrack.core.prepared import Prepared
-from performance.permissions import indicators_for_user
+from performance.permissions import indicators_for_user, units_for_user
 
 from .forms import NARRATIVE_FIELDS
 from .judgements import QuarterJudgement, judgement_of
@@ -502,17 +502,22 @@ def _entry_rows(indicators, *extra: str) -> dict[int, dict]:
     return rows
 
 
+def _details_of(rows: dict[int, dict]) -> dict:
+    """How the details (inputs, parts, results) of the indicators `rows` are read: the filter
+    of a query of a table with an `indicator` key."""
+    # By goal, kept for these indicators: a goal has few indicators besides, while an IN list
+    # of thousands of ids costs Django time per id in every query. A few (a save's one, a
+    # person's list) are read by id: no join to the indicators, nor their neighbours' rows.
+    if len(rows) <= _BY_ID_AT_MOST:
+        return {"indicator_id__in": list(rows)}
+    return {"indicator__goal_id__in": {row["goal_id"] for row in rows.values()}}
+
+
 def _with_details(rows: dict[int, dict], *, shown: int | None = None) -> dict[int, "ResultRow"]:
     """Adds each row's `inputs` (EntryInput), target `parts` (the engine's Part), in order, and
     `quarters` (its recorded figures by quarter, any state): two queries. With `shown` (a
     quarter), answers that quarter's results as the API shows them, by indicator id."""
-    # The rest is read by goal and kept for these indicators: a goal has few indicators
-    # besides, while an IN list of thousands of ids costs Django time per id in every query.
-    # A few (a save's one) are read by id: no join to the indicators, nor their neighbours' rows.
-    if len(rows) <= _BY_ID_AT_MOST:
-        where = {"indicator_id__in": list(rows)}
-    else:
-        where = {"indicator__goal_id__in": {row["goal_id"] for row in rows.values()}}
+    where = _details_of(rows)
     inputs, parts = _inputs_and_parts_of(rows, where)
     quarters: dict[int, dict[int, dict]] = {}
     results: dict[int, ResultRow] = {}
@@ -653,8 +658,11 @@ def _entry_indicators(
     agency, by id): the 分季目標, last year's and the policies."""
     planned = None
     if milestones:
+        # By goal as their details are read (_details_of), or by id.
+        by_goal = len(rows) > _BY_ID_AT_MOST
         planned = planned_milestones(
-            indicator_ids=rows, goal_ids={row["goal_id"] for row in rows.values()}
+            indicator_ids=rows,
+            goal_ids={row["goal_id"] for row in rows.values()} if by_goal else None,
         )
     by_year: dict[tuple[int, int], set[str]] = {}
     for row in rows.values():
@@ -1439,6 +1447,30 @@ def work_states() -> tuple[tuple[str, str], ...]:
     return ((NOT_ENTERED_STATE, str(NOT_ENTERED)), *Result.State.choices)
 
 
+class WorkUnit(NamedTuple):
+    """A unit my work filters by, as read: enough to list it and to link to its workbook."""
+
+    pk: int
+    code: str
+    name: str
+    agency_id: int
+    agency_code: str
+    agency_name: str
+
+
+def work_units(*, user) -> list[WorkUnit]:
+    """The units my work filters by: those of the agencies the user may see, in their order
+    (their agency's code, then theirs). One query, as plain rows: a viewer of a ministry lists
+    every unit of it, on the page everybody opens, and a model per row cost more than the
+    query."""
+    return [
+        WorkUnit(*row)
+        for row in units_for_user(user)
+        .order_by("agency__code", "order", "id")
+        .values_list("pk", "code", "name", "agency_id", "agency__code", "agency__name")
+    ]
+
+
 def _deadline(row, year, quarter, periods, exceptions) -> date | None:
     """The day entry closes for the indicator's unit (`row` as my work reads it): the
     period's (or, before anyone asked for the period, the agency's default), or a later
@@ -1464,14 +1496,21 @@ _WORK_FIELDS = (
 )
 
 
-def _work_results(ids, goal_ids, quarter: int) -> dict[int, list[WorkResult]]:
-    """The results up to `quarter` of the indicators `ids` (of the goals `goal_ids`), by
-    indicator id, in quarter order: one query, by goal (see _entry_rows)."""
+def _work_results(ids, where: dict, quarter: int) -> dict[int, list[WorkResult]]:
+    """The results up to `quarter` of the indicators `ids`, read by `where` (`_details_of`), by
+    indicator id, in quarter order: one query."""
+    rows = (
+        Result.objects.filter(**where, quarter__lte=quarter)
+        .order_by()
+        .values_list(
+            "indicator_id", "quarter", "figures__id", "state", "figures__key", "figures__value"
+        )
+    )
     read: dict[int, dict[int, tuple[str, list]]] = {}
-    for indicator_id, number, state, key, value in (
-        Result.objects.filter(indicator__goal_id__in=goal_ids, quarter__lte=quarter)
-        .order_by("indicator_id", "quarter", "figures__id")
-        .values_list("indicator_id", "quarter", "state", "figures__key", "figures__value")
+    # Sorted here (by indicator, quarter and figure, integers: the database's order), not by an
+    # ORDER BY Django costs more to build; a result without figures has one row, its id None.
+    for indicator_id, number, _id, state, key, value in sorted(
+        rows, key=lambda row: (row[0], row[1], row[2] or 0)
     ):
         if indicator_id in ids:
             _state, figures = read.setdefault(indicator_id, {}).setdefault(number, (state, []))
@@ -1497,17 +1536,16 @@ def my_work(*, user, year: int, quarter: int, unit=None, state: str | None = Non
     the 分季目標, the policies, and last year's where a method reads it)."""
     indicators = indicators_for_user(user, year=year)
     if unit is not None:
-        indicators = indicators.filter(responsible_unit=unit)
+        indicators = indicators.filter(responsible_unit_id=unit.pk)
     rows = {
         row["pk"]: row
         for row in indicators.order_by("goal__agency__code", "goal__order", "order", "id").values(
             *_WORK_FIELDS
         )
     }
-    goal_ids = {row["goal_id"] for row in rows.values()}
-    by_goal = {"indicator__goal_id__in": goal_ids}
-    inputs, parts = _inputs_and_parts_of(rows, by_goal)
-    results = _work_results(rows, goal_ids, quarter)
+    where = _details_of(rows)
+    inputs, parts = _inputs_and_parts_of(rows, where)
+    results = _work_results(rows, where, quarter)
     agency_ids = {row["goal__agency_id"] for row in rows.values()}
     # The periods (by agency) and the entry exceptions (by unit) in one query, a UNION ALL:
     # one round trip where two were. In no order (one period per agency; the latest exception
@@ -1613,12 +1651,12 @@ def _work_judgements(
         }
     if not entry_rows:
         return {}
-    # What _entry_indicators reads of a goal: its agency and year (the page's).
+    # What _entry_indicators reads of a goal: its agency and year (the page's). One each: a
+    # model made per row costs more than the rest of a row's judgement.
+    agency_of = {row["goal_id"]: row["goal__agency_id"] for row in rows.values()}
     goals = {
-        row["goal_id"]: StrategicGoal(
-            pk=row["goal_id"], agency_id=row["goal__agency_id"], year=year
-        )
-        for row in rows.values()
+        pk: StrategicGoal(pk=pk, agency_id=agency_of[pk], year=year)
+        for pk in {row["goal_id"] for row in entry_rows.values()}
     }
     return {
         pk: entry.judge(quarter, entry.quarters.get(quarter, {}))

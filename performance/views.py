@@ -23,7 +23,6 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from budget.models import Unit
 from kpitrack.core.engine.calendar import QUARTERS
 from kpitrack.core.formatting import through_quarter_choices
 from performance import permissions
@@ -41,6 +40,7 @@ from .forms import (
 from .models import Evidence, Indicator, Result, StrategicGoal
 from .page_refusals import REFUSALS, on_form
 from .reasons import reason_message
+from .work_page import work_page_html
 from .work_rows import work_rows_html
 
 
@@ -266,7 +266,7 @@ def _workbook_link(unit, year: int, quarter: int) -> str:
     """The Excel workbook page, opened on the unit and quarter shown when a unit is chosen."""
     if unit is None:
         return reverse("workbook")
-    scope = f"{unit.agency.code}|{unit.code}"
+    scope = f"{unit.agency_code}|{unit.code}"
     return f"{reverse('workbook')}?{urlencode({'scope': scope, 'year': year, 'quarter': quarter})}"
 
 
@@ -320,12 +320,11 @@ def my_work(request):
     data = request.GET.copy()
     if "year" not in data:
         data.update({"year": years[0] if years else "", "quarter": 1})
-    units = Unit.objects.filter(
-        agency__in=permissions.agencies_for_user(request.user)
-    ).select_related("agency")
+    units = selectors.work_units(user=request.user)
     form = WorkFilterForm(data, units=units, states=selectors.work_states())
     context = {"form": form, "years": years, "quarter_numbers": QUARTERS}
     if not form.is_valid():
+        context["page"] = work_page_html(request.user, context)
         return render(request, "performance/my_work.html", context, status=400)
     year, quarter = form.cleaned_data["year"], form.cleaned_data["quarter"]
     unit, state = form.cleaned_data["unit"], form.cleaned_data["state"]
@@ -355,4 +354,5 @@ def my_work(request):
             if permissions.can_enter_unit(request.user, row_unit):
                 units[row_unit.pk] = (row.indicator.agency_code, row_unit)
     context["unit_pages"] = list(units.values())
+    context["page"] = work_page_html(request.user, context)
     return render(request, "performance/my_work.html", context)

@@ -96,9 +96,9 @@ def test_it_runs_the_same_queries_whatever_the_number_of_indicators(
     # 16's load); the quarter's periods and entry exceptions (one query, a UNION ALL) (8);
     # the judgement of the quarters entered against their milestones, from the rows read above
     # (分季目標, policies: 2; 7 while it read the indicators again as entry reads them); the
-    # units the filter offers (1: read once, for their agencies and to list them; Django's own
-    # choices read them again, until forms._ReadOnceChoices); the header bell's unread
-    # notifications (1)
+    # units the filter offers (1: read once, as rows, to list them and to clean the one chosen;
+    # Django's own choices read them again, until forms._ReadOnceChoices); the header bell's
+    # unread notifications (1)
     assert count() == before == 12
     for indicator in Indicator.objects.filter(code__startswith="more"):
         result_save_draft(
@@ -179,6 +179,31 @@ def test_a_unit_of_an_agency_the_user_cannot_see_is_refused(client, workflow, dj
     client.force_login(_planner(workflow))
     response = _page(client, workflow, unit=far_unit.pk)
     assert response.status_code == 400
+
+
+def test_a_unit_filter_reads_no_unit_again(client, workflow):
+    """The unit chosen is one of the rows the filter lists (ModelChoiceField read it again, one
+    query more than the page without a filter)."""
+    client.force_login(_planner(workflow))
+    counted = []
+    for params in ({}, {"unit": workflow.other_unit.pk}):
+        with CaptureQueriesContext(connection) as queries:
+            assert _page(client, workflow, **params).status_code == 200
+        counted.append(len(queries))
+    # Nothing entered: no judgement to read (the 12 above less 2).
+    assert counted == [10, 10]
+
+
+@pytest.mark.parametrize(("spelled", "found"), [("0{}", True), (" {} ", True), ("{}.0", False)])
+def test_a_units_id_is_read_as_the_database_reads_it(client, workflow, spelled, found):
+    """As ModelChoiceField answered (the id as an integer column reads it): the same page for
+    "07" as for "7"; "7.0" is no unit."""
+    client.force_login(_planner(workflow))
+    response = _page(client, workflow, unit=spelled.format(workflow.other_unit.pk))
+    assert response.status_code == (200 if found else 400)
+    if found:
+        page = response.content.decode()
+        assert workflow.elsewhere.name in page and workflow.count.name not in page
 
 
 def test_the_filters_have_labels(client, workflow):
