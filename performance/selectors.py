@@ -196,11 +196,21 @@ class Achievement:
         return self.result.state if self.result else None
 
 
-def approved_results_q() -> Q:
+def approved_results_q(*, second_review: bool | None = None) -> Q:
     """Results whose figures are final: approved; first-approved where the agency has no
     複核 (second_review off); and a locked quarter's results that were one of those when it was
-    locked (locking freezes a result, it does not approve it)."""
+    locked (locking freezes a result, it does not approve it). `second_review`: the agency's,
+    where every result asked for is of one agency already read (then no join to it)."""
     State = Result.State
+    if second_review is not None:
+        final = Q(state=State.APPROVED) | Q(state=State.LOCKED, locked_from=State.APPROVED)
+        if second_review:
+            return final
+        return (
+            final
+            | Q(state=State.FIRST_APPROVED)
+            | Q(state=State.LOCKED, locked_from=State.FIRST_APPROVED)
+        )
     no_second_review = Q(indicator__goal__agency__second_review=False)
     final = Q(state=State.APPROVED) | Q(no_second_review, state=State.FIRST_APPROVED)
     locked = Q(state=State.LOCKED, locked_from=State.APPROVED) | Q(
@@ -1162,14 +1172,20 @@ class HistoryEntry:
     user_id: int | None = None  # who made the change: to name them anew (`history_named_anew`)
 
 
-def _shown(field, value) -> str:
-    if value is None or value == "":
-        return ""
-    if field.choices:
-        return str(dict(field.flatchoices).get(value, value))
-    if isinstance(value, Decimal):
-        return figure(value)
-    return str(value)
+def _shower(field):
+    """How a value of `field` reads in its history: its choice's label, a figure, the text."""
+    labels = dict(field.flatchoices) if field.choices else None  # once, not per value
+
+    def shown(value) -> str:
+        if value is None or value == "":
+            return ""
+        if labels is not None:
+            return str(labels.get(value, value))
+        if isinstance(value, Decimal):
+            return figure(value)
+        return str(value)
+
+    return shown
 
 
 _WHO = (
@@ -1230,16 +1246,20 @@ def _entries(rows, model, fields, subject=lambda row: "", shown=None) -> list[Hi
     """An entry per field that differs between consecutive history rows of the same object;
     a deleted row gives its last values as old ones. `shown` maps a field name to how its
     value reads, where the field alone cannot say (a rating's 1 is 達成)."""
+    if not rows:
+        return []
     shown = shown or {}
+    shows = []  # (name, field, how its values read), looked up once for every row
+    for name in fields:
+        field = model._meta.get_field(name)
+        shows.append((name, field, shown.get(name) or _shower(field)))
     entries = []
     last = {}
     for row in sorted(rows, key=lambda r: (r.history_date, r.history_id)):
         before = None if row.history_type == "+" else last.get(row.id)
         deleted = row.history_type == "-"
         moved = []
-        for name in fields:
-            field = model._meta.get_field(name)
-            show = shown.get(name) or (lambda value, field=field: _shown(field, value))
+        for name, field, show in shows:
             old = show(getattr(row if deleted else before, name, None))
             new = "" if deleted else show(getattr(row, name))
             if old != new:

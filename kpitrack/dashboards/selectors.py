@@ -688,7 +688,11 @@ def indicator_page(*, by_year: dict[int, list[Stored]], year: int) -> IndicatorP
     result = None
     if latest is not None:
         result = (
-            Result.objects.filter(approved_results_q(), indicator=indicator, quarter=latest.quarter)
+            Result.objects.filter(
+                approved_results_q(second_review=indicator.goal.agency.second_review),
+                indicator=indicator,
+                quarter=latest.quarter,
+            )
             .order_by("pk")
             .first()
         )

@@ -20,6 +20,7 @@ from performance.selectors import HistoryEntry, history_named_anew, indicator_hi
 
 from . import export_jobs, exports
 from .charts import Bar, bar_chart
+from .indicator_rows import history_rows, part_rows, quarterly_rows, trend_rows
 from .period import BadPeriod, parse_indicator_year, resolve_period
 from .selectors import (
     LIGHTS,
@@ -295,6 +296,9 @@ def indicator_view(request, agency, code):
             "years": years,
             "quarterly_chart": quarterly_chart,
             "trend_chart": trend_chart,
+            "part_rows": part_rows(page),
+            "quarterly_rows": quarterly_rows(page),
+            "trend_rows": trend_rows(page),
         }
         html = render_to_string("dashboards/_indicator.html", context, request=request)
         built.append(True)
@@ -306,5 +310,8 @@ def indicator_view(request, agency, code):
         # People's names change without a new version: a kept history names them anew (one
         # query, none without entries); one just read names them as they are.
         history = body.history if built else history_named_anew(body.history)
-        after = render_to_string("dashboards/_indicator_history.html", {"history": history})
+        after = render_to_string(
+            "dashboards/_indicator_history.html",
+            {"history": history, "rows": history_rows(history)},
+        )
     return _page(request, body, after)

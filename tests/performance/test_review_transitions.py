@@ -3,6 +3,8 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from budget.models import Agency
+from budget.services import agency_update
 from kpitrack.core.versioning import ConcurrentEditError
 from performance.models import Result
 from performance.selectors import achievements_for_year, result_history
@@ -242,3 +244,27 @@ def test_approved_only_reads_count_a_first_approval_when_there_is_no_second_revi
     workflow.agency.second_review = False
     workflow.agency.save()
     assert counted()
+
+
+def test_an_indicators_page_shows_a_first_approval_once_its_agency_drops_second_review(
+    workflow, people, alice, client
+):
+    """The page's 執行情形 is the latest final result's, read knowing the agency's 複核
+    (approved_results_q(second_review=…)): a first approval is not final while the agency has
+    it, and is once it drops it (agency_update refreshes the outcomes)."""
+    result = _draft(workflow, people["staff"], progress="依計畫辦理 <第一季>")
+    result = result_submit(result=result, expected_version=result.version, user=people["head"])
+    result_first_approve(result=result, expected_version=result.version, user=people["planner"])
+    client.force_login(alice)
+    page = f"/dashboards/{workflow.agency.code}/indicators/{workflow.count.code}/"
+    narrative = "依計畫辦理 &lt;第一季&gt;"
+    assert narrative not in client.get(f"{page}?year={workflow.year}").text
+    agency = Agency.objects.get(pk=workflow.agency.pk)
+    agency_update(
+        agency=agency,
+        expected_version=agency.version,
+        user=alice,
+        reason="不設複核",
+        second_review=False,
+    )
+    assert narrative in client.get(f"{page}?year={workflow.year}").text
