@@ -301,15 +301,27 @@ def access_managed_agency(user, code: str) -> Agency:
     return agency
 
 
-def indicators_for_user(user, *, year: int):
-    """The indicators of `year` that the user may enter or review."""
-    indicators = Indicator.objects.filter(goal__year=year)
+def indicator_scope(user) -> tuple[frozenset[int], frozenset[int]] | None:
+    """Whose indicators the user may enter or review: (the agencies all of whose indicators,
+    the units whose), or None where that is every indicator (a superuser)."""
     if _everything(user):
-        return indicators
+        return None
     mine = access(user)
+    return (
+        mine.agencies(Role.PLANNER, Role.DIRECTOR, Role.ADMIN),
+        mine.units(Role.STAFF, Role.HEAD),
+    )
+
+
+def indicators_for_user(user, *, year: int):
+    """The indicators of `year` that the user may enter or review (`indicator_scope`)."""
+    indicators = Indicator.objects.filter(goal__year=year)
+    scope = indicator_scope(user)
+    if scope is None:
+        return indicators
+    agency_ids, unit_ids = scope
     return indicators.filter(
-        Q(goal__agency_id__in=mine.agencies(Role.PLANNER, Role.DIRECTOR, Role.ADMIN))
-        | Q(responsible_unit_id__in=mine.units(Role.STAFF, Role.HEAD))
+        Q(goal__agency_id__in=agency_ids) | Q(responsible_unit_id__in=unit_ids)
     )
 
 

@@ -43,7 +43,7 @@ from kpitrack.core.engine.milestones import (
 from kpitrack.core.engine.warnings import PartFigures, Warning, entry_warnings
 from kpitrack.core.formatting import coded_figure, figure, target_wording
 from kpitrack.core.prepared import Prepared
-from performance.permissions import indicators_for_user, units_for_user
+from performance.permissions import indicator_scope, indicators_for_user, visible_agency_ids
 
 from .forms import NARRATIVE_FIELDS
 from .judgements import QuarterJudgement, judgement_of
@@ -1478,17 +1478,35 @@ class WorkUnit(NamedTuple):
     agency_name: str
 
 
-def work_units(*, user) -> list[WorkUnit]:
-    """The units my work filters by: those of the agencies the user may see, in their order
-    (their agency's code, then theirs). One query, as plain rows: a viewer of a ministry lists
-    every unit of it, on the page everybody opens, and a model per row cost more than the
-    query."""
-    return [
-        WorkUnit(*row)
-        for row in units_for_user(user)
+# The units of the agencies `agency_ids` (None: every agency), as my work lists them. Read on
+# the page everybody opens: its SQL is built once (kpitrack.core.prepared).
+_WORK_UNITS = Prepared(
+    lambda agency_ids: (
+        Unit.objects.filter(*[] if agency_ids is None else [Q(agency_id__in=agency_ids)])
         .order_by("agency__code", "order", "id")
         .values_list("pk", "code", "name", "agency_id", "agency__code", "agency__name")
-    ]
+    )
+)
+
+
+def work_units(*, user) -> list[WorkUnit]:
+    """The units my work filters by: those of the agencies the user may see
+    (`units_for_user`), in their order (their agency's code, then theirs). One query, as plain
+    rows: a viewer of a ministry lists every unit of it, on the page everybody opens, and a
+    model per row cost more than the query."""
+    visible = visible_agency_ids(user)
+    return [WorkUnit(*row) for row in _WORK_UNITS(None if visible is None else sorted(visible))]
+
+
+# The years with a plan, newest first: the year filter of my work. Its SQL is built once.
+_PLAN_YEARS = Prepared(
+    lambda: StrategicGoal.objects.order_by("-year").values_list("year", flat=True).distinct()
+)
+
+
+def plan_years() -> list[int]:
+    """The years of every strategic goal, newest first (the filters' choices)."""
+    return _PLAN_YEARS()
 
 
 def _deadline(row, year, quarter, periods, exceptions) -> date | None:
@@ -1516,16 +1534,76 @@ _WORK_FIELDS = (
 )
 
 
-def _work_results(ids, where: dict, quarter: int) -> dict[int, list[WorkResult]]:
-    """The results up to `quarter` of the indicators `ids`, read by `where` (`_details_of`), by
-    indicator id, in quarter order: one query."""
-    rows = (
-        Result.objects.filter(**where, quarter__lte=quarter)
+def _work_indicators(year, agency_ids, unit_ids, unit_id):
+    # indicators_for_user's, from its scope: the agencies' (None: none of them, or with
+    # `unit_ids` None too, every agency's) or the units' (None: none), of `unit_id` if given.
+    indicators = Indicator.objects.filter(goal__year=year)
+    if agency_ids is not None and unit_ids is not None:
+        indicators = indicators.filter(
+            Q(goal__agency_id__in=agency_ids) | Q(responsible_unit_id__in=unit_ids)
+        )
+    elif agency_ids is not None:
+        indicators = indicators.filter(goal__agency_id__in=agency_ids)
+    elif unit_ids is not None:
+        indicators = indicators.filter(responsible_unit_id__in=unit_ids)
+    if unit_id is not None:
+        indicators = indicators.filter(responsible_unit_id=unit_id)
+    return indicators.order_by("goal__agency__code", "goal__order", "order", "id").values_list(
+        *_WORK_FIELDS
+    )
+
+
+# My work's reads, on the page everybody opens: each one's SQL is built once
+# (kpitrack.core.prepared), where building it cost more than running it.
+_WORK_INDICATORS = Prepared(_work_indicators)
+_WORK_RESULTS = Prepared(
+    lambda indicator_ids, goal_ids, quarter: (
+        Result.objects.filter(_of_ids_or_goals(indicator_ids, goal_ids), quarter__lte=quarter)
         .order_by()
         .values_list(
             "indicator_id", "quarter", "figures__id", "state", "figures__key", "figures__value"
         )
     )
+)
+# The periods (by agency) and the entry exceptions (by unit) in one query, a UNION ALL: one
+# round trip where two were. In no order (one period per agency; the latest exception wins):
+# their own orders join the agencies and units.
+_WORK_DEADLINES = Prepared(
+    lambda agency_ids, year, quarter: (
+        ReportingPeriod.objects.filter(agency_id__in=agency_ids, year=year, quarter=quarter)
+        .order_by()
+        .annotate(kind=Value(0))
+        .values_list("kind", "agency_id", "closes_on")
+        .union(
+            EntryException.objects.filter(agency_id__in=agency_ids, year=year, quarter=quarter)
+            .order_by()
+            .annotate(kind=Value(1))
+            .values_list("kind", "unit_id", "until"),
+            all=True,
+        )
+    )
+)
+
+
+def _my_indicators(user, year: int, unit) -> dict[int, dict]:
+    """My work's indicators (`indicators_for_user`, of `unit` if given) as plain rows of
+    _WORK_FIELDS, by id, in the page's order: one query, none where the user has no scope."""
+    scope = indicator_scope(user)
+    if scope is None:
+        agency_ids = unit_ids = None
+    else:
+        # An empty list would run the query unprepared: its half is left out instead.
+        agency_ids, unit_ids = (sorted(ids) or None for ids in scope)
+        if agency_ids is None and unit_ids is None:
+            return {}  # (Django decides an IN of nothing before any SQL.)
+    rows = _WORK_INDICATORS(year, agency_ids, unit_ids, None if unit is None else unit.pk)
+    return {row[0]: dict(zip(_WORK_FIELDS, row, strict=True)) for row in rows}
+
+
+def _work_results(ids, where: dict, quarter: int) -> dict[int, list[WorkResult]]:
+    """The results up to `quarter` of the indicators `ids`, read by `where` (`_details_of`), by
+    indicator id, in quarter order: one query."""
+    rows = _WORK_RESULTS(*_by_id_or_goal(where), quarter)
     read: dict[int, dict[int, tuple[str, list]]] = {}
     # Sorted here (by indicator, quarter and figure, integers: the database's order), not by an
     # ORDER BY Django costs more to build; a result without figures has one row, its id None.
@@ -1554,37 +1632,13 @@ def my_work(*, user, year: int, quarter: int, unit=None, state: str | None = Non
     figures, the quarter's periods and entry exceptions (one); and for the indicators entered this
     quarter, their judgements against the milestones (as `quarter_judgements` judges them:
     the 分季目標, the policies, and last year's where a method reads it)."""
-    indicators = indicators_for_user(user, year=year)
-    if unit is not None:
-        indicators = indicators.filter(responsible_unit_id=unit.pk)
-    rows = {
-        row["pk"]: row
-        for row in indicators.order_by("goal__agency__code", "goal__order", "order", "id").values(
-            *_WORK_FIELDS
-        )
-    }
+    rows = _my_indicators(user, year, unit)
     where = _details_of(rows)
     inputs, parts = _inputs_and_parts_of(rows, where)
     results = _work_results(rows, where, quarter)
     agency_ids = {row["goal__agency_id"] for row in rows.values()}
-    # The periods (by agency) and the entry exceptions (by unit) in one query, a UNION ALL:
-    # one round trip where two were. In no order (one period per agency; the latest exception
-    # wins): their own orders join the agencies and units.
-    quarter_of = {"agency_id__in": agency_ids, "year": year, "quarter": quarter}
     periods, exceptions = {}, {}
-    for is_exception, owner_id, day in (
-        ReportingPeriod.objects.filter(**quarter_of)
-        .order_by()
-        .annotate(kind=Value(0))
-        .values_list("kind", "agency_id", "closes_on")
-        .union(
-            EntryException.objects.filter(**quarter_of)
-            .order_by()
-            .annotate(kind=Value(1))
-            .values_list("kind", "unit_id", "until"),
-            all=True,
-        )
-    ):
+    for is_exception, owner_id, day in _WORK_DEADLINES(sorted(agency_ids), year, quarter):
         if not is_exception:
             periods[owner_id] = day
             continue

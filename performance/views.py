@@ -37,7 +37,7 @@ from .forms import (
     figure_errors,
     figure_inputs,
 )
-from .models import Evidence, Indicator, Result, StrategicGoal
+from .models import Evidence, Indicator, Result
 from .page_refusals import REFUSALS, on_form
 from .reasons import reason_message
 from .work_page import work_page_html
@@ -316,7 +316,7 @@ def milestones(request, indicator: int):
 def my_work(request):
     """The chosen quarter's indicators the user enters or reviews, optionally of one unit and
     one state; by default the latest plan year's first quarter."""
-    years = list(StrategicGoal.objects.order_by("-year").values_list("year", flat=True).distinct())
+    years = selectors.plan_years()
     data = request.GET.copy()
     if "year" not in data:
         data.update({"year": years[0] if years else "", "quarter": 1})
