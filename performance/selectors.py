@@ -96,6 +96,23 @@ def _spec(method, aggregation, inputs, parts, formula, baseline, part_rate_cap) 
     )
 
 
+# The milestones of the indicators `indicator_ids`, or of their goals `goal_ids`: each
+# (indicator id, part key, quarter, value). In no order: the milestones' own (by part, then its
+# indicator's) joins four tables. Every judgement reads them: the SQL is built once
+# (kpitrack.core.prepared).
+_MILESTONES = Prepared(
+    lambda indicator_ids, goal_ids: (
+        Milestone.objects.filter(
+            Q(part__indicator_id__in=indicator_ids)
+            if goal_ids is None
+            else Q(part__indicator__goal_id__in=goal_ids)
+        )
+        .order_by()
+        .values_list("part__indicator_id", "part__key", "quarter", "value")
+    )
+)
+
+
 def planned_milestones(
     *, indicator_ids: Iterable[int], goal_ids=None
 ) -> dict[int, dict[str, dict[int, Decimal]]]:
@@ -103,15 +120,9 @@ def planned_milestones(
     quarter not there takes the engine's default. One query, whatever the number. With
     `goal_ids` (the indicators' goals) they are read by goal and kept by id: see _entry_rows."""
     ids = set(indicator_ids)
-    rows = Milestone.objects.all()
-    if goal_ids is not None:
-        rows = rows.filter(part__indicator__goal_id__in=list(goal_ids))
-    else:
-        rows = rows.filter(part__indicator_id__in=list(ids))
     planned: dict[int, dict[str, dict[int, Decimal]]] = {}
-    # In no order: the milestones' own (by part, then its indicator's) joins four tables.
-    for indicator_id, key, quarter, value in rows.order_by().values_list(
-        "part__indicator_id", "part__key", "quarter", "value"
+    for indicator_id, key, quarter, value in _MILESTONES(
+        *((None, list(goal_ids)) if goal_ids is not None else (list(ids), None))
     ):
         if indicator_id in ids:
             planned.setdefault(indicator_id, {}).setdefault(key, {})[quarter] = value
