@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from budget.models import Membership
 from budget.services import membership_create
@@ -280,6 +281,24 @@ def test_the_bell_counts_the_unread_in_words_and_the_inbox_marks_them_read(
     mine.refresh_from_db()
     assert mine.read_at is not None
     assert 'aria-label="通知，0 則未讀"' in client.get(reverse("my-work")).content.decode()
+
+
+def test_the_bell_counts_each_unread_of_the_users_own(client, workflow, people):
+    # The count is read as one group (kpitrack.core.prepared): its number, not its rows.
+    result = _submitted(workflow, people)
+    result_return(
+        result=result, expected_version=result.version, user=people["planner"], comment="補"
+    )
+    for event in ("again", "and again"):
+        Notification.objects.create(
+            recipient=people["staff"], kind=Notification.Kind.RETURNED, event=event, result=result
+        )
+    Notification.objects.filter(recipient=people["staff"], event="again").update(
+        read_at=timezone.now()
+    )
+    client.force_login(people["staff"])
+    home = client.get(reverse("my-work")).content.decode()
+    assert 'aria-label="通知，2 則未讀"' in home  # the head's unread one is not counted
 
 
 def test_mark_all_read_touches_only_the_users_own(client, workflow, people):
