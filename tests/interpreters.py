@@ -7,9 +7,9 @@ neighbours) needs a process whose settings module has never been imported: that 
 forked child is. Python's own start and those imports, about two thirds of the CPU of a
 `manage.py check`, are paid once per test process instead of once per case. The child gets the
 test's environment (os.environ replaced), working folder, argv and sys.path[0] as a new
-interpreter would, its own stdin (/dev/null), stdout and stderr, and ends as one does: the
-non-daemon threads joined, the atexit functions run (logging's flush among them), the streams
-flushed; an uncaught exception is printed by sys.excepthook and exits 1.
+interpreter would, its own stdin (the input given, or /dev/null), stdout and stderr, and ends
+as one does: the non-daemon threads joined, the atexit functions run (logging's flush among
+them), the streams flushed; an uncaught exception is printed by sys.excepthook and exits 1.
 
 What a forked child cannot be is a process whose start itself is under test (interpreter
 flags, environment variables Python reads before any code runs): those tests keep
@@ -61,7 +61,7 @@ def _child(request: dict, out: int, err: int) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
-    null = os.open(os.devnull, os.O_RDONLY)
+    null = os.open(request["stdin"] or os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(out, 1)
     os.dup2(err, 2)
@@ -150,10 +150,11 @@ def _stop_server() -> None:
         _server.wait()
 
 
-def run(args, *, cwd, env, timeout=None) -> subprocess.CompletedProcess:
-    """As subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
-    text=True, timeout=timeout), args starting with a script, "-m" or "-c": the child is killed
-    (its process group) and subprocess.TimeoutExpired raised after `timeout` seconds."""
+def run(args, *, cwd, env, input=None, timeout=None) -> subprocess.CompletedProcess:  # noqa: A002
+    """As subprocess.run([sys.executable, *args], cwd=cwd, env=env, input=input,
+    capture_output=True, text=True, timeout=timeout), args starting with a script, "-m" or "-c":
+    the child is killed (its process group) and subprocess.TimeoutExpired raised after `timeout`
+    seconds."""
     import locale
     import select
     import signal
@@ -173,12 +174,18 @@ def run(args, *, cwd, env, timeout=None) -> subprocess.CompletedProcess:
         for path in (out, err):
             open(path, "wb").close()
         encoding = env.get("PYTHONIOENCODING") or locale.getpreferredencoding(False)
+        stdin = None
+        if input is not None:
+            stdin = os.path.join(scratch, "in")
+            with open(stdin, "w", encoding=encoding) as given:
+                given.write(input)
         request = {
             "args": args,
             "cwd": str(cwd),
             "env": dict(env),
             "stdout": out,
             "stderr": err,
+            "stdin": stdin,
             "encoding": encoding,
         }
         _server.stdin.write(json.dumps(request).encode() + b"\n")
