@@ -118,6 +118,14 @@ def serve() -> None:
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for name in PRELOAD:
         importlib.import_module(name)
+    # The point of each child: settings never read before. A library that read them on import
+    # would hand every child the settings of the environment the server started in.
+    from django.conf import settings
+
+    ours = ("kpitrack", "budget", "performance")
+    read = [name for name in sys.modules if name.split(".")[0] in ours]
+    if settings.configured or read:
+        raise RuntimeError(f"PRELOAD read the settings or imported kpitrack: {read}")
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     for line in requests:
         request = json.loads(line)
@@ -190,7 +198,10 @@ def run(args, *, cwd, env, input=None, timeout=None) -> subprocess.CompletedProc
         }
         _server.stdin.write(json.dumps(request).encode() + b"\n")
         _server.stdin.flush()
-        pid = int(_server.stdout.readline())
+        answer = _server.stdout.readline()
+        if not answer:
+            raise RuntimeError("tests/interpreters.py's server ended (its traceback is above)")
+        pid = int(answer)
         ready, _, _ = select.select([_server.stdout], [], [], timeout)
         if not ready:
             os.killpg(pid, signal.SIGKILL)
