@@ -454,16 +454,50 @@ def printed():
     return Job.objects.filter(kind__startswith="report")
 
 
-def _statuses(client, cast, row, method, printed) -> tuple[dict[str, int], set[str]]:
+@pytest.fixture(scope="module")
+def signed_in(_cast_rows, django_db_blocker):
+    """signed_in(client, role): the client as client.force_login(cast[role]) after a logout
+    leaves it, a session of its own with what the sign-in put there; for "anonymous", no
+    session. Each role signs in once per module (Django's login, its signals and writes, inside
+    the module's rows, rolled back with them) and each request gets a new session holding a copy
+    of that data: about 30 of this file's 75 s of CPU were a sign-in and a sign-out per request.
+    Signing in and out are tested in tests/site and tests/api."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.test import Client
+
+    from .roles import read_cast
+
+    engine = import_module(settings.SESSION_ENGINE)
+    with django_db_blocker.unblock():
+        cast = read_cast(_cast_rows)
+        data = {}
+        for role in ROLES[1:]:
+            one = Client()
+            one.force_login(cast[role])
+            data[role] = dict(one.session.items())
+
+    def sign_in(client, role):
+        client.cookies.clear()
+        if role == "anonymous":
+            return
+        session = engine.SessionStore()
+        session.update(data[role])
+        session.save()
+        client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+
+    return sign_in
+
+
+def _statuses(client, cast, row, method, printed, signed_in) -> tuple[dict[str, int], set[str]]:
     """The status each role gets, and the roles whose request reached the PDF renderer: sent
     on to the page of a report job (the first starts it, the others join it: the same file)."""
     url = row.url(cast) if callable(row.url) else row.url
     seen, reached = {}, set()
     earlier = set(printed.values_list("pk", flat=True))
     for role in ROLES:
-        client.logout()
-        if role != "anonymous":
-            client.force_login(cast[role])
+        signed_in(client, role)
         if method == "get":
             response = client.get(url)
         elif row.json:
@@ -481,8 +515,8 @@ def _statuses(client, cast, row, method, printed) -> tuple[dict[str, int], set[s
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("row", _rows())
-def test_each_role_gets_the_expected_status(client, cast, row, printed):
-    statuses, reached = _statuses(client, cast, row, "get", printed)
+def test_each_role_gets_the_expected_status(client, cast, row, printed, signed_in):
+    statuses, reached = _statuses(client, cast, row, "get", printed, signed_in)
     assert statuses == row.get
     # A PDF answer is the printed report of the asked agency, for exactly the roles let in.
     # A report job is started for exactly the roles let in (sent on to its page).
@@ -490,13 +524,13 @@ def test_each_role_gets_the_expected_status(client, cast, row, printed):
     assert reached == (started if row.prints else set())
     assert all(job.agency.code == "nia" for job in printed)
     if row.post is not None:
-        statuses, reached = _statuses(client, cast, row, "post", printed)
+        statuses, reached = _statuses(client, cast, row, "post", printed, signed_in)
         assert statuses == row.post
         assert reached == set()
 
 
 @pytest.mark.django_db
-def test_a_ministrys_table_export_starts_a_job_for_its_readers_only(client, cast):
+def test_a_ministrys_table_export_starts_a_job_for_its_readers_only(client, cast, signed_in):
     """/dashboards/<ministry>/indicators/?export=… (the row of dashboards:indicators is one
     agency's, exported on the request): the ministry's 檢視 and the superuser start a job; the
     others may not see the ministry."""
@@ -507,7 +541,7 @@ def test_a_ministrys_table_export_starts_a_job_for_its_readers_only(client, cast
         get=expect(403, anonymous=302, viewer=302, superuser=302),
     )
     statuses, reached = _statuses(
-        client, cast, row, "get", Job.objects.filter(kind="indicator_table")
+        client, cast, row, "get", Job.objects.filter(kind="indicator_table"), signed_in
     )
     assert statuses == row.get
     assert reached == {"viewer", "superuser"}

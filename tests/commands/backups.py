@@ -1,12 +1,12 @@
 """For the backup and restore tests: a site with results entered and approved with evidence, a
 fresh database and media folder to restore into (a new SQLite file, or a PostgreSQL database
-made and dropped here), and `manage.py` run against it as an operator runs it."""
+made and dropped here), and `manage.py` run against it as an operator runs it (in a fresh
+interpreter, tests/interpreters.py)."""
 
 import json
 import os
 import sqlite3
 import subprocess
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests import interpreters
 from tests.conftest import ROOT, SEED, make_alice
 from tests.performance.conftest import build_workflow
 
@@ -90,14 +91,7 @@ class Target:
         return env
 
     def manage(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        return interpreters.run(["manage.py", *args], cwd=ROOT, env=self.env())
 
     def execute(self, statement: str) -> None:
         """One SQL statement on the target, from outside kpitrack (as another program might)."""
@@ -116,24 +110,16 @@ class Target:
 
     def restore_each(self, runs: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
         """tests/commands/restore_each.py: each (archive, options) restored in one process."""
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.commands.restore_each"],
-            input=json.dumps(runs),
-            cwd=ROOT,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            check=False,
+        done = interpreters.run(
+            ["-m", "tests.commands.restore_each"], input=json.dumps(runs), cwd=ROOT, env=self.env()
         )
         assert done.returncode == 0, done.stderr
         return [tuple(outcome) for outcome in json.loads(done.stdout)]
 
     def snapshot(self, *, with_api: bool = False) -> dict:
         """tests/commands/snapshot.py of this target, read in another process."""
-        args = [sys.executable, "-m", "tests.commands.snapshot"] + (["--api"] if with_api else [])
-        done = subprocess.run(
-            args, cwd=ROOT, env=self.env(), capture_output=True, text=True, check=False
-        )
+        args = ["-m", "tests.commands.snapshot"] + (["--api"] if with_api else [])
+        done = interpreters.run(args, cwd=ROOT, env=self.env())
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 

@@ -10,8 +10,6 @@ import json
 import logging
 import os
 import re
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,6 +17,7 @@ import pytest
 from django.test import Client
 
 from kpitrack.core.logs import RequestIdFilter
+from tests import interpreters
 from tests.conftest import ROOT
 
 # Variables of the developer's shell that would change what the fresh interpreter logs.
@@ -46,13 +45,8 @@ def _force_error(path, tmp_path, **env):
         DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}",
         **env,
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.site.force_error", path],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = interpreters.run(
+        ["-m", "tests.site.force_error", path], cwd=ROOT, env=clean, timeout=300
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.splitlines()[-1]), result.stderr, result.stdout

@@ -5,11 +5,10 @@ case runs a fresh interpreter, as tests/site/test_settings.py does."""
 
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
+from tests import interpreters
 from tests.conftest import ROOT
 
 # Every variable these cases set: none may leak in from the shell that runs the tests.
@@ -50,9 +49,7 @@ def _manage(*args, **env):
     }
     clean["KPITRACK_ENV_FILE"] = ""  # a developer's .env must not change these cases
     clean.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True
-    )
+    return interpreters.run(["manage.py", *args], cwd=ROOT, env=clean)
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 a production setting is missing or bad; it runs with DEBUG off whatever .env or the shell says.
 Starting it for real is .ci/run's step (a clean clone, /readyz/ 200, stopped)."""
 
-import subprocess
-import sys
-
 import pytest
 
+from tests import interpreters
 from tests.conftest import ROOT
 from tests.site.servers import site_env
 
@@ -20,14 +18,7 @@ def _serve(tmp_path, **settings):
     for name in ("SECRET_KEY", "ALLOWED_HOSTS"):
         if settings.get(name) is None:
             env.pop(name)
-    return subprocess.run(
-        [sys.executable, "-m", "kpitrack.serve"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return interpreters.run(["-m", "kpitrack.serve"], cwd=ROOT, env=env, timeout=120)
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,10 @@
 case runs a fresh interpreter)."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 
+from tests import interpreters
 from tests.conftest import ROOT
 
 
@@ -19,9 +18,7 @@ def _manage(*args, **env):
     # A developer's own .env must not change these cases.
     clean["KPITRACK_ENV_FILE"] = ""
     clean.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True
-    )
+    return interpreters.run(["manage.py", *args], cwd=ROOT, env=clean)
 
 
 def _check(**env):

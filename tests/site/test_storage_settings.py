@@ -8,11 +8,10 @@ tested on Django's InMemoryStorage (tests/jobs/test_object_storage.py)."""
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
+from tests import interpreters
 from tests.conftest import ROOT
 
 S3 = {"STORAGE_BACKEND": "s3", "AWS_STORAGE_BUCKET_NAME": "kpitrack-files"}
@@ -28,13 +27,7 @@ def _run(code, **env):
     clean["KPITRACK_ENV_FILE"] = ""  # a developer's .env must not change these cases
     clean["DEBUG"] = "1"
     clean.update(env)
-    return subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-    )
+    return interpreters.run(["manage.py", "shell", "--no-imports", "-c", code], cwd=ROOT, env=clean)
 
 
 def _default_storage(**env) -> dict:

@@ -1,8 +1,6 @@
 """Bad source files are answered with a list of problems, a non-zero exit and no write at all."""
 
 import shutil
-import subprocess
-import sys
 
 import pytest
 from django.core.management import call_command
@@ -12,6 +10,7 @@ from budget.models import Agency, HeadcountLine, PolicyGoal, Unit
 from kpitrack.sources import DocumentError, load_folder
 from kpitrack.sources.reading import MAX_FILE_BYTES
 from performance.models import Indicator, Result, ResultFigure, StrategicGoal, TargetPart
+from tests import interpreters
 from tests.conftest import ROOT, SEED
 
 pytestmark = pytest.mark.django_db
@@ -253,12 +252,10 @@ def test_a_shape_problem_is_worded_by_the_one_shape_check(folder):
 
 def test_the_command_exits_non_zero_without_a_traceback(folder):
     (folder / "2014-laughs.yaml").write_text(BILLION_LAUGHS, encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "manage.py", "load_documents", str(folder)],
+    done = interpreters.run(
+        ["manage.py", "load_documents", str(folder)],
         cwd=ROOT,
         env={"DEBUG": "1", "PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:///:memory:"},
-        capture_output=True,
-        text=True,
         timeout=120,
     )
     assert done.returncode != 0

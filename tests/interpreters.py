@@ -1,0 +1,243 @@
+"""Fresh interpreters, cheaply: `python manage.py …`, `python -m …`, `python -c …` run in a process
+forked from a server that has already imported Django and the third-party libraries kpitrack
+starts with, but nothing of kpitrack and no settings (docs/testing.md, "CI time").
+
+A test that starts kpitrack under other settings (tests/site/test_settings.py and its
+neighbours) needs a process whose settings module has never been imported: that is what each
+forked child is. Python's own start and those imports, about two thirds of the CPU of a
+`manage.py check`, are paid once per test process instead of once per case. The child gets the
+test's environment (os.environ replaced), working folder, argv and sys.path[0] as a new
+interpreter would, its own stdin (the input given, or /dev/null), stdout and stderr, and ends
+as one does: the non-daemon threads joined, the atexit functions run (logging's flush among
+them), the streams flushed; an uncaught exception is printed by sys.excepthook and exits 1.
+
+What a forked child cannot be is a process whose start itself is under test (interpreter
+flags, environment variables Python reads before any code runs): those tests keep
+subprocess.run."""
+
+import atexit
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+
+# Imported by the server before it forks: none of them reads Django's settings on import
+# (django_tables2 and ninja do, so they are left to each child).
+PRELOAD = (
+    "django.contrib.admin",
+    "django.contrib.postgres.fields",
+    "django.core.management",
+    "django.core.management.commands.check",
+    "django.core.management.commands.shell",
+    "django.db.backends.postgresql.base",
+    "django.db.backends.sqlite3.base",
+    "django.forms",
+    "django.http",
+    "django.template.defaulttags",
+    "django.urls",
+    # What `manage.py check` imports beyond the above, as far as it reads no setting on import:
+    "django.contrib.admin.views.main",
+    "django.contrib.auth.hashers",
+    "django.contrib.auth.password_validation",
+    "django.contrib.sessions.backends.base",
+    "django.contrib.staticfiles.finders",
+    "django.contrib.staticfiles.storage",
+    "django.core.handlers.asgi",
+    "django.core.handlers.wsgi",
+    "django.core.management.commands.migrate",
+    "django.db.migrations.autodetector",
+    "django.db.migrations.executor",
+    "django.middleware.common",
+    "django.middleware.locale",
+    "django.middleware.security",
+    "django.templatetags.i18n",
+    "django.test",
+    "django.views.debug",
+    "django.views.static",
+    "pydantic.json_schema",
+    "pydantic.main",
+    "pydantic.networks",
+    "pydantic.type_adapter",
+    "xml.dom.minidom",
+    "PIL.Image",
+    "asgiref",
+    "defusedxml",
+    "dj_database_url",
+    "django_filters",
+    "openpyxl",
+    "psycopg",
+    "pydantic",
+    "pythonjsonlogger",
+    "simple_history",
+    "sqlparse",
+    "whitenoise",
+)
+
+
+def _child(request: dict, out: int, err: int) -> None:
+    """In the forked child: become the interpreter the request asks for, run it, exit."""
+    import runpy
+
+    os.setsid()  # its own process group, as subprocess.run's child would be killed alone
+    atexit._clear()  # the server's, if any: the child runs only what its own code registers
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    null = os.open(request["stdin"] or os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    for fd in (null, out, err):
+        os.close(fd)
+    encoding = request["encoding"]
+    sys.stdin = open(0, encoding=encoding, closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", encoding=encoding, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding=encoding, errors="backslashreplace", closefd=False)  # noqa: SIM115
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr
+    code = 0
+    try:
+        args = request["args"]
+        if args[0] == "-m":
+            sys.argv = [args[1], *args[2:]]
+            sys.path[0] = os.getcwd()
+            runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+        elif args[0] == "-c":
+            sys.argv = ["-c", *args[2:]]
+            sys.path[0] = ""
+            exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__"})
+        else:
+            sys.argv = list(args)
+            sys.path[0] = os.path.dirname(os.path.abspath(args[0]))
+            runpy.run_path(args[0], run_name="__main__")
+    except SystemExit as stop:
+        code = _exit_code(stop.code)
+    except BaseException:
+        sys.excepthook(*sys.exc_info())
+        code = 1
+    try:
+        threading._shutdown()
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+def _exit_code(code) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def serve() -> None:
+    """The server: one request a line on stdin; it answers the child's pid, then its exit code
+    (or minus the signal that ended it), a line each."""
+    import importlib
+
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for name in PRELOAD:
+        importlib.import_module(name)
+    # The point of each child: settings never read before. A library that read them on import
+    # would hand every child the settings of the environment the server started in.
+    from django.conf import settings
+
+    ours = ("kpitrack", "budget", "performance")
+    read = [name for name in sys.modules if name.split(".")[0] in ours]
+    if settings.configured or read:
+        raise RuntimeError(f"PRELOAD read the settings or imported kpitrack: {read}")
+    requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    for line in requests:
+        request = json.loads(line)
+        out = os.open(request["stdout"], os.O_WRONLY | os.O_TRUNC)
+        err = os.open(request["stderr"], os.O_WRONLY | os.O_TRUNC)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _child(request, out, err)
+            finally:
+                os._exit(70)
+        os.close(out)
+        os.close(err)
+        answers.write(b"%d\n" % pid)
+        answers.flush()
+        _, status = os.waitpid(pid, 0)
+        answers.write(b"%d\n" % os.waitstatus_to_exitcode(status))
+        answers.flush()
+
+
+_server = None
+_lock = threading.Lock()
+
+
+def _stop_server() -> None:
+    """Its stdin closed, the server ends; waited for, so that its CPU and its children's are
+    counted as this process's children's, as a subprocess.run child's would be."""
+    if _server is not None:
+        _server.stdin.close()
+        _server.wait()
+
+
+def run(args, *, cwd, env, input=None, timeout=None) -> subprocess.CompletedProcess:  # noqa: A002
+    """As subprocess.run([sys.executable, *args], cwd=cwd, env=env, input=input,
+    capture_output=True, text=True, timeout=timeout), args starting with a script, "-m" or "-c":
+    the child is killed (its process group) and subprocess.TimeoutExpired raised after `timeout`
+    seconds."""
+    import locale
+    import select
+    import signal
+
+    global _server
+    args = [str(arg) for arg in args]
+    with _lock, tempfile.TemporaryDirectory() as scratch:
+        if _server is None or _server.poll() is not None:
+            if _server is None:
+                atexit.register(_stop_server)
+            _server = subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        out, err = os.path.join(scratch, "out"), os.path.join(scratch, "err")
+        for path in (out, err):
+            open(path, "wb").close()
+        encoding = env.get("PYTHONIOENCODING") or locale.getpreferredencoding(False)
+        stdin = None
+        if input is not None:
+            stdin = os.path.join(scratch, "in")
+            with open(stdin, "w", encoding=encoding) as given:
+                given.write(input)
+        request = {
+            "args": args,
+            "cwd": str(cwd),
+            "env": dict(env),
+            "stdout": out,
+            "stderr": err,
+            "stdin": stdin,
+            "encoding": encoding,
+        }
+        _server.stdin.write(json.dumps(request).encode() + b"\n")
+        _server.stdin.flush()
+        answer = _server.stdout.readline()
+        if not answer:
+            raise RuntimeError("tests/interpreters.py's server ended (its traceback is above)")
+        pid = int(answer)
+        ready, _, _ = select.select([_server.stdout], [], [], timeout)
+        if not ready:
+            os.killpg(pid, signal.SIGKILL)
+        returncode = int(_server.stdout.readline())
+        with open(out, encoding=encoding) as stdout, open(err, encoding=encoding) as stderr:
+            done = subprocess.CompletedProcess(
+                [sys.executable, *args], returncode, stdout.read(), stderr.read()
+            )
+        if not ready:
+            raise subprocess.TimeoutExpired(done.args, timeout, done.stdout, done.stderr)
+        return done
+
+
+if __name__ == "__main__":
+    serve()
