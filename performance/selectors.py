@@ -1262,8 +1262,7 @@ def history_named_anew(entries: list[HistoryEntry]) -> list[HistoryEntry]:
     if not ids:
         return entries
     names = {
-        pk: _who(first, last, username)
-        for pk, first, last, username in _USER_NAMES(sorted(ids))
+        pk: _who(first, last, username) for pk, first, last, username in _USER_NAMES(sorted(ids))
     }
     return [e if e.user_id is None else replace(e, who=names.get(e.user_id, "")) for e in entries]
 
