@@ -1274,21 +1274,22 @@ def _entries(rows, model, fields, subject=lambda row: "", shown=None) -> list[Hi
     if not rows:
         return []
     shown = shown or {}
-    shows = []  # (name, field, how its values read), looked up once for every row
+    shows = []  # (name, label, how its values read), looked up once for every row
     for name in fields:
         field = model._meta.get_field(name)
-        shows.append((name, field, shown.get(name) or _shower(field)))
+        # Its label as a str once, not a lazy one translated again for each change.
+        shows.append((name, str(field.verbose_name), shown.get(name) or _shower(field)))
     entries = []
     last = {}
     for row in sorted(rows, key=lambda r: (r.history_date, r.history_id)):
         before = None if row.history_type == "+" else last.get(row.id)
         deleted = row.history_type == "-"
         moved = []
-        for name, field, show in shows:
+        for name, label, show in shows:
             old = show(getattr(row if deleted else before, name, None))
             new = "" if deleted else show(getattr(row, name))
             if old != new:
-                moved.append((f"{subject(row)}{field.verbose_name}", old, new))
+                moved.append((f"{subject(row)}{label}", old, new))
         if deleted and not moved:
             moved.append((subject(row) or str(model._meta.verbose_name), "", ""))
         entries.extend(
