@@ -78,13 +78,17 @@ def scope_for(*, user, code: str) -> Scope:
     for an unknown code and PermissionDenied for an agency that is not the user's."""
     # One query for the agency and those under it (codes are unique), then arithmetic on the
     # user's memberships, as `access_agency` and `agencies_for_user` would check them.
-    return _scope_of(user, code, _family(code))
+    family = [Agency.from_db(DEFAULT_DB_ALIAS, None, row) for row in _FAMILY(code)]
+    return _scope_of(user, code, family)
 
 
+# Every column, in the model's order (what `from_db` takes).
 _AGENCY_COLUMNS = tuple(f.attname for f in Agency._meta.concrete_fields)
 
-# The agency `code` with those under it, each row with the outcomes' version: every dashboard
-# page reads it first, cached or not (issue 16); its SQL is built once (kpitrack.core.prepared).
+# The agency `code` with those under it (and, versioned, each row with the outcomes' version):
+# every dashboard page reads it first, cached or not (issue 16); its SQL is built once
+# (kpitrack.core.prepared).
+_FAMILY = Prepared(lambda code: _family(code).values_list(*_AGENCY_COLUMNS))
 _VERSIONED_FAMILY = Prepared(
     lambda code: (
         _family(code)
@@ -112,8 +116,7 @@ def _family(code: str):
     return Agency.objects.filter(Q(code=code) | Q(parent__code=code)).order_by("code")
 
 
-def _scope_of(user, code: str, family) -> Scope:
-    family = list(family)  # a queryset, or the rows already read
+def _scope_of(user, code: str, family: list[Agency]) -> Scope:
     agency = next((a for a in family if a.code == code), None)
     if agency is None:
         raise Http404("agency")
