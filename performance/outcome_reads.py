@@ -10,6 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import DEFAULT_DB_ALIAS
+
+from budget.models import Agency, Unit
 from budget.selectors import achievement_policies
 from kpitrack.core.engine.achievement import (
     Outcome as EngineOutcome,
@@ -22,9 +25,10 @@ from kpitrack.core.engine.achievement import (
     round_decimal,
     status_for,
 )
+from kpitrack.core.prepared import Prepared
 
 from .judgements import QuarterJudgement, judgement_of_stored
-from .models import Outcome
+from .models import Indicator, Outcome, StrategicGoal
 from .reasons import reason_message
 from .selectors import Achievement, PartRow
 
@@ -99,7 +103,10 @@ def outcome_of(data: dict, policy: Policy) -> EngineOutcome:
 
 
 def stored_of(row: Outcome, policy: Policy) -> Stored:
-    data = row.data
+    return _stored(row.indicator, row.data, row.through_quarter, row.entered, policy)
+
+
+def _stored(indicator: Indicator, data: dict, through_quarter: int, entered: bool, policy):
     outcome = outcome_of(data, policy)
     labels = data["labels"]
     parts = tuple(
@@ -127,7 +134,7 @@ def stored_of(row: Outcome, policy: Policy) -> Stored:
             parts=_part_outcomes(projected["parts"], policy),
         )
     achievement = Achievement(
-        indicator=row.indicator,
+        indicator=indicator,
         outcome=outcome,
         result=None,
         parts=parts,
@@ -137,8 +144,8 @@ def stored_of(row: Outcome, policy: Policy) -> Stored:
         mismatch=data["mismatch"],
         previous_year_used=data["previous"],
     )
-    judgement = judgement_of_stored(data, row.through_quarter, outcome, policy)
-    return Stored(achievement, projection, row.through_quarter, row.entered, policy, judgement)
+    judgement = judgement_of_stored(data, through_quarter, outcome, policy)
+    return Stored(achievement, projection, through_quarter, entered, policy, judgement)
 
 
 def with_related(queryset):
@@ -154,19 +161,19 @@ def read_rows(rows: list[Outcome]) -> list[Stored]:
     return [stored_of(r, policies[r.indicator.goal.agency_id, r.indicator.goal.year]) for r in rows]
 
 
+# The order outcomes are read in: by agency, year, goal and indicator, then quarter.
+_ORDER = (
+    "indicator__goal__agency__code",
+    "indicator__goal__year",
+    "indicator__goal__order",
+    "indicator__order",
+    "indicator_id",
+    "through_quarter",
+)
+
+
 def _read(queryset) -> list[Stored]:
-    return read_rows(
-        list(
-            with_related(queryset).order_by(
-                "indicator__goal__agency__code",
-                "indicator__goal__year",
-                "indicator__goal__order",
-                "indicator__order",
-                "indicator_id",
-                "through_quarter",
-            )
-        )
-    )
+    return read_rows(list(with_related(queryset).order_by(*_ORDER)))
 
 
 def stored_for_year(*, agency_ids: Iterable[int], year: int, through_quarter: int) -> list[Stored]:
@@ -230,6 +237,64 @@ def brief_of(stored: Stored) -> Brief:
     )
 
 
+# What `with_related` reads with an outcome: its indicator, goal, agency and unit, every column
+# in the model's order (what `from_db` takes).
+_RELATED = (
+    (Indicator, "indicator__"),
+    (StrategicGoal, "indicator__goal__"),
+    (Agency, "indicator__goal__agency__"),
+    (Unit, "indicator__responsible_unit__"),
+)
+_RELATED_COLUMNS = tuple(
+    f"{path}{f.attname}" for model, path in _RELATED for f in model._meta.concrete_fields
+)
+_GOAL = Indicator._meta.get_field("goal")
+_AGENCY = StrategicGoal._meta.get_field("agency")
+_UNIT = Indicator._meta.get_field("responsible_unit")
+
+
+# An indicator code's outcomes as plain rows with their indicators' columns: every build of an
+# indicator's page reads them (issue 16), a dozen rows whose select_related SQL cost more to
+# build than to run, and five model objects each for one indicator a year. Built once
+# (kpitrack.core.prepared); each year's indicator is made once.
+_FOR_CODE = Prepared(
+    lambda agency_id, code: (
+        Outcome.objects.filter(indicator__goal__agency_id=agency_id, indicator__code=code)
+        .order_by(*_ORDER)
+        .values_list("data", "through_quarter", "entered", *_RELATED_COLUMNS)
+    )
+)
+
+
+def _indicator_of(columns) -> Indicator:
+    """The indicator of an outcome's row, with its goal, agency and unit (or None) cached on it,
+    as `with_related` reads them."""
+    made = []
+    start = 0
+    for model, _path in _RELATED:
+        values = columns[start : start + len(model._meta.concrete_fields)]
+        start += len(values)
+        made.append(None if values[0] is None else model.from_db(DEFAULT_DB_ALIAS, None, values))
+    indicator, goal, agency, unit = made
+    _GOAL.set_cached_value(indicator, goal)
+    _AGENCY.set_cached_value(goal, agency)
+    _UNIT.set_cached_value(indicator, unit)
+    return indicator
+
+
 def stored_for_code(*, agency_id: int, code: str) -> list[Stored]:
     """An indicator code's outcomes in every year and quarter, oldest first. Two queries."""
-    return _read(Outcome.objects.filter(indicator__goal__agency_id=agency_id, indicator__code=code))
+    rows = _FOR_CODE(agency_id, code)
+    indicators: dict[int, Indicator] = {}
+    for row in rows:
+        if row[3] not in indicators:
+            indicators[row[3]] = _indicator_of(row[3:])
+    policies = achievement_policies(
+        pairs={(i.goal.agency_id, i.goal.year) for i in indicators.values()}
+    )
+    stored = []
+    for data, through_quarter, entered, indicator_id, *_columns in rows:
+        indicator = indicators[indicator_id]
+        policy = policies[indicator.goal.agency_id, indicator.goal.year]
+        stored.append(_stored(indicator, data, through_quarter, entered, policy))
+    return stored

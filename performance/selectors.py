@@ -1212,30 +1212,58 @@ def _who(first, last, username) -> str:
     return "" if username is None else f"{first} {last}".strip() or username
 
 
-def _history(model, fields, extra=(), **where) -> list[SimpleNamespace]:
-    """The history rows of `model` that match `where` as plain rows, in no order (_entries
-    sorts them): `fields`, `extra` (what names a row) and the history's own columns, with who
-    made the change as `user_id` and `who` (the user's full name, else username; "" for
-    nobody). Rows, not instances with their users: the indicator page reads its history."""
-    rows = []
-    for row in (
-        historical_model(model)
-        .objects.filter(**where)
-        .order_by()
-        .values(
-            "id",
-            "history_id",
-            "history_date",
-            "history_type",
-            "history_change_reason",
-            *fields,
-            *extra,
-            *_WHO,
+_HISTORY_COLUMNS = ("id", "history_id", "history_date", "history_type", "history_change_reason")
+
+# The history reads, one per model, fields and filter: the indicator page runs three on every
+# build (issue 16), each Django's SQL built anew for a few rows; built once instead
+# (kpitrack.core.prepared).
+_HISTORY_READS: dict[tuple, Prepared] = {}
+
+
+def _history_read(model, names: tuple, lookups: tuple) -> Prepared:
+    key = (model, names, lookups)
+    read = _HISTORY_READS.get(key)
+    if read is None:
+        read = _HISTORY_READS[key] = Prepared(
+            lambda *values: (
+                historical_model(model)
+                .objects.filter(**dict(zip(lookups, values, strict=True)))
+                .order_by()
+                .values_list(*names, *_WHO)
+            )
         )
-    ):
-        user_id, first, last, username = (row.pop(name) for name in _WHO)
-        rows.append(SimpleNamespace(**row, user_id=user_id, who=_who(first, last, username)))
+    return read
+
+
+def _history(model, fields, extra=(), **where) -> list[SimpleNamespace]:
+    """The history rows of `model` that match `where` (exact lookups of ints or strs) as plain
+    rows, in no order (_entries sorts them): `fields`, `extra` (what names a row) and the
+    history's own columns, with who made the change as `user_id` and `who` (the user's full
+    name, else username; "" for nobody). Rows, not instances with their users: the indicator
+    page reads its history."""
+    names = (*_HISTORY_COLUMNS, *fields, *extra)
+    read = _history_read(model, names, tuple(where))
+    rows = []
+    for *values, user_id, first, last, username in read(*where.values()):
+        rows.append(
+            SimpleNamespace(
+                **dict(zip(names, values, strict=True)),
+                user_id=user_id,
+                who=_who(first, last, username),
+            )
+        )
     return rows
+
+
+# Who made the changes, named anew on each cached visit of an indicator's page.
+_USER_NAMES = Prepared(
+    lambda ids: (
+        get_user_model()
+        .objects.filter(pk__in=ids)
+        .order_by()
+        .values_list("pk", "first_name", "last_name", "username")
+    )
+)
 
 
 def history_named_anew(entries: list[HistoryEntry]) -> list[HistoryEntry]:
@@ -1245,10 +1273,7 @@ def history_named_anew(entries: list[HistoryEntry]) -> list[HistoryEntry]:
     if not ids:
         return entries
     names = {
-        pk: _who(first, last, username)
-        for pk, first, last, username in get_user_model()
-        .objects.filter(pk__in=ids)
-        .values_list("pk", "first_name", "last_name", "username")
+        pk: _who(first, last, username) for pk, first, last, username in _USER_NAMES(sorted(ids))
     }
     return [e if e.user_id is None else replace(e, who=names.get(e.user_id, "")) for e in entries]
 
@@ -1260,21 +1285,22 @@ def _entries(rows, model, fields, subject=lambda row: "", shown=None) -> list[Hi
     if not rows:
         return []
     shown = shown or {}
-    shows = []  # (name, field, how its values read), looked up once for every row
+    shows = []  # (name, label, how its values read), looked up once for every row
     for name in fields:
         field = model._meta.get_field(name)
-        shows.append((name, field, shown.get(name) or _shower(field)))
+        # Its label as a str once, not a lazy one translated again for each change.
+        shows.append((name, str(field.verbose_name), shown.get(name) or _shower(field)))
     entries = []
     last = {}
     for row in sorted(rows, key=lambda r: (r.history_date, r.history_id)):
         before = None if row.history_type == "+" else last.get(row.id)
         deleted = row.history_type == "-"
         moved = []
-        for name, field, show in shows:
+        for name, label, show in shows:
             old = show(getattr(row if deleted else before, name, None))
             new = "" if deleted else show(getattr(row, name))
             if old != new:
-                moved.append((f"{subject(row)}{field.verbose_name}", old, new))
+                moved.append((f"{subject(row)}{label}", old, new))
         if deleted and not moved:
             moved.append((subject(row) or str(model._meta.verbose_name), "", ""))
         entries.extend(

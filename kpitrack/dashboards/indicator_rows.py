@@ -3,7 +3,6 @@ for character, without a template node per cell (and an include per light). Most
 indicator's page build it (issue 16's load: 100 pages over five workers' own caches).
 tests/dashboards/test_indicator_rows.py compares them with the templates' loops they replace."""
 
-from django.utils import dateformat
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -81,8 +80,10 @@ def history_rows(history: list[HistoryEntry]) -> SafeString:
     """The 異動紀錄 table's rows, newest first as given."""
     html = []
     for e in history:
-        # `|date:"Y-m-d H:i"`: a format of its own, so no format setting to look up.
-        when = dateformat.format(template_localtime(e.when), "Y-m-d H:i")
+        # `|date:"Y-m-d H:i"`, each part as django.utils.dateformat pads it: written here, as
+        # every cached visit writes these rows anew (its people named anew).
+        t = template_localtime(e.when)
+        when = f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
         html.append(
             f"<tr><td>{_text(when)}</td><td>{_or_dash(e.who)}</td><td>{_text(e.what)}</td>"
             f"<td>{_or_dash(e.old)}</td><td>{_or_dash(e.new)}</td><td>{_or_dash(e.why)}</td></tr>"

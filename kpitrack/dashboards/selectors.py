@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import (
     Case,
     DecimalField,
@@ -33,6 +33,7 @@ from kpitrack.core.engine.achievement import (
     status_for,
 )
 from kpitrack.core.engine.calendar import FULL_YEAR
+from kpitrack.core.prepared import Prepared
 from performance.judgements import QuarterJudgement
 from performance.models import Indicator, OutcomesVersion, Result, StrategicGoal, TargetPart
 from performance.models import Outcome as StoredOutcome
@@ -77,18 +78,37 @@ def scope_for(*, user, code: str) -> Scope:
     for an unknown code and PermissionDenied for an agency that is not the user's."""
     # One query for the agency and those under it (codes are unique), then arithmetic on the
     # user's memberships, as `access_agency` and `agencies_for_user` would check them.
-    return _scope_of(user, code, _family(code))
+    family = [Agency.from_db(DEFAULT_DB_ALIAS, None, row) for row in _FAMILY(code)]
+    return _scope_of(user, code, family)
+
+
+# Every column, in the model's order (what `from_db` takes).
+_AGENCY_COLUMNS = tuple(f.attname for f in Agency._meta.concrete_fields)
+
+# The agency `code` with those under it (and, versioned, each row with the outcomes' version):
+# every dashboard page reads it first, cached or not (issue 16); its SQL is built once
+# (kpitrack.core.prepared).
+_FAMILY = Prepared(lambda code: _family(code).values_list(*_AGENCY_COLUMNS))
+_VERSIONED_FAMILY = Prepared(
+    lambda code: (
+        _family(code)
+        .annotate(
+            outcomes_token=Subquery(OutcomesVersion.objects.order_by("id").values("token")[:1])
+        )
+        .values_list(*_AGENCY_COLUMNS, "outcomes_token")
+    )
+)
 
 
 def versioned_scope_for(*, user, code: str) -> tuple[Scope, str | None]:
     """`scope_for` and the stored outcomes' version (`outcomes_version`), read together: one
     query where a cached dashboard page ran two. The version is read in the same statement as
     the agencies, before any outcome: what is read after it is at least as new."""
-    version = OutcomesVersion.objects.order_by("id").values("token")[:1]
-    family = list(_family(code).annotate(outcomes_token=Subquery(version)))
+    rows = _VERSIONED_FAMILY(code)
+    family = [Agency.from_db(DEFAULT_DB_ALIAS, None, row[:-1]) for row in rows]
     scope = _scope_of(user, code, family)  # refuses an unknown code: then no row, no token
     # Every row carries the same token; it is no attribute of an agency.
-    tokens = {agency.__dict__.pop("outcomes_token") for agency in family}
+    tokens = {row[-1] for row in rows}
     return scope, tokens.pop()
 
 
@@ -96,8 +116,7 @@ def _family(code: str):
     return Agency.objects.filter(Q(code=code) | Q(parent__code=code)).order_by("code")
 
 
-def _scope_of(user, code: str, family) -> Scope:
-    family = list(family)  # a queryset, or the rows already read
+def _scope_of(user, code: str, family: list[Agency]) -> Scope:
     agency = next((a for a in family if a.code == code), None)
     if agency is None:
         raise Http404("agency")
@@ -687,15 +706,9 @@ def indicator_page(*, by_year: dict[int, list[Stored]], year: int) -> IndicatorP
     indicator = stored[0].achievement.indicator
     result = None
     if latest is not None:
-        result = (
-            Result.objects.filter(
-                approved_results_q(second_review=indicator.goal.agency.second_review),
-                indicator=indicator,
-                quarter=latest.quarter,
-            )
-            .order_by("pk")
-            .first()
-        )
+        found = _NARRATIVE(indicator.pk, latest.quarter, indicator.goal.agency.second_review)
+        if found:
+            result = Result.from_db(DEFAULT_DB_ALIAS, None, found[0])
     return IndicatorPage(
         indicator=indicator,
         year=year,
@@ -705,5 +718,30 @@ def indicator_page(*, by_year: dict[int, list[Stored]], year: int) -> IndicatorP
         projection=latest.projection if latest else None,
         result=result,
         policy=stored[0].policy,
-        parts=list(TargetPart.objects.filter(indicator=indicator).order_by("order", "id")),
+        parts=[
+            TargetPart.from_db(DEFAULT_DB_ALIAS, None, values) for values in _PARTS(indicator.pk)
+        ],
     )
+
+
+# The page's narrative and target parts, every column in the model's order (what `from_db`
+# takes): read on every build of an indicator's page (issue 16), their SQL built once
+# (kpitrack.core.prepared).
+_NARRATIVE = Prepared(
+    lambda indicator_id, quarter, second_review: (
+        Result.objects.filter(
+            approved_results_q(second_review=second_review),
+            indicator_id=indicator_id,
+            quarter=quarter,
+        )
+        .order_by("pk")
+        .values_list(*(f.attname for f in Result._meta.concrete_fields))[:1]
+    )
+)
+_PARTS = Prepared(
+    lambda indicator_id: (
+        TargetPart.objects.filter(indicator_id=indicator_id)
+        .order_by("order", "id")
+        .values_list(*(f.attname for f in TargetPart._meta.concrete_fields))
+    )
+)
