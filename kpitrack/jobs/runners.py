@@ -5,6 +5,7 @@ never looks for a row it cannot see yet.
 """
 
 import logging
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -32,11 +33,20 @@ _pool_lock = threading.Lock()
 _waiting: set[int] = set()
 _keeper: threading.Thread | None = None
 
+# A job's thread shares the GIL with the requests its process serves. At CPython's default
+# switch interval (5 ms) a request that has to wait for it behind a report being rendered waits
+# up to 5 ms each time it asks again, after every query and every write: measured, a 7 ms page
+# took 110 ms beside a busy thread, 22 ms at this interval (docs/benchmarks.md, "A report
+# rendered beside the requests"). Only a thread that others wait for is interrupted: a process
+# with one busy thread runs as before.
+JOB_SWITCH_INTERVAL = 0.0005
+
 
 def _in_process_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
+            sys.setswitchinterval(min(sys.getswitchinterval(), JOB_SWITCH_INTERVAL))
             _pool = ThreadPoolExecutor(
                 max_workers=settings.JOBS_IN_PROCESS_WORKERS, thread_name_prefix="kpitrack-job"
             )

@@ -1,6 +1,7 @@
 """The default mode (no broker): the web process's own thread pool runs the job once the request
 has committed it, and any request (any app server) reads its progress from the database."""
 
+import sys
 import threading
 import time
 
@@ -49,6 +50,26 @@ def test_the_pool_runs_the_job_and_the_download_is_served(client, django_user_mo
     assert b"".join(download.streaming_content).startswith(b"PK")  # an xlsx is a zip
     again = client.get("/reports/nia/performance/2012/xlsx/")
     assert again.status_code == 200
+
+
+def test_a_process_running_jobs_hands_the_gil_to_its_requests_within_half_a_millisecond(
+    client, django_user_model
+):
+    """A job's thread renders beside the requests of its process: a request waiting for the GIL
+    behind it waits at most the switch interval each time (kpitrack/jobs/runners.py)."""
+    from tests.conftest import seeded
+
+    seeded()
+    client.force_login(django_user_model.objects.create_superuser("gil", "gil@example.org", "x"))
+    default = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)  # CPython's default, whatever an earlier test left
+    try:
+        response = client.get("/reports/nia/performance/2012/xlsx/")
+        assert response.status_code == 302
+        assert sys.getswitchinterval() <= 0.0005
+        _wait_for_the_end(int(response["Location"].split("/")[2]))
+    finally:
+        sys.setswitchinterval(default)
 
 
 @pytest.mark.pdf
