@@ -37,3 +37,12 @@ errorlog = "-"
 # No control socket: its default path is one per user, which two servers on one machine (or the
 # tests) would fight over.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Each worker imports every view (the URLconf) as it starts, not in its first request:
+    about 80 ms of CPU here that a worker's first visitor waited for, a sixth of a second per
+    worker on this 2-core machine when five start at once (docs/benchmarks.md)."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - read for its side effect: the imports
