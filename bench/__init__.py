@@ -2,6 +2,7 @@
 PostgreSQL database they may build it in (loopback servers only)."""
 
 import os
+import secrets
 import sys
 import time
 from urllib.parse import urlsplit
@@ -58,3 +59,23 @@ def build_ministry(args, *, prefix: str = "demo") -> float:
             stdout=quiet,
         )
     return time.perf_counter() - started
+
+
+def in_process_settings(database_url: str, *, media_root: str, name: str) -> None:
+    """The environment of a bench that serves requests in its own process (Django's test
+    client): DEBUG off, `database_url`, files under `media_root`, errors only in the log, and no
+    cache, broker or job setting from the caller's environment (each process caches in its own
+    memory, jobs run in its pool). Set before django.setup()."""
+    os.environ.update(
+        KPITRACK_ENV_FILE="",
+        DEBUG="0",
+        SECRET_KEY=f"bench-{name}-" + secrets.token_urlsafe(40),
+        ALLOWED_HOSTS="testserver",
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="kpitrack.settings",
+        MEDIA_ROOT=media_root,
+        LOG_LEVEL="ERROR",
+    )
+    for variable in list(os.environ):
+        if variable.startswith(("REDIS", "CELERY", "JOBS_")):
+            del os.environ[variable]

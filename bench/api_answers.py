@@ -19,15 +19,15 @@ rolled back at the end: each run starts from the same data.
 
 import argparse
 import json
-import os
 import re
-import secrets
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import in_process_settings  # noqa: E402
 
 QUARTER = 3  # bench/load.py's contested quarter
 REQUEST_ID = re.compile(rb'"request_id": ?"[^"]*"')
@@ -300,19 +300,9 @@ def main() -> int:
         help="the database bench/requests.py --keep built",
     )
     args = parser.parse_args()
-    os.environ.update(
-        KPITRACK_ENV_FILE="",
-        DEBUG="0",
-        SECRET_KEY="bench-answers-" + secrets.token_urlsafe(40),
-        ALLOWED_HOSTS="testserver",
-        DATABASE_URL=args.database_url,
-        DJANGO_SETTINGS_MODULE="kpitrack.settings",
-        MEDIA_ROOT=tempfile.mkdtemp(prefix="kpitrack-answers-"),
-        LOG_LEVEL="ERROR",
+    in_process_settings(
+        args.database_url, media_root=tempfile.mkdtemp(prefix="kpitrack-answers-"), name="answers"
     )
-    for name in list(os.environ):
-        if name.startswith(("REDIS", "CELERY", "JOBS_")):
-            del os.environ[name]
     import django
 
     django.setup()

@@ -11,8 +11,6 @@ as a ratio to the page alone.
 
 import argparse
 import json
-import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -22,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import in_process_settings  # noqa: E402
 
 
 def main() -> int:
@@ -35,15 +35,8 @@ def main() -> int:
     plan_file = Path(tempfile.gettempdir()) / f"kpitrack-requests-{name}.json"
     if not plan_file.exists():
         sys.exit(f"no {plan_file}: build the database first, bench/requests.py --keep")
-    os.environ.update(
-        KPITRACK_ENV_FILE="",
-        DEBUG="0",
-        SECRET_KEY="bench-beside-" + secrets.token_urlsafe(40),
-        ALLOWED_HOSTS="testserver",
-        DATABASE_URL=args.database_url,
-        DJANGO_SETTINGS_MODULE="kpitrack.settings",
-        MEDIA_ROOT=tempfile.mkdtemp(prefix="kpitrack-beside-"),
-        LOG_LEVEL="ERROR",
+    in_process_settings(
+        args.database_url, media_root=tempfile.mkdtemp(prefix="kpitrack-beside-"), name="beside"
     )
     import django
 

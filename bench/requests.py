@@ -23,9 +23,7 @@ each save). Not measured: the network to a remote server.
 import argparse
 import cProfile
 import json
-import os
 import pstats
-import secrets
 import statistics
 import sys
 import tempfile
@@ -36,7 +34,7 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import ministry_options, postgresql  # noqa: E402
+from bench import in_process_settings, ministry_options, postgresql  # noqa: E402
 
 QUARTER = 3
 
@@ -214,19 +212,7 @@ def main() -> int:
     args = parser.parse_args()
     create, drop = postgresql(args.database_url)
     tmp = tempfile.mkdtemp(prefix="kpitrack-requests-")
-    os.environ.update(
-        KPITRACK_ENV_FILE="",
-        DEBUG="0",
-        SECRET_KEY="bench-requests-" + secrets.token_urlsafe(40),
-        ALLOWED_HOSTS="testserver",
-        DATABASE_URL=args.database_url,
-        DJANGO_SETTINGS_MODULE="kpitrack.settings",
-        MEDIA_ROOT=tmp,
-        LOG_LEVEL="ERROR",
-    )
-    for name in list(os.environ):
-        if name.startswith(("REDIS", "CELERY", "JOBS_")):
-            del os.environ[name]
+    in_process_settings(args.database_url, media_root=tmp, name="requests")
     try:
         if not args.reuse:
             create()
