@@ -3,10 +3,8 @@
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db import DEFAULT_DB_ALIAS
-
 from kpitrack.core.engine.achievement import Policy
-from kpitrack.core.prepared import Prepared
+from kpitrack.core.prepared import Prepared, model_columns, model_from_row
 
 from .models import AchievementPolicy, Agency, AnnualPolicy, HeadcountBudget, PolicyGoal, Unit
 
@@ -16,7 +14,7 @@ _POLICY_ROWS = Prepared(
     lambda agency_ids, latest_year: (
         AchievementPolicy.objects.filter(agency_id__in=agency_ids, year__lte=latest_year)
         .order_by("-year")
-        .values_list(*(f.attname for f in AchievementPolicy._meta.concrete_fields))
+        .values_list(*model_columns(AchievementPolicy))
     )
 )
 
@@ -36,7 +34,7 @@ def achievement_policy_rows(
     rows_by_agency: dict[int, list[AchievementPolicy]] = defaultdict(list)
     agency_ids = sorted({agency_id for agency_id, _year in pairs})
     for values in _POLICY_ROWS(agency_ids, latest_year):
-        row = AchievementPolicy.from_db(DEFAULT_DB_ALIAS, None, values)
+        row = model_from_row(AchievementPolicy, values)
         rows_by_agency[row.agency_id].append(row)
     answer = {}
     for agency_id, year in pairs:
@@ -56,7 +54,7 @@ _AGENCY_BY_CODE = Prepared(
     lambda code: (
         Agency.objects.filter(code=code)
         .order_by()  # one at most (the code is unique)
-        .values_list(*(f.attname for f in Agency._meta.concrete_fields))
+        .values_list(*model_columns(Agency))
     )
 )
 
@@ -65,7 +63,7 @@ def agency_by_code(code: str) -> Agency | None:
     """The agency of `code`, or None: one query. What a period form looks a code up with
     (its `agencies`) where it may be any agency."""
     found = _AGENCY_BY_CODE(code)
-    return Agency.from_db(DEFAULT_DB_ALIAS, None, found[0]) if found else None
+    return model_from_row(Agency, found[0]) if found else None
 
 
 def agency_by_pk(*, pk) -> Agency | None:

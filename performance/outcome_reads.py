@@ -10,8 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import DEFAULT_DB_ALIAS
-
 from budget.models import Agency, Unit
 from budget.selectors import achievement_policies
 from kpitrack.core.engine.achievement import (
@@ -25,7 +23,7 @@ from kpitrack.core.engine.achievement import (
     round_decimal,
     status_for,
 )
-from kpitrack.core.prepared import Prepared
+from kpitrack.core.prepared import Prepared, model_columns, model_from_row
 
 from .judgements import QuarterJudgement, judgement_of_stored
 from .models import Indicator, Outcome, StrategicGoal
@@ -245,9 +243,7 @@ _RELATED = (
     (Agency, "indicator__goal__agency__"),
     (Unit, "indicator__responsible_unit__"),
 )
-_RELATED_COLUMNS = tuple(
-    f"{path}{f.attname}" for model, path in _RELATED for f in model._meta.concrete_fields
-)
+_RELATED_COLUMNS = tuple(name for model, path in _RELATED for name in model_columns(model, path))
 _GOAL = Indicator._meta.get_field("goal")
 _AGENCY = StrategicGoal._meta.get_field("agency")
 _UNIT = Indicator._meta.get_field("responsible_unit")
@@ -274,7 +270,7 @@ def _indicator_of(columns) -> Indicator:
     for model, _path in _RELATED:
         values = columns[start : start + len(model._meta.concrete_fields)]
         start += len(values)
-        made.append(None if values[0] is None else model.from_db(DEFAULT_DB_ALIAS, None, values))
+        made.append(None if values[0] is None else model_from_row(model, values))
     indicator, goal, agency, unit = made
     _GOAL.set_cached_value(indicator, goal)
     _AGENCY.set_cached_value(goal, agency)

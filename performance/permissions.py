@@ -141,14 +141,6 @@ def visible_agency_ids(user) -> frozenset[int] | None:
     return access(user).visible
 
 
-def units_for_user(user):
-    """The units of the agencies the user may see (`agencies_for_user`), by their agency's id:
-    no subquery of the agencies."""
-    if _everything(user):
-        return Unit.objects.all()
-    return Unit.objects.filter(agency_id__in=access(user).visible)
-
-
 def can_view_agency(user, agency: Agency) -> bool:
     return _everything(user) or agency.pk in access(user).visible
 

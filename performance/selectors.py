@@ -9,7 +9,6 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import DecimalField, Prefetch, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,7 +41,7 @@ from kpitrack.core.engine.milestones import (
 )
 from kpitrack.core.engine.warnings import PartFigures, Warning, entry_warnings
 from kpitrack.core.formatting import coded_figure, figure, target_wording
-from kpitrack.core.prepared import Prepared
+from kpitrack.core.prepared import Prepared, model_columns, model_from_row
 from performance.permissions import indicator_scope, indicators_for_user, visible_agency_ids
 
 from .forms import NARRATIVE_FIELDS
@@ -873,8 +872,8 @@ def results_as_entered(
     return answer
 
 
-_GOAL_COLUMNS = tuple(f.attname for f in StrategicGoal._meta.concrete_fields)
-_AGENCY_COLUMNS = tuple(f.attname for f in Agency._meta.concrete_fields)
+_GOAL_COLUMNS = model_columns(StrategicGoal)
+_AGENCY_COLUMNS = model_columns(Agency)
 
 # An indicator by its agency's code, year and code, one row at most: entry's fields, its goal's
 # and agency's every column (what `from_db` takes), its unit's code and name (NULL where none).
@@ -907,9 +906,9 @@ def entry_indicator_by_code(
     values = found[0]
     row = dict(zip(_ENTRY_FIELDS, values, strict=False))
     values = values[len(_ENTRY_FIELDS) :]
-    goal = StrategicGoal.from_db(DEFAULT_DB_ALIAS, None, values[: len(_GOAL_COLUMNS)])
+    goal = model_from_row(StrategicGoal, values[: len(_GOAL_COLUMNS)])
     values = values[len(_GOAL_COLUMNS) :]
-    goal.agency = Agency.from_db(DEFAULT_DB_ALIAS, None, values[: len(_AGENCY_COLUMNS)])
+    goal.agency = model_from_row(Agency, values[: len(_AGENCY_COLUMNS)])
     unit_code, unit_name = values[len(_AGENCY_COLUMNS) :]
     rows = {row["pk"]: row}
     _with_details(rows)
@@ -941,7 +940,7 @@ def result_row(*, pk: int) -> ResultRow:
 # The quarter's stored results as plain rows, for whatever compares with or writes them: the
 # workbook's preview and confirm, and the drafts service (locked).
 
-RESULT_COLUMNS = tuple(f.attname for f in Result._meta.concrete_fields)
+RESULT_COLUMNS = model_columns(Result)
 
 
 def goals_of_year(*, agency_id: int, year: int):
@@ -1528,9 +1527,9 @@ _WORK_UNITS = Prepared(
 
 def work_units(*, user) -> list[WorkUnit]:
     """The units my work filters by: those of the agencies the user may see
-    (`units_for_user`), in their order (their agency's code, then theirs). One query, as plain
-    rows: a viewer of a ministry lists every unit of it, on the page everybody opens, and a
-    model per row cost more than the query."""
+    (`permissions.visible_agency_ids`), in their order (their agency's code, then theirs). One
+    query, as plain rows: a viewer of a ministry lists every unit of it, on the page everybody
+    opens, and a model per row cost more than the query."""
     visible = visible_agency_ids(user)
     return [WorkUnit(*row) for row in _WORK_UNITS(None if visible is None else sorted(visible))]
 

@@ -69,7 +69,7 @@ def achievement_to_dict(row: Achievement) -> dict:
 def achievements(request, query: Query[AchievementsQuery]):
     """Every indicator of the agencies the caller may see (or of `agency`): achievement rate,
     light and, where it cannot be computed, the reason; as published and recomputed."""
-    form = PeriodForm(request.GET, agencies=agency_by_code)
+    form = PeriodForm(request.GET, agency_by_code=agency_by_code)
     if not form.is_valid():
         raise Refusal(form.message)
     year, quarter, agency = (form.cleaned_data[k] for k in ("year", "quarter", "agency"))

@@ -93,7 +93,7 @@ def result_to_dict(
 def results(request, query: Query[ResultsQuery]):
     """The quarter's results the caller may see, entered or not, with each indicator's inputs."""
     user = request.auth
-    form = PeriodForm(request.GET, agencies=agency_by_code)
+    form = PeriodForm(request.GET, agency_by_code=agency_by_code)
     if not form.is_valid():
         raise Refusal(form.message)
     year, quarter, agency = (form.cleaned_data[k] for k in ("year", "quarter", "agency"))
@@ -126,7 +126,7 @@ def _indicator(payload: ResultIn) -> tuple[IndicatorRow, EntryIndicator, int]:
         )
         if found is not None:
             return *found, quarter
-    period = PeriodForm(data, agencies=agency_by_code)
+    period = PeriodForm(data, agency_by_code=agency_by_code)
     if not period.is_valid():
         raise Invalid(period.errors)
     message = _("%(year)s 年度沒有代碼為「%(code)s」的指標。") % {

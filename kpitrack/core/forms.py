@@ -61,28 +61,25 @@ class QuarterField(_CalendarField):
 
 class PeriodForm(forms.Form):
     """A year and a quarter-to-date (default: the whole year), and an agency code when the
-    caller passes the agencies the user may see (`agencies`: a queryset, or a function of a
-    code answering its agency or None); without it there is no agency field.
+    caller passes how to look one up (`agency_by_code`: a code's agency, or None; e.g.
+    budget.selectors.agency_by_code); without it there is no agency field.
     `cleaned_data["agency"]` is then an Agency or None."""
 
     year = YearField()
     quarter = QuarterField(default=FULL_YEAR)
     agency = forms.CharField(required=False)
 
-    def __init__(self, data=None, *, agencies=None, **kwargs):
+    def __init__(self, data=None, *, agency_by_code=None, **kwargs):
         super().__init__(data, **kwargs)
-        self.agencies = agencies
-        if agencies is None:
+        self.agency_by_code = agency_by_code
+        if agency_by_code is None:
             del self.fields["agency"]
 
     def clean_agency(self):
         code = self.cleaned_data["agency"]
         if not code:
             return None
-        if callable(self.agencies):  # a lookup of any agency by code (budget.selectors)
-            agency = self.agencies(code)
-        else:
-            agency = self.agencies.filter(code=code).first()
+        agency = self.agency_by_code(code)
         if agency is None:
             raise forms.ValidationError(
                 _("找不到機關代碼「%(code)s」。"), code="unknown", params={"code": code}

@@ -87,6 +87,17 @@ def _marks(args, first: int, prefix: str) -> tuple[list, dict]:
     return given, where
 
 
+def model_columns(model, prefix: str = "") -> tuple[str, ...]:
+    """Every column of `model` in its order (a relation's through `prefix`, e.g. "goal__"): what
+    a prepared read selects to make instances again (`model_from_row`)."""
+    return tuple(f"{prefix}{field.attname}" for field in model._meta.concrete_fields)
+
+
+def model_from_row(model, values):
+    """The `model` that the values of its `model_columns` make, as Django makes one it has read."""
+    return model.from_db(DEFAULT_DB_ALIAS, None, values)
+
+
 class Prepared:
     """A read (a `values_list` queryset, flat or not, that `build(*args)` answers) whose SQL is
     built once per database and shape. Calling it answers the rows as a list of tuples (of

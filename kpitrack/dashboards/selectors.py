@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import connection
 from django.db.models import (
     Case,
     DecimalField,
@@ -33,7 +33,7 @@ from kpitrack.core.engine.achievement import (
     status_for,
 )
 from kpitrack.core.engine.calendar import FULL_YEAR
-from kpitrack.core.prepared import Prepared
+from kpitrack.core.prepared import Prepared, model_columns, model_from_row
 from performance.judgements import QuarterJudgement
 from performance.models import Indicator, OutcomesVersion, Result, StrategicGoal, TargetPart
 from performance.models import Outcome as StoredOutcome
@@ -78,24 +78,21 @@ def scope_for(*, user, code: str) -> Scope:
     for an unknown code and PermissionDenied for an agency that is not the user's."""
     # One query for the agency and those under it (codes are unique), then arithmetic on the
     # user's memberships, as `access_agency` and `agencies_for_user` would check them.
-    family = [Agency.from_db(DEFAULT_DB_ALIAS, None, row) for row in _FAMILY(code)]
+    family = [model_from_row(Agency, row) for row in _FAMILY(code)]
     return _scope_of(user, code, family)
 
-
-# Every column, in the model's order (what `from_db` takes).
-_AGENCY_COLUMNS = tuple(f.attname for f in Agency._meta.concrete_fields)
 
 # The agency `code` with those under it (and, versioned, each row with the outcomes' version):
 # every dashboard page reads it first, cached or not (issue 16); its SQL is built once
 # (kpitrack.core.prepared).
-_FAMILY = Prepared(lambda code: _family(code).values_list(*_AGENCY_COLUMNS))
+_FAMILY = Prepared(lambda code: _family(code).values_list(*model_columns(Agency)))
 _VERSIONED_FAMILY = Prepared(
     lambda code: (
         _family(code)
         .annotate(
             outcomes_token=Subquery(OutcomesVersion.objects.order_by("id").values("token")[:1])
         )
-        .values_list(*_AGENCY_COLUMNS, "outcomes_token")
+        .values_list(*model_columns(Agency), "outcomes_token")
     )
 )
 
@@ -105,7 +102,7 @@ def versioned_scope_for(*, user, code: str) -> tuple[Scope, str | None]:
     query where a cached dashboard page ran two. The version is read in the same statement as
     the agencies, before any outcome: what is read after it is at least as new."""
     rows = _VERSIONED_FAMILY(code)
-    family = [Agency.from_db(DEFAULT_DB_ALIAS, None, row[:-1]) for row in rows]
+    family = [model_from_row(Agency, row[:-1]) for row in rows]
     scope = _scope_of(user, code, family)  # refuses an unknown code: then no row, no token
     # Every row carries the same token; it is no attribute of an agency.
     tokens = {row[-1] for row in rows}
@@ -708,7 +705,7 @@ def indicator_page(*, by_year: dict[int, list[Stored]], year: int) -> IndicatorP
     if latest is not None:
         found = _NARRATIVE(indicator.pk, latest.quarter, indicator.goal.agency.second_review)
         if found:
-            result = Result.from_db(DEFAULT_DB_ALIAS, None, found[0])
+            result = model_from_row(Result, found[0])
     return IndicatorPage(
         indicator=indicator,
         year=year,
@@ -718,9 +715,7 @@ def indicator_page(*, by_year: dict[int, list[Stored]], year: int) -> IndicatorP
         projection=latest.projection if latest else None,
         result=result,
         policy=stored[0].policy,
-        parts=[
-            TargetPart.from_db(DEFAULT_DB_ALIAS, None, values) for values in _PARTS(indicator.pk)
-        ],
+        parts=[model_from_row(TargetPart, values) for values in _PARTS(indicator.pk)],
     )
 
 
@@ -735,13 +730,13 @@ _NARRATIVE = Prepared(
             quarter=quarter,
         )
         .order_by("pk")
-        .values_list(*(f.attname for f in Result._meta.concrete_fields))[:1]
+        .values_list(*model_columns(Result))[:1]
     )
 )
 _PARTS = Prepared(
     lambda indicator_id: (
         TargetPart.objects.filter(indicator_id=indicator_id)
         .order_by("order", "id")
-        .values_list(*(f.attname for f in TargetPart._meta.concrete_fields))
+        .values_list(*model_columns(TargetPart))
     )
 )

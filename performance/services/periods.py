@@ -3,14 +3,14 @@
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from budget.models import Agency
 from kpitrack.core import writes
 from kpitrack.core.engine.calendar import FIRST_YEAR, LAST_YEAR, is_valid_quarter, is_valid_year
 from kpitrack.core.formatting import roc_year
-from kpitrack.core.prepared import Prepared
+from kpitrack.core.prepared import Prepared, model_columns, model_from_row
 from kpitrack.core.refusals import Conflict, Locked
 from kpitrack.core.versioning import attribute, claim_version
 from performance.permissions import (
@@ -72,7 +72,7 @@ _PERIOD = Prepared(
     lambda agency_id, year, quarter: (
         ReportingPeriod.objects.filter(agency_id=agency_id, year=year, quarter=quarter)
         .order_by()
-        .values_list(*(f.attname for f in ReportingPeriod._meta.concrete_fields))[:1]
+        .values_list(*model_columns(ReportingPeriod))[:1]
     )
 )
 
@@ -85,7 +85,7 @@ def period_get_or_create(*, agency: Agency, year: int, quarter: int) -> Reportin
     _check_year_quarter(year, quarter)
     found = _PERIOD(agency.pk, year, quarter)
     if found:
-        return ReportingPeriod.from_db(DEFAULT_DB_ALIAS, None, found[0])
+        return model_from_row(ReportingPeriod, found[0])
     return _period_create(agency=agency, year=year, quarter=quarter)
 
 

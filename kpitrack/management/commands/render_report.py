@@ -10,6 +10,7 @@ from django.db import connections
 from django.utils.translation import gettext as _
 
 from budget.models import Agency
+from budget.selectors import agency_by_code
 from kpitrack.core.forms import ElapsedPeriodForm, PeriodForm
 from kpitrack.reports.assembly import BUDGET, KINDS, ReportNotFound, report_for
 from kpitrack.reports.exports import bundle_agencies, bundle_zip
@@ -66,7 +67,7 @@ class Command(BaseCommand):
             )
         period = ElapsedPeriodForm(
             {"year": year, "quarter": through_quarter, "agency": agency},
-            agencies=Agency.objects.all(),
+            agency_by_code=agency_by_code,
         )
         if not period.is_valid():
             raise CommandError(period.message)
@@ -113,7 +114,7 @@ class Command(BaseCommand):
         if quarter is None:
             raise CommandError(_("季管考報告須以 --quarter 指定季別（1 到 4）。"))
         period = PeriodForm(
-            {"year": year, "quarter": quarter, "agency": agency}, agencies=Agency.objects.all()
+            {"year": year, "quarter": quarter, "agency": agency}, agency_by_code=agency_by_code
         )
         if not period.is_valid():
             raise CommandError(period.message)
