@@ -16,6 +16,7 @@ flags, environment variables Python reads before any code runs): those tests kee
 subprocess.run."""
 
 import atexit
+import contextlib
 import json
 import os
 import subprocess
@@ -172,6 +173,10 @@ def serve() -> None:
 
 _server = None
 _lock = threading.Lock()
+# The server's answers are read from its pipe's descriptor, never through the BufferedReader
+# Popen wraps it in: a readline() there can take both of a fast child's lines into its buffer,
+# where the select() that waits for the second does not see them.
+_unread = b""
 
 
 def _stop_server() -> None:
@@ -188,10 +193,9 @@ def run(args, *, cwd, env, input=None, timeout=None) -> subprocess.CompletedProc
     the child is killed (its process group) and subprocess.TimeoutExpired raised after `timeout`
     seconds."""
     import locale
-    import select
     import signal
 
-    global _server
+    global _server, _unread
     args = [str(arg) for arg in args]
     with _lock, tempfile.TemporaryDirectory() as scratch:
         if _server is None or _server.poll() is not None:
@@ -202,6 +206,7 @@ def run(args, *, cwd, env, input=None, timeout=None) -> subprocess.CompletedProc
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
             )
+            _unread = b""
         out, err = os.path.join(scratch, "out"), os.path.join(scratch, "err")
         for path in (out, err):
             open(path, "wb").close()
@@ -220,16 +225,17 @@ def run(args, *, cwd, env, input=None, timeout=None) -> subprocess.CompletedProc
             "stdin": stdin,
             "encoding": encoding,
         }
-        _server.stdin.write(json.dumps(request).encode() + b"\n")
-        _server.stdin.flush()
-        answer = _server.stdout.readline()
-        if not answer:
-            raise RuntimeError("tests/interpreters.py's server ended (its traceback is above)")
-        pid = int(answer)
-        ready, _, _ = select.select([_server.stdout], [], [], timeout)
+        _send(request)
+        pid = _answer(None)
+        returncode = _answer(timeout)
+        ready = returncode is not None
         if not ready:
-            os.killpg(pid, signal.SIGKILL)
-        returncode = int(_server.stdout.readline())
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:  # not yet its own group's leader, or ended just now
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            returncode = _answer(None)
         with open(out, encoding=encoding) as stdout, open(err, encoding=encoding) as stderr:
             done = subprocess.CompletedProcess(
                 [sys.executable, *args], returncode, stdout.read(), stderr.read()
@@ -237,6 +243,32 @@ def run(args, *, cwd, env, input=None, timeout=None) -> subprocess.CompletedProc
         if not ready:
             raise subprocess.TimeoutExpired(done.args, timeout, done.stdout, done.stderr)
         return done
+
+
+def _send(request: dict) -> None:
+    _server.stdin.write(json.dumps(request).encode() + b"\n")
+    _server.stdin.flush()
+
+
+def _answer(timeout: float | None) -> int | None:
+    """The server's next answer, or None if none came within `timeout` seconds."""
+    import select
+    import time
+
+    global _unread
+    deadline = None if timeout is None else time.monotonic() + timeout
+    fd = _server.stdout.fileno()
+    while b"\n" not in _unread:
+        if deadline is not None:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                return None
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            raise RuntimeError("tests/interpreters.py's server ended (its traceback is above)")
+        _unread += chunk
+    line, _, _unread = _unread.partition(b"\n")
+    return int(line)
 
 
 if __name__ == "__main__":
