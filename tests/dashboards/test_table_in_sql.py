@@ -3,9 +3,10 @@ same rows, in the same order, with the same counts, as the list it replaced: eve
 the scope read briefly, filtered in Python and sorted by django-tables2 (a stable sort of the
 whole list). The reference below is that code, kept here only to compare against.
 
-Compared on every filter, every sort key in both directions and with no sort, for an agency and
-for a ministry (tests/factories.py SMALL and LARGE), on data with ties (names, units and rates
-repeat across agencies), indicators without a unit, and results in several states or missing."""
+Compared on every filter, and on every sort key in both directions and with no sort, for an
+agency and for a ministry (tests/factories.py SMALL and LARGE), on data with ties (names, units
+and rates repeat across agencies), indicators without a unit, and results in several states or
+missing."""
 
 from collections.abc import Iterable
 
@@ -194,31 +195,41 @@ def built(request):
 
 
 def _filters(scope, year, built):
-    """Every filter alone, and a few together, as the table's GET parameters."""
+    """Every filter alone, and a few together, as the table's GET parameters, each marked True
+    where it is compared on every sort. A filter is the query's WHERE and a sort its ORDER BY:
+    every sort under every filter (1,600 comparisons, a quarter of a minute of CPU on each
+    database) compared the same ORDER BY again and again under WHEREs of the same shape; every
+    sort is compared on the whole list and under two filters together, and every filter under
+    no sort, the lights, and two keys."""
     units = Unit.objects.filter(agency_id__in=scope.ids).order_by("pk")
     goals = StrategicGoal.objects.filter(agency_id__in=scope.ids, year=year).order_by("pk")
-    yield {}
+    yield {}, True
     if scope.is_ministry:
         for agency in scope.agencies:
-            yield {"in_agency": agency.code}
+            yield {"in_agency": agency.code}, False
     for unit in units:
-        yield {"unit": str(unit.pk)}
+        yield {"unit": str(unit.pk)}, False
     for goal in goals:
-        yield {"goal": str(goal.pk)}
+        yield {"goal": str(goal.pk)}, False
     for light in ("green", "yellow", "red", "white"):
-        yield {"light": light}
+        yield {"light": light}, False
     for state, _label in table_state_choices():
-        yield {"state": state}
-    yield {"light": "red", "state": Result.State.RETURNED}
-    yield {"unit": str(units.last().pk), "state": NOT_ENTERED}
-    yield {"goal": str(goals.first().pk), "light": "green"}
+        yield {"state": state}, False
+    yield {"light": "red", "state": Result.State.RETURNED}, True
+    yield {"unit": str(units.last().pk), "state": NOT_ENTERED}, False
+    yield {"goal": str(goals.first().pk), "light": "green"}, False
 
 
-def _sorts():
+def _sorts(every: bool):
+    """Every sort key in both directions, or (every=False) the lights and a rate descending."""
     yield ()
-    for name in SORTS:
-        yield (name,)
-        yield ("-" + name,)
+    if every:
+        for name in SORTS:
+            yield (name,)
+            yield ("-" + name,)
+    else:
+        yield ("status",)
+        yield ("-rate",)
     yield ("status", "-rate")
 
 
@@ -234,7 +245,7 @@ def test_the_table_in_the_database_is_todays_list_on_every_filter_and_sort(built
     ]
     compared = 0
     for scope in scopes:
-        for params in _filters(scope, year, built):
+        for params, every in _filters(scope, year, built):
             filters = IndicatorFilter(params, scope=scope, year=year)
             assert filters.is_valid(), (params, filters.form.errors)
             data = filters.form.cleaned_data
@@ -249,7 +260,7 @@ def test_the_table_in_the_database_is_todays_list_on_every_filter_and_sort(built
                 light=data.get("light"),
                 state=data.get("state"),
             )
-            for sort in _sorts():
+            for sort in _sorts(every):
                 expected = [_key(r) for r in reference_sorted(expected_rows, scope, sort)]
                 rows = SqlRows(filters.rows(QUARTER, sort=sort))
                 assert len(rows) == len(expected), (params, sort)
