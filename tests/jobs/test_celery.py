@@ -5,6 +5,7 @@ memory), so these tests run in the PostgreSQL pass, with Redis on 127.0.0.1:6379
 JOBS_TEST_REDIS_DB, default 9; the tests empty that db, never another)."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -106,28 +107,82 @@ class Worker:
         self.log.close()
 
 
-@pytest.fixture
-def broker(settings):
+def _empty(client, *, keep_bindings: bool) -> None:
+    for key in client.scan_iter():  # this test db's only
+        # A running worker's queue bindings: without them a task sent is routed nowhere.
+        if not (keep_bindings and key.startswith(b"_kombu.binding.")):
+            client.delete(key)
+
+
+@pytest.fixture(scope="module")
+def _module_media(tmp_path_factory):
+    return tmp_path_factory.mktemp("celery") / "media"
+
+
+@pytest.fixture(scope="module")
+def _shared(_module_media):
+    """One prefork worker for the tests that need just a worker running (each start is a
+    Celery and Django start, ~3 s of CPU); a test that must be the only worker stops it."""
     client = _redis()
-    for key in client.scan_iter():  # this test db's queue only
-        client.delete(key)
-    settings.CELERY_BROKER_URL = REDIS
-    yield client
-    for key in client.scan_iter():
-        client.delete(key)
+    _empty(client, keep_bindings=False)
+    shared = {"worker": None}
+    yield shared
+    if shared["worker"] is not None:
+        shared["worker"].stop()
+    _empty(client, keep_bindings=False)
 
 
 @pytest.fixture
-def worker(request, broker, media):
+def media(settings, _module_media):
+    """The module's one folder for stored exports and job files (the shared worker's
+    MEDIA_ROOT), emptied before each test."""
+    shutil.rmtree(_module_media, ignore_errors=True)
+    _module_media.mkdir()
+    settings.MEDIA_ROOT = _module_media
+    settings.CELERY_BROKER_URL = ""
+    return _module_media
+
+
+@pytest.fixture
+def broker(settings, _shared):
+    client = _redis()
+    _empty(client, keep_bindings=_shared["worker"] is not None)
+    settings.CELERY_BROKER_URL = REDIS
+    return client
+
+
+@pytest.fixture
+def worker(broker, media, _shared):
+    """worker(): the module's shared prefork worker, started on first use."""
+
+    def start():
+        if _shared["worker"] is None:
+            _shared["worker"] = Worker(media, "prefork")
+        return _shared["worker"]
+
+    yield start
+    _empty(broker, keep_bindings=_shared["worker"] is not None)
+
+
+@pytest.fixture
+def own_worker(broker, media, _shared):
+    """For a test that must be the only worker from its first request on (a shared worker
+    would take the task it sends): the shared one is stopped; own_worker(pool) starts one,
+    stopped after the test."""
+    if _shared["worker"] is not None:
+        _shared["worker"].stop()
+        _shared["worker"] = None
+    _empty(broker, keep_bindings=False)
     started = []
 
-    def start(pool="prefork"):
+    def start(pool):
         started.append(Worker(media, pool))
         return started[-1]
 
     yield start
     for one in started:
         one.stop()
+    _empty(broker, keep_bindings=False)
 
 
 @pytest.fixture
@@ -187,17 +242,8 @@ def test_a_worker_runs_the_quarterly_report_and_a_ministrys_table(reader, worker
     assert data.startswith("\ufeff機關代碼".encode())
 
 
-def test_a_job_cancelled_before_a_worker_takes_it_is_not_run(reader, worker):
-    job_id = _job_of(reader.get("/reports/nia/performance/2012/xlsx/"))
-    reader.post(f"/jobs/{job_id}/cancel/")
-    running = worker()
-    running.wait_for_log("succeeded")  # the message was taken, and left the job alone
-    job = Job.objects.get(pk=job_id)
-    assert (job.state, job.attempts, job.result) == ("cancelled", 0, "")
-
-
 def test_a_pool_process_killed_mid_job_is_retried_and_no_partial_file_served(reader, worker):
-    running = worker("prefork")
+    running = worker()
     job_id = _job_of(reader.get(PDF))
     _wait(job_id, lambda job: job.state == "running")
     os.kill(running.pool_process(), signal.SIGKILL)
@@ -206,21 +252,6 @@ def test_a_pool_process_killed_mid_job_is_retried_and_no_partial_file_served(rea
     assert (job.state, job.attempts) == ("done", 2)
     data = b"".join(reader.get(f"/jobs/{job_id}/download/").streaming_content)
     assert "預算總說明" in _pdf_text(data)  # a whole PDF
-
-
-def test_a_worker_killed_mid_job_leaves_a_failed_job_with_a_message(reader, worker, settings):
-    settings.JOBS_STALE_SECONDS = 3
-    running = worker("solo")
-    job_id = _job_of(reader.get(PDF))
-    _wait(job_id, lambda job: job.state == "running")
-    running.process.send_signal(signal.SIGKILL)
-    running.process.wait()
-    time.sleep(settings.JOBS_STALE_SECONDS + 1)  # past the last heartbeat it wrote
-    status = reader.get(f"/jobs/{job_id}/status/").json()
-    assert status["state"] == "failed"
-    assert "程序已停止回應" in status["error"]
-    assert status["download_url"] is None
-    assert reader.get(f"/jobs/{job_id}/download/").status_code == 409
 
 
 def test_a_worker_confirms_a_large_workbook_from_the_shared_upload(client, worker, settings, alice):
@@ -253,3 +284,27 @@ def test_a_worker_confirms_a_large_workbook_from_the_shared_upload(client, worke
         "Excel 匯入：w.xlsx",
     )
     assert "已由「w.xlsx」寫入 2 列的變更" in client.get(f"/jobs/{job_id}/").content.decode()
+
+
+def test_a_job_cancelled_before_a_worker_takes_it_is_not_run(reader, own_worker):
+    job_id = _job_of(reader.get("/reports/nia/performance/2012/xlsx/"))
+    reader.post(f"/jobs/{job_id}/cancel/")
+    running = own_worker("prefork")
+    running.wait_for_log("succeeded")  # the message was taken, and left the job alone
+    job = Job.objects.get(pk=job_id)
+    assert (job.state, job.attempts, job.result) == ("cancelled", 0, "")
+
+
+def test_a_worker_killed_mid_job_leaves_a_failed_job_with_a_message(reader, own_worker, settings):
+    settings.JOBS_STALE_SECONDS = 3
+    running = own_worker("solo")
+    job_id = _job_of(reader.get(PDF))
+    _wait(job_id, lambda job: job.state == "running")
+    running.process.send_signal(signal.SIGKILL)
+    running.process.wait()
+    time.sleep(settings.JOBS_STALE_SECONDS + 1)  # past the last heartbeat it wrote
+    status = reader.get(f"/jobs/{job_id}/status/").json()
+    assert status["state"] == "failed"
+    assert "程序已停止回應" in status["error"]
+    assert status["download_url"] is None
+    assert reader.get(f"/jobs/{job_id}/download/").status_code == 409
