@@ -17,3 +17,11 @@ class JobsConfig(AppConfig):
         # never imports it.
         for name in settings.JOB_KIND_MODULES:
             import_module(name)
+        # Connected before any request: a job the first request of a process commits waits
+        # for its response as every later one does.
+        from django.core import signals
+
+        from . import runners
+
+        signals.request_started.connect(runners.request_started, dispatch_uid="kpitrack.jobs")
+        signals.request_finished.connect(runners.request_finished, dispatch_uid="kpitrack.jobs")

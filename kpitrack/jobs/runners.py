@@ -1,7 +1,9 @@
 """Who runs a job: Celery workers when CELERY_BROKER_URL is set, else this process's pool.
 
 Either way the job is handed over when the transaction that created it commits, so a worker
-never looks for a row it cannot see yet.
+never looks for a row it cannot see yet. This process's pool is handed a job that a request
+committed only once that request's response has been sent (request_finished): a job's thread
+started on commit renders beside the rest of the request, which then waits for the GIL.
 """
 
 import logging
@@ -130,7 +132,17 @@ def run_job_here(job_id: int) -> None:
         dispatch(Job.objects.get(pk=bundle))
 
 
+# The jobs a request of this thread committed for this process's pool, while it is being
+# answered: None between requests. Per thread, as a threaded worker answers several at once.
+# Only when this process starts them is deferred: the rows are in the database already.
+_request = threading.local()
+
+
 def submit_in_process(job_id: int) -> None:
+    """Hands the job to this process's pool: at once, or, during a request of this thread,
+    once that request is finished. Its heartbeat is written now either way, and kept while it
+    waits, so a process that dies before the request ends leaves a job the sweep fails, not one
+    queued for ever."""
     global _keeper
     from .models import Job
 
@@ -144,7 +156,42 @@ def submit_in_process(job_id: int) -> None:
             _keeper = threading.Thread(target=_keep_waiting_jobs, name="kpitrack-job-keeper")
             _keeper.daemon = True
             _keeper.start()
-    _in_process_pool().submit(_run_in_this_thread, job_id)
+    deferred = getattr(_request, "jobs", None)
+    if deferred is not None:
+        deferred.append(job_id)
+    else:
+        _to_the_pool([job_id])
+
+
+def _to_the_pool(job_ids: list[int]) -> None:
+    for job_id in job_ids:
+        try:
+            _in_process_pool().submit(_run_in_this_thread, job_id)
+        except Exception:  # noqa: BLE001 - one job refused must not keep the next from the pool
+            # An interpreter shutting down refuses new work: the job stops being kept, so
+            # another process's sweep fails it (execution.fail_stale_jobs).
+            log.exception("job %s: not handed to the pool", job_id)
+            with _pool_lock:
+                _waiting.discard(job_id)
+
+
+def request_started(**kwargs) -> None:
+    """From here until request_finished, jobs committed on this thread wait for the response
+    to be sent (connected in apps.JobsConfig.ready)."""
+    left = getattr(_request, "jobs", None)
+    _request.jobs = []
+    # A request whose response was never closed (its WSGI call raised before returning one,
+    # or a streamed response nobody read to the end) left its jobs: late, but not lost.
+    if left:
+        _to_the_pool(left)
+
+
+def request_finished(**kwargs) -> None:
+    """The response has been sent (the WSGI server closed it, error pages too): its jobs go to
+    the pool, each once, as the list is taken before any is handed over."""
+    jobs, _request.jobs = getattr(_request, "jobs", None), None
+    if jobs:
+        _to_the_pool(jobs)
 
 
 def _keep_waiting_jobs() -> None:

@@ -6,10 +6,11 @@ import threading
 import time
 
 import pytest
+from django.urls import include, path
 
 from kpitrack.jobs.kinds import Output, register
 from kpitrack.jobs.models import Job
-from kpitrack.jobs.runners import drain_in_process_pool, sweep_stale_jobs
+from kpitrack.jobs.runners import drain_in_process_pool, request_finished, sweep_stale_jobs
 from kpitrack.jobs.services import job_start
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,6 +26,10 @@ def one_thread(settings):
     if connection.vendor == "sqlite":
         settings.JOBS_IN_PROCESS_WORKERS = 1
     drain_in_process_pool()
+    yield
+    request_finished()  # a test that failed inside a request leaves no later job waiting
+    while drain_in_process_pool():
+        pass
 
 
 def _wait_for_the_end(job_id):
@@ -144,3 +149,107 @@ def test_a_job_waiting_behind_a_busy_pool_carries_its_heartbeat_and_is_not_faile
     finally:
         _release.set()
     assert _wait_for_the_end(waiting.pk).state == "done"
+
+
+# A request's jobs wait for its response to be sent (kpitrack.jobs.runners.request_finished):
+# the WSGI handler itself, whose answer the test closes when it chooses, as a WSGI server does
+# once it has sent the answer (Django's test client closes it before handing it over).
+
+_ran: list[int] = []
+
+
+@register("test-counts")
+def _counts(job, progress):
+    _ran.append(job.pk)
+    return Output("", "", "")
+
+
+def _raises_after_commit(request):
+    """A view that starts a job (committed at once: no transaction around the request), then
+    fails before answering."""
+    from django.contrib.auth import get_user_model
+
+    job_start(kind="test-counts", user=get_user_model().objects.get(username="raises"), params={})
+    raise RuntimeError("after the commit")
+
+
+urlpatterns = [
+    path("test-raises-after-commit/", _raises_after_commit),
+    path("", include("kpitrack.urls")),
+]
+
+
+def _serve(path, cookies=""):
+    """The WSGI handler's answer to GET `path`, not closed: (status, answer)."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import RequestFactory
+
+    environ = RequestFactory(HTTP_COOKIE=cookies).get(path).environ
+    status = []
+    answer = WSGIHandler()(environ, lambda line, headers, exc_info=None: status.append(line))
+    return status[0], answer
+
+
+def _signed_in(client, user):
+    client.force_login(user)
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
+
+
+def test_a_job_a_request_starts_goes_to_the_pool_once_its_answer_is_closed(
+    client, django_user_model
+):
+    from tests.conftest import seeded
+
+    seeded()
+    user = django_user_model.objects.create_superuser("closes", "closes@example.org", "x")
+    cookies = _signed_in(client, user)
+    status, answer = _serve("/reports/nia/performance/2012/xlsx/", cookies)
+    assert status.startswith("302")
+    job = Job.objects.get(pk=int(answer["Location"].split("/")[2]))
+    assert job.state == "queued" and job.heartbeat_at is not None  # committed, and kept
+    assert not drain_in_process_pool(), "the pool was handed the job before the answer was sent"
+    answer.close()  # the answer sent: request_finished
+    job = _wait_for_the_end(job.pk)
+    assert (job.state, job.error, job.attempts) == ("done", "", 1)
+
+
+@pytest.mark.urls(__name__)
+def test_a_job_committed_before_the_view_failed_still_runs_once(django_user_model):
+    """The error page is an answer too: closing it hands the job over, once."""
+    django_user_model.objects.create_user("raises", "raises@example.org", "x")
+    _ran.clear()
+    status, answer = _serve("/test-raises-after-commit/")
+    assert status.startswith("500")
+    (job,) = Job.objects.filter(kind="test-counts")
+    assert not drain_in_process_pool() and _ran == []
+    answer.close()
+    assert _wait_for_the_end(job.pk).state == "done"
+    answer.close()  # a second close (a second request_finished) hands nothing over again
+    _wait_for_the_end(job.pk)
+    assert _ran == [job.pk]
+
+
+@pytest.mark.urls(__name__)
+def test_a_job_of_an_answer_never_closed_goes_to_the_pool_with_the_next_request(
+    client, django_user_model
+):
+    """A WSGI call that never had its answer closed leaves its jobs late, not lost: the next
+    request of the thread hands them over as it starts."""
+    django_user_model.objects.create_user("raises", "raises@example.org", "x")
+    _ran.clear()
+    _serve("/test-raises-after-commit/")  # never closed
+    (job,) = Job.objects.filter(kind="test-counts")
+    assert not drain_in_process_pool()
+    client.get("/accounts/login/")
+    assert _wait_for_the_end(job.pk).state == "done"
+    assert _ran == [job.pk]
+
+
+def test_a_job_started_outside_a_request_goes_to_the_pool_on_commit(django_user_model):
+    """A command, the CLI, a test calling the services: no request to wait for."""
+    user = django_user_model.objects.create_user("outside", "outside@example.org", "x")
+    _ran.clear()
+    job = job_start(kind="test-counts", user=user, params={})  # autocommit: committed here
+    assert drain_in_process_pool(), "the pool was not handed the job on commit"
+    assert _wait_for_the_end(job.pk).state == "done"
+    assert _ran == [job.pk]
