@@ -42,18 +42,7 @@ control_socket_disable = True
 def post_worker_init(worker):
     """Each worker imports every view (the URLconf) as it starts, not in its first request:
     about 80 ms of CPU here that a worker's first visitor waited for, a sixth of a second per
-    worker on this 2-core machine when five start at once (docs/benchmarks.md).
-
-    Without a broker the worker's own pool renders the PDFs, and each worker also imports
-    WeasyPrint now (about 1 s of CPU and 25 MB here, docs/benchmarks.md): paid once per worker
-    either way, now before it serves anyone rather than beside the requests it serves when its
-    first report job runs. With a broker only the Celery workers render."""
+    worker on this 2-core machine when five start at once (docs/benchmarks.md)."""
     from django.urls import get_resolver
 
-    from kpitrack.jobs.runners import uses_broker
-
     get_resolver().url_patterns  # noqa: B018 - read for its side effect: the imports
-    if not uses_broker():
-        from kpitrack.reports import pdf
-
-        pdf.load()

@@ -26,15 +26,6 @@ def print_font_family() -> str:
 _FAMILY_UNSAFE = re.compile(r"[^\w \-]")
 
 
-def load() -> None:
-    """Imports WeasyPrint and reads the system's fonts now: for a web worker whose own pool
-    renders the PDFs (no broker), as it starts (kpitrack/gunicorn.conf.py), not beside the
-    requests it serves when its first report job runs."""
-    import weasyprint  # noqa: F401 - imported for its cost, paid here
-
-    font_config()
-
-
 @lru_cache(maxsize=1)
 def font_config():
     """WeasyPrint's FontConfiguration."""
