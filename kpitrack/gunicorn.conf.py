@@ -42,7 +42,12 @@ control_socket_disable = True
 def post_worker_init(worker):
     """Each worker imports every view (the URLconf) as it starts, not in its first request:
     about 80 ms of CPU here that a worker's first visitor waited for, a sixth of a second per
-    worker on this 2-core machine when five start at once (docs/benchmarks.md)."""
+    worker on this 2-core machine when five start at once (docs/benchmarks.md). And what every
+    report's key reads once per process (kpitrack.reports.exports.warm): a worker's first
+    report request took 22-39 ms against 10.5-14 ms for the next."""
     from django.urls import get_resolver
 
+    from kpitrack.reports import exports
+
     get_resolver().url_patterns  # noqa: B018 - read for its side effect: the imports
+    exports.warm()

@@ -183,9 +183,11 @@ def update(
 
 
 @functools.cache
+@functools.cache
 def historical_model(model: type[models.Model]) -> type[models.Model]:
     """simple-history's model of `model`. `model.history` builds a manager class anew at each
-    access (~0.2 ms), which a write of many rows or a download's key would pay again and again."""
+    access (~0.2 ms), which a write of many rows or a download's key (a dozen tables) would pay
+    again and again: read once per process."""
     return model.history.model
 
 

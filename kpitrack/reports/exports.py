@@ -187,6 +187,15 @@ def data_version(models, agencies) -> list:
         return list(cursor.fetchone())
 
 
+def warm() -> None:
+    """What a process reads once for every export's key, read now: for a web worker as it
+    starts (kpitrack/gunicorn.conf.py), not in its first request for a report (about 6 ms of
+    CPU there: the templates' hash, and simple-history's model of each printed table)."""
+    template_version()
+    for model in {*PRINTED_MODELS, *QUARTERLY_MODELS}:
+        historical_model(model)
+
+
 def export_key(agency, kind: str, year: int, quarter: int, fmt: str, members=None) -> str:
     """`members`: the ids of the agencies a 季管考 report covers (quarterly_members)."""
     quarter = quarter if kind in _BY_QUARTER else 0
