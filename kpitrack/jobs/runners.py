@@ -105,7 +105,8 @@ def sweep_stale_jobs_now_and_then() -> int:
 
 def dispatch(job) -> None:
     if not uses_broker():
-        transaction.on_commit(lambda: submit_in_process(job.pk))
+        beat = job.heartbeat_at is None  # else written as the row was made (job_start)
+        transaction.on_commit(lambda: submit_in_process(job.pk, beat=beat))
         return
     if settings.JOBS_FALLBACK_IN_PROCESS:
         transaction.on_commit(lambda: _send_or_run_here(job.pk))
@@ -138,7 +139,7 @@ def run_job_here(job_id: int) -> None:
 _request = threading.local()
 
 
-def submit_in_process(job_id: int) -> None:
+def submit_in_process(job_id: int, *, beat: bool = True) -> None:
     """Hands the job to this process's pool: at once, or, during a request of this thread,
     once that request is finished. Its heartbeat is written now either way, and kept while it
     waits, so a process that dies before the request ends leaves a job the sweep fails, not one
@@ -147,7 +148,10 @@ def submit_in_process(job_id: int) -> None:
     from .models import Job
 
     try:
-        Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(heartbeat_at=timezone.now())
+        if beat:
+            Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
+                heartbeat_at=timezone.now()
+            )
     except DatabaseError:  # the keeper writes it within JOBS_HEARTBEAT_SECONDS
         log.warning("job %s: heartbeat not written", job_id, exc_info=True)
     with _pool_lock:

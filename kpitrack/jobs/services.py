@@ -22,7 +22,15 @@ def job_start(*, kind: str, user, params: dict, title: str = "", agency=None, ke
     kind_function(kind)  # an unknown kind is a programming error: refused before any row
     params = {"language": translation.get_language() or settings.LANGUAGE_CODE, **params}
     job = Job.objects.create(
-        kind=kind, user=user, params=params, title=title[:200], agency=agency, key=key
+        kind=kind,
+        user=user,
+        params=params,
+        title=title[:200],
+        agency=agency,
+        key=key,
+        # This process's pool will hold it: its first heartbeat in the row it is made with,
+        # not in a write of its own on commit (a query and a commit less for a report's start).
+        heartbeat_at=None if runners.uses_broker() else timezone.now(),
     )
     runners.dispatch(job)
     return job

@@ -253,3 +253,20 @@ def test_a_job_started_outside_a_request_goes_to_the_pool_on_commit(django_user_
     assert drain_in_process_pool(), "the pool was not handed the job on commit"
     assert _wait_for_the_end(job.pk).state == "done"
     assert _ran == [job.pk]
+
+
+def test_a_job_for_this_processs_pool_has_its_heartbeat_from_its_first_row(django_user_model):
+    """Written with the row, not by a write of its own on commit: a report's start is one
+    query and one commit less, and a process that dies right after the commit still leaves a
+    job the sweep fails."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = django_user_model.objects.create_user("beat", "beat@example.org", "x")
+    with CaptureQueriesContext(connection) as queries:
+        job = job_start(kind="test-counts", user=user, params={})
+    assert job.heartbeat_at is not None
+    assert Job.objects.get(pk=job.pk).heartbeat_at is not None
+    writes = [q["sql"].split()[0] for q in queries if not q["sql"].startswith("SELECT")]
+    assert writes == ["INSERT"], writes
+    assert _wait_for_the_end(job.pk).state == "done"
