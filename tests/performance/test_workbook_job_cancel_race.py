@@ -52,7 +52,7 @@ def job(workflow, alice, client, settings, tmp_path, monkeypatch) -> Job:
     settings.MEDIA_ROOT = tmp_path
     settings.CELERY_BROKER_URL = ""
     settings.WORKBOOK_JOB_ROWS = 1
-    monkeypatch.setattr(runners, "submit_in_process", lambda job_id: None)
+    monkeypatch.setattr(runners, "submit_in_process", lambda job_id, **_: None)
     data = fill(
         download(alice, workflow),
         {(workflow.count, COUNT): 150, (workflow.ratio, NUM): 45, (workflow.ratio, DEN): 50},
