@@ -198,6 +198,19 @@ class _Workers:
         config.option.loadscopereorder = False  # the order collected, as above
         return ByFile(config, log)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        """A worker that builds the run's seeded database (_SharedSeed) and whose set-up failed,
+        pytest-django's or the load of the documents, says so: the others then stop waiting for
+        its file. (Here, not in this module: a session fixture's hooks are the root folder's,
+        which this conftest.py is not.)"""
+        try:
+            return (yield)
+        except BaseException:
+            if fixturedef.argname == "django_db_setup" and _shared_seed is not None:
+                _shared_seed.fail()
+            raise
+
     @pytest.hookimpl
     def pytest_testnodedown(self, node, error):
         """The PostgreSQL pass's deselection happens on each worker: the first one to finish tells
@@ -242,6 +255,106 @@ def _an_empty_cache():
 
 # SQLite: a copy of the test database as django_db_setup left it (see seeded()).
 _seeded_copy = None
+# SQLite on pytest-xdist workers: the run's seeded database, shared through a file (see
+# _SharedSeed); None where each process builds its own.
+_shared_seed = None
+
+
+class _SharedSeed:
+    """The first worker of a run to set up its SQLite database migrates it and loads the
+    documents (~4 s of CPU), then writes it to a file in the run's temporary folder (sqlite3's
+    backup API); the run's other workers write that file into their own in-memory database in
+    place of the migrations and the load. The folder is the one pytest-xdist hands out to the
+    run's workers (each worker's own is a subfolder of it) and pytest empties it as a run starts,
+    so the file is always this run's, made by this code from these migrations.
+
+    Who builds is claimed with an exclusive create; the file appears whole (written aside, then
+    renamed). A worker that finds it claimed waits for it, or for the builder's failure mark,
+    and then builds its own if there is no file: a builder that failed leaves the others to
+    fail or pass on their own."""
+
+    WAIT = 600  # seconds; the builder's set-up takes ~4 s of CPU, longer on a loaded machine
+
+    def __init__(self, folder: Path, call_command):
+        self.real = call_command  # django.core.management's, put back once the database is made
+        self.file = folder / "seeded.sqlite3"
+        self.failed = folder / "seeded.failed"
+        self.restored = False
+        self.migrated = False
+        try:
+            os.close(os.open(folder / "seeded.claimed", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            self.builder = True
+        except FileExistsError:
+            self.builder = False
+
+    def call_command(self, *args, **options):
+        """django.core.management.call_command until the test database is made: its first
+        `migrate` is the test database's."""
+        if args[:1] != ("migrate",) or self.migrated:
+            return self.real(*args, **options)
+        self.migrated = True
+        if not self.builder and self._wait():
+            import sqlite3
+
+            from django.db import connection
+
+            connection.ensure_connection()
+            source = sqlite3.connect(self.file)
+            try:
+                source.backup(connection.connection)
+            finally:
+                source.close()
+            self.restored = True
+            return None
+        return self.real(*args, **options)
+
+    def _wait(self) -> bool:
+        import time
+
+        deadline = time.monotonic() + self.WAIT
+        while time.monotonic() < deadline:
+            if self.file.exists():
+                return True
+            if self.failed.exists():
+                return False
+            time.sleep(0.05)
+        return False
+
+    def write(self, connection) -> None:
+        import sqlite3
+
+        aside = self.file.with_suffix(".part")
+        target = sqlite3.connect(aside)
+        try:
+            connection.connection.backup(target)
+        finally:
+            target.close()
+        os.replace(aside, self.file)
+
+    def fail(self) -> None:
+        if self.builder:
+            self.failed.touch()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings, tmp_path_factory):
+    """Run by pytest-django before it makes the test database: on SQLite on a pytest-xdist
+    worker, the migrations of that set-up go through _SharedSeed."""
+    import django.core.management
+
+    global _shared_seed
+    if not os.environ.get("PYTEST_XDIST_WORKER") or _vendor() != "sqlite":
+        yield
+        return
+    real = django.core.management.call_command
+    shared = _shared_seed = _SharedSeed(tmp_path_factory.getbasetemp().parent, real)
+    # create_test_db imports call_command from there as it runs; django_db_setup puts the real
+    # one back as soon as the database is made.
+    django.core.management.call_command = shared.call_command
+    try:
+        yield
+    finally:
+        django.core.management.call_command = real
 
 
 @pytest.fixture(scope="session")
@@ -249,13 +362,21 @@ def django_db_setup(django_db_setup, django_db_blocker):
     """Every test database starts with the source documents loaded, as `make run` does."""
     import sqlite3
 
+    import django.core.management
     from django.db import connection
 
     from kpitrack.sources import load_folder
 
     global _seeded_copy
+    shared = _shared_seed
+    if shared is not None:
+        django.core.management.call_command = shared.real
     with django_db_blocker.unblock():
-        load_folder(SEED)
+        if shared is None or not shared.restored:
+            load_folder(SEED)
+            if shared is not None and shared.builder:
+                connection.ensure_connection()
+                shared.write(connection)
         if connection.vendor == "sqlite":
             connection.ensure_connection()
             _seeded_copy = sqlite3.connect(":memory:", check_same_thread=False)

@@ -18,7 +18,7 @@ S3 = {"STORAGE_BACKEND": "s3", "AWS_STORAGE_BUCKET_NAME": "kpitrack-files"}
 KEYS = {"AWS_ACCESS_KEY_ID": "kpitrack", "AWS_SECRET_ACCESS_KEY": "s" * 40}
 
 
-def _run(code, **env):
+def _environment(env):
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -27,7 +27,22 @@ def _run(code, **env):
     clean["KPITRACK_ENV_FILE"] = ""  # a developer's .env must not change these cases
     clean["DEBUG"] = "1"
     clean.update(env)
-    return interpreters.run(["manage.py", "shell", "--no-imports", "-c", code], cwd=ROOT, env=clean)
+    return clean
+
+
+def _shell(code, **env):
+    """`code` run by `manage.py shell`, as kpitrack starts."""
+    return interpreters.run(
+        ["manage.py", "shell", "--no-imports", "-c", code], cwd=ROOT, env=_environment(env)
+    )
+
+
+def _run(code, **env):
+    """`code` run by a fresh interpreter that imports the settings module and nothing else: the
+    settings and the storage object they name need no app (tests/site/test_settings.py's
+    `_setting` says what that saves)."""
+    env = _environment({"DJANGO_SETTINGS_MODULE": "kpitrack.settings", **env})
+    return interpreters.run(["-c", code], cwd=ROOT, env=env)
 
 
 def _default_storage(**env) -> dict:
@@ -137,6 +152,6 @@ def test_without_keys_boto3_finds_its_own():
     ],
 )
 def test_a_bad_storage_variable_stops_start_up_naming_it(env, message):
-    result = _run("from django.conf import settings; settings.DEBUG", **env)
+    result = _shell("from django.conf import settings; settings.DEBUG", **env)
     assert result.returncode != 0
     assert message in result.stderr
