@@ -305,16 +305,24 @@ def indicator_scope(user) -> tuple[frozenset[int], frozenset[int]] | None:
     )
 
 
+def in_indicator_scope(agency_ids, unit_ids) -> Q:
+    """The indicators of `agency_ids` or of `unit_ids` (an `indicator_scope`); a None half is
+    left out, and both None is every indicator."""
+    where = Q()
+    if agency_ids is not None:
+        where |= Q(goal__agency_id__in=agency_ids)
+    if unit_ids is not None:
+        where |= Q(responsible_unit_id__in=unit_ids)
+    return where
+
+
 def indicators_for_user(user, *, year: int):
     """The indicators of `year` that the user may enter or review (`indicator_scope`)."""
     indicators = Indicator.objects.filter(goal__year=year)
     scope = indicator_scope(user)
     if scope is None:
         return indicators
-    agency_ids, unit_ids = scope
-    return indicators.filter(
-        Q(goal__agency_id__in=agency_ids) | Q(responsible_unit_id__in=unit_ids)
-    )
+    return indicators.filter(in_indicator_scope(*scope))
 
 
 # Rights and actions

@@ -42,7 +42,12 @@ from kpitrack.core.engine.milestones import (
 from kpitrack.core.engine.warnings import PartFigures, Warning, entry_warnings
 from kpitrack.core.formatting import coded_figure, figure, target_wording
 from kpitrack.core.prepared import Prepared, model_columns, model_from_row
-from performance.permissions import indicator_scope, indicators_for_user, visible_agency_ids
+from performance.permissions import (
+    in_indicator_scope,
+    indicator_scope,
+    indicators_for_user,
+    visible_agency_ids,
+)
 
 from .forms import NARRATIVE_FIELDS
 from .judgements import QuarterJudgement, judgement_of
@@ -1574,14 +1579,7 @@ def _work_indicators(year, agency_ids, unit_ids, unit_id):
     # indicators_for_user's, from its scope: the agencies' (None: none of them, or with
     # `unit_ids` None too, every agency's) or the units' (None: none), of `unit_id` if given.
     indicators = Indicator.objects.filter(goal__year=year)
-    if agency_ids is not None and unit_ids is not None:
-        indicators = indicators.filter(
-            Q(goal__agency_id__in=agency_ids) | Q(responsible_unit_id__in=unit_ids)
-        )
-    elif agency_ids is not None:
-        indicators = indicators.filter(goal__agency_id__in=agency_ids)
-    elif unit_ids is not None:
-        indicators = indicators.filter(responsible_unit_id__in=unit_ids)
+    indicators = indicators.filter(in_indicator_scope(agency_ids, unit_ids))
     if unit_id is not None:
         indicators = indicators.filter(responsible_unit_id=unit_id)
     return indicators.order_by("goal__agency__code", "goal__order", "order", "id").values_list(
