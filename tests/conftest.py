@@ -61,6 +61,9 @@ def pytest_configure(config):
         "kpitrack", database=DirectoryBasedExampleDatabase(home / "examples")
     )
     hypothesis_settings.load_profile("kpitrack")
+    from . import sqlite_locks
+
+    sqlite_locks.install()
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_Workers(), "kpitrack-workers")
 
