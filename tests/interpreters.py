@@ -125,6 +125,9 @@ PRELOAD = (
     "xml.sax.xmlreader",
     "xml.sax",
     "xml.sax.saxutils",
+    # STORAGE_BACKEND=s3's storage (tests/site/test_storage_settings.py builds it in each case):
+    # boto3 and botocore are two thirds of such a child's CPU.
+    "storages.backends.s3",
 )
 
 
@@ -188,8 +191,10 @@ def _exit_code(code) -> int:
 
 def serve() -> None:
     """The server: one request a line on stdin; it answers the child's pid, then its exit code
-    (or minus the signal that ended it), a line each."""
+    (or minus the signal that ended it), the child's CPU and its own so far (seconds, user +
+    system), a line each."""
     import importlib
+    import resource
 
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for name in PRELOAD:
@@ -217,8 +222,16 @@ def serve() -> None:
         os.close(err)
         answers.write(b"%d\n" % pid)
         answers.flush()
-        _, status = os.waitpid(pid, 0)
-        answers.write(b"%d\n" % os.waitstatus_to_exitcode(status))
+        _, status, used = os.wait4(pid, 0)
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        answers.write(
+            b"%d %.6f %.6f\n"
+            % (
+                os.waitstatus_to_exitcode(status),
+                used.ru_utime + used.ru_stime,
+                own.ru_utime + own.ru_stime,
+            )
+        )
         answers.flush()
 
 
@@ -228,6 +241,16 @@ _lock = threading.Lock()
 # Popen wraps it in: a readline() there can take both of a fast child's lines into its buffer,
 # where the select() that waits for the second does not see them.
 _unread = b""
+# The CPU of the running server's children and its own, as its answers told: the kernel counts
+# it in this process's RUSAGE_CHILDREN only once the server is waited for, at the exit.
+_served = {"children": 0.0, "server": 0.0}
+
+
+def unreaped_cpu() -> float:
+    """CPU (seconds) the fork server and the children it has reaped have used so far, not yet in
+    this process's RUSAGE_CHILDREN: what tests/cpuprof.py adds to it to charge each child's CPU
+    to the test that asked for it rather than to the end of the run."""
+    return _served["children"] + _served["server"]
 
 
 def _stop_server() -> None:
@@ -236,6 +259,7 @@ def _stop_server() -> None:
     if _server is not None:
         _server.stdin.close()
         _server.wait()
+        _served.update(children=0.0, server=0.0)
 
 
 def run(args, *, cwd, env, input=None, timeout=None) -> subprocess.CompletedProcess:  # noqa: A002
@@ -258,6 +282,8 @@ def run(args, *, cwd, env, input=None, timeout=None) -> subprocess.CompletedProc
                 stdout=subprocess.PIPE,
             )
             _unread = b""
+            # An ended server was waited for (poll): its CPU is in RUSAGE_CHILDREN already.
+            _served.update(children=0.0, server=0.0)
         out, err = os.path.join(scratch, "out"), os.path.join(scratch, "err")
         for path in (out, err):
             open(path, "wb").close()
@@ -277,16 +303,19 @@ def run(args, *, cwd, env, input=None, timeout=None) -> subprocess.CompletedProc
             "encoding": encoding,
         }
         _send(request)
-        pid = _answer(None)
-        returncode = _answer(timeout)
-        ready = returncode is not None
+        (pid,) = _answer(None)
+        ended = _answer(timeout)
+        ready = ended is not None
         if not ready:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:  # not yet its own group's leader, or ended just now
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-            returncode = _answer(None)
+            ended = _answer(None)
+        returncode, child_cpu, server_cpu = ended
+        _served["children"] += child_cpu
+        _served["server"] = server_cpu
         with open(out, encoding=encoding) as stdout, open(err, encoding=encoding) as stderr:
             done = subprocess.CompletedProcess(
                 [sys.executable, *args], returncode, stdout.read(), stderr.read()
@@ -301,8 +330,9 @@ def _send(request: dict) -> None:
     _server.stdin.flush()
 
 
-def _answer(timeout: float | None) -> int | None:
-    """The server's next answer, or None if none came within `timeout` seconds."""
+def _answer(timeout: float | None) -> tuple | None:
+    """The server's next answer (its line's numbers), or None if none came within `timeout`
+    seconds."""
     import select
     import time
 
@@ -319,7 +349,8 @@ def _answer(timeout: float | None) -> int | None:
             raise RuntimeError("tests/interpreters.py's server ended (its traceback is above)")
         _unread += chunk
     line, _, _unread = _unread.partition(b"\n")
-    return int(line)
+    first, *rest = line.split()
+    return (int(first), *map(float, rest))
 
 
 if __name__ == "__main__":

@@ -39,3 +39,15 @@ def test_a_child_past_its_timeout_is_killed_and_the_next_runs():
         _run("import time; print('started', flush=True); time.sleep(60)", timeout=1)
     done = _run("import sys; print('after'); sys.exit(5)", timeout=30)
     assert (done.returncode, done.stdout) == (5, "after\n")
+
+
+def test_a_childs_cpu_is_reported_when_it_ends():
+    # tests/cpuprof.py charges it to the test that ran the child, not to the run's exit (where
+    # the server, waited for, would bring it in all at once).
+    _run("pass")
+    before = interpreters.unreaped_cpu()
+    done = _run(
+        "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    )
+    assert done.returncode == 0, done.stderr
+    assert interpreters.unreaped_cpu() - before >= 0.25

@@ -186,12 +186,18 @@ def _vary(built):
     Outcome.objects.bulk_update(cannot, ["rate", "progress", "status", "data"])
 
 
-@pytest.fixture(params=[SMALL, LARGE], ids=["small", "large"])
-def built(request):
-    built = build(request.param, prefix=f"s{request.param.agencies}")
-    store(built)
-    _vary(built)
-    return built
+@pytest.fixture(scope="module", params=[SMALL, LARGE], ids=["small", "large"])
+def built(request, django_db_setup, django_db_blocker):
+    """Each size's ministry, stored and varied once for the two tests that read it (tests/
+    conftest.py rows_for_the_module): neither writes to it, and they read only its codes and
+    year, so the Python objects may be shared."""
+    from tests.conftest import rows_for_the_module
+
+    with rows_for_the_module(django_db_blocker):
+        built = build(request.param, prefix=f"s{request.param.agencies}")
+        store(built)
+        _vary(built)
+        yield built
 
 
 def _filters(scope, year, built):
