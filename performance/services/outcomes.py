@@ -226,12 +226,7 @@ def refresh(*, pairs: Iterable[tuple[int, int]] = (), indicators: Iterable[int] 
     # refreshes of one agency at once could otherwise store the older reading last: holding the
     # agencies' rows makes them take turns, so the later one reads both writes. (Ordered by id so
     # two refreshes never wait on each other crosswise; SQLite has one writer at a time anyway.)
-    list(
-        Agency.objects.select_for_update()
-        .filter(id__in={a for a, _year in pairs} | {a for a, _year, _code in named})
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+    _hold({a for a, _year in pairs} | {a for a, _year, _code in named})
     # Every pair's old rows go first, and with them the rows of its indicators stored anywhere
     # else: an indicator moved from another goal may only have one row per quarter.
     for year, agency_ids in by_year.items():
@@ -271,14 +266,23 @@ def _refresh_named(named: set[tuple[int, int, str]]):
     _store(indicators, targets, policy_pairs={(i.goal.agency_id, i.goal.year) for i in targets})
 
 
-def _store(indicators: list[Indicator], targets: list[Indicator], *, policy_pairs):
-    """Writes the outcomes of `targets`, each computed against last year's namesake among
+def _hold(agency_ids):
+    list(
+        Agency.objects.select_for_update()
+        .filter(id__in=agency_ids)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def _rows(indicators: list[Indicator], targets: list[Indicator], *, policy_pairs) -> list[Outcome]:
+    """The unsaved outcomes of `targets`, each computed against last year's namesake among
     `indicators` (same agency and code; the last in their order where a code repeats across
     goals), under its agency's policy for its year (read for `policy_pairs`)."""
     last_years = {(i.goal.agency_id, i.goal.year, i.code): i for i in indicators}
     policies = achievement_policies(pairs=policy_pairs)
     planned = planned_milestones(indicator_ids=[i.pk for i in targets])
-    Outcome.objects.bulk_create(
+    return [
         row
         for i in targets
         for row in compute(
@@ -287,7 +291,11 @@ def _store(indicators: list[Indicator], targets: list[Indicator], *, policy_pair
             policies[i.goal.agency_id, i.goal.year],
             planned.get(i.pk),
         )
-    )
+    ]
+
+
+def _store(indicators: list[Indicator], targets: list[Indicator], *, policy_pairs):
+    Outcome.objects.bulk_create(_rows(indicators, targets, policy_pairs=policy_pairs))
 
 
 def version_bump():
@@ -296,12 +304,27 @@ def version_bump():
         OutcomesVersion.objects.get_or_create(pk=1, defaults={"token": uuid.uuid4().hex})
 
 
+def computed() -> list[Outcome]:
+    """Every outcome computed from scratch, unsaved: what rebuild() stores, and what the stored
+    rows must equal (tests/performance/test_outcomes_stay_fresh.py), read without writing.
+    Every year at once: a year's indicators are loaded once, not again as the next one's last
+    year, and each finds its namesake of last year among them as refresh() does."""
+    pairs = set(StrategicGoal.objects.values_list("agency_id", "year").distinct())
+    indicators = indicators_for_years(
+        years={year for _a, year in pairs}, agency_ids={a for a, _year in pairs}
+    )
+    return _rows(indicators, indicators, policy_pairs=pairs)
+
+
+@transaction.atomic
 def rebuild() -> int:
     """Every stored outcome recomputed from scratch; the number of rows written."""
-    pairs = set(StrategicGoal.objects.values_list("agency_id", "year").distinct())
+    # As refresh() does, holding every agency with a goal (see there).
+    _hold(StrategicGoal.objects.values("agency_id"))
     Outcome.objects.all().delete()
-    refresh(pairs=pairs)
-    return Outcome.objects.count()
+    rows = Outcome.objects.bulk_create(computed())
+    version_bump()
+    return len(rows)
 
 
 # --- what a write touches -----------------------------------------------------------------------
