@@ -420,10 +420,23 @@ CASES = {
 }
 
 
+@pytest.fixture(scope="module")
+def _approved_row(_workflow_rows, django_db_blocker):
+    """The world's approved result, written once per module (rows_for_the_module), as the
+    workflow's rows are; its id."""
+    from tests.conftest import make_alice, rows_for_the_module, run_commit_work_now
+    from tests.performance.conftest import read_workflow
+
+    with rows_for_the_module(django_db_blocker):
+        flow = read_workflow(_workflow_rows)
+        approved = _approved(flow, make_alice(), quarter=flow.quarter)
+        run_commit_work_now()
+        yield approved.pk
+
+
 @pytest.fixture
-def world(workflow, alice) -> World:
-    approved = _approved(workflow, alice, quarter=workflow.quarter)
-    return World(workflow, alice, approved)
+def world(workflow, alice, _approved_row) -> World:
+    return World(workflow, alice, Result.objects.get(pk=_approved_row))
 
 
 def test_the_stored_outcomes_are_fresh_before_any_write(world):
