@@ -556,14 +556,25 @@ class Outcome(models.Model):
         return f"{self.indicator} Q{self.through_quarter}"
 
 
-class OutcomesVersion(models.Model):
-    """One row whose token changes, in the same transaction, whenever stored outcomes are
-    refreshed (`performance.services.outcomes.refresh`): what a cache of figures read from
-    them is keyed by, so a cached figure is never served after the outcomes changed. It lives
-    in the database, not in a process, so every app server sees a refresh made by another;
-    a random token (not a counter) so a rolled-back refresh cannot reuse a token seen by
-    readers."""
+class AgencyOutcomesVersion(models.Model):
+    """An agency's stored outcomes' version: a token that changes, in the same transaction,
+    whenever its stored outcomes are refreshed (`performance.services.outcomes.refresh`), or
+    anything else its dashboards show changes (a unit renamed, a quarter first entered). What a
+    cache of its pages and figures is keyed by (a ministry's: its own and its agencies'), so
+    nothing cached is served after what it shows changed, and a save in one agency leaves
+    every other agency's cache alone (issue 16: one token for all was changed every few
+    seconds under load). It lives in the database, not in a process, so every app server sees
+    a refresh made by another; a random token (not a counter) so a rolled-back refresh cannot
+    reuse a token seen by readers. An agency without a row (made since, by bulk) has a version
+    that does not change: its first refresh or change makes the row."""
 
+    agency = models.OneToOneField(
+        Agency,
+        verbose_name=_("機關"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="outcomes_version",
+    )
     token = models.CharField(_("版本"), max_length=32)
 
     class Meta:

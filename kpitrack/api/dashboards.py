@@ -25,7 +25,9 @@ from kpitrack.dashboards.selectors import (
     indicator_outcomes,
     indicator_page,
     scope_for,
+    scope_version,
     unit_of,
+    versioned_scope_for,
 )
 from kpitrack.dashboards.selectors import (
     overview as overview_of,
@@ -116,10 +118,10 @@ def goal_to_dict(goal: GoalStanding, labels: dict | None = None) -> dict:
     }
 
 
-def _scope(user, agency: str) -> Scope:
+def _scope(user, agency: str, read=scope_for):
     """Like the pages: an unknown agency is 404 and one that is not the user's 403."""
     try:
-        return scope_for(user=user, code=agency)
+        return read(user=user, code=agency)
     except Http404:
         raise Http404(_("找不到機關代碼「%(code)s」。") % {"code": agency}) from None
     except PermissionDenied:
@@ -147,7 +149,8 @@ def _goals_answer(ov) -> list[dict]:
     return goals
 
 
-def _overview_answer(request, scope: Scope, unit=None) -> dict:
+def _overview_answer(request, scope: Scope, tokens: dict, unit=None) -> dict:
+    """`tokens`: the versions of the scope's agencies, read with it (`versioned_scope_for`)."""
     period = _period(request, scope)
     base = {
         "agency": scope.agency.code,
@@ -160,7 +163,8 @@ def _overview_answer(request, scope: Scope, unit=None) -> dict:
     }
     if period.year is None:
         return {**base, "counts": None, "goals": [], "attention": [], "by_agency": []}
-    ov = overview_of(scope, period.year, period.quarter, unit=unit)
+    token = scope_version(scope, tokens)
+    ov = overview_of(scope, period.year, period.quarter, unit=unit, token=token)
     return {
         **base,
         "indicators": ov.total,
@@ -191,7 +195,7 @@ def _overview_answer(request, scope: Scope, unit=None) -> dict:
 )
 def overview(request, agency: str, query: Query[DashboardQuery]):
     """The overview of an agency (a ministry: the agencies under it the caller may see)."""
-    return _overview_answer(request, _scope(request.auth, agency))
+    return _overview_answer(request, *_scope(request.auth, agency, versioned_scope_for))
 
 
 @router.get(
@@ -202,11 +206,11 @@ def overview(request, agency: str, query: Query[DashboardQuery]):
 )
 def unit(request, agency: str, unit: str, query: Query[DashboardQuery]):
     """The overview of one unit of an agency."""
-    scope = _scope(request.auth, agency)
+    scope, tokens = _scope(request.auth, agency, versioned_scope_for)
     found = unit_of(scope, unit)
     if found is None:
         raise Http404(_("找不到單位代碼「%(code)s」。") % {"code": unit})
-    return _overview_answer(request, Scope(scope.agency, (scope.agency,)), found)
+    return _overview_answer(request, Scope(scope.agency, (scope.agency,)), tokens, found)
 
 
 def paginate(request, items):

@@ -1,6 +1,7 @@
 """Reads for the dashboards. Each function runs a fixed number of queries, whatever the number of
 agencies, indicators or years in its scope."""
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -35,7 +36,13 @@ from kpitrack.core.engine.achievement import (
 from kpitrack.core.engine.calendar import FULL_YEAR
 from kpitrack.core.prepared import Prepared, model_columns, model_from_row
 from performance.judgements import QuarterJudgement
-from performance.models import Indicator, OutcomesVersion, Result, StrategicGoal, TargetPart
+from performance.models import (
+    AgencyOutcomesVersion,
+    Indicator,
+    Result,
+    StrategicGoal,
+    TargetPart,
+)
 from performance.models import Outcome as StoredOutcome
 from performance.outcome_reads import (
     Brief,
@@ -82,31 +89,37 @@ def scope_for(*, user, code: str) -> Scope:
     return _scope_of(user, code, family)
 
 
-# The agency `code` with those under it (and, versioned, each row with the outcomes' version):
+# The agency `code` with those under it (and, versioned, each with its outcomes' version):
 # every dashboard page reads it first, cached or not (issue 16); its SQL is built once
 # (kpitrack.core.prepared).
 _FAMILY = Prepared(lambda code: _family(code).values_list(*model_columns(Agency)))
 _VERSIONED_FAMILY = Prepared(
-    lambda code: (
-        _family(code)
-        .annotate(
-            outcomes_token=Subquery(OutcomesVersion.objects.order_by("id").values("token")[:1])
-        )
-        .values_list(*model_columns(Agency), "outcomes_token")
-    )
+    lambda code: _family(code).values_list(*model_columns(Agency), "outcomes_version__token")
 )
 
 
-def versioned_scope_for(*, user, code: str) -> tuple[Scope, str | None]:
-    """`scope_for` and the stored outcomes' version (`outcomes_version`), read together: one
-    query where a cached dashboard page ran two. The version is read in the same statement as
-    the agencies, before any outcome: what is read after it is at least as new."""
+# The version of an agency without a version row (made since, in bulk): its first refresh or
+# change makes one, so this one is never seen again after a change.
+_UNVERSIONED = "-"
+
+
+def scope_version(scope: "Scope", tokens: dict[int, str | None]) -> str:
+    """The version of what `scope` shows, from each agency's (`tokens`, by id): a new one when
+    any of its agencies' changes, the same while none does (issue 16: a save in one agency
+    leaves the others' cache alone)."""
+    parts = [f"{pk}:{tokens[pk] or _UNVERSIONED}" for pk in sorted(scope.ids)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def versioned_scope_for(*, user, code: str) -> tuple[Scope, dict[int, str | None]]:
+    """`scope_for` and each of its agencies' outcomes' version (by id: `scope_version` makes a
+    page's from them), read together: one query where a cached dashboard page ran two. The
+    versions are read in the same statement as the agencies, before any outcome: what is read
+    after them is at least as new."""
     rows = _VERSIONED_FAMILY(code)
     family = [model_from_row(Agency, row[:-1]) for row in rows]
-    scope = _scope_of(user, code, family)  # refuses an unknown code: then no row, no token
-    # Every row carries the same token; it is no attribute of an agency.
-    tokens = {row[-1] for row in rows}
-    return scope, tokens.pop()
+    scope = _scope_of(user, code, family)  # refuses an unknown code
+    return scope, {agency.pk: row[-1] for agency, row in zip(family, rows, strict=True)}
 
 
 def _family(code: str):
@@ -528,10 +541,16 @@ class _Figures:
     goals: list[tuple]  # GoalStanding's fields, the agency's id for the agency
 
 
-def outcomes_version() -> str | None:
-    """The stored outcomes' version (`OutcomesVersion`): what anything cached from the outcomes
-    is keyed by. One query; None before the first refresh."""
-    return OutcomesVersion.objects.values_list("token", flat=True).first()
+def outcomes_version(scope: Scope) -> str:
+    """The version of the stored outcomes `scope` shows (`scope_version` of its agencies'
+    `AgencyOutcomesVersion`): what anything cached from them is keyed by. One query."""
+    tokens = dict.fromkeys(scope.ids)
+    tokens.update(
+        AgencyOutcomesVersion.objects.filter(agency_id__in=scope.ids).values_list(
+            "agency_id", "token"
+        )
+    )
+    return scope_version(scope, tokens)
 
 
 def _figures(
@@ -545,7 +564,7 @@ def _figures(
     as new (a refresh commits both together), so a key never holds figures older than its
     version."""
     if token is ...:
-        token = outcomes_version()
+        token = outcomes_version(scope)
     what = f"{sorted(scope.ids)}|{year}|{quarter}|{unit.pk if unit else ''}"
     key = versioned_key("overview", token, what)
     found = None if key is None else cache_get(key)

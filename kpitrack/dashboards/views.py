@@ -31,6 +31,7 @@ from .selectors import (
     indicator_page,
     overview,
     scope_for,
+    scope_version,
     unit_of,
     versioned_scope_for,
 )
@@ -44,8 +45,11 @@ def _scope(request, agency: str) -> Scope:
     return scope_for(user=request.user, code=agency)
 
 
-def _versioned_scope(request, agency: str) -> tuple[Scope, str | None]:
-    return versioned_scope_for(user=request.user, code=agency)
+def _versioned_scope(request, agency: str) -> tuple[Scope, str]:
+    """The scope and the version of what it shows: its agencies' (a ministry's own and those
+    under it shown), read with it."""
+    scope, tokens = versioned_scope_for(user=request.user, code=agency)
+    return scope, scope_version(scope, tokens)
 
 
 def _bad(request, message: str, back: str):
@@ -88,10 +92,11 @@ class _Body:
 
 
 def _body(request, scope: Scope, token: str | None, build) -> _Body | HttpResponse:
-    """The page's body, cached per version of the stored outcomes (issue 16: read-mostly pages).
-    Everything a dashboard shows is refreshed with them, so the version names the data; with the
-    address, the language and the agencies the user may see, it names the page. `token` is the
-    version, read with the scope (`versioned_scope_for`), before anything the page shows.
+    """The page's body, cached per version of the stored outcomes of its scope's agencies
+    (issue 16: read-mostly pages). Everything a dashboard shows is refreshed with them, so the
+    version names the data; with the address, the language and the agencies the user may see,
+    it names the page. `token` is the version, read with the scope (`versioned_scope_for`),
+    before anything the page shows.
     `build(token)` answers the body, or a refusal, never cached. No query when cached."""
     what = f"{get_language()}|{request.get_full_path()}|{scope.ids}"
     # "-2": a body now keeps its page's history; one cached in the former shape is never read.
@@ -141,12 +146,13 @@ def overview_view(request, agency):
 
 @login_required
 def unit_view(request, agency, unit):
-    scope, token = _versioned_scope(request, agency)
+    scope, tokens = versioned_scope_for(user=request.user, code=agency)
     found = unit_of(scope, unit)
     if found is None:
         raise Http404("unit")
     own = Scope(agency=scope.agency, agencies=(scope.agency,))
-    return _overview_page(request, own, token, unit=found)
+    # The unit's page shows its agency alone: the agencies under it do not change it.
+    return _overview_page(request, own, scope_version(own, tokens), unit=found)
 
 
 @login_required
@@ -275,7 +281,9 @@ def indicator_charts(page) -> tuple[str, str]:
 
 @login_required
 def indicator_view(request, agency, code):
-    scope, token = _versioned_scope(request, agency)
+    scope, tokens = versioned_scope_for(user=request.user, code=agency)
+    # An indicator is its agency's alone: the agencies under it do not change its page.
+    token = scope_version(Scope(agency=scope.agency, agencies=(scope.agency,)), tokens)
     built = []
 
     def build(_token):

@@ -59,6 +59,7 @@ class _Draft:
     new: bool
     recorded: dict[str, tuple[int, Decimal | None, str]]
     values: dict[str, Decimal | None]
+    agency_id: int  # the indicator's agency, whose pages show the quarter entered
 
 
 _REFUSALS = (ValidationError, PermissionDenied, ConcurrentEditError, ResultLocked, WindowClosed)
@@ -112,7 +113,7 @@ def _draft(entry: DraftEntry, indicator, stored, recorded, shared: _Quarter, *, 
         if text is not None and not isinstance(text, str):
             raise ValidationError({name: _("必須是文字。")}, code="narrative")
         row[name] = text or ""
-    return _Draft(row, stored is None, recorded or {}, values)
+    return _Draft(row, stored is None, recorded or {}, values, indicator.goal.agency_id)
 
 
 _NEW_RESULT = bulk.defaults(Result)
@@ -211,8 +212,7 @@ def _touches(drafts: list[_Draft]) -> set:
         for d in drafts
         if d.row["state"] not in Result.EDITABLE
     }
-    if any(d.new for d in drafts):
-        touches.add(outcomes.VERSION_ONLY)
+    touches |= {outcomes.version_of(d.agency_id) for d in drafts if d.new}
     return touches
 
 

@@ -39,11 +39,11 @@ from kpitrack.core.engine.calendar import FULL_YEAR, QUARTERS
 from kpitrack.core.engine.milestones import Judgement, Planned, judge
 
 from ..models import (
+    AgencyOutcomesVersion,
     Indicator,
     IndicatorInput,
     Milestone,
     Outcome,
-    OutcomesVersion,
     Result,
     ResultFigure,
     StrategicGoal,
@@ -203,10 +203,16 @@ def compute(
 
 
 @transaction.atomic
-def refresh(*, pairs: Iterable[tuple[int, int]] = (), indicators: Iterable[int] = ()):
+def refresh(
+    *,
+    pairs: Iterable[tuple[int, int]] = (),
+    indicators: Iterable[int] = (),
+    agencies: Iterable[int] = (),
+):
     """Recompute the stored outcomes of every indicator of each (agency_id, year) of `pairs`,
     and of each indicator of `indicators` (ids) with its namesakes of the next year (same agency
-    and code), whose growth and prev() read its figures."""
+    and code), whose growth and prev() read its figures; a new version for the agencies of
+    both, and for `agencies` (ids), whose pages show something else that changed."""
     pairs = set(pairs)
     by_year: dict[int, set[int]] = defaultdict(set)
     for agency_id, year in pairs:
@@ -226,7 +232,10 @@ def refresh(*, pairs: Iterable[tuple[int, int]] = (), indicators: Iterable[int] 
     # refreshes of one agency at once could otherwise store the older reading last: holding the
     # agencies' rows makes them take turns, so the later one reads both writes. (Ordered by id so
     # two refreshes never wait on each other crosswise; SQLite has one writer at a time anyway.)
-    _hold({a for a, _year in pairs} | {a for a, _year, _code in named})
+    # The agencies whose version changes are held too: their version rows are written last.
+    touched = _lock_agencies(
+        {a for a, _year in pairs} | {a for a, _year, _code in named} | set(agencies)
+    )
     # Every pair's old rows go first, and with them the rows of its indicators stored anywhere
     # else: an indicator moved from another goal may only have one row per quarter.
     for year, agency_ids in by_year.items():
@@ -243,8 +252,18 @@ def refresh(*, pairs: Iterable[tuple[int, int]] = (), indicators: Iterable[int] 
         )
     if named:
         _refresh_named(named)
-    # Last, so the one row is held only until this transaction commits, after the agencies.
-    version_bump()
+    # Last, so their rows are held only until this transaction commits, after the agencies.
+    _versions_write(touched)
+
+
+def _lock_agencies(agency_ids: set[int]) -> set[int]:
+    """Those of the agencies that still exist (one deleted touches its own id), locked."""
+    return set(
+        Agency.objects.select_for_update()
+        .filter(id__in=agency_ids)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
 
 
 def _refresh_named(named: set[tuple[int, int, str]]):
@@ -264,15 +283,6 @@ def _refresh_named(named: set[tuple[int, int, str]]):
     # one row per quarter.
     Outcome.objects.filter(indicator__in=[i.pk for i in targets]).delete()
     _store(indicators, targets, policy_pairs={(i.goal.agency_id, i.goal.year) for i in targets})
-
-
-def _hold(agency_ids):
-    list(
-        Agency.objects.select_for_update()
-        .filter(id__in=agency_ids)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
 
 
 def _rows(indicators: list[Indicator], targets: list[Indicator], *, policy_pairs) -> list[Outcome]:
@@ -298,17 +308,50 @@ def _store(indicators: list[Indicator], targets: list[Indicator], *, policy_pair
     Outcome.objects.bulk_create(_rows(indicators, targets, policy_pairs=policy_pairs))
 
 
-def version_bump():
-    """A new version of the stored outcomes: what was cached from them is not read again."""
-    if not OutcomesVersion.objects.filter(pk=1).update(token=uuid.uuid4().hex):
-        OutcomesVersion.objects.get_or_create(pk=1, defaults={"token": uuid.uuid4().hex})
+def _versions_write(agency_ids: set[int]) -> None:
+    """A new version of each agency of `agency_ids`, whose rows the transaction holds: one
+    statement, its row made where an agency has none yet. One token for all of them: each
+    page's key combines its agencies' tokens with their ids. The rows are written in id
+    order, as the agencies were locked, so two writers wait on each other's rows in one order
+    (PostgreSQL)."""
+    if not agency_ids:
+        return
+    token = uuid.uuid4().hex
+    AgencyOutcomesVersion.objects.bulk_create(
+        [AgencyOutcomesVersion(agency_id=pk, token=token) for pk in sorted(agency_ids)],
+        update_conflicts=True,
+        unique_fields=["agency"],
+        update_fields=["token"],
+    )
+
+
+def versions_renew(*, agency_ids: Iterable[int] | None):
+    """A new version of the agencies' stored outcomes (every agency's: None), none of which
+    changed: what their dashboards cache is not read again. One statement (an UPDATE of their
+    rows, locked in id order first, in its subquery), two more for an agency without a row."""
+    if agency_ids is None:
+        agency_ids = Agency.objects.values_list("id", flat=True)
+    agency_ids = set(agency_ids)
+    if not agency_ids:
+        return
+    rows = AgencyOutcomesVersion.objects.filter(agency_id__in=agency_ids)
+    # No agency is locked here, only version rows (a refresh locks its agencies first, then
+    # their version rows: the same order), so a row missing is not made in this transaction:
+    # the insert would wait for its agency while holding version rows.
+    with transaction.atomic(savepoint=False):
+        updated = AgencyOutcomesVersion.objects.filter(
+            agency_id__in=rows.select_for_update().order_by("agency_id").values("agency_id")
+        ).update(token=uuid.uuid4().hex)
+    if updated < len(agency_ids):
+        with transaction.atomic(savepoint=False):
+            _versions_write(_lock_agencies(agency_ids))
 
 
 def computed() -> list[Outcome]:
-    """Every outcome computed from scratch, unsaved: what rebuild() stores, and what the stored
-    rows must equal (tests/performance/test_outcomes_stay_fresh.py), read without writing.
-    Every year at once: a year's indicators are loaded once, not again as the next one's last
-    year, and each finds its namesake of last year among them as refresh() does."""
+    """Every outcome computed from scratch, unsaved: what rebuild() stores, read without
+    writing (what tests/performance/test_outcomes_stay_fresh.py compares the stored rows with).
+    Every year at once, each indicator with its namesake of last year among them, as refresh()
+    finds it: a year's indicators are loaded once, not again as the next one's last year."""
     pairs = set(StrategicGoal.objects.values_list("agency_id", "year").distinct())
     indicators = indicators_for_years(
         years={year for _a, year in pairs}, agency_ids={a for a, _year in pairs}
@@ -316,21 +359,25 @@ def computed() -> list[Outcome]:
     return _rows(indicators, indicators, policy_pairs=pairs)
 
 
-@transaction.atomic
 def rebuild() -> int:
     """Every stored outcome recomputed from scratch; the number of rows written."""
-    # As refresh() does, holding every agency with a goal (see there).
-    _hold(StrategicGoal.objects.values("agency_id"))
+    pairs = set(StrategicGoal.objects.values_list("agency_id", "year").distinct())
     Outcome.objects.all().delete()
-    rows = Outcome.objects.bulk_create(computed())
-    version_bump()
-    return len(rows)
+    refresh(pairs=pairs)
+    return Outcome.objects.count()
 
 
 # --- what a write touches -----------------------------------------------------------------------
 # VERSION_ONLY: nothing to recompute, but what the dashboards cache per outcomes' version
-# changed (a quarter first entered, a unit renamed): a new version alone.
+# changed (a quarter first entered, a unit renamed): a new version alone, of the agency that
+# `version_of` names, or of every agency (VERSION_ONLY itself) where a write cannot say which.
 VERSION_ONLY = ("version",)
+
+
+def version_of(agency_id: int) -> tuple:
+    """A new version alone for one agency's pages (and its ministry's, which show it)."""
+    return (*VERSION_ONLY, agency_id)
+
 
 # A key is an (agency_id, year) pair, or a reference resolved when the transaction commits
 # (a row's parent by id, so writing a hundred figures costs no query each): ("indicator", id),
@@ -383,8 +430,8 @@ def _agency(agency: Agency):
 
 @writes.scope(Unit)
 def _unit(unit: Unit):
-    # The dashboards name the units; no outcome depends on them.
-    return {VERSION_ONLY}
+    # The dashboards name the units (their own agency's pages); no outcome depends on them.
+    return {version_of(unit.agency_id)}
 
 
 @writes.scope(AchievementPolicy)
@@ -392,9 +439,11 @@ def _policy(policy: AchievementPolicy):
     return {("policy", policy.agency_id, policy.year)}
 
 
-def targets_of(keys: Iterable) -> tuple[set[tuple[int, int]], set[int]]:
-    """What `keys` reach: (agency_id, year) pairs to refresh whole, and indicators (ids) to
-    refresh with their next year's namesakes; a query per kind of reference."""
+def targets_of(keys: Iterable) -> tuple[set[tuple[int, int]], set[int], set[int] | None]:
+    """What `keys` reach: (agency_id, year) pairs to refresh whole, indicators (ids) to
+    refresh with their next year's namesakes, and agencies (ids; None: every agency) whose
+    pages show something else that changed, a new version alone; a query per kind of
+    reference."""
     pairs, refs = set(), defaultdict(set)
     for key in keys:
         if isinstance(key[0], str):
@@ -413,13 +462,21 @@ def targets_of(keys: Iterable) -> tuple[set[tuple[int, int]], set[int]]:
         goals |= Q(agency_id=agency_id, year__gte=year)
     if refs["agency"] or refs["policy"]:
         pairs |= set(StrategicGoal.objects.filter(goals).values_list("agency_id", "year"))
-    return pairs, indicators
+    # An agency changed shows on its pages (and its ministry's) with or without goals.
+    agencies = {pk for (pk,) in refs["agency"]} | {k[0] for k in refs["version"] if k}
+    if () in refs["version"]:
+        agencies = None
+    return pairs, indicators, agencies
 
 
 @writes.on_commit
 def refresh_touched(keys: set):
-    pairs, indicators = targets_of(keys)
-    if pairs or indicators:
-        refresh(pairs=pairs, indicators=indicators)
-    else:  # VERSION_ONLY alone
-        version_bump()
+    pairs, indicators, agencies = targets_of(keys)
+    if agencies is None:  # every agency: no refresh needs to lock them all
+        if pairs or indicators:
+            refresh(pairs=pairs, indicators=indicators)
+        versions_renew(agency_ids=None)
+    elif pairs or indicators:
+        refresh(pairs=pairs, indicators=indicators, agencies=agencies)
+    else:
+        versions_renew(agency_ids=agencies)

@@ -486,6 +486,7 @@ def test_a_transaction_refreshes_each_agency_and_year_once(world, monkeypatch):
         {
             "pairs": {(flow.agency.pk, flow.year), (flow.agency.pk, flow.year + 1)},
             "indicators": {world.approved.indicator_id},
+            "agencies": set(),  # none whose version alone changes
         }
     ]
 

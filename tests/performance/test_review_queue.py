@@ -423,7 +423,8 @@ def test_the_final_queue_reads_the_same_queries_whatever_its_length(
 # for the batch: signing in, the agency and memberships, the selected results, the outer
 # transaction and the stored outcomes' refresh of the indicators approved (not their agency's
 # whole year and the next, as until the refresh was narrowed: 32 then), with the new data version
-# it records in one UPDATE (the dashboards' cache key: performance.OutcomesVersion); and whom
+# of their agency it records in one statement (the dashboards' cache key:
+# performance.AgencyOutcomesVersion, an INSERT … ON CONFLICT DO UPDATE); and whom
 # the approvals tell (services.notifications.notifications_for_transitions), however many rows:
 # the units' staff and heads, the agency's directors, the notifications that exist already, and
 # the new ones inserted in one statement in a savepoint (before, two reads of whom to tell per
