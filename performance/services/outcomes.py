@@ -285,14 +285,14 @@ def _refresh_named(named: set[tuple[int, int, str]]):
     _store(indicators, targets, policy_pairs={(i.goal.agency_id, i.goal.year) for i in targets})
 
 
-def _store(indicators: list[Indicator], targets: list[Indicator], *, policy_pairs):
-    """Writes the outcomes of `targets`, each computed against last year's namesake among
+def _rows(indicators: list[Indicator], targets: list[Indicator], *, policy_pairs) -> list[Outcome]:
+    """The unsaved outcomes of `targets`, each computed against last year's namesake among
     `indicators` (same agency and code; the last in their order where a code repeats across
     goals), under its agency's policy for its year (read for `policy_pairs`)."""
     last_years = {(i.goal.agency_id, i.goal.year, i.code): i for i in indicators}
     policies = achievement_policies(pairs=policy_pairs)
     planned = planned_milestones(indicator_ids=[i.pk for i in targets])
-    Outcome.objects.bulk_create(
+    return [
         row
         for i in targets
         for row in compute(
@@ -301,7 +301,11 @@ def _store(indicators: list[Indicator], targets: list[Indicator], *, policy_pair
             policies[i.goal.agency_id, i.goal.year],
             planned.get(i.pk),
         )
-    )
+    ]
+
+
+def _store(indicators: list[Indicator], targets: list[Indicator], *, policy_pairs):
+    Outcome.objects.bulk_create(_rows(indicators, targets, policy_pairs=policy_pairs))
 
 
 def _versions_write(agency_ids: set[int]) -> None:
@@ -341,6 +345,18 @@ def versions_renew(*, agency_ids: Iterable[int] | None):
     if updated < len(agency_ids):
         with transaction.atomic(savepoint=False):
             _versions_write(_lock_agencies(agency_ids))
+
+
+def computed() -> list[Outcome]:
+    """Every outcome computed from scratch, unsaved: what rebuild() stores, read without
+    writing (what tests/performance/test_outcomes_stay_fresh.py compares the stored rows with).
+    Every year at once, each indicator with its namesake of last year among them, as refresh()
+    finds it: a year's indicators are loaded once, not again as the next one's last year."""
+    pairs = set(StrategicGoal.objects.values_list("agency_id", "year").distinct())
+    indicators = indicators_for_years(
+        years={year for _a, year in pairs}, agency_ids={a for a, _year in pairs}
+    )
+    return _rows(indicators, indicators, policy_pairs=pairs)
 
 
 def rebuild() -> int:
