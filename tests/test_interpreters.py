@@ -39,3 +39,25 @@ def test_a_child_past_its_timeout_is_killed_and_the_next_runs():
         _run("import time; print('started', flush=True); time.sleep(60)", timeout=1)
     done = _run("import sys; print('after'); sys.exit(5)", timeout=30)
     assert (done.returncode, done.stdout) == (5, "after\n")
+
+
+def test_a_started_child_runs_beside_others_until_it_is_stopped(tmp_path):
+    log = tmp_path / "server.log"
+    code = "import time; print('up', flush=True); time.sleep(60)"
+    server = interpreters.start(["-c", code], cwd=ROOT, env=dict(os.environ), log=log)
+    deadline = time.monotonic() + 30
+    while "up" not in log.read_text():
+        assert server.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    # run() answers while the started child still runs, and a child that ends at once too.
+    assert _run("print('beside')", timeout=30).stdout == "beside\n"
+    ended = interpreters.start(
+        ["-c", "raise SystemExit(4)"], cwd=ROOT, env={}, log=log.parent / "e"
+    )
+    assert ended.wait(timeout=30) == 4
+    assert server.poll() is None
+    with pytest.raises(subprocess.TimeoutExpired):
+        server.wait(timeout=0.1)
+    server.terminate()
+    assert server.wait(timeout=30) == -15
+    server.kill()  # ended: its pid is not signalled again
