@@ -51,3 +51,25 @@ def test_a_childs_cpu_is_reported_when_it_ends():
     )
     assert done.returncode == 0, done.stderr
     assert interpreters.unreaped_cpu() - before >= 0.25
+
+
+def test_a_started_child_runs_beside_others_until_it_is_stopped(tmp_path):
+    log = tmp_path / "server.log"
+    code = "import time; print('up', flush=True); time.sleep(60)"
+    server = interpreters.start(["-c", code], cwd=ROOT, env=dict(os.environ), log=log)
+    deadline = time.monotonic() + 30
+    while "up" not in log.read_text():
+        assert server.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    # run() answers while the started child still runs, and a child that ends at once too.
+    assert _run("print('beside')", timeout=30).stdout == "beside\n"
+    ended = interpreters.start(
+        ["-c", "raise SystemExit(4)"], cwd=ROOT, env={}, log=log.parent / "e"
+    )
+    assert ended.wait(timeout=30) == 4
+    assert server.poll() is None
+    with pytest.raises(subprocess.TimeoutExpired):
+        server.wait(timeout=0.1)
+    server.terminate()
+    assert server.wait(timeout=30) == -15
+    server.kill()  # ended: its pid is not signalled again

@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from django.db import connection
 
 from budget.models import Agency
 from kpitrack.jobs.models import Job
+from tests import interpreters
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -67,11 +67,11 @@ class Worker:
             "JOBS_HEARTBEAT_SECONDS": "1",
             "JOBS_STALE_SECONDS": "3",
         }
-        args = [sys.executable, "-m", "celery", "-A", "kpitrack", "worker", "-l", "info"]
+        args = ["-m", "celery", "-A", "kpitrack", "worker", "-l", "info"]
         args += ["--pool", pool, "--concurrency", "1", "--without-mingle", "--without-gossip"]
-        self.process = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
+        # Forked with Django's modules imported (tests/interpreters.py): a worker's start is
+        # Celery's and kpitrack's, not the interpreter's and Django's again.
+        self.process = interpreters.start(args, cwd=ROOT, env=env, log=self.log)
         self.wait_for_log("ready.")
 
     def text(self) -> str:
@@ -165,6 +165,24 @@ def worker(broker, media, _shared):
 
 
 @pytest.fixture
+def worker_after(broker, media, _shared):
+    """For a test whose task must wait in the queue until a worker starts: a shared worker
+    already running is stopped; worker_after() starts the shared one, which the next tests use
+    (this module's first test, so that it is the only start)."""
+    if _shared["worker"] is not None:
+        _shared["worker"].stop()
+        _shared["worker"] = None
+    _empty(broker, keep_bindings=False)
+
+    def start():
+        _shared["worker"] = Worker(media, "prefork")
+        return _shared["worker"]
+
+    yield start
+    _empty(broker, keep_bindings=_shared["worker"] is not None)
+
+
+@pytest.fixture
 def own_worker(broker, media, _shared):
     """For a test that must be the only worker from its first request on (a shared worker
     would take the task it sends): the shared one is stopped; own_worker(pool) starts one,
@@ -216,6 +234,15 @@ def _pdf_text(data: bytes) -> str:
     return subprocess.run(
         ["pdftotext", "-", "-"], input=data, capture_output=True, check=True
     ).stdout.decode()
+
+
+def test_a_job_cancelled_before_a_worker_takes_it_is_not_run(reader, worker_after):
+    job_id = _job_of(reader.get("/reports/nia/performance/2012/xlsx/"))
+    reader.post(f"/jobs/{job_id}/cancel/")
+    running = worker_after()
+    running.wait_for_log("succeeded")  # the message was taken, and left the job alone
+    job = Job.objects.get(pk=job_id)
+    assert (job.state, job.attempts, job.result) == ("cancelled", 0, "")
 
 
 def test_a_worker_runs_the_job_and_any_process_serves_the_file(reader, worker):
@@ -284,15 +311,6 @@ def test_a_worker_confirms_a_large_workbook_from_the_shared_upload(client, worke
         "Excel 匯入：w.xlsx",
     )
     assert "已由「w.xlsx」寫入 2 列的變更" in client.get(f"/jobs/{job_id}/").content.decode()
-
-
-def test_a_job_cancelled_before_a_worker_takes_it_is_not_run(reader, own_worker):
-    job_id = _job_of(reader.get("/reports/nia/performance/2012/xlsx/"))
-    reader.post(f"/jobs/{job_id}/cancel/")
-    running = own_worker("prefork")
-    running.wait_for_log("succeeded")  # the message was taken, and left the job alone
-    job = Job.objects.get(pk=job_id)
-    assert (job.state, job.attempts, job.result) == ("cancelled", 0, "")
 
 
 def test_a_worker_killed_mid_job_leaves_a_failed_job_with_a_message(reader, own_worker, settings):

@@ -7,9 +7,8 @@ fails at once with "database is locked". The settings begin every transaction IM
 
 import os
 import sqlite3
-import subprocess
-import sys
 
+from tests import interpreters
 from tests.conftest import ROOT
 
 # Both writers announce they are ready, wait for each other, then read, pause and write in one
@@ -40,28 +39,28 @@ def _env(database):
 def test_two_simultaneous_writers_on_sqlite_both_succeed(tmp_path):
     database = tmp_path / "kpitrack.sqlite3"
     env = _env(database)
-    manage = [sys.executable, "manage.py"]
-    migrate = subprocess.run(
-        [*manage, "migrate", "auth", "-v", "0"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    # Forked with Django's modules imported (tests/interpreters.py), each a process of its own.
+    migrate = interpreters.run(["manage.py", "migrate", "auth", "-v", "0"], cwd=ROOT, env=env)
     assert migrate.returncode == 0, migrate.stderr
 
     writers = [
-        subprocess.Popen(
-            [*manage, "shell", "-c", WRITER.format(folder=tmp_path, name=name, other=other)],
+        interpreters.start(
+            ["manage.py", "shell", "-c", WRITER.format(folder=tmp_path, name=name, other=other)],
             cwd=ROOT,
             env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+            log=tmp_path / f"{name}.log",
         )
         for name, other in (("ann", "ben"), ("ben", "ann"))
     ]
-    outcomes = [(writer.communicate(timeout=120)[1], writer.returncode) for writer in writers]
+    returncodes = [writer.wait(timeout=120) for writer in writers]
+    outcomes = [
+        ((tmp_path / f"{name}.log").read_text(), returncode)
+        for name, returncode in zip(("ann", "ben"), returncodes, strict=True)
+    ]
 
-    for stderr, returncode in outcomes:
-        assert "database is locked" not in stderr
-        assert returncode == 0, stderr
+    for output, returncode in outcomes:
+        assert "database is locked" not in output
+        assert returncode == 0, output
     with sqlite3.connect(database) as connection:
         names = sorted(row[0] for row in connection.execute("SELECT username FROM auth_user"))
     assert names == ["ann", "ben"]

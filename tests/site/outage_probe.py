@@ -1,6 +1,7 @@
-"""Run by tests/site/test_outage.py in a fresh interpreter whose DATABASE_URL cannot be opened:
-asks the site what a test names through Django's test client (the whole middleware stack) and
-prints one JSON object per request. Not a test module (no test_ prefix)."""
+"""Run by tests/site/test_outage.py and test_health.py in a fresh interpreter (one forked by
+tests/interpreters.py) whose DATABASE_URL cannot be opened: asks the site what a test names
+through Django's test client (the whole middleware stack) and prints one JSON object per
+request. Not a test module (no test_ prefix)."""
 
 import json
 import os

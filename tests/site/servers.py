@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 
+from tests import interpreters
 from tests.conftest import ROOT
 
 # Upper bound on any wait below: only reached when something hangs or is broken.
@@ -76,20 +77,17 @@ def fetch(url: str, *, data: bytes | None = None, headers=None, timeout: float =
 def running(kind: str, env: dict[str, str], log, *, started: list | None = None):
     """kpitrack served by `runserver` (threaded, no reloader) or gunicorn (kpitrack's own
     gunicorn.conf.py) on a free loopback port; yields its base URL once /healthz/ answers.
-    `started`, if given, receives the server's process (a test that stops it itself)."""
+    `started`, if given, receives the server's process (a tests.interpreters.Child; a test
+    that stops it itself)."""
     port = free_port()
     if kind == "runserver":
-        command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+        command = ["manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     else:
-        gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-        command = [gunicorn, "--config", "kpitrack/gunicorn.conf.py"]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env={**env, "PORT": str(port)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+        command = [os.path.join(os.path.dirname(sys.executable), "gunicorn")]
+        command += ["--config", "kpitrack/gunicorn.conf.py"]
+    # Forked with Django's modules imported (tests/interpreters.py): the server's own start,
+    # and each gunicorn worker's, skips the interpreter's start and those imports.
+    process = interpreters.start(command, cwd=ROOT, env={**env, "PORT": str(port)}, log=log)
     base = f"http://127.0.0.1:{port}"
     if started is not None:
         started.append(process)

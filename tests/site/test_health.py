@@ -2,8 +2,6 @@
 every check of kpitrack/health.py passes, else 503 naming each failed check (and no secret)."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings
@@ -11,6 +9,7 @@ from django.core.cache import caches
 from django.core.files.storage import InMemoryStorage
 from django.test import Client, override_settings
 
+from tests import interpreters
 from tests.conftest import ROOT
 from tests.site.servers import site_env
 
@@ -136,12 +135,10 @@ def test_readyz_with_object_storage_asks_the_store_not_media_root(tmp_path):
 
 def _readyz_in_a_fresh_process(database_url, tmp_path):
     """/readyz/ asked of a kpitrack started with this DATABASE_URL (tests/site/outage_probe.py)."""
-    result = subprocess.run(
-        [sys.executable, "tests/site/outage_probe.py", json.dumps([{"path": "/readyz/"}])],
+    result = interpreters.run(
+        ["tests/site/outage_probe.py", json.dumps([{"path": "/readyz/"}])],
         cwd=ROOT,
         env=site_env(DATABASE_URL=database_url, MEDIA_ROOT=str(tmp_path / "media")),
-        capture_output=True,
-        text=True,
     )
     assert result.returncode == 0, result.stderr
     [answer] = json.loads(result.stdout)

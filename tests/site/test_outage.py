@@ -6,8 +6,6 @@ SQLite: a fresh process whose database file cannot be opened. PostgreSQL: a live
 and gunicorn) whose every connection goes through a TCP proxy the test stops and starts."""
 
 import json
-import subprocess
-import sys
 import time
 from urllib.parse import urlencode
 
@@ -18,6 +16,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 
 from kpitrack.tokens import api_token_create
+from tests import interpreters
 from tests.conftest import ROOT
 from tests.site.servers import Proxy, fetch, running, site_env, wait_until
 
@@ -33,16 +32,14 @@ def _without_id(body: dict) -> dict:
 
 
 def _ask(requests, tmp_path, debug="0"):
-    result = subprocess.run(
-        [sys.executable, "tests/site/outage_probe.py", json.dumps(requests)],
+    result = interpreters.run(
+        ["tests/site/outage_probe.py", json.dumps(requests)],
         cwd=ROOT,
         env=site_env(
             DATABASE_URL=f"sqlite:///{tmp_path}/no-such-folder/db.sqlite3",
             MEDIA_ROOT=str(tmp_path / "media"),
             DEBUG=debug,
         ),
-        capture_output=True,
-        text=True,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

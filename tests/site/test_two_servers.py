@@ -23,7 +23,6 @@ import re
 import secrets
 import signal
 import subprocess
-import sys
 import urllib.parse
 from contextlib import ExitStack, contextmanager
 from decimal import Decimal
@@ -38,6 +37,7 @@ from openpyxl import load_workbook
 from kpitrack.jobs.models import Job
 from performance import workbook as wb
 from performance.models import Result
+from tests import interpreters
 from tests.conftest import ROOT, make_alice
 from tests.site.servers import WAIT, fetch, running, site_env, wait_until
 
@@ -110,10 +110,11 @@ def _celery_worker(shared):
     """`celery -A kpitrack worker` on the same database, Redis and MEDIA_ROOT, ready for jobs."""
     path = shared["folder"] / "worker.log"
     env = site_env(**shared["env"], CELERY_BROKER_URL=REDIS)
-    command = [sys.executable, "-m", "celery", "-A", "kpitrack", "worker", "-l", "info"]
+    command = ["-m", "celery", "-A", "kpitrack", "worker", "-l", "info"]
     command += ["--pool", "solo", "--without-mingle", "--without-gossip", "--without-heartbeat"]
     with path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # Forked with Django's modules imported, as the servers are (tests/site/servers.py).
+        process = interpreters.start(command, cwd=ROOT, env=env, log=log)
         try:
 
             def ready():
@@ -140,11 +141,23 @@ def deployed(shared):
         yield pair
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def embedded(shared):
-    """Both servers without a broker: each runs the jobs its requests start in its own pool."""
-    with _two_servers(shared, "embedded", CELERY_BROKER_URL="") as pair:
-        yield pair
+    """Both servers without a broker: each runs the jobs its requests start in its own pool, of
+    one thread, and fails the jobs of a dead process 3 s after their last heartbeat. Started once
+    for the module (servers, processes): the test that kills a server's process kills A's, whose
+    pool no other test has used."""
+    started = []
+    with _two_servers(
+        shared,
+        "embedded",
+        started=started,
+        CELERY_BROKER_URL="",
+        JOBS_IN_PROCESS_WORKERS="1",
+        JOBS_HEARTBEAT_SECONDS="1",
+        JOBS_STALE_SECONDS="3",
+    ) as (a, b):
+        yield a, b, started
 
 
 class Browser:
@@ -266,10 +279,11 @@ def test_a_job_started_on_one_server_runs_on_a_worker_and_is_downloaded_on_the_o
 def test_without_a_broker_the_pool_of_the_server_that_started_it_runs_it_and_the_other_serves_it(
     embedded, flow, shared
 ):
-    a, b = embedded
+    a, b, _processes = embedded
     browser = Browser()
-    _signed_in(browser, b)
-    job = _follow_job_and_download(browser, a, b, flow, shared["folder"])
+    _signed_in(browser, a)
+    # Started on B, whose pool runs it: A's pool is left unused for the test that kills it.
+    job = _follow_job_and_download(browser, b, a, flow, shared["folder"])
     assert job.attempts == 1
 
 
@@ -286,58 +300,48 @@ def _worker_of(master: subprocess.Popen) -> int:
 
 
 def test_jobs_left_in_the_pool_of_a_server_process_that_died_are_failed_and_asked_again(
-    shared, flow
+    embedded, flow
 ):
     """Without a broker the queue of a server's pool is in its process. Killed, it leaves a
     running job and one waiting behind it (one pool thread): the other server fails both with a
     message once their heartbeat is JOBS_STALE_SECONDS old, and the same export asked again
     there is a new job, which it runs and serves."""
-    started = []
-    stale = 3
-    with _two_servers(
-        shared,
-        "died",
-        started=started,
-        CELERY_BROKER_URL="",
-        JOBS_IN_PROCESS_WORKERS="1",
-        JOBS_HEARTBEAT_SECONDS="1",
-        JOBS_STALE_SECONDS=str(stale),
-    ) as (a, b):
-        browser = Browser()
-        _signed_in(browser, a)
-        jobs = []
-        for fmt in ("pdf", "xlsx"):
-            status, answer, _body = browser.get(f"{a}/reports/wf/performance/{flow.year}/{fmt}/")
-            assert status == 302, status
-            jobs.append(int(re.fullmatch(r"/jobs/(\d+)/", answer["Location"])[1]))
-        # The PDF's first render in a process (its font scan) takes seconds: the workbook waits.
-        assert Job.objects.get(pk=jobs[1]).state == "queued", "the first job ended too soon"
-        os.kill(_worker_of(started[0]), signal.SIGKILL)
-
-        def failed():
-            states = []
-            for job in jobs:
-                status, _answer, body = browser.get(f"{b}/jobs/{job}/status/")
-                assert status == 200, status
-                states.append(json.loads(body))
-            return states if all(s["state"] == "failed" for s in states) else None
-
-        for state in wait_until(failed, "both jobs failed on the other server", bound=WAIT):
-            assert "程序已停止回應" in state["error"], state
-
-        status, answer, _body = browser.get(f"{b}/reports/wf/performance/{flow.year}/xlsx/")
+    a, b, started = embedded
+    browser = Browser()
+    _signed_in(browser, a)
+    jobs = []
+    for fmt in ("pdf", "xlsx"):
+        status, answer, _body = browser.get(f"{a}/reports/wf/performance/{flow.year}/{fmt}/")
         assert status == 302, status
-        again = int(re.fullmatch(r"/jobs/(\d+)/", answer["Location"])[1])
-        assert again not in jobs
+        jobs.append(int(re.fullmatch(r"/jobs/(\d+)/", answer["Location"])[1]))
+    # The PDF's first render in a process (its font scan) takes seconds: the workbook waits.
+    assert Job.objects.get(pk=jobs[1]).state == "queued", "the first job ended too soon"
+    os.kill(_worker_of(started[0]), signal.SIGKILL)
 
-        def finished():
-            body = browser.get(f"{b}/jobs/{again}/status/")[2]
-            state = json.loads(body)
-            return state if state["finished"] else None
+    def failed():
+        states = []
+        for job in jobs:
+            status, _answer, body = browser.get(f"{b}/jobs/{job}/status/")
+            assert status == 200, status
+            states.append(json.loads(body))
+        return states if all(s["state"] == "failed" for s in states) else None
 
-        state = wait_until(finished, f"job {again} to end on {b}", bound=JOB_WAIT)
-        assert state["state"] == "done", state
-        assert browser.get(b + state["download_url"])[2].startswith(b"PK")
+    for state in wait_until(failed, "both jobs failed on the other server", bound=WAIT):
+        assert "程序已停止回應" in state["error"], state
+
+    status, answer, _body = browser.get(f"{b}/reports/wf/performance/{flow.year}/xlsx/")
+    assert status == 302, status
+    again = int(re.fullmatch(r"/jobs/(\d+)/", answer["Location"])[1])
+    assert again not in jobs
+
+    def finished():
+        body = browser.get(f"{b}/jobs/{again}/status/")[2]
+        state = json.loads(body)
+        return state if state["finished"] else None
+
+    state = wait_until(finished, f"job {again} to end on {b}", bound=JOB_WAIT)
+    assert state["state"] == "done", state
+    assert browser.get(b + state["download_url"])[2].startswith(b"PK")
 
 
 def _edited(workbook: bytes, flow, count: int) -> bytes:
