@@ -95,6 +95,9 @@ def test_a_part_that_fails_fails_the_bundle_naming_the_agency(client, alice, sec
     assert "第二署" in bundle.error and bundle.result == ""
 
 
+# Committed, as a command's data is: its forked children open connections of their own, which on
+# PostgreSQL neither open inside the test's transaction nor see what it has not committed.
+@pytest.mark.django_db(transaction=True)
 def test_the_command_makes_the_same_zip_with_several_processes(tmp_path, second_agency):
     output = tmp_path / "moi.zip"
     call_command(
