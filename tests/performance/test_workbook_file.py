@@ -3,6 +3,8 @@ that is not one of ours (real xlsx files written and read with openpyxl; no data
 
 import datetime
 import io
+import random
+import re
 import zipfile
 from decimal import Decimal
 
@@ -656,3 +658,107 @@ def test_the_suffix_is_the_names_last():
     """A flat OpenDocument file (not a zip) is known by its suffix, after any other dot."""
     flat = b'<?xml version="1.0"?><office:document/>'
     assert _refusal(flat, name="第1季.填報.FODS") == _save_as("OpenDocument")
+
+
+def _with_row(data: bytes, index: int, cells: str) -> bytes:
+    """Sheet `index` with a row of raw cell XML added after its last, as a program other than
+    openpyxl may write it (openpyxl writes no cell for an empty string); returns the file and
+    the row's number."""
+    members = _members(data)
+    part = f"xl/worksheets/sheet{index + 1}.xml"
+    xml = members[part].decode()
+    # the read-only reader reads up to the sheet's declared size, so the row is declared too
+    declared = re.search(r'<dimension ref="A1:([A-Z]+)(\d+)" />', xml)
+    row = int(declared[2]) + 1
+    xml = xml.replace(declared[0], f'<dimension ref="A1:{declared[1]}{row}" />')
+    xml = xml.replace("</sheetData>", f'<row r="{row}">{cells.format(row=row)}</row></sheetData>')
+    members[part] = xml.encode()
+    return _zip(members)
+
+
+EMPTY = '<c r="{column}{{row}}" t="inlineStr"><is><t></t></is></c>'
+
+
+def test_an_empty_string_in_the_entry_sheet_is_a_blank_cell():
+    """A cell holding the empty string (a cell typed and erased, as some programs save it) is
+    blank: a row of such cells is a blank row, not a row added without a key or with a key of
+    another workbook."""
+    data = _built()
+    for columns in (["A"], ["C"], ["A", "G"]):
+        cells = "".join(EMPTY.format(column=c) for c in columns)
+        parsed = wb.read(_with_row(data, 0, cells))
+        assert parsed.problems == []
+        assert [row.indicator_id for row in parsed.rows] == [10, 11, 12]
+    # the row is read: a figure beside the empty key is a row without a key
+    parsed = wb.read(_with_row(data, 0, EMPTY.format(column="A") + '<c r="G{row}"><v>1</v></c>'))
+    [problem] = parsed.problems
+    assert (problem.row, str(problem)) == (
+        6,
+        "第 6 列：這一列沒有識別碼，不是下載時的列；請勿新增列。",
+    )
+
+
+def test_an_empty_string_in_the_milestones_sheet_is_a_blank_cell():
+    """A cell holding the empty string (openpyxl writes none, but other programs may, for a
+    cell typed and erased) is blank: a row of such cells is a blank row, not a row added without
+    a key or one whose key was changed."""
+    data = _milestones_edited()
+    for columns in (["A"], ["C"], ["A", "F"]):
+        cells = "".join(EMPTY.format(column=c) for c in columns)
+        parsed = wb.read(_with_row(data, wb.MILESTONE_SHEET_INDEX, cells))
+        assert parsed.problems == []
+        assert [m.row for m in parsed.milestones] == [3, 4]
+    # the row is read: a value beside the empty key is a row without a key
+    cells = EMPTY.format(column="A") + '<c r="F{row}"><v>1</v></c>'
+    parsed = wb.read(_with_row(data, wb.MILESTONE_SHEET_INDEX, cells))
+    [problem] = parsed.problems
+    assert str(problem) == "「分季目標」工作表第 5 列沒有識別碼，請勿新增列。"
+
+
+def test_the_ratio_limit_is_the_settings(settings):
+    """A member of 2 MiB that deflates about forty-fold is taken under the default ratio (200)
+    and refused under a ratio of 20 set for the workbooks."""
+    members = _members(_built())
+    rng = random.Random(19)
+    blocks = (rng.randbytes(64) + bytes(64 * 49) for _ in range(2 * 1024 * 1024 // (64 * 50)))
+    members["xl/media/padding.bin"] = b"".join(blocks)
+    data = _zip(members)
+    assert len(wb.read(data).rows) == len(ROWS)
+    settings.KPITRACK_WORKBOOK_MAX_RATIO = 20
+    assert _refusal(data) == "活頁簿的壓縮比異常，可能是壓縮炸彈，已拒絕。"
+
+
+def test_a_zip_whose_directory_cannot_be_read_is_no_xlsx():
+    """The end of the zip is found (zipfile.is_zipfile) but the directory it points to is not
+    one: refused as not an xlsx, in those words."""
+    data = _built()
+    start = data.rindex(b"PK\x01\x02", 0, data.rindex(b"PK\x05\x06"))
+    broken = data[:start] + b"XX" + data[start + 2 :]
+    assert zipfile.is_zipfile(io.BytesIO(broken))
+    assert _refusal(broken) == NOT_XLSX
+
+
+def test_a_sheet_that_is_not_xml_is_a_damaged_workbook():
+    """The read-only reader parses a sheet only as its rows are read: broken XML there is
+    refused as a damaged workbook, in those words, like a broken workbook.xml."""
+    members = _members(_built())
+    members["xl/worksheets/sheet1.xml"] = members["xl/worksheets/sheet1.xml"][:-40]
+    assert _refusal(_zip(members)) == DAMAGED
+
+
+def test_a_figure_in_the_first_or_the_last_input_column_of_another_indicator_is_refused():
+    """G is the first input column (指標甲's), J the last (指標丙's): a figure typed there on
+    指標乙's row is refused; an empty string in another indicator's column (as another program
+    may save an erased cell) is not."""
+    parsed = wb.read(_edit(_built(), G4=5, J4=1))
+    assert {(p.row, p.column, p.header, p.message) for p in parsed.problems} == {
+        (4, "G", "件數（件）", "此欄不適用於這個指標，請清空。"),
+        (4, "J", "評等", "此欄不適用於這個指標，請清空。"),
+    }
+    members = _members(_built())
+    sheet = members["xl/worksheets/sheet1.xml"].decode()
+    cell = re.search(r'<c r="H3"[^>]*/>', sheet)[0]
+    empty = cell.replace('t="n" />', 't="inlineStr"><is><t></t></is></c>')
+    assert empty != cell
+    members["xl/worksheets/sheet1.xml"] = sheet.replace(cell, empty).encode()
+    assert wb.read(_zip(members)).problems == []
