@@ -15,6 +15,7 @@ from budget.models import Agency
 from budget.services import agency_create
 from kpitrack.jobs.models import Job
 from performance.services import indicator_create, strategic_goal_create
+from tests.conftest import seeded
 
 from .running import run_queued_jobs
 
@@ -98,7 +99,9 @@ def test_a_part_that_fails_fails_the_bundle_naming_the_agency(client, alice, sec
 # Committed, as a command's data is: its forked children open connections of their own, which on
 # PostgreSQL neither open inside the test's transaction nor see what it has not committed.
 @pytest.mark.django_db(transaction=True)
-def test_the_command_makes_the_same_zip_with_several_processes(tmp_path, second_agency):
+def test_the_command_makes_the_same_zip_with_several_processes(tmp_path, request):
+    seeded()  # a transactional test may start from a flushed database
+    request.getfixturevalue("second_agency")
     output = tmp_path / "moi.zip"
     call_command(
         "render_report",
