@@ -37,7 +37,6 @@ from kpitrack.core.engine.calendar import FULL_YEAR
 from kpitrack.core.prepared import Prepared, model_columns, model_from_row
 from performance.judgements import QuarterJudgement
 from performance.models import (
-    AgencyOutcomesVersion,
     Indicator,
     Result,
     StrategicGoal,
@@ -541,30 +540,16 @@ class _Figures:
     goals: list[tuple]  # GoalStanding's fields, the agency's id for the agency
 
 
-def outcomes_version(scope: Scope) -> str:
-    """The version of the stored outcomes `scope` shows (`scope_version` of its agencies'
-    `AgencyOutcomesVersion`): what anything cached from them is keyed by. One query."""
-    tokens = dict.fromkeys(scope.ids)
-    tokens.update(
-        AgencyOutcomesVersion.objects.filter(agency_id__in=scope.ids).values_list(
-            "agency_id", "token"
-        )
-    )
-    return scope_version(scope, tokens)
-
-
 def _figures(
     scope: Scope, year: int, quarter: int, unit: Unit | None, token
 ) -> tuple[_Figures, str | None]:
     """The overview's figures, from the cache when the stored outcomes have not been refreshed
     since they were computed (issue 16: a ministry's are computed from thousands of outcomes).
-    One query (the outcomes' version) when cached; three more when not.
+    No query when cached; three when not.
 
-    The version is read first, in its own statement: the outcomes read after it are at least
-    as new (a refresh commits both together), so a key never holds figures older than its
-    version."""
-    if token is ...:
-        token = outcomes_version(scope)
+    `token` is the scope's version (`scope_version`), read with the scope before any outcome:
+    the outcomes read after it are at least as new (a refresh commits both together), so a key
+    never holds figures older than its version."""
     what = f"{sorted(scope.ids)}|{year}|{quarter}|{unit.pk if unit else ''}"
     key = versioned_key("overview", token, what)
     found = None if key is None else cache_get(key)
@@ -605,13 +590,11 @@ def _figures(
     return figures, key
 
 
-def overview(
-    scope: Scope, year: int, quarter: int, *, unit: Unit | None = None, token=...
-) -> Overview:
+def overview(scope: Scope, year: int, quarter: int, *, unit: Unit | None = None, token) -> Overview:
     """Counts per light and agency, goals, and the indicators needing attention, from one read
     of the quarter's outcomes (cached per version of the outcomes); only the attention list
     shown is read in full. Three queries when cached, six when not, for an agency as for a
-    ministry. `token`: the outcomes' version, when the caller has read it already."""
+    ministry (with the scope's read, which brings `token`, the outcomes' version)."""
     figures, key = _figures(scope, year, quarter, unit, token)
     agencies = {a.pk: a for a in scope.agencies}
     per_agency = figures.per_agency
