@@ -762,3 +762,22 @@ def test_a_figure_in_the_first_or_the_last_input_column_of_another_indicator_is_
     assert empty != cell
     members["xl/worksheets/sheet1.xml"] = sheet.replace(cell, empty).encode()
     assert wb.read(_zip(members)).problems == []
+
+
+def test_an_empty_string_in_an_indicators_own_input_cell_is_a_cleared_figure():
+    """指標甲's figure in G3, erased by a program that saves an erased cell as the empty string:
+    the figure is cleared, as if the cell had been emptied in Excel, and not refused as not a
+    number."""
+    members = _members(_built())
+    sheet = members["xl/worksheets/sheet1.xml"].decode()
+    cell = re.search(r'<c r="G3"[^>]*>.*?</c>', sheet)[0]
+    members["xl/worksheets/sheet1.xml"] = sheet.replace(
+        cell, '<c r="G3" t="inlineStr"><is><t></t></is></c>'
+    ).encode()
+    parsed = wb.read(_zip(members))
+    cleared = wb.read(_edit(_built(), G3=None))
+    assert parsed.problems == cleared.problems == []
+    assert {r.indicator_id: r.figures for r in parsed.rows} == {
+        r.indicator_id: r.figures for r in cleared.rows
+    }
+    assert {r.indicator_id: r.figures for r in parsed.rows}[10] == {"count": None}
