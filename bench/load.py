@@ -29,11 +29,15 @@ database, which the next run of that name drops first):
    alike); in a *pdf* phase a `--pdf-share` of the actions is instead a report PDF as a job:
    start, poll the job's status every 1-2 s, download. An anonymous user requests the sign-in
    page about once a second throughout. The run stops early after `--max-requests` requests.
-5. prints per endpoint n, errors, p50/p95/p99 and p95 / floor; the pages' pooled p95 in each
-   phase; lost and doubled writes (each contested figure in the database against the sum of the
-   saves users were told succeeded, and its version against the number of saves; a save whose
-   answer never came is counted apart, as it may have happened); the peak RSS
-   of each gunicorn worker (VmHWM from /proc), and the goals beside the numbers.
+5. prints per endpoint n, errors, p50/p95/p99 and p95 / floor; beside them p95 / the sign-in
+   page's p50 under the same load (not the goal's floor: it shows how much of a page's p95 is
+   what the load adds to every request), and the p50/p95 of the same requests' time in the
+   worker (gunicorn's access log: from the request read to the answer sent), which tells the
+   worker's share from the waiting around it; the pages' pooled p95 in each phase; lost and
+   doubled writes (each contested figure in the database against the sum of the saves users
+   were told succeeded, and its version against the number of saves; a save whose answer never
+   came is counted apart, as it may have happened); the peak RSS of each gunicorn worker
+   (VmHWM from /proc), and the goals beside the numbers.
 
 Goals (issue 16): 0 errors, 0 lost or doubled writes, every page's p95 within 10 x the floor, and
 PDF jobs not moving the other pages: pooled page p95 in the pdf phase at most 1.25 x the quiet
@@ -86,6 +90,13 @@ FLOOR_REQUESTS = 30
 # accepts first, not in turn, so two each left a worker's first request (its templates, its
 # translations) among the floor's now and then: a p95 of 120 ms and a p50 a third higher.
 WARM_UP_PER_WORKER = 10
+
+
+BENCH_HEADER = "X-Bench-Endpoint"
+# The access log's line for a bench request: the endpoint, then the request's time in the worker
+# (gunicorn's %(D)s, microseconds, from the request parsed to the response sent).
+ACCESS_FORMAT = "bench-time %({x-bench-endpoint}i)s %(D)s"
+ACCESS_LINE = re.compile(r"bench-time (\S+) (\d+)")
 
 
 class Terminated(Exception):
@@ -161,6 +172,9 @@ class Client:
         """(status, headers, body); records the time, and an error when the status is not in
         `ok` or the connection fails. Redirects are not followed."""
         headers = dict(headers or {})
+        # Named in the server's access log with the worker's own time (start_server), so the
+        # report can tell the time in the worker from the time around it.
+        headers[BENCH_HEADER] = f"{self.recorder.phase}|{endpoint}".replace(" ", "_")
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         start = time.perf_counter()
@@ -517,6 +531,7 @@ def start_server(args, tmp: Path, port: int, log) -> subprocess.Popen:
         PORT=str(port),
         BIND_HOST="127.0.0.1",
         WEB_CONCURRENCY=str(args.workers),
+        GUNICORN_CMD_ARGS=f"--access-logformat '{ACCESS_FORMAT}'",
     )
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
@@ -623,6 +638,21 @@ def drive(args, plan, port, server_pid) -> tuple[Recorder, list, dict, dict, lis
     return recorder, users, dict(saved), peaks, signed_in
 
 
+def server_times(path: Path) -> dict:
+    """(endpoint, phase) -> [seconds in the worker], from the access log's bench lines."""
+    times = defaultdict(list)
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return times
+    for line in lines:
+        match = ACCESS_LINE.search(line)
+        if match and "|" in match.group(1):
+            phase, endpoint = match.group(1).replace("_", " ").split("|", 1)
+            times[(endpoint, phase)].append(int(match.group(2)) / 1e6)
+    return times
+
+
 def log_problems(path: Path, limit: int = 12) -> list[str]:
     problem = re.compile(r'" 5\d\d |ERROR|CRITICAL|WARNING|Traceback|Error:')
     try:
@@ -648,8 +678,14 @@ def report(args, plan, recorder, users, saved, peaks, signed_in, state, tmp) -> 
         f"floor: the anonymous sign-in page's p50 on the idle server, {FLOOR_REQUESTS} requests "
         f"one at a time before the users came = {floor * 1000:.1f} ms\n"
     )
+    in_worker = server_times(tmp / "server.log")
+    loaded = statistics.median(recorder.times(SIGN_IN_PAGE) or [float("nan")])
+    print(
+        f"the sign-in page's p50 under load (the users' phases) = {loaded * 1000:.1f} ms: "
+        "'/loaded' divides by it\n"
+    )
     head = f"{'endpoint':34} {'n':>5} {'err':>4} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
-    print(head + f" {'p95/floor':>9}  goal")
+    print(head + f" {'p95/floor':>9}  {'goal':12} {'/loaded':>7} {'worker p50':>10} {'p95':>6}")
     missed_timing, missed_correct = [], []
     page_names = [e for e in recorder.endpoints() if e not in NOT_PAGES]
     for endpoint in recorder.endpoints():
@@ -666,9 +702,14 @@ def report(args, plan, recorder, users, saved, peaks, signed_in, state, tmp) -> 
             goal = f"<= {PAGE_GOAL:g} " + ("ok" if ratio <= PAGE_GOAL else "MISSED")
             if ratio > PAGE_GOAL:
                 missed_timing.append(f"{endpoint} p95")
+        worker = [t for phase in phases for t in in_worker.get((endpoint, phase), [])]
+        worker_pct = (
+            f"{pct(worker, 50) * 1000:10.1f} {pct(worker, 95) * 1000:6.1f}" if worker else ""
+        )
         print(
             f"{endpoint:34} {len(times):5} {errors:4} {pct(times, 50) * 1000:8.1f} "
-            f"{p95 * 1000:8.1f} {pct(times, 99) * 1000:8.1f} {ratio:9.1f}  {goal}"
+            f"{p95 * 1000:8.1f} {pct(times, 99) * 1000:8.1f} {ratio:9.1f}  {goal:12} "
+            f"{p95 / loaded:7.1f} {worker_pct}"
         )
         if errors:
             missed_correct.append(f"{endpoint} errors")

@@ -4,6 +4,7 @@ Django's (CELERY_BROKER_URL and the CELERY_* names)."""
 import os
 
 from celery import Celery
+from celery.signals import worker_init
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -18,5 +19,16 @@ if not settings.CELERY_BROKER_URL:
     )
 
 app = Celery("kpitrack")
+
+
+@worker_init.connect
+def _lower_priority(**kwargs):
+    """The worker's processes (its pool's, started after this) run jobs only: below the web
+    requests' priority (JOBS_NICE), as the in-process pool's threads are."""
+    from kpitrack.jobs.runners import lower_priority
+
+    lower_priority(whole_process=True)
+
+
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["kpitrack.jobs"])

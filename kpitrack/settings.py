@@ -724,6 +724,13 @@ JOBS_STALE_SECONDS = env_int("JOBS_STALE_SECONDS", 120, minimum=2)
 if JOBS_STALE_SECONDS <= JOBS_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured("JOBS_STALE_SECONDS must be longer than JOBS_HEARTBEAT_SECONDS")
 JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 2, minimum=1)  # runs of a job a worker died in
+# How much lower than the web requests' the CPU priority of what runs jobs is (Linux nice
+# steps, 0-19): the in-process pool's threads, and Celery's worker processes. A report's render
+# holds a core for seconds; at an equal priority the requests answered meanwhile queue behind it
+# on a machine of few cores (docs/benchmarks.md, "Jobs at a lower priority"). 0: the same.
+JOBS_NICE = env_int("JOBS_NICE", 10, minimum=0)
+if JOBS_NICE > 19:
+    raise ImproperlyConfigured(f"JOBS_NICE={JOBS_NICE}: a nice step is 0-19")
 EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 30, minimum=1)
 # When the approval of an agency's last result of a quarter commits, queue jobs that render the
 # reports printing that quarter, so the first download is served from storage (off: rendered

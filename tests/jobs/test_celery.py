@@ -257,6 +257,15 @@ def test_a_worker_runs_the_job_and_any_process_serves_the_file(reader, worker):
     assert reader.get("/reports/nia/performance/2012/xlsx/").status_code == 200  # stored
 
 
+def test_the_workers_processes_run_below_the_web_requests_priority(worker):
+    """JOBS_NICE (10 by default) steps below the process that started the worker, for the
+    worker and its pool's process: on a busy machine a render waits for the requests."""
+    running = worker()
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+    assert os.getpriority(os.PRIO_PROCESS, running.process.pid) == expected
+    assert os.getpriority(os.PRIO_PROCESS, running.pool_process()) == expected
+
+
 def test_a_worker_runs_the_quarterly_report_and_a_ministrys_table(reader, worker):
     worker()
     quarterly = _job_of(reader.get("/reports/nia/quarterly/2013/q1/xlsx/"))

@@ -1,6 +1,7 @@
 """The default mode (no broker): the web process's own thread pool runs the job once the request
 has committed it, and any request (any app server) reads its progress from the database."""
 
+import os
 import sys
 import threading
 import time
@@ -75,6 +76,30 @@ def test_a_process_running_jobs_hands_the_gil_to_its_requests_within_half_a_mill
         _wait_for_the_end(int(response["Location"].split("/")[2]))
     finally:
         sys.setswitchinterval(default)
+
+
+_priorities: list[int] = []
+
+
+@register("test-priority")
+def _priority(job, progress):
+    _priorities.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    return Output("", "", "")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a nice value per thread")
+@pytest.mark.parametrize("steps", [7, 0])
+def test_the_pools_threads_run_below_the_requests_priority(django_user_model, settings, steps):
+    """JOBS_NICE steps below the process's own, for the pool's threads only: the thread that
+    answers requests keeps its priority."""
+    settings.JOBS_NICE = steps
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    user = django_user_model.objects.create_user("nice", "nice@example.org", "x")
+    _priorities.clear()
+    job = job_start(kind="test-priority", user=user, params={})
+    assert _wait_for_the_end(job.pk).state == "done"
+    assert _priorities == [min(19, own + steps)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own
 
 
 @pytest.mark.pdf
