@@ -25,7 +25,7 @@ app = Celery("kpitrack")
 def _lower_priority(**kwargs):
     """The worker's processes (its pool's, started after this) run jobs only: below the web
     requests' priority (JOBS_NICE), as the in-process pool's threads are."""
-    from kpitrack.jobs.runners import lower_priority
+    from kpitrack.jobs.priority import lower_priority
 
     lower_priority(whole_process=True)
 

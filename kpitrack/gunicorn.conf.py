@@ -45,9 +45,18 @@ def post_worker_init(worker):
     worker on this 2-core machine when five start at once (docs/benchmarks.md). And what every
     report's key reads once per process (kpitrack.reports.exports.warm): a worker's first
     report request took 22-39 ms against 10.5-14 ms for the next."""
+    import gc
+
     from django.urls import get_resolver
 
     from kpitrack.reports import exports
 
     get_resolver().url_patterns  # noqa: B018 - read for its side effect: the imports
     exports.warm()
+    # What is loaded by now lives as long as the worker: out of the collector's sight
+    # (gc.freeze), so that its full collections, one every few hundred requests, stop walking
+    # every module, class and template of the process: 63 ms for one, in process with the
+    # load bench's mix; none in as many requests after the freeze (docs/benchmarks.md, "A
+    # worker's collector").
+    gc.collect()
+    gc.freeze()

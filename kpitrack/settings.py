@@ -664,6 +664,17 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
             # Connections above the minimum left idle this long are closed (one per interval).
             "max_idle": env_int("DB_POOL_MAX_IDLE", 60, minimum=1),
         }
+        # The pool keeps each connection for many requests, so what they ask again and again
+        # is parsed and planned once per connection: parameters bound by the server, and a
+        # statement prepared on its PREPARE_THRESHOLD-th run (psycopg's default). Planning was
+        # most of PostgreSQL's time for these pages: a report's start spent 4.5 ms planning
+        # the data version's query that ran in 1 ms; per request the server's CPU halved
+        # (docs/benchmarks.md, "Prepared statements"). Off without the pool (a statement
+        # prepared on a connection closed after the request is wasted) and with
+        # DB_PREPARED_STATEMENTS=0, for a pooler in transaction mode that cannot keep them.
+        if env_bool("DB_PREPARED_STATEMENTS", True):
+            _db["OPTIONS"]["server_side_binding"] = True
+            _db["OPTIONS"]["prepare_threshold"] = 5
 
 # The cache every app server shares (throttling counters, the readiness check's probe): Redis
 # when REDIS_URL is set. Without it each process keeps its own memory cache, which is fine for

@@ -7,7 +7,6 @@ started on commit renders beside the rest of the request, which then waits for t
 """
 
 import logging
-import os
 import sys
 import threading
 import time
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .execution import fail_stale_jobs, job_execute
+from .priority import lower_priority
 
 log = logging.getLogger("kpitrack.jobs")
 
@@ -56,26 +56,6 @@ def _in_process_pool() -> ThreadPoolExecutor:
                 initializer=lower_priority,
             )
         return _pool
-
-
-def lower_priority(*, whole_process: bool = False) -> None:
-    """Lowers the CPU priority of this thread (a pool thread), or of this process and the
-    processes it starts (a Celery worker), by JOBS_NICE steps below the process's own. The
-    requests then take a busy core first, and a render waits for them, not they for it. Linux
-    keeps a nice value per thread (setpriority of a thread id); elsewhere a thread's is the
-    whole process's, requests included, so only a whole job process is lowered there."""
-    if not settings.JOBS_NICE:
-        return
-    try:
-        if whole_process:
-            os.nice(settings.JOBS_NICE)
-        elif sys.platform.startswith("linux"):
-            base = os.getpriority(os.PRIO_PROCESS, os.getpid())  # the process's main thread
-            os.setpriority(
-                os.PRIO_PROCESS, threading.get_native_id(), min(19, base + settings.JOBS_NICE)
-            )
-    except OSError:  # a sandbox may refuse it: the jobs run, at the requests' priority
-        log.warning("jobs: priority not lowered", exc_info=True)
 
 
 def drain_in_process_pool() -> bool:

@@ -7,7 +7,7 @@ from tests import interpreters
 from tests.site.servers import ROOT
 
 CHECK = """
-import json, runpy, sys
+import gc, json, runpy, sys
 import django
 conf = runpy.run_path("kpitrack/gunicorn.conf.py")
 django.setup()
@@ -19,10 +19,11 @@ tables = {*exports.PRINTED_MODELS, *exports.QUARTERLY_MODELS}
 read = [exports.template_version.cache_info().currsize, historical_model.cache_info().currsize]
 print(json.dumps([before, "performance.views" in sys.modules, "kpitrack.urls" in sys.modules]))
 print(json.dumps(read == [1, len(tables)]))
+print(json.dumps(gc.get_freeze_count() > 10_000))
 """
 
 
-def test_a_worker_imports_every_view_and_reads_the_report_keys_parts_before_its_first_request():
+def test_a_worker_imports_every_view_reads_the_report_keys_parts_and_freezes_them_at_its_start():
     env = {
         **os.environ,
         "KPITRACK_ENV_FILE": "",
@@ -31,6 +32,7 @@ def test_a_worker_imports_every_view_and_reads_the_report_keys_parts_before_its_
     }
     done = interpreters.run(["-c", CHECK], cwd=ROOT, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
-    imports, keys = done.stdout.splitlines()[-2:]
+    imports, keys, frozen = done.stdout.splitlines()[-3:]
     assert json.loads(imports) == [False, True, True]
     assert json.loads(keys) is True, "what every report's key reads once was not read"
+    assert json.loads(frozen) is True, "what the worker loaded is left to the collector"
