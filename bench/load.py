@@ -4,6 +4,8 @@ Run: make bench-load   (or KPITRACK_ENV_FILE= .venv/bin/python bench/load.py [op
      e.g. --users 50 --duration 120 --speed 1     (the defaults)
           --agencies 50 --indicators 40 --years 10 --workers 5   (the ministry of issue 16)
           --users 2 --duration 10 --speed 4 --agencies 2 --indicators 9 --years 2   (a smoke run)
+          --broker-url redis://127.0.0.1:6379/12 --redis-url redis://127.0.0.1:6379/13
+              (as the deploy kit runs it: jobs on a Celery worker, pages cached in Redis)
 
 What it does, all on this machine and all removed at the end (killed outright, it leaves the
 database, which the next run of that name drops first):
@@ -16,8 +18,9 @@ database, which the next run of that name drops first):
    result starts as a draft with the figure 0.
 2. starts kpitrack as `make serve` does (`python -m kpitrack.serve`: DEBUG off, migrate,
    collectstatic, gunicorn with kpitrack/gunicorn.conf.py) on a free 127.0.0.1 port, with
-   `--workers` sync workers, background jobs in-process (no broker), files in a temporary
-   MEDIA_ROOT; its log goes to a file in the temporary folder.
+   `--workers` sync workers, background jobs in-process (no broker; with `--broker-url`, on a
+   Celery worker of two processes started beside it, as `make worker` runs one), files in a
+   temporary MEDIA_ROOT; its log goes to a file in the temporary folder.
 3. measures the *floor*: the anonymous sign-in page, 30 requests one at a time on the idle
    server (after a few to warm the workers); its p50 is what a trivial page costs here, now.
 4. signs every user in once (its own session cookie); once all have, for `--duration` seconds
@@ -519,7 +522,10 @@ def start_server(args, tmp: Path, port: int, log) -> subprocess.Popen:
     env = {
         k: v
         for k, v in os.environ.items()
+        # PYTHONDONTWRITEBYTECODE too: a deployed service reads its bytecode (make venv, the
+        # image), and a server that compiled what it imports first mid-run measured that.
         if not k.startswith(("DB_POOL", "GUNICORN", "WEB_CONC", "CELERY", "REDIS", "JOBS_"))
+        and k != "PYTHONDONTWRITEBYTECODE"
     }
     env.update(
         KPITRACK_ENV_FILE="",
@@ -535,10 +541,47 @@ def start_server(args, tmp: Path, port: int, log) -> subprocess.Popen:
     )
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
+    if args.broker_url:
+        env["CELERY_BROKER_URL"] = args.broker_url
     # Its own session (process group): the whole server is stopped by its id at the end. Should
     # this process be killed outright, the kernel sends the master SIGTERM (its workers follow).
     return subprocess.Popen(
         [sys.executable, "-m", "kpitrack.serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+
+
+def start_worker(args, tmp: Path, log) -> subprocess.Popen:
+    """A Celery worker as `make worker` and the deploy kit run one (two pool processes, at
+    JOBS_NICE below the server's priority), with the server's settings."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        # PYTHONDONTWRITEBYTECODE too: a deployed service reads its bytecode (make venv, the
+        # image), and a server that compiled what it imports first mid-run measured that.
+        if not k.startswith(("DB_POOL", "GUNICORN", "WEB_CONC", "CELERY", "REDIS", "JOBS_"))
+        and k != "PYTHONDONTWRITEBYTECODE"
+    }
+    env.update(
+        KPITRACK_ENV_FILE="",
+        DEBUG="0",
+        SECRET_KEY="bench-load-worker-" + secrets.token_urlsafe(40),
+        ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL=args.database_url,
+        MEDIA_ROOT=str(tmp / "media"),
+        CELERY_BROKER_URL=args.broker_url,
+    )
+    if args.redis_url:
+        env["REDIS_URL"] = args.redis_url
+    command = [sys.executable, "-m", "celery", "-A", "kpitrack", "worker", "-l", "warning"]
+    command += ["--concurrency", "2", "--without-mingle", "--without-gossip"]
+    return subprocess.Popen(
+        command,
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -666,7 +709,9 @@ def report(args, plan, recorder, users, saved, peaks, signed_in, state, tmp) -> 
     floor = statistics.median(recorder.times(FLOOR, ("ramp",)) or [float("nan")])
     print(
         f"\nkpitrack under load: {len(signed_in)}/{args.users} users signed in, gunicorn with "
-        f"{args.workers} sync workers, PostgreSQL, jobs in-process"
+        f"{args.workers} sync workers, PostgreSQL, "
+        + ("jobs on a Celery worker (2 processes)" if args.broker_url else "jobs in-process")
+        + (", Redis cache" if args.redis_url else "")
     )
     print(
         f"ministry {args.agencies} agencies x {args.indicators} indicators x {args.years} years "
@@ -805,6 +850,12 @@ def main() -> int:
         help="postgres://…/<name> on a loopback server: created, used, dropped",
     )
     parser.add_argument("--redis-url", default="", help="redis:// cache for the server")
+    parser.add_argument(
+        "--broker-url",
+        default="",
+        help="redis:// broker (loopback): jobs run on a Celery worker the bench starts, as with "
+        "the deploy kit, instead of the web processes' pool",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 on a missed timing goal")
     parser.add_argument("--keep", action="store_true", help="keep the database and the log")
     args = parser.parse_args()
@@ -812,6 +863,9 @@ def main() -> int:
         parser.error("--users 1-500, --workers 1-32, --speed above 0")
     if not (1 <= args.agencies <= 500 and 1 <= args.indicators <= 200 and 2 <= args.years <= 20):
         parser.error("--agencies 1-500, --indicators 1-200, --years 2-20")
+    for url in (args.redis_url, args.broker_url):
+        if url and not re.match(r"redis://(127\.0\.0\.1|localhost)(:\d+)?(/\d+)?$", url):
+            parser.error(f"{url}: only a redis:// URL on this machine (127.0.0.1)")
     if args.duration <= 0 or args.max_requests < 1 or args.hot < 1:
         parser.error("--duration, --max-requests and --hot must be positive")
 
@@ -819,7 +873,7 @@ def main() -> int:
     signal.signal(signal.SIGHUP, _terminate)
     create, drop = postgresql(args.database_url)
     tmp = Path(tempfile.mkdtemp(prefix="kpitrack-load-"))
-    server = None
+    server = worker = None
     try:
         create()
         os.environ.update(
@@ -838,12 +892,16 @@ def main() -> int:
         plan = prepare(args)
         connections.close_all()
         port = free_port()
-        with open(tmp / "server.log", "wb") as log:
+        with open(tmp / "server.log", "wb") as log, open(tmp / "worker.log", "wb") as wlog:
+            if args.broker_url:
+                worker = start_worker(args, tmp, wlog)
             server = start_server(args, tmp, port, log)
             wait_ready(server, port)
             print(f"serving on 127.0.0.1:{port}; {args.users} users for {args.duration:g} s …")
             recorder, users, saved, peaks, signed_in = drive(args, plan, port, server.pid)
             stop_server(server)
+            if worker is not None:
+                stop_server(worker)
         state = final_state(plan)
         connections.close_all()
         if not signed_in:
@@ -866,6 +924,8 @@ def main() -> int:
     finally:
         if server is not None:
             stop_server(server)
+        if worker is not None:
+            stop_server(worker)
         if "django" in sys.modules:
             from django.db import connections
 

@@ -49,10 +49,12 @@ def post_worker_init(worker):
 
     from django.urls import get_resolver
 
+    from kpitrack.jobs import runners
     from kpitrack.reports import exports
 
     get_resolver().url_patterns  # noqa: B018 - read for its side effect: the imports
     exports.warm()
+    runners.warm()
     # What is loaded by now lives as long as the worker: out of the collector's sight
     # (gc.freeze), so that its full collections, one every few hundred requests, stop walking
     # every module, class and template of the process: 63 ms for one, in process with the

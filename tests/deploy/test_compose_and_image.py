@@ -119,6 +119,7 @@ def test_the_image_installs_the_hashed_lock_as_a_user_without_privileges():
         assert package in runtime
     build = DOCKERFILE.split("AS runtime", 1)[0]
     assert "manage.py compilemessages" in build and "manage.py collectstatic" in build
+    assert "python -m compileall -q kpitrack budget performance" in build  # code read-only
     assert "gettext" in build
     assert "HEALTHCHECK" in runtime
     assert 'CMD ["gunicorn", "-c", "kpitrack/gunicorn.conf.py", "kpitrack.wsgi"]' in runtime

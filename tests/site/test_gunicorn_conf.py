@@ -20,19 +20,33 @@ read = [exports.template_version.cache_info().currsize, historical_model.cache_i
 print(json.dumps([before, "performance.views" in sys.modules, "kpitrack.urls" in sys.modules]))
 print(json.dumps(read == [1, len(tables)]))
 print(json.dumps(gc.get_freeze_count() > 10_000))
+print(json.dumps(["kpitrack.celery" in sys.modules, "kombu.transport.redis" in sys.modules]))
 """
 
 
-def test_a_worker_imports_every_view_reads_the_report_keys_parts_and_freezes_them_at_its_start():
+def _start(**settings) -> list[str]:
+    """What post_worker_init leaves in a fresh interpreter (CHECK's lines)."""
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith(("CELERY", "REDIS"))},
         "KPITRACK_ENV_FILE": "",
         "DJANGO_SETTINGS_MODULE": "kpitrack.settings",
         "DEBUG": "1",
+        **settings,
     }
     done = interpreters.run(["-c", CHECK], cwd=ROOT, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
-    imports, keys, frozen = done.stdout.splitlines()[-3:]
+    return done.stdout.splitlines()[-4:]
+
+
+def test_a_worker_imports_every_view_reads_the_report_keys_parts_and_freezes_them_at_its_start():
+    imports, keys, frozen, broker = _start()
     assert json.loads(imports) == [False, True, True]
     assert json.loads(keys) is True, "what every report's key reads once was not read"
     assert json.loads(frozen) is True, "what the worker loaded is left to the collector"
+    assert json.loads(broker) == [False, False], "a worker without a broker loaded Celery"
+
+
+def test_a_worker_loads_what_sending_a_job_to_the_broker_needs_at_its_start():
+    """Imports only: the broker is not asked (it may be down as the worker starts)."""
+    *_, broker = _start(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    assert json.loads(broker) == [True, True]
