@@ -49,7 +49,31 @@ GROUPS = {
     ),
     "permissions": (
         ["performance/permissions.py"],
-        ["tests/performance/test_permissions.py", "tests/performance/test_review_transitions.py"],
+        [
+            "tests/performance/test_permissions.py",
+            "tests/performance/test_review_transitions.py",
+            # the rules' callers added since, through the pages and services that ask them: every
+            # address for every role (the access_* functions' 404 and 403), the actions a result
+            # offers, the unit's quarter page and a result's entry page (which result an address
+            # finds), the review queue and separation of duties, the management screens, the
+            # milestones (can_plan), my work and the menu
+            "tests/test_permission_matrix.py",
+            "tests/performance/test_allowed_actions.py",
+            "tests/performance/test_allowed_actions_in_the_workflow.py",
+            "tests/performance/test_page_refusals.py",
+            "tests/performance/test_unit_quarter.py",
+            "tests/performance/test_view_entry.py",
+            "tests/performance/test_review_queue.py",
+            "tests/performance/test_separation_of_duties.py",
+            "tests/performance/test_manage_views.py",
+            "tests/performance/test_view_milestones.py",
+            "tests/performance/test_view_my_work.py",
+            "tests/performance/test_work_page.py",
+            # the unit's page reads its agency with the unit (access_unit), counted
+            "tests/performance/test_unit_quarter_queries.py::test_the_page_and_its_save_do_not_grow",
+            # the API's list of a quarter, the one reader of visible_agency_ids outside my work
+            "tests/api/test_results.py::test_get_shows_nothing_of_an_agency_the_user_does_not_belong_to",
+        ],
     ),
     "workflow": (
         [

@@ -4,6 +4,7 @@
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.urls import reverse
 
 from budget.models import Agency, Membership
 from budget.services import agency_create, membership_create
@@ -202,3 +203,26 @@ def test_the_reports_index_lists_only_the_users_agencies(client, cast):
     client.force_login(cast["outsider"])
     index = client.get("/reports/").content.decode()
     assert "入出國及移民署" not in index and "他機關" in index
+
+
+def test_the_menu_offers_the_review_queue_and_management_to_whom_they_serve(client, cast):
+    """審核清單 to whoever gives 初核 or 複核 somewhere, 季別管理 to an agency's 管理者 (the
+    outsider is the administrator of another agency), and neither to anybody else."""
+    queue = f'<a href="{reverse("review-queue")}">審核清單</a>'
+    manage = f'<a href="{reverse("manage")}">季別管理</a>'
+    expected = {
+        "outsider": (True, True),
+        "staff": (False, False),
+        "head": (False, False),
+        "planner": (True, False),
+        "director": (True, False),
+        "viewer": (False, False),
+        "admin": (True, True),
+        "superuser": (True, True),
+    }
+    offered = {}
+    for role in expected:
+        client.force_login(cast[role])
+        page = client.get("/accounts/password/").content.decode()
+        offered[role] = (queue in page, manage in page)
+    assert offered == expected

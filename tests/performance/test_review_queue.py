@@ -10,13 +10,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from budget.models import Membership
-from budget.services import agency_create, membership_create
+from budget.services import agency_create, agency_update, membership_create
 from performance.models import Notification, Result
 from performance.services import (
     evidence_add,
     indicator_create,
+    period_lock,
+    period_unlock,
     result_first_approve,
     result_save_draft,
     result_submit,
@@ -547,3 +550,66 @@ def test_the_queue_keeps_duties_apart_as_the_result_page_does(
         by_head.pk: "submitter",
         by_other.pk: "first_approver",
     }
+
+
+# --- separation of duties in the queue, as on the result's page (test_separation_of_duties.py) --
+
+
+def _final_queue_of(client, workflow, user) -> str:
+    client.force_login(user)
+    return client.get(_url(workflow), {**_period(workflow, "final")}).content.decode()
+
+
+@pytest.fixture
+def mixed(django_user_model, workflow):
+    """A reviewer who gives both 初核 and 複核."""
+    mixed = member(django_user_model, workflow, Role.DIRECTOR, name="mixed")
+    membership_create(
+        member=mixed, agency=workflow.agency, role=Membership.Role.PLANNER, user=None, reason="兼任"
+    )
+    return mixed
+
+
+def test_with_duties_kept_together_the_final_queue_lists_ones_own_first_approval(
+    client, workflow, alice, head, mixed
+):
+    agency_update(
+        agency=workflow.agency,
+        expected_version=workflow.agency.version,
+        user=alice,
+        reason="小機關人力不足",
+        separate_review_duties=False,
+    )
+    result = _submitted(workflow.count, head)
+    result_first_approve(result=result, expected_version=result.version, user=mixed)
+    page = _final_queue_of(client, workflow, mixed)
+    assert page.count('data-testid="queue-row"') == 1
+    assert 'data-testid="withheld"' not in page
+
+
+def test_a_lock_and_unlock_leave_the_first_approver_kept_from_the_final_queue(
+    client, django_user_model, workflow, head, mixed
+):
+    """The unlock's history row (first-approved again, by whoever unlocked) is not a 初核."""
+    admin = member(django_user_model, workflow, Role.ADMIN)
+    result = _submitted(workflow.count, head)
+    result_first_approve(result=result, expected_version=result.version, user=mixed)
+    period = period_lock(period=workflow.period(), user=admin, reason="結算")
+    period_unlock(period=period, user=admin, reason="更正")
+    page = _final_queue_of(client, workflow, mixed)
+    assert page.count('data-testid="queue-row"') == 0
+    assert 'data-testid="withheld"' in page
+    assert _final_queue_of(client, workflow, admin).count('data-testid="queue-row"') == 1
+
+
+def test_moves_within_one_tick_of_the_clock_still_keep_the_first_approver_out(
+    client, workflow, head, mixed, monkeypatch
+):
+    """History rows with the same timestamp are read in the order they were written."""
+    instant = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: instant)
+    result = _submitted(workflow.count, head)
+    result_first_approve(result=result, expected_version=result.version, user=mixed)
+    page = _final_queue_of(client, workflow, mixed)
+    assert page.count('data-testid="queue-row"') == 0
+    assert 'data-testid="withheld"' in page

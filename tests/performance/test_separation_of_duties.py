@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from budget.services import agency_update
 from performance import permissions
@@ -16,6 +17,8 @@ from performance.models import Result
 from performance.selectors import result_history
 from performance.services import (
     DutiesSeparated,
+    period_lock,
+    period_unlock,
     result_final_approve,
     result_first_approve,
     result_return,
@@ -91,7 +94,9 @@ def test_the_first_approver_may_not_give_it_final_review(workflow, people):
     result = _first_approved(workflow, submitter=people["head"], approver=people["admin"])
     with pytest.raises(DutiesSeparated) as refused:
         _final(result, people["admin"])
-    assert "您已初核這筆成果" in refused.value.message
+    assert refused.value.message == (
+        "您已初核這筆成果，依職務分離原則不能再複核；請由其他複核人員處理。"
+    )
     assert _state(result) == Result.State.FIRST_APPROVED
 
 
@@ -124,6 +129,36 @@ def test_only_the_round_under_review_counts(workflow, people):
         permissions.FIRST_APPROVER: people["planner"].pk,
     }
     assert _final(result, people["admin"]).state == Result.State.APPROVED
+
+
+def test_locking_and_unlocking_the_quarter_changes_nobodys_part_in_the_round(workflow, people):
+    """The unlock puts the result back at 初核-approved in the name of whoever unlocked it: the
+    first approver is still the one who approved it, and the one who unlocked may review it."""
+    result = _first_approved(workflow, submitter=people["head"], approver=people["admin"])
+    period = period_lock(period=workflow.period(), user=people["admin2"], reason="結算")
+    period_unlock(period=period, user=people["admin2"], reason="更正")
+    result = Result.objects.get(pk=result.pk)
+    assert result.state == Result.State.FIRST_APPROVED
+    with pytest.raises(DutiesSeparated) as refused:
+        _final(result, people["admin"])
+    assert "您已初核這筆成果" in refused.value.message
+    assert _final(result, people["admin2"]).state == Result.State.APPROVED
+
+
+def test_moves_made_within_one_tick_of_the_clock_are_read_in_their_order(
+    workflow, people, monkeypatch
+):
+    """The history's timestamps may tie (a coarse clock, moves in quick succession): the round
+    is then read in the order the rows were written."""
+    instant = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: instant)
+    result = _first_approved(workflow, submitter=people["head"], approver=people["admin"])
+    assert permissions.review_round(result) == {
+        permissions.SUBMITTER: people["head"].pk,
+        permissions.FIRST_APPROVER: people["admin"].pk,
+    }
+    with pytest.raises(DutiesSeparated):
+        _final(result, people["admin"])
 
 
 def test_a_superuser_may_and_the_history_and_the_log_say_so(workflow, alice, caplog):

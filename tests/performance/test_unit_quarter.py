@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from budget.services import agency_create
 from performance.models import Evidence, Result
 from performance.services import DraftEntry, result_save_draft, results_save_quarter
 
@@ -326,3 +327,13 @@ def test_the_unit_page_links_the_workbook_of_its_unit_and_quarter(
         workflow.year,
         workflow.quarter,
     )
+
+
+def test_a_units_page_is_found_under_its_own_agency_only(client, alice, workflow):
+    """The same unit code under another agency's address is no page (alice, a superuser, may
+    enter every unit: what answers is the address, not a right)."""
+    other = agency_create(code="other-agency", name="他機關", user=None)
+    client.force_login(alice)
+    assert client.get(_url(workflow)).status_code == 200
+    url = reverse("unit-quarter", args=[other.code, workflow.unit.code, workflow.year, 1])
+    assert client.get(url).status_code == 404

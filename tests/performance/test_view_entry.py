@@ -183,3 +183,14 @@ def test_anonymous_people_are_sent_to_log_in(client, workflow):
     response = client.get(_url(workflow.count))
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+def test_the_page_shows_its_own_indicators_result_of_its_own_quarter_only(client, alice, workflow):
+    """Another indicator's result of the quarter, or this indicator's of another quarter, is not
+    this page's: the page opens as for a result not entered yet."""
+    client.force_login(alice)
+    _post(client, workflow.count, {"f_value": "120", "progress": "計數指標第一季的進度"})
+    assert "計數指標第一季的進度" in client.get(_url(workflow.count)).content.decode()
+    for page in (client.get(_url(workflow.ratio)), client.get(_url(workflow.count, 2))):
+        assert page.status_code == 200
+        assert "計數指標第一季的進度" not in page.content.decode()
