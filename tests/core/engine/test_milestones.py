@@ -1,7 +1,7 @@
 """A quarter judged against its milestone (分季目標): defaults by aggregation, set values, Q1-Q3
 against the milestone and Q4 against the annual target."""
 
-from decimal import Decimal, localcontext
+from decimal import ROUND_DOWN, Decimal, localcontext
 
 import pytest
 from hypothesis import given
@@ -281,3 +281,66 @@ def test_an_indicator_without_a_target_part_cannot_be_judged():
     spec = Spec(Method.COUNT, SUM, ("value",), ())
     j = judge(spec, {1: {"value": D("3")}}, through_quarter=1)
     assert j.milestones == () and j.pace is Pace.UNKNOWN
+
+
+# --- what the caller passes through: the policy, last year's figures -------------------------
+
+
+def test_the_default_milestone_is_rounded_as_the_policy_says():
+    """22.5 of an annual 90 is 22 when the agency truncates (無條件捨去), and 22 entered is then
+    exactly on pace, not behind a milestone of 23."""
+    spec = single("count", "90", SUM)
+    down = Policy(rounding=Rounding.DOWN)
+    assert milestones_for(spec, {}, 1, Rounding.DOWN) == (Milestone("value", D("22"), True),)
+    j = judge(spec, cumulative(1, "22"), through_quarter=1, policy=down)
+    assert j.milestones == (Milestone("value", D("22"), True),)
+    assert j.outcome.rate == D("100.00") and j.pace is Pace.ON and not j.behind
+    got = progress_raw_rate(spec, cumulative(1, "22"), through_quarter=1, rounding=Rounding.DOWN)
+    assert got == D("100")
+
+
+def test_the_year_beside_the_quarter_is_read_under_the_same_policy():
+    """86 of an annual 90 is 95.56%: 95, green, for an agency that truncates to whole percents
+    and is green from 95, where the default policy would say 95.56 and yellow."""
+    policy = Policy(decimals=0, rounding=Rounding.DOWN, green=D("95"), yellow=D("90"))
+    spec = single("count", "90", SUM)
+    quarters = {1: {"value": D("43")}, 2: {"value": D("43")}}
+    q2 = judge(spec, quarters, through_quarter=2, policy=policy)
+    assert q2.annual.rate == D("95") and q2.annual.status is Status.GREEN
+    q4 = judge(
+        spec,
+        quarters | {3: {"value": D("0")}, 4: {"value": D("0")}},
+        through_quarter=4,
+        policy=policy,
+    )
+    assert q4.outcome.rate == D("95") and q4.outcome.status is Status.GREEN
+
+
+def test_growth_is_judged_against_last_years_figure():
+    """Growth of 5% (210 after last year's 200) against a target of 10%: half-way, in Q2 as
+    against the year; 230 by Q4 is 15%, ahead of the target."""
+    spec = single("growth", "10")
+    last_year = {"value": D("200")}
+    q2 = judge(spec, {2: {"value": D("210")}}, through_quarter=2, previous=last_year)
+    assert q2.quarter == 2 and q2.basis is Basis.MILESTONE
+    assert q2.outcome.rate == D("50.00") and q2.behind
+    assert q2.annual.rate == D("50.00")
+    q4 = judge(spec, {4: {"value": D("230")}}, through_quarter=4, previous=last_year)
+    assert q4.quarter == 4
+    assert q4.outcome.rate == q4.annual.rate == D("150.00") and q4.pace is Pace.AHEAD
+    quarters = {2: {"value": D("210")}}
+    assert progress_raw_rate(spec, quarters, through_quarter=2, previous=last_year) == D("50")
+    quarters = {4: {"value": D("230")}}
+    assert progress_raw_rate(spec, quarters, through_quarter=4, previous=last_year) == D("150")
+
+
+def test_the_default_does_not_depend_on_the_callers_context():
+    """The share is computed in the engine's own decimal context, as `evaluate` computes: 2.9 ×
+    3/4 is 2.175, 2.2 at the target's one decimal, even where the caller keeps two digits and
+    truncates (which would make the share 2.1)."""
+    expected = default_milestone("count", "sum", D("2.9"), 3)
+    with localcontext() as context:
+        context.prec = 2
+        context.rounding = ROUND_DOWN
+        assert default_milestone("count", "sum", D("2.9"), 3) == expected
+    assert expected == D("2.2")
