@@ -97,7 +97,9 @@ def accumulates(method: Method | str, aggregation: Aggregation | str) -> bool:
 
 def _decimals(target: Decimal) -> int:
     """The places the target is written with, whatever scale storage gave it: 90.0000 -> 0."""
-    exponent = target.normalize().as_tuple().exponent
+    # In the engine's context, not the caller's: a context of fewer digits than the target
+    # rounds it as it normalizes (12345678.5 at three digits: 1.23E+7, no decimals).
+    exponent = target.normalize(DECIMAL_CONTEXT).as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 

@@ -344,3 +344,9 @@ def test_the_default_does_not_depend_on_the_callers_context():
         context.rounding = ROUND_DOWN
         assert default_milestone("count", "sum", D("2.9"), 3) == expected
     assert expected == D("2.2")
+    # The target's places too: a caller keeping three digits would read 12345678.5 as 1.23E+7.
+    large = default_milestone("count", "sum", D("12345678.5"), 3)
+    with localcontext() as context:
+        context.prec = 3
+        assert default_milestone("count", "sum", D("12345678.5"), 3) == large
+    assert large == D("9259258.9")
