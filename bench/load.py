@@ -518,7 +518,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(args, tmp: Path, port: int, log) -> subprocess.Popen:
+# One per run, for the server and the worker alike: what one signs, the other reads.
+SECRET_KEY = "bench-load-" + secrets.token_urlsafe(40)
+
+
+def _service_env(args, tmp: Path) -> dict:
+    """The settings of the server and of the worker: the bench's own, not its caller's."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -530,56 +535,21 @@ def start_server(args, tmp: Path, port: int, log) -> subprocess.Popen:
     env.update(
         KPITRACK_ENV_FILE="",
         DEBUG="0",
-        SECRET_KEY="bench-load-" + secrets.token_urlsafe(40),
+        SECRET_KEY=SECRET_KEY,
         ALLOWED_HOSTS="127.0.0.1",
         DATABASE_URL=args.database_url,
         MEDIA_ROOT=str(tmp / "media"),
-        PORT=str(port),
-        BIND_HOST="127.0.0.1",
-        WEB_CONCURRENCY=str(args.workers),
-        GUNICORN_CMD_ARGS=f"--access-logformat '{ACCESS_FORMAT}'",
     )
     if args.redis_url:
         env["REDIS_URL"] = args.redis_url
     if args.broker_url:
         env["CELERY_BROKER_URL"] = args.broker_url
-    # Its own session (process group): the whole server is stopped by its id at the end. Should
-    # this process be killed outright, the kernel sends the master SIGTERM (its workers follow).
-    return subprocess.Popen(
-        [sys.executable, "-m", "kpitrack.serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        preexec_fn=_die_with_parent,
-    )
+    return env
 
 
-def start_worker(args, tmp: Path, log) -> subprocess.Popen:
-    """A Celery worker as `make worker` and the deploy kit run one (two pool processes, at
-    JOBS_NICE below the server's priority), with the server's settings."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        # PYTHONDONTWRITEBYTECODE too: a deployed service reads its bytecode (make venv, the
-        # image), and a server that compiled what it imports first mid-run measured that.
-        if not k.startswith(("DB_POOL", "GUNICORN", "WEB_CONC", "CELERY", "REDIS", "JOBS_"))
-        and k != "PYTHONDONTWRITEBYTECODE"
-    }
-    env.update(
-        KPITRACK_ENV_FILE="",
-        DEBUG="0",
-        SECRET_KEY="bench-load-worker-" + secrets.token_urlsafe(40),
-        ALLOWED_HOSTS="127.0.0.1",
-        DATABASE_URL=args.database_url,
-        MEDIA_ROOT=str(tmp / "media"),
-        CELERY_BROKER_URL=args.broker_url,
-    )
-    if args.redis_url:
-        env["REDIS_URL"] = args.redis_url
-    command = [sys.executable, "-m", "celery", "-A", "kpitrack", "worker", "-l", "warning"]
-    command += ["--concurrency", "2", "--without-mingle", "--without-gossip"]
+def _start(command: list[str], env: dict, log) -> subprocess.Popen:
+    # Its own session (process group): stopped by its id at the end. Should this process be
+    # killed outright, the kernel sends it SIGTERM (a gunicorn master's workers follow).
     return subprocess.Popen(
         command,
         cwd=ROOT,
@@ -589,6 +559,25 @@ def start_worker(args, tmp: Path, log) -> subprocess.Popen:
         start_new_session=True,
         preexec_fn=_die_with_parent,
     )
+
+
+def start_server(args, tmp: Path, port: int, log) -> subprocess.Popen:
+    env = _service_env(args, tmp)
+    env.update(
+        PORT=str(port),
+        BIND_HOST="127.0.0.1",
+        WEB_CONCURRENCY=str(args.workers),
+        GUNICORN_CMD_ARGS=f"--access-logformat '{ACCESS_FORMAT}'",
+    )
+    return _start([sys.executable, "-m", "kpitrack.serve"], env, log)
+
+
+def start_worker(args, tmp: Path, log) -> subprocess.Popen:
+    """A Celery worker as `make worker` and the deploy kit run one (two pool processes, at
+    JOBS_NICE below the server's priority), with the server's settings."""
+    command = [sys.executable, "-m", "celery", "-A", "kpitrack", "worker", "-l", "warning"]
+    command += ["--concurrency", "2", "--without-mingle", "--without-gossip"]
+    return _start(command, _service_env(args, tmp), log)
 
 
 def _die_with_parent():

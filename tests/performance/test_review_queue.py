@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from budget.models import Membership
-from budget.services import agency_create, agency_update, membership_create
+from budget.services import agency_create, membership_create
 from performance.models import Notification, Result
 from performance.services import (
     evidence_add,
@@ -26,7 +26,7 @@ from performance.services import (
 )
 from performance.services.review_bulk import ApprovalsRefused, results_approve
 
-from .cast import Role, member
+from .cast import Role, keep_review_duties_together, member
 
 pytestmark = pytest.mark.django_db
 
@@ -573,13 +573,7 @@ def mixed(django_user_model, workflow):
 def test_with_duties_kept_together_the_final_queue_lists_ones_own_first_approval(
     client, workflow, alice, head, mixed
 ):
-    agency_update(
-        agency=workflow.agency,
-        expected_version=workflow.agency.version,
-        user=alice,
-        reason="小機關人力不足",
-        separate_review_duties=False,
-    )
+    keep_review_duties_together(workflow, alice)
     result = _submitted(workflow.count, head)
     result_first_approve(result=result, expected_version=result.version, user=mixed)
     page = _final_queue_of(client, workflow, mixed)

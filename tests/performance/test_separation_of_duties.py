@@ -11,7 +11,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from budget.services import agency_update
 from performance import permissions
 from performance.models import Result
 from performance.selectors import result_history
@@ -26,7 +25,7 @@ from performance.services import (
     result_submit,
 )
 
-from .cast import Role, member
+from .cast import Role, keep_review_duties_together, member
 from .test_html_valid import _check, _missing
 
 pytestmark = pytest.mark.django_db
@@ -106,13 +105,7 @@ def test_another_reviewer_may(workflow, people):
 
 
 def test_with_the_setting_off_the_submitter_and_first_approver_may(workflow, people, alice):
-    agency_update(
-        agency=workflow.agency,
-        expected_version=workflow.agency.version,
-        user=alice,
-        reason="小機關人力不足",
-        separate_review_duties=False,
-    )
+    keep_review_duties_together(workflow, alice)
     result = _first_approved(workflow, submitter=people["admin"], approver=people["admin"])
     assert _final(result, people["admin"]).state == Result.State.APPROVED
 
