@@ -666,9 +666,9 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         }
         # The pool keeps each connection for many requests, so what they ask again and again
         # is parsed and planned once per connection: parameters bound by the server, and a
-        # statement prepared on its PREPARE_THRESHOLD-th run (psycopg's default). Planning was
-        # most of PostgreSQL's time for these pages: a report's start spent 4.5 ms planning
-        # the data version's query that ran in 1 ms; per request the server's CPU halved
+        # statement prepared on its fifth run (psycopg's default threshold). Planning was most
+        # of PostgreSQL's time for these pages: a report's start spent 4.5 ms planning the
+        # data version's query that ran in 1.8 ms; per request the server's CPU halved
         # (docs/benchmarks.md, "Prepared statements"). Off without the pool (a statement
         # prepared on a connection closed after the request is wasted) and with
         # DB_PREPARED_STATEMENTS=0, for a pooler in transaction mode that cannot keep them.
@@ -738,7 +738,7 @@ JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 2, minimum=1)  # runs of a job 
 # How much lower than the web requests' the CPU priority of what runs jobs is (Linux nice
 # steps, 0-19): the in-process pool's threads, and Celery's worker processes. A report's render
 # holds a core for seconds; at an equal priority the requests answered meanwhile queue behind it
-# on a machine of few cores (docs/benchmarks.md, "Jobs at a lower priority"). 0: the same.
+# on a machine of few cores (kpitrack/jobs/priority.py). 0: the same.
 JOBS_NICE = env_int("JOBS_NICE", 10, minimum=0)
 if JOBS_NICE > 19:
     raise ImproperlyConfigured(f"JOBS_NICE={JOBS_NICE}: a nice step is 0-19")

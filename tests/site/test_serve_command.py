@@ -40,6 +40,8 @@ def _serve(tmp_path, **settings):
             "DB_POOL_TIMEOUT='0' must be at least 1",
         ),
         ({**GOOD, "REDIS_URL": "localhost:6379"}, "REDIS_URL must be a redis://"),
+        ({**GOOD, "JOBS_NICE": "20"}, "JOBS_NICE=20: a nice step is 0-19"),
+        ({**GOOD, "JOBS_NICE": "-1"}, "JOBS_NICE='-1' must be at least 0"),
     ],
 )
 def test_serve_refuses_a_missing_or_bad_setting_in_one_line(tmp_path, settings, message):
