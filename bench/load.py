@@ -98,7 +98,7 @@ WARM_UP_PER_WORKER = 10
 BENCH_HEADER = "X-Bench-Endpoint"
 # The access log's line for a bench request: the endpoint, then the request's time in the worker
 # (gunicorn's %(D)s, microseconds, from the request parsed to the response sent).
-ACCESS_FORMAT = "bench-time %({x-bench-endpoint}i)s %(D)s"
+ACCESS_FORMAT = "bench-time %({x-bench-endpoint}i)s %(D)s %(p)s"
 ACCESS_LINE = re.compile(r"bench-time (\S+) (\d+)")
 
 

@@ -14,6 +14,14 @@ queries of one request. `--profile NAME` prints cProfile's top functions for tha
 the cache before each request (outside the time measured): the dashboards' pages are then built,
 as most visits of an indicator's page are under bench/load.py.
 
+`--first` measures instead what a gunicorn worker's first requests cost (with `--profile NAME`,
+the profile of that endpoint's first request; with `--queries NAME`, the SQL of its second and
+the time each took): each endpoint in a new
+process that starts as a worker does (kpitrack/gunicorn.conf.py's post_worker_init), signed in
+with a session made beforehand, its first three requests' wall times and the median of the next
+ten. Under bench/load.py every worker meets each endpoint for a first time, and an endpoint
+asked for ten times a run (the report's start) has its p95 set by them.
+
 Also the median wall time of a request in the process (the database's answers included),
 the CPU other threads of the process spent while it was answered ("beside ms", a mean: a job's
 thread rendering beside it), and, where the server runs on this machine, its own CPU per
@@ -29,6 +37,7 @@ thread included while the request runs.
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import statistics
 import sys
@@ -134,35 +143,21 @@ def _server_cpu():
 
 
 def measure(args, plan):
-    from datetime import timedelta
 
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from django.utils import timezone
-
-    from kpitrack.jobs.models import Job
 
     user = get_user_model().objects.get(username="load000")
-    # A running job of the user's, as a PDF the load bench polls (never run here; its
-    # heartbeat is fresh, so the stale-job sweep leaves it be).
-    job = Job.objects.create(
-        kind="report-pdf",
-        user=user,
-        params={},
-        title="bench",
-        state=Job.State.RUNNING,
-        total=1,
-        heartbeat_at=timezone.now() + timedelta(days=1),
-    )
+    job = _bench_job()
     signed_in = Client()
     signed_in.force_login(user)
     anonymous = Client()
     rows = []
     for name, method, path, body in endpoints(plan):
         client = anonymous if "anonymous" in name else signed_in
-        path = path.format(job=job.pk)
+        path = path.format(job=job)
 
         ready, send = _request(client, method, path, body, plan, args.cold)
 
@@ -219,6 +214,115 @@ def measure(args, plan):
     return rows
 
 
+FIRST_RUNS = 3
+HOT_RUNS = 10
+
+
+def first_requests(args, plan) -> list[tuple[str, list[float], float]]:
+    """(endpoint, [wall ms of a new worker's first FIRST_RUNS requests], hot median ms), each
+    endpoint in a process of its own (first_child)."""
+    import subprocess
+
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connections
+    from django.test import Client
+
+    signed_in = Client()
+    signed_in.force_login(get_user_model().objects.get(username="load000"))
+    session = signed_in.cookies[settings.SESSION_COOKIE_NAME].value
+    job = _bench_job()
+    connections.close_all()
+    rows = []
+    for name, *_ in endpoints(plan):
+        child = subprocess.run(
+            [sys.executable, __file__, "--first-child", name, "--reuse"]
+            + ["--database-url", args.database_url, "--profile", args.profile, "--sort", args.sort]
+            + ["--queries", args.queries if args.queries == name else ""],
+            env={**os.environ, "BENCH_SESSION": session, "BENCH_JOB": str(job)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if child.returncode:
+            sys.exit(f"{name}: the child failed\n{child.stderr[-2000:]}")
+        if name in (args.profile, args.queries):
+            print(child.stderr)
+        firsts, hot = json.loads(child.stdout.strip().splitlines()[-1])
+        rows.append((name, firsts, hot))
+    return rows
+
+
+def first_child(args, plan) -> None:
+    """One endpoint in this new process, started as a gunicorn worker starts: prints
+    [[first requests' wall ms], hot median ms] as JSON."""
+    import importlib.util
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    spec = importlib.util.spec_from_file_location(
+        "gunicorn_conf", ROOT / "kpitrack" / "gunicorn.conf.py"
+    )
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    client = Client()
+    client.handler.load_middleware()  # as a worker's WSGI application has, before the hook
+    conf.post_worker_init(None)
+    name = args.first_child
+    _name, method, path, body = next(e for e in endpoints(plan) if e[0] == name)
+    if "anonymous" not in name:
+        client.cookies[settings.SESSION_COOKIE_NAME] = os.environ["BENCH_SESSION"]
+    ready, send = _request(client, method, path.format(job=os.environ["BENCH_JOB"]), body, plan)
+    walls = []
+    for run in range(FIRST_RUNS + HOT_RUNS):
+        data = ready()
+        profiler = cProfile.Profile() if run == 0 and args.profile == name else None
+        captured = CaptureQueriesContext(connection) if run == 1 and args.queries else None
+        wall = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        if captured is not None:
+            with captured:
+                response = send(data)
+        else:
+            response = send(data)
+        if profiler:
+            profiler.disable()
+        walls.append((time.perf_counter() - wall) * 1000)
+        for query in captured if captured is not None else []:
+            print(f"{float(query['time']) * 1000:7.2f} ms {query['sql'][:150]}", file=sys.stderr)
+        if profiler:
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats(args.sort).print_stats(60)
+        if response.status_code != (302 if name == PDF_START else 200):
+            sys.exit(f"{name}: {response.status_code} for {method} {path}")
+    ready()  # the last report's job done before the process ends
+    print(json.dumps([walls[:FIRST_RUNS], statistics.median(walls[FIRST_RUNS:])]))
+
+
+def _bench_job() -> int:
+    """A running job of load000's, as a PDF the load bench polls (never run here; its heartbeat
+    is fresh, so the stale-job sweep leaves it be)."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from kpitrack.jobs.models import Job
+
+    return Job.objects.create(
+        kind="report-pdf",
+        user=get_user_model().objects.get(username="load000"),
+        params={},
+        title="bench",
+        state=Job.State.RUNNING,
+        total=1,
+        heartbeat_at=timezone.now() + timedelta(days=1),
+    ).pk
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=20)
@@ -239,10 +343,17 @@ def main() -> int:
     )
     parser.add_argument("--sort", default="cumulative", help="the profile's order (pstats)")
     parser.add_argument("--profile-out", default="", help="also write the profile to this file")
+    parser.add_argument(
+        "--first", action="store_true", help="a new worker's first requests, per endpoint"
+    )
+    parser.add_argument("--first-child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.first_child:
+        args.reuse = True
     create, drop = postgresql(args.database_url)
     tmp = tempfile.mkdtemp(prefix="kpitrack-requests-")
-    in_process_settings(args.database_url, media_root=tmp, name="requests")
+    if not args.first_child:  # a child keeps its parent's settings: its secret key signs sessions
+        in_process_settings(args.database_url, media_root=tmp, name="requests")
     try:
         if not args.reuse:
             create()
@@ -262,6 +373,14 @@ def main() -> int:
         import logging
 
         logging.disable(logging.WARNING)
+        if args.first_child:
+            first_child(args, plan)
+            return 0
+        if args.first:
+            print(f"{'endpoint':<28} {'1st ms':>8} {'2nd ms':>8} {'3rd ms':>8} {'hot ms':>8}")
+            for name, firsts, hot in first_requests(args, plan):
+                print(f"{name:<28} " + " ".join(f"{ms:8.1f}" for ms in [*firsts, hot]))
+            return 0
         rows = measure(args, plan)
         print(
             f"{'endpoint':<28} {'CPU ms':>8} {'wall ms':>8} {'beside ms':>9} {'DB ms':>8} "

@@ -40,21 +40,16 @@ control_socket_disable = True
 
 
 def post_worker_init(worker):
-    """Each worker imports every view (the URLconf) as it starts, not in its first request:
-    about 80 ms of CPU here that a worker's first visitor waited for, a sixth of a second per
-    worker on this 2-core machine when five start at once (docs/benchmarks.md). And what every
-    report's key reads once per process (kpitrack.reports.exports.warm): a worker's first
-    report request took 22-39 ms against 10.5-14 ms for the next."""
+    """Each worker builds as it starts what its first request of each kind would otherwise
+    have built (kpitrack.warmup: the views, the URL reverse dictionary per language, the
+    templates, the report key's tables on its database connection): a new worker's first
+    request took 40-120 ms against 2-12 ms for the next (docs/benchmarks.md, "A worker's first
+    requests")."""
     import gc
 
-    from django.urls import get_resolver
+    from kpitrack.warmup import warm_worker
 
-    from kpitrack.jobs import runners
-    from kpitrack.reports import exports
-
-    get_resolver().url_patterns  # noqa: B018 - read for its side effect: the imports
-    exports.warm()
-    runners.warm()
+    warm_worker()
     # What is loaded by now lives as long as the worker: out of the collector's sight
     # (gc.freeze), so that its full collections, one every few hundred requests, stop walking
     # every module, class and template of the process: 63 ms for one, in process with the

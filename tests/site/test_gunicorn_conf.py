@@ -21,6 +21,17 @@ print(json.dumps([before, "performance.views" in sys.modules, "kpitrack.urls" in
 print(json.dumps(read == [1, len(tables)]))
 print(json.dumps(gc.get_freeze_count() > 10_000))
 print(json.dumps(["kpitrack.celery" in sys.modules, "kombu.transport.redis" in sys.modules]))
+from pathlib import Path
+from django.template import engines
+from django.urls import get_resolver
+from django.utils.translation import trans_real
+compiled = engines["django"].engine.template_loaders[0].get_template_cache
+templates = {p.relative_to("templates").as_posix() for p in Path("templates").rglob("*.html")}
+print(json.dumps([
+    sorted(get_resolver()._reverse_dict),
+    sorted(templates - set(compiled)),
+    sorted(trans_real._translations),
+]))
 """
 
 
@@ -35,11 +46,11 @@ def _start(**settings) -> list[str]:
     }
     done = interpreters.run(["-c", CHECK], cwd=ROOT, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()[-4:]
+    return done.stdout.splitlines()[-5:]
 
 
 def test_a_worker_imports_every_view_reads_the_report_keys_parts_and_freezes_them_at_its_start():
-    imports, keys, frozen, broker = _start()
+    imports, keys, frozen, broker, _built = _start()
     assert json.loads(imports) == [False, True, True]
     assert json.loads(keys) is True, "what every report's key reads once was not read"
     assert json.loads(frozen) is True, "what the worker loaded is left to the collector"
@@ -48,5 +59,34 @@ def test_a_worker_imports_every_view_reads_the_report_keys_parts_and_freezes_the
 
 def test_a_worker_loads_what_sending_a_job_to_the_broker_needs_at_its_start():
     """Imports only: the broker is not asked (it may be down as the worker starts)."""
-    *_, broker = _start(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    *_, broker, _built = _start(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
     assert json.loads(broker) == [True, True]
+
+
+def test_a_worker_builds_the_url_reversal_per_language_every_template_and_each_catalog():
+    """What a worker's first request of each kind built (kpitrack.warmup): 40-120 ms."""
+    *_, built = _start()
+    languages, not_compiled, catalogs = json.loads(built)
+    assert languages == ["en", "zh-hant"]
+    assert not_compiled == []
+    assert {"en", "zh-hant"} <= set(catalogs)
+
+
+def test_a_worker_starts_while_the_database_cannot_be_reached():
+    """The first request answers 503 as it would have (kpitrack.outage); the worker must not
+    fail to start, or gunicorn would start it again and again."""
+    done = interpreters.run(
+        ["-c", CHECK],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("CELERY", "REDIS"))},
+            "KPITRACK_ENV_FILE": "",
+            "DJANGO_SETTINGS_MODULE": "kpitrack.settings",
+            "DEBUG": "1",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:1/never_opened",
+            "DB_POOL_TIMEOUT": "1",
+        },
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "database not reached as the worker started" in done.stdout + done.stderr
