@@ -67,7 +67,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from http.client import HTTPConnection
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -99,7 +99,7 @@ BENCH_HEADER = "X-Bench-Endpoint"
 # The access log's line for a bench request: the endpoint, then the request's time in the worker
 # (gunicorn's %(D)s, microseconds, from the request parsed to the response sent).
 ACCESS_FORMAT = "bench-time %({x-bench-endpoint}i)s %(D)s %(p)s"
-ACCESS_LINE = re.compile(r"bench-time (\S+) (\d+)")
+ACCESS_LINE = re.compile(r"bench-time (\S+) (\d+) <(\d+)>")
 
 
 class Terminated(Exception):
@@ -407,6 +407,41 @@ def _hwm_kb(pid: int) -> int:
     return 0
 
 
+# How long to wait for the server's workers to start and the machine to settle before the floor,
+# and how busy (a share of one core, over a second) still counts as quiet.
+QUIET_BOUND = 60.0
+QUIET_SHARE = 0.10
+
+
+def _busy_jiffies() -> tuple[int, int]:
+    """(busy, all) clock ticks of every core since boot (/proc/stat's first line)."""
+    with open("/proc/stat") as f:
+        ticks = [int(v) for v in f.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+def wait_until_quiet(master: int, workers: int, bound: float = QUIET_BOUND) -> float:
+    """Waits until `workers` workers of the gunicorn master have started and the whole machine
+    spent under QUIET_SHARE of a core over the last second; returns that share (the last one
+    seen when `bound` runs out: the floor is then measured on a busy machine, as printed).
+
+    /healthz/ answers as soon as one worker has started; the others were still starting (each
+    imports Django and kpitrack and warms itself, kpitrack.warmup) while the floor's requests
+    ran, and a floor measured then was up to twice the idle one (3.8 ms against 1.5)."""
+    cores = os.cpu_count() or 1
+    deadline = time.monotonic() + bound
+    share = float("nan")
+    while time.monotonic() < deadline:
+        busy, total = _busy_jiffies()
+        time.sleep(1.0)
+        busy2, total2 = _busy_jiffies()
+        share = (busy2 - busy) / max(1, total2 - total) * cores
+        if len(_children(master)) >= workers and share < QUIET_SHARE:
+            return share
+    return share
+
+
 def rss_sampler(master: int, peaks: dict, stop: threading.Event):
     while True:
         for pid in _children(master):
@@ -626,7 +661,10 @@ def drive(args, plan, port, server_pid) -> tuple[Recorder, list, dict, dict, lis
     signed_in: list = []
     arrived: list = []
     # The floor: the sign-in page on the idle server, one request at a time, before anyone
-    # comes (after a few to warm the workers): what a trivial page costs here, now.
+    # comes (after a few to warm the workers): what a trivial page costs here, now. Measured
+    # once every worker has started and the machine is quiet (wait_until_quiet).
+    busy = wait_until_quiet(server_pid, args.workers)
+    print(f"machine before the floor: {busy:.0%} of a core busy", flush=True)
     floor_client = Client(port, recorder)
     for n in range(FLOOR_REQUESTS + WARM_UP_PER_WORKER * args.workers):
         floor_client.cookies.clear()
@@ -670,19 +708,21 @@ def drive(args, plan, port, server_pid) -> tuple[Recorder, list, dict, dict, lis
     return recorder, users, dict(saved), peaks, signed_in
 
 
-def server_times(path: Path) -> dict:
-    """(endpoint, phase) -> [seconds in the worker], from the access log's bench lines."""
-    times = defaultdict(list)
+def server_times(path: Path) -> tuple[dict, dict]:
+    """(endpoint, phase) -> [seconds in the worker], and (endpoint, phase) -> {worker pid:
+    requests}, from the access log's bench lines."""
+    times, workers = defaultdict(list), defaultdict(Counter)
     try:
         lines = path.read_text(errors="replace").splitlines()
     except OSError:
-        return times
+        return times, workers
     for line in lines:
         match = ACCESS_LINE.search(line)
         if match and "|" in match.group(1):
             phase, endpoint = match.group(1).replace("_", " ").split("|", 1)
             times[(endpoint, phase)].append(int(match.group(2)) / 1e6)
-    return times
+            workers[(endpoint, phase)][match.group(3)] += 1
+    return times, workers
 
 
 def log_problems(path: Path, limit: int = 12) -> list[str]:
@@ -712,7 +752,15 @@ def report(args, plan, recorder, users, saved, peaks, signed_in, state, tmp) -> 
         f"floor: the anonymous sign-in page's p50 on the idle server, {FLOOR_REQUESTS} requests "
         f"one at a time before the users came = {floor * 1000:.1f} ms\n"
     )
-    in_worker = server_times(tmp / "server.log")
+    in_worker, served_by = server_times(tmp / "server.log")
+    # One worker answering the floor's requests back to back is faster than the workers taking
+    # turns as they do under load (its memory stays in the processor's caches): 1.1-1.3 ms
+    # against 2-4 ms in the worker, seen when the others were still starting.
+    by = served_by.get((FLOOR, "ramp"), Counter())
+    print(
+        f"the floor's requests by worker: {sorted(by.values(), reverse=True)}"
+        f" ({len(by)} of {args.workers} workers)\n"
+    )
     loaded = statistics.median(recorder.times(SIGN_IN_PAGE) or [float("nan")])
     print(
         f"the sign-in page's p50 under load (the users' phases) = {loaded * 1000:.1f} ms: "
