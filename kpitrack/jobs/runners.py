@@ -261,11 +261,17 @@ def _run_in_this_thread(job_id: int) -> None:
 def _send(job_id: int) -> None:
     from kpitrack.celery import app
 
-    # The task by name (kpitrack.jobs.tasks): the broker the settings name now, not one the
-    # Celery app cached, and no retries of the publish: a broker that does not answer at once
-    # is reported, not waited for.
-    with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+    from . import broker
+
+    # The task by name (kpitrack.jobs.tasks), on this thread's kept connection to the broker
+    # the settings name now (not one the Celery app cached), and no retries of the publish: a
+    # broker that does not answer at once is reported, not waited for.
+    conn = broker.connection(settings.CELERY_BROKER_URL)
+    try:
         app.send_task("kpitrack.jobs.run_job", args=[job_id], connection=conn, retry=False)
+    except Exception:
+        broker.drop()  # whatever state the connection was left in, the next send starts afresh
+        raise
 
 
 def _send_or_run_here(job_id: int) -> None:
