@@ -80,7 +80,8 @@ def warm() -> None:
     it starts, kpitrack/gunicorn.conf.py): kombu's transport, the Celery app, its result
     backend and its message router. A worker's first report request waited ~130 ms for them
     (0.8 s where the bytecode is not cached); after this, its first check and send take
-    10-20 ms, the next ones 2-4 ms (measured in one process on the 2-core machine)."""
+    10-20 ms, the next ones 2-4 ms (measured in one process on the 2-core machine). And this
+    thread's connection to the broker, opened (kpitrack.jobs.broker), for the same reason."""
     if not uses_broker():
         return
     from kombu import Connection
@@ -90,6 +91,12 @@ def warm() -> None:
     Connection(settings.CELERY_BROKER_URL).transport  # noqa: B018 - imports the transport
     app.backend  # noqa: B018 - loaded on first use
     app.amqp.router  # noqa: B018 - likewise
+    from . import broker
+
+    try:
+        broker.connection(settings.CELERY_BROKER_URL)  # kept for the first check and send
+    except Exception:  # noqa: BLE001 - a broker down as the worker starts: the first check says so
+        log.warning("broker not reached as the worker started", exc_info=True)
 
 
 def sweep_stale_jobs() -> int:

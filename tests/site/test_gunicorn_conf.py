@@ -58,7 +58,8 @@ def test_a_worker_imports_every_view_reads_the_report_keys_parts_and_freezes_the
 
 
 def test_a_worker_loads_what_sending_a_job_to_the_broker_needs_at_its_start():
-    """Imports only: the broker is not asked (it may be down as the worker starts)."""
+    """The broker is down here (nothing listens on port 1): the worker starts all the same,
+    its first check saying so (kpitrack.jobs.broker)."""
     *_, broker, _built = _start(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
     assert json.loads(broker) == [True, True]
 
