@@ -452,6 +452,10 @@ def rss_sampler(master: int, peaks: dict, stop: threading.Event):
     while True:
         for pid in _children(master):
             peaks[pid] = max(peaks.get(pid, 0), _hwm_kb(pid))
+            # A worker's own children: the helper that lays its reports out (JOBS_PDF_APART).
+            for helper in _children(pid):
+                key = f"helper of {pid}"
+                peaks[key] = max(peaks.get(key, 0), _hwm_kb(helper))
         peaks["master"] = max(peaks.get("master", 0), _hwm_kb(master))
         if stop.wait(1.0):
             return
@@ -866,7 +870,8 @@ def report(args, plan, recorder, users, saved, peaks, signed_in, state, tmp) -> 
 
     print("\npeak RSS (VmHWM) per gunicorn process:")
     for pid, kb in sorted(peaks.items(), key=lambda item: str(item[0])):
-        print(f"  {'master' if pid == 'master' else f'worker {pid}':14} {kb / 1024:7.1f} MB")
+        name = pid if isinstance(pid, str) else f"worker {pid}"
+        print(f"  {name:20} {kb / 1024:7.1f} MB")
 
     if args.keep:
         print(f"\nserver log: {tmp / 'server.log'}")

@@ -742,6 +742,11 @@ JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 2, minimum=1)  # runs of a job 
 JOBS_NICE = env_int("JOBS_NICE", 10, minimum=0)
 if JOBS_NICE > 19:
     raise ImproperlyConfigured(f"JOBS_NICE={JOBS_NICE}: a nice step is 0-19")
+# The PDFs of the jobs a web process's own pool runs (no broker) are laid out in a helper
+# process per web worker, started on its first PDF and kept, so that the requests the worker
+# answers meanwhile do not wait for the interpreter while WeasyPrint holds it
+# (kpitrack/reports/layout.py). Off: laid out in the pool's thread (one process less per worker).
+JOBS_PDF_APART = env_bool("JOBS_PDF_APART", True)
 EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 30, minimum=1)
 # When the approval of an agency's last result of a quarter commits, queue jobs that render the
 # reports printing that quarter, so the first download is served from storage (off: rendered

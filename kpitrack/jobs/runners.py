@@ -252,16 +252,28 @@ def _keep_waiting_jobs() -> None:
             connection.close()
 
 
+# Set on a pool thread while it runs a job: the job shares this process with the requests it
+# answers (kpitrack.reports.layout lays its PDFs out in a process of their own).
+_pool_thread = threading.local()
+
+
+def beside_requests() -> bool:
+    """Whether the job this thread runs shares its process with web requests."""
+    return getattr(_pool_thread, "active", False)
+
+
 def _run_in_this_thread(job_id: int) -> None:
     # A pool thread has its own database connection: closed when its job is done.
     with _pool_lock:
         _waiting.discard(job_id)  # from here on the job's own heartbeat (execution) is written
     close_old_connections()
+    _pool_thread.active = True
     try:
         run_job_here(job_id)
     except Exception:
         log.exception("job %s: the pool thread failed", job_id)
     finally:
+        _pool_thread.active = False
         connection.close()
 
 

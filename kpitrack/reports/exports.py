@@ -43,7 +43,7 @@ from kpitrack.core.engine.calendar import to_roc
 from kpitrack.jobs import files
 from kpitrack.jobs.kinds import JobFailed, Output, register
 from kpitrack.jobs.models import Job
-from kpitrack.jobs.runners import QueueUnavailable
+from kpitrack.jobs.runners import QueueUnavailable, beside_requests
 from kpitrack.jobs.services import job_start
 from performance.models import (
     Indicator,
@@ -57,6 +57,7 @@ from performance.models import (
 from performance.signals import quarter_approved
 
 from .assembly import BUDGET, PERFORMANCE, ReportNotFound, has_year, report_for
+from .layout import html_to_pdf_apart
 from .pdf import html_to_pdf
 from .quarterly import QUARTERLY, QuarterlyReport, quarterly_members, quarterly_report
 from .render import ascii_filename, filename, print_html, xlsx_bytes
@@ -292,7 +293,9 @@ def render_export(
         raise JobFailed(str(exc)) from exc
     if fmt == "pdf":
         step(1, 3, _("排版 PDF"))
-        data = html_to_pdf(print_html(report))
+        html = print_html(report)
+        apart = settings.JOBS_PDF_APART and beside_requests()
+        data = html_to_pdf_apart(html) if apart else html_to_pdf(html)
     else:
         step(1, 3, _("產生 Excel 活頁簿"))
         data = quarterly_workbook(report) if kind == QUARTERLY else xlsx_bytes(report)
