@@ -4,97 +4,120 @@
 A pool thread shares its interpreter with the requests the worker answers: while WeasyPrint
 lays out a report (2-3 s of CPU), a request waits for the interpreter's lock between its steps,
 and WeasyPrint's long calls into C do not give it back. Under bench/load.py a job's status page
-that landed beside a layout took 20-38 ms against 8 ms (docs/benchmarks.md, "Reports laid out
-apart"). Here the layout runs in one helper process per web worker, started on its first PDF
-and kept (WeasyPrint and the fonts are loaded once), at the jobs' lower priority (JOBS_NICE)
-for the whole process. The web worker also stays small: WeasyPrint grew each worker that
-rendered from ~90 MB to ~250 MB.
+took 16-24 ms at p95 against 10 ms once the layout ran apart (docs/benchmarks.md, "Reports laid
+out apart"). Here it runs in one helper process per web worker (kpitrack.reports.layout_helper),
+started on its first PDF and kept, so WeasyPrint and the fonts are loaded once, at the jobs'
+lower priority (JOBS_NICE) for the whole process. The web worker also stays small: WeasyPrint
+grew each worker that rendered from ~97 MB to ~250 MB.
+
+A plain child process on pipes, not multiprocessing: its start methods that do not fork (a
+forked web worker would carry its threads and its database connection) import the parent's
+`__main__` in the child, which runs again whatever an unguarded script does at its top level.
 
 A Celery worker, the command line and the tests' direct calls lay out in their own process:
-no request waits there. This module imports nothing of Django's models, so the helper, a fresh
-interpreter, starts without setting Django up."""
+no request waits there."""
 
-import multiprocessing
 import os
+import subprocess
+import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
-_pool: ProcessPoolExecutor | None = None
+from .layout_helper import ERROR, LENGTH, OK, read_exactly
+
+_ROOT = Path(__file__).resolve().parent.parent.parent
+_helper: subprocess.Popen | None = None
+# One layout at a time per web process: its pool's threads take turns.
 _lock = threading.Lock()
 
 
-def _started(priority: int) -> None:
-    """The helper's first act: at the jobs' priority, the whole process. It inherited the
-    priority of the pool thread that started it, already lowered for that thread alone
-    (kpitrack.jobs.priority); raising it back needs a privilege it may lack, which leaves it
-    lower, not higher."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, priority)
-    except PermissionError:
-        pass
+class HelperEnded(Exception):
+    pass
 
 
-def _lay_out(html: str) -> bytes:
-    from .pdf import html_to_pdf
-
-    return html_to_pdf(html)
-
-
-def _helper() -> ProcessPoolExecutor:
-    global _pool
+def _start() -> subprocess.Popen:
     from django.conf import settings
 
-    with _lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(
-                max_workers=1,
-                # A fresh interpreter, not a fork: the web worker has threads and a database
-                # connection that a forked child must not touch.
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_started,
-                # JOBS_NICE below the web process's own (its main thread's: the requests').
-                initargs=(
-                    min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + settings.JOBS_NICE),
-                ),
-            )
-        return _pool
+    # JOBS_NICE below the web process's own priority (its main thread's: the requests'). The
+    # child inherits the priority of the pool thread that starts it, already lowered for that
+    # thread alone (kpitrack.jobs.priority), and sets its own to this.
+    priority = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + settings.JOBS_NICE)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "kpitrack.reports.layout_helper", str(priority)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=_ROOT,
+        env=env,
+    )
 
 
-def _discard(pool: ProcessPoolExecutor) -> None:
-    global _pool
-    with _lock:
-        if _pool is pool:
-            _pool = None
-    pool.shutdown(wait=False, cancel_futures=True)
+def _ask(helper: subprocess.Popen, html: bytes) -> tuple[bytes, bytes]:
+    try:
+        helper.stdin.write(LENGTH.pack(len(html)) + html)
+        helper.stdin.flush()
+    except (BrokenPipeError, OSError) as exc:
+        raise HelperEnded from exc
+    status = read_exactly(helper.stdout, 1)
+    head = read_exactly(helper.stdout, LENGTH.size) if status else None
+    body = read_exactly(helper.stdout, LENGTH.unpack(head)[0]) if head else None
+    if body is None:
+        raise HelperEnded
+    return status, body
 
 
 def html_to_pdf_apart(html: str) -> bytes:
     """html_to_pdf in the helper process. Raises JobFailed with a message when the helper
     ended before it answered (killed, out of memory); the next call starts a new one."""
+    global _helper
     from django.utils.translation import gettext as _
 
     from kpitrack.jobs.kinds import JobFailed
 
-    pool = _helper()
+    with _lock:
+        if _helper is None or _helper.poll() is not None:
+            _helper = _start()
+        helper = _helper
+        try:
+            status, body = _ask(helper, html.encode())
+        except HelperEnded:
+            _end(helper)
+            _helper = None
+            raise JobFailed(
+                _("排版 PDF 的程序在完成前結束了，檔案未產生；請再試一次，仍失敗請通知系統管理者。")
+            ) from None
+    if status == ERROR:
+        raise RuntimeError(f"the layout helper failed: {body.decode(errors='replace')}")
+    assert status == OK
+    return body
+
+
+def _end(helper: subprocess.Popen) -> None:
+    for stream in (helper.stdin, helper.stdout):
+        try:
+            stream.close()
+        except OSError:
+            pass
     try:
-        return pool.submit(_lay_out, html).result()
-    except BrokenProcessPool as exc:
-        _discard(pool)
-        raise JobFailed(
-            _("排版 PDF 的程序在完成前結束了，檔案未產生；請再試一次，仍失敗請通知系統管理者。")
-        ) from exc
+        helper.wait(10)  # its input closed: it ends
+    except subprocess.TimeoutExpired:
+        helper.kill()
+        helper.wait()
 
 
 def helper_pid() -> int | None:
-    """The helper process's id, once it has started (for tests and diagnostics)."""
-    pool = _pool
-    processes = getattr(pool, "_processes", None) or {}
-    return next(iter(processes), None)
+    """The helper process's id, while one runs (for tests and diagnostics)."""
+    helper = _helper
+    return helper.pid if helper is not None and helper.poll() is None else None
 
 
 def stop() -> None:
     """Ends the helper (a graceful stop, and tests)."""
-    pool = _pool
-    if pool is not None:
-        _discard(pool)
+    global _helper
+    with _lock:
+        helper, _helper = _helper, None
+    if helper is not None:
+        _end(helper)

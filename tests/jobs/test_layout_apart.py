@@ -107,3 +107,13 @@ def test_a_helper_killed_mid_layout_fails_with_a_message_and_the_next_starts_afr
     ]
     assert layout.html_to_pdf_apart("<p>again</p>").startswith(b"%PDF")
     assert layout.helper_pid() not in (None, first)
+
+
+def test_the_helper_runs_at_the_jobs_priority_whichever_thread_started_it(settings):
+    """Started from a thread at the requests' priority, it lowers itself (a pool thread's
+    lowered priority would be inherited; this one's is not)."""
+    settings.JOBS_NICE = 5
+    assert layout.html_to_pdf_apart("<p>nice</p>").startswith(b"%PDF")
+    assert os.getpriority(os.PRIO_PROCESS, layout.helper_pid()) == min(
+        19, os.getpriority(0, 0) + 5
+    )
