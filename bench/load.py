@@ -21,8 +21,9 @@ database, which the next run of that name drops first):
    `--workers` sync workers, background jobs in-process (no broker; with `--broker-url`, on a
    Celery worker of two processes started beside it, as `make worker` runs one), files in a
    temporary MEDIA_ROOT; its log goes to a file in the temporary folder.
-3. measures the *floor*: the anonymous sign-in page, 30 requests one at a time on the idle
-   server (after a few to warm the workers); its p50 is what a trivial page costs here, now.
+3. measures the *floor*: the anonymous sign-in page, 30 requests one at a time, 0.25 s apart,
+   on the idle server (once every worker has started and the machine is quiet, after a few to
+   warm the workers); its p50 is what a trivial page costs here, now.
 4. signs every user in once (its own session cookie); once all have, for `--duration` seconds
    each user repeats: think 3-8 s (divided by `--speed`), then one of: my work page, the
    ministry overview, the ministry indicator table, an indicator's page, or an API save. A save
@@ -762,7 +763,7 @@ def report(args, plan, recorder, users, saved, peaks, signed_in, state, tmp) -> 
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end")
     print(
         f"floor: the anonymous sign-in page's p50 on the idle server, {FLOOR_REQUESTS} requests "
-        f"one at a time before the users came = {floor * 1000:.1f} ms\n"
+        f"one at a time, {FLOOR_PAUSE:g} s apart, before the users came = {floor * 1000:.1f} ms\n"
     )
     in_worker, served_by = server_times(tmp / "server.log")
     # One worker answering the floor's requests back to back is faster than the workers taking
