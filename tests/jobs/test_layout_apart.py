@@ -114,6 +114,4 @@ def test_the_helper_runs_at_the_jobs_priority_whichever_thread_started_it(settin
     lowered priority would be inherited; this one's is not)."""
     settings.JOBS_NICE = 5
     assert layout.html_to_pdf_apart("<p>nice</p>").startswith(b"%PDF")
-    assert os.getpriority(os.PRIO_PROCESS, layout.helper_pid()) == min(
-        19, os.getpriority(0, 0) + 5
-    )
+    assert os.getpriority(os.PRIO_PROCESS, layout.helper_pid()) == min(19, os.getpriority(0, 0) + 5)
