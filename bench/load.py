@@ -388,8 +388,9 @@ def prober(port, recorder: Recorder, speed: float, stop: threading.Event):
 # --- peak RSS per gunicorn worker -----------------------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    found = []
+def _process_tree() -> dict[int, list[int]]:
+    """Each process's children (from /proc), read once."""
+    tree = defaultdict(list)
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -398,9 +399,12 @@ def _children(pid: int) -> list[int]:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == pid:
-            found.append(int(entry))
-    return found
+        tree[int(fields[1])].append(int(entry))
+    return tree
+
+
+def _children(pid: int) -> list[int]:
+    return _process_tree().get(pid, [])
 
 
 def _hwm_kb(pid: int) -> int:
@@ -451,10 +455,11 @@ def wait_until_quiet(master: int, workers: int, bound: float = QUIET_BOUND) -> f
 
 def rss_sampler(master: int, peaks: dict, stop: threading.Event):
     while True:
-        for pid in _children(master):
+        tree = _process_tree()
+        for pid in tree.get(master, []):
             peaks[pid] = max(peaks.get(pid, 0), _hwm_kb(pid))
             # A worker's own children: the helper that lays its reports out (JOBS_PDF_APART).
-            for helper in _children(pid):
+            for helper in tree.get(pid, []):
                 key = f"helper of {pid}"
                 peaks[key] = max(peaks.get(key, 0), _hwm_kb(helper))
         peaks["master"] = max(peaks.get("master", 0), _hwm_kb(master))

@@ -9,7 +9,6 @@ once per process: the URL reverse dictionary (once per language: 30 ms each), ea
 compiled form, each language's translation catalog, and modules imported inside functions."""
 
 import logging
-from importlib import import_module
 from pathlib import Path
 
 from django.conf import settings
@@ -20,13 +19,6 @@ from django.urls import get_resolver
 from django.utils import translation
 
 log = logging.getLogger("kpitrack.warmup")
-
-# Modules the pages import inside functions, on their first use.
-LAZY_MODULES = (
-    "kpitrack.jobs.execution",
-    "kpitrack.reports.exports",
-    "kpitrack.jobs.runners",
-)
 
 
 def warm_worker() -> None:
@@ -39,9 +31,7 @@ def warm_worker() -> None:
         with translation.override(code):  # the language's catalog, loaded
             resolver.reverse_dict  # noqa: B018 - populated per language, on first use
     templates()
-    for name in LAZY_MODULES:
-        import_module(name)
-    exports.warm()
+    exports.warm()  # imported above, with the job runners: modules pages import on first use
     runners.warm()
     database()
 

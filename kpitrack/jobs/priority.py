@@ -10,6 +10,12 @@ from django.conf import settings
 log = logging.getLogger("kpitrack.jobs")
 
 
+def jobs_priority() -> int:
+    """The nice value jobs run at: JOBS_NICE below the process's own (its main thread's, which
+    answers the requests)."""
+    return min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + settings.JOBS_NICE)
+
+
 def lower_priority(*, whole_process: bool = False) -> None:
     """Lowers the CPU priority of this thread (a pool thread), or of this process and the
     processes it starts (a Celery worker), by JOBS_NICE steps below the process's own. The
@@ -22,9 +28,6 @@ def lower_priority(*, whole_process: bool = False) -> None:
         if whole_process:
             os.nice(settings.JOBS_NICE)
         elif sys.platform.startswith("linux"):
-            base = os.getpriority(os.PRIO_PROCESS, os.getpid())  # the process's main thread
-            os.setpriority(
-                os.PRIO_PROCESS, threading.get_native_id(), min(19, base + settings.JOBS_NICE)
-            )
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), jobs_priority())
     except OSError:  # a sandbox may refuse it: the jobs run, at the requests' priority
         log.warning("jobs: priority not lowered", exc_info=True)

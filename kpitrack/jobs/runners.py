@@ -84,17 +84,16 @@ def warm() -> None:
     thread's connection to the broker, opened (kpitrack.jobs.broker), for the same reason."""
     if not uses_broker():
         return
-    from kombu import Connection
-
     from kpitrack.celery import app
 
-    Connection(settings.CELERY_BROKER_URL).transport  # noqa: B018 - imports the transport
-    app.backend  # noqa: B018 - loaded on first use
-    app.amqp.router  # noqa: B018 - likewise
     from . import broker
 
+    app.backend  # noqa: B018 - loaded on first use
+    app.amqp.router  # noqa: B018 - likewise
     try:
-        broker.connection(settings.CELERY_BROKER_URL)  # kept for the first check and send
+        # Kept for the first check and send; opening it loads kombu's transport, even when
+        # the broker does not answer.
+        broker.connection(settings.CELERY_BROKER_URL)
     except Exception:  # noqa: BLE001 - a broker down as the worker starts: the first check says so
         log.warning("broker not reached as the worker started", exc_info=True)
 

@@ -36,12 +36,11 @@ class HelperEnded(Exception):
 
 
 def _start() -> subprocess.Popen:
-    from django.conf import settings
+    from kpitrack.jobs.priority import jobs_priority
 
-    # JOBS_NICE below the web process's own priority (its main thread's: the requests'). The
-    # child inherits the priority of the pool thread that starts it, already lowered for that
-    # thread alone (kpitrack.jobs.priority), and sets its own to this.
-    priority = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + settings.JOBS_NICE)
+    # The child inherits the priority of the pool thread that starts it, already lowered for
+    # that thread alone (kpitrack.jobs.priority), and sets its own to the jobs' priority.
+    priority = jobs_priority()
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(_ROOT), os.environ.get("PYTHONPATH", "")]),

@@ -35,8 +35,8 @@ print(json.dumps([
 """
 
 
-def _start(**settings) -> list[str]:
-    """What post_worker_init leaves in a fresh interpreter (CHECK's lines)."""
+def _run(**settings):
+    """post_worker_init in a fresh interpreter, with these settings: the finished process."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("CELERY", "REDIS"))},
         "KPITRACK_ENV_FILE": "",
@@ -46,7 +46,12 @@ def _start(**settings) -> list[str]:
     }
     done = interpreters.run(["-c", CHECK], cwd=ROOT, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()[-5:]
+    return done
+
+
+def _start(**settings) -> list[str]:
+    """What post_worker_init leaves in a fresh interpreter (CHECK's lines)."""
+    return _run(**settings).stdout.splitlines()[-5:]
 
 
 def test_a_worker_imports_every_view_reads_the_report_keys_parts_and_freezes_them_at_its_start():
@@ -76,18 +81,5 @@ def test_a_worker_builds_the_url_reversal_per_language_every_template_and_each_c
 def test_a_worker_starts_while_the_database_cannot_be_reached():
     """The first request answers 503 as it would have (kpitrack.outage); the worker must not
     fail to start, or gunicorn would start it again and again."""
-    done = interpreters.run(
-        ["-c", CHECK],
-        cwd=ROOT,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith(("CELERY", "REDIS"))},
-            "KPITRACK_ENV_FILE": "",
-            "DJANGO_SETTINGS_MODULE": "kpitrack.settings",
-            "DEBUG": "1",
-            "DATABASE_URL": "postgres://postgres@127.0.0.1:1/never_opened",
-            "DB_POOL_TIMEOUT": "1",
-        },
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _run(DATABASE_URL="postgres://postgres@127.0.0.1:1/never_opened", DB_POOL_TIMEOUT="1")
     assert "database not reached as the worker started" in done.stdout + done.stderr
